@@ -1,0 +1,770 @@
+"""The invariant catalogue: every rule a HEMSSessionDetail payload must keep, as data plus small pure functions.
+
+Each entry names the spec text it rests on. A check function receives a parsed payload and the chosen
+readings and yields `Violation`s; it judges only what is its own (a negative amperage is PHY-004's, so
+the range check PHY-002 skips it), so one defect makes one invariant fire.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Callable, Iterable, Iterator
+
+from conformance.levels import Level
+from conformance.payload import SessionView, is_number
+from conformance.settings import FAILURE_VERDICTS, VERIFICATION_VERDICTS, Settings
+
+
+@dataclass(frozen=True)
+class Violation:
+    """What a check function reports: where, what, and expected vs actual."""
+
+    pointer: str
+    message: str
+    expected: Any = None
+    actual: Any = None
+
+
+CheckFunction = Callable[[SessionView, Settings], Iterable[Violation]]
+
+
+@dataclass(frozen=True)
+class Invariant:
+    id: str
+    family: str
+    level: Level
+    statement: str
+    spec: str
+    source: str
+    check: CheckFunction | None
+    reading: str = ""
+    ongoing_level: Level | None = None
+
+    def level_for(self, view: SessionView | None, settings: Settings) -> Level:
+        if self.id in settings.levels:
+            return settings.levels[self.id]
+        if self.ongoing_level is not None and view is not None and view.ongoing:
+            return self.ongoing_level
+        return self.level
+
+
+FAMILIES = {
+    "SCH": "Schema conformance (formats on)",
+    "CNT": "Counters vs command verdicts",
+    "REF": "Decision to command references",
+    "OUT": "Session outcome vs verdicts and decisions",
+    "EVD": "Command verdict vs observed evidence",
+    "TIM": "Time",
+    "IDN": "Identity",
+    "PHY": "Physics",
+}
+
+CATALOGUE: dict[str, Invariant] = {}
+
+
+def invariant(
+    id: str,
+    level: Level,
+    statement: str,
+    spec: str,
+    source: str,
+    *,
+    reading: str = "",
+    ongoing_level: Level | None = None,
+) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check function as catalogue entry `id` (the one place entries are declared)."""
+
+    def register(check: CheckFunction) -> CheckFunction:
+        if id in CATALOGUE:
+            raise ValueError(f"duplicate invariant id {id}")
+        CATALOGUE[id] = Invariant(
+            id=id,
+            family=id.split("-")[0],
+            level=level,
+            statement=statement,
+            spec=" ".join(spec.split()),
+            source=source,
+            check=check,
+            reading=" ".join(reading.split()),
+            ongoing_level=ongoing_level,
+        )
+        return check
+
+    return register
+
+
+MUST, SHOULD = Level.MUST, Level.SHOULD
+_OUTCOME_SRC = "components.schemas.WBHEMSSessionOutcome.description"
+_VERDICT_SRC = "components.schemas.SteeringOutcome.description"
+_KIND_SRC = "components.schemas.SmartChargingDecisionKind.description"
+_RFC3339 = 'RFC 3339 §5.6: date-time = full-date "T" full-time; full-time = partial-time time-offset; time-offset = "Z" / time-numoffset'
+
+
+def _d(i: int, field: str = "") -> str:
+    return f"/decisions/{i}" + (f"/{field}" if field else "")
+
+
+def _c(i: int, field: str = "") -> str:
+    return f"/commands/{i}" + (f"/{field}" if field else "")
+
+
+# --- SCH: schema conformance. The Judge runs the compiled schema and sorts its errors into these two. ---
+
+
+def _schema_entry(id: str, statement: str, spec: str, source: str, reading: str) -> None:
+    CATALOGUE[id] = Invariant(id=id, family="SCH", level=MUST, statement=statement, spec=spec, source=source,
+                              check=None, reading=reading)
+
+
+_schema_entry(
+    "SCH-001",
+    "The body validates against HEMSSessionDetail: required properties, types, enums.",
+    "responses: '200': description: OK content: application/json: schema: $ref: "
+    "'#/components/schemas/HEMSSessionDetail'",
+    "paths.<session>.get.responses.200",
+    "JSON Schema 2020-12 as OpenAPI 3.1 prescribes: 7.0 is an integer; extra properties are allowed. When the "
+    "shape is wrong, the semantic invariants are not evaluated for that payload.",
+)
+_schema_entry(
+    "SCH-002",
+    "Every date-time is an RFC 3339 date-time with a UTC offset.",
+    "format: date-time (Started At, Ended At, Time); " + _RFC3339,
+    "components.schemas.HEMSSessionItem.properties.started_at.format",
+    "Formats are asserted, not annotations. Any offset (+02:00) and fractional seconds are legitimate; a "
+    "value without an offset is skipped by the time invariants.",
+)
+
+
+# --- CNT: counters vs verdicts ---
+
+_COUNTERS = ("commands_sent", "commands_applied", "commands_ineffective")
+_CNT_ONGOING = (
+    "While a session runs (ended_at null) verification lags dispatch, so a mismatch is a SHOULD there."
+)
+
+
+@invariant(
+    "CNT-001",
+    MUST,
+    "commands_sent, commands_applied and commands_ineffective are not negative.",
+    "commands_sent: title: Commands Sent type: integer; commands_applied: title: Commands Applied; "
+    "commands_ineffective: title: Commands Ineffective",
+    "components.schemas.HEMSSessionItem.properties.commands_sent",
+)
+def counters_not_negative(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    for name in _COUNTERS:
+        value = view.session[name]
+        if value < 0:
+            yield Violation(f"/session/{name}", f"{name} is negative", ">= 0", value)
+
+
+def _counter_matches(view: SessionView, name: str, verdicts: frozenset[str]) -> Iterator[Violation]:
+    value = view.session[name]
+    if value < 0:
+        return  # CNT-001's
+    matching = view.commands_with(verdicts)
+    if value != len(matching):
+        where = ", ".join(_c(i) for i in matching[:10]) or "none"
+        yield Violation(
+            f"/session/{name}",
+            f"{name} is {value} but {len(matching)} command(s) have outcome in "
+            f"{{{', '.join(sorted(verdicts))}}} ({where})",
+            len(matching),
+            value,
+        )
+
+
+@invariant(
+    "CNT-002",
+    MUST,
+    "commands_applied equals the number of commands whose outcome is applied.",
+    "APPLIED - dispatched Accepted AND Current.Offered converged to the commanded amps within tolerance "
+    "(...). Proven.",
+    _VERDICT_SRC,
+    reading="Default: applied = {applied} (the verified count). Alternative: set judge.applied_verdicts, "
+    "e.g. the pre-SC-55 count of Accepted dispatches. " + _CNT_ONGOING,
+    ongoing_level=SHOULD,
+)
+def counter_applied(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    return _counter_matches(view, "commands_applied", settings.applied_verdicts)
+
+
+@invariant(
+    "CNT-003",
+    MUST,
+    "commands_ineffective equals the number of commands whose outcome is accepted_ineffective or "
+    "phase_switch_ineffective.",
+    "ACCEPTED_INEFFECTIVE - dispatched Accepted but Current.Offered never moved toward the command "
+    "(Go-E silent no-op). PHASE_SWITCH_INEFFECTIVE - dispatched Accepted, the amperage cap took effect, "
+    "but the observed energized phase count did not match the commanded one",
+    _VERDICT_SRC,
+    reading="Default: both verdicts named ineffective. Alternatives (judge.ineffective_verdicts): only "
+    "accepted_ineffective, or also unverified ('Not counted as success'). " + _CNT_ONGOING,
+    ongoing_level=SHOULD,
+)
+def counter_ineffective(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    return _counter_matches(view, "commands_ineffective", settings.ineffective_verdicts)
+
+
+@invariant(
+    "CNT-004",
+    MUST,
+    "commands_sent equals the number of commands in the payload.",
+    "commands_sent: title: Commands Sent; commands: items: $ref: '#/components/schemas/HEMSCommandItem'",
+    "components.schemas.HEMSSessionItem.properties.commands_sent",
+    reading="Default: every command row counts as sent. Alternative (judge.sent_verdicts): leave out "
+    "verdicts that never reached the wire, e.g. not_capable ('adapter-side') and unreachable. "
+    + _CNT_ONGOING,
+    ongoing_level=SHOULD,
+)
+def counter_sent(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    return _counter_matches(view, "commands_sent", settings.sent_verdicts)
+
+
+# --- REF: decision -> command references ---
+
+
+@invariant(
+    "REF-001",
+    MUST,
+    "A decision is dispatched if and only if it names a steering_command_id.",
+    "dispatched: title: Dispatched type: boolean; steering_command_id: anyOf: [integer, null]",
+    "components.schemas.HEMSDecisionItem.properties.dispatched",
+)
+def dispatched_iff_command(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    for i, d in enumerate(view.decisions):
+        has_id = d["steering_command_id"] is not None
+        if d["dispatched"] and not has_id:
+            yield Violation(_d(i, "steering_command_id"), "dispatched decision names no command", "a command id", None)
+        elif has_id and not d["dispatched"]:
+            yield Violation(_d(i, "dispatched"), "decision names a command but is not dispatched", True, False)
+
+
+@invariant(
+    "REF-002",
+    MUST,
+    "A steering_command_id names a command of the same session.",
+    "HEMSSessionDetail: session, decisions, commands (one standalone session with its decision timeline "
+    "and command verdicts)",
+    "components.schemas.HEMSSessionDetail",
+    reading="The detail is self-contained: a command id that is not in `commands` is a dangling or "
+    "foreign reference.",
+)
+def reference_resolves(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    for i, d in enumerate(view.decisions):
+        ref = d["steering_command_id"]
+        if ref is not None and ref not in view.command_index:
+            yield Violation(
+                _d(i, "steering_command_id"),
+                f"command {ref} is not among this session's {len(view.commands)} command(s)",
+                "an id in /commands",
+                ref,
+            )
+
+
+@invariant(
+    "REF-003",
+    MUST,
+    "A command is referenced by at most one decision.",
+    "HEMSDecisionItem: One steering decision point.",
+    "components.schemas.HEMSDecisionItem.description",
+    reading="One decision point dispatches at most one command, so two decisions naming one command is a "
+    "duplicate (often a join fan-out).",
+)
+def reference_unique(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    first: dict[Any, int] = {}
+    for i, d in enumerate(view.decisions):
+        ref = d["steering_command_id"]
+        if ref is None:
+            continue
+        if ref in first:
+            yield Violation(
+                _d(i, "steering_command_id"),
+                f"command {ref} is already referenced by {_d(first[ref])}",
+                "at most one decision per command",
+                ref,
+            )
+        else:
+            first[ref] = i
+
+
+@invariant(
+    "REF-004",
+    MUST,
+    "hold and skip decisions never dispatch.",
+    "HOLD - no dispatch at this decision point (gates not met / window ticking / no data). SKIP - decision "
+    "point aborted (inputs unavailable) — recorded so gaps are explainable.",
+    _KIND_SRC,
+)
+def hold_skip_not_dispatched(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    for i, d in enumerate(view.decisions):
+        if d["decision"] in ("hold", "skip") and d["dispatched"]:
+            yield Violation(_d(i, "dispatched"), f"a {d['decision']} decision is dispatched", False, True)
+
+
+# --- OUT: session outcome ---
+
+
+@invariant(
+    "OUT-001",
+    MUST,
+    "A charged_from_solar session has at least one applied command.",
+    "CHARGED_FROM_SOLAR - at least one applied steering command delivered energy.",
+    _OUTCOME_SRC,
+)
+def charged_needs_applied(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    if view.session["outcome"] == "charged_from_solar" and not view.commands_with(frozenset({"applied"})):
+        yield Violation("/session/outcome", "charged_from_solar but no command is applied", ">= 1 applied command", 0)
+
+
+@invariant(
+    "OUT-002",
+    MUST,
+    "A steering_ineffective session has commands and none of them is applied.",
+    "STEERING_INEFFECTIVE - commands dispatched but none verified as applied",
+    _OUTCOME_SRC,
+    reading="commands_ineffective >= 1 is not required: a session whose commands were all rejected fits too.",
+)
+def ineffective_needs_unapplied_commands(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    if view.session["outcome"] != "steering_ineffective":
+        return
+    if not view.commands:
+        yield Violation("/session/outcome", "steering_ineffective but no command was dispatched", ">= 1 command", 0)
+    for i in view.commands_with(frozenset({"applied"})):
+        yield Violation(_c(i, "outcome"), "steering_ineffective session has an applied command", "not applied", "applied")
+
+
+@invariant(
+    "OUT-003",
+    MUST,
+    "A no_surplus session has no start decision.",
+    "NO_SURPLUS - the loop ran but never saw enough surplus to start.",
+    _OUTCOME_SRC,
+)
+def no_surplus_never_started(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    if view.session["outcome"] == "no_surplus":
+        for i in view.decisions_of_kind("start"):
+            yield Violation(_d(i, "decision"), "no_surplus session has a start decision", "no start", "start")
+
+
+@invariant(
+    "OUT-004",
+    SHOULD,
+    "A no_surplus session has no commands.",
+    "NO_SURPLUS - the loop ran but never saw enough surplus to start. START - steering began: first "
+    "rate/command imposed",
+    _OUTCOME_SRC,
+    reading="Commands are imposed from start on; a command outside the loop (e.g. pause power) is "
+    "conceivable, hence SHOULD.",
+)
+def no_surplus_no_commands(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    if view.session["outcome"] == "no_surplus" and view.commands:
+        yield Violation("/commands", "no_surplus session has commands", 0, len(view.commands))
+
+
+@invariant(
+    "OUT-005",
+    MUST,
+    "An ongoing session (ended_at null) carries no rolled-up outcome; only aborted may precede ended_at.",
+    "WBHEMSSessionOutcome: Rolled-up outcome of one standalone wallbox HEMS session (SC-56). ABORTED - "
+    "exited without a clean finalize",
+    _OUTCOME_SRC,
+    reading="charged_from_solar, no_surplus and steering_ineffective are rolled up at finalize. A reaper may "
+    "mark a session aborted without writing ended_at, so aborted stays quiet.",
+)
+def ongoing_has_no_outcome(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    outcome = view.session["outcome"]
+    if view.ongoing and outcome not in (None, "aborted"):
+        yield Violation("/session/outcome", f"ongoing session already has outcome {outcome}", None, outcome)
+
+
+@invariant(
+    "OUT-006",
+    SHOULD,
+    "An ended session has an outcome.",
+    "WBHEMSSessionOutcome: Rolled-up outcome of one standalone wallbox HEMS session (SC-56). ... a single "
+    "value an evaluator can read instead of the decision timeline.",
+    _OUTCOME_SRC,
+    reading="Rows written before SC-56 may be ended with a null outcome, hence SHOULD.",
+)
+def ended_has_outcome(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    if not view.ongoing and view.session["outcome"] is None:
+        yield Violation("/session/outcome", "ended session has no outcome", "an outcome", None)
+
+
+# --- EVD: verdict vs evidence ---
+
+
+@invariant(
+    "EVD-001",
+    MUST,
+    "An applied command has an observed Current.Offered within tolerance of its commanded amps.",
+    "APPLIED - dispatched Accepted AND Current.Offered converged to the commanded amps within tolerance",
+    _VERDICT_SRC,
+    reading="Tolerance max(1.0 A, 5 % of the commanded amps) (judge.current_tolerance_a, "
+    "judge.current_tolerance_pct). While a session runs, its newest verdict may be provisional: SHOULD there.",
+    ongoing_level=SHOULD,
+)
+def applied_has_converged_current(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    for i in view.commands_with(frozenset({"applied"})):
+        command = view.commands[i]
+        observed, commanded = command["observed_current_offered_a"], command["commanded_amps"]
+        tolerance = settings.current_tolerance(commanded)
+        if observed is None:
+            yield Violation(_c(i, "observed_current_offered_a"), "applied command has no observed Current.Offered",
+                            f"{commanded} A ± {tolerance:g}", None)
+        elif abs(observed - commanded) > tolerance:
+            yield Violation(_c(i, "observed_current_offered_a"),
+                            f"applied but Current.Offered {observed} A is not within {tolerance:g} A of {commanded} A",
+                            f"{commanded} A ± {tolerance:g}", observed)
+
+
+@invariant(
+    "EVD-002",
+    MUST,
+    "An unverified command has no observed Current.Offered.",
+    "UNVERIFIED - dispatched Accepted but no Current.Offered sample landed in the verification window, so "
+    "we can't say either way",
+    _VERDICT_SRC,
+)
+def unverified_has_no_current(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    for i in view.commands_with(frozenset({"unverified"})):
+        observed = view.commands[i]["observed_current_offered_a"]
+        if observed is not None:
+            yield Violation(_c(i, "observed_current_offered_a"), "unverified command has an observed Current.Offered",
+                            None, observed)
+
+
+@invariant(
+    "EVD-003",
+    MUST,
+    "A phase_switch_ineffective command has commanded_phases set.",
+    "PHASE_SWITCH_INEFFECTIVE - (...) the observed energized phase count did not match the commanded one "
+    "(...). Only raised on positive evidence",
+    _VERDICT_SRC,
+)
+def phase_verdict_needs_phases(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    for i in view.commands_with(frozenset({"phase_switch_ineffective"})):
+        if view.commands[i]["commanded_phases"] is None:
+            yield Violation(_c(i, "commanded_phases"), "phase_switch_ineffective without a commanded phase count",
+                            "1, 2 or 3", None)
+
+
+def _canonical_status(command: dict[str, Any], settings: Settings) -> str | None:
+    status = command["dispatch_status"]
+    return settings.dispatch_vocabulary.get(status.strip().casefold())
+
+
+@invariant(
+    "EVD-004",
+    MUST,
+    "The verdict agrees with dispatch_status: verification verdicts sit on an applied (Accepted) dispatch; "
+    "rejected, unreachable, timeout and not_capable mirror it.",
+    "The first four mirror the dispatch-time CommandStatus the CSMS reports. The verification verdicts are "
+    "layered on top of an `applied` dispatch",
+    _VERDICT_SRC,
+    reading="'The first four' are applied, rejected, unreachable, timeout (+ not_capable), the enum before "
+    "SC-55 inserted the verification verdicts. Statuses are compared case-insensitively through "
+    "judge.dispatch_vocabulary (Accepted = applied, NotSupported = rejected).",
+)
+def verdict_mirrors_dispatch(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    for i, command in enumerate(view.commands):
+        status = _canonical_status(command, settings)
+        if status is None:
+            continue  # EVD-005's
+        verdict = command["outcome"]
+        expected = "applied" if verdict in VERIFICATION_VERDICTS else verdict
+        if status != expected:
+            yield Violation(_c(i, "dispatch_status"),
+                            f"verdict {verdict} needs dispatch_status {expected}, got {command['dispatch_status']!r}",
+                            expected, command["dispatch_status"])
+
+
+@invariant(
+    "EVD-005",
+    SHOULD,
+    "dispatch_status is a word of the CommandStatus vocabulary.",
+    "The first four mirror the dispatch-time CommandStatus the CSMS reports.",
+    _VERDICT_SRC,
+    reading="The schema leaves dispatch_status a free string; extend judge.dispatch_vocabulary for a "
+    "deployment's own words.",
+)
+def dispatch_status_known(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    for i, command in enumerate(view.commands):
+        if _canonical_status(command, settings) is None:
+            yield Violation(_c(i, "dispatch_status"), f"unknown dispatch_status {command['dispatch_status']!r}",
+                            sorted(settings.dispatch_vocabulary), command["dispatch_status"])
+
+
+@invariant(
+    "EVD-006",
+    SHOULD,
+    "An accepted_ineffective command has an observed Current.Offered that is not within tolerance of the "
+    "command.",
+    "ACCEPTED_INEFFECTIVE - dispatched Accepted but Current.Offered never moved toward the command",
+    _VERDICT_SRC,
+    reading="Without a sample the verdict would be unverified; a sample at the commanded amps would be applied.",
+)
+def ineffective_has_diverging_current(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    for i in view.commands_with(frozenset({"accepted_ineffective"})):
+        command = view.commands[i]
+        observed, commanded = command["observed_current_offered_a"], command["commanded_amps"]
+        tolerance = settings.current_tolerance(commanded)
+        if observed is None:
+            yield Violation(_c(i, "observed_current_offered_a"), "accepted_ineffective without an observed sample",
+                            "a sample away from the command", None)
+        elif abs(observed - commanded) <= tolerance:
+            yield Violation(_c(i, "observed_current_offered_a"),
+                            f"accepted_ineffective but Current.Offered {observed} A matches the command {commanded} A",
+                            f"farther than {tolerance:g} A from {commanded} A", observed)
+
+
+@invariant(
+    "EVD-007",
+    SHOULD,
+    "A command that failed at dispatch (rejected, unreachable, timeout, not_capable) has no observed "
+    "Current.Offered.",
+    "The verification verdicts are layered on top of an `applied` dispatch, by reading the next MeterValues "
+    "Current.Offered",
+    _VERDICT_SRC,
+)
+def failed_dispatch_has_no_current(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    for i in view.commands_with(FAILURE_VERDICTS):
+        observed = view.commands[i]["observed_current_offered_a"]
+        if observed is not None:
+            yield Violation(_c(i, "observed_current_offered_a"),
+                            f"{view.commands[i]['outcome']} command has an observed Current.Offered", None, observed)
+
+
+# --- TIM: time ---
+
+
+@invariant(
+    "TIM-001",
+    MUST,
+    "ended_at is not earlier than started_at.",
+    "started_at: format: date-time title: Started At; ended_at: anyOf: [date-time, null] title: Ended At",
+    "components.schemas.HEMSSessionItem.properties.ended_at",
+    reading="Compared as instants: 12:00+02:00 equals 10:00Z.",
+)
+def ends_after_start(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    if view.started and view.ended and view.ended < view.started:
+        yield Violation("/session/ended_at", "session ends before it starts",
+                        f">= {view.session['started_at']}", view.session["ended_at"])
+
+
+def _in_order(rows: list[dict[str, Any]], times: list, pointer: Callable[[int, str], str]) -> Iterator[Violation]:
+    previous = None
+    for i, time in enumerate(times):
+        if time is None:
+            continue
+        if previous is not None and time < times[previous]:
+            yield Violation(pointer(i, "time"), f"earlier than {pointer(previous, 'time')}",
+                            f">= {rows[previous]['time']}", rows[i]["time"])
+            return
+        previous = i
+
+
+_ORDER_READING = "The seed calls the decisions a timeline but states no order for either array, hence SHOULD."
+
+
+@invariant(
+    "TIM-002",
+    SHOULD,
+    "Decisions are in time order (non-decreasing).",
+    "decision timeline; One row per decision point makes the timeline queryable",
+    _KIND_SRC,
+    reading=_ORDER_READING,
+)
+def decisions_in_order(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    return _in_order(view.decisions, view.decision_times, _d)
+
+
+@invariant(
+    "TIM-003",
+    SHOULD,
+    "Commands are in time order (non-decreasing).",
+    "Get one standalone HEMS session with its decision timeline and command verdicts",
+    "paths.<session>.get.summary",
+    reading=_ORDER_READING,
+)
+def commands_in_order(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    return _in_order(view.commands, view.command_times, _c)
+
+
+@invariant(
+    "TIM-004",
+    SHOULD,
+    "Decisions and commands lie inside the session window [started_at, ended_at], within the clock skew.",
+    "Get one standalone HEMS session with its decision timeline and command verdicts",
+    "paths.<session>.get.summary",
+    reading="Skew judge.clock_skew_s (default 60 s) either side, since rows come from several services. "
+    "An ongoing session has no upper bound.",
+)
+def rows_inside_window(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    if view.started is None:
+        return
+    skew = timedelta(seconds=settings.clock_skew_s)
+    low, high = view.started - skew, (view.ended + skew) if view.ended else None
+    for rows, times, pointer in ((view.decisions, view.decision_times, _d), (view.commands, view.command_times, _c)):
+        for i, time in enumerate(times):
+            if time is None:
+                continue
+            if time < low or (high is not None and time > high):
+                yield Violation(pointer(i, "time"), "outside the session window",
+                                f"{view.session['started_at']} .. {view.session['ended_at'] or 'now'} ± {settings.clock_skew_s:g} s",
+                                rows[i]["time"])
+
+
+@invariant(
+    "TIM-005",
+    MUST,
+    "A command is not earlier than the decision that dispatched it.",
+    "START - steering began: first rate/command imposed; dispatched: title: Dispatched",
+    _KIND_SRC,
+    reading="Within judge.dispatch_skew_s (default 5 s) for clocks of different services.",
+)
+def command_after_decision(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    skew = timedelta(seconds=settings.dispatch_skew_s)
+    for i, d in enumerate(view.decisions):
+        ref = d["steering_command_id"]
+        j = view.command_index.get(ref) if ref is not None else None
+        if j is None:
+            continue
+        decided, commanded = view.decision_times[i], view.command_times[j]
+        if decided and commanded and commanded < decided - skew:
+            yield Violation(_c(j, "time"), f"command is earlier than the decision {_d(i)} that dispatched it",
+                            f">= {d['time']}", view.commands[j]["time"])
+
+
+# --- IDN: identity ---
+
+
+@invariant(
+    "IDN-001",
+    MUST,
+    "Command ids are unique within the session.",
+    "HEMSCommandItem: id: title: Id type: integer; steering_command_id references it",
+    "components.schemas.HEMSCommandItem.properties.id",
+)
+def command_ids_unique(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    for i, command in enumerate(view.commands):
+        first = view.command_index[command["id"]]
+        if first != i:
+            yield Violation(_c(i, "id"), f"id {command['id']} repeats {_c(first)}", "a unique id", command["id"])
+
+
+# --- PHY: physics ---
+
+
+@invariant(
+    "PHY-001",
+    MUST,
+    "Phase counts (decision phases, commanded_phases) are 1, 2 or 3 when set.",
+    "phases: anyOf: [integer, null] title: Phases; commanded_phases: title: Commanded Phases",
+    "components.schemas.HEMSCommandItem.properties.commanded_phases",
+    reading="OCPP numberPhases is 1..3 on AC; null means not commanded.",
+)
+def phases_in_range(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    for rows, name, pointer in ((view.decisions, "phases", _d), (view.commands, "commanded_phases", _c)):
+        for i, row in enumerate(rows):
+            phases = row[name]
+            if phases is not None and phases not in (1, 2, 3):
+                yield Violation(pointer(i, name), f"{phases} phases", "1, 2 or 3", phases)
+
+
+@invariant(
+    "PHY-002",
+    MUST,
+    "commanded_amps is 0 (pause) or within the IEC 61851-1 range of 6 A to 80 A.",
+    "commanded_amps: title: Commanded Amps type: number; IEC 61851-1 control pilot: 6 A at the lowest "
+    "charging duty cycle, 80 A at the highest",
+    "components.schemas.HEMSCommandItem.properties.commanded_amps",
+    reading="Range judge.amps_min .. judge.amps_max (default 6 .. 80 A); a deployment with lower rated "
+    "wallboxes may lower amps_max.",
+)
+def amps_in_range(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    for i, command in enumerate(view.commands):
+        amps = command["commanded_amps"]
+        if amps > 0 and not settings.amps_min <= amps <= settings.amps_max:
+            yield Violation(_c(i, "commanded_amps"), f"{amps} A cannot be signalled on the control pilot",
+                            f"0 or {settings.amps_min:g}..{settings.amps_max:g}", amps)
+
+
+@invariant(
+    "PHY-003",
+    SHOULD,
+    "commanded_watts is consistent with commanded_amps × nominal voltage × phases.",
+    "commanded_watts: title: Commanded Watts; commanded_amps: title: Commanded Amps; commanded_phases: title: "
+    "Commanded Phases",
+    "components.schemas.HEMSCommandItem",
+    reading="Amps are per phase (the OCPP limit is). W within A·V·n·(1 ± voltage_tolerance_pct) ± "
+    "watts_slack_a·V·n at V = nominal_voltage_v (230 V ± 10 %, one amp of slack); with commanded_phases null "
+    "any n of 1..3 is accepted.",
+)
+def watts_match_amps(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    volts, margin = settings.nominal_voltage_v, settings.voltage_tolerance_pct / 100.0
+    for i, command in enumerate(view.commands):
+        amps, watts, phases = command["commanded_amps"], command["commanded_watts"], command["commanded_phases"]
+        if amps < 0 or watts < 0 or phases not in (None, 1, 2, 3):
+            continue  # PHY-004's and PHY-001's
+        counts = (phases,) if phases is not None else (1, 2, 3)
+        bounds = [
+            (amps * volts * (1 - margin) * n - settings.watts_slack_a * volts * n,
+             amps * volts * (1 + margin) * n + settings.watts_slack_a * volts * n)
+            for n in counts
+        ]
+        if amps == 0:
+            bounds = [(0.0, 0.0)]
+        if not any(low <= watts <= high for low, high in bounds):
+            expected = " or ".join(f"{max(low, 0):.0f}..{high:.0f} W" for low, high in bounds)
+            yield Violation(_c(i, "commanded_watts"),
+                            f"{watts} W does not fit {amps} A × {volts:g} V × {'/'.join(map(str, counts))} phase(s)",
+                            expected, watts)
+
+
+@invariant(
+    "PHY-004",
+    MUST,
+    "Energy and commanded quantities are not negative.",
+    "energy_from_solar_kwh: title: Energy From Solar Kwh; commanded_watts: title: Commanded Watts; "
+    "commanded_amps: title: Commanded Amps",
+    "components.schemas.HEMSCommandItem",
+    reading="A charging cap and solar energy are magnitudes; V2G is out of scope of this endpoint.",
+)
+def quantities_not_negative(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    energy = view.session["energy_from_solar_kwh"]
+    if energy is not None and energy < 0:
+        yield Violation("/session/energy_from_solar_kwh", "negative energy", ">= 0", energy)
+    yield from _negative_fields(view.commands, ("commanded_watts", "commanded_amps"), _c)
+
+
+def _negative_fields(rows: list[dict[str, Any]], names: tuple[str, ...], pointer) -> Iterator[Violation]:
+    for i, row in enumerate(rows):
+        for name in names:
+            value = row[name]
+            if is_number(value) and value < 0:
+                yield Violation(pointer(i, name), f"negative {name}", ">= 0", value)
+
+
+@invariant(
+    "PHY-005",
+    SHOULD,
+    "Target power and observed current and power are not negative.",
+    "target_w: title: Target W; observed_current_offered_a: title: Observed Current Offered A; "
+    "observed_power_w: title: Observed Power W",
+    "components.schemas.HEMSCommandItem.properties.observed_current_offered_a",
+    reading="export_w may be negative (import); targets and observations are magnitudes.",
+)
+def observations_not_negative(view: SessionView, settings: Settings) -> Iterator[Violation]:
+    yield from _negative_fields(view.decisions, ("target_w",), _d)
+    yield from _negative_fields(view.commands, ("observed_current_offered_a", "observed_power_w"), _c)
+
+
+SEMANTIC = tuple(inv for inv in CATALOGUE.values() if inv.family != "SCH")
+
+
+def sorted_ids(ids: Iterable[str]) -> list[str]:
+    order = {invariant_id: n for n, invariant_id in enumerate(CATALOGUE)}
+    return sorted(set(ids), key=lambda i: order.get(i, len(order)))

@@ -1,0 +1,90 @@
+"""The pinned contract: loading the OpenAPI document and the pieces of it the suite judges against."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conformance.errors import ContractError
+
+SESSION_PATH = (
+    "/api/partners/v2.0/org/{org_id}/users/{user_id}/wallboxes/{wallbox_id}/hems-sessions/{session_id}"
+)
+RESPONSE_SCHEMA_NAME = "HEMSSessionDetail"
+_REPO_SPEC = Path(__file__).resolve().parent.parent / "spec" / "openapi.yaml"
+
+
+def bundled_spec_path() -> Path:
+    """The pinned spec: packaged with a wheel install, `spec/` in a source checkout."""
+    packaged = resources.files("conformance").joinpath("_spec/openapi.yaml")
+    if packaged.is_file():
+        return Path(str(packaged))
+    return _REPO_SPEC
+
+
+@dataclass(frozen=True)
+class Contract:
+    """One OpenAPI document, with its digest and the parts the checks need."""
+
+    path: Path
+    sha256: str
+    document: dict[str, Any] = field(repr=False)
+
+    @property
+    def title(self) -> str:
+        return str(self.document.get("info", {}).get("title", ""))
+
+    @property
+    def version(self) -> str:
+        return str(self.document.get("info", {}).get("version", ""))
+
+    @cached_property
+    def response_schema(self) -> dict[str, Any]:
+        """A standalone JSON Schema 2020-12 for the 200 body; `#/components/...` refs resolve in it."""
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$ref": f"#/components/schemas/{RESPONSE_SCHEMA_NAME}",
+            "components": self.document.get("components", {}),
+        }
+
+    @cached_property
+    def token_url(self) -> str:
+        """The first OAuth2 tokenUrl the spec declares (both flows share one)."""
+        schemes = self.document.get("components", {}).get("securitySchemes", {})
+        for scheme in schemes.values():
+            for flow in scheme.get("flows", {}).values():
+                if "tokenUrl" in flow:
+                    return str(flow["tokenUrl"])
+        return "/api/partners/v2.0/auth/token"
+
+    def schema_text(self, name: str) -> dict[str, Any]:
+        return self.document["components"]["schemas"][name]
+
+
+def load_contract(path: str | Path | None = None) -> Contract:
+    """Read and sanity-check an OpenAPI document; `None` means the pinned one."""
+    spec_path = Path(path) if path is not None else bundled_spec_path()
+    try:
+        raw = spec_path.read_bytes()
+    except OSError as exc:
+        raise ContractError(f"{spec_path}: cannot read spec: {exc.strerror or exc}") from None
+    try:
+        document = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ContractError(f"{spec_path}: not valid YAML/JSON{where}") from None
+    if not isinstance(document, dict):
+        raise ContractError(f"{spec_path}: not an OpenAPI document (top level is not a mapping)")
+    schemas = document.get("components", {}).get("schemas", {})
+    if RESPONSE_SCHEMA_NAME not in schemas:
+        raise ContractError(f"{spec_path}: no components.schemas.{RESPONSE_SCHEMA_NAME}")
+    if SESSION_PATH not in document.get("paths", {}):
+        raise ContractError(f"{spec_path}: no path {SESSION_PATH}")
+    return Contract(path=spec_path, sha256=hashlib.sha256(raw).hexdigest(), document=document)

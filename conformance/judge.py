@@ -1,0 +1,110 @@
+"""Judging one payload: the compiled response schema (formats on) plus every semantic invariant.
+
+`check`, the live run and the pytest cases all call `Judge.judge`, so a payload gets the same verdict
+whichever way it reaches the suite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import jsonschema_rs
+
+from conformance.catalogue import CATALOGUE, SEMANTIC, Invariant
+from conformance.contract import Contract, load_contract
+from conformance.levels import Level
+from conformance.payload import SessionView
+from conformance.settings import Settings
+
+_MESSAGE_LIMIT = 240
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One broken invariant at one place: everything a reader needs to explain it."""
+
+    invariant: str
+    level: Level
+    pointer: str
+    message: str
+    expected: Any = None
+    actual: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["level"] = self.level.value
+        return data
+
+    def line(self) -> str:
+        return f"{self.invariant} {self.level.value} {self.pointer or '/'}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """All findings for one payload, and whether the semantic invariants could be evaluated."""
+
+    findings: list[Finding] = field(default_factory=list)
+    semantic_evaluated: bool = True
+
+    def fails(self, strict: bool = False) -> bool:
+        return any(f.level.fails(strict) for f in self.findings)
+
+    @property
+    def ids(self) -> list[str]:
+        return sorted({f.invariant for f in self.findings})
+
+
+def _pointer(path: Any) -> str:
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 1] + "…"
+
+
+def _is_format_only(error: Any) -> bool:
+    """True for a value of the right type in the wrong format, also inside `anyOf: [date-time, null]`."""
+    kind = error.kind
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Format):
+        return True
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.AnyOf):
+        return any(branch and all(_is_format_only(e) for e in branch) for branch in kind.context)
+    return False
+
+
+class Judge:
+    """Compiles the contract's response schema once and judges payloads against the whole catalogue."""
+
+    def __init__(self, contract: Contract | None = None, settings: Settings | None = None) -> None:
+        self.contract = contract or load_contract()
+        self.settings = settings or Settings()
+        self._validator = jsonschema_rs.validator_for(self.contract.response_schema, validate_formats=True)
+
+    def level(self, invariant: Invariant, view: SessionView | None = None) -> Level:
+        return invariant.level_for(view, self.settings)
+
+    def judge(self, payload: Any) -> Judgement:
+        findings = self._schema_findings(payload)
+        shape_ok = not any(f.invariant == "SCH-001" for f in findings)
+        if not shape_ok:
+            return Judgement([f for f in findings if f.level is not Level.OFF], semantic_evaluated=False)
+        view = SessionView(payload)
+        for invariant in SEMANTIC:
+            level = self.level(invariant, view)
+            if level is Level.OFF:
+                continue
+            for v in invariant.check(view, self.settings):
+                findings.append(Finding(invariant.id, level, v.pointer, v.message, v.expected, v.actual))
+        return Judgement([f for f in findings if f.level is not Level.OFF])
+
+    def _schema_findings(self, payload: Any) -> list[Finding]:
+        findings = []
+        for error in self._validator.iter_errors(payload):
+            invariant = CATALOGUE["SCH-002" if _is_format_only(error) else "SCH-001"]
+            pointer = _pointer(error.instance_path)
+            findings.append(
+                Finding(invariant.id, self.level(invariant), pointer, _shorten(error.message),
+                        "per schema at " + _pointer(error.schema_path), _shorten(repr(error.instance)))
+            )
+        return findings

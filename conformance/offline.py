@@ -1,0 +1,124 @@
+"""`hems-conformance check`: judge recorded payloads without a server, streaming, with a tally."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import IO, Iterable
+
+from conformance.judge import Judge, Judgement
+from conformance.sources import Payload, Progress, SourceError, iter_payloads
+
+
+@dataclass
+class Tally:
+    """What a check run saw, kept as counts so memory stays flat however many payloads stream by."""
+
+    payloads: int = 0
+    failing_payloads: int = 0
+    input_errors: int = 0
+    by_level: Counter = field(default_factory=Counter)
+    by_invariant: Counter = field(default_factory=Counter)
+    not_evaluated: int = 0
+
+    def add(self, judgement: Judgement, strict: bool) -> None:
+        self.payloads += 1
+        self.failing_payloads += judgement.fails(strict)
+        self.not_evaluated += not judgement.semantic_evaluated
+        for finding in judgement.findings:
+            self.by_level[finding.level.value] += 1
+            self.by_invariant[finding.invariant] += 1
+
+    def exit_code(self) -> int:
+        if self.input_errors or not self.payloads:
+            return 2
+        return 1 if self.failing_payloads else 0
+
+    def verdict(self) -> str:
+        return {0: "conformant", 1: "non-conformant", 2: "incomplete (input errors)"}[self.exit_code()]
+
+    def summary_line(self) -> str:
+        levels = ", ".join(f"{n} {level}" for level, n in sorted(self.by_level.items())) or "no findings"
+        extra = f", {self.input_errors} input error(s)" if self.input_errors else ""
+        return (f"{self.payloads} payload(s) judged, {self.failing_payloads} failing ({levels}){extra}: "
+                f"{self.verdict()}")
+
+    def to_dict(self) -> dict:
+        return {
+            "verdict": self.verdict(),
+            "exit_code": self.exit_code(),
+            "payloads": self.payloads,
+            "failing_payloads": self.failing_payloads,
+            "input_errors": self.input_errors,
+            "not_evaluated": self.not_evaluated,
+            "findings_by_level": dict(sorted(self.by_level.items())),
+            "findings_by_invariant": dict(sorted(self.by_invariant.items())),
+        }
+
+
+class _ProgressLine:
+    """A once-a-second status line on stderr, only when stderr is a terminal."""
+
+    def __init__(self, progress: Progress, stream: IO[str]) -> None:
+        self.progress, self.stream = progress, stream
+        self.enabled = stream.isatty()
+        self.last = time.monotonic()
+
+    def tick(self, tally: Tally) -> None:
+        if not self.enabled or time.monotonic() - self.last < 1.0:
+            return
+        self.last = time.monotonic()
+        share = f" ({100 * self.progress.read / self.progress.total:.0f}%)" if self.progress.total else ""
+        self.stream.write(f"\rjudged {tally.payloads} payload(s){share}")
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\033[K")
+
+
+def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
+              out: IO[str] = sys.stdout, err: IO[str] = sys.stderr) -> Tally:
+    """Judge every payload under `paths`, writing findings as they come; return the tally."""
+    tally, progress = Tally(), Progress()
+    ticker = _ProgressLine(progress, err)
+    as_json = output == "json"
+    if as_json:
+        out.write('{"results": [')
+    first = True
+    for item in iter_payloads(paths, progress):
+        if isinstance(item, SourceError):
+            tally.input_errors += 1
+            record = {"source": item.label, "error": item.message}
+            if not as_json:
+                err.write(f"{item.line()}\n")
+        else:
+            judgement = judge.judge(item.body)
+            tally.add(judgement, strict)
+            record = _record(item, judgement)
+            if not as_json:
+                for finding in judgement.findings:
+                    out.write(f"{item.label}: {finding.line()}\n")
+        if as_json:
+            out.write(("\n  " if first else ",\n  ") + json.dumps(record, default=str))
+            first = False
+        ticker.tick(tally)
+    ticker.done()
+    if as_json:
+        summary = tally.to_dict() | {"strict": strict, "spec_sha256": judge.contract.sha256,
+                                     "readings": judge.settings.readings()}
+        out.write("\n], \"summary\": " + json.dumps(summary) + "}\n")
+    else:
+        out.write(tally.summary_line() + "\n")
+    return tally
+
+
+def _record(payload: Payload, judgement: Judgement) -> dict:
+    return {
+        "source": payload.label,
+        "findings": [f.to_dict() for f in judgement.findings],
+        "semantic_evaluated": judgement.semantic_evaluated,
+    }

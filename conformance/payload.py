@@ -1,0 +1,79 @@
+"""A read-only view of one HEMSSessionDetail payload, parsed once so every invariant stays small."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+
+def parse_instant(value: Any) -> datetime | None:
+    """An RFC 3339 date-time as an aware datetime; None for anything without an offset or unparseable.
+
+    Time invariants compare instants, never strings; a value this cannot read is SCH-002's to report.
+    """
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.upper())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """The payload plus derived lookups. Built only for payloads whose shape passed the schema."""
+
+    payload: dict[str, Any]
+
+    @property
+    def session(self) -> dict[str, Any]:
+        return self.payload["session"]
+
+    @property
+    def decisions(self) -> list[dict[str, Any]]:
+        return self.payload["decisions"]
+
+    @property
+    def commands(self) -> list[dict[str, Any]]:
+        return self.payload["commands"]
+
+    @property
+    def ongoing(self) -> bool:
+        return self.session["ended_at"] is None
+
+    @cached_property
+    def started(self) -> datetime | None:
+        return parse_instant(self.session["started_at"])
+
+    @cached_property
+    def ended(self) -> datetime | None:
+        return parse_instant(self.session["ended_at"])
+
+    @cached_property
+    def decision_times(self) -> list[datetime | None]:
+        return [parse_instant(d["time"]) for d in self.decisions]
+
+    @cached_property
+    def command_times(self) -> list[datetime | None]:
+        return [parse_instant(c["time"]) for c in self.commands]
+
+    @cached_property
+    def command_index(self) -> dict[int | float, int]:
+        """Command id -> index of its first occurrence (7 and 7.0 are the same id)."""
+        index: dict[int | float, int] = {}
+        for i, command in enumerate(self.commands):
+            index.setdefault(command["id"], i)
+        return index
+
+    def commands_with(self, verdicts: frozenset[str]) -> list[int]:
+        return [i for i, c in enumerate(self.commands) if c["outcome"] in verdicts]
+
+    def decisions_of_kind(self, kind: str) -> list[int]:
+        return [i for i, d in enumerate(self.decisions) if d["decision"] == kind]

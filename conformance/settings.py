@@ -1,0 +1,149 @@
+"""The readings of the contract a user can choose: tolerances, vocabularies and per-invariant levels.
+
+Every default is the reading the catalogue documents; every alternative is named in the report so a
+verdict always says which reading it was made under.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from conformance.errors import ConfigError
+from conformance.levels import Level
+
+VERDICTS = (
+    "applied",
+    "accepted_ineffective",
+    "phase_switch_ineffective",
+    "unverified",
+    "rejected",
+    "unreachable",
+    "timeout",
+    "not_capable",
+)
+VERIFICATION_VERDICTS = frozenset({"applied", "accepted_ineffective", "phase_switch_ineffective", "unverified"})
+FAILURE_VERDICTS = frozenset({"rejected", "unreachable", "timeout", "not_capable"})
+
+# dispatch_status (case-folded, trimmed) -> the CSMS CommandStatus it stands for. The first five are
+# the enum the SteeringOutcome text says its first entries mirror; the two aliases are OCPP wire words.
+DEFAULT_DISPATCH_VOCABULARY = {
+    "applied": "applied",
+    "rejected": "rejected",
+    "unreachable": "unreachable",
+    "timeout": "timeout",
+    "not_capable": "not_capable",
+    "accepted": "applied",
+    "notsupported": "rejected",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the catalogue reads the contract. Defaults are the catalogue's documented readings."""
+
+    applied_verdicts: frozenset[str] = frozenset({"applied"})
+    ineffective_verdicts: frozenset[str] = frozenset({"accepted_ineffective", "phase_switch_ineffective"})
+    sent_verdicts: frozenset[str] = frozenset(VERDICTS)
+    current_tolerance_a: float = 1.0
+    current_tolerance_pct: float = 5.0
+    amps_min: float = 6.0
+    amps_max: float = 80.0
+    nominal_voltage_v: float = 230.0
+    voltage_tolerance_pct: float = 10.0
+    watts_slack_a: float = 1.0
+    clock_skew_s: float = 60.0
+    dispatch_skew_s: float = 5.0
+    dispatch_vocabulary: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_DISPATCH_VOCABULARY))
+    levels: Mapping[str, Level] = field(default_factory=dict)
+
+    def current_tolerance(self, commanded_amps: float) -> float:
+        return max(self.current_tolerance_a, abs(commanded_amps) * self.current_tolerance_pct / 100.0)
+
+    def readings(self) -> dict[str, Any]:
+        """The settings that differ from the defaults, for the report."""
+        default = Settings()
+        changed = {}
+        for f in dataclasses.fields(self):
+            value, base = getattr(self, f.name), getattr(default, f.name)
+            if value != base:
+                changed[f.name] = sorted(value) if isinstance(value, frozenset) else _plain(value)
+        return changed
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: str(v.value if isinstance(v, Level) else v) for k, v in value.items()}
+    return value
+
+
+_VERDICT_SET_KEYS = ("applied_verdicts", "ineffective_verdicts", "sent_verdicts")
+_NUMBER_KEYS = tuple(
+    f.name for f in dataclasses.fields(Settings) if f.type == "float"
+)
+
+
+def settings_from_mapping(table: Mapping[str, Any], *, where: str = "judge") -> Settings:
+    """Build Settings from a TOML table such as `[judge]`; unknown keys and bad values are errors."""
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        name = f"{where}.{key}"
+        if key in _VERDICT_SET_KEYS:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{name}: expected a list of verdicts")
+            unknown = sorted(set(value) - set(VERDICTS))
+            if unknown:
+                raise ConfigError(f"{name}: unknown verdict {unknown[0]!r} (known: {', '.join(VERDICTS)})")
+            values[key] = frozenset(value)
+        elif key in _NUMBER_KEYS:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ConfigError(f"{name}: expected a non-negative number")
+            values[key] = float(value)
+        elif key == "dispatch_vocabulary":
+            if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+                raise ConfigError(f"{name}: expected a table of status = canonical status")
+            bad = sorted(set(value.values()) - set(DEFAULT_DISPATCH_VOCABULARY.values()))
+            if bad:
+                raise ConfigError(f"{name}: {bad[0]!r} is not one of applied, rejected, unreachable, timeout, not_capable")
+            values[key] = {k.strip().casefold(): v for k, v in value.items()}
+        elif key == "levels":
+            values[key] = _levels_from_mapping(value, name)
+        else:
+            raise ConfigError(f"{name}: unknown key")
+    return Settings(**values)
+
+
+def _levels_from_mapping(value: Any, name: str) -> dict[str, Level]:
+    from conformance.catalogue import CATALOGUE  # the catalogue imports settings; resolve late
+
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{name}: expected a table of INVARIANT-ID = level")
+    levels = {}
+    for invariant_id, level in value.items():
+        if invariant_id not in CATALOGUE:
+            raise ConfigError(f"{name}.{invariant_id}: unknown invariant")
+        levels[invariant_id] = Level.parse(level, f"{name}.{invariant_id}")
+    return levels
+
+
+def load_settings(path: str | Path | None) -> Settings:
+    """Read the `[judge]` table of a TOML file (the same file `run` reads); no file, the defaults."""
+    if path is None:
+        return Settings()
+    try:
+        with open(path, "rb") as fh:
+            document = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    table = document.get("judge", {})
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{path}: judge: expected a table")
+    try:
+        return settings_from_mapping(table)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
