@@ -6,8 +6,9 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import IO, Iterable
+from typing import IO
 
 from conformance.judge import Judge, Judgement
 from conformance.sources import Payload, Progress, SourceError, iter_payloads
@@ -60,11 +61,12 @@ class Tally:
 
 
 class _ProgressLine:
-    """A once-a-second status line on stderr, only when stderr is a terminal."""
+    """A once-a-second status line on stderr, only when stderr is a terminal; cleared before other output."""
 
     def __init__(self, progress: Progress, stream: IO[str]) -> None:
         self.progress, self.stream = progress, stream
         self.enabled = stream.isatty()
+        self.shown = False
         self.last = time.monotonic()
 
     def tick(self, tally: Tally) -> None:
@@ -72,12 +74,15 @@ class _ProgressLine:
             return
         self.last = time.monotonic()
         share = f" ({100 * self.progress.read / self.progress.total:.0f}%)" if self.progress.total else ""
-        self.stream.write(f"\rjudged {tally.payloads} payload(s){share}")
+        self.stream.write(f"\r\033[Kjudged {tally.payloads} payload(s){share}")
         self.stream.flush()
+        self.shown = True
 
-    def done(self) -> None:
-        if self.enabled:
+    def clear(self) -> None:
+        if self.shown:
             self.stream.write("\r\033[K")
+            self.stream.flush()
+            self.shown = False
 
 
 def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
@@ -94,19 +99,21 @@ def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
             tally.input_errors += 1
             record = {"source": item.label, "error": item.message}
             if not as_json:
+                ticker.clear()
                 err.write(f"{item.line()}\n")
         else:
             judgement = judge.judge(item.body)
             tally.add(judgement, strict)
             record = _record(item, judgement)
-            if not as_json:
+            if not as_json and judgement.findings:
+                ticker.clear()
                 for finding in judgement.findings:
                     out.write(f"{item.label}: {finding.line()}\n")
         if as_json:
             out.write(("\n  " if first else ",\n  ") + json.dumps(record, default=str))
             first = False
         ticker.tick(tally)
-    ticker.done()
+    ticker.clear()
     if as_json:
         summary = tally.to_dict() | {"strict": strict, "spec_sha256": judge.contract.sha256,
                                      "readings": judge.settings.readings()}

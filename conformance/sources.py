@@ -6,14 +6,17 @@ A file that cannot be read or parsed yields a `SourceError` in place and the wal
 
 from __future__ import annotations
 
-import io
+import itertools
 import json
+import re
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Iterator
+from typing import Any, BinaryIO
 
 JSON_SUFFIXES = (".json",)
+_TOO_DEEP = "invalid JSON: nested too deeply to parse"
 LINES_SUFFIXES = (".jsonl", ".ndjson")
 
 
@@ -85,24 +88,42 @@ def _read_stream(label: str, stream: BinaryIO, progress: Progress, lines: bool |
         progress.read += len(data)
         yield from _document(label, data)
         return
-    reader = io.BufferedReader(stream) if not isinstance(stream, io.BufferedIOBase) else stream
-    if lines is None:
-        head = reader.peek(1 << 16)[: 1 << 16]
-        first_line = head.split(b"\n", 1)[0].strip()
-        if not _parses(first_line) or not head.strip():
-            data = reader.read()
+    reader: Iterable[bytes] = stream
+    if lines is None:  # JSON Lines if the first line is a whole JSON value and more lines follow
+        first = stream.readline()
+        if not _parses(first) or not _more(stream):
+            data = first + stream.read()
             progress.read += len(data)
             yield from _document(label, data)
             return
+        reader = itertools.chain([first], stream)
     yield from _json_lines(label, reader, progress)
+
+
+def _more(stream: BinaryIO) -> bool:
+    peek = getattr(stream, "peek", None)
+    return bool(peek(1)) if peek else True
 
 
 def _parses(line: bytes) -> bool:
     try:
-        json.loads(line)
-    except ValueError:
+        _loads(line.decode("utf-8-sig"))
+    except (ValueError, RecursionError):
         return False
     return True
+
+
+_STRING_OR_CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
+
+
+def _loads(text: str) -> Any:
+    """`json.loads`, except that NaN and Infinity, which Python accepts and JSON does not, are errors."""
+
+    def reject(name: str) -> None:
+        found = (m.start(1) for m in _STRING_OR_CONSTANT.finditer(text) if m.group(1))
+        raise json.JSONDecodeError(f"{name} is not a JSON value", text, next(found, 0))
+
+    return json.loads(text, parse_constant=reject)
 
 
 def _document(label: str, data: bytes) -> Iterator[Payload | SourceError]:
@@ -115,9 +136,12 @@ def _document(label: str, data: bytes) -> Iterator[Payload | SourceError]:
         yield SourceError(label, "empty: no JSON document")
         return
     try:
-        body = json.loads(text)
+        body = _loads(text)
     except json.JSONDecodeError as exc:
         yield SourceError(f"{label}:{exc.lineno}:{exc.colno}", f"invalid JSON: {exc.msg}")
+        return
+    except RecursionError:
+        yield SourceError(label, _TOO_DEEP)
         return
     if isinstance(body, list):
         for index, item in enumerate(body):
@@ -126,17 +150,20 @@ def _document(label: str, data: bytes) -> Iterator[Payload | SourceError]:
         yield Payload(label, body)
 
 
-def _json_lines(label: str, reader: BinaryIO, progress: Progress) -> Iterator[Payload | SourceError]:
+def _json_lines(label: str, reader: Iterable[bytes], progress: Progress) -> Iterator[Payload | SourceError]:
     for number, raw in enumerate(reader, start=1):
         progress.read += len(raw)
         if not raw.strip():
             continue
         try:
-            body = json.loads(raw)
+            body = _loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
         except UnicodeDecodeError as exc:
             yield SourceError(f"{label}:{number}", f"not UTF-8 (byte {exc.start})")
             continue
         except json.JSONDecodeError as exc:
             yield SourceError(f"{label}:{number}:{exc.colno}", f"invalid JSON: {exc.msg}")
+            continue
+        except RecursionError:
+            yield SourceError(f"{label}:{number}", _TOO_DEEP)
             continue
         yield Payload(f"{label}:{number}", body)
