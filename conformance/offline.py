@@ -86,8 +86,12 @@ class _ProgressLine:
 
 
 def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
-              out: IO[str] = sys.stdout, err: IO[str] = sys.stderr) -> Tally:
-    """Judge every payload under `paths`, writing findings as they come; return the tally."""
+              out: IO[str] | None = None, err: IO[str] | None = None) -> Tally:
+    """Judge every payload under `paths`, writing findings as they come; return the tally.
+
+    `out`/`err` default to the streams current at call time (not at import), so callers that swap them work.
+    """
+    out, err = out or sys.stdout, err or sys.stderr
     tally, progress = Tally(), Progress()
     ticker = _ProgressLine(progress, err)
     as_json = output == "json"

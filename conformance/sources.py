@@ -156,7 +156,7 @@ def _json_lines(label: str, reader: Iterable[bytes], progress: Progress) -> Iter
         if not raw.strip():
             continue
         try:
-            body = _loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
+            body = _loads(raw.rstrip(b"\r\n").decode("utf-8-sig" if number == 1 else "utf-8"))
         except UnicodeDecodeError as exc:
             yield SourceError(f"{label}:{number}", f"not UTF-8 (byte {exc.start})")
             continue

@@ -1,0 +1,442 @@
+"""`hems-conformance check` end to end: inputs, labels, exit codes, output formats, --strict, --config, --spec.
+
+Payloads come from the loop model (every simulated payload is conformant) and are broken by editing dicts
+here, so these tests depend on nothing but the model and the judge.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import random
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from conformance.catalogue import CATALOGUE
+from conformance.cli import main
+from conformance.loop import RandomDraw, Scenario, draw_scenario, simulate
+
+# Three commands: applied, unverified, accepted_ineffective; ended, charged_from_solar.
+BASE = simulate(Scenario(
+    session_id=7,
+    first_command_id=70,
+    started_at=datetime(2026, 6, 1, 9, 0, tzinfo=UTC),
+    surplus_w=(3000.0,) * 12 + (0.0,) * 5,
+    wallbox_phases=1,
+    answers=("obey", "lose_measurand", "ignore"),
+))
+SUMMARY = re.compile(r"^(\d+) payload\(s\) judged, (\d+) failing \((.*)\)(, \d+ input error\(s\))?: (.+)$")
+
+
+def payload(**session: object) -> dict:
+    """A deep copy of BASE with session fields overridden."""
+    body = copy.deepcopy(BASE)
+    body["session"].update(session)
+    return body
+
+
+def must_broken() -> dict:
+    return payload(commands_sent=BASE["session"]["commands_sent"] + 1)  # CNT-004, MUST
+
+
+def should_broken() -> dict:
+    return payload(outcome=None)  # OUT-006, SHOULD: an ended session without an outcome
+
+
+def drawn(seed: int, count: int) -> list[dict]:
+    draw = RandomDraw(random.Random(seed))
+    return [simulate(draw_scenario(draw, 100 + i, 1000 * (i + 1))) for i in range(count)]
+
+
+def write_json(path: Path, body: object, indent: int | None = 2) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(body, indent=indent), encoding="utf-8")
+    return path
+
+
+def write_lines(path: Path, bodies: list[object]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(b) + "\n" for b in bodies), encoding="utf-8")
+    return path
+
+
+def check(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
+    code = main(["check", *map(str, argv)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def check_json(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, dict]:
+    code, out, _ = check(capsys, "--format", "json", *argv)
+    return code, json.loads(out)
+
+
+def finding_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if not SUMMARY.match(line)]
+
+
+def one_line_error(err: str) -> str:
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def run_module(*argv: str, stdin: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "conformance", *argv], input=stdin, capture_output=True,
+                          cwd=cwd, timeout=120, check=False)
+
+
+# --- verdicts and exit codes ---
+
+
+def test_valid_file_exits_0_with_summary_only(tmp_path, capsys):
+    code, out, err = check(capsys, write_json(tmp_path / "ok.json", BASE))
+    assert code == 0
+    assert out == "1 payload(s) judged, 0 failing (no findings): conformant\n"
+    assert err == ""
+
+
+def test_must_finding_exits_1_with_one_line_per_finding(tmp_path, capsys):
+    path = write_json(tmp_path / "bad.json", must_broken())
+    code, out, _ = check(capsys, path)
+    assert code == 1
+    [line] = finding_lines(out)
+    assert re.fullmatch(rf"{re.escape(str(path))}: CNT-004 MUST /session/commands_sent: .+", line)
+    assert out.splitlines()[-1] == "1 payload(s) judged, 1 failing (1 MUST): non-conformant"
+
+
+def test_should_finding_warns_and_fails_only_under_strict(tmp_path, capsys):
+    path = write_json(tmp_path / "warn.json", should_broken())
+    code, out, _ = check(capsys, path)
+    assert code == 0
+    assert finding_lines(out) == [f"{path}: OUT-006 SHOULD /session/outcome: ended session has no outcome"]
+    assert out.splitlines()[-1] == "1 payload(s) judged, 0 failing (1 SHOULD): conformant"
+    code, out, _ = check(capsys, "--strict", path)
+    assert code == 1
+    assert out.splitlines()[-1] == "1 payload(s) judged, 1 failing (1 SHOULD): non-conformant"
+
+
+def test_input_error_wins_over_findings_and_the_rest_is_still_judged(tmp_path, capsys):
+    bad = write_json(tmp_path / "a.json", must_broken())
+    (tmp_path / "b.json").write_text("{", encoding="utf-8")
+    code, out, err = check(capsys, tmp_path)
+    assert code == 2
+    assert finding_lines(out) and finding_lines(out)[0].startswith(f"{bad}: CNT-004 MUST")
+    assert out.splitlines()[-1].endswith("1 input error(s): incomplete (input errors)")
+    assert one_line_error(err).startswith(f"{tmp_path / 'b.json'}:1:2: invalid JSON")
+
+
+# --- inputs and labels ---
+
+
+def test_directory_is_walked_recursively_in_sorted_order(tmp_path, capsys):
+    bodies = drawn(seed=1, count=4)
+    write_json(tmp_path / "b.json", bodies[0])
+    write_lines(tmp_path / "a" / "x.jsonl", [bodies[1]])
+    write_lines(tmp_path / "a" / "deeper" / "y.ndjson", [bodies[2]])
+    write_json(tmp_path / "c" / "z.json", bodies[3])
+    (tmp_path / "notes.txt").write_text("not a payload", encoding="utf-8")
+    (tmp_path / "a" / "readme.md").write_text("# nor this", encoding="utf-8")
+    code, report = check_json(capsys, tmp_path)
+    assert code == 0
+    assert [r["source"] for r in report["results"]] == [
+        f"{tmp_path}/a/deeper/y.ndjson:1",
+        f"{tmp_path}/a/x.jsonl:1",
+        f"{tmp_path}/b.json",
+        f"{tmp_path}/c/z.json",
+    ]
+
+
+def test_json_lines_labels_name_the_line_and_blank_lines_are_skipped(tmp_path, capsys):
+    good = drawn(seed=2, count=3)
+    path = tmp_path / "run.jsonl"
+    path.write_text(json.dumps(good[0]) + "\n\n" + json.dumps(good[1]) + "\n" + json.dumps(must_broken()) + "\n",
+                    encoding="utf-8")
+    code, out, _ = check(capsys, path)
+    assert code == 1
+    assert [line.split(" ")[0] for line in finding_lines(out)] == [f"{path}:4:"]
+    assert out.splitlines()[-1].startswith("3 payload(s) judged, 1 failing")
+
+
+def test_json_array_file_labels_name_the_index(tmp_path, capsys):
+    path = write_json(tmp_path / "all.json", [BASE, should_broken(), must_broken()])
+    code, out, _ = check(capsys, path)
+    assert code == 1
+    assert [line.split(" ")[:2] for line in finding_lines(out)] == [[f"{path}[1]:", "OUT-006"],
+                                                                    [f"{path}[2]:", "CNT-004"]]
+
+
+def test_file_with_another_suffix_is_sniffed(tmp_path, capsys):
+    lines = write_lines(tmp_path / "capture.log", drawn(seed=3, count=2))
+    document = write_json(tmp_path / "capture.txt", BASE)
+    _, report = check_json(capsys, lines, document)
+    assert [r["source"] for r in report["results"]] == [f"{lines}:1", f"{lines}:2", str(document)]
+
+
+def test_stdin_pretty_printed_document():
+    result = run_module("check", "-", stdin=json.dumps(must_broken(), indent=2).encode())
+    assert result.returncode == 1
+    assert result.stdout.decode().startswith("<stdin>: CNT-004 MUST /session/commands_sent: ")
+
+
+def test_stdin_json_lines_longer_than_any_read_buffer():
+    bodies = drawn(seed=2, count=3) + [should_broken()]
+    assert len(json.dumps(bodies[0])) > 8192  # the first line does not fit one buffered read
+    stdin = "".join(json.dumps(b) + "\n" for b in bodies).encode()
+    result = run_module("check", "--strict", "-", stdin=stdin)
+    out = result.stdout.decode()
+    assert result.returncode == 1, result.stderr.decode()
+    assert finding_lines(out) == ["<stdin>:4: OUT-006 SHOULD /session/outcome: ended session has no outcome"]
+    assert out.splitlines()[-1].startswith("4 payload(s) judged, 1 failing")
+
+
+def test_stdin_single_compact_document_is_a_document():
+    result = run_module("check", "--format", "json", "-", stdin=json.dumps([BASE, BASE]).encode())
+    assert result.returncode == 0
+    assert [r["source"] for r in json.loads(result.stdout)["results"]] == ["<stdin>[0]", "<stdin>[1]"]
+
+
+# --- unreadable or invalid input: exit 2, one clear line, no traceback ---
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "label", "message"),
+    [
+        ("doc.json", '{\n  "session": {,\n}', "doc.json:2:15", "invalid JSON: Expecting property name"),
+        ("doc.json", '{"session": 1} trailing', "doc.json:1:16", "invalid JSON: Extra data"),
+        ("doc.json", '{\n "x": NaN}', "doc.json:2:7", "invalid JSON: NaN is not a JSON value"),
+        ("lines.jsonl", '{"a": 1}\n{"a": \n', "lines.jsonl:2:7", "invalid JSON: Expecting value"),
+        ("lines.jsonl", '{"a": 1}\r\n{"a": \r\n', "lines.jsonl:2:7", "invalid JSON: Expecting value"),
+        ("lines.jsonl", '{"a": "NaN"}\n{"a": Infinity}\n', "lines.jsonl:2:7", "invalid JSON: Infinity is not"),
+        ("doc.json", "[" * 100_000 + "]" * 100_000, "doc.json", "invalid JSON: nested too deeply"),
+        ("empty.json", "", "empty.json", "empty: no JSON document"),
+        ("blank.json", " \n\n", "blank.json", "empty: no JSON document"),
+    ],
+)
+def test_invalid_json_names_file_line_and_column(tmp_path, capsys, name, content, label, message):
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    code, out, err = check(capsys, tmp_path / name)
+    assert code == 2
+    assert one_line_error(err).startswith(f"{tmp_path / label}: {message}")
+    assert out.splitlines()[-1].endswith(": incomplete (input errors)")
+
+
+def test_non_utf8_file(tmp_path, capsys):
+    (tmp_path / "latin1.json").write_bytes('{"reason": "Überschuss"}'.encode("latin-1"))
+    code, _, err = check(capsys, tmp_path / "latin1.json")
+    assert code == 2
+    assert one_line_error(err) == f"{tmp_path / 'latin1.json'}: not UTF-8 (byte 12)"
+
+
+def test_utf8_bom_is_accepted(tmp_path, capsys):
+    (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf" + json.dumps(BASE).encode())
+    assert check(capsys, tmp_path / "bom.json")[0] == 0
+
+
+def test_missing_file(tmp_path, capsys):
+    code, _, err = check(capsys, tmp_path / "nope.json")
+    assert code == 2
+    assert one_line_error(err) == f"{tmp_path / 'nope.json'}: cannot read: No such file or directory"
+
+
+def test_empty_directory(tmp_path, capsys):
+    (tmp_path / "only.txt").write_text("{}", encoding="utf-8")
+    code, out, err = check(capsys, tmp_path)
+    assert code == 2
+    assert one_line_error(err) == f"{tmp_path}: directory holds no .json, .jsonl or .ndjson file"
+    assert out.startswith("0 payload(s) judged")
+
+
+def test_json_format_reports_input_errors_in_place(tmp_path, capsys):
+    (tmp_path / "broken.json").write_text("{", encoding="utf-8")
+    code, report = check_json(capsys, tmp_path / "broken.json")
+    assert code == 2
+    assert report["results"] == [{"source": f"{tmp_path / 'broken.json'}:1:2",
+                                  "error": "invalid JSON: Expecting property name enclosed in double quotes"}]
+    assert report["summary"]["input_errors"] == 1 and report["summary"]["exit_code"] == 2
+
+
+def test_progress_line_on_a_terminal_is_cleared_before_other_output(tmp_path, monkeypatch):
+    from conformance import offline
+    from conformance.judge import Judge
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    clock = iter(range(0, 1000, 2))  # every payload is two seconds after the previous one
+    monkeypatch.setattr(offline.time, "monotonic", lambda: next(clock))
+    path = write_lines(tmp_path / "run.jsonl", [BASE, BASE, must_broken(), BASE])
+    out, err = io.StringIO(), Terminal()
+    tally = offline.run_check(Judge(), [str(path)], strict=False, output="text", out=out, err=err)
+    assert tally.exit_code() == 1
+    clear = "\r\033[K"
+    assert err.getvalue() == (f"{clear}judged 1 payload(s) (25%){clear}judged 2 payload(s) (50%)"
+                              f"{clear}"  # before the finding of payload 3 goes out
+                              f"{clear}judged 3 payload(s) (75%){clear}judged 4 payload(s) (100%){clear}")
+    assert out.getvalue().splitlines()[0].startswith(f"{path}:3: CNT-004 MUST")
+
+
+# --- machine output ---
+
+
+def test_json_format_carries_explainable_findings_and_a_summary(tmp_path, capsys):
+    body = must_broken()
+    body["decisions"][0]["time"] = "yesterday"  # SCH-002
+    path = write_json(tmp_path / "bad.json", body)
+    code, report = check_json(capsys, write_json(tmp_path / "ok.json", BASE), path)
+    assert code == 1
+    ok, bad = report["results"]
+    assert ok == {"source": str(tmp_path / "ok.json"), "findings": [], "semantic_evaluated": True}
+    assert bad["source"] == str(path) and bad["semantic_evaluated"] is True
+    by_id = {f["invariant"]: f for f in bad["findings"]}
+    assert set(by_id) == {"CNT-004", "SCH-002"}
+    for finding in by_id.values():
+        assert set(finding) == {"invariant", "level", "pointer", "message", "expected", "actual"}
+        assert finding["level"] == "MUST"
+    assert by_id["CNT-004"]["pointer"] == "/session/commands_sent"
+    assert (by_id["CNT-004"]["expected"], by_id["CNT-004"]["actual"]) == (3, 4)
+    assert by_id["SCH-002"]["pointer"] == "/decisions/0/time"
+    summary = report["summary"]
+    assert summary["verdict"] == "non-conformant" and summary["exit_code"] == 1
+    assert (summary["payloads"], summary["failing_payloads"], summary["input_errors"]) == (2, 1, 0)
+    assert summary["findings_by_invariant"] == {"CNT-004": 1, "SCH-002": 1}
+    assert summary["findings_by_level"] == {"MUST": 2}
+    assert summary["strict"] is False and summary["readings"] == {}
+    assert re.fullmatch(r"[0-9a-f]{64}", summary["spec_sha256"])
+
+
+def test_shape_failure_skips_semantic_invariants(tmp_path, capsys):
+    body = must_broken()
+    del body["commands"]
+    code, report = check_json(capsys, write_json(tmp_path / "shape.json", body))
+    assert code == 1
+    [result] = report["results"]
+    assert result["semantic_evaluated"] is False
+    assert {f["invariant"] for f in result["findings"]} == {"SCH-001"}
+    assert report["summary"]["not_evaluated"] == 1
+
+
+# --- readings and levels from --config ---
+
+
+def write_config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "hems.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_config_reading_changes_the_verdict(tmp_path, capsys):
+    # A producer that also counts unverified as ineffective: wrong under the default reading, right under its own.
+    path = write_json(tmp_path / "p.json", payload(commands_ineffective=2))
+    code, out, _ = check(capsys, path)
+    assert code == 1 and finding_lines(out)[0].startswith(f"{path}: CNT-003 MUST /session/commands_ineffective:")
+    config = write_config(tmp_path, '[judge]\nineffective_verdicts = '
+                                    '["accepted_ineffective", "phase_switch_ineffective", "unverified"]\n')
+    code, report = check_json(capsys, "--config", config, path)
+    assert code == 0
+    assert report["summary"]["readings"]["ineffective_verdicts"] == [
+        "accepted_ineffective", "phase_switch_ineffective", "unverified"]
+
+
+@pytest.mark.parametrize(("level", "code", "shown"), [("OFF", 0, False), ("INFO", 0, True), ("MUST", 1, True)])
+def test_config_level_changes_the_verdict(tmp_path, capsys, level, code, shown):
+    path = write_json(tmp_path / "p.json", should_broken())
+    config = write_config(tmp_path, f'[judge.levels]\n"OUT-006" = "{level}"\n')
+    got, out, _ = check(capsys, "--config", config, path)
+    assert got == code
+    assert finding_lines(out) == ([f"{path}: OUT-006 {level} /session/outcome: ended session has no outcome"]
+                                  if shown else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("[judge]\ntolerance = 1\n", "judge.tolerance: unknown key"),
+        ("[judge]\ncurrent_tolerance_a = -1\n", "judge.current_tolerance_a: expected a non-negative number"),
+        ('[judge]\nsent_verdicts = ["applied", "done"]\n', "judge.sent_verdicts: unknown verdict 'done'"),
+        ('[judge.levels]\n"XYZ-001" = "OFF"\n', "judge.levels.XYZ-001: unknown invariant"),
+        ('[judge.levels]\n"OUT-006" = "LOUD"\n', "judge.levels.OUT-006: level must be one of"),
+        ("[judge\n", "not valid TOML"),
+    ],
+)
+def test_bad_config_exits_2_naming_the_key(tmp_path, capsys, text, names):
+    config = write_config(tmp_path, text)
+    code, out, err = check(capsys, "--config", config, write_json(tmp_path / "p.json", BASE))
+    assert code == 2 and out == ""
+    line = one_line_error(err)
+    assert line.startswith(f"hems-conformance: error: {config}: ") and names in line
+
+
+def test_missing_config_file(tmp_path, capsys):
+    code, _, err = check(capsys, "--config", tmp_path / "none.toml", write_json(tmp_path / "p.json", BASE))
+    assert code == 2
+    assert "none.toml: cannot read" in one_line_error(err)
+
+
+# --- --spec ---
+
+
+def test_spec_option_judges_against_that_document(tmp_path, capsys):
+    from conformance.contract import bundled_spec_path
+
+    spec = tmp_path / "openapi.yaml"
+    spec.write_bytes(bundled_spec_path().read_bytes())
+    code, report = check_json(capsys, "--spec", spec, write_json(tmp_path / "p.json", BASE))
+    assert code == 0 and report["summary"]["payloads"] == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read spec"),
+        ("- just\n- a list\n", "not an OpenAPI document"),
+        ("openapi: 3.1.0\npaths: {}\n", "no components.schemas.HEMSSessionDetail"),
+        ("openapi: [3.1\n", "not valid YAML/JSON at line"),
+    ],
+)
+def test_bad_spec_exits_2(tmp_path, capsys, content, message):
+    spec = tmp_path / "spec.yaml"
+    if content is not None:
+        spec.write_text(content, encoding="utf-8")
+    code, out, err = check(capsys, "--spec", spec, write_json(tmp_path / "p.json", BASE))
+    assert code == 2 and out == ""
+    line = one_line_error(err)
+    assert line.startswith(f"hems-conformance: error: {spec}: ") and message in line
+
+
+# --- usage and smoke tests through the real entry point ---
+
+
+def test_usage_errors_exit_2_in_one_line(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["check"])
+    assert exited.value.code == 2
+    assert "the following arguments are required: PATH" in one_line_error(capsys.readouterr().err)
+
+
+def test_module_entry_point_smoke(tmp_path):
+    write_json(tmp_path / "ok.json", BASE)
+    write_json(tmp_path / "bad.json", must_broken())
+    result = run_module("check", "ok.json", cwd=tmp_path)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        0, b"1 payload(s) judged, 0 failing (no findings): conformant\n", b"")
+    result = run_module("check", "--format", "json", "ok.json", "bad.json", cwd=tmp_path)
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["summary"]["findings_by_invariant"] == {"CNT-004": 1}
+
+
+def test_catalogue_ids_are_stable_in_output(tmp_path, capsys):
+    """Every finding line names a catalogue id, so a reader can look it up in docs/invariants.md."""
+    bodies = [must_broken(), should_broken(), payload(commands_applied=-1)]
+    path = write_lines(tmp_path / "mixed.jsonl", bodies)
+    _, out, _ = check(capsys, path)
+    ids = {line.split(" ")[1] for line in finding_lines(out)}
+    assert ids and ids <= set(CATALOGUE)
