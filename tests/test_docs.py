@@ -1,0 +1,60 @@
+"""The catalogue as people read it: `docs/invariants.md` is generated and must match the code, and
+`hems-conformance invariants` lists every invariant in each of its formats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conformance import docs
+from conformance.catalogue import CATALOGUE
+from conformance.cli import main
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "invariants.md"
+REGENERATE = "hems-conformance invariants --format markdown > docs/invariants.md"
+
+
+def invariants(capsys: pytest.CaptureFixture[str], fmt: str) -> str:
+    assert main(["invariants", "--format", fmt]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    return captured.out
+
+
+def test_docs_invariants_md_is_in_sync_with_the_catalogue(capsys):
+    assert DOC.is_file(), f"docs/invariants.md is missing; generate it with: {REGENERATE}"
+    assert DOC.read_text(encoding="utf-8") == invariants(capsys, "markdown"), (
+        f"docs/invariants.md is out of date with conformance/catalogue.py; regenerate it with: {REGENERATE}"
+    )
+
+
+def test_markdown_has_one_section_per_invariant_with_its_spec_text(capsys):
+    text = invariants(capsys, "markdown")
+    for inv in CATALOGUE.values():
+        assert text.count(f"### {inv.id} ") == 1, inv.id
+        assert f"> {inv.spec}\n" in text, inv.id
+
+
+def test_text_format_lists_every_invariant_once_in_catalogue_order(capsys):
+    lines = invariants(capsys, "text").splitlines()
+    assert [line.split()[0] for line in lines] == list(CATALOGUE)
+    for line, inv in zip(lines, CATALOGUE.values(), strict=True):
+        assert inv.level.value in line and line.endswith(inv.statement)
+
+
+def test_json_format_lists_every_invariant_with_its_explanation(capsys):
+    entries = json.loads(invariants(capsys, "json"))
+    assert [e["id"] for e in entries] == list(CATALOGUE)
+    for entry in entries:
+        inv = CATALOGUE[entry["id"]]
+        assert entry == docs.as_dict(inv)
+        assert entry["level"] in ("MUST", "SHOULD", "INFO") and entry["statement"] and entry["spec"] and entry["source"]
+
+
+def test_unknown_format_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["invariants", "--format", "html"])
+    assert exited.value.code == 2
+    assert "invalid choice: 'html'" in capsys.readouterr().err
