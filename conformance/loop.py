@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol, Sequence, TypeVar
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -274,9 +275,12 @@ class RandomDraw:
 
 
 def surplus_profile(draw: Draw, shape: str, readings: int) -> tuple[float | None, ...]:
-    """PV surplus at each decision point for a day shape, with noise and lost readings."""
+    """PV surplus at each decision point for a day shape, with noise and lost readings.
+
+    A "weak" day stays below the start threshold (peak 1000 W + 300 W noise < 6 A x 230 V).
+    """
     peak = {"sunny": draw.integer(4500, 11000), "cloudy": draw.integer(2000, 8000),
-            "weak": draw.integer(0, 1300), "sunset": draw.integer(3000, 9000)}[shape]
+            "weak": draw.integer(0, 1000), "sunset": draw.integer(3000, 9000)}[shape]
     lost_every = draw.choice((0, 0, 7, 11))
     values: list[float | None] = []
     for i in range(readings):
@@ -293,24 +297,54 @@ def surplus_profile(draw: Draw, shape: str, readings: int) -> tuple[float | None
     return tuple(values)
 
 
+OUTCOMES = ("charged_from_solar", "no_surplus", "steering_ineffective", "aborted", "ongoing")
+# Answers that never earn `applied`, whatever the box's state ("ignore" does when nothing needs to change).
+_NEVER_APPLIED = ("lose_measurand", *_FAILED_DISPATCH)
+
+
 def draw_scenario(draw: Draw, session_id: int, first_command_id: int, *, ended: bool | None = None,
-                  shape: str | None = None) -> Scenario:
-    """One scenario from the whole space: every outcome, decision kind and verdict is reachable."""
+                  shape: str | None = None, outcome: str | None = None,
+                  readings: tuple[int, int] = (0, 60)) -> Scenario:
+    """One scenario from the whole space: every outcome, decision kind and verdict is reachable.
+
+    `readings` bounds the number of decision points (0: a session with no decisions yet). `outcome`
+    (one of OUTCOMES; "ongoing": ended_at null) steers the draw so the session ends that way; with the
+    day shape left to the draw this is certain ("weak" never reaches the start threshold, three
+    "sunny" readings always do), with an explicit `shape` it is only likely.
+    """
+    low, high = readings
+    pool = WALLBOX_ANSWERS[:4] * 3 + WALLBOX_ANSWERS
+    if outcome is not None:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+        if ended is not None and ended != (outcome != "ongoing"):
+            raise ValueError(f"outcome {outcome!r} contradicts ended={ended}")
+        ended = outcome != "ongoing"
+        if outcome in ("charged_from_solar", "steering_ineffective"):  # needs a start, hence the readings
+            shape, low = shape or "sunny", max(low, Controller.start_readings)
+        if outcome == "steering_ineffective":
+            pool = _NEVER_APPLIED
+        elif outcome == "no_surplus":
+            shape = shape or "weak"
+    if not 0 <= low <= high:
+        raise ValueError(f"readings {readings} leave no room: need 0 <= {low} <= high")
     shape = shape or draw.choice(SURPLUS_SHAPES)
-    answers = tuple(draw.choice(WALLBOX_ANSWERS[:4] * 3 + WALLBOX_ANSWERS) for _ in range(draw.integer(1, 4)))
+    answers = tuple(draw.choice(pool) for _ in range(draw.integer(1, 4)))
+    if outcome == "charged_from_solar":
+        answers = ("obey", *answers[1:])  # the start command is obeyed
     started = datetime(2026, draw.integer(3, 9), draw.integer(1, 28), draw.integer(6, 12), draw.integer(0, 59),
-                       draw.integer(0, 59), tzinfo=timezone.utc)
+                       draw.integer(0, 59), tzinfo=UTC)
     ended = ended if ended is not None else draw.choice((True, True, True, False))
     coverage = draw.choice((True, True, False, None))
     return Scenario(
         session_id=session_id,
         first_command_id=first_command_id,
         started_at=started,
-        surplus_w=surplus_profile(draw, shape, draw.integer(4, 60)),
+        surplus_w=surplus_profile(draw, shape, draw.integer(low, high)),
         wallbox_phases=draw.choice((1, 3, 3)),
         answers=answers,
         ended=ended,
-        aborted=ended and draw.choice((False,) * 5 + (True,)),
+        aborted=outcome == "aborted" if outcome is not None else ended and draw.choice((False,) * 5 + (True,)),
         utc_offset_minutes=draw.choice((0, 0, 60, 120, -300, 330)),
         fractional_seconds=draw.choice((False, True)),
         ocpp_transaction_id=draw.choice((None, draw.integer(1, 10**6))),
