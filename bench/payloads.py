@@ -1,0 +1,52 @@
+"""Benchmark payloads: simulated sessions of a chosen size, from the loop model, deterministic for a seed.
+
+Sizes follow the issue: a realistic session has about 50 decisions and 10 commands; a long one 300 decisions.
+Every simulated payload is conformant, so the benchmarks time the full path of every invariant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+from typing import Any
+
+from conformance.loop import RandomDraw, draw_scenario, simulate, surplus_profile
+
+REALISTIC_DECISIONS = range(50, 52)  # 50 readings, plus the finalize stop when the session was charging
+REALISTIC_COMMANDS = range(8, 13)
+LONG_DECISIONS = range(300, 302)
+_MAX_DRAWS = 20_000
+
+
+def sessions(count: int, readings: int, decisions: range, commands: range | None, seed: int) -> list[dict[str, Any]]:
+    """`count` ended sessions of `readings` decision points whose sizes fall in `decisions` and `commands`."""
+    draw = RandomDraw(random.Random(seed))
+    found: list[dict[str, Any]] = []
+    for attempt in range(_MAX_DRAWS):
+        if len(found) == count:
+            return found
+        shape = draw.choice(("sunset", "sunset", "sunny", "cloudy"))
+        scenario = draw_scenario(draw, 10_000 + attempt, 1_000_000 + 1_000 * attempt, ended=True, shape=shape)
+        body = simulate(dataclasses.replace(scenario, surplus_w=surplus_profile(draw, shape, readings)))
+        if len(body["decisions"]) in decisions and (commands is None or len(body["commands"]) in commands):
+            found.append(body)
+    raise RuntimeError(f"only {len(found)} of {count} sessions of the wanted size in {_MAX_DRAWS} draws")
+
+
+def realistic(count: int, seed: int = 1) -> list[dict[str, Any]]:
+    return sessions(count, 50, REALISTIC_DECISIONS, REALISTIC_COMMANDS, seed)
+
+
+def long_sessions(count: int, seed: int = 2) -> list[dict[str, Any]]:
+    return sessions(count, 300, LONG_DECISIONS, None, seed)
+
+
+def describe(bodies: list[dict[str, Any]]) -> str:
+    """Sizes of a payload set, checked rather than assumed: decisions, commands and JSON bytes."""
+    decisions = [len(b["decisions"]) for b in bodies]
+    commands = [len(b["commands"]) for b in bodies]
+    size = sum(len(json.dumps(b)) for b in bodies) / len(bodies)
+    return (f"{len(bodies)} payloads, decisions {min(decisions)}-{max(decisions)}, "
+            f"commands {min(commands)}-{max(commands)} (mean {sum(commands) / len(commands):.1f}), "
+            f"{size / 1024:.1f} KiB of JSON each")
