@@ -1,0 +1,133 @@
+"""The hand-written payload cases in `cases/payloads/`: data any implementation can run.
+
+Each `<INVARIANT-ID>.json` holds tests of a payload (whole, or a base from `base/` plus an RFC 6902 patch)
+and the exact set of invariant IDs it must make fire. This loader only resolves them; judging is the
+caller's, so pytest, the CLI check and other implementations all read the same cases the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonpatch
+
+from conformance.catalogue import CATALOGUE
+from conformance.errors import ConfigError, InputError
+from conformance.settings import Settings, settings_from_mapping
+
+PAYLOAD_CASES = Path(__file__).resolve().parent.parent / "cases" / "payloads"
+_TEST_KEYS = {"description", "base", "patch", "payload", "expected", "settings"}
+
+
+class CaseError(InputError):
+    """A case file is malformed; the message names the file and the test index."""
+
+
+@dataclass(frozen=True)
+class PayloadCase:
+    """One test of a case file, resolved to the payload it judges."""
+
+    file: str  # the case file's id, e.g. "CNT-002"
+    index: int
+    description: str
+    payload: Any
+    expected: tuple[str, ...]  # sorted; empty means the payload is valid
+    settings: Settings | None = None  # None: the default readings
+
+    @property
+    def id(self) -> str:
+        return f"{self.file}[{self.index}]"
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CaseError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise CaseError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+
+
+def base_payloads(directory: Path = PAYLOAD_CASES) -> Iterator[tuple[str, Any]]:
+    """(`base/NAME.json`, payload) for every base payload: all of them are conformant."""
+    for path in sorted((directory / "base").glob("*.json")):
+        yield f"base/{path.name}", _read_json(path)
+
+
+def _resolve(test: dict[str, Any], where: str, directory: Path, bases: dict[str, Any]) -> Any:
+    if ("payload" in test) == ("base" in test):
+        raise CaseError(f"{where}: give either 'payload' or 'base' (with an optional 'patch')")
+    if "payload" in test:
+        if "patch" in test:
+            raise CaseError(f"{where}: 'patch' applies to a 'base', not to a whole 'payload'")
+        return test["payload"]
+    name, patch = test["base"], test.get("patch", [])
+    if not isinstance(name, str) or not name.startswith("base/") or not (directory / name).is_file():
+        raise CaseError(f"{where}: unknown base {name!r} (expected base/NAME.json under {directory})")
+    if name not in bases:
+        bases[name] = _read_json(directory / name)
+    if not isinstance(patch, list):
+        raise CaseError(f"{where}: 'patch' must be a list of RFC 6902 operations")
+    try:
+        return jsonpatch.apply_patch(bases[name], patch)
+    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
+        raise CaseError(f"{where}: patch does not apply to {name}: {exc}") from None
+
+
+def _expected(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise CaseError(f"{where}: 'expected' must be a list of invariant IDs")
+    unknown = sorted(set(value) - set(CATALOGUE))
+    if unknown:
+        raise CaseError(f"{where}: unknown invariant {unknown[0]!r} in 'expected'")
+    if len(set(value)) != len(value):
+        raise CaseError(f"{where}: 'expected' lists an invariant twice")
+    return tuple(sorted(value))
+
+
+def _settings(value: Any, where: str) -> Settings | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise CaseError(f"{where}: 'settings' must be an object (a [judge] table)")
+    try:
+        return settings_from_mapping(value, where="settings")
+    except ConfigError as exc:
+        raise CaseError(f"{where}: {exc}") from None
+
+
+def load_case_file(path: Path, directory: Path = PAYLOAD_CASES, bases: dict[str, Any] | None = None) -> list[PayloadCase]:
+    """Every test of one case file, with its payload built; a malformed file raises CaseError."""
+    bases = {} if bases is None else bases
+    document = _read_json(path)
+    file_id = path.stem
+    if file_id not in CATALOGUE:
+        raise CaseError(f"{path}: file name {file_id!r} is not an invariant ID of the catalogue")
+    if not isinstance(document, dict) or document.get("invariant") != file_id:
+        raise CaseError(f"{path}: expected an object whose 'invariant' is {file_id!r}")
+    tests = document.get("tests")
+    if not isinstance(tests, list) or not tests:
+        raise CaseError(f"{path}: 'tests' must be a non-empty list")
+    cases = []
+    for index, test in enumerate(tests):
+        where = f"{path} tests[{index}]"
+        if not isinstance(test, dict):
+            raise CaseError(f"{where}: a test must be an object")
+        unknown = sorted(set(test) - _TEST_KEYS)
+        if unknown:
+            raise CaseError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_TEST_KEYS))})")
+        if not isinstance(test.get("description"), str) or "expected" not in test:
+            raise CaseError(f"{where}: a test needs a 'description' and 'expected'")
+        cases.append(PayloadCase(file_id, index, test["description"], _resolve(test, where, directory, bases),
+                                 _expected(test["expected"], where), _settings(test.get("settings"), where)))
+    return cases
+
+
+def load_cases(directory: Path = PAYLOAD_CASES) -> list[PayloadCase]:
+    """Every test of every `<INVARIANT-ID>.json` under `directory`, in file order."""
+    bases: dict[str, Any] = {}
+    return [case for path in sorted(directory.glob("*.json")) for case in load_case_file(path, directory, bases)]
