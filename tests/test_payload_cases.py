@@ -1,0 +1,112 @@
+"""The hand-written payload cases in `cases/payloads/`: each makes exactly its expected invariants fire.
+
+The same cases are judged twice: in-process through `Judge` (every test, with its settings) and through
+the real `hems-conformance check` CLI, once, over all default-settings cases (the issue's "Done when").
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance.cases import PAYLOAD_CASES, CaseError, PayloadCase, base_payloads, load_case_file, load_cases
+from conformance.catalogue import CATALOGUE
+from conformance.contract import load_contract
+from conformance.judge import Judge
+
+CASES = load_cases()
+CONTRACT = load_contract()
+DEFAULT_JUDGE = Judge(CONTRACT)
+
+
+def _judge(case: PayloadCase) -> Judge:
+    return Judge(CONTRACT, case.settings) if case.settings else DEFAULT_JUDGE
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_case_fires_exactly_its_expected_invariants(case: PayloadCase) -> None:
+    judgement = _judge(case).judge(case.payload)
+    found = [f"{f.invariant} {f.pointer}: {f.message}" for f in judgement.findings]
+    assert tuple(judgement.ids) == case.expected, f"{case.id} {case.description!r}: {found}"
+
+
+@pytest.mark.parametrize("invariant_id", list(CATALOGUE))
+def test_every_invariant_has_a_firing_and_a_quiet_case(invariant_id: str) -> None:
+    own = [case for case in CASES if case.file == invariant_id]
+    assert own, f"cases/payloads/{invariant_id}.json is missing"
+    assert any(invariant_id in case.expected for case in own), f"{invariant_id}: no case makes it fire"
+    assert any(not case.expected for case in own), f"{invariant_id}: no quiet (valid) case"
+    document = json.loads((PAYLOAD_CASES / f"{invariant_id}.json").read_text(encoding="utf-8"))
+    assert document["spec"] == CATALOGUE[invariant_id].spec, f"{invariant_id}: 'spec' differs from the catalogue"
+
+
+@pytest.mark.parametrize("name, payload", list(base_payloads()))
+def test_base_payload_is_conformant(name: str, payload: dict) -> None:
+    judgement = DEFAULT_JUDGE.judge(payload)
+    assert judgement.findings == [], f"{name}: {[f.line() for f in judgement.findings]}"
+
+
+def test_check_cli_flags_every_firing_case_and_no_quiet_one(tmp_path: Path) -> None:
+    cases = {f"{case.file}_{case.index:02d}.json": case for case in CASES if case.settings is None}
+    for name, case in cases.items():
+        (tmp_path / name).write_text(json.dumps(case.payload), encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "conformance", "check", "--format", "json", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1, run.stderr
+    report = json.loads(run.stdout)
+    flagged = {Path(r["source"]).name: sorted({f["invariant"] for f in r["findings"]}) for r in report["results"]}
+    assert set(flagged) == set(cases)
+    wrong = {name: (list(case.expected), flagged[name]) for name, case in cases.items()
+             if tuple(flagged[name]) != case.expected}
+    assert not wrong, f"{len(wrong)} case(s) judged differently by the CLI (expected, got): {wrong}"
+
+
+# --- the loader's errors name the file and the test ---
+
+
+def _write_case(directory: Path, test: dict, invariant_id: str = "CNT-002") -> Path:
+    (directory / "base").mkdir(exist_ok=True)
+    (directory / "base" / "tiny.json").write_text('{"session": {"commands_applied": 0}}', encoding="utf-8")
+    path = directory / f"{invariant_id}.json"
+    path.write_text(json.dumps({"invariant": invariant_id, "description": "d", "spec": "s", "tests": [test]}),
+                    encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "test, message",
+    [
+        ({"description": "d", "base": "base/tiny.json", "patch": [{"op": "replace", "path": "/nope/x", "value": 1}],
+          "expected": []}, "patch does not apply to base/tiny.json"),
+        ({"description": "d", "base": "base/tiny.json", "patch": {"op": "add"}, "expected": []},
+         "'patch' must be a list"),
+        ({"description": "d", "base": "base/missing.json", "expected": []}, "unknown base 'base/missing.json'"),
+        ({"description": "d", "base": "base/tiny.json", "expected": ["CNT-999"]}, "unknown invariant 'CNT-999'"),
+        ({"description": "d", "payload": {}, "base": "base/tiny.json", "expected": []}, "either 'payload' or 'base'"),
+        ({"description": "d", "payload": {}, "expect": []}, "unknown key 'expect'"),
+        ({"description": "d", "payload": {}, "expected": [], "settings": {"amps_max": "high"}},
+         "settings.amps_max: expected a non-negative number"),
+    ],
+)
+def test_malformed_case_names_file_and_test(tmp_path: Path, test: dict, message: str) -> None:
+    path = _write_case(tmp_path, test)
+    with pytest.raises(CaseError) as error:
+        load_case_file(path, tmp_path)
+    assert f"{path} tests[0]: " in str(error.value) and message in str(error.value)
+
+
+def test_case_file_must_be_named_for_an_invariant(tmp_path: Path) -> None:
+    path = _write_case(tmp_path, {"description": "d", "payload": {}, "expected": []}, invariant_id="XYZ-001")
+    with pytest.raises(CaseError, match="not an invariant ID"):
+        load_case_file(path, tmp_path)
+
+
+def test_invalid_json_names_the_position(tmp_path: Path) -> None:
+    path = tmp_path / "CNT-002.json"
+    path.write_text('{"invariant": "CNT-002",\n "tests": [}', encoding="utf-8")
+    with pytest.raises(CaseError, match=r"CNT-002\.json:2:\d+: invalid JSON"):
+        load_case_file(path, tmp_path)
