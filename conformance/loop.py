@@ -314,6 +314,8 @@ def draw_scenario(draw: Draw, session_id: int, first_command_id: int, *, ended: 
     """
     low, high = readings
     pool = WALLBOX_ANSWERS[:4] * 3 + WALLBOX_ANSWERS
+    if shape is not None and shape not in SURPLUS_SHAPES:
+        raise ValueError(f"shape must be one of {', '.join(SURPLUS_SHAPES)}, not {shape!r}")
     if outcome is not None:
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
