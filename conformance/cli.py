@@ -39,6 +39,17 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return tally.exit_code()
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from conformance.faults import fault_table
+    from conformance.server import serve
+
+    if args.list_faults:
+        sys.stdout.write(fault_table())
+        return EXIT_OK
+    return serve(host=args.host, port=args.port, seed=args.seed, sessions=args.sessions, faults=args.fault,
+                 token_ttl_s=args.token_ttl, write_config=args.write_config, quiet=args.quiet)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hems-conformance", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"hems-conformance {__version__}")
@@ -55,6 +66,21 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--spec", metavar="FILE", help="judge against this OpenAPI document instead of the pinned one")
     check.add_argument("--config", metavar="FILE", help="TOML file whose [judge] table sets readings and levels")
     check.set_defaults(handler=_cmd_check)
+
+    serve = commands.add_parser("serve", help="run the reference deployment (optionally with faults)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
+    serve.add_argument("--seed", type=int, default=0, help="seed of the simulated fleet (default: 0)")
+    serve.add_argument("--sessions", type=int, default=12, metavar="N",
+                       help="sessions per tenant (default: 12; more if covering every outcome takes more)")
+    serve.add_argument("--fault", action="append", default=[], metavar="NAME",
+                       help="break the deployment in one named way; repeatable (see --list-faults)")
+    serve.add_argument("--write-config", metavar="FILE", help="write the target config for `run` to FILE")
+    serve.add_argument("--token-ttl", type=float, default=3600.0, metavar="SECONDS",
+                       help="access token lifetime (default: 3600)")
+    serve.add_argument("--list-faults", action="store_true", help="print the fault table and exit")
+    serve.add_argument("--quiet", action="store_true", help="no request log lines")
+    serve.set_defaults(handler=_cmd_serve)
     return parser
 
 

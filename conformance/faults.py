@@ -1,0 +1,136 @@
+"""The reference deployment's fault table: deliberate ways to be wrong, each naming what it breaks.
+
+A payload fault breaks one catalogue invariant through `conformance.mutations.MUTATIONS[id]`, applied at
+start to every stored session it fits, so the deployment serves exactly the payloads the catalogue's own
+cases prove the invariant catches. An HTTP fault changes how the app answers; `server.py` asks
+`Faults.on(name)` at the one place each fault bends the behaviour. `breaks` holds catalogue invariant
+IDs or the IDs of the live cases of `hems-conformance run` (cases/live/*.json) that must catch it.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.dataset import Fleet
+from conformance.errors import UsageError
+from conformance.mutations import MUTATIONS
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    breaks: tuple[str, ...]
+    description: str
+    invariant: str | None = None  # a payload fault: the catalogue entry whose mutation it applies
+
+
+FAULTS: dict[str, Fault] = {
+    f.name: f
+    for f in (
+        # --- payload faults: one catalogue invariant each, at least one per family ---
+        Fault("schema-violation", ("SCH-001",), "a required property is missing or of the wrong type",
+              "SCH-001"),
+        Fault("naive-timestamps", ("SCH-002",), "date-times without a UTC offset", "SCH-002"),
+        Fault("counters-off-by-one", ("CNT-002",), "commands_applied is one off the applied verdicts", "CNT-002"),
+        Fault("stale-ineffective-counter", ("CNT-003",), "commands_ineffective disagrees with the verdicts",
+              "CNT-003"),
+        Fault("sent-counter-drift", ("CNT-004",), "commands_sent disagrees with the command rows", "CNT-004"),
+        Fault("dangling-command-reference", ("REF-002",), "a decision names a command that is not in the session",
+              "REF-002"),
+        Fault("hold-dispatched", ("REF-004",), "a hold or skip decision is saved as dispatched", "REF-004"),
+        Fault("outcome-contradicts-verdicts", ("OUT-001",), "charged_from_solar without an applied command",
+              "OUT-001"),
+        Fault("outcome-on-ongoing", ("OUT-005",), "a running session already carries a rolled-up outcome",
+              "OUT-005"),
+        Fault("verdict-without-evidence", ("EVD-001",),
+              "an applied command whose Current.Offered never converged (Go-E silent no-op labelled applied)",
+              "EVD-001"),
+        Fault("verdict-dispatch-mismatch", ("EVD-004",), "a verdict that contradicts its dispatch_status",
+              "EVD-004"),
+        Fault("end-before-start", ("TIM-001",), "ended_at earlier than started_at", "TIM-001"),
+        Fault("command-before-decision", ("TIM-005",), "a command earlier than the decision that dispatched it",
+              "TIM-005"),
+        Fault("duplicate-command-ids", ("IDN-001",), "two commands share an id (join fan-out)", "IDN-001"),
+        Fault("impossible-phases", ("PHY-001",), "a phase count outside 1..3", "PHY-001"),
+        Fault("amps-out-of-range", ("PHY-002",), "commanded_amps that no control pilot can signal", "PHY-002"),
+        # --- HTTP and security faults, named after the live cases of cases/live/ that catch them ---
+        Fault("auth-not-enforced", ("AUTH-001",),
+              "requests without a Bearer token are served, from every tenant (security: [] honoured)"),
+        Fault("any-token-accepted", ("AUTH-002", "AUTH-003"),
+              "any Bearer string is accepted as a token of the first tenant"),
+        Fault("expired-token-accepted", ("AUTH-003",),
+              "token expiry is not checked (visible with a real token after a short --token-ttl)"),
+        Fault("missing-www-authenticate", ("AUTH-004",), "401 answers carry no WWW-Authenticate challenge"),
+        Fault("unknown-session-500", ("OBJ-001", "FUZ-001"), "an unknown session id raises and answers 500"),
+        Fault("path-parents-unchecked", ("OBJ-002", "OBJ-003"),
+              "sessions are looked up by session_id within the tenant; user and wallbox in the path are ignored"),
+        Fault("cross-tenant-read", ("OBJ-004",), "the caller's tenant is not checked: tenant B reads tenant A"),
+        Fault("server-error-on-malformed-input", ("FUZ-001", "FUZ-002"),
+              "a malformed UUID or a session id beyond int64 answers 500 instead of 422"),
+        Fault("intermittent-500", ("FUZ-001",), "every fourth request to the session endpoint answers 500"),
+        Fault("wrong-session-id", ("RSP-001",), "session.id is not the id in the path (off by one)"),
+        Fault("wrong-content-type", ("RSP-002",), "200 bodies are served as text/html"),
+        Fault("stack-trace-in-errors", ("RSP-003",), "error bodies carry a Python traceback"),
+        Fault("html-error-pages", ("RSP-004",), "error answers of the session endpoint are HTML pages, not JSON"),
+        Fault("unstable-reads", ("RSP-005",),
+              "energy and savings of ended sessions drift from read to read (back-filled on every GET)"),
+        Fault("token-endpoint-500", ("TOK-001",),
+              "the token endpoint answers 500: a run cannot authenticate and must exit 3 (target untestable)"),
+        Fault("token-errors-not-rfc", ("TOK-002", "TOK-003"),
+              "token errors are 403 {\"detail\": ...} without an RFC 6749 error code"),
+        Fault("token-cacheable", ("TOK-004",), "token answers carry no Cache-Control: no-store"),
+    )
+}
+
+
+class Faults:
+    """The faults a deployment runs with; `on(name)` refuses names that are not in the table."""
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        names = tuple(dict.fromkeys(names))
+        unknown = [n for n in names if n not in FAULTS]
+        if unknown:
+            raise UsageError(f"unknown fault {unknown[0]!r} (see --list-faults)")
+        self.names = names
+
+    def on(self, name: str) -> bool:
+        if name not in FAULTS:
+            raise KeyError(name)
+        return name in self.names
+
+    def apply_to(self, fleet: Fleet) -> Fleet:
+        """The fleet with every active payload fault applied to each session it fits."""
+        for name in self.names:
+            invariant = FAULTS[name].invariant
+            if invariant is not None:
+                fleet = fleet.with_payloads(MUTATIONS[invariant])  # a broken copy, or None where it does not fit
+        if self.on("wrong-session-id"):
+            fleet = fleet.with_payloads(_shift_session_id)
+        return fleet
+
+
+def _shift_session_id(payload: dict[str, Any]) -> dict[str, Any]:
+    shifted = copy.deepcopy(payload)
+    shifted["session"]["id"] += 1
+    return shifted
+
+
+def fault_table() -> str:
+    """`--list-faults`: one row per fault, name | breaks | description."""
+    width = max(map(len, FAULTS))
+    breaks_width = max(len(", ".join(f.breaks)) for f in FAULTS.values())
+    rows = [f"{'fault':<{width}} | {'breaks':<{breaks_width}} | description"]
+    rows.append(f"{'-' * width}-+-{'-' * breaks_width}-+-{'-' * 11}")
+    for fault in FAULTS.values():
+        rows.append(f"{fault.name:<{width}} | {', '.join(fault.breaks):<{breaks_width}} | {fault.description}")
+    return "\n".join(rows) + "\n"
+
+
+def fault_markdown() -> str:
+    """The fault table of docs/reference-deployment.md (tests/test_faults.py keeps the file in sync)."""
+    rows = ["| fault | breaks | what the deployment does |", "| --- | --- | --- |"]
+    rows += [f"| `{f.name}` | {', '.join(f.breaks)} | {f.description} |" for f in FAULTS.values()]
+    return "\n".join(rows) + "\n"

@@ -1,0 +1,419 @@
+"""`hems-conformance serve`: the reference deployment of the HEMS session endpoint, with fault injection.
+
+A Starlette app over the deterministic fleet of `dataset.py`, served by uvicorn. It answers the way the
+contract reads (see docs/reference-deployment.md): OAuth 2.0 tokens bound to a tenant, 401 with a Bearer
+challenge, Django Ninja style 422 and 404 bodies, tenant isolation and path-parent checks. Every way it
+can be made wrong is a named fault of `faults.py`, consulted where the behaviour bends.
+
+`start_in_thread` runs it on a loopback port inside the calling process (tests, `run` without a config);
+`serve` is the command: its own socket (so a taken port is a one-line error), its own signal handling
+(SIGINT and SIGTERM stop it cleanly with exit 0).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import itertools
+import json
+import os
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import tomli_w
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from conformance.dataset import DEFAULT_SESSIONS, Fleet, StoredSession, build_fleet
+from conformance.errors import UsageError
+from conformance.faults import Faults
+from conformance.oauth import Credentials, OAuthError, TokenIssuer, make_credentials
+
+TOKEN_PATH = "/api/partners/v2.0/auth/token"
+SESSION_PATH = ("/api/partners/v2.0/org/{org_id}/users/{user_id}/wallboxes/{wallbox_id}"
+                "/hems-sessions/{session_id}")
+DEFAULT_TOKEN_TTL_S = 3600.0
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+REALM = "hems-reference"
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_UUID = re.compile(r"(?:urn:uuid:)?(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})",
+                   re.IGNORECASE)
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_ANY_TENANT = ""  # the caller when auth-not-enforced serves a request without credentials
+
+
+def _encode(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+class _Invalid(Exception):
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("invalid path parameters")
+        self.errors = errors
+
+
+def _session_id(raw: str) -> int:
+    """An int64 from the path, as pydantic reads it ('007' is 7); _Invalid in Django Ninja's words if not."""
+    loc = ["path", "session_id"]
+    if not _INTEGER.fullmatch(raw):
+        raise _Invalid([{"type": "int_parsing", "loc": loc,
+                         "msg": "Input should be a valid integer, unable to parse string as an integer"}])
+    value = int(raw) if len(raw.lstrip("+-0")) <= 19 else None  # longer cannot be an int64
+    if value is None or value > INT64_MAX:
+        raise _Invalid([{"type": "less_than_equal", "loc": loc, "ctx": {"le": INT64_MAX},
+                         "msg": f"Input should be less than or equal to {INT64_MAX}"}])
+    if value < INT64_MIN:
+        raise _Invalid([{"type": "greater_than_equal", "loc": loc, "ctx": {"ge": INT64_MIN},
+                         "msg": f"Input should be greater than or equal to {INT64_MIN}"}])
+    return value
+
+
+def parse_path(params: dict[str, str]) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID, int]:
+    """The four path parameters, or _Invalid listing every malformed one (422)."""
+    errors, ids = [], []
+    for name in ("org_id", "user_id", "wallbox_id"):
+        if _UUID.fullmatch(params[name]):
+            ids.append(uuid.UUID(params[name]))
+        else:
+            errors.append({"type": "uuid_parsing", "loc": ["path", name], "msg": "Input should be a valid UUID"})
+    try:
+        session_id = _session_id(params["session_id"])
+    except _Invalid as exc:
+        errors.extend(exc.errors)
+    if errors:
+        raise _Invalid(errors)
+    return ids[0], ids[1], ids[2], session_id
+
+
+class Deployment:
+    """The reference deployment: a fleet, the tenants' credentials, the tokens issued, the active faults."""
+
+    def __init__(self, fleet: Fleet, faults: Faults | None = None, *, token_ttl_s: float = DEFAULT_TOKEN_TTL_S,
+                 credentials: dict[str, Credentials] | None = None, clock: Callable[[], float] = time.monotonic,
+                 log: Callable[[str], None] | None = None) -> None:
+        self.faults = faults or Faults()
+        self.fleet = self.faults.apply_to(fleet)
+        self.credentials = credentials or make_credentials((t.key, t.client_id, t.username) for t in fleet.tenants)
+        self.issuer = TokenIssuer(self.credentials, token_ttl_s, clock)
+        self._stored = {s.session_id: s for s in self.fleet.sessions}
+        self._bodies = {s.session_id: _encode(s.payload) for s in self.fleet.sessions}
+        self._reads: Counter[int] = Counter()
+        self._requests = itertools.count()
+        app: ASGIApp = Starlette(
+            routes=[Route(TOKEN_PATH, self.token, methods=METHODS), Route(SESSION_PATH, self.session, methods=METHODS)],
+            exception_handlers={HTTPException: self._http_exception, Exception: self._crash},
+        )
+        self.app = app if log is None else AccessLog(app, log)
+
+    # --- responses ---
+
+    def _json(self, body: Any, status: int, headers: dict[str, str] | None = None) -> Response:
+        if status >= 400 and self.faults.on("stack-trace-in-errors"):
+            body = dict(body, traceback=_traceback(status))
+        return JSONResponse(body, status, headers)
+
+    def _error(self, status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
+        return self._json({"detail": detail}, status, headers)
+
+    def _unauthorized(self, error: str | None = None, description: str = "") -> Response:
+        challenge = f'Bearer realm="{REALM}"'
+        if error:
+            challenge += f', error="{error}", error_description="{description}"'
+        headers = {} if self.faults.on("missing-www-authenticate") else {"WWW-Authenticate": challenge}
+        return self._error(401, "Unauthorized", headers)
+
+    async def _http_exception(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # a method outside METHODS: name the ones this path really answers
+            headers["Allow"] = "POST" if request.url.path == TOKEN_PATH else "GET, HEAD"
+        return self._error(exc.status_code, exc.detail, headers)
+
+    async def _crash(self, request: Request, exc: Exception) -> Response:
+        return self._error(500, "Internal Server Error")
+
+    # --- the token endpoint (RFC 6749) ---
+
+    async def token(self, request: Request) -> Response:
+        if request.method != "POST":
+            return self._error(405, "Method Not Allowed", {"Allow": "POST"})
+        if self.faults.on("token-endpoint-500"):
+            return self._error(500, "Internal Server Error")
+        try:
+            tenant = self.issuer.tenant_for(await request.body(), request.headers.get("content-type", ""),
+                                            request.headers.get("authorization", ""))
+        except OAuthError as exc:
+            if self.faults.on("token-errors-not-rfc"):
+                return self._error(403, exc.description)
+            challenge = {"WWW-Authenticate": f'Basic realm="{REALM}"'} if exc.status == 401 else {}
+            return self._json({"error": exc.error, "error_description": exc.description}, exc.status,
+                              NO_STORE | challenge)
+        token, expires_in = self.issuer.issue(tenant)
+        headers = {} if self.faults.on("token-cacheable") else NO_STORE
+        return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": expires_in}, 200, headers)
+
+    # --- the session endpoint ---
+
+    def _caller(self, request: Request) -> str | Response:
+        """The tenant whose token the request carries, or the 401 to answer."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            return _ANY_TENANT if self.faults.on("auth-not-enforced") else self._unauthorized()
+        token = token.strip()
+        found = self.issuer.lookup(token)
+        if found is None:
+            if token and self.faults.on("any-token-accepted"):
+                return self.fleet.tenants[0].key
+            return self._unauthorized("invalid_token", "The access token is malformed or unknown")
+        tenant, expired = found
+        if expired and not self.faults.on("expired-token-accepted"):
+            return self._unauthorized("invalid_token", "The access token expired")
+        return tenant
+
+    def _find(self, tenant: str, org: uuid.UUID, user: uuid.UUID, wallbox: uuid.UUID,
+              session_id: int) -> StoredSession | None:
+        stored = self._stored.get(session_id)
+        if stored is None or stored.org_id != org:
+            return None
+        if tenant not in (_ANY_TENANT, stored.tenant) and not self.faults.on("cross-tenant-read"):
+            return None
+        if (stored.user_id, stored.wallbox_id) != (user, wallbox) and not self.faults.on("path-parents-unchecked"):
+            return None
+        return stored
+
+    async def session(self, request: Request) -> Response:
+        response = self._session(request)
+        if response.status_code >= 400 and self.faults.on("html-error-pages"):
+            kept = {k: v for k, v in response.headers.items() if k in ("www-authenticate", "allow")}
+            return HTMLResponse(f"<html><body><h1>Error {response.status_code}</h1></body></html>",
+                                response.status_code, kept)
+        return response
+
+    def _session(self, request: Request) -> Response:
+        number = next(self._requests)
+        if request.method not in ("GET", "HEAD"):
+            return self._error(405, "Method Not Allowed", {"Allow": "GET, HEAD"})
+        if self.faults.on("intermittent-500") and number % 4 == 3:
+            return self._error(500, "Internal Server Error")
+        caller = self._caller(request)
+        if isinstance(caller, Response):
+            return caller
+        try:
+            org, user, wallbox, session_id = parse_path(request.path_params)
+        except _Invalid as exc:
+            if self.faults.on("server-error-on-malformed-input"):
+                return self._error(500, "Internal Server Error")
+            return self._json({"detail": exc.errors}, 422)
+        stored = self._find(caller, org, user, wallbox, session_id)
+        if stored is None:
+            if session_id not in self._stored and self.faults.on("unknown-session-500"):
+                return self._error(500, "Internal Server Error")
+            return self._error(404, "Not Found")
+        body = self._bodies[session_id]
+        if self.faults.on("unstable-reads") and stored.payload["session"]["ended_at"] is not None:
+            body = self._drifted(stored)
+        media_type = "text/html; charset=utf-8" if self.faults.on("wrong-content-type") else "application/json"
+        return Response(body, 200, {"Cache-Control": "no-store"}, media_type)
+
+    def _drifted(self, stored: StoredSession) -> bytes:
+        """unstable-reads: energy and savings back-filled a little more on every read."""
+        self._reads[stored.session_id] += 1
+        reads = self._reads[stored.session_id]
+        payload = json.loads(self._bodies[stored.session_id])
+        session = payload["session"]
+        if isinstance(session.get("energy_from_solar_kwh"), (int, float)):
+            session["energy_from_solar_kwh"] = round(session["energy_from_solar_kwh"] + 0.001 * reads, 3)
+        if isinstance(session.get("savings_eur"), (int, float)):
+            session["savings_eur"] = round(session["savings_eur"] + 0.01 * reads, 2)
+        return _encode(payload)
+
+    # --- the target configuration `hems-conformance run` reads ---
+
+    def target_config(self, base_url: str) -> dict[str, Any]:
+        """Base URL, credentials and every session of the first two tenants, in issue 4's TOML shape.
+
+        Tenant A authenticates with client credentials, tenant B with the password grant, so a run
+        exercises both flows of the token endpoint.
+        """
+        first, second = (self.credentials[t.key] for t in self.fleet.tenants[:2])
+
+        def sessions(tenant: str) -> list[dict[str, Any]]:
+            return [s.coordinates() for s in self.fleet.sessions_of(tenant)]
+
+        client = {"token_url": TOKEN_PATH, "client_id": first.client_id, "client_secret": first.client_secret}
+        return {
+            "base_url": base_url,
+            "auth": {"grant": "client_credentials"} | client,
+            "sessions": sessions(first.tenant),
+            "tenant_b": {
+                "auth": {"grant": "password", "token_url": TOKEN_PATH, "client_id": second.client_id,
+                         "client_secret": second.client_secret, "username": second.username,
+                         "password": second.password},
+                "sessions": sessions(second.tenant),
+            },
+        }
+
+
+def _traceback(status: int) -> str:
+    """stack-trace-in-errors: a genuine traceback of this process, as a debug error page would leak it."""
+    try:
+        raise LookupError(f"HEMSSession lookup failed with {status}")
+    except LookupError:
+        return traceback.format_exc()
+
+
+class AccessLog:
+    """One line per request: method, path (never the query string), status, milliseconds."""
+
+    def __init__(self, app: ASGIApp, log: Callable[[str], None]) -> None:
+        self.app, self.log = app, log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            self.log(f"{scope['method']} {scope['path']} {status} {(time.perf_counter() - started) * 1000:.1f}ms")
+
+
+# --- running it ---
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening-ready socket on host:port (0: a free port); a taken port is a one-line UsageError."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise UsageError(f"cannot resolve host {host!r}: {exc.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(f"port {port} on {host} is already in use") from None
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+def base_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, but a signal only asks it to stop: no re-raise after the graceful shutdown (exit 0)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def stop(signum: int, frame: Any) -> None:
+            self.force_exit = self.should_exit  # a second signal stops without waiting for connections
+            self.should_exit = True
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _server(deployment: Deployment) -> _Server:
+    config = uvicorn.Config(deployment.app, log_config=None, log_level="warning", access_log=False,
+                            lifespan="off", timeout_graceful_shutdown=5, server_header=False)
+    return _Server(config)
+
+
+@contextlib.contextmanager
+def start_in_thread(deployment: Deployment, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve `deployment` from a background thread; yields the base URL and stops cleanly on exit."""
+    sock = bind(host, port)
+    server = _server(deployment)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="hems-reference", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
+            raise RuntimeError("the reference deployment did not start")
+        time.sleep(0.005)
+    try:
+        yield base_url(sock)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def write_target_config(path: str, config: dict[str, Any]) -> None:
+    """The target configuration as TOML, readable by its owner only (it holds this start's secrets)."""
+    header = ("# Target configuration of a running `hems-conformance serve`; its secrets are valid for that\n"
+              "# process only. Use: hems-conformance run --config THIS_FILE\n")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(header + tomli_w.dumps(config))
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def serve(*, host: str = "127.0.0.1", port: int = 8000, seed: int = 0, sessions: int = DEFAULT_SESSIONS,
+          faults: Sequence[str] = (), token_ttl_s: float = DEFAULT_TOKEN_TTL_S, write_config: str | None = None,
+          quiet: bool = False) -> int:
+    """The `serve` command: run until SIGINT or SIGTERM, then exit 0."""
+    if sessions < 1:
+        raise UsageError(f"--sessions must be at least 1, got {sessions}")
+    if token_ttl_s <= 0:
+        raise UsageError(f"--token-ttl must be positive, got {token_ttl_s:g}")
+    active = Faults(faults)
+    deployment = Deployment(build_fleet(seed, sessions), active, token_ttl_s=token_ttl_s,
+                            log=None if quiet else _log_line)
+    sock = bind(host, port)
+    url = base_url(sock)
+    if write_config:
+        write_target_config(write_config, deployment.target_config(url))
+    fleet = deployment.fleet
+    print(f"hems-conformance serve: {url} ({len(fleet.tenants)} tenants, {len(fleet.sessions)} sessions, "
+          f"seed {seed}, faults: {', '.join(active.names) or 'none'})"
+          + (f"; target config in {write_config}" if write_config else ""), flush=True)
+    try:
+        _server(deployment).run(sockets=[sock])
+    finally:
+        sock.close()
+    print("hems-conformance serve: stopped", flush=True)
+    return 0
+
+
+def _log_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
