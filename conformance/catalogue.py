@@ -7,9 +7,10 @@ the range check PHY-002 skips it), so one defect makes one invariant fire.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from conformance.levels import Level
 from conformance.payload import SessionView, is_number

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, Sequence
+from collections.abc import Sequence
 
 from conformance import __version__
 from conformance.errors import TargetError, UsageError
@@ -50,6 +50,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                  token_ttl_s=args.token_ttl, write_config=args.write_config, quiet=args.quiet)
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from conformance.launch import RunRequest, run
+
+    if args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
+    return run(RunRequest(config=args.config, base_url=args.base_url, profile=args.profile, seed=args.seed,
+                          strict=args.strict, workers=args.workers, spec=args.spec, faults=tuple(args.fault),
+                          report_dir=args.report_dir))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hems-conformance", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"hems-conformance {__version__}")
@@ -81,8 +91,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--list-faults", action="store_true", help="print the fault table and exit")
     serve.add_argument("--quiet", action="store_true", help="no request log lines")
     serve.set_defaults(handler=_cmd_serve)
-    return parser
 
+    live = commands.add_parser("run", help="judge a live deployment (default: the bundled reference deployment)")
+    live.add_argument("--config", metavar="FILE", help="target TOML (see examples/conformance.toml); "
+                      "without it the bundled reference deployment is started on a free loopback port")
+    live.add_argument("--base-url", metavar="URL", help="override base_url of the config")
+    live.add_argument("--profile", choices=("quick", "ci", "thorough"), default="ci",
+                      help="how many requests Schemathesis generates (default: ci)")
+    live.add_argument("--seed", type=int, default=0, help="generation seed: same seed, same requests (default: 0)")
+    live.add_argument("--strict", action="store_true", help="SHOULD findings fail the verdict too")
+    live.add_argument("--workers", type=int, default=1, metavar="N", help="concurrent requests while fuzzing")
+    live.add_argument("--spec", metavar="FILE", help="judge against this OpenAPI document instead of the pinned one")
+    live.add_argument("--report-dir", metavar="DIR", help="where the reports go (default: reports/<UTC time>)")
+    live.add_argument("--fault", action="append", default=[], metavar="NAME",
+                      help="start the bundled reference deployment with this fault (see serve --list-faults)")
+    live.set_defaults(handler=_cmd_run)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

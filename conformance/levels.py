@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from conformance.errors import ConfigError
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     MUST = "MUST"
     SHOULD = "SHOULD"
     INFO = "INFO"
     OFF = "OFF"
 
     @classmethod
-    def parse(cls, value: object, key: str) -> "Level":
+    def parse(cls, value: object, key: str) -> Level:
         try:
             return cls(str(value).upper())
         except ValueError:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from conformance.errors import ConfigError
 from conformance.levels import Level
@@ -118,13 +119,15 @@ def settings_from_mapping(table: Mapping[str, Any], *, where: str = "judge") -> 
 
 def _levels_from_mapping(value: Any, name: str) -> dict[str, Level]:
     from conformance.catalogue import CATALOGUE  # the catalogue imports settings; resolve late
+    from conformance.live_cases import load_cases
 
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{name}: expected a table of INVARIANT-ID = level")
+        raise ConfigError(f"{name}: expected a table of CHECK-ID = level")
+    known = set(CATALOGUE) | {case.id for case in load_cases()}
     levels = {}
     for invariant_id, level in value.items():
-        if invariant_id not in CATALOGUE:
-            raise ConfigError(f"{name}.{invariant_id}: unknown invariant")
+        if invariant_id not in known:
+            raise ConfigError(f"{name}.{invariant_id}: unknown invariant or live case")
         levels[invariant_id] = Level.parse(level, f"{name}.{invariant_id}")
     return levels
 

@@ -1,0 +1,226 @@
+"""The HTTP client and auth: tokens fetched once per tenant and refreshed, bounded retries, recorded exchanges.
+
+Infrastructure trouble (connection refused, TLS, a broken token endpoint, rate limiting beyond the retry
+budget) raises `TargetError` so it can never read as a conformance failure; everything the server
+answered is returned as an `Exchange` for the checks to judge.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
+
+from conformance.errors import ConfigError, TargetError
+from conformance.redaction import Redactor
+from conformance.target import TargetConfig, Tenant
+
+RETRIED_STATUSES = (429, 503)
+_BODY_LIMIT = 64 * 1024
+_TOKEN_FIELDS = ("access_token", "refresh_token", "id_token")
+_CREDENTIAL_ERRORS = {"invalid_client", "invalid_grant", "unauthorized_client", "invalid_scope"}
+
+
+@dataclass
+class Exchange:
+    """One request and its response, with secrets already redacted: safe to print, store and report."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    status: int
+    headers: dict[str, str]
+    text: str
+    elapsed_ms: float
+    note: str = ""  # how the request was built, e.g. "tenant B token"
+    body: Any = field(default=None, repr=False)  # parsed JSON, when the body is JSON
+    raw: requests.Response | None = field(default=None, repr=False, compare=False)  # for Schemathesis' checks
+
+    @property
+    def is_json(self) -> bool:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower().endswith("json")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "url": self.url,
+            "request_headers": self.request_headers,
+            "status": self.status,
+            "headers": self.headers,
+            "body_excerpt": self.text[:4096],
+            "elapsed_ms": round(self.elapsed_ms, 1),
+            "note": self.note,
+        }
+
+
+def _parse_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    parsed = email.utils.parsedate_to_datetime(value) if value else None
+    return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+class TokenSource:
+    """One tenant's access token: fetched on first use, refetched when expired or after a 401."""
+
+    def __init__(self, config: TargetConfig, tenant: Tenant, redactor: Redactor) -> None:
+        self.config, self.tenant, self.redactor = config, tenant, redactor
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._lock = threading.Lock()
+        self.fetches = 0
+
+    @property
+    def needed(self) -> bool:
+        return self.tenant.auth.grant != "none"
+
+    def authorization(self) -> dict[str, str]:
+        """The Authorization header for this tenant, or none for grant = "none"."""
+        auth = self.tenant.auth
+        if auth.grant == "none":
+            return {}
+        if auth.grant == "bearer":
+            return {"Authorization": f"Bearer {auth.token.reveal()}"}
+        with self._lock:
+            if self._token is None or time.monotonic() >= self._expires_at:
+                self._fetch()
+            return {"Authorization": f"Bearer {self._token}"}
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._token = None
+
+    def _fetch(self) -> None:
+        auth, url = self.tenant.auth, self.config.token_url(self.tenant)
+        method = "client_secret_basic" if auth.token_auth_method == "basic" else "client_secret_post"
+        secret = auth.client_secret.reveal() if auth.client_secret else None
+        extra = {"username": auth.username, "password": auth.password.reveal()} if auth.grant == "password" else {}
+        with OAuth2Session(auth.client_id or None, secret, token_endpoint_auth_method=method,
+                           scope=auth.scope or None) as oauth:
+            try:
+                token = oauth.fetch_token(url, grant_type=auth.grant, timeout=self.config.timeout_s,
+                                          verify=self.config.verify_tls, **extra)
+            except OAuthError as exc:
+                if exc.error in _CREDENTIAL_ERRORS:
+                    raise ConfigError(f"token endpoint {url} rejected the configured credentials: {exc.error}") from None
+                raise TargetError(f"token endpoint {url} answered an error: {exc.error}") from None
+            except requests.HTTPError as exc:
+                raise TargetError(f"token endpoint {url} is broken: HTTP {exc.response.status_code}") from None
+            except requests.RequestException as exc:
+                raise TargetError(f"token endpoint {url}: {_network_cause(exc)}") from None
+        access = token.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise TargetError(f"token endpoint {url} is broken: no access_token in its answer")
+        self.redactor.add(access)
+        self.fetches += 1
+        expires_in = token.get("expires_in")
+        lifetime = float(expires_in) if isinstance(expires_in, (int, float)) and expires_in > 0 else 3600.0
+        self._token = access
+        self._expires_at = time.monotonic() + max(0.0, lifetime - min(5.0, lifetime / 4))
+
+
+def _network_cause(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS handshake failed (certificate or protocol)"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timed out"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "connection failed (is it up? is the URL right?)"
+    return exc.__class__.__name__
+
+
+class TargetClient:
+    """Sends requests to the target for one or two tenants, with auth, retries and redacted recording."""
+
+    def __init__(self, config: TargetConfig, redactor: Redactor | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.config = config
+        self.redactor = redactor or Redactor(config.secrets())
+        self.session = requests.Session()
+        self.session.verify = config.verify_tls
+        self.tokens = {"a": TokenSource(config, config.tenant, self.redactor)}
+        if config.tenant_b:
+            self.tokens["b"] = TokenSource(config, config.tenant_b, self.redactor)
+        self.sleep = sleep
+        self.requests_sent = 0
+        self.retries = 0
+
+    def close(self) -> None:
+        self.session.close()
+
+    def url(self, path: str) -> str:
+        return self.config.base_url + path
+
+    def send(self, method: str, url: str, *, tenant: str | None = "a", headers: dict[str, str] | None = None,
+             note: str = "", **kwargs: Any) -> Exchange:
+        """Send one request; `tenant=None` sends no credentials. 401 refetches the token once; 429/503 wait."""
+        source = self.tokens[tenant] if tenant else None
+        refreshed = False
+        attempt = 0
+        while True:
+            sent_headers = dict(headers or {})
+            if source is not None:
+                sent_headers.update(source.authorization())
+            response = self._transmit(method, url, sent_headers, kwargs)
+            if (response.status_code == 401 and source is not None and source.needed
+                    and source.tenant.auth.grant != "bearer" and not refreshed):
+                source.invalidate()
+                refreshed = True
+                continue
+            if response.status_code in RETRIED_STATUSES and attempt < self.config.max_retries:
+                wait = _retry_after(response.headers.get("Retry-After"))
+                wait = min(self.config.max_retry_wait_s, wait if wait is not None else 2.0 ** attempt)
+                attempt += 1
+                self.retries += 1
+                self.sleep(wait)
+                continue
+            if response.status_code in RETRIED_STATUSES:
+                raise TargetError(f"{method} {self.redactor.text(url)}: still HTTP {response.status_code} after "
+                                  f"{attempt} retries (rate limited or unavailable)")
+            return self._record(method, url, sent_headers, response, note)
+
+    def _transmit(self, method: str, url: str, headers: dict[str, str], kwargs: dict[str, Any]) -> requests.Response:
+        self.requests_sent += 1
+        try:
+            return self.session.request(method, url, headers=headers, timeout=self.config.timeout_s,
+                                        allow_redirects=False, **kwargs)
+        except requests.RequestException as exc:
+            raise TargetError(f"{method} {self.redactor.text(url)}: {_network_cause(exc)}") from None
+
+    def _record(self, method: str, url: str, headers: dict[str, str], response: requests.Response,
+                note: str) -> Exchange:
+        body = _parse_json(response.text) if len(response.content) <= _BODY_LIMIT * 16 else None
+        if isinstance(body, dict):  # a token endpoint answer: its tokens become secrets before anything is kept
+            for key in _TOKEN_FIELDS:
+                if isinstance(body.get(key), str):
+                    self.redactor.add(body[key])
+        text = response.content[:_BODY_LIMIT].decode(response.encoding or "utf-8", errors="replace")
+        return Exchange(
+            method=method,
+            url=self.redactor.text(url),
+            request_headers=self.redactor.headers(headers),
+            status=response.status_code,
+            headers=self.redactor.headers({k.lower(): v for k, v in response.headers.items()}),
+            text=self.redactor.text(text),
+            elapsed_ms=response.elapsed.total_seconds() * 1000,
+            note=note,
+            body=body,
+            raw=response,
+        )

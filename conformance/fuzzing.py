@@ -1,0 +1,104 @@
+"""The fuzzing glue: Schemathesis generates requests from the spec, anchored on the configured sessions.
+
+Positive generation keeps known parents (org, user, wallbox) so the ids it invents land next to real
+data; negative generation breaks path parameters (malformed UUIDs, non-integer ids, odd encodings).
+Requests are generated first, with a fixed seed, then sent (concurrently with `--workers`), so the same
+seed always sends the same requests. Answers the spec does not document are findings about the spec.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+
+if TYPE_CHECKING:
+    from conformance.live_cases import LiveCase
+    from conformance.runner import LiveRun
+
+INT64_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Budget:
+    positive: int
+    negative: int
+
+
+BUDGETS = {"quick": Budget(25, 25), "ci": Budget(120, 120), "thorough": Budget(1000, 1000)}
+
+
+def _anchors(run: LiveRun) -> list[dict[str, Any]]:
+    """Known parents of tenant A's sessions, deduplicated, in configuration order."""
+    seen: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for ref in run.config.tenant.sessions:
+        key = (ref.org_id, ref.user_id, ref.wallbox_id)
+        seen.setdefault(key, {"org_id": ref.org_id, "user_id": ref.user_id, "wallbox_id": ref.wallbox_id})
+    return list(seen.values())
+
+
+def _strategy(run: LiveRun, negative: bool) -> st.SearchStrategy[Any]:
+    mode = GenerationMode.NEGATIVE if negative else GenerationMode.POSITIVE
+    anchors = _anchors(run)
+    partial = [
+        {k: v for k, v in anchor.items() if k in kept}
+        for anchor in anchors[:3]
+        for kept in (("org_id", "user_id", "wallbox_id"), ("org_id", "user_id"), ("org_id",))
+    ]
+    return st.sampled_from(partial).flatmap(
+        lambda fixed: run.operation.as_strategy(generation_mode=mode, path_parameters=fixed)
+    )
+
+
+def generate(run: LiveRun, negative: bool, count: int) -> list[Any]:
+    """`count` cases, the same for the same seed (Hypothesis generation only: no shrinking, no database)."""
+    cases: list[Any] = []
+
+    @settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @seed(run.options.seed * 2 + negative)
+    @given(case=_strategy(run, negative))
+    def collect(case: Any) -> None:
+        cases.append(case)
+
+    collect()
+    return cases[:count]
+
+
+def explore(run: LiveRun, case: LiveCase, negative: bool) -> None:
+    budget = BUDGETS[run.options.profile]
+    generated = generate(run, negative, budget.negative if negative else budget.positive)
+    note = "Schemathesis negative generation" if negative else "Schemathesis positive generation"
+
+    def exercise(st_case: Any) -> None:
+        exchange = run.send_case(st_case, negative=negative, note=note)
+        run.ledger.judged(case.id)
+        _spec_findings(run, st_case, exchange, negative)
+
+    with ThreadPoolExecutor(max_workers=max(1, run.options.workers)) as pool:
+        for _ in pool.map(exercise, generated):
+            pass
+
+
+def _spec_findings(run: LiveRun, st_case: Any, exchange: Any, negative: bool) -> None:
+    """Answers that are correct behaviour but that the spec does not describe."""
+    status = exchange.status
+    if 400 <= status < 500 and status not in (429,):
+        run.ledger.spec_finding(
+            f"undocumented-{status}",
+            f"{status} is correct here but undocumented: the spec lists only 200 for this operation",
+            exchange,
+        )
+    session_id = st_case.path_parameters.get("session_id")
+    if (not negative and isinstance(session_id, int) and abs(session_id) > INT64_MAX
+            and status in (400, 404, 422)):
+        run.ledger.spec_finding(
+            "session-id-unbounded",
+            "session_id beyond int64 is rejected (correctly), but the spec declares an unbounded integer: "
+            "plain Schemathesis reports this as 'schema-valid request rejected'",
+            exchange,
+        )

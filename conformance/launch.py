@@ -1,0 +1,68 @@
+"""Launching `hems-conformance run`: pick the target (a config file, or the bundled reference deployment
+started on a free loopback port), then run pytest with the plugin over the live cases.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from conformance.contract import load_contract
+from conformance.errors import ConfigError
+from conformance.live_cases import bundled_cases_dir
+from conformance.target import load_target
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    config: str | None = None
+    base_url: str | None = None
+    profile: str = "ci"
+    seed: int = 0
+    strict: bool = False
+    workers: int = 1
+    spec: str | None = None
+    faults: Sequence[str] = ()  # only for the bundled reference deployment
+    report_dir: str | None = None
+    extra_pytest_args: Sequence[str] = field(default_factory=tuple)
+
+
+@contextlib.contextmanager
+def _reference_target(seed: int, faults: Sequence[str]) -> Iterator[str]:
+    """Start the bundled reference deployment and yield the path of its (temporary, 0600) target config."""
+    from conformance.dataset import build_fleet
+    from conformance.faults import Faults
+    from conformance.server import Deployment, start_in_thread, write_target_config
+
+    deployment = Deployment(build_fleet(seed), Faults(faults))
+    with start_in_thread(deployment) as url, tempfile.TemporaryDirectory(prefix="hems-target-") as folder:
+        path = os.path.join(folder, "reference.toml")
+        write_target_config(path, deployment.target_config(url))
+        yield path
+
+
+def run(request: RunRequest) -> int:
+    """Validate the configuration (exit 2 before any request), then run the live cases under pytest."""
+    if request.faults and request.config:
+        raise ConfigError("--fault applies to the bundled reference deployment only (drop --config)")
+    contract = load_contract(request.spec)
+    if request.config:
+        target = load_target(request.config, default_token_url=contract.token_url)
+        if request.base_url:
+            target.with_base_url(request.base_url)
+    context = contextlib.nullcontext(request.config) if request.config else _reference_target(request.seed, request.faults)
+    with context as config_path:
+        args = [str(bundled_cases_dir()), "--target", config_path, "--hems-profile", request.profile,
+                "--hems-seed", str(request.seed), "--hems-workers", str(request.workers),
+                "-p", "no:cacheprovider", "-o", "console_output_style=count", "--rootdir", str(Path.cwd())]
+        args += ["--hems-base-url", request.base_url] if request.base_url else []
+        args += ["--hems-spec", request.spec] if request.spec else []
+        args += ["--hems-strict"] if request.strict else []
+        args += list(request.extra_pytest_args)
+        return int(pytest.main(args))

@@ -1,0 +1,352 @@
+"""The hand-written live cases: data in `cases/live/*.json`, procedures here.
+
+A case file lists cases with an ID, a level, a statement, the spec or RFC text it enforces, and the
+procedure that exercises it (with parameters). Procedures send requests through the run, so every
+response they provoke is also judged by the response checks.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from conformance.errors import ConfigError, TargetError
+from conformance.levels import Level
+
+if TYPE_CHECKING:
+    from conformance.runner import LiveRun
+
+_REPO_CASES = Path(__file__).resolve().parent.parent / "cases" / "live"
+
+
+def bundled_cases_dir() -> Path:
+    packaged = resources.files("conformance").joinpath("_cases/live")
+    return Path(str(packaged)) if packaged.is_dir() else _REPO_CASES
+
+
+@dataclass(frozen=True)
+class LiveCase:
+    id: str
+    level: Level
+    statement: str
+    cite: str
+    procedure: str
+    params: dict[str, Any] = field(default_factory=dict)
+    file: str = ""
+    kind: str = "live"
+
+
+def load_case_file(path: Path) -> list[LiveCase]:
+    """Read one case file; an error names the file and the case."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read live cases: {exc}") from None
+    cases = []
+    for n, entry in enumerate(document.get("cases", [])):
+        where = f"{path}: cases[{n}]"
+        try:
+            case = LiveCase(
+                id=entry["id"], level=Level.parse(entry["level"], f"{where}.level"), statement=entry["statement"],
+                cite=entry["cite"], procedure=entry["procedure"], params=entry.get("params", {}), file=path.name,
+                kind=entry.get("kind", "live"),
+            )
+        except KeyError as exc:
+            raise ConfigError(f"{where}: missing {exc.args[0]}") from None
+        if case.procedure not in PROCEDURES:
+            raise ConfigError(f"{where}: unknown procedure {case.procedure!r}")
+        cases.append(case)
+    return cases
+
+
+def load_cases(directory: Path | None = None) -> list[LiveCase]:
+    directory = directory or bundled_cases_dir()
+    cases = [case for path in sorted(directory.glob("*.json")) for case in load_case_file(path)]
+    seen: set[str] = set()
+    for case in cases:
+        if case.id in seen:
+            raise ConfigError(f"{directory}: live case {case.id} is defined twice")
+        seen.add(case.id)
+    return cases
+
+
+# --- procedures ---
+
+Procedure = Callable[["LiveRun", LiveCase], None]
+PROCEDURES: dict[str, Procedure] = {}
+
+
+def procedure(func: Procedure) -> Procedure:
+    PROCEDURES[func.__name__] = func
+    return func
+
+
+def _first_sessions(run: LiveRun) -> list[tuple[str, Any]]:
+    """One known session per tenant: enough to probe behaviour that does not depend on the session."""
+    pairs = [("a", run.config.tenant.sessions[0])]
+    if run.config.tenant_b:
+        pairs.append(("b", run.config.tenant_b.sessions[0]))
+    return pairs
+
+
+def _expect_status(run: LiveRun, case: LiveCase, exchange: Any, allowed: list[int], what: str) -> None:
+    run.ledger.judged(case.id)
+    if exchange.status not in allowed:
+        run.finding(case.id, f"{what}: answered {exchange.status}", exchange,
+                    expected=" or ".join(map(str, allowed)), actual=exchange.status)
+
+
+@procedure
+def read_every_session(run: LiveRun, case: LiveCase) -> None:
+    """Read every configured session with its own tenant's token; the response checks judge each 200."""
+    tenants = [("a", run.config.tenant)] + ([("b", run.config.tenant_b)] if run.config.tenant_b else [])
+    for tenant, config in tenants:
+        for ref in config.sessions:
+            exchange = run.read(ref, tenant=tenant, note=f"tenant {tenant.upper()}: configured session")
+            _expect_status(run, case, exchange, [200], f"configured {ref.label()}")
+
+
+@procedure
+def unauthenticated(run: LiveRun, case: LiveCase) -> None:
+    """Requests with missing, malformed or wrong-scheme credentials (params: headers, a list of header sets)."""
+    if not run.auth_enabled:
+        run.ledger.skip(case.id, "auth.grant = none: the target is configured without auth")
+        return
+    for _, ref in _first_sessions(run)[:1]:
+        for variant in case.params.get("headers", [{}]):
+            exchange = run.read(ref, tenant=None, headers=variant, note=f"credentials: {variant or 'none'}")
+            _expect_status(run, case, exchange, case.params.get("status", [401]), f"credentials {variant or 'none'}")
+
+
+@procedure
+def unknown_session(run: LiveRun, case: LiveCase) -> None:
+    """A well-formed session id the tenant does not have, under a known wallbox."""
+    known = {ref.session_id for ref in run.config.tenant.sessions}
+    ref = run.config.tenant.sessions[0]
+    candidate = case.params.get("session_id", 2**62 + 7)
+    while candidate in known:
+        candidate += 1
+    exchange = run.read(ref, override={"session_id": candidate}, note="unknown session id")
+    _expect_status(run, case, exchange, case.params.get("status", [404]), f"unknown session {candidate}")
+
+
+@procedure
+def foreign_parents(run: LiveRun, case: LiveCase) -> None:
+    """Each parent id of a known session replaced by a random UUID (broken object-level authorization)."""
+    namespace = uuid.UUID(int=run.options.seed)
+    for tenant, ref in _first_sessions(run):
+        for name in ("org_id", "user_id", "wallbox_id"):
+            fake = str(uuid.uuid5(namespace, f"{name}:{ref.session_id}"))
+            exchange = run.read(ref, tenant=tenant, override={name: fake}, note=f"{name} replaced by a random UUID")
+            _expect_not_ok(run, case, exchange, f"{ref.label()} with a random {name}")
+
+
+def _expect_not_ok(run: LiveRun, case: LiveCase, exchange: Any, what: str) -> None:
+    run.ledger.judged(case.id)
+    if 200 <= exchange.status < 300:
+        run.finding(case.id, f"{what}: answered {exchange.status}, the session leaked", exchange,
+                    expected="403 or 404", actual=exchange.status)
+
+
+@procedure
+def moved_session(run: LiveRun, case: LiveCase) -> None:
+    """A known session requested under another of the tenant's own wallboxes (and users) must not be served."""
+    sessions = run.config.tenant.sessions
+    moved = 0
+    for ref in sessions:
+        for other in sessions:
+            for name in ("wallbox_id", "user_id"):
+                if getattr(other, name) != getattr(ref, name) and other.org_id == ref.org_id:
+                    override = {name: getattr(other, name)}
+                    if name == "user_id":
+                        override["wallbox_id"] = other.wallbox_id
+                    exchange = run.read(ref, override=override, note=f"moved under another {name[:-3]}")
+                    _expect_not_ok(run, case, exchange, f"{ref.label()} under another {name[:-3]}")
+                    moved += 1
+                    break
+            if moved >= case.params.get("limit", 4):
+                return
+    if not moved:
+        run.ledger.skip(case.id, "needs two configured sessions on different wallboxes of one org")
+
+
+@procedure
+def cross_tenant(run: LiveRun, case: LiveCase) -> None:
+    """Tenant B's token on tenant A's sessions, and the reverse: 403 or 404, never the session."""
+    if not run.config.tenant_b:
+        run.ledger.skip(case.id, "no [tenant_b] configured")
+        return
+    if not run.auth_enabled:
+        run.ledger.skip(case.id, "auth.grant = none: tenants cannot be told apart")
+        return
+    limit = case.params.get("limit", 3)
+    for reader, owner in (("b", run.config.tenant), ("a", run.config.tenant_b)):
+        for ref in owner.sessions[:limit]:
+            exchange = run.read(ref, tenant=reader, note=f"tenant {reader.upper()} token on the other tenant's session")
+            _expect_status(run, case, exchange, case.params.get("status", [403, 404]), f"{ref.label()} read by tenant {reader.upper()}")
+
+
+@procedure
+def stable_reads(run: LiveRun, case: LiveCase) -> None:
+    """Two reads of an ended session are the same document (compared parsed: order of keys, 7 vs 7.0 aside)."""
+    for ref in run.config.tenant.sessions[: case.params.get("limit", 5)]:
+        first = run.read(ref, note="stability: first read")
+        if first.status != 200 or not isinstance(first.body, dict) or _ongoing(first.body):
+            continue
+        second = run.read(ref, note="stability: second read")
+        run.ledger.judged(case.id)
+        if second.body != first.body:
+            pointer = _first_difference(first.body, second.body)
+            run.finding(case.id, f"two reads of ended {ref.label()} differ at {pointer}", second, pointer=pointer,
+                        expected=_at(first.body, pointer), actual=_at(second.body, pointer))
+
+
+def _ongoing(body: dict[str, Any]) -> bool:
+    session = body.get("session")
+    return not isinstance(session, dict) or session.get("ended_at") is None
+
+
+def _first_difference(a: Any, b: Any, pointer: str = "") -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                return _first_difference(a.get(key), b.get(key), f"{pointer}/{key}")
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
+            if x != y:
+                return _first_difference(x, y, f"{pointer}/{i}")
+    return pointer or "/"
+
+
+def _at(document: Any, pointer: str) -> Any:
+    for part in [p for p in pointer.split("/") if p]:
+        if isinstance(document, list) and part.isdigit() and int(part) < len(document):
+            document = document[int(part)]
+        elif isinstance(document, dict):
+            document = document.get(part)
+        else:
+            return None
+    return document
+
+
+# --- the token endpoint (RFC 6749) ---
+
+
+def _token_post(run: LiveRun, form: dict[str, str], basic: tuple[str, str] | None, note: str) -> Any:
+    import requests.auth
+
+    auth = requests.auth.HTTPBasicAuth(*basic) if basic else None
+    return run.client.send("POST", run.config.token_url(run.config.tenant), tenant=None, data=form, auth=auth,
+                           note=note)
+
+
+def _credentials(run: LiveRun, wrong_secret: bool = False) -> tuple[dict[str, str], tuple[str, str] | None]:
+    auth = run.config.tenant.auth
+    form = {"grant_type": auth.grant}
+    secret = auth.client_secret.reveal() + "x" if wrong_secret and auth.client_secret else (
+        auth.client_secret.reveal() if auth.client_secret else "")
+    if auth.grant == "password":
+        form |= {"username": auth.username,
+                 "password": auth.password.reveal() + ("x" if wrong_secret else "")}
+    if auth.token_auth_method == "basic" and auth.client_id:
+        return form, (auth.client_id, secret)
+    if auth.client_id:
+        form |= {"client_id": auth.client_id, "client_secret": secret}
+    return form, None
+
+
+def _token_grant_in_use(run: LiveRun, case: LiveCase) -> bool:
+    if run.config.tenant.auth.grant in ("client_credentials", "password"):
+        return True
+    run.ledger.skip(case.id, f"auth.grant = {run.config.tenant.auth.grant}: the suite does not use the token endpoint")
+    return False
+
+
+def _oauth_error(run: LiveRun, case: LiveCase, exchange: Any, allowed_status: list[int], errors: list[str],
+                 what: str) -> None:
+    run.ledger.judged(case.id)
+    body = exchange.body if isinstance(exchange.body, dict) else {}
+    if exchange.status not in allowed_status or body.get("error") not in errors:
+        run.finding(case.id, f"{what}: answered {exchange.status} {body.get('error')!r}", exchange,
+                    expected=f"{' or '.join(map(str, allowed_status))} with error {' or '.join(errors)}",
+                    actual=f"{exchange.status} {body.get('error')!r}")
+
+
+@procedure
+def token_success(run: LiveRun, case: LiveCase) -> None:
+    """RFC 6749 §5.1: the configured credentials get a Bearer access token as JSON."""
+    if not _token_grant_in_use(run, case):
+        return
+    form, basic = _credentials(run)
+    exchange = _token_post(run, form, basic, "token request with the configured credentials")
+    if exchange.status >= 500:
+        raise TargetError(f"token endpoint answered {exchange.status}")
+    run.ledger.judged(case.id)
+    body = exchange.body if isinstance(exchange.body, dict) else {}
+    problems = []
+    if exchange.status != 200:
+        problems.append(f"status {exchange.status}")
+    if not isinstance(body.get("access_token"), str) or not body.get("access_token"):
+        problems.append("no access_token")
+    if str(body.get("token_type", "")).lower() != "bearer":
+        problems.append(f"token_type {body.get('token_type')!r}")
+    if "expires_in" in body and (isinstance(body["expires_in"], bool) or not isinstance(body["expires_in"], (int, float))):
+        problems.append(f"expires_in {body['expires_in']!r}")
+    if problems:
+        run.finding(case.id, "token response: " + ", ".join(problems), exchange,
+                    expected="200 JSON access_token, token_type Bearer", actual=", ".join(problems))
+
+
+@procedure
+def token_no_store(run: LiveRun, case: LiveCase) -> None:
+    """RFC 6749 §5.1: a token response carries Cache-Control: no-store."""
+    if not _token_grant_in_use(run, case):
+        return
+    form, basic = _credentials(run)
+    exchange = _token_post(run, form, basic, "token request: caching headers")
+    run.ledger.judged(case.id)
+    if exchange.status == 200 and "no-store" not in exchange.headers.get("cache-control", "").lower():
+        run.finding(case.id, "token response may be cached", exchange, expected="Cache-Control: no-store",
+                    actual=exchange.headers.get("cache-control"))
+
+
+@procedure
+def token_bad_credentials(run: LiveRun, case: LiveCase) -> None:
+    """RFC 6749 §5.2: a wrong client secret is invalid_client (400/401); a wrong password is invalid_grant."""
+    if not _token_grant_in_use(run, case):
+        return
+    form, basic = _credentials(run, wrong_secret=True)
+    exchange = _token_post(run, form, basic, "token request with a wrong secret")
+    errors = ["invalid_grant", "invalid_client"] if run.config.tenant.auth.grant == "password" else ["invalid_client"]
+    _oauth_error(run, case, exchange, [400, 401], errors, "wrong credentials")
+
+
+@procedure
+def token_bad_request(run: LiveRun, case: LiveCase) -> None:
+    """RFC 6749 §5.2: an unknown grant type is unsupported_grant_type, a missing one invalid_request (400)."""
+    if not _token_grant_in_use(run, case):
+        return
+    form, basic = _credentials(run)
+    for changed, errors in (({"grant_type": "urn:example:no-such-grant"}, ["unsupported_grant_type"]),
+                            ({"grant_type": None}, ["invalid_request", "unsupported_grant_type"])):
+        sent = {k: v for k, v in (form | changed).items() if v is not None}
+        exchange = _token_post(run, sent, basic, f"token request with grant_type {changed['grant_type']!r}")
+        _oauth_error(run, case, exchange, [400], errors, f"grant_type {changed['grant_type']!r}")
+
+
+@procedure
+def fuzz(run: LiveRun, case: LiveCase) -> None:
+    """Schemathesis-generated requests (params: mode positive|negative); see conformance.fuzzing."""
+    from conformance.fuzzing import explore
+
+    explore(run, case, negative=case.params.get("mode") == "negative")
+
+
+@procedure
+def response_check(run: LiveRun, case: LiveCase) -> None:
+    """Judged on every response of the run by conformance.response_checks; nothing to send here."""

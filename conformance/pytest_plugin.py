@@ -1,0 +1,145 @@
+"""The pytest plugin: `pytest cases/ --target conformance.toml` judges a live deployment.
+
+Every live case in `cases/live/*.json` and every catalogue invariant becomes one test item, so JUnit XML
+and pytest-html report per case. Procedures run first, then the checks judged on every response, then
+the catalogue (which sums up all the 200s the run received). `hems-conformance run` is this plugin.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.catalogue import CATALOGUE
+from conformance.contract import load_contract
+from conformance.errors import TargetError
+from conformance.ledger import CheckRecord, Status
+from conformance.live_cases import PROCEDURES, LiveCase, load_case_file
+from conformance.runner import PROFILES, LiveRun, RunOptions
+from conformance.target import load_target
+
+RUN_KEY = pytest.StashKey[LiveRun]()
+_ORDER = {"procedure": 0, "response_check": 1, "catalogue": 2}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hems-conformance", "judge a live HEMS session endpoint")
+    group.addoption("--target", metavar="TOML", help="target configuration; turns on collection of cases/live")
+    group.addoption("--hems-base-url", metavar="URL", help="override base_url of --target")
+    group.addoption("--hems-profile", choices=PROFILES, default="ci", help="example budget (default: ci)")
+    group.addoption("--hems-seed", type=int, default=0, help="generation seed: same seed, same requests")
+    group.addoption("--hems-strict", action="store_true", help="SHOULD findings fail the verdict too")
+    group.addoption("--hems-workers", type=int, default=1, help="concurrent requests while fuzzing")
+    group.addoption("--hems-spec", metavar="FILE", help="judge against this OpenAPI document")
+
+
+def _enabled(config: pytest.Config) -> bool:
+    return bool(config.getoption("target", default=None))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not _enabled(config):
+        return
+    contract = load_contract(config.getoption("hems_spec"))
+    target = load_target(config.getoption("target"), default_token_url=contract.token_url)
+    if config.getoption("hems_base_url"):
+        target = target.with_base_url(config.getoption("hems_base_url"))
+    options = RunOptions(profile=config.getoption("hems_profile"), seed=config.getoption("hems_seed"),
+                         strict=config.getoption("hems_strict"), workers=max(1, config.getoption("hems_workers")))
+    config.stash[RUN_KEY] = LiveRun(target, contract, options)
+    if target.tenant.auth.grant == "none":
+        config.stash[RUN_KEY].ledger.note("auth.grant = none: the authentication checks are skipped")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(RUN_KEY, None)
+    if run is not None:
+        run.close()
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if _enabled(parent.config) and file_path.suffix == ".json" and file_path.parent.name == "live":
+        return LiveCaseFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Procedures first, then per-response checks, then the catalogue: each judges what came before."""
+    items.sort(key=lambda item: _ORDER.get(getattr(item, "stage", ""), 0) if isinstance(item, CheckItem) else -1)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    run = session.config.stash.get(RUN_KEY, None)
+    if run is not None and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        session.exitstatus = run.exit_code()
+
+
+class LiveCaseFile(pytest.File):
+    def collect(self) -> Any:
+        import json
+
+        if json.loads(self.path.read_text(encoding="utf-8")).get("catalogue"):
+            for invariant in CATALOGUE.values():
+                yield CheckItem.from_parent(self, name=invariant.id, case=None)
+            return
+        for case in load_case_file(self.path):
+            self.config.stash[RUN_KEY].add_case(case)
+            yield CheckItem.from_parent(self, name=case.id, case=case)
+
+
+class CheckFailed(Exception):
+    """A check found failing findings; the message lists them."""
+
+
+class CheckItem(pytest.Item):
+    """One catalogue invariant or live case, judged within the shared LiveRun."""
+
+    def __init__(self, *, case: LiveCase | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        if case is None:
+            self.stage = "catalogue"
+        else:
+            self.stage = "response_check" if case.procedure == "response_check" else "procedure"
+
+    @property
+    def run(self) -> LiveRun:
+        return self.config.stash[RUN_KEY]
+
+    def runtest(self) -> None:
+        run = self.run
+        if run.target_error:
+            pytest.skip(f"target could not be tested: {run.target_error}")
+        if self.case is not None and self.stage == "procedure":
+            try:
+                PROCEDURES[self.case.procedure](run, self.case)
+            except TargetError as exc:
+                run.fail_target(exc)
+                pytest.skip(f"target could not be tested: {exc}")
+        record = run.ledger.records[self.name]
+        self.user_properties.append(("judged", record.judged))
+        status = record.status(run.options.strict)
+        if status is Status.FAILED:
+            raise CheckFailed(_describe(record))
+        if status is Status.SKIPPED:
+            pytest.skip(record.skip_reason())
+
+    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+        if isinstance(excinfo.value, CheckFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"{self.name}"
+
+
+def _describe(record: CheckRecord) -> str:
+    lines = [f"{record.id} {record.level.value}: {record.statement}",
+             f"{record.total_findings} finding(s) over {record.judged} judged"]
+    for finding in record.findings:
+        where = f" {finding.pointer}" if finding.pointer else ""
+        request = f" [{finding.exchange.method} {finding.exchange.url} -> {finding.exchange.status}]" if finding.exchange else ""
+        lines.append(f"  {finding.level.value}{where}: {finding.message}{request}")
+    return "\n".join(lines)

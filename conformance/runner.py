@@ -1,0 +1,131 @@
+"""One live run against a target: the client, the ledger, and the way every request is sent and judged.
+
+The pytest plugin drives a `LiveRun` item by item; `hems-conformance run` is pytest with that plugin.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import schemathesis
+from schemathesis.core.failures import FailureGroup
+
+from conformance.catalogue import CATALOGUE
+from conformance.client import Exchange, TargetClient
+from conformance.contract import SESSION_PATH, Contract
+from conformance.errors import ConfigError, TargetError
+from conformance.judge import Judge
+from conformance.ledger import CheckRecord, Ledger, LiveFinding
+from conformance.levels import Level
+from conformance.live_cases import LiveCase
+from conformance.redaction import PLACEHOLDER
+from conformance.response_checks import Request, ResponseContext, as_schemathesis_checks
+from conformance.target import SessionRef, TargetConfig
+
+PROFILES = ("quick", "ci", "thorough")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    profile: str = "ci"
+    seed: int = 0
+    strict: bool = False
+    workers: int = 1
+
+
+class LiveRun:
+    """Everything one run shares: target, contract, judge, client, ledger, options."""
+
+    def __init__(self, config: TargetConfig, contract: Contract, options: RunOptions) -> None:
+        self.config, self.contract, self.options = config, contract, options
+        self.judge = Judge(contract, config.settings)
+        self.client = TargetClient(config)
+        self.redactor = self.client.redactor
+        self.ledger = Ledger()
+        self.cases: dict[str, LiveCase] = {}
+        self.target_error: str = ""
+        self.started = time.time()
+        self.schema = schemathesis.openapi.from_dict(contract.document)
+        self.operation = self.schema[SESSION_PATH]["GET"]
+        for invariant in CATALOGUE.values():
+            self.ledger.register(CheckRecord(invariant.id, "invariant", invariant.level, invariant.statement,
+                                             f"{invariant.spec} ({invariant.source})"))
+        self._context = ResponseContext(self.judge, self.ledger, self.level_of)
+
+    def add_case(self, case: LiveCase) -> None:
+        if case.id in CATALOGUE or self.cases.get(case.id, case) != case:
+            raise ConfigError(f"{case.file}: live case id {case.id} is already taken")
+        self.cases[case.id] = case
+        self.ledger.register(CheckRecord(case.id, case.kind, self.level_of(case.id), case.statement, case.cite))
+
+    def close(self) -> None:
+        self.client.close()
+
+    def level_of(self, check_id: str) -> Level:
+        if check_id in self.config.settings.levels:
+            return self.config.settings.levels[check_id]
+        if check_id in CATALOGUE:
+            return CATALOGUE[check_id].level
+        return self.cases[check_id].level
+
+    @property
+    def auth_enabled(self) -> bool:
+        return self.config.tenant.auth.grant != "none"
+
+    # --- sending ---
+
+    def session_case(self, path_parameters: dict[str, Any]) -> Any:
+        return self.operation.Case(path_parameters=path_parameters)
+
+    def send_case(self, case: Any, *, tenant: str | None = "a", headers: dict[str, str] | None = None,
+                  negative: bool = False, note: str = "") -> Exchange:
+        """Send a Schemathesis case and judge the answer with every response check."""
+        kwargs = case.as_transport_kwargs(base_url=self.config.base_url)
+        sent_headers = {k: v for k, v in kwargs.get("headers", {}).items() if k.lower() != "x-schemathesis-testcaseid"}
+        sent_headers.update(headers or {})
+        exchange = self.client.send(kwargs["method"], kwargs["url"], tenant=tenant, headers=sent_headers, note=note,
+                                    params=kwargs.get("params") or None)
+        self.judge_response(case, exchange, negative=negative)
+        return exchange
+
+    def read(self, ref: SessionRef, *, tenant: str | None = "a", headers: dict[str, str] | None = None,
+             override: dict[str, Any] | None = None, note: str = "") -> Exchange:
+        parameters = ref.path_parameters | (override or {})
+        return self.send_case(self.session_case(parameters), tenant=tenant, headers=headers, note=note)
+
+    def judge_response(self, case: Any, exchange: Exchange, *, negative: bool) -> None:
+        request = Request(exchange, case.path_parameters.get("session_id"), negative, self.curl(exchange))
+        try:
+            case.validate_response(exchange.raw, checks=as_schemathesis_checks(request, self._context))
+        except FailureGroup:
+            pass  # every failure is already in the ledger with its evidence
+
+    def curl(self, exchange: Exchange) -> str:
+        """A reproduction with the token as a placeholder: paste a fresh token to replay."""
+        parts = ["curl", "-sS", "-X", exchange.method]
+        for name, value in exchange.request_headers.items():
+            if name.lower() in ("user-agent", "accept-encoding", "connection"):
+                continue
+            if name.lower() == "authorization" and PLACEHOLDER in value:
+                value = value.replace(PLACEHOLDER, "$HEMS_TOKEN")
+            parts += ["-H", f"{name}: {value}"]
+        parts.append(exchange.url)
+        return " ".join(shlex.quote(p) if "$HEMS_TOKEN" not in p else f'"{p}"' for p in parts)
+
+    # --- recording ---
+
+    def finding(self, check_id: str, message: str, exchange: Exchange | None = None, **fields: Any) -> None:
+        self.ledger.add(LiveFinding(check_id, self.level_of(check_id), message, exchange=exchange,
+                                    curl=self.curl(exchange) if exchange else "", **fields))
+
+    def fail_target(self, error: TargetError) -> None:
+        self.target_error = self.target_error or str(error)
+
+    def exit_code(self) -> int:
+        if self.target_error:
+            return 3
+        return 1 if self.ledger.failing(self.options.strict) else 0
+

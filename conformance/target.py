@@ -1,0 +1,268 @@
+"""The target configuration: which deployment to judge, how to authenticate, which sessions it serves.
+
+Read from TOML (see `examples/conformance.toml`). Every error names the key; secrets are wrapped in
+`Secret` so they never print, not even in a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from conformance.errors import ConfigError
+from conformance.settings import Settings, settings_from_mapping
+
+GRANTS = ("client_credentials", "password", "bearer", "none")
+TOKEN_AUTH_METHODS = ("basic", "form")
+
+
+class Secret:
+    """A credential that prints as `***`; `.reveal()` is the only way to the value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class SessionRef:
+    """The coordinates of one session the deployment serves to a tenant."""
+
+    org_id: str
+    user_id: str
+    wallbox_id: str
+    session_id: int
+
+    @property
+    def path_parameters(self) -> dict[str, Any]:
+        return {"org_id": self.org_id, "user_id": self.user_id, "wallbox_id": self.wallbox_id,
+                "session_id": self.session_id}
+
+    def label(self) -> str:
+        return f"session {self.session_id} (org {self.org_id[:8]}…, wallbox {self.wallbox_id[:8]}…)"
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    grant: str
+    token_url: str = ""
+    client_id: str = ""
+    client_secret: Secret | None = None
+    username: str = ""
+    password: Secret | None = None
+    token: Secret | None = None
+    token_auth_method: str = "basic"
+    scope: str = ""
+
+    def secrets(self) -> list[str]:
+        return [s.reveal() for s in (self.client_secret, self.password, self.token) if s is not None]
+
+
+@dataclass(frozen=True)
+class Tenant:
+    auth: AuthConfig
+    sessions: tuple[SessionRef, ...]
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    base_url: str
+    tenant: Tenant
+    tenant_b: Tenant | None = None
+    settings: Settings = field(default_factory=Settings)
+    timeout_s: float = 10.0
+    verify_tls: bool | str = True
+    max_retries: int = 3
+    max_retry_wait_s: float = 30.0
+    source: str = "<built-in>"
+
+    def token_url(self, tenant: Tenant) -> str:
+        """The tenant's token URL: absolute as given, or appended to base_url like the endpoint's path."""
+        url = tenant.auth.token_url
+        return url if urlsplit(url).scheme else self.base_url + "/" + url.lstrip("/")
+
+    def secrets(self) -> list[str]:
+        """Every credential value, for redaction of everything the run writes."""
+        found = list(self.tenant.auth.secrets())
+        if self.tenant_b:
+            found += self.tenant_b.auth.secrets()
+        return [s for s in found if s]
+
+    def with_base_url(self, base_url: str) -> TargetConfig:
+        return replace(self, base_url=_check_url(base_url, "--base-url"))
+
+
+# --- parsing ---
+
+_TOP_KEYS = {"base_url", "auth", "sessions", "tenant_b", "judge", "timeout_s", "verify_tls", "ca_bundle",
+             "max_retries", "max_retry_wait_s"}
+_AUTH_KEYS = {"grant", "token_url", "client_id", "client_secret", "client_secret_env", "username", "password",
+              "password_env", "token", "token_env", "token_auth_method", "scope"}
+_SESSION_KEYS = {"org_id", "user_id", "wallbox_id", "session_id"}
+
+
+def _check_url(value: Any, key: str) -> str:
+    if not isinstance(value, str) or urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc:
+        raise ConfigError(f"{key}: expected an http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def _unknown(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"{where}{key}: unknown key (known: {', '.join(sorted(allowed))})")
+
+
+def _string(table: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
+    if key not in table:
+        if default is None:
+            raise ConfigError(f"{where}{key}: missing")
+        return default
+    value = table[key]
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}{key}: expected a non-empty string")
+    return value
+
+
+def _secret(table: Mapping[str, Any], key: str, where: str, required: bool) -> Secret | None:
+    """`key = "literal"` or `key_env = "VARIABLE"`; never both."""
+    env_key = f"{key}_env"
+    if key in table and env_key in table:
+        raise ConfigError(f"{where}{key}: give either {key} or {env_key}, not both")
+    if env_key in table:
+        variable = _string(table, env_key, where)
+        value = os.environ.get(variable)
+        if not value:
+            raise ConfigError(f"{where}{env_key}: environment variable {variable} is not set")
+        return Secret(value)
+    if key in table:
+        return Secret(_string(table, key, where))
+    if required:
+        raise ConfigError(f"{where}{key}: missing (or {env_key})")
+    return None
+
+
+def _auth(table: Any, where: str, default_token_url: str) -> AuthConfig:
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where.rstrip('.')}: expected a table")
+    _unknown(table, _AUTH_KEYS, where)
+    grant = _string(table, "grant", where)
+    if grant not in GRANTS:
+        raise ConfigError(f"{where}grant: {grant!r} is not one of {', '.join(GRANTS)}")
+    method = _string(table, "token_auth_method", where, "basic")
+    if method not in TOKEN_AUTH_METHODS:
+        raise ConfigError(f"{where}token_auth_method: {method!r} is not one of {', '.join(TOKEN_AUTH_METHODS)}")
+    fetches = grant in ("client_credentials", "password")
+    return AuthConfig(
+        grant=grant,
+        token_url=_string(table, "token_url", where, default_token_url),
+        client_id=_string(table, "client_id", where) if fetches else table.get("client_id", ""),
+        client_secret=_secret(table, "client_secret", where, required=grant == "client_credentials"),
+        username=_string(table, "username", where) if grant == "password" else "",
+        password=_secret(table, "password", where, required=grant == "password"),
+        token=_secret(table, "token", where, required=grant == "bearer"),
+        token_auth_method=method,
+        scope=table.get("scope", ""),
+    )
+
+
+def _sessions(value: Any, where: str) -> tuple[SessionRef, ...]:
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{where}: expected at least one [[{where}]] entry")
+    refs = []
+    for n, entry in enumerate(value):
+        at = f"{where}[{n}]."
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"{at.rstrip('.')}: expected a table")
+        _unknown(entry, _SESSION_KEYS, at)
+        ids = {}
+        for key in ("org_id", "user_id", "wallbox_id"):
+            text = _string(entry, key, at)
+            try:
+                uuid.UUID(text)
+            except ValueError:
+                raise ConfigError(f"{at}{key}: {text!r} is not a UUID") from None
+            ids[key] = text
+        session_id = entry.get("session_id")
+        if isinstance(session_id, bool) or not isinstance(session_id, int):
+            raise ConfigError(f"{at}session_id: {'missing' if session_id is None else 'expected an integer'}")
+        refs.append(SessionRef(session_id=session_id, **ids))
+    return tuple(refs)
+
+
+def config_from_mapping(document: Mapping[str, Any], *, default_token_url: str, source: str = "<mapping>") -> TargetConfig:
+    _unknown(document, _TOP_KEYS, "")
+    tenant = Tenant(_auth(document.get("auth"), "auth.", default_token_url), _sessions(document.get("sessions"), "sessions"))
+    tenant_b = None
+    if "tenant_b" in document:
+        table = document["tenant_b"]
+        if not isinstance(table, Mapping):
+            raise ConfigError("tenant_b: expected a table")
+        _unknown(table, {"auth", "sessions"}, "tenant_b.")
+        tenant_b = Tenant(_auth(table.get("auth"), "tenant_b.auth.", default_token_url),
+                          _sessions(table.get("sessions"), "tenant_b.sessions"))
+    verify: bool | str = document.get("verify_tls", True)
+    if not isinstance(verify, bool):
+        raise ConfigError("verify_tls: expected true or false")
+    if "ca_bundle" in document:
+        bundle = _string(document, "ca_bundle", "")
+        if not Path(bundle).is_file():
+            raise ConfigError(f"ca_bundle: {bundle} is not a file")
+        verify = bundle
+    judge = document.get("judge", {})
+    if not isinstance(judge, Mapping):
+        raise ConfigError("judge: expected a table")
+    return TargetConfig(
+        base_url=_check_url(_string(document, "base_url", ""), "base_url"),
+        tenant=tenant,
+        tenant_b=tenant_b,
+        settings=settings_from_mapping(judge),
+        timeout_s=_number(document, "timeout_s", 10.0),
+        verify_tls=verify,
+        max_retries=int(_number(document, "max_retries", 3)),
+        max_retry_wait_s=_number(document, "max_retry_wait_s", 30.0),
+        source=source,
+    )
+
+
+def _number(table: Mapping[str, Any], key: str, default: float) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(f"{key}: expected a non-negative number")
+    return float(value)
+
+
+def load_target(path: str | Path, *, default_token_url: str) -> TargetConfig:
+    """Read a target TOML file; any problem is a ConfigError naming the file and the key."""
+    try:
+        with open(path, "rb") as fh:
+            document = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return config_from_mapping(document, default_token_url=default_token_url, source=str(path))
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
