@@ -14,45 +14,16 @@ import sys
 import tomllib
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
+from reference_support import SECRETS, Clock, bearer, deployment, session_url, stored_url
 
 from conformance.dataset import KINDS, OUTCOMES, REQUIRED, build_fleet, features
 from conformance.errors import UsageError
 from conformance.judge import Judge
-from conformance.oauth import make_credentials
-from conformance.server import DEFAULT_TOKEN_TTL_S, TOKEN_PATH, Deployment, bind, start_in_thread, write_target_config
+from conformance.server import DEFAULT_TOKEN_TTL_S, TOKEN_PATH, bind, start_in_thread, write_target_config
 from conformance.settings import VERDICTS
-
-SECRETS = {"a": ("secret-a", "password-a"), "b": ("secret-b", "password-b")}
-ROOT = Path(__file__).resolve().parent.parent
-
-
-class Clock:
-    """A token clock the tests move by hand: expiry without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def deployment(seed: int = 0, faults=None, clock=None, log=None) -> Deployment:
-    fleet = build_fleet(seed)
-    credentials = make_credentials(((t.key, t.client_id, t.username) for t in fleet.tenants), SECRETS)
-    return Deployment(fleet, faults, credentials=credentials, clock=clock or Clock(), log=log)
-
-
-def session_url(base: str, org, user, wallbox, session_id) -> str:
-    return f"{base}/api/partners/v2.0/org/{org}/users/{user}/wallboxes/{wallbox}/hems-sessions/{session_id}"
-
-
-def stored_url(base: str, stored, **replace) -> str:
-    coordinates = stored.coordinates() | replace
-    return session_url(base, *(coordinates[k] for k in ("org_id", "user_id", "wallbox_id", "session_id")))
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +42,6 @@ def reference(clock, lines):
     with start_in_thread(dep) as base:
         with httpx.Client(base_url=base, timeout=10) as client:
             yield dep, base, client
-
-
-def bearer(dep: Deployment, tenant: str = "a") -> dict[str, str]:
-    return {"Authorization": "Bearer " + dep.issuer.issue(tenant)[0]}
 
 
 def token(client: httpx.Client, **kwargs) -> httpx.Response:
