@@ -70,7 +70,8 @@ def _id_range(name: str, bounds: tuple[int, int], spare: int = 0) -> tuple[int, 
     """The range to draw the first id from so that `spare` more consecutive ids stay inside `bounds`."""
     low, high = bounds
     if not low <= high - spare:
-        raise ValueError(f"{name} {bounds} is too narrow: it needs room for {spare + 1} consecutive ids")
+        need = f"room for {spare + 1} consecutive ids (readings high + 1)" if spare else "low <= high"
+        raise ValueError(f"{name} {bounds}: needs {need}")
     return low, high - spare
 
 
