@@ -604,8 +604,8 @@ def commands_in_order(view: SessionView, settings: Settings) -> Iterator[Violati
     "An ongoing session has no upper bound.",
 )
 def rows_inside_window(view: SessionView, settings: Settings) -> Iterator[Violation]:
-    if view.started is None:
-        return
+    if view.started is None or (view.ended is not None and view.ended < view.started):
+        return  # no window to judge against: an inverted one is TIM-001's
     skew = timedelta(seconds=settings.clock_skew_s)
     low, high = view.started - skew, (view.ended + skew) if view.ended else None
     for rows, times, pointer in ((view.decisions, view.decision_times, _d), (view.commands, view.command_times, _c)):

@@ -12,7 +12,8 @@ from typing import Any
 import jsonschema_rs
 
 from conformance.catalogue import CATALOGUE, SEMANTIC, Invariant
-from conformance.contract import Contract, load_contract
+from conformance.contract import RESPONSE_SCHEMA_NAME, Contract, load_contract
+from conformance.errors import ContractError
 from conformance.levels import Level
 from conformance.payload import SessionView
 from conformance.settings import Settings
@@ -79,7 +80,11 @@ class Judge:
     def __init__(self, contract: Contract | None = None, settings: Settings | None = None) -> None:
         self.contract = contract or load_contract()
         self.settings = settings or Settings()
-        self._validator = jsonschema_rs.validator_for(self.contract.response_schema, validate_formats=True)
+        try:
+            self._validator = jsonschema_rs.validator_for(self.contract.response_schema, validate_formats=True)
+        except (ValueError, jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError) as exc:
+            first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ContractError(f"{self.contract.path}: {RESPONSE_SCHEMA_NAME} is not a usable JSON Schema: {first_line}") from None
 
     def level(self, invariant: Invariant, view: SessionView | None = None) -> Level:
         return invariant.level_for(view, self.settings)

@@ -60,7 +60,8 @@ def run(request: RunRequest) -> int:
     with context as config_path:
         args = [str(bundled_cases_dir()), "--target", config_path, "--hems-profile", request.profile,
                 "--hems-seed", str(request.seed), "--hems-workers", str(request.workers),
-                "-p", "no:cacheprovider", "-o", "console_output_style=count", "--rootdir", str(Path.cwd())]
+                "-p", "no:cacheprovider", "-o", "console_output_style=count",
+                "-W", "ignore::pytest.PytestAssertRewriteWarning", "--rootdir", str(Path.cwd())]
         args += ["--hems-base-url", request.base_url] if request.base_url else []
         args += ["--hems-spec", request.spec] if request.spec else []
         args += ["--hems-strict"] if request.strict else []

@@ -8,6 +8,7 @@ response they provoke is also judged by the response checks.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -232,6 +233,42 @@ def _at(document: Any, pointer: str) -> Any:
         else:
             return None
     return document
+
+
+@procedure
+def undeclared_methods(run: LiveRun, case: LiveCase) -> None:
+    """Methods the spec does not declare on the path are refused (405 ideally, any 4xx), never served."""
+    ref = run.config.tenant.sessions[0]
+    for method in case.params.get("methods", ["POST", "PUT", "PATCH", "DELETE"]):
+        st_case = run.operation.Case(method=method, path_parameters=ref.path_parameters)
+        exchange = run.send_case(st_case, note=f"undeclared method {method}")
+        run.ledger.judged(case.id)
+        if exchange.status < 400:
+            run.finding(case.id, f"{method} answered {exchange.status}", exchange, expected="405 (or another 4xx)",
+                        actual=exchange.status)
+
+
+@procedure
+def expired_token(run: LiveRun, case: LiveCase) -> None:
+    """A token used after its expires_in is refused with 401; waits at most params.max_wait_s."""
+    if not _token_grant_in_use(run, case):
+        return
+    form, basic = _credentials(run)
+    issued = _token_post(run, form, basic, "token request: a token to let expire")
+    answer = issued.body if issued.status == 200 and isinstance(issued.body, dict) else {}
+    lifetime, token = answer.get("expires_in"), answer.get("access_token")
+    budget = case.params.get("max_wait_s", 10)
+    if not token or not isinstance(lifetime, (int, float)) or isinstance(lifetime, bool):
+        run.ledger.skip(case.id, "the token answer has no access_token with a numeric expires_in")
+        return
+    if lifetime > budget:
+        run.ledger.skip(case.id, f"tokens live {lifetime:g} s, longer than the {budget:g} s this case waits; "
+                                 "run against a deployment with short-lived tokens to exercise it")
+        return
+    time.sleep(lifetime + case.params.get("grace_s", 1.5))
+    exchange = run.read(run.config.tenant.sessions[0], tenant=None, headers={"Authorization": f"Bearer {token}"},
+                        note=f"token used {lifetime:g} s after issue, past its expires_in")
+    _expect_status(run, case, exchange, [401], "expired token")
 
 
 # --- the token endpoint (RFC 6749) ---

@@ -76,6 +76,28 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         session.exitstatus = run.exit_code()
 
 
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The verdict in one line, last thing on the console: what CI logs show first."""
+    run = config.stash.get(RUN_KEY, None)
+    if run is None:
+        return
+    for note in run.ledger.notes:
+        terminalreporter.write_line(f"hems-conformance: note: {note}")
+    terminalreporter.write_line(f"hems-conformance: {verdict_line(run)}", bold=True)
+
+
+def verdict_line(run: LiveRun) -> str:
+    if run.target_error:
+        return f"target could not be tested: {run.target_error}"
+    statuses = {r.id: r.status(run.options.strict) for r in run.ledger.records.values()}
+    failed = sorted(i for i, status in statuses.items() if status is Status.FAILED)
+    warned = sum(status is Status.WARNING for status in statuses.values())
+    tail = f"; {warned} check(s) with warnings" if warned else ""
+    if failed:
+        return f"NON-CONFORMANT: {len(failed)} check(s) failed ({', '.join(failed)}){tail}"
+    return f"conformant{tail} ({run.client.requests_sent} requests to {run.config.base_url})"
+
+
 class LiveCaseFile(pytest.File):
     def collect(self) -> Any:
         import json

@@ -109,7 +109,7 @@ def settings_from_mapping(table: Mapping[str, Any], *, where: str = "judge") -> 
             bad = sorted(set(value.values()) - set(DEFAULT_DISPATCH_VOCABULARY.values()))
             if bad:
                 raise ConfigError(f"{name}: {bad[0]!r} is not one of applied, rejected, unreachable, timeout, not_capable")
-            values[key] = {k.strip().casefold(): v for k, v in value.items()}
+            values[key] = DEFAULT_DISPATCH_VOCABULARY | {k.strip().casefold(): v for k, v in value.items()}
         elif key == "levels":
             values[key] = _levels_from_mapping(value, name)
         else:
