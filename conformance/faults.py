@@ -62,8 +62,9 @@ FAULTS: dict[str, Fault] = {
         Fault("amps-out-of-range", ("PHY-002",), "4 A commands: surplus scaled to amps without the 6 A clamp",
               "PHY-002"),
         # --- HTTP and security faults, named after the live cases of cases/live/ that catch them ---
-        Fault("auth-not-enforced", ("AUTH-001",),
-              "requests without a Bearer token are served, from every tenant (security: [] honoured)"),
+        Fault("auth-not-enforced", ("AUTH-001", "AUTH-002"),
+              "requests without a Bearer token (none, or another scheme) are served, from every tenant "
+              "(security: [] honoured)"),
         Fault("any-token-accepted", ("AUTH-002", "AUTH-003"),
               "any Bearer string is accepted as a token of the first tenant"),
         Fault("expired-token-accepted", ("AUTH-003",),
