@@ -42,11 +42,13 @@ from conformance.dataset import DEFAULT_SESSIONS, Fleet, StoredSession, build_fl
 from conformance.errors import UsageError
 from conformance.faults import Faults
 from conformance.oauth import Credentials, OAuthError, TokenIssuer, make_credentials
+from conformance.variants import RATE_LIMIT_EVERY, SHORT_TOKEN_TTL_S, Variants
 
 TOKEN_PATH = "/api/partners/v2.0/auth/token"
 SESSION_PATH = ("/api/partners/v2.0/org/{org_id}/users/{user_id}/wallboxes/{wallbox_id}"
                 "/hems-sessions/{session_id}")
 DEFAULT_TOKEN_TTL_S = 3600.0
+EXPIRING_TOKEN_TTL_S = 2.0  # the lifetime under the expired-token-accepted fault
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 REALM = "hems-reference"
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -105,13 +107,18 @@ class Deployment:
 
     def __init__(self, fleet: Fleet, faults: Faults | None = None, *, token_ttl_s: float = DEFAULT_TOKEN_TTL_S,
                  credentials: dict[str, Credentials] | None = None, clock: Callable[[], float] = time.monotonic,
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None, variants: Variants | None = None) -> None:
         self.faults = faults or Faults()
+        self.variants = variants or Variants()
         self.fleet = self.faults.apply_to(fleet)
         self.credentials = credentials or make_credentials((t.key, t.client_id, t.username) for t in fleet.tenants)
+        if self.variants.on("short-lived-tokens"):
+            token_ttl_s = min(token_ttl_s, SHORT_TOKEN_TTL_S)
+        if self.faults.on("expired-token-accepted"):  # expiry is only observable on tokens that expire soon
+            token_ttl_s = min(token_ttl_s, EXPIRING_TOKEN_TTL_S)
         self.issuer = TokenIssuer(self.credentials, token_ttl_s, clock)
         self._stored = {s.session_id: s for s in self.fleet.sessions}
-        self._bodies = {s.session_id: _encode(s.payload) for s in self.fleet.sessions}
+        self._bodies = {s.session_id: _encode(self.variants.transform(s.payload)) for s in self.fleet.sessions}
         self._reads: Counter[int] = Counter()
         self._requests = itertools.count()
         app: ASGIApp = Starlette(
@@ -206,10 +213,12 @@ class Deployment:
 
     def _session(self, request: Request) -> Response:
         number = next(self._requests)
-        if request.method not in ("GET", "HEAD"):
+        if request.method not in ("GET", "HEAD") and not self.faults.on("other-methods-allowed"):
             return self._error(405, "Method Not Allowed", {"Allow": "GET, HEAD"})
         if self.faults.on("intermittent-500") and number % 4 == 3:
             return self._error(500, "Internal Server Error")
+        if self.variants.on("rate-limited") and number % RATE_LIMIT_EVERY == RATE_LIMIT_EVERY - 1:
+            return self._error(429, "Too Many Requests", {"Retry-After": "1"})
         caller = self._caller(request)
         if isinstance(caller, Response):
             return caller
@@ -218,17 +227,26 @@ class Deployment:
         except _Invalid as exc:
             if self.faults.on("server-error-on-malformed-input"):
                 return self._error(500, "Internal Server Error")
+            if self.faults.on("malformed-ids-served"):
+                return self._json({"session": None, "decisions": [], "commands": []}, 200)
             return self._json({"detail": exc.errors}, 422)
         stored = self._find(caller, org, user, wallbox, session_id)
         if stored is None:
             if session_id not in self._stored and self.faults.on("unknown-session-500"):
                 return self._error(500, "Internal Server Error")
+            if self.variants.on("forbidden-across-tenants") and self._foreign(caller, session_id):
+                return self._error(403, "Forbidden")
             return self._error(404, "Not Found")
         body = self._bodies[session_id]
         if self.faults.on("unstable-reads") and stored.payload["session"]["ended_at"] is not None:
             body = self._drifted(stored)
         media_type = "text/html; charset=utf-8" if self.faults.on("wrong-content-type") else "application/json"
         return Response(body, 200, {"Cache-Control": "no-store"}, media_type)
+
+    def _foreign(self, caller: str, session_id: int) -> bool:
+        """The session exists but belongs to another tenant (forbidden-across-tenants answers 403 for it)."""
+        stored = self._stored.get(session_id)
+        return stored is not None and caller not in (_ANY_TENANT, stored.tenant)
 
     def _drifted(self, stored: StoredSession) -> bytes:
         """unstable-reads: energy and savings back-filled a little more on every read."""
@@ -390,7 +408,7 @@ def write_target_config(path: str, config: dict[str, Any]) -> None:
 
 def serve(*, host: str = "127.0.0.1", port: int = 8000, seed: int = 0, sessions: int = DEFAULT_SESSIONS,
           faults: Sequence[str] = (), token_ttl_s: float = DEFAULT_TOKEN_TTL_S, write_config: str | None = None,
-          quiet: bool = False) -> int:
+          quiet: bool = False, variants: Sequence[str] = ()) -> int:
     """The `serve` command: run until SIGINT or SIGTERM, then exit 0."""
     if sessions < 1:
         raise UsageError(f"--sessions must be at least 1, got {sessions}")
@@ -398,14 +416,15 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, seed: int = 0, sessions:
         raise UsageError(f"--token-ttl must be positive, got {token_ttl_s:g}")
     active = Faults(faults)
     deployment = Deployment(build_fleet(seed, sessions), active, token_ttl_s=token_ttl_s,
-                            log=None if quiet else _log_line)
+                            log=None if quiet else _log_line, variants=Variants(variants))
     sock = bind(host, port)
     url = base_url(sock)
     if write_config:
         write_target_config(write_config, deployment.target_config(url))
     fleet = deployment.fleet
     print(f"hems-conformance serve: {url} ({len(fleet.tenants)} tenants, {len(fleet.sessions)} sessions, "
-          f"seed {seed}, faults: {', '.join(active.names) or 'none'})"
+          f"seed {seed}, faults: {', '.join(active.names) or 'none'}, "
+          f"variants: {', '.join(deployment.variants.names) or 'none'})"
           + (f"; target config in {write_config}" if write_config else ""), flush=True)
     try:
         _server(deployment).run(sockets=[sock])

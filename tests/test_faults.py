@@ -45,6 +45,8 @@ HTTP_EFFECTS = {
     "token-endpoint-500": {"token"},
     "token-errors-not-rfc": {"token error", "token wrong secret"},
     "token-cacheable": {"token"},
+    "malformed-ids-served": {"bad uuid"},
+    "other-methods-allowed": {"post"},
 }
 
 
@@ -82,6 +84,7 @@ def probe(dep: Deployment, clock: Clock) -> dict[str, Any]:
         }
         for name, (url, headers) in checks.items():
             seen[name] = answer(client.get(url, headers=headers))
+        seen["post"] = answer(client.post(stored_url("", first), headers=own["a"]))
         clock.now += DEFAULT_TOKEN_TTL_S
         seen["expired token"] = answer(client.get(stored_url("", first), headers=own["a"]))
     return seen
@@ -103,7 +106,7 @@ def test_the_probe_sees_a_correct_deployment(clean):
     assert {name: seen[0] for name, seen in clean.items() if name not in ("reads", "rereads")} == {
         "token": 200, "token error": 400, "token wrong secret": 401, "no token": 401, "bad token": 401,
         "other tenant": 404, "moved session": 404, "random user": 404, "unknown session": 404, "bad uuid": 422,
-        "int64 overflow": 422, "expired token": 401}
+        "int64 overflow": 422, "expired token": 401, "post": 405}
 
 
 @pytest.mark.parametrize("name", list(FAULTS))

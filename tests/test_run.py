@@ -1,0 +1,123 @@
+"""`hems-conformance run` against the reference deployment: quiet when correct, loud on every fault.
+
+Each test starts a deployment in-process on a free loopback port, writes its target config and runs the
+real CLI (pytest inside pytest, as `run` is pytest with the plugin).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+import pytest
+
+from conformance.cli import main
+from conformance.dataset import build_fleet
+from conformance.faults import FAULTS, Faults
+from conformance.live_cases import load_cases
+from conformance.server import Deployment, start_in_thread, write_target_config
+from conformance.variants import VARIANTS, Variants
+
+SHOULD_CASES = {case.id for case in load_cases() if case.level.value == "SHOULD"}
+
+
+@contextlib.contextmanager
+def reference(tmp_path, faults=(), variants=()):
+    """A running reference deployment and the path of its target config."""
+    deployment = Deployment(build_fleet(0), Faults(faults), variants=Variants(variants))
+    with start_in_thread(deployment) as url:
+        path = tmp_path / "target.toml"
+        write_target_config(str(path), deployment.target_config(url))
+        yield path
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str]:
+    code = main(["run", "--profile", "quick", "--report-dir", "reports-under-test", *args])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def failed_checks(output: str) -> set[str]:
+    match = re.search(r"NON-CONFORMANT: \d+ check\(s\) failed \(([^)]*)\)", output)
+    return set(match.group(1).split(", ")) if match else set()
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+
+def test_the_bundled_reference_deployment_is_conformant(capsys):
+    code, output = run_cli(capsys)
+    assert code == 0, output
+    assert "hems-conformance: conformant" in output
+
+
+@pytest.mark.parametrize("name", [f for f in FAULTS if f != "token-endpoint-500"])
+def test_every_fault_is_caught_naming_what_it_breaks(tmp_path, capsys, name):
+    fault = FAULTS[name]
+    strict = ("--strict",) if set(fault.breaks) <= SHOULD_CASES else ()
+    with reference(tmp_path, faults=[name]) as config:
+        code, output = run_cli(capsys, "--config", str(config), *strict)
+    assert code == 1, output
+    assert set(fault.breaks) <= failed_checks(output), output
+
+
+def test_a_should_level_fault_warns_without_strict(tmp_path, capsys):
+    with reference(tmp_path, faults=["missing-www-authenticate"]) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    assert code == 0, output
+    assert "with warnings" in output
+
+
+def test_the_fault_flag_runs_the_bundled_deployment_broken(capsys):
+    code, output = run_cli(capsys, "--fault", "counters-off-by-one")
+    assert code == 1 and failed_checks(output) == {"CNT-002"}, output
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_legitimate_variations_are_conformant(tmp_path, capsys, name):
+    with reference(tmp_path, variants=[name]) as config:
+        code, output = run_cli(capsys, "--config", str(config), "--strict")
+    assert code == 0, output
+    assert "with warnings" not in output, output
+
+
+def test_a_broken_token_endpoint_is_untestable_not_non_conformant(tmp_path, capsys):
+    with reference(tmp_path, faults=["token-endpoint-500"]) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    assert code == 3, output
+    assert "target could not be tested: token endpoint" in output and "HTTP 500" in output
+    assert "Traceback" not in output
+
+
+def test_a_target_that_is_down_is_untestable(tmp_path, capsys):
+    with reference(tmp_path) as config:
+        pass  # the deployment is stopped again: its port refuses connections now
+    code, output = run_cli(capsys, "--config", str(config))
+    assert code == 3, output
+    assert "connection failed" in output and "Traceback" not in output
+
+
+def test_the_same_seed_sends_the_same_requests(tmp_path, capsys):
+    def request_log(seed: str) -> list[str]:
+        lines: list[str] = []
+        deployment = Deployment(build_fleet(0), log=lines.append)
+        with start_in_thread(deployment) as url:
+            path = tmp_path / "target.toml"
+            write_target_config(str(path), deployment.target_config(url))
+            assert run_cli(capsys, "--config", str(path), "--seed", seed)[0] == 0
+        return [line.rsplit(" ", 1)[0] for line in lines]  # drop the timing column
+
+    first, again, other = request_log("7"), request_log("7"), request_log("8")
+    assert first == again
+    assert first != other
+
+
+
+def test_the_docs_carry_the_current_variant_table():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "reference-deployment.md").read_text(encoding="utf-8")
+    for variant in VARIANTS.values():
+        assert f"| `{variant.name}` | {variant.description} |" in doc, f"docs/reference-deployment.md lacks {variant.name}"
