@@ -69,12 +69,16 @@ def _parse_json(text: str) -> Any:
 
 
 def _retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds to wait (RFC 9110 §10.2.3: delay-seconds or an HTTP-date); None if unusable."""
     if not value:
         return None
     if value.strip().isdigit():
         return float(value.strip())
-    parsed = email.utils.parsedate_to_datetime(value) if value else None
-    return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, parsed.timestamp() - time.time())
 
 
 class TokenSource:

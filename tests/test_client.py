@@ -1,0 +1,120 @@
+"""The HTTP client and auth against the reference deployment: tokens fetched once and refreshed, bounded
+retries on 429, infrastructure trouble as TargetError, and nothing secret in what it records."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import replace
+
+import pytest
+from reference_support import Clock
+
+from conformance.client import TargetClient, _retry_after
+from conformance.dataset import build_fleet
+from conformance.errors import ConfigError, TargetError
+from conformance.server import Deployment, start_in_thread
+from conformance.target import config_from_mapping
+from conformance.variants import RATE_LIMIT_EVERY, Variants
+
+
+@contextlib.contextmanager
+def client_for(variants=(), clock=None, **changes):
+    """A TargetClient on a running deployment, and the deployment's request log."""
+    log: list[str] = []
+    deployment = Deployment(build_fleet(0), variants=Variants(variants), clock=clock or Clock(), log=log.append)
+    with start_in_thread(deployment) as url:
+        mapping = deployment.target_config(url)
+        mapping["auth"] |= changes.pop("auth", {})
+        config = replace(config_from_mapping(mapping, default_token_url="/t"), **changes)
+        waits: list[float] = []
+        client = TargetClient(config, sleep=waits.append)
+        try:
+            yield client, deployment, log, waits
+        finally:
+            client.close()
+
+
+def session_url(client: TargetClient, index: int = 0) -> str:
+    ref = client.config.tenant.sessions[index]
+    return client.url(f"/api/partners/v2.0/org/{ref.org_id}/users/{ref.user_id}/wallboxes/{ref.wallbox_id}"
+                      f"/hems-sessions/{ref.session_id}")
+
+
+def token_requests(log: list[str]) -> int:
+    return sum(line.startswith("POST /api/partners/v2.0/auth/token ") for line in log)
+
+
+@pytest.mark.parametrize("method", ["basic", "form"])
+def test_a_token_is_fetched_once_for_many_requests(method):
+    with client_for(auth={"token_auth_method": method}) as (client, _, log, _):
+        statuses = [client.send("GET", session_url(client, i % 3)).status for i in range(10)]
+    assert statuses == [200] * 10
+    assert token_requests(log) == 1
+
+
+def test_the_password_grant_of_tenant_b_works():
+    with client_for() as (client, _, log, _):
+        ref = client.config.tenant_b.sessions[0]
+        url = client.url(f"/api/partners/v2.0/org/{ref.org_id}/users/{ref.user_id}/wallboxes/{ref.wallbox_id}"
+                         f"/hems-sessions/{ref.session_id}")
+        assert client.send("GET", url, tenant="b").status == 200
+
+
+def test_a_token_the_server_expired_is_refetched_once_after_a_401():
+    clock = Clock()
+    with client_for(clock=clock) as (client, deployment, log, _):
+        assert client.send("GET", session_url(client)).status == 200
+        clock.now += 7200  # the server's clock: every token it issued has expired
+        exchange = client.send("GET", session_url(client))
+    assert exchange.status == 200
+    assert token_requests(log) == 2
+
+
+def test_429_is_retried_after_retry_after():
+    with client_for(variants=["rate-limited"]) as (client, _, log, waits):
+        statuses = [client.send("GET", session_url(client)).status for _ in range(RATE_LIMIT_EVERY + 2)]
+    assert set(statuses) == {200}
+    assert waits == [1.0]
+    assert client.retries == 1
+
+
+def test_429_beyond_the_retry_budget_is_untestable_not_a_finding():
+    with client_for(variants=["rate-limited"], max_retries=0) as (client, _, _, _):
+        with pytest.raises(TargetError, match="still HTTP 429 after 0 retries"):
+            for _ in range(RATE_LIMIT_EVERY):
+                client.send("GET", session_url(client))
+
+
+def test_rejected_credentials_are_a_configuration_error():
+    with client_for(auth={"client_secret": "not-the-secret"}) as (client, _, _, _):
+        with pytest.raises(ConfigError, match="rejected the configured credentials: invalid_client") as raised:
+            client.send("GET", session_url(client))
+    assert "not-the-secret" not in str(raised.value)
+
+
+def test_a_token_endpoint_that_is_not_there_is_untestable():
+    with client_for(auth={"token_url": "/no/such/token/endpoint"}) as (client, _, _, _):
+        with pytest.raises(TargetError, match="token endpoint .* (is broken|answered)"):
+            client.send("GET", session_url(client))
+
+
+def test_recorded_exchanges_carry_no_credentials():
+    with client_for() as (client, deployment, _, _):
+        exchange = client.send("GET", session_url(client))
+        token_answer = client.send("POST", client.config.token_url(client.config.tenant), tenant=None,
+                                   data={"grant_type": "client_credentials"},
+                                   auth=(client.config.tenant.auth.client_id, client.config.tenant.auth.client_secret.reveal()))
+    recorded = repr(exchange.to_dict()) + repr(token_answer.to_dict()) + token_answer.text
+    assert token_answer.status == 200 and "[REDACTED]" in token_answer.text
+    for secret in client.config.secrets():
+        assert secret not in recorded
+    assert exchange.request_headers["Authorization"] == "Bearer [REDACTED]"
+
+
+@pytest.mark.parametrize(("header", "seconds"), [("3", 3.0), (None, None), ("", None), ("soon", None)])
+def test_retry_after_forms(header, seconds):
+    assert _retry_after(header) == seconds
+
+
+def test_retry_after_as_an_http_date_is_a_wait_in_seconds():
+    assert 0.0 <= _retry_after("Wed, 21 Oct 2015 07:28:00 GMT") <= 1.0  # in the past: no wait
