@@ -91,6 +91,7 @@ FAULTS: dict[str, Fault] = {
         Fault("token-errors-not-rfc", ("TOK-002", "TOK-003"),
               "token errors are 403 {\"detail\": ...} without an RFC 6749 error code"),
         Fault("token-cacheable", ("TOK-004",), "token answers carry no Cache-Control: no-store"),
+        Fault("token-type-not-bearer", ("TOK-001",), "token answers say token_type \"mac\" for a Bearer token"),
     )
 }
 

@@ -172,7 +172,8 @@ class Deployment:
                               NO_STORE | challenge)
         token, expires_in = self.issuer.issue(tenant)
         headers = {} if self.faults.on("token-cacheable") else NO_STORE
-        return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": expires_in}, 200, headers)
+        token_type = "mac" if self.faults.on("token-type-not-bearer") else "Bearer"
+        return JSONResponse({"access_token": token, "token_type": token_type, "expires_in": expires_in}, 200, headers)
 
     # --- the session endpoint ---
 
