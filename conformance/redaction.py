@@ -8,9 +8,11 @@ from collections.abc import Iterable, Mapping
 
 PLACEHOLDER = "[REDACTED]"
 _SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie"}
-# Tokens the run did not mint itself can still show up in a body: mask `Bearer <anything>` wherever it appears.
-# (RFC 6750 b64token; the atomic group keeps `Bearer error="invalid_token"` challenges readable)
-_BEARER = re.compile(r'(?i)\b(bearer)\s+(?>[A-Za-z0-9\-._~+/]+=*)(?![="])')
+# Tokens the run did not mint itself can still show up in a body: mask `Bearer <anything>` wherever it appears,
+# also at the end of a quoted string (`"Bearer abc"` in JSON). RFC 6750 b64token; the challenge parameters
+# of RFC 6750 §3 (`Bearer realm="..."`, `error=...`) stay readable.
+_BEARER = re.compile(r'(?i)\b(bearer)\s+(?!(?:realm|scope|error|error_description|error_uri)\s*=)'
+                     r'(?>[A-Za-z0-9\-._~+/]+=*)')
 _MIN_SECRET = 4  # shorter values would mask innocent text and protect nothing
 
 
