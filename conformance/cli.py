@@ -29,14 +29,20 @@ def _cmd_invariants(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from conformance.check_report import check_with_reports
     from conformance.contract import load_contract
     from conformance.judge import Judge
-    from conformance.offline import run_check
     from conformance.settings import load_settings
 
     judge = Judge(load_contract(args.spec), load_settings(args.config))
-    tally = run_check(judge, args.paths, strict=args.strict, output=args.format)
-    return tally.exit_code()
+    return check_with_reports(judge, args.paths, strict=args.strict, output=args.format, report_dir=args.report_dir,
+                              argv=args.argv)
+
+
+def _cmd_report_compare(args: argparse.Namespace) -> int:
+    from conformance.reporting import compare_command
+
+    return compare_command(args.old, args.new, args.format)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -57,7 +63,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers must be at least 1, got {args.workers}")
     return run(RunRequest(config=args.config, base_url=args.base_url, profile=args.profile, seed=args.seed,
                           strict=args.strict, workers=args.workers, spec=args.spec, faults=tuple(args.fault),
-                          report_dir=args.report_dir))
+                          report_dir=args.report_dir, argv=args.argv))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--strict", action="store_true", help="SHOULD findings fail the verdict too")
     check.add_argument("--spec", metavar="FILE", help="judge against this OpenAPI document instead of the pinned one")
     check.add_argument("--config", metavar="FILE", help="TOML file whose [judge] table sets readings and levels")
+    check.add_argument("--report-dir", metavar="DIR", help="where the reports go (default: reports/<UTC time>)")
     check.set_defaults(handler=_cmd_check)
 
     serve = commands.add_parser("serve", help="run the reference deployment (optionally with faults)")
@@ -106,11 +113,20 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--fault", action="append", default=[], metavar="NAME",
                       help="start the bundled reference deployment with this fault (see serve --list-faults)")
     live.set_defaults(handler=_cmd_run)
+
+    report = commands.add_parser("report", help="work with the reports of earlier runs")
+    report_commands = report.add_subparsers(dest="report_command", required=True, parser_class=_Parser)
+    compare = report_commands.add_parser("compare", help="what changed between two runs (new and fixed findings)")
+    compare.add_argument("old", metavar="OLD", help="report folder or summary.json of the earlier run")
+    compare.add_argument("new", metavar="NEW", help="report folder or summary.json of the later run")
+    compare.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    compare.set_defaults(handler=_cmd_report_compare)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.handler(args)
     except UsageError as exc:

@@ -16,6 +16,7 @@ import pytest
 from conformance.contract import load_contract
 from conformance.errors import ConfigError
 from conformance.live_cases import bundled_cases_dir
+from conformance.reporting import HTML, JUNIT, ReportFolder, command_line
 from conformance.target import load_target
 
 
@@ -31,6 +32,7 @@ class RunRequest:
     faults: Sequence[str] = ()  # only for the bundled reference deployment
     report_dir: str | None = None
     extra_pytest_args: Sequence[str] = field(default_factory=tuple)
+    argv: Sequence[str] = ()  # the command's arguments, recorded in the reports as the way to reproduce the run
 
 
 @contextlib.contextmanager
@@ -56,6 +58,7 @@ def run(request: RunRequest) -> int:
         target = load_target(request.config, default_token_url=contract.token_url)
         if request.base_url:
             target.with_base_url(request.base_url)
+    folder = ReportFolder.create(request.report_dir)
     context = contextlib.nullcontext(request.config) if request.config else _reference_target(request.seed, request.faults)
     with context as config_path:
         args = [str(bundled_cases_dir()), "--target", config_path, "--hems-profile", request.profile,
@@ -65,5 +68,9 @@ def run(request: RunRequest) -> int:
         args += ["--hems-base-url", request.base_url] if request.base_url else []
         args += ["--hems-spec", request.spec] if request.spec else []
         args += ["--hems-strict"] if request.strict else []
+        args += ["--hems-report-dir", str(folder.path), "--hems-command", command_line(request.argv or ["run"]),
+                 "--junitxml", str(folder.file(JUNIT)), "--html", str(folder.file(HTML)), "--self-contained-html"]
         args += list(request.extra_pytest_args)
-        return int(pytest.main(args))
+        code = int(pytest.main(args))
+    folder.publish()
+    return code

@@ -8,10 +8,13 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from conformance.judge import Judge, Judgement
 from conformance.sources import Payload, Progress, SourceError, iter_payloads
+
+if TYPE_CHECKING:
+    from conformance.check_report import CheckEvidence
 
 
 @dataclass
@@ -86,7 +89,7 @@ class _ProgressLine:
 
 
 def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
-              out: IO[str] | None = None, err: IO[str] | None = None) -> Tally:
+              out: IO[str] | None = None, err: IO[str] | None = None, evidence: CheckEvidence | None = None) -> Tally:
     """Judge every payload under `paths`, writing findings as they come; return the tally.
 
     `out`/`err` default to the streams current at call time (not at import), so callers that swap them work.
@@ -101,6 +104,8 @@ def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
     for item in iter_payloads(paths, progress):
         if isinstance(item, SourceError):
             tally.input_errors += 1
+            if evidence is not None:
+                evidence.add_error(item)
             record = {"source": item.label, "error": item.message}
             if not as_json:
                 ticker.clear()
@@ -108,6 +113,8 @@ def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
         else:
             judgement = judge.judge(item.body)
             tally.add(judgement, strict)
+            if evidence is not None:
+                evidence.add(item, judgement)
             record = _record(item, judgement)
             if not as_json and judgement.findings:
                 ticker.clear()

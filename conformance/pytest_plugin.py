@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from conformance import reporting
 from conformance.catalogue import CATALOGUE
 from conformance.contract import load_contract
 from conformance.errors import TargetError
@@ -33,6 +34,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--hems-strict", action="store_true", help="SHOULD findings fail the verdict too")
     group.addoption("--hems-workers", type=int, default=1, help="concurrent requests while fuzzing")
     group.addoption("--hems-spec", metavar="FILE", help="judge against this OpenAPI document")
+    reporting.add_options(group)
 
 
 def _enabled(config: pytest.Config) -> bool:
@@ -51,6 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUN_KEY] = LiveRun(target, contract, options)
     if target.tenant.auth.grant == "none":
         config.stash[RUN_KEY].ledger.note("auth.grant = none: the authentication checks are skipped")
+    reporting.register(config, config.stash[RUN_KEY])
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -141,7 +144,6 @@ class CheckItem(pytest.Item):
                 run.fail_target(exc)
                 pytest.skip(f"target could not be tested: {exc}")
         record = run.ledger.records[self.name]
-        self.user_properties.append(("judged", record.judged))
         status = record.status(run.options.strict)
         if status is Status.FAILED:
             raise CheckFailed(_describe(record))

@@ -32,6 +32,13 @@ BASE = simulate(Scenario(
     answers=("obey", "lose_measurand", "ignore"),
 ))
 SUMMARY = re.compile(r"^(\d+) payload\(s\) judged, (\d+) failing \((.*)\)(, \d+ input error\(s\))?: (.+)$")
+REPORT_LINE = re.compile(r"hems-conformance: reports in reports/[0-9TZ-]+/ \(summary\.json, report\.html, junit\.xml\)\n")
+
+
+@pytest.fixture(autouse=True)
+def _reports_elsewhere(tmp_path_factory, monkeypatch):
+    """Every check writes its reports under the current directory: a fresh one, apart from the inputs."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
 def payload(**session: object) -> dict:
@@ -69,7 +76,9 @@ def write_lines(path: Path, bodies: list[object]) -> Path:
 def check(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
     code = main(["check", *map(str, argv)])
     captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    err, reported = REPORT_LINE.subn("", captured.err)
+    assert reported == (1 if captured.out else 0), captured.err  # a judged input always gets its reports
+    return code, captured.out, err
 
 
 def check_json(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, dict]:
@@ -426,8 +435,8 @@ def test_module_entry_point_smoke(tmp_path):
     write_json(tmp_path / "ok.json", BASE)
     write_json(tmp_path / "bad.json", must_broken())
     result = run_module("check", "ok.json", cwd=tmp_path)
-    assert (result.returncode, result.stdout, result.stderr) == (
-        0, b"1 payload(s) judged, 0 failing (no findings): conformant\n", b"")
+    assert (result.returncode, result.stdout) == (0, b"1 payload(s) judged, 0 failing (no findings): conformant\n")
+    assert REPORT_LINE.fullmatch(result.stderr.decode())
     result = run_module("check", "--format", "json", "ok.json", "bad.json", cwd=tmp_path)
     assert result.returncode == 1
     assert json.loads(result.stdout)["summary"]["findings_by_invariant"] == {"CNT-004": 1}

@@ -54,8 +54,8 @@ def test_check_cli_flags_every_firing_case_and_no_quiet_one(tmp_path: Path) -> N
     cases = {f"{case.file}_{case.index:02d}.json": case for case in CASES if case.settings is None}
     for name, case in cases.items():
         (tmp_path / name).write_text(json.dumps(case.payload), encoding="utf-8")
-    run = subprocess.run([sys.executable, "-m", "conformance", "check", "--format", "json", str(tmp_path)],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run([sys.executable, "-m", "conformance", "check", "--format", "json", str(tmp_path),
+                          "--report-dir", f"{tmp_path}-reports"], capture_output=True, text=True, timeout=120)
     assert run.returncode == 1, run.stderr
     report = json.loads(run.stdout)
     flagged = {Path(r["source"]).name: sorted({f["invariant"] for f in r["findings"]}) for r in report["results"]}

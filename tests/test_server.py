@@ -338,8 +338,8 @@ def test_check_cli_passes_a_dump_of_every_served_payload(reference, tmp_path):
         headers = bearer(dep, key)
         for stored in dep.fleet.sessions_of(key):
             (tmp_path / f"{stored.session_id}.json").write_bytes(client.get(stored_url("", stored), headers=headers).content)
-    result = subprocess.run([sys.executable, "-m", "conformance", "check", str(tmp_path)], capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "conformance", "check", str(tmp_path), "--report-dir",
+                             f"{tmp_path}-reports"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{len(dep.fleet.sessions)} payload(s) judged, 0 failing" in result.stdout + result.stderr
 

@@ -1,0 +1,170 @@
+"""The reports of `hems-conformance check`: summary.json, report.html and junit.xml, like a live run's.
+
+Payloads stream past and are gone, so the evidence is taken as they pass: per invariant, the first few
+findings keep their payload's label (file, file:LINE or file[INDEX]) and a window of the payload around
+the pointer; every other finding is only counted. Memory stays flat however large the input.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from conformance.catalogue import CATALOGUE, SEMANTIC
+from conformance.errors import UsageError
+from conformance.excerpt import excerpt
+from conformance.judge import Finding, Judge, Judgement
+from conformance.ledger import EVIDENCE_PER_CHECK, CheckRecord, Status
+from conformance.levels import Level
+from conformance.offline import run_check
+from conformance.redaction import Redactor
+from conformance.reporting import (
+    HTML,
+    JUNIT,
+    SUMMARY,
+    SUMMARY_FORMAT,
+    TEXT_LIMIT,
+    ReportFolder,
+    base_metadata,
+    check_entry,
+    clip,
+    clip_value,
+    command_line,
+    counts,
+    redact_tree,
+    write_summary,
+)
+from conformance.sources import Payload, SourceError
+
+ERRORS_KEPT = 20
+
+
+class CheckEvidence:
+    """Counts per invariant and level, plus the first findings of each invariant with their payload window."""
+
+    def __init__(self, judge: Judge) -> None:
+        settings = judge.settings
+        self.records = {inv.id: CheckRecord(inv.id, "invariant", settings.levels.get(inv.id, inv.level), inv.statement,
+                                            f"{inv.spec} ({inv.source})") for inv in CATALOGUE.values()}
+        self.kept: dict[str, list[dict[str, Any]]] = {check_id: [] for check_id in self.records}
+        self.semantic = {inv.id for inv in SEMANTIC}
+        self.errors: list[dict[str, str]] = []
+        self.error_count = 0
+        for record in self.records.values():
+            if record.level is Level.OFF:
+                record.skipped = "level OFF in the configuration"
+
+    def add(self, payload: Payload, judgement: Judgement) -> None:
+        for check_id, record in self.records.items():
+            if judgement.semantic_evaluated or check_id not in self.semantic:
+                record.judged += 1
+        for finding in judgement.findings:
+            record = self.records[finding.invariant]
+            record.total_findings += 1
+            record.levels_seen[finding.level] += 1
+            if len(self.kept[finding.invariant]) < EVIDENCE_PER_CHECK:
+                self.kept[finding.invariant].append(_entry(payload, finding))
+
+    def add_error(self, error: SourceError) -> None:
+        self.error_count += 1
+        if len(self.errors) < ERRORS_KEPT:
+            self.errors.append({"source": error.label, "message": error.message})
+
+
+def _entry(payload: Payload, finding: Finding) -> dict[str, Any]:
+    try:
+        window = excerpt(payload.body, finding.pointer).to_dict()
+    except RecursionError:
+        window = None
+    return {"id": finding.invariant, "level": finding.level.value, "message": clip(finding.message, TEXT_LIMIT),
+            "pointer": clip(finding.pointer, TEXT_LIMIT), "expected": clip_value(finding.expected),
+            "actual": clip_value(finding.actual), "source": clip(payload.label, TEXT_LIMIT), "excerpt": window}
+
+
+def check_summary(evidence: CheckEvidence, tally: Any, judge: Judge, *, paths: list[str], strict: bool,
+                  command: str, started: float) -> dict[str, Any]:
+    checks = [check_entry(record, strict, evidence.kept[check_id]) for check_id, record in evidence.records.items()]
+    metadata = base_metadata(judge.contract, judge.settings, strict=strict, command=command, started=started,
+                             finished=time.time())
+    code = tally.exit_code()
+    totals = counts(checks) | {"payloads": tally.payloads, "failing_payloads": tally.failing_payloads,
+                               "not_evaluated": tally.not_evaluated, "input_errors": evidence.error_count}
+    return {
+        "format": SUMMARY_FORMAT,
+        "kind": "check",
+        "verdict": {0: "conformant", 1: "non-conformant"}.get(code, "incomplete (input errors)"),
+        "exit_code": code,
+        "metadata": metadata | {"inputs": paths},
+        "counts": totals,
+        "checks": checks,
+        "input_errors": evidence.errors,
+        "spec_findings": [],
+        "notes": [],
+    }
+
+
+def junit_xml(summary: dict[str, Any]) -> str:
+    """JUnit XML in the shape pytest writes (xunit2): one test case per catalogue invariant."""
+    checks = summary["checks"]
+    by_status = Counter(c["status"] for c in checks)
+    errors = summary.get("input_errors", [])
+    suite = ET.Element("testsuite", name="hems-conformance check", errors="0",
+                       failures=str(by_status[Status.FAILED.value] + bool(errors)),
+                       skipped=str(by_status[Status.SKIPPED.value]), tests=str(len(checks) + bool(errors)),
+                       time=f"{summary['metadata']['duration_s']:.3f}",
+                       timestamp=datetime.now(UTC).isoformat(timespec="seconds"), hostname=socket.gethostname())
+    properties = ET.SubElement(suite, "properties")
+    meta = summary["metadata"]
+    for name, value in (("spec_sha256", meta["spec"]["sha256"]), ("spec_version", meta["spec"]["version"]),
+                        ("suite_version", meta["suite_version"]), ("command", meta["command"])):
+        ET.SubElement(properties, "property", name=name, value=str(value))
+    for check in checks:
+        case = ET.SubElement(suite, "testcase", classname="catalogue", name=check["id"], time="0.000")
+        if check["status"] == Status.FAILED.value:
+            failure = ET.SubElement(case, "failure", message=f"{check['findings_total']} finding(s): {check['statement']}")
+            failure.text = "\n".join(f"{f['source']}: {f['id']} {f['level']} {f['pointer'] or '/'}: {f['message']}"
+                                     for f in check["findings"])
+        elif check["status"] == Status.SKIPPED.value:
+            ET.SubElement(case, "skipped", type="pytest.skip", message=check["skip_reason"])
+        elif check["status"] == Status.WARNING.value:
+            ET.SubElement(case, "system-out").text = f"{check['findings_total']} warning finding(s)"
+    if errors:  # unreadable input is no invariant's failure, but CI must not show the run as green
+        case = ET.SubElement(suite, "testcase", classname="input", name="readable input", time="0.000")
+        failure = ET.SubElement(case, "failure", message=f"{summary['counts']['input_errors']} input error(s)")
+        failure.text = "\n".join(f"{e['source']}: {e['message']}" for e in errors)
+    root = ET.Element("testsuites", name="hems-conformance")
+    root.append(suite)
+    return '<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def write_reports(folder: ReportFolder, summary: dict[str, Any], redactor: Redactor | None = None) -> None:
+    """The three files of a check, every string masked by the redactor (Bearer credentials in payloads)."""
+    from conformance.report_html import check_page
+
+    redactor = redactor or Redactor()
+    summary = redact_tree(summary, redactor)
+    try:
+        write_summary(folder.file(SUMMARY), summary, redactor)
+        folder.file(HTML).write_text(check_page(summary), encoding="utf-8")
+        folder.file(JUNIT).write_text(junit_xml(summary), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write the reports to {folder.path}: {exc.strerror or exc}") from None
+    folder.publish()
+
+
+def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: str, report_dir: str | None,
+                       argv: list[str]) -> int:
+    """`hems-conformance check`: judge the inputs as they stream, then write the three reports."""
+    folder = ReportFolder.create(report_dir)
+    started = time.time()
+    evidence = CheckEvidence(judge)
+    tally = run_check(judge, paths, strict=strict, output=output, evidence=evidence)
+    write_reports(folder, check_summary(evidence, tally, judge, paths=paths, strict=strict,
+                                        command=command_line(argv), started=started))
+    print(f"hems-conformance: reports in {folder.path}/ ({SUMMARY}, {HTML}, {JUNIT})", file=sys.stderr)
+    return tally.exit_code()

@@ -1,0 +1,251 @@
+"""The HTML report: pytest-html hooks for a live run, and the static page of an offline check.
+
+Both render the summary data of `reporting.py`: the verdict banner and the metadata on top, a table of
+the whole catalogue and the live cases, and for each finding the request, the response (headers and a
+pretty-printed body window with the offending JSON pointer marked), expected vs actual and a `curl`
+reproduction. Everything is escaped and inlined: one file that opens offline, with no external assets.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from html import escape
+from typing import Any
+
+import pytest
+
+from conformance.reporting import RunReport, clip
+
+LOG_LIMIT = 2000  # characters of pytest's log per check row; the findings above carry the evidence
+
+STYLE = """
+body { display: flex; flex-direction: column; }
+body > #title { order: -3; }
+body > p:first-of-type { order: -2; }
+body > .summary { order: -1; }
+.hems-banner { font-size: 18px; font-weight: bold; padding: 10px 14px; margin: 6px 0 12px; border-radius: 4px;
+  color: #fff; }
+.hems-banner small { font-weight: normal; font-size: 13px; margin-left: 12px; }
+.hems-verdict-0 { background: #2e7d32; } .hems-verdict-1 { background: #c62828; }
+.hems-verdict-2, .hems-verdict-3 { background: #ef6c00; }
+table.hems-meta { margin-bottom: 12px; color: #222; }
+table.hems-meta th { text-align: left; padding: 3px 12px 3px 0; vertical-align: top; white-space: nowrap; }
+table.hems-meta td { padding: 3px 0; }
+.hems-finding { border-left: 4px solid #c62828; padding: 6px 10px; margin: 8px 0; background: #fff8f8; color: #222; }
+.hems-finding.lvl-SHOULD, .hems-finding.lvl-INFO { border-color: #ef6c00; background: #fffaf2; }
+.hems-finding-head { font-size: 13px; } .hems-finding p { margin: 4px 0; }
+table.hems-ev th { text-align: left; padding: 2px 10px 2px 0; vertical-align: top; white-space: nowrap; }
+table.hems-ev td, table.hems-ev th { border: none; }
+pre.hems-body, pre.hems-curl, pre.hems-headers { background: #f4f4f4; padding: 6px; margin: 4px 0;
+  white-space: pre-wrap; word-break: break-all; color: #222; }
+pre.hems-body .ln { color: #999; display: inline-block; width: 3.5em; text-align: right; margin-right: 8px; }
+pre.hems-body mark { background: #ffe082; }
+.status-failed { color: #c62828; font-weight: bold; } .status-warning { color: #ef6c00; font-weight: bold; }
+.status-passed { color: #2e7d32; } .status-skipped { color: #777; }
+td.col-statement, td.col-citation { font-size: 11px; color: #333; }
+td.col-citation { max-width: 28em; }
+.hems-spec li, .hems-notes li { color: #222; }
+table.hems-catalogue { width: 100%; } table.hems-catalogue td:first-child { white-space: nowrap; } table.hems-catalogue td, table.hems-catalogue th { border: 1px solid #e6e6e6;
+  padding: 4px 6px; vertical-align: top; text-align: left; color: #222; }
+"""
+
+
+def _code(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return f"<code>{escape(text)}</code>"
+
+
+def banner(summary: dict[str, Any]) -> str:
+    counts = summary["counts"]
+    checks = ", ".join(f"{n} {status}" for status, n in counts["checks"].items())
+    levels = ", ".join(f"{n} {level}" for level, n in counts["findings_by_level"].items()) or "no findings"
+    return (f'<div class="hems-banner hems-verdict-{summary["exit_code"]}" id="hems-verdict">'
+            f'{escape(summary["verdict"].upper())} <small>exit {summary["exit_code"]} · checks: {escape(checks)} · '
+            f'findings: {escape(levels)}</small></div>')
+
+
+def metadata_table(summary: dict[str, Any]) -> str:
+    meta = summary["metadata"]
+    spec = meta["spec"]
+    rows = [("Target", meta.get("target_url")), ("Inputs", " ".join(meta.get("inputs", [])) or None),
+            ("Spec", f"{spec['title']} {spec['version']}"), ("Spec SHA-256", spec["sha256"]),
+            ("Spec file", spec["path"]), ("Suite", f"{meta['suite']} {meta['suite_version']}"),
+            ("Profile", meta.get("profile")), ("Seed", meta.get("seed")), ("Strict", "yes" if meta["strict"] else "no"),
+            ("Started (UTC)", meta["started_at"]), ("Duration", f"{meta['duration_s']:.1f} s"),
+            ("Readings", json.dumps(meta["readings"]) if meta["readings"] else "the catalogue's defaults"),
+            ("Target error", meta.get("target_error") or None)]
+    cells = "".join(f"<tr><th>{name}</th><td>{escape(str(value))}</td></tr>" for name, value in rows if value is not None)
+    cells += f'<tr><th>Reproduce</th><td>{_code(meta["command"])}</td></tr>'
+    return f'<table class="hems-meta" id="hems-metadata">{cells}</table>'
+
+
+def spec_and_notes(summary: dict[str, Any]) -> str:
+    out = []
+    if summary.get("spec_findings"):
+        items = "".join(
+            f"<li>{escape(s['message'])} ({s['count']}×"
+            + (f"; e.g. {escape(s['example']['method'])} {escape(s['example']['url'])} → {s['example']['status']}"
+               if s.get("example") else "") + ")</li>" for s in summary["spec_findings"])
+        out.append(f'<div class="hems-spec"><h2>Findings about the spec (information, outside the verdict)</h2>'
+                   f"<ul>{items}</ul></div>")
+    if summary.get("notes"):
+        out.append('<div class="hems-notes"><h2>Notes</h2><ul>'
+                   + "".join(f"<li>{escape(n)}</li>" for n in summary["notes"]) + "</ul></div>")
+    return "".join(out)
+
+
+def excerpt_html(excerpt: dict[str, Any]) -> str:
+    start, (low, high) = excerpt["first_line"], excerpt["marked"] or (0, -1)
+    lines = []
+    for number, line in enumerate(excerpt["lines"], start=start):
+        text = f'<span class="ln">{number}</span>{escape(line)}'
+        lines.append(f"<mark>{text}</mark>" if low <= number <= high else text)
+    if excerpt["more"]:
+        lines.append('<span class="ln">…</span>')
+    if start > 1:
+        lines.insert(0, '<span class="ln">…</span>')
+    return '<pre class="hems-body">' + "\n".join(lines) + "</pre>"
+
+
+def _one_line(finding: dict[str, Any]) -> str:
+    request, response = finding.get("request"), finding.get("response")
+    where = finding.get("source") or (f"{request['method']} {request['url']} → {response['status']}"
+                                      if request and response else "")
+    return (f"<li>{escape(finding['level'])} {_code(finding['pointer'] or '/')}: {escape(finding['message'])}"
+            + (f" <small>[{escape(where)}]</small>" if where else "") + "</li>")
+
+
+def finding_html(finding: dict[str, Any]) -> str:
+    """One finding with its evidence: the request, the response, expected vs actual, a reproduction."""
+    rows = [("Expected", _code(finding["expected"])), ("Actual", _code(finding["actual"]))]
+    request, response = finding.get("request"), finding.get("response")
+    if finding.get("source"):
+        rows.append(("Payload", escape(finding["source"])))
+    if request:
+        note = f" <small>({escape(request['note'])})</small>" if request.get("note") else ""
+        rows.append(("Request", f"{escape(request['method'])} {_code(request['url'])}{note}"))
+    if response:
+        timing = f" · {response['elapsed_ms']} ms" if "elapsed_ms" in response else ""
+        rows.append(("Response", f"HTTP {response['status']}{timing}"))
+    table = "".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in rows)
+    parts = [f'<div class="hems-finding lvl-{escape(finding["level"])}">',
+             f'<div class="hems-finding-head"><b>{escape(finding["id"])}</b> {escape(finding["level"])} '
+             f'{_code(finding["pointer"] or "/")}</div>',
+             f"<p>{escape(finding['message'])}</p>", f'<table class="hems-ev">{table}</table>']
+    if response and response.get("headers"):
+        headers = "\n".join(f"{name}: {value}" for name, value in response["headers"].items())
+        parts.append(f'<details><summary>Response headers</summary><pre class="hems-headers">{escape(headers)}'
+                     "</pre></details>")
+    if finding.get("excerpt"):
+        label = "Response body" if response else "Payload"
+        parts.append(f"<div>{label} around {_code(finding['excerpt']['pointer'] or '/')}:</div>"
+                     + excerpt_html(finding["excerpt"]))
+    if finding.get("curl"):
+        parts.append(f'<div>Reproduce (set HEMS_TOKEN to a fresh token):</div><pre class="hems-curl">'
+                     f"{escape(finding['curl'])}</pre>")
+    return "".join(parts) + "</div>"
+
+
+def findings_html(check: dict[str, Any]) -> str:
+    findings = check["findings"]
+    full = [finding_html(f) for f in findings if "excerpt" in f]
+    rest = "".join(_one_line(f) for f in findings if "excerpt" not in f)
+    more = check["findings_total"] - len(findings)
+    tail = f"<ul>{rest}</ul>" if rest else ""
+    if more > 0:
+        tail += f"<p>{more} more finding(s) counted; evidence is kept for the first {len(findings)}.</p>"
+    return "".join(full) + tail
+
+
+def status_text(check: dict[str, Any]) -> str:
+    if check["status"] == "skipped":
+        return f"skipped: {check['skip_reason']}"
+    if check["findings_total"]:
+        return f"{check['status']} ({check['findings_total']} finding(s))"
+    return check["status"]
+
+
+# --- pytest-html hooks for a live run ---
+
+_COLUMNS = (("level", "Level", True), ("statement", "Statement", False), ("citation", "Spec citation", False),
+            ("status", "Status", True), ("judged", "Judged", True))
+
+
+class HtmlHooks:
+    """pytest-html hooks: banner, metadata and spec findings around the table; per-check columns and evidence."""
+
+    def __init__(self, report: RunReport) -> None:
+        self.report = report
+
+    def pytest_html_report_title(self, report: Any) -> None:
+        contract = self.report.run.contract
+        report.title = f"hems-conformance: {contract.title} {contract.version}"
+
+    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
+                                    session: pytest.Session) -> None:
+        data = self.report.summary()
+        prefix.extend([f"<style>{STYLE}</style>", banner(data), metadata_table(data)])
+        postfix.append(spec_and_notes(data))
+
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        cells[:] = [c for c in cells if ">Links<" not in c]
+        cells[2:2] = [f'<th class="sortable" data-column-type="{key}">{title}</th>' if sortable else f"<th>{title}</th>"
+                      for key, title, sortable in _COLUMNS]
+
+    def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
+        check = getattr(report, "hems_check", None) or {}
+        values = {"level": check.get("level", ""), "statement": check.get("statement", ""),
+                  "citation": check.get("citation", ""), "status": status_text(check) if check else "",
+                  "judged": check.get("judged", "")}
+        cells[:] = [c for c in cells if 'class="col-links"' not in c]
+        css = f" status-{check['status']}" if check else ""
+        cells[2:2] = [f'<td class="col-{key}{css if key == "status" else ""}">{escape(str(values[key]))}</td>'
+                      for key, _, _ in _COLUMNS]
+
+    def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:
+        if getattr(report, "hems_check", None):  # the evidence above says it all: keep the log short
+            data[:] = [clip(entry, LOG_LIMIT) for entry in data]
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Iterable[None]:
+        outcome = yield
+        from pytest_html import extras
+
+        from conformance.pytest_plugin import CheckItem
+
+        if call.when != "call" or not isinstance(item, CheckItem):
+            return
+        report = outcome.get_result()
+        check = self.report.check(item.name)
+        report.hems_check = {k: v for k, v in check.items() if k != "findings"}
+        if check["findings"]:
+            report.extras = [*getattr(report, "extras", []), extras.html(findings_html(check))]
+
+
+# --- the static page of an offline check ---
+
+
+def check_page(summary: dict[str, Any]) -> str:
+    """The whole report of `hems-conformance check` as one self-contained page (no script needed)."""
+    rows = []
+    for check in summary["checks"]:
+        rows.append(f'<tr class="hems-row" id="check-{escape(check["id"])}"><td>{escape(check["id"])}</td>'
+                    f"<td>{escape(check['level'])}</td><td>{escape(check['statement'])}</td>"
+                    f"<td><small>{escape(check['citation'])}</small></td>"
+                    f'<td class="status-{check["status"]}">{escape(status_text(check))}</td>'
+                    f"<td>{check['judged']}</td></tr>")
+        if check["findings"]:
+            rows.append(f'<tr class="hems-evidence"><td colspan="6">{findings_html(check)}</td></tr>')
+    errors = summary.get("input_errors", [])
+    error_list = "".join(f"<li>{_code(e['source'])}: {escape(e['message'])}</li>" for e in errors)
+    meta = summary["metadata"]
+    title = f"hems-conformance check: {meta['spec']['title']} {meta['spec']['version']}"
+    return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"/><title>{escape(title)}</title>'
+            f"<style>body {{ font-family: Helvetica, Arial, sans-serif; font-size: 12px; }}{STYLE}</style></head>"
+            f'<body><h1 id="title">{escape(title)}</h1>{banner(summary)}{metadata_table(summary)}'
+            f'<h2>Catalogue</h2><table class="hems-catalogue" id="hems-catalogue"><thead><tr><th>ID</th><th>Level</th>'
+            f"<th>Statement</th><th>Spec citation</th><th>Status</th><th>Payloads judged</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>"
+            + (f"<h2>Input errors ({summary['counts']['input_errors']})</h2><ul>{error_list}</ul>" if errors else "")
+            + "</body></html>\n")
