@@ -21,7 +21,7 @@ from conformance.excerpt import excerpt
 from conformance.judge import Finding, Judge, Judgement
 from conformance.ledger import EVIDENCE_PER_CHECK, CheckRecord, Status
 from conformance.levels import Level
-from conformance.offline import run_check
+from conformance.offline import Tally, run_check
 from conformance.redaction import Redactor
 from conformance.reporting import (
     HTML,
@@ -86,7 +86,7 @@ def _entry(payload: Payload, finding: Finding) -> dict[str, Any]:
             "actual": clip_value(finding.actual), "source": clip(payload.label, TEXT_LIMIT), "excerpt": window}
 
 
-def check_summary(evidence: CheckEvidence, tally: Any, judge: Judge, *, paths: list[str], strict: bool,
+def check_summary(evidence: CheckEvidence, tally: Tally, judge: Judge, *, paths: list[str], strict: bool,
                   command: str, started: float) -> dict[str, Any]:
     checks = [check_entry(record, strict, evidence.kept[check_id]) for check_id, record in evidence.records.items()]
     metadata = base_metadata(judge.contract, judge.settings, strict=strict, command=command, started=started,
@@ -97,7 +97,7 @@ def check_summary(evidence: CheckEvidence, tally: Any, judge: Judge, *, paths: l
     return {
         "format": SUMMARY_FORMAT,
         "kind": "check",
-        "verdict": {0: "conformant", 1: "non-conformant"}.get(code, "incomplete (input errors)"),
+        "verdict": tally.verdict(),
         "exit_code": code,
         "metadata": metadata | {"inputs": paths},
         "counts": totals,
