@@ -48,12 +48,14 @@ def _cmd_report_compare(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from conformance.faults import fault_table
     from conformance.server import serve
+    from conformance.variants import variant_table
 
-    if args.list_faults:
-        sys.stdout.write(fault_table())
+    if args.list_faults or args.list_variants:
+        sys.stdout.write(fault_table() if args.list_faults else variant_table())
         return EXIT_OK
     return serve(host=args.host, port=args.port, seed=args.seed, sessions=args.sessions, faults=args.fault,
-                 token_ttl_s=args.token_ttl, write_config=args.write_config, quiet=args.quiet)
+                 token_ttl_s=args.token_ttl, write_config=args.write_config, quiet=args.quiet,
+                 variants=args.variant)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -97,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="access token lifetime (default: 3600)")
     serve.add_argument("--list-faults", action="store_true", help="print the fault table and exit")
     serve.add_argument("--quiet", action="store_true", help="no request log lines")
+    serve.add_argument("--variant", action="append", default=[], metavar="NAME",
+                       help="be correct in another legitimate way; repeatable (see --list-variants)")
+    serve.add_argument("--list-variants", action="store_true", help="print the legitimate variants and exit")
     serve.set_defaults(handler=_cmd_serve)
 
     live = commands.add_parser("run", help="judge a live deployment (default: the bundled reference deployment)")

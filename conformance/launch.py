@@ -54,10 +54,12 @@ def run(request: RunRequest) -> int:
     if request.faults and request.config:
         raise ConfigError("--fault applies to the bundled reference deployment only (drop --config)")
     contract = load_contract(request.spec)
-    if request.config:
+    if request.config:  # fail fast, before pytest starts: the plugin reads the same file again
         target = load_target(request.config, default_token_url=contract.token_url)
         if request.base_url:
             target.with_base_url(request.base_url)
+    elif request.base_url:
+        raise ConfigError("--base-url needs --config (the bundled reference deployment picks its own port)")
     folder = ReportFolder.create(request.report_dir)
     context = contextlib.nullcontext(request.config) if request.config else _reference_target(request.seed, request.faults)
     with context as config_path:
@@ -71,6 +73,25 @@ def run(request: RunRequest) -> int:
         args += ["--hems-report-dir", str(folder.path), "--hems-command", command_line(request.argv or ["run"]),
                  "--junitxml", str(folder.file(JUNIT)), "--html", str(folder.file(HTML)), "--self-contained-html"]
         args += list(request.extra_pytest_args)
-        code = int(pytest.main(args))
+        verdict = _Verdict()
+        code = int(pytest.main(args, plugins=[verdict]))
     folder.publish()
-    return code
+    if verdict.code is None:  # pytest stopped before a verdict: its own usage error, interrupt or crash
+        return _PYTEST_FAILURES.get(code, 2)
+    return verdict.code
+
+
+# pytest's own exit codes when the run reached no verdict: interrupted, or the suite could not run.
+_PYTEST_FAILURES = {int(pytest.ExitCode.INTERRUPTED): 130}
+
+
+class _Verdict:
+    """Keeps the run's verdict, so pytest's own exit codes (3 is its INTERNAL_ERROR) cannot pose as ours."""
+
+    code: int | None = None
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        from conformance.pytest_plugin import VERDICT_KEY
+
+        self.code = session.config.stash.get(VERDICT_KEY, None)

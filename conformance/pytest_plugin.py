@@ -15,13 +15,14 @@ import pytest
 from conformance import reporting
 from conformance.catalogue import CATALOGUE
 from conformance.contract import load_contract
-from conformance.errors import TargetError
+from conformance.errors import TargetError, UsageError
 from conformance.ledger import CheckRecord, Status
 from conformance.live_cases import PROCEDURES, LiveCase, load_case_file
 from conformance.runner import PROFILES, LiveRun, RunOptions
 from conformance.target import load_target
 
 RUN_KEY = pytest.StashKey[LiveRun]()
+VERDICT_KEY = pytest.StashKey[int]()  # set once the run reached a verdict: 0, 1 or 3
 _ORDER = {"procedure": 0, "response_check": 1, "catalogue": 2}
 
 
@@ -44,10 +45,13 @@ def _enabled(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     if not _enabled(config):
         return
-    contract = load_contract(config.getoption("hems_spec"))
-    target = load_target(config.getoption("target"), default_token_url=contract.token_url)
-    if config.getoption("hems_base_url"):
-        target = target.with_base_url(config.getoption("hems_base_url"))
+    try:
+        contract = load_contract(config.getoption("hems_spec"))
+        target = load_target(config.getoption("target"), default_token_url=contract.token_url)
+        if config.getoption("hems_base_url"):
+            target = target.with_base_url(config.getoption("hems_base_url"))
+    except UsageError as exc:  # one line from pytest, not an INTERNALERROR traceback
+        raise pytest.UsageError(str(exc)) from None
     options = RunOptions(profile=config.getoption("hems_profile"), seed=config.getoption("hems_seed"),
                          strict=config.getoption("hems_strict"), workers=max(1, config.getoption("hems_workers")))
     config.stash[RUN_KEY] = LiveRun(target, contract, options)
@@ -77,6 +81,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     run = session.config.stash.get(RUN_KEY, None)
     if run is not None and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         session.exitstatus = run.exit_code()
+        session.config.stash[VERDICT_KEY] = session.exitstatus
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
