@@ -1,0 +1,64 @@
+"""The pinned contract: byte for byte the seed's YAML block, with the digest PROVENANCE.md records."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+
+from conformance.contract import RESPONSE_SCHEMA_NAME, SESSION_PATH, bundled_spec_path, load_contract
+from conformance.errors import ContractError
+from conformance.judge import Judge
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+
+def test_the_pinned_spec_has_the_recorded_digest():
+    recorded = re.search(r"SHA-256:\*\* `([0-9a-f]{64})`", (ROOT / "spec" / "PROVENANCE.md").read_text()).group(1)
+    assert hashlib.sha256((ROOT / "spec" / "openapi.yaml").read_bytes()).hexdigest() == recorded
+    assert load_contract().sha256 == recorded
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared/seeds is not beside this checkout")
+def test_the_pinned_spec_is_the_seed_yaml_block_byte_for_byte():
+    seed = next(SEEDS.glob("*.txt")).read_text(encoding="utf-8")
+    block = re.search(r"^````yaml[^\n]*\n(.*?)^````$", seed, re.MULTILINE | re.DOTALL).group(1)
+    assert (ROOT / "spec" / "openapi.yaml").read_bytes() == block.encode("utf-8")
+
+
+def test_the_contract_exposes_what_the_checks_need():
+    contract = load_contract()
+    assert contract.path == bundled_spec_path()
+    assert (contract.title, contract.version) == ("Podero Partner API", "2.0")
+    assert contract.token_url == "/api/partners/v2.0/auth/token"
+    assert SESSION_PATH in contract.document["paths"]
+    assert contract.response_schema["$ref"].endswith(RESPONSE_SCHEMA_NAME)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (None, "cannot read spec"),
+        ("openapi: [unclosed", "not valid YAML/JSON at line 1"),
+        ("- a list", "top level is not a mapping"),
+        ("openapi: 3.1.0\ncomponents: {schemas: {}}\n", "no components.schemas.HEMSSessionDetail"),
+        ("openapi: 3.1.0\npaths: {}\ncomponents: {schemas: {HEMSSessionDetail: {type: object}}}\n", "no path"),
+    ],
+)
+def test_unusable_specs_are_contract_errors(tmp_path, text, message):
+    path = tmp_path / "spec.yaml"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(ContractError, match=re.escape(message)):
+        load_contract(path)
+
+
+def test_a_spec_whose_schema_is_not_json_schema_is_a_contract_error(tmp_path):
+    broken = (ROOT / "spec" / "openapi.yaml").read_text().replace("type: object", "type: objectx", 1)
+    path = tmp_path / "spec.yaml"
+    path.write_text(broken)
+    with pytest.raises(ContractError, match="not a usable JSON Schema"):
+        Judge(load_contract(path))
