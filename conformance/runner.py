@@ -102,6 +102,12 @@ class LiveRun:
             case.validate_response(exchange.raw, checks=as_schemathesis_checks(request, self._context))
         except FailureGroup:
             pass  # every failure is already in the ledger with its evidence
+        if 400 <= exchange.status < 500 and exchange.status != 429:
+            self.ledger.spec_finding(
+                f"undocumented-{exchange.status}",
+                f"{exchange.status} is correct here but undocumented: the spec lists only 200 for this operation",
+                exchange,
+            )
 
     def curl(self, exchange: Exchange) -> str:
         """A reproduction with the token as a placeholder: paste a fresh token to replay."""

@@ -132,17 +132,22 @@ def _levels_from_mapping(value: Any, name: str) -> dict[str, Level]:
     return levels
 
 
-def load_settings(path: str | Path | None) -> Settings:
-    """Read the `[judge]` table of a TOML file (the same file `run` reads); no file, the defaults."""
-    if path is None:
-        return Settings()
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """A TOML file as a dict; unreadable or invalid is a ConfigError naming the file."""
     try:
         with open(path, "rb") as fh:
-            document = tomllib.load(fh)
+            return tomllib.load(fh)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def load_settings(path: str | Path | None) -> Settings:
+    """Read the `[judge]` table of a TOML file (the same file `run` reads); no file, the defaults."""
+    if path is None:
+        return Settings()
+    document = read_toml(path)
     table = document.get("judge", {})
     if not isinstance(table, Mapping):
         raise ConfigError(f"{path}: judge: expected a table")

@@ -7,7 +7,6 @@ Read from TOML (see `examples/conformance.toml`). Every error names the key; sec
 from __future__ import annotations
 
 import os
-import tomllib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -16,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conformance.errors import ConfigError
-from conformance.settings import Settings, settings_from_mapping
+from conformance.settings import Settings, read_toml, settings_from_mapping
 
 GRANTS = ("client_credentials", "password", "bearer", "none")
 TOKEN_AUTH_METHODS = ("basic", "form")
@@ -255,13 +254,7 @@ def _number(table: Mapping[str, Any], key: str, default: float) -> float:
 
 def load_target(path: str | Path, *, default_token_url: str) -> TargetConfig:
     """Read a target TOML file; any problem is a ConfigError naming the file and the key."""
-    try:
-        with open(path, "rb") as fh:
-            document = tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    document = read_toml(path)
     try:
         return config_from_mapping(document, default_token_url=default_token_url, source=str(path))
     except ConfigError as exc:
