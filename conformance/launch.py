@@ -49,6 +49,11 @@ def _reference_target(seed: int, faults: Sequence[str]) -> Iterator[str]:
         yield path
 
 
+def _cache_dir() -> Path:
+    """Hypothesis' Unicode tables are built once per machine there, not in every working directory."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hems-conformance"
+
+
 def run(request: RunRequest) -> int:
     """Validate the configuration (exit 2 before any request), then run the live cases under pytest."""
     if request.faults and request.config:
@@ -61,12 +66,13 @@ def run(request: RunRequest) -> int:
     elif request.base_url:
         raise ConfigError("--base-url needs --config (the bundled reference deployment picks its own port)")
     folder = ReportFolder.create(request.report_dir)
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(_cache_dir() / "hypothesis"))
     context = contextlib.nullcontext(request.config) if request.config else _reference_target(request.seed, request.faults)
     with context as config_path:
         args = [str(bundled_cases_dir()), "--target", config_path, "--hems-profile", request.profile,
                 "--hems-seed", str(request.seed), "--hems-workers", str(request.workers),
-                "-p", "no:cacheprovider", "-o", "console_output_style=count",
-                "-W", "ignore::pytest.PytestAssertRewriteWarning", "--rootdir", str(Path.cwd())]
+                "-p", "no:cacheprovider", "-o", "console_output_style=count", "--assert=plain",
+                "-c", os.devnull, "--rootdir", str(Path.cwd())]  # the caller's own pytest config stays out
         args += ["--hems-base-url", request.base_url] if request.base_url else []
         args += ["--hems-spec", request.spec] if request.spec else []
         args += ["--hems-strict"] if request.strict else []
