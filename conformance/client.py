@@ -154,8 +154,10 @@ class TargetClient:
     """Sends requests to the target for one or two tenants, with auth, retries and redacted recording."""
 
     def __init__(self, config: TargetConfig, redactor: Redactor | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 on_retry: Callable[[int, str], None] = lambda status, url: None) -> None:
         self.config = config
+        self.on_retry = on_retry  # told of every 429 / 503 it waits out: (status, redacted URL)
         self.redactor = redactor or Redactor(config.secrets())
         self.session = requests.Session()
         self.session.verify = config.verify_tls
@@ -193,6 +195,7 @@ class TargetClient:
                 wait = min(self.config.max_retry_wait_s, wait if wait is not None else 2.0 ** attempt)
                 attempt += 1
                 self.retries += 1
+                self.on_retry(response.status_code, self.redactor.text(url))
                 self.sleep(wait)
                 continue
             if response.status_code in RETRIED_STATUSES:

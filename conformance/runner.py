@@ -42,7 +42,7 @@ class LiveRun:
     def __init__(self, config: TargetConfig, contract: Contract, options: RunOptions) -> None:
         self.config, self.contract, self.options = config, contract, options
         self.judge = Judge(contract, config.settings)
-        self.client = TargetClient(config)
+        self.client = TargetClient(config, on_retry=self._retried)
         self.redactor = self.client.redactor
         self.ledger = Ledger()
         self.cases: dict[str, LiveCase] = {}
@@ -126,6 +126,14 @@ class LiveRun:
     def finding(self, check_id: str, message: str, exchange: Exchange | None = None, **fields: Any) -> None:
         self.ledger.add(LiveFinding(check_id, self.level_of(check_id), message, exchange=exchange,
                                     curl=self.curl(exchange) if exchange else "", **fields))
+
+    def _retried(self, status: int, url: str) -> None:
+        """A 429 / 503 the client waited out: correct behaviour, but the spec does not document it."""
+        self.ledger.spec_finding(
+            f"undocumented-{status}",
+            f"{status} with Retry-After is correct here (retried, not a failure) but undocumented: the spec "
+            f"lists only 200 for this operation (e.g. {url})",
+        )
 
     def fail_target(self, error: TargetError) -> None:
         self.target_error = self.target_error or str(error)

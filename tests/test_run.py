@@ -7,6 +7,7 @@ real CLI (pytest inside pytest, as `run` is pytest with the plugin).
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 
 import pytest
@@ -81,6 +82,12 @@ def test_legitimate_variations_are_conformant(tmp_path, capsys, name):
         code, output = run_cli(capsys, "--config", str(config), "--strict")
     assert code == 0, output
     assert "with warnings" not in output, output
+    spec_findings = {f["key"] for f in json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())["spec_findings"]}
+    assert "undocumented-404" in spec_findings  # correct answers the spec does not list are information
+    if name == "rate-limited":
+        assert "undocumented-429" in spec_findings
+    if name == "forbidden-across-tenants":
+        assert "undocumented-403" in spec_findings
 
 
 def test_a_broken_token_endpoint_is_untestable_not_non_conformant(tmp_path, capsys):
