@@ -133,7 +133,9 @@ _schema_entry(
     "format: date-time (Started At, Ended At, Time); " + _RFC3339,
     "components.schemas.HEMSSessionItem.properties.started_at.format",
     "Formats are asserted, not annotations. Any offset (+02:00) and fractional seconds are legitimate; a "
-    "value without an offset is skipped by the time invariants.",
+    "value without an offset is skipped by the time invariants. A leap second (23:59:60) is legitimate "
+    "too: the time invariants read it as the last microsecond of its minute. Sentinels such as "
+    "0001-01-01T00:00:00Z are compared like any other instant.",
 )
 
 
@@ -550,7 +552,7 @@ def failed_dispatch_has_no_current(view: SessionView, settings: Settings) -> Ite
     reading="Compared as instants: 12:00+02:00 equals 10:00Z.",
 )
 def ends_after_start(view: SessionView, settings: Settings) -> Iterator[Violation]:
-    if view.started and view.ended and view.ended < view.started:
+    if view.started is not None and view.ended is not None and view.ended < view.started:
         yield Violation("/session/ended_at", "session ends before it starts",
                         f">= {view.session['started_at']}", view.session["ended_at"])
 
@@ -607,7 +609,7 @@ def rows_inside_window(view: SessionView, settings: Settings) -> Iterator[Violat
     if view.started is None or (view.ended is not None and view.ended < view.started):
         return  # no window to judge against: an inverted one is TIM-001's
     skew = timedelta(seconds=settings.clock_skew_s)
-    low, high = view.started - skew, (view.ended + skew) if view.ended else None
+    low, high = view.started - skew, (view.ended + skew) if view.ended is not None else None
     for rows, times, pointer in ((view.decisions, view.decision_times, _d), (view.commands, view.command_times, _c)):
         for i, time in enumerate(times):
             if time is None:
@@ -634,7 +636,7 @@ def command_after_decision(view: SessionView, settings: Settings) -> Iterator[Vi
         if j is None:
             continue
         decided, commanded = view.decision_times[i], view.command_times[j]
-        if decided and commanded and commanded < decided - skew:
+        if decided is not None and commanded is not None and commanded < decided - skew:
             yield Violation(_c(j, "time"), f"command is earlier than the decision {_d(i)} that dispatched it",
                             f">= {d['time']}", view.commands[j]["time"])
 

@@ -393,15 +393,14 @@ def command_clock_behind(p: Payload) -> Payload | None:
     HEMS clock by more than the dispatch skew."""
     view = SessionView(p)
     lead = timedelta(seconds=_DEFAULTS.dispatch_skew_s + 5)
-    for d in view.decisions:
+    for i, d in enumerate(view.decisions):
         j = view.command_index.get(d["steering_command_id"])
         if j is None:
             continue
-        moved = parse_instant(d["time"]) - lead
         previous = view.command_times[j - 1] if j else view.started - timedelta(seconds=_DEFAULTS.clock_skew_s)
-        if previous is None or moved < previous:
+        if previous is None or view.decision_times[i] - lead < previous:
             return None
-        p["commands"][j]["time"] = moved.isoformat()
+        p["commands"][j]["time"] = _shifted(d["time"], -lead)
         return p
     return None
 

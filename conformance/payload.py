@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
+
+Instant = timedelta  # distance from 1970-01-01T00:00:00Z: never overflows, unlike a datetime near year 1 or 9999
+
+_EPOCH = datetime(1970, 1, 1)
+_LEAP_SECOND = re.compile(r"(\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:)60(?:\.\d+)?([Zz]|[+-]\d\d:\d\d)")
+_LAST_MICROSECOND = timedelta(microseconds=999_999)
 
 
 def parse_instant(value: Any) -> datetime | None:
@@ -20,6 +27,21 @@ def parse_instant(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else None
+
+
+def instant(value: Any) -> Instant | None:
+    """An RFC 3339 date-time as a comparable instant, safe for sentinels such as 0001-01-01T00:00:00Z.
+
+    A leap second (23:59:60, valid RFC 3339, which datetime cannot hold) reads as the last microsecond
+    of its minute: after every earlier time, before the next minute, so no order or window check can
+    fire on it falsely (two times inside one leap second compare equal).
+    """
+    leap = _LEAP_SECOND.fullmatch(value) if isinstance(value, str) else None
+    parsed = parse_instant(f"{leap[1]}59{leap[2]}" if leap else value)
+    if parsed is None:
+        return None
+    since_epoch = parsed.replace(tzinfo=None) - _EPOCH - parsed.utcoffset()
+    return since_epoch + _LAST_MICROSECOND if leap else since_epoch
 
 
 def is_number(value: Any) -> bool:
@@ -49,20 +71,20 @@ class SessionView:
         return self.session["ended_at"] is None
 
     @cached_property
-    def started(self) -> datetime | None:
-        return parse_instant(self.session["started_at"])
+    def started(self) -> Instant | None:
+        return instant(self.session["started_at"])
 
     @cached_property
-    def ended(self) -> datetime | None:
-        return parse_instant(self.session["ended_at"])
+    def ended(self) -> Instant | None:
+        return instant(self.session["ended_at"])
 
     @cached_property
-    def decision_times(self) -> list[datetime | None]:
-        return [parse_instant(d["time"]) for d in self.decisions]
+    def decision_times(self) -> list[Instant | None]:
+        return [instant(d["time"]) for d in self.decisions]
 
     @cached_property
-    def command_times(self) -> list[datetime | None]:
-        return [parse_instant(c["time"]) for c in self.commands]
+    def command_times(self) -> list[Instant | None]:
+        return [instant(c["time"]) for c in self.commands]
 
     @cached_property
     def command_index(self) -> dict[int | float, int]:
