@@ -102,6 +102,18 @@ _KIND_SRC = "components.schemas.SmartChargingDecisionKind.description"
 _RFC3339 = 'RFC 3339 §5.6: date-time = full-date "T" full-time; full-time = partial-time time-offset; time-offset = "Z" / time-numoffset'
 
 
+def _at_most(a: float, b: float) -> bool:
+    """a <= b, forgiving binary rounding: a value written at a decimal boundary (19.095 A for 20.1 A ± 5 %)
+    is at the boundary, not a hair beyond it."""
+    return a <= b + 1e-9 * max(abs(a), abs(b), 1.0)
+
+
+def _converged(command: dict[str, Any], settings: Settings) -> bool:
+    """The observed Current.Offered (not null) is within tolerance of the commanded amps."""
+    observed, commanded = command["observed_current_offered_a"], command["commanded_amps"]
+    return _at_most(abs(observed - commanded), settings.current_tolerance(commanded))
+
+
 def _d(i: int, field: str = "") -> str:
     return f"/decisions/{i}" + (f"/{field}" if field else "")
 
@@ -417,7 +429,7 @@ def applied_has_converged_current(view: SessionView, settings: Settings) -> Iter
         if observed is None:
             yield Violation(_c(i, "observed_current_offered_a"), "applied command has no observed Current.Offered",
                             f"{commanded} A ± {tolerance:g}", None)
-        elif abs(observed - commanded) > tolerance:
+        elif not _converged(command, settings):
             yield Violation(_c(i, "observed_current_offered_a"),
                             f"applied but Current.Offered {observed} A is not within {tolerance:g} A of {commanded} A",
                             f"{commanded} A ± {tolerance:g}", observed)
@@ -517,7 +529,7 @@ def ineffective_has_diverging_current(view: SessionView, settings: Settings) -> 
         if observed is None:
             yield Violation(_c(i, "observed_current_offered_a"), "accepted_ineffective without an observed sample",
                             "a sample away from the command", None)
-        elif abs(observed - commanded) <= tolerance:
+        elif _converged(command, settings):
             yield Violation(_c(i, "observed_current_offered_a"),
                             f"accepted_ineffective but Current.Offered {observed} A matches the command {commanded} A",
                             f"farther than {tolerance:g} A from {commanded} A", observed)
@@ -720,7 +732,7 @@ def watts_match_amps(view: SessionView, settings: Settings) -> Iterator[Violatio
         ]
         if amps == 0:
             bounds = [(0.0, 0.0)]
-        if not any(low <= watts <= high for low, high in bounds):
+        if not any(_at_most(low, watts) and _at_most(watts, high) for low, high in bounds):
             expected = " or ".join(f"{max(low, 0):.0f}..{high:.0f} W" for low, high in bounds)
             yield Violation(_c(i, "commanded_watts"),
                             f"{watts} W does not fit {amps} A × {volts:g} V × {'/'.join(map(str, counts))} phase(s)",
