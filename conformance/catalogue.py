@@ -157,6 +157,11 @@ _COUNTERS = ("commands_sent", "commands_applied", "commands_ineffective")
 _CNT_ONGOING = (
     "While a session runs (ended_at null) verification lags dispatch, so a mismatch is a SHOULD there."
 )
+_PENDING = (
+    "The newest command of a running session that reads applied without an observed Current.Offered is "
+    "pending: 'The first four mirror the dispatch-time CommandStatus', and verification overwrites the "
+    "verdict when its sample lands. It may or may not be counted yet, and it needs no sample yet."
+)
 
 
 @invariant(
@@ -179,13 +184,15 @@ def _counter_matches(view: SessionView, name: str, verdicts: frozenset[str]) -> 
     if value < 0:
         return  # CNT-001's
     matching = view.commands_with(verdicts)
-    if value != len(matching):
+    counts = {len(matching), len(matching) - (view.pending in matching)}  # a pending verdict may be uncounted
+    if value not in counts:
         where = ", ".join(_c(i) for i in matching[:10]) or "none"
+        pending = f"; {_c(view.pending)} is pending" if len(counts) > 1 else ""
         yield Violation(
             f"/session/{name}",
             f"{name} is {value} but {len(matching)} command(s) have outcome in "
-            f"{{{', '.join(sorted(verdicts))}}} ({where})",
-            len(matching),
+            f"{{{', '.join(sorted(verdicts))}}} ({where}{pending})",
+            len(matching) if len(counts) == 1 else " or ".join(map(str, sorted(counts))),
             value,
         )
 
@@ -198,7 +205,7 @@ def _counter_matches(view: SessionView, name: str, verdicts: frozenset[str]) -> 
     "(...). Proven.",
     _VERDICT_SRC,
     reading="Default: applied = {applied} (the verified count). Alternative: set judge.applied_verdicts, "
-    "e.g. the pre-SC-55 count of Accepted dispatches. " + _CNT_ONGOING,
+    "e.g. the pre-SC-55 count of Accepted dispatches. " + _CNT_ONGOING + " " + _PENDING,
     ongoing_level=SHOULD,
 )
 def counter_applied(view: SessionView, settings: Settings) -> Iterator[Violation]:
@@ -418,11 +425,13 @@ def ended_has_outcome(view: SessionView, settings: Settings) -> Iterator[Violati
     "APPLIED - dispatched Accepted AND Current.Offered converged to the commanded amps within tolerance",
     _VERDICT_SRC,
     reading="Tolerance max(1.0 A, 5 % of the commanded amps) (judge.current_tolerance_a, "
-    "judge.current_tolerance_pct). While a session runs, its newest verdict may be provisional: SHOULD there.",
+    "judge.current_tolerance_pct). " + _PENDING + " Other commands of a running session: SHOULD.",
     ongoing_level=SHOULD,
 )
 def applied_has_converged_current(view: SessionView, settings: Settings) -> Iterator[Violation]:
     for i in view.commands_with(frozenset({"applied"})):
+        if i == view.pending:
+            continue
         command = view.commands[i]
         observed, commanded = command["observed_current_offered_a"], command["commanded_amps"]
         tolerance = settings.current_tolerance(commanded)

@@ -94,6 +94,25 @@ class SessionView:
             index.setdefault(command["id"], i)
         return index
 
+    @cached_property
+    def pending(self) -> int | None:
+        """The command whose verdict may still be the dispatch-time one, or None.
+
+        "The first four mirror the dispatch-time CommandStatus"; verification overwrites `applied` once a
+        Current.Offered sample lands. So while a session runs, its newest command (latest time, else the
+        last row) may read `applied` without a sample: that one is pending, not unproven.
+        """
+        if not self.ongoing or not self.commands:
+            return None
+        times = self.command_times
+        newest = len(times) - 1
+        if None not in times:
+            newest = max(range(len(times)), key=lambda i: (times[i], i))
+        command = self.commands[newest]
+        if command["outcome"] == "applied" and command["observed_current_offered_a"] is None:
+            return newest
+        return None
+
     def commands_with(self, verdicts: frozenset[str]) -> list[int]:
         return [i for i, c in enumerate(self.commands) if c["outcome"] in verdicts]
 
