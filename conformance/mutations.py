@@ -337,6 +337,17 @@ def failed_with_stale_sample(p: Payload) -> Payload | None:
     return p
 
 
+@mutation("EVD-008")
+def applied_with_stale_sample(p: Payload) -> Payload | None:
+    """applied with a Current.Offered far from the command: verification read the sample from before the
+    command took effect (the charger's 16 A default, or 6 A where 16 A is the command)."""
+    command = _first(p["commands"], lambda c: c["outcome"] == "applied" and c["observed_current_offered_a"] is not None)
+    if command is None:
+        return None
+    command["observed_current_offered_a"] = 16.0 if abs(command["commanded_amps"] - 16.0) > 4 else 6.0
+    return p
+
+
 # --- TIM ---
 
 

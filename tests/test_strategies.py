@@ -177,6 +177,7 @@ PLACE_FOR = {
     "EVD-005": _CHARGED,
     "EVD-006": _answering("ignore"),
     "EVD-007": _answering("reject", "unreachable", "timeout", "not_capable"),
+    "EVD-008": _CHARGED,
     "TIM-001": hems_session_details(ended=True, readings=(0, 1)),
     "TIM-002": _TIMELINE,
     "TIM-003": _CHARGED,
