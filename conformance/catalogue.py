@@ -246,6 +246,8 @@ def counter_sent(view: SessionView, settings: Settings) -> Iterator[Violation]:
 
 # --- REF: decision -> command references ---
 
+_NEVER_DISPATCH = ("hold", "skip")
+
 
 @invariant(
     "REF-001",
@@ -257,6 +259,8 @@ def counter_sent(view: SessionView, settings: Settings) -> Iterator[Violation]:
 def dispatched_iff_command(view: SessionView, settings: Settings) -> Iterator[Violation]:
     for i, d in enumerate(view.decisions):
         has_id = d["steering_command_id"] is not None
+        if d["dispatched"] and d["decision"] in _NEVER_DISPATCH:
+            continue  # a hold or skip marked dispatched is REF-004's
         if d["dispatched"] and not has_id:
             yield Violation(_d(i, "steering_command_id"), "dispatched decision names no command", "a command id", None)
         elif has_id and not d["dispatched"]:
@@ -321,7 +325,7 @@ def reference_unique(view: SessionView, settings: Settings) -> Iterator[Violatio
 )
 def hold_skip_not_dispatched(view: SessionView, settings: Settings) -> Iterator[Violation]:
     for i, d in enumerate(view.decisions):
-        if d["decision"] in ("hold", "skip") and d["dispatched"]:
+        if d["decision"] in _NEVER_DISPATCH and d["dispatched"]:
             yield Violation(_d(i, "dispatched"), f"a {d['decision']} decision is dispatched", False, True)
 
 
@@ -373,15 +377,15 @@ def no_surplus_never_started(view: SessionView, settings: Settings) -> Iterator[
 @invariant(
     "OUT-004",
     SHOULD,
-    "A no_surplus session has no commands.",
+    "A no_surplus session without a start decision has no commands.",
     "NO_SURPLUS - the loop ran but never saw enough surplus to start. START - steering began: first "
     "rate/command imposed",
     _OUTCOME_SRC,
     reading="Commands are imposed from start on; a command outside the loop (e.g. pause power) is "
-    "conceivable, hence SHOULD.",
+    "conceivable, hence SHOULD. A session with a start decision is OUT-003's: there the outcome is wrong.",
 )
 def no_surplus_no_commands(view: SessionView, settings: Settings) -> Iterator[Violation]:
-    if view.session["outcome"] == "no_surplus" and view.commands:
+    if view.session["outcome"] == "no_surplus" and view.commands and not view.decisions_of_kind("start"):
         yield Violation("/commands", "no_surplus session has commands", 0, len(view.commands))
 
 
