@@ -84,8 +84,8 @@ def _retry_after(value: str | None) -> float | None:
 class TokenSource:
     """One tenant's access token: fetched on first use, refetched when expired or after a 401."""
 
-    def __init__(self, config: TargetConfig, tenant: Tenant, redactor: Redactor) -> None:
-        self.config, self.tenant, self.redactor = config, tenant, redactor
+    def __init__(self, config: TargetConfig, tenant: Tenant, redactor: Redactor, where: str = "auth") -> None:
+        self.config, self.tenant, self.redactor, self.where = config, tenant, redactor, where
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = threading.Lock()
@@ -123,7 +123,8 @@ class TokenSource:
                                           verify=self.config.verify_tls, **extra)
             except OAuthError as exc:
                 if exc.error in _CREDENTIAL_ERRORS:
-                    raise ConfigError(f"token endpoint {url} rejected the configured credentials: {exc.error}") from None
+                    raise ConfigError(f"{self.where}: token endpoint {url} rejected the configured credentials: "
+                                      f"{exc.error}") from None
                 raise TargetError(f"token endpoint {url} answered an error: {exc.error}") from None
             except requests.HTTPError as exc:
                 raise TargetError(f"token endpoint {url} is broken: HTTP {exc.response.status_code}") from None
@@ -163,7 +164,7 @@ class TargetClient:
         self.session.verify = config.verify_tls
         self.tokens = {"a": TokenSource(config, config.tenant, self.redactor)}
         if config.tenant_b:
-            self.tokens["b"] = TokenSource(config, config.tenant_b, self.redactor)
+            self.tokens["b"] = TokenSource(config, config.tenant_b, self.redactor, "tenant_b.auth")
         self.sleep = sleep
         self.requests_sent = 0
         self.retries = 0

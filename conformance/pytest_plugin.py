@@ -94,9 +94,12 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.write_line(f"hems-conformance: {verdict_line(run)}", bold=True)
 
 
+_HALTED = {2: "error", 3: "target could not be tested"}
+
+
 def verdict_line(run: LiveRun) -> str:
-    if run.target_error:
-        return f"target could not be tested: {run.target_error}"
+    if run.halted:
+        return f"{_HALTED[run.halt_code]}: {run.halted}"
     statuses = {r.id: r.status(run.options.strict) for r in run.ledger.records.values()}
     failed = sorted(i for i, status in statuses.items() if status is Status.FAILED)
     warned = sum(status is Status.WARNING for status in statuses.values())
@@ -140,14 +143,15 @@ class CheckItem(pytest.Item):
 
     def runtest(self) -> None:
         run = self.run
-        if run.target_error:
-            pytest.skip(f"target could not be tested: {run.target_error}")
-        if self.case is not None and self.stage == "procedure":
+        if not run.halted and self.case is not None and self.stage == "procedure":
             try:
                 PROCEDURES[self.case.procedure](run, self.case)
-            except TargetError as exc:
-                run.fail_target(exc)
-                pytest.skip(f"target could not be tested: {exc}")
+            except (TargetError, UsageError) as exc:
+                run.halt(exc)
+            except Exception as exc:  # a suite bug or an answer it cannot handle: no verdict, and no traceback
+                run.halt(TargetError(f"{self.name} stopped on {type(exc).__name__}: {exc}"))
+        if run.halted:
+            pytest.skip(f"not judged: {verdict_line(run)}")
         record = run.ledger.records[self.name]
         status = record.status(run.options.strict)
         if status is Status.FAILED:

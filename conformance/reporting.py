@@ -283,7 +283,7 @@ class RunReport:
                                  started=run.started, finished=self.finished or time.time())
         metadata |= {"target_url": run.config.base_url, "target_config": run.config.source,
                      "profile": run.options.profile, "seed": run.options.seed, "workers": run.options.workers,
-                     "target_error": run.target_error}
+                     "target_error": run.halted}
         return {
             "format": SUMMARY_FORMAT,
             "kind": "run",

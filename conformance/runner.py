@@ -16,7 +16,7 @@ from schemathesis.core.failures import FailureGroup
 from conformance.catalogue import CATALOGUE
 from conformance.client import Exchange, TargetClient
 from conformance.contract import SESSION_PATH, Contract
-from conformance.errors import ConfigError, TargetError
+from conformance.errors import ConfigError, TargetError, UsageError
 from conformance.judge import Judge
 from conformance.ledger import CheckRecord, Ledger, LiveFinding
 from conformance.levels import Level
@@ -46,7 +46,8 @@ class LiveRun:
         self.redactor = self.client.redactor
         self.ledger = Ledger()
         self.cases: dict[str, LiveCase] = {}
-        self.target_error: str = ""
+        self.halted = ""  # why the run stopped before a verdict (one line), and its exit code (2 or 3)
+        self.halt_code = 0
         self.started = time.time()
         self.schema = schemathesis.openapi.from_dict(contract.document)
         self.operation = self.schema[SESSION_PATH]["GET"]
@@ -135,11 +136,15 @@ class LiveRun:
             f"lists only 200 for this operation (e.g. {url})",
         )
 
-    def fail_target(self, error: TargetError) -> None:
-        self.target_error = self.target_error or str(error)
+    def halt(self, error: UsageError | TargetError) -> None:
+        """Stop at the first error that makes a verdict impossible: a configuration the target refuses
+        (exit 2) or a target that cannot be tested (exit 3). Never a finding, never a pass."""
+        if not self.halted:
+            self.halt_code = 2 if isinstance(error, UsageError) else 3
+            self.halted = " ".join(self.redactor.text(str(error)).split()) or type(error).__name__
 
     def exit_code(self) -> int:
-        if self.target_error:
-            return 3
+        if self.halted:
+            return self.halt_code
         return 1 if self.ledger.failing(self.options.strict) else 0
 

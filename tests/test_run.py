@@ -15,7 +15,7 @@ import pytest
 from conformance.cli import main
 from conformance.dataset import build_fleet
 from conformance.faults import FAULTS, Faults
-from conformance.live_cases import load_cases
+from conformance.live_cases import PROCEDURES, load_cases
 from conformance.server import Deployment, start_in_thread, write_target_config
 from conformance.variants import VARIANTS, Variants
 
@@ -23,12 +23,14 @@ SHOULD_CASES = {case.id for case in load_cases() if case.level.value == "SHOULD"
 
 
 @contextlib.contextmanager
-def reference(tmp_path, faults=(), variants=()):
-    """A running reference deployment and the path of its target config."""
+def reference(tmp_path, faults=(), variants=(), edit=lambda target: None):
+    """A running reference deployment and the path of its target config (`edit` may change the config)."""
     deployment = Deployment(build_fleet(0), Faults(faults), variants=Variants(variants))
     with start_in_thread(deployment) as url:
         path = tmp_path / "target.toml"
-        write_target_config(str(path), deployment.target_config(url))
+        target = deployment.target_config(url)
+        edit(target)
+        write_target_config(str(path), target)
         yield path
 
 
@@ -104,6 +106,37 @@ def test_a_target_that_is_down_is_untestable(tmp_path, capsys):
     code, output = run_cli(capsys, "--config", str(config))
     assert code == 3, output
     assert "connection failed" in output and "Traceback" not in output
+
+
+def verdict_of(output: str) -> str:
+    """The one `hems-conformance:` verdict line (the other such lines name the reports and notes)."""
+    [line] = [line for line in output.splitlines()
+              if line.startswith("hems-conformance: ") and " reports in " not in line and ": note: " not in line]
+    return line
+
+
+def test_credentials_the_token_endpoint_rejects_are_a_configuration_error_not_a_failed_check(tmp_path, capsys):
+    def wrong_secret(target):
+        target["auth"]["client_secret"] = "not-the-secret"
+
+    with reference(tmp_path, edit=wrong_secret) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    assert code == 2, output
+    assert verdict_of(output).startswith("hems-conformance: error: auth: token endpoint"), output
+    assert "rejected the configured credentials: invalid_client" in output
+    assert "Traceback" not in output and "not-the-secret" not in output and "FAILED" not in output
+
+
+def test_an_unexpected_error_inside_a_check_is_no_verdict_neither_a_pass_nor_a_failure(tmp_path, capsys, monkeypatch):
+    def crash(run, case):
+        raise ValueError("something the suite did not expect\nsecond line")
+
+    monkeypatch.setitem(PROCEDURES, "stable_reads", crash)
+    code, output = run_cli(capsys)
+    assert code == 3, output
+    assert verdict_of(output) == ("hems-conformance: target could not be tested: RSP-005 stopped on ValueError: "
+                                  "something the suite did not expect second line")
+    assert "Traceback" not in output and "FAILED" not in output
 
 
 def test_the_same_seed_sends_the_same_requests(tmp_path, capsys):
