@@ -509,7 +509,8 @@ def verdict_mirrors_dispatch(view: SessionView, settings: Settings) -> Iterator[
     "dispatch_status is a word of the CommandStatus vocabulary.",
     "The first four mirror the dispatch-time CommandStatus the CSMS reports.",
     _VERDICT_SRC,
-    reading="The schema leaves dispatch_status a free string; extend judge.dispatch_vocabulary for a "
+    reading="The schema leaves dispatch_status a free string ('dispatch_status: title: Dispatch Status type: "
+    "string') and lists no CommandStatus words, hence SHOULD; extend judge.dispatch_vocabulary for a "
     "deployment's own words.",
 )
 def dispatch_status_known(view: SessionView, settings: Settings) -> Iterator[Violation]:
@@ -526,7 +527,8 @@ def dispatch_status_known(view: SessionView, settings: Settings) -> Iterator[Vio
     "command.",
     "ACCEPTED_INEFFECTIVE - dispatched Accepted but Current.Offered never moved toward the command",
     _VERDICT_SRC,
-    reading="Without a sample the verdict would be unverified; a sample at the commanded amps would be applied.",
+    reading="'never moved toward the command' names no distance, hence SHOULD; the tolerance is EVD-008's. "
+    "Without a sample the verdict would be unverified; a sample at the commanded amps would be applied.",
 )
 def ineffective_has_diverging_current(view: SessionView, settings: Settings) -> Iterator[Violation]:
     for i in view.commands_with(frozenset({"accepted_ineffective"})):
@@ -550,6 +552,8 @@ def ineffective_has_diverging_current(view: SessionView, settings: Settings) -> 
     "The verification verdicts are layered on top of an `applied` dispatch, by reading the next MeterValues "
     "Current.Offered",
     _VERDICT_SRC,
+    reading="Only verification reads a sample, and it happens 'on top of an `applied` dispatch'; the spec does "
+    "not say that a failed command stores none (a meter's last sample may be attached anyway), hence SHOULD.",
 )
 def failed_dispatch_has_no_current(view: SessionView, settings: Settings) -> Iterator[Violation]:
     for i in view.commands_with(FAILURE_VERDICTS):
@@ -642,8 +646,9 @@ def commands_in_order(view: SessionView, settings: Settings) -> Iterator[Violati
     "Decisions and commands lie inside the session window [started_at, ended_at], within the clock skew.",
     "Get one standalone HEMS session with its decision timeline and command verdicts",
     "paths.<session>.get.summary",
-    reading="Skew judge.clock_skew_s (default 60 s) either side, since rows come from several services. "
-    "An ongoing session has no upper bound.",
+    reading="The rows belong to 'one standalone HEMS session', but the spec states no window for their "
+    "times, hence SHOULD. Skew judge.clock_skew_s (default 60 s) either side, since rows come from several "
+    "services. An ongoing session has no upper bound.",
 )
 def rows_inside_window(view: SessionView, settings: Settings) -> Iterator[Violation]:
     if view.started is None or (view.ended is not None and view.ended < view.started):
@@ -742,7 +747,8 @@ def amps_in_range(view: SessionView, settings: Settings) -> Iterator[Violation]:
     "commanded_watts: title: Commanded Watts; commanded_amps: title: Commanded Amps; commanded_phases: title: "
     "Commanded Phases",
     "components.schemas.HEMSCommandItem",
-    reading="Amps are per phase (the OCPP limit is). W within A·V·n·(1 ± voltage_tolerance_pct) ± "
+    reading="The spec relates watts, amps and phases by their titles only ('Commanded Watts', 'Commanded "
+    "Amps', 'Commanded Phases'), hence SHOULD. Amps are per phase (the OCPP limit is). W within A·V·n·(1 ± voltage_tolerance_pct) ± "
     "watts_slack_a·V·n at V = nominal_voltage_v (230 V ± 10 %, one amp of slack); with commanded_phases null "
     "any n of 1..3 is accepted.",
 )
@@ -798,7 +804,8 @@ def _negative_fields(rows: list[dict[str, Any]], names: tuple[str, ...], pointer
     "target_w: title: Target W; observed_current_offered_a: title: Observed Current Offered A; "
     "observed_power_w: title: Observed Power W",
     "components.schemas.HEMSCommandItem.properties.observed_current_offered_a",
-    reading="export_w may be negative (import); targets and observations are magnitudes.",
+    reading="Only the titles ('Target W', 'Observed Current Offered A', 'Observed Power W') speak to these "
+    "values, hence SHOULD: targets and observations are magnitudes. export_w may be negative (import).",
 )
 def observations_not_negative(view: SessionView, settings: Settings) -> Iterator[Violation]:
     yield from _negative_fields(view.decisions, ("target_w",), _d)

@@ -17,6 +17,7 @@ from conformance.cases import PAYLOAD_CASES, CaseError, PayloadCase, base_payloa
 from conformance.catalogue import CATALOGUE
 from conformance.contract import load_contract
 from conformance.judge import Judge
+from conformance.levels import Level
 
 CASES = load_cases()
 CONTRACT = load_contract()
@@ -42,6 +43,13 @@ def test_every_invariant_has_a_firing_and_a_quiet_case(invariant_id: str) -> Non
     assert any(not case.expected for case in own), f"{invariant_id}: no quiet (valid) case"
     document = json.loads((PAYLOAD_CASES / f"{invariant_id}.json").read_text(encoding="utf-8"))
     assert document["spec"] == CATALOGUE[invariant_id].spec, f"{invariant_id}: 'spec' differs from the catalogue"
+
+
+@pytest.mark.parametrize("invariant_id", list(CATALOGUE))
+def test_a_level_below_must_says_why_in_the_reading(invariant_id: str) -> None:
+    invariant = CATALOGUE[invariant_id]
+    if Level.SHOULD in (invariant.level, invariant.ongoing_level):
+        assert "SHOULD" in invariant.reading, f"{invariant_id}: the reading does not say why it is SHOULD"
 
 
 @pytest.mark.parametrize("name, payload", list(base_payloads()))
