@@ -1,6 +1,7 @@
 """The invariant catalogue: every rule a HEMSSessionDetail payload must keep, as data plus small pure functions.
 
-Each entry names the spec text it rests on. A check function receives a parsed payload and the chosen
+Each entry quotes the spec text it rests on, verbatim from spec/openapi.yaml (whitespace folded; '; '
+separates places, '(...)' marks a cut); other sources and interpretations go in `reading`. A check function receives a parsed payload and the chosen
 readings and yields `Violation`s; it judges only what is its own (a negative amperage is PHY-004's, so
 the range check PHY-002 skips it), so one defect makes one invariant fire.
 """
@@ -99,7 +100,6 @@ MUST, SHOULD = Level.MUST, Level.SHOULD
 _OUTCOME_SRC = "components.schemas.WBHEMSSessionOutcome.description"
 _VERDICT_SRC = "components.schemas.SteeringOutcome.description"
 _KIND_SRC = "components.schemas.SmartChargingDecisionKind.description"
-_RFC3339 = 'RFC 3339 §5.6: date-time = full-date "T" full-time; full-time = partial-time time-offset; time-offset = "Z" / time-numoffset'
 
 
 def _at_most(a: float, b: float) -> bool:
@@ -142,9 +142,12 @@ _schema_entry(
 _schema_entry(
     "SCH-002",
     "Every date-time is an RFC 3339 date-time with a UTC offset.",
-    "format: date-time (Started At, Ended At, Time); " + _RFC3339,
+    "started_at: format: date-time title: Started At type: string; ended_at: anyOf: - format: date-time type: "
+    "string - type: 'null' title: Ended At; time: format: date-time title: Time type: string",
     "components.schemas.HEMSSessionItem.properties.started_at.format",
-    "Formats are asserted, not annotations. Any offset (+02:00) and fractional seconds are legitimate; a "
+    "format: date-time is RFC 3339's date-time (§5.6, quoted from the RFC: 'date-time = full-date \"T\" "
+    "full-time; full-time = partial-time time-offset; time-offset = \"Z\" / time-numoffset'): the offset is "
+    "mandatory. Formats are asserted, not annotations. Any offset (+02:00) and fractional seconds are legitimate; a "
     "value without an offset is skipped by the time invariants. A leap second (23:59:60) is legitimate "
     "too: the time invariants read it as the last microsecond of its minute. Sentinels such as "
     "0001-01-01T00:00:00Z are compared like any other instant.",
@@ -218,7 +221,7 @@ def counter_applied(view: SessionView, settings: Settings) -> Iterator[Violation
     "commands_ineffective equals the number of commands whose outcome is accepted_ineffective or "
     "phase_switch_ineffective.",
     "ACCEPTED_INEFFECTIVE - dispatched Accepted but Current.Offered never moved toward the command "
-    "(Go-E silent no-op). PHASE_SWITCH_INEFFECTIVE - dispatched Accepted, the amperage cap took effect, "
+    "(Go-E silent no-op). (...) PHASE_SWITCH_INEFFECTIVE - dispatched Accepted, the amperage cap took effect, "
     "but the observed energized phase count did not match the commanded one",
     _VERDICT_SRC,
     reading="Default: both verdicts named ineffective. Alternatives (judge.ineffective_verdicts): only "
@@ -253,7 +256,8 @@ _NEVER_DISPATCH = ("hold", "skip")
     "REF-001",
     MUST,
     "A decision is dispatched if and only if it names a steering_command_id.",
-    "dispatched: title: Dispatched type: boolean; steering_command_id: anyOf: [integer, null]",
+    "dispatched: title: Dispatched type: boolean steering_command_id: anyOf: - type: integer - type: 'null' "
+    "title: Steering Command Id",
     "components.schemas.HEMSDecisionItem.properties.dispatched",
 )
 def dispatched_iff_command(view: SessionView, settings: Settings) -> Iterator[Violation]:
@@ -271,8 +275,8 @@ def dispatched_iff_command(view: SessionView, settings: Settings) -> Iterator[Vi
     "REF-002",
     MUST,
     "A steering_command_id names a command of the same session.",
-    "HEMSSessionDetail: session, decisions, commands (one standalone session with its decision timeline "
-    "and command verdicts)",
+    "Get one standalone HEMS session with its decision timeline and command verdicts; required: - session - "
+    "decisions - commands title: HEMSSessionDetail",
     "components.schemas.HEMSSessionDetail",
     reading="The detail is self-contained: a command id that is not in `commands` is a dangling or "
     "foreign reference.",
@@ -293,7 +297,7 @@ def reference_resolves(view: SessionView, settings: Settings) -> Iterator[Violat
     "REF-003",
     MUST,
     "A command is referenced by at most one decision.",
-    "HEMSDecisionItem: One steering decision point.",
+    "One steering decision point.",
     "components.schemas.HEMSDecisionItem.description",
     reading="One decision point dispatches at most one command, so two decisions naming one command is a "
     "duplicate (often a join fan-out).",
@@ -319,7 +323,7 @@ def reference_unique(view: SessionView, settings: Settings) -> Iterator[Violatio
     "REF-004",
     MUST,
     "hold and skip decisions never dispatch.",
-    "HOLD - no dispatch at this decision point (gates not met / window ticking / no data). SKIP - decision "
+    "HOLD - no dispatch at this decision point (gates not met / window ticking / no data). (...) SKIP - decision "
     "point aborted (inputs unavailable) — recorded so gaps are explainable.",
     _KIND_SRC,
 )
@@ -378,7 +382,7 @@ def no_surplus_never_started(view: SessionView, settings: Settings) -> Iterator[
     "OUT-004",
     SHOULD,
     "A no_surplus session without a start decision has no commands.",
-    "NO_SURPLUS - the loop ran but never saw enough surplus to start. START - steering began: first "
+    "NO_SURPLUS - the loop ran but never saw enough surplus to start; START - steering began: first "
     "rate/command imposed",
     _OUTCOME_SRC,
     reading="Commands are imposed from start on; a command outside the loop (e.g. pause power) is "
@@ -393,8 +397,8 @@ def no_surplus_no_commands(view: SessionView, settings: Settings) -> Iterator[Vi
     "OUT-005",
     MUST,
     "An ongoing session (ended_at null) carries no rolled-up outcome; only aborted may precede ended_at.",
-    "WBHEMSSessionOutcome: Rolled-up outcome of one standalone wallbox HEMS session (SC-56). ABORTED - "
-    "exited without a clean finalize",
+    "Rolled-up outcome of one standalone wallbox HEMS session (SC-56). (...) ABORTED - exited without a "
+    "clean finalize",
     _OUTCOME_SRC,
     reading="charged_from_solar, no_surplus and steering_ineffective are rolled up at finalize. A reaper may "
     "mark a session aborted without writing ended_at, so aborted stays quiet.",
@@ -409,8 +413,8 @@ def ongoing_has_no_outcome(view: SessionView, settings: Settings) -> Iterator[Vi
     "OUT-006",
     SHOULD,
     "An ended session has an outcome.",
-    "WBHEMSSessionOutcome: Rolled-up outcome of one standalone wallbox HEMS session (SC-56). ... a single "
-    "value an evaluator can read instead of the decision timeline.",
+    "Rolled-up outcome of one standalone wallbox HEMS session (SC-56). (...) a single value an evaluator can "
+    "read instead of the decision timeline.",
     _OUTCOME_SRC,
     reading="Rows written before SC-56 may be ended with a null outcome, hence SHOULD.",
 )
@@ -591,7 +595,8 @@ def applied_current_converged(view: SessionView, settings: Settings) -> Iterator
     "TIM-001",
     MUST,
     "ended_at is not earlier than started_at.",
-    "started_at: format: date-time title: Started At; ended_at: anyOf: [date-time, null] title: Ended At",
+    "started_at: format: date-time title: Started At type: string ended_at: anyOf: - format: date-time type: "
+    "string - type: 'null' title: Ended At",
     "components.schemas.HEMSSessionItem.properties.ended_at",
     reading="Compared as instants: 12:00+02:00 equals 10:00Z.",
 )
@@ -693,8 +698,11 @@ def command_after_decision(view: SessionView, settings: Settings) -> Iterator[Vi
     "IDN-001",
     MUST,
     "Command ids are unique within the session.",
-    "HEMSCommandItem: id: title: Id type: integer; steering_command_id references it",
+    "HEMSCommandItem: properties: id: title: Id type: integer; steering_command_id: anyOf: - type: integer - "
+    "type: 'null' title: Steering Command Id",
     "components.schemas.HEMSCommandItem.properties.id",
+    reading="A steering_command_id names a command by this id alone, so a repeated id makes the reference "
+    "ambiguous.",
 )
 def command_ids_unique(view: SessionView, settings: Settings) -> Iterator[Violation]:
     for i, command in enumerate(view.commands):
@@ -710,7 +718,8 @@ def command_ids_unique(view: SessionView, settings: Settings) -> Iterator[Violat
     "PHY-001",
     MUST,
     "Phase counts (decision phases, commanded_phases) are 1, 2 or 3 when set.",
-    "phases: anyOf: [integer, null] title: Phases; commanded_phases: title: Commanded Phases",
+    "phases: anyOf: - type: integer - type: 'null' title: Phases; commanded_phases: anyOf: - type: integer - "
+    "type: 'null' title: Commanded Phases",
     "components.schemas.HEMSCommandItem.properties.commanded_phases",
     reading="OCPP numberPhases is 1..3 on AC; null means not commanded.",
 )
@@ -726,11 +735,12 @@ def phases_in_range(view: SessionView, settings: Settings) -> Iterator[Violation
     "PHY-002",
     MUST,
     "commanded_amps is 0 (pause) or within the IEC 61851-1 range of 6 A to 80 A.",
-    "commanded_amps: title: Commanded Amps type: number; IEC 61851-1 control pilot: 6 A at the lowest "
-    "charging duty cycle, 80 A at the highest",
+    "commanded_amps: title: Commanded Amps type: number",
     "components.schemas.HEMSCommandItem.properties.commanded_amps",
-    reading="Range judge.amps_min .. judge.amps_max (default 6 .. 80 A); a deployment with lower rated "
-    "wallboxes may lower amps_max.",
+    reading="The spec gives commanded_amps no range; the range is that of the IEC 61851-1 control pilot "
+    "(a standard, not the spec): 6 A at the lowest charging duty cycle, 80 A at the highest; below 6 A the "
+    "car does not charge. Range judge.amps_min .. judge.amps_max (default 6 .. 80 A); a deployment with "
+    "lower rated wallboxes may lower amps_max.",
 )
 def amps_in_range(view: SessionView, settings: Settings) -> Iterator[Violation]:
     for i, command in enumerate(view.commands):
@@ -744,8 +754,8 @@ def amps_in_range(view: SessionView, settings: Settings) -> Iterator[Violation]:
     "PHY-003",
     SHOULD,
     "commanded_watts is consistent with commanded_amps × nominal voltage × phases.",
-    "commanded_watts: title: Commanded Watts; commanded_amps: title: Commanded Amps; commanded_phases: title: "
-    "Commanded Phases",
+    "commanded_watts: title: Commanded Watts type: number commanded_amps: title: Commanded Amps type: number "
+    "commanded_phases: anyOf: - type: integer - type: 'null' title: Commanded Phases",
     "components.schemas.HEMSCommandItem",
     reading="The spec relates watts, amps and phases by their titles only ('Commanded Watts', 'Commanded "
     "Amps', 'Commanded Phases'), hence SHOULD. Amps are per phase (the OCPP limit is). W within A·V·n·(1 ± voltage_tolerance_pct) ± "
@@ -777,8 +787,8 @@ def watts_match_amps(view: SessionView, settings: Settings) -> Iterator[Violatio
     "PHY-004",
     MUST,
     "Energy and commanded quantities are not negative.",
-    "energy_from_solar_kwh: title: Energy From Solar Kwh; commanded_watts: title: Commanded Watts; "
-    "commanded_amps: title: Commanded Amps",
+    "energy_from_solar_kwh: anyOf: - type: number - type: 'null' title: Energy From Solar Kwh; "
+    "commanded_watts: title: Commanded Watts type: number commanded_amps: title: Commanded Amps type: number",
     "components.schemas.HEMSCommandItem",
     reading="A charging cap and solar energy are magnitudes; V2G is out of scope of this endpoint.",
 )
@@ -801,8 +811,9 @@ def _negative_fields(rows: list[dict[str, Any]], names: tuple[str, ...], pointer
     "PHY-005",
     SHOULD,
     "Target power and observed current and power are not negative.",
-    "target_w: title: Target W; observed_current_offered_a: title: Observed Current Offered A; "
-    "observed_power_w: title: Observed Power W",
+    "target_w: anyOf: - type: number - type: 'null' title: Target W; observed_current_offered_a: anyOf: - "
+    "type: number - type: 'null' title: Observed Current Offered A observed_power_w: anyOf: - type: number - "
+    "type: 'null' title: Observed Power W",
     "components.schemas.HEMSCommandItem.properties.observed_current_offered_a",
     reading="Only the titles ('Target W', 'Observed Current Offered A', 'Observed Power W') speak to these "
     "values, hence SHOULD: targets and observations are magnitudes. export_w may be negative (import).",

@@ -45,6 +45,10 @@ def render_markdown() -> str:
         "Levels: **MUST** fails the verdict; **SHOULD** warns, and fails under `--strict`; any level can be",
         "changed per invariant in the `[judge.levels]` table of a configuration file (`OFF` silences one).",
         "",
+        "The quoted spec text (`>`) is verbatim from `spec/openapi.yaml`, whitespace folded: `; ` separates",
+        "quotes from different places, `(...)` marks a cut (`tests/test_contract.py` checks every quote).",
+        "Text from other sources (RFC 3339, IEC 61851-1) and every interpretation stay in the reading.",
+        "",
     ]
     for family, title in FAMILIES.items():
         out += [f"## {family}: {title}", ""]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance.catalogue import CATALOGUE
 from conformance.contract import RESPONSE_SCHEMA_NAME, SESSION_PATH, bundled_spec_path, load_contract
 from conformance.errors import ContractError
 from conformance.judge import Judge
@@ -62,3 +63,15 @@ def test_a_spec_whose_schema_is_not_json_schema_is_a_contract_error(tmp_path):
     path.write_text(broken)
     with pytest.raises(ContractError, match="not a usable JSON Schema"):
         Judge(load_contract(path))
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("invariant_id", list(CATALOGUE))
+def test_every_catalogue_quote_is_verbatim_from_the_pinned_spec(invariant_id):
+    """`spec` holds quotes only: places apart by '; ', cuts inside one place marked '(...)'."""
+    spec_text = _folded(load_contract().path.read_text(encoding="utf-8"))
+    for quote in re.split(r"; | ?\(\.\.\.\) ?", CATALOGUE[invariant_id].spec):
+        assert quote.strip() and _folded(quote) in spec_text, f"{invariant_id}: not verbatim from the spec: {quote!r}"

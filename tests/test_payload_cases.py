@@ -52,6 +52,15 @@ def test_a_level_below_must_says_why_in_the_reading(invariant_id: str) -> None:
         assert "SHOULD" in invariant.reading, f"{invariant_id}: the reading does not say why it is SHOULD"
 
 
+# Invariants whose spec text leaves room for a legitimate deployment to differ: never MUST.
+ON_AMBIGUOUS_TEXT = ("EVD-008",)
+
+
+@pytest.mark.parametrize("invariant_id", ON_AMBIGUOUS_TEXT)
+def test_an_invariant_on_ambiguous_text_is_should(invariant_id: str) -> None:
+    assert CATALOGUE[invariant_id].level is Level.SHOULD
+
+
 @pytest.mark.parametrize("name, payload", list(base_payloads()))
 def test_base_payload_is_conformant(name: str, payload: dict) -> None:
     judgement = DEFAULT_JUDGE.judge(payload)
