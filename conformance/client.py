@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+import urllib3
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
@@ -118,9 +119,10 @@ class TokenSource:
         extra = {"username": auth.username, "password": auth.password.reveal()} if auth.grant == "password" else {}
         with OAuth2Session(auth.client_id or None, secret, token_endpoint_auth_method=method,
                            scope=auth.scope or None) as oauth:
+            oauth.register_compliance_hook("access_token_response", lambda answer: _usable_token_answer(url, answer))
             try:
                 token = oauth.fetch_token(url, grant_type=auth.grant, timeout=self.config.timeout_s,
-                                          verify=self.config.verify_tls, **extra)
+                                          verify=self.config.verify_tls, allow_redirects=False, **extra)
             except OAuthError as exc:
                 if exc.error in _CREDENTIAL_ERRORS:
                     raise ConfigError(f"{self.where}: token endpoint {url} rejected the configured credentials: "
@@ -130,25 +132,62 @@ class TokenSource:
                 raise TargetError(f"token endpoint {url} is broken: HTTP {exc.response.status_code}") from None
             except requests.RequestException as exc:
                 raise TargetError(f"token endpoint {url}: {_network_cause(exc)}") from None
-        access = token.get("access_token")
-        if not isinstance(access, str) or not access:
-            raise TargetError(f"token endpoint {url} is broken: no access_token in its answer")
-        self.redactor.add(access)
+            except ValueError as exc:  # authlib cannot read the answer (e.g. expires_in that is not a number)
+                raise TargetError(f"token endpoint {url} is broken: {exc}") from None
+        for key in _TOKEN_FIELDS:
+            if isinstance(token.get(key), str):
+                self.redactor.add(token[key])
         self.fetches += 1
-        expires_in = token.get("expires_in")
-        lifetime = float(expires_in) if isinstance(expires_in, (int, float)) and expires_in > 0 else 3600.0
-        self._token = access
+        lifetime = _seconds(token.get("expires_in")) or 3600.0
+        self._token = token["access_token"]
         self._expires_at = time.monotonic() + max(0.0, lifetime - min(5.0, lifetime / 4))
 
 
+def _usable_token_answer(url: str, answer: requests.Response) -> requests.Response:
+    """What authlib cannot tell apart, as one-line TargetErrors: a redirect (never followed: it would carry the
+    credentials elsewhere), a body that is not a JSON object, a success without an access token."""
+    status = answer.status_code
+    if 300 <= status < 400:
+        raise TargetError(f"token endpoint {url} answered {status}, a redirect to "
+                          f"{answer.headers.get('Location') or 'nowhere'} (not followed: is token_url right?)")
+    if status >= 500:
+        return answer  # authlib raises requests.HTTPError
+    try:
+        body = answer.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        kind = answer.headers.get("Content-Type") or "no Content-Type"
+        raise TargetError(f"token endpoint {url} is broken: HTTP {status} with a body that is not a JSON object ({kind})")
+    access = body.get("access_token")
+    if "error" not in body and (not isinstance(access, str) or not access):
+        raise TargetError(f"token endpoint {url} is broken: HTTP {status} without an access_token")
+    return answer
+
+
+def _seconds(value: Any) -> float | None:
+    """A positive expires_in as seconds (JSON number, or a number in a string); None if unusable."""
+    try:
+        seconds = float(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else 0.0
+    except ValueError:
+        return None
+    return seconds if 0 < seconds < float("inf") else None
+
+
+_CAUSES: tuple[tuple[type[Exception], str], ...] = (  # first match wins: subclasses before their bases
+    (requests.exceptions.SSLError, "TLS handshake failed (certificate or protocol)"),
+    (requests.exceptions.Timeout, "timed out"),
+    (requests.exceptions.ChunkedEncodingError, "the answer broke off before its end"),
+    (requests.exceptions.ContentDecodingError, "the answer's Content-Encoding cannot be decoded"),
+    (requests.exceptions.ConnectionError, "connection failed (is it up? is the URL right?)"),
+)
+
+
 def _network_cause(exc: requests.RequestException) -> str:
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS handshake failed (certificate or protocol)"
-    if isinstance(exc, requests.exceptions.Timeout):
-        return "timed out"
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return "connection failed (is it up? is the URL right?)"
-    return exc.__class__.__name__
+    if isinstance(exc, requests.exceptions.ConnectionError) and exc.args \
+            and isinstance(exc.args[0], urllib3.exceptions.ProtocolError):
+        return "the server closed the connection without an answer"
+    return next((cause for kind, cause in _CAUSES if isinstance(exc, kind)), exc.__class__.__name__)
 
 
 class TargetClient:

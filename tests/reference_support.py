@@ -1,7 +1,12 @@
 """Shared by the reference deployment's tests: a deployment with fixed credentials and a hand-moved
-token clock, and the URLs of its sessions."""
+token clock, the URLs of its sessions, and targets broken in ways no fault of the table is (a wrapper
+that answers some requests itself, a port that hangs up)."""
 
 from __future__ import annotations
+
+import contextlib
+import socket
+import threading
 
 from conformance.dataset import build_fleet
 from conformance.faults import Faults
@@ -40,3 +45,53 @@ def stored_url(base: str, stored, **replace) -> str:
 def bearer(dep: Deployment, tenant: str = "a") -> dict[str, str]:
     """An Authorization header with a fresh token of `tenant`, issued without the token endpoint."""
     return {"Authorization": "Bearer " + dep.issuer.issue(tenant)[0]}
+
+
+class Misbehaving:
+    """Wraps a deployment's ASGI app: `rule(scope)` returns (status, headers, body) to answer a request itself,
+    or None to let the deployment answer. For targets that are broken in ways no fault of the table is."""
+
+    def __init__(self, app, rule) -> None:
+        self.app, self.rule = app, rule
+
+    async def __call__(self, scope, receive, send) -> None:
+        answer = self.rule(scope) if scope["type"] == "http" else None
+        if answer is None:
+            await self.app(scope, receive, send)
+            return
+        status, headers, body = answer
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def authorization(scope) -> str:
+    return dict(scope["headers"]).get(b"authorization", b"").decode()
+
+
+@contextlib.contextmanager
+def hanging_up():
+    """A loopback port that accepts each connection, reads the request and closes without an answer."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.settimeout(2)
+                with contextlib.suppress(OSError):
+                    connection.recv(65536)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()

@@ -7,21 +7,24 @@ import contextlib
 from dataclasses import replace
 
 import pytest
-from reference_support import Clock
+from reference_support import Clock, Misbehaving, hanging_up
 
-from conformance.client import TargetClient, _retry_after
+from conformance.client import TargetClient, _retry_after, _seconds
 from conformance.dataset import build_fleet
 from conformance.errors import ConfigError, TargetError
-from conformance.server import Deployment, start_in_thread
+from conformance.server import TOKEN_PATH, Deployment, start_in_thread
 from conformance.target import config_from_mapping
 from conformance.variants import RATE_LIMIT_EVERY, Variants
 
 
 @contextlib.contextmanager
-def client_for(variants=(), clock=None, **changes):
-    """A TargetClient on a running deployment, and the deployment's request log."""
+def client_for(variants=(), clock=None, rule=None, **changes):
+    """A TargetClient on a running deployment (`rule` answers some requests instead, see Misbehaving), and the
+    deployment's request log."""
     log: list[str] = []
     deployment = Deployment(build_fleet(0), variants=Variants(variants), clock=clock or Clock(), log=log.append)
+    if rule is not None:
+        deployment.app = Misbehaving(deployment.app, rule)
     with start_in_thread(deployment) as url:
         mapping = deployment.target_config(url)
         mapping["auth"] |= changes.pop("auth", {})
@@ -118,3 +121,46 @@ def test_retry_after_forms(header, seconds):
 
 def test_retry_after_as_an_http_date_is_a_wait_in_seconds():
     assert 0.0 <= _retry_after("Wed, 21 Oct 2015 07:28:00 GMT") <= 1.0  # in the past: no wait
+
+
+def token_endpoint_answers(status, headers, body):
+    return lambda scope: (status, headers, body) if scope["path"] == TOKEN_PATH else None
+
+
+@pytest.mark.parametrize(("headers", "body", "kind"), [
+    ({"Content-Type": "text/html"}, b"<html><body>Sign in</body></html>", "text/html"),
+    ({"Content-Type": "application/json"}, b"not json", "application/json"),
+    ({"Content-Type": "application/json"}, b'["a list"]', "application/json"),
+])
+def test_a_token_answer_that_is_not_a_json_object_is_untestable(headers, body, kind):
+    with client_for(rule=token_endpoint_answers(200, headers, body)) as (client, _, _, _):
+        with pytest.raises(TargetError, match=rf"is broken: HTTP 200 with a body that is not a JSON object \({kind}\)"):
+            client.send("GET", session_url(client))
+
+
+def test_a_token_answer_without_a_token_names_its_status():
+    rule = token_endpoint_answers(401, {"Content-Type": "application/json"}, b'{"detail": "Unauthorized"}')
+    with client_for(rule=rule) as (client, _, _, _):
+        with pytest.raises(TargetError, match="is broken: HTTP 401 without an access_token"):
+            client.send("GET", session_url(client))
+
+
+def test_a_redirecting_token_endpoint_is_untestable_and_the_credentials_do_not_follow_the_redirect():
+    rule = token_endpoint_answers(302, {"Location": "/elsewhere/login"}, b"")
+    with client_for(rule=rule) as (client, _, log, _):
+        with pytest.raises(TargetError, match="answered 302, a redirect to /elsewhere/login .not followed"):
+            client.send("GET", session_url(client))
+    assert not [line for line in log if "/elsewhere" in line]
+
+
+def test_a_server_that_hangs_up_is_untestable_with_that_cause():
+    with hanging_up() as url, client_for() as (client, _, _, _):
+        client.config = replace(client.config, base_url=url)
+        with pytest.raises(TargetError, match="the server closed the connection without an answer"):
+            client.send("GET", session_url(client), tenant=None)
+
+
+@pytest.mark.parametrize(("value", "seconds"), [(30, 30.0), (2.5, 2.5), ("30", 30.0), ("soon", None), (0, None),
+                                                (-5, None), (True, None), (None, None), ("inf", None)])
+def test_token_lifetimes_are_seconds_when_usable(value, seconds):
+    assert _seconds(value) == seconds

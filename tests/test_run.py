@@ -11,21 +11,25 @@ import json
 import re
 
 import pytest
+from reference_support import Misbehaving
 
 from conformance.cli import main
 from conformance.dataset import build_fleet
 from conformance.faults import FAULTS, Faults
 from conformance.live_cases import PROCEDURES, load_cases
-from conformance.server import Deployment, start_in_thread, write_target_config
+from conformance.server import TOKEN_PATH, Deployment, start_in_thread, write_target_config
 from conformance.variants import VARIANTS, Variants
 
 SHOULD_CASES = {case.id for case in load_cases() if case.level.value == "SHOULD"}
 
 
 @contextlib.contextmanager
-def reference(tmp_path, faults=(), variants=(), edit=lambda target: None):
-    """A running reference deployment and the path of its target config (`edit` may change the config)."""
+def reference(tmp_path, faults=(), variants=(), edit=lambda target: None, rule=None):
+    """A running reference deployment and the path of its target config (`edit` may change the config, `rule`
+    answers some requests instead of the deployment: see reference_support.Misbehaving)."""
     deployment = Deployment(build_fleet(0), Faults(faults), variants=Variants(variants))
+    if rule is not None:
+        deployment.app = Misbehaving(deployment.app, rule)
     with start_in_thread(deployment) as url:
         path = tmp_path / "target.toml"
         target = deployment.target_config(url)
@@ -136,6 +140,17 @@ def test_an_unexpected_error_inside_a_check_is_no_verdict_neither_a_pass_nor_a_f
     assert code == 3, output
     assert verdict_of(output) == ("hems-conformance: target could not be tested: RSP-005 stopped on ValueError: "
                                   "something the suite did not expect second line")
+    assert "Traceback" not in output and "FAILED" not in output
+
+
+def test_a_token_endpoint_answering_html_is_untestable_in_one_line(tmp_path, capsys):
+    def login_page(scope):
+        return (200, {"Content-Type": "text/html"}, b"<html>Sign in</html>") if scope["path"] == TOKEN_PATH else None
+
+    with reference(tmp_path, rule=login_page) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    assert code == 3, output
+    assert verdict_of(output).endswith("is broken: HTTP 200 with a body that is not a JSON object (text/html)")
     assert "Traceback" not in output and "FAILED" not in output
 
 
