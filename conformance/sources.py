@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -17,6 +19,7 @@ from typing import Any, BinaryIO
 
 JSON_SUFFIXES = (".json",)
 _TOO_DEEP = "invalid JSON: nested too deeply to parse"
+_EMPTY = "empty: no JSON document"
 LINES_SUFFIXES = (".jsonl", ".ndjson")
 
 
@@ -43,19 +46,36 @@ class Progress:
     total: int = 0
 
 
-def _expand(paths: Iterable[str]) -> Iterator[str | Path]:
+def _expand(paths: Iterable[str]) -> Iterator[str | Path | SourceError]:
     for raw in paths:
         if raw == "-":
             yield raw
             continue
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in JSON_SUFFIXES + LINES_SUFFIXES)
-            if not found:
-                yield SourceError(raw, "directory holds no .json, .jsonl or .ndjson file")  # type: ignore[misc]
-            yield from found
+            yield from _walk(path)
         else:
             yield path
+
+
+def _walk(directory: Path) -> Iterator[Path | SourceError]:
+    """Files with a payload suffix under `directory`, sorted; a subdirectory it cannot list is an error.
+
+    Symbolic links to directories are not followed (no loops); a dangling link to a file is kept, so
+    that opening it reports it. FIFOs and other special files are left out: reading one could block.
+    """
+    unreadable: list[SourceError] = []
+    found = []
+    for root, _, names in os.walk(directory, onerror=lambda exc: unreadable.append(
+            SourceError(exc.filename or str(directory), f"cannot read: {exc.strerror or exc}"))):
+        for name in names:
+            candidate = Path(root, name)
+            if candidate.suffix in JSON_SUFFIXES + LINES_SUFFIXES and (candidate.is_file() or not candidate.exists()):
+                found.append(candidate)
+    yield from unreadable
+    if not found and not unreadable:
+        yield SourceError(str(directory), "directory holds no .json, .jsonl or .ndjson file")
+    yield from sorted(found)
 
 
 def iter_payloads(paths: Iterable[str], progress: Progress | None = None) -> Iterator[Payload | SourceError]:
@@ -65,7 +85,7 @@ def iter_payloads(paths: Iterable[str], progress: Progress | None = None) -> Ite
         if isinstance(item, SourceError):
             yield item
         elif item == "-":
-            yield from _read_stream("<stdin>", sys.stdin.buffer, progress, lines=None)
+            yield from _guarded("<stdin>", _read_stream("<stdin>", sys.stdin.buffer, progress, lines=None))
         else:
             try:
                 handle = open(item, "rb")
@@ -78,7 +98,15 @@ def iter_payloads(paths: Iterable[str], progress: Progress | None = None) -> Ite
                 except OSError:
                     pass
                 lines = True if item.suffix in LINES_SUFFIXES else None if item.suffix not in JSON_SUFFIXES else False
-                yield from _read_stream(str(item), handle, progress, lines=lines)
+                yield from _guarded(str(item), _read_stream(str(item), handle, progress, lines=lines))
+
+
+def _guarded(label: str, items: Iterator[Payload | SourceError]) -> Iterator[Payload | SourceError]:
+    """`items`, ending in a SourceError where reading fails after the open (EIO, a vanished mount)."""
+    try:
+        yield from items
+    except OSError as exc:
+        yield SourceError(label, f"cannot read: {exc.strerror or exc}")
 
 
 def _read_stream(label: str, stream: BinaryIO, progress: Progress, lines: bool | None) -> Iterator[Payload | SourceError]:
@@ -113,17 +141,45 @@ def _parses(line: bytes) -> bool:
     return True
 
 
-_STRING_OR_CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
+_STRING = r'"(?:[^"\\]|\\.)*"'
+
+
+class _Unsupported(json.JSONDecodeError):
+    """Valid JSON holding a number Python cannot represent faithfully (RFC 8259 §6 lets parsers limit them)."""
+
+
+def _position(text: str, token: str) -> int:
+    """Where `token` first stands outside a string in `text` (0 if nowhere)."""
+    pattern = re.compile(f"{_STRING}|(?<![0-9A-Za-z.+-])({re.escape(token)})")
+    return next((m.start(1) for m in pattern.finditer(text) if m.group(1)), 0)
 
 
 def _loads(text: str) -> Any:
-    """`json.loads`, except that NaN and Infinity, which Python accepts and JSON does not, are errors."""
+    """`json.loads`, except that NaN and Infinity, which Python accepts and JSON does not, are errors, and so
+    are numbers beyond a 64-bit float (1e400, which Python reads as infinity) or Python's digit limit."""
 
     def reject(name: str) -> None:
-        found = (m.start(1) for m in _STRING_OR_CONSTANT.finditer(text) if m.group(1))
-        raise json.JSONDecodeError(f"{name} is not a JSON value", text, next(found, 0))
+        raise json.JSONDecodeError(f"{name} is not a JSON value", text, _position(text, name))
 
-    return json.loads(text, parse_constant=reject)
+    def finite(literal: str) -> float:
+        value = float(literal)
+        if math.isinf(value):
+            raise _Unsupported(f"number {literal} is beyond the range of a 64-bit float", text, _position(text, literal))
+        return value
+
+    try:
+        return json.loads(text, parse_constant=reject, parse_float=finite)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # int() past sys.get_int_max_str_digits(); json.loads gives no position
+        limit = sys.get_int_max_str_digits()
+        digits = re.compile(f"{_STRING}|(-?[0-9]{{{limit + 1},}})")
+        where = next((m.start(1) for m in digits.finditer(text) if m.group(1)), 0)
+        raise _Unsupported(f"number with more than {limit} digits", text, where) from None
+
+
+def _invalid(exc: json.JSONDecodeError) -> str:
+    return exc.msg if isinstance(exc, _Unsupported) else f"invalid JSON: {exc.msg}"
 
 
 def _document(label: str, data: bytes) -> Iterator[Payload | SourceError]:
@@ -133,17 +189,19 @@ def _document(label: str, data: bytes) -> Iterator[Payload | SourceError]:
         yield SourceError(label, f"not UTF-8 (byte {exc.start})")
         return
     if not text.strip():
-        yield SourceError(label, "empty: no JSON document")
+        yield SourceError(label, _EMPTY)
         return
     try:
         body = _loads(text)
     except json.JSONDecodeError as exc:
-        yield SourceError(f"{label}:{exc.lineno}:{exc.colno}", f"invalid JSON: {exc.msg}")
+        yield SourceError(f"{label}:{exc.lineno}:{exc.colno}", _invalid(exc))
         return
     except RecursionError:
         yield SourceError(label, _TOO_DEEP)
         return
-    if isinstance(body, list):
+    if body == []:
+        yield SourceError(label, "empty array: no payload")
+    elif isinstance(body, list):
         for index, item in enumerate(body):
             yield Payload(f"{label}[{index}]", item)
     else:
@@ -151,19 +209,23 @@ def _document(label: str, data: bytes) -> Iterator[Payload | SourceError]:
 
 
 def _json_lines(label: str, reader: Iterable[bytes], progress: Progress) -> Iterator[Payload | SourceError]:
+    empty = True
     for number, raw in enumerate(reader, start=1):
         progress.read += len(raw)
         if not raw.strip():
             continue
+        empty = False
         try:
             body = _loads(raw.rstrip(b"\r\n").decode("utf-8-sig" if number == 1 else "utf-8"))
         except UnicodeDecodeError as exc:
             yield SourceError(f"{label}:{number}", f"not UTF-8 (byte {exc.start})")
             continue
         except json.JSONDecodeError as exc:
-            yield SourceError(f"{label}:{number}:{exc.colno}", f"invalid JSON: {exc.msg}")
+            yield SourceError(f"{label}:{number}:{exc.colno}", _invalid(exc))
             continue
         except RecursionError:
             yield SourceError(f"{label}:{number}", _TOO_DEEP)
             continue
         yield Payload(f"{label}:{number}", body)
+    if empty:
+        yield SourceError(label, _EMPTY)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import os
 import random
 import re
 import subprocess
@@ -227,6 +228,13 @@ def test_stdin_single_compact_document_is_a_document():
         ("doc.json", "[" * 100_000 + "]" * 100_000, "doc.json", "invalid JSON: nested too deeply"),
         ("empty.json", "", "empty.json", "empty: no JSON document"),
         ("blank.json", " \n\n", "blank.json", "empty: no JSON document"),
+        ("empty.jsonl", "", "empty.jsonl", "empty: no JSON document"),
+        ("blank.jsonl", "\n \n", "blank.jsonl", "empty: no JSON document"),
+        ("none.json", " [ ] ", "none.json", "empty array: no payload"),
+        ("huge.json", '{"a": [1, -1e400]}', "huge.json:1:11", "number -1e400 is beyond the range of a 64-bit float"),
+        ("huge.jsonl", '{"a": 1}\n{"a": 2E+999}\n', "huge.jsonl:2:7", "number 2E+999 is beyond the range"),
+        ("long.json", '{"id": 1' + "0" * 5000 + "}", "long.json:1:8", "number with more than 4300 digits"),
+        ("long.jsonl", '{"a": 1}\n{"id": 1' + "0" * 5000 + "}\n", "long.jsonl:2:8", "number with more than 4300 digits"),
     ],
 )
 def test_invalid_json_names_file_line_and_column(tmp_path, capsys, name, content, label, message):
@@ -261,6 +269,29 @@ def test_empty_directory(tmp_path, capsys):
     assert code == 2
     assert one_line_error(err) == f"{tmp_path}: directory holds no .json, .jsonl or .ndjson file"
     assert out.startswith("0 payload(s) judged")
+
+
+def test_unreadable_subdirectory_is_an_input_error_not_a_silent_skip(tmp_path, capsys, monkeypatch):
+    write_json(tmp_path / "a" / "ok.json", BASE)
+    write_json(tmp_path / "locked" / "hidden.json", must_broken())
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    code, out, err = check(capsys, tmp_path)
+    assert code == 2
+    assert one_line_error(err) == f"{tmp_path / 'locked'}: cannot read: Permission denied"
+    assert out.startswith("1 payload(s) judged, 0 failing")
+
+
+def test_a_read_error_after_open_is_an_input_error(tmp_path, capsys):
+    code, _, err = check(capsys, "/proc/self/mem")
+    assert code == 2
+    assert one_line_error(err) == "/proc/self/mem: cannot read: Input/output error"
 
 
 def test_json_format_reports_input_errors_in_place(tmp_path, capsys):
