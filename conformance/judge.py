@@ -6,6 +6,7 @@ whichever way it reaches the suite.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -64,6 +65,14 @@ def _shorten(text: str) -> str:
     return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 1] + "…"
 
 
+def _as_json(value: Any) -> str:
+    """The offending value as the payload spells it (null, true, "7"), shortened for a finding."""
+    try:
+        return _shorten(json.dumps(value, ensure_ascii=False, default=str))
+    except (ValueError, RecursionError):
+        return _shorten(repr(value))
+
+
 def _is_format_only(error: Any) -> bool:
     """True for a value of the right type in the wrong format, also inside `anyOf: [date-time, null]`."""
     kind = error.kind
@@ -104,12 +113,28 @@ class Judge:
         return Judgement([f for f in findings if f.level is not Level.OFF])
 
     def _schema_findings(self, payload: Any) -> list[Finding]:
+        try:
+            errors = list(self._validator.iter_errors(payload))
+        except ValueError:  # jsonschema-rs reports errors only within ~255 levels of nesting
+            return self._unlocated_schema_finding(payload)
         findings = []
-        for error in self._validator.iter_errors(payload):
+        for error in errors:
             invariant = CATALOGUE["SCH-002" if _is_format_only(error) else "SCH-001"]
             pointer = _pointer(error.instance_path)
             findings.append(
                 Finding(invariant.id, self.level(invariant), pointer, _shorten(error.message),
-                        "per schema at " + _pointer(error.schema_path), _shorten(repr(error.instance)))
+                        "per schema at " + _pointer(error.schema_path), _as_json(error.instance))
             )
         return findings
+
+    def _unlocated_schema_finding(self, payload: Any) -> list[Finding]:
+        """One SCH-001 finding at the root for a payload too deep to list errors in, unless it is valid."""
+        try:
+            if self._validator.is_valid(payload):
+                return []
+        except ValueError:
+            pass
+        invariant = CATALOGUE["SCH-001"]
+        return [Finding(invariant.id, self.level(invariant), "",
+                        f"the body does not validate against {RESPONSE_SCHEMA_NAME} (nested too deeply to locate "
+                        "the errors)", f"valid per {RESPONSE_SCHEMA_NAME}", _as_json(payload))]

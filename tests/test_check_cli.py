@@ -364,6 +364,24 @@ def test_shape_failure_skips_semantic_invariants(tmp_path, capsys):
     assert report["summary"]["not_evaluated"] == 1
 
 
+def test_schema_findings_show_the_offending_value_as_json(tmp_path, capsys):
+    body = payload(id="7", energy_from_solar_kwh=True, ended_at="2026-06-01T10:00:00")
+    code, report = check_json(capsys, write_json(tmp_path / "values.json", body))
+    assert code == 1
+    actual = {f["pointer"]: f["actual"] for f in report["results"][0]["findings"]}
+    assert actual == {"/session/id": '"7"', "/session/energy_from_solar_kwh": "true",
+                      "/session/ended_at": '"2026-06-01T10:00:00"'}
+
+
+def test_nesting_deeper_than_the_validator_reaches_is_one_schema_finding(tmp_path, capsys):
+    deep = json.loads("[" * 400 + "]" * 400)
+    conformant = payload(x_vendor_trace=deep)  # extra properties may hold anything
+    code, out, err = check(capsys, write_lines(tmp_path / "deep.jsonl", [deep, conformant]))
+    assert code == 1 and "Traceback" not in err
+    assert finding_lines(out) == [f"{tmp_path / 'deep.jsonl'}:1: SCH-001 MUST /: the body does not validate "
+                                  "against HEMSSessionDetail (nested too deeply to locate the errors)"]
+
+
 # --- readings and levels from --config ---
 
 
