@@ -22,7 +22,7 @@ from authlib.integrations.requests_client import OAuth2Session
 
 from conformance.errors import ConfigError, TargetError
 from conformance.redaction import Redactor
-from conformance.target import TargetConfig, Tenant
+from conformance.target import AUTH_TABLES, TargetConfig, Tenant
 
 RETRIED_STATUSES = (429, 503)
 _BODY_LIMIT = 64 * 1024
@@ -85,7 +85,7 @@ def _retry_after(value: str | None) -> float | None:
 class TokenSource:
     """One tenant's access token: fetched on first use, refetched when expired or after a 401."""
 
-    def __init__(self, config: TargetConfig, tenant: Tenant, redactor: Redactor, where: str = "auth") -> None:
+    def __init__(self, config: TargetConfig, tenant: Tenant, redactor: Redactor, where: str = AUTH_TABLES["a"]) -> None:
         self.config, self.tenant, self.redactor, self.where = config, tenant, redactor, where
         self._token: str | None = None
         self._expires_at = 0.0
@@ -201,9 +201,7 @@ class TargetClient:
         self.redactor = redactor or Redactor(config.secrets())
         self.session = requests.Session()
         self.session.verify = config.verify_tls
-        self.tokens = {"a": TokenSource(config, config.tenant, self.redactor)}
-        if config.tenant_b:
-            self.tokens["b"] = TokenSource(config, config.tenant_b, self.redactor, "tenant_b.auth")
+        self.tokens = {key: TokenSource(config, tenant, self.redactor, AUTH_TABLES[key]) for key, tenant in config.tenants()}
         self.sleep = sleep
         self.requests_sent = 0
         self.retries = 0

@@ -89,10 +89,7 @@ def procedure(func: Procedure) -> Procedure:
 
 def _first_sessions(run: LiveRun) -> list[tuple[str, Any]]:
     """One known session per tenant: enough to probe behaviour that does not depend on the session."""
-    pairs = [("a", run.config.tenant.sessions[0])]
-    if run.config.tenant_b:
-        pairs.append(("b", run.config.tenant_b.sessions[0]))
-    return pairs
+    return [(key, tenant.sessions[0]) for key, tenant in run.config.tenants()]
 
 
 def _expect_status(run: LiveRun, case: LiveCase, exchange: Any, allowed: list[int], what: str) -> None:
@@ -105,8 +102,7 @@ def _expect_status(run: LiveRun, case: LiveCase, exchange: Any, allowed: list[in
 @procedure
 def read_every_session(run: LiveRun, case: LiveCase) -> None:
     """Read every configured session with its own tenant's token; the response checks judge each 200."""
-    tenants = [("a", run.config.tenant)] + ([("b", run.config.tenant_b)] if run.config.tenant_b else [])
-    for tenant, config in tenants:
+    for tenant, config in run.config.tenants():
         for ref in config.sessions:
             exchange = run.read(ref, tenant=tenant, note=f"tenant {tenant.upper()}: configured session")
             _expect_status(run, case, exchange, [200], f"configured {ref.label()}")

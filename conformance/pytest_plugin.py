@@ -145,6 +145,7 @@ class CheckItem(pytest.Item):
         run = self.run
         if not run.halted and self.case is not None and self.stage == "procedure":
             try:
+                run.preflight()
                 PROCEDURES[self.case.procedure](run, self.case)
             except (TargetError, UsageError) as exc:
                 run.halt(exc)

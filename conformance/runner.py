@@ -23,7 +23,7 @@ from conformance.levels import Level
 from conformance.live_cases import LiveCase
 from conformance.redaction import PLACEHOLDER
 from conformance.response_checks import Request, ResponseContext, as_schemathesis_checks
-from conformance.target import SessionRef, TargetConfig
+from conformance.target import AUTH_TABLES, SessionRef, TargetConfig
 
 PROFILES = ("quick", "ci", "thorough")
 
@@ -48,6 +48,7 @@ class LiveRun:
         self.cases: dict[str, LiveCase] = {}
         self.halted = ""  # why the run stopped before a verdict (one line), and its exit code (2 or 3)
         self.halt_code = 0
+        self._preflown = False
         self.started = time.time()
         self.schema = schemathesis.openapi.from_dict(contract.document)
         self.operation = self.schema[SESSION_PATH]["GET"]
@@ -122,6 +123,17 @@ class LiveRun:
         parts.append(exchange.url)
         return " ".join(shlex.quote(p) if "$HEMS_TOKEN" not in p else f'"{p}"' for p in parts)
 
+    def preflight(self) -> None:
+        """Once, before any check: each tenant reads its first configured session. A target that redirects it
+        or refuses the tenant's credentials with 401 cannot be judged; reading that as a conformance failure
+        of every check would mislead (exit 3, or exit 2 where the configuration is at fault)."""
+        if self._preflown:
+            return
+        self._preflown = True
+        for key, tenant in self.config.tenants():
+            exchange = self.read(tenant.sessions[0], tenant=key, note=f"tenant {key.upper()}: first read, before any check")
+            _usable(exchange, tenant.auth.grant, AUTH_TABLES[key])
+
     # --- recording ---
 
     def finding(self, check_id: str, message: str, exchange: Exchange | None = None, **fields: Any) -> None:
@@ -148,3 +160,20 @@ class LiveRun:
             return self.halt_code
         return 1 if self.ledger.failing(self.options.strict) else 0
 
+
+
+def _usable(exchange: Exchange, grant: str, table: str) -> None:
+    """Raise if this answer to a configured read says the run cannot go on (see LiveRun.preflight)."""
+    status, challenge = exchange.status, exchange.headers.get("www-authenticate", "")
+    if 300 <= status < 400:
+        raise TargetError(f"{exchange.method} {exchange.url} answered {status}, a redirect to "
+                          f"{exchange.headers.get('location') or 'nowhere'} (not followed: is base_url right?)")
+    if status == 401 and grant == "none":
+        raise ConfigError(f"{table}.grant = none, but the target answers 401: configure its credentials")
+    if status == 401 and grant == "bearer":
+        raise ConfigError(f"{table}.token: the target refuses the configured token with 401 (expired or revoked?)")
+    if status == 401:
+        raise TargetError(f"the target refuses the token its token endpoint just issued for {table} with 401 "
+                          "(a token endpoint of another environment, or another audience?)")
+    if status == 403 and "insufficient_scope" in challenge:
+        raise ConfigError(f"{table}.scope: the target answers 403 insufficient_scope to a configured session")

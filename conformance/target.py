@@ -18,6 +18,7 @@ from conformance.errors import ConfigError
 from conformance.settings import Settings, read_toml, settings_from_mapping
 
 GRANTS = ("client_credentials", "password", "bearer", "none")
+AUTH_TABLES = {"a": "auth", "b": "tenant_b.auth"}  # where each tenant's credentials are configured
 TOKEN_AUTH_METHODS = ("basic", "form")
 
 
@@ -100,6 +101,10 @@ class TargetConfig:
         """The tenant's token URL: absolute as given, or appended to base_url like the endpoint's path."""
         url = tenant.auth.token_url
         return url if urlsplit(url).scheme else self.base_url + "/" + url.lstrip("/")
+
+    def tenants(self) -> list[tuple[str, Tenant]]:
+        """("a", tenant) and, when configured, ("b", tenant_b)."""
+        return [("a", self.tenant)] + ([("b", self.tenant_b)] if self.tenant_b else [])
 
     def secrets(self) -> list[str]:
         """Every credential value, for redaction of everything the run writes."""

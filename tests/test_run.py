@@ -11,7 +11,7 @@ import json
 import re
 
 import pytest
-from reference_support import Misbehaving
+from reference_support import Misbehaving, authorization
 
 from conformance.cli import main
 from conformance.dataset import build_fleet
@@ -152,6 +152,40 @@ def test_a_token_endpoint_answering_html_is_untestable_in_one_line(tmp_path, cap
     assert code == 3, output
     assert verdict_of(output).endswith("is broken: HTTP 200 with a body that is not a JSON object (text/html)")
     assert "Traceback" not in output and "FAILED" not in output
+
+
+def _redirect_to_https(scope):
+    return (301, {"Location": "https://example.invalid" + scope["path"]}, b"") if scope["path"] != TOKEN_PATH else None
+
+
+def _refuse_every_token(scope):
+    if scope["path"] != TOKEN_PATH and authorization(scope):
+        return 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}, b'{"detail": "Unauthorized"}'
+    return None
+
+
+def _bearer(token):
+    def edit(target):
+        target["auth"] = {"grant": "bearer", "token": token}
+    return edit
+
+
+def _no_auth(target):
+    target["auth"] = {"grant": "none"}
+
+
+@pytest.mark.parametrize(("edit", "rule", "code", "says"), [
+    (None, _redirect_to_https, 3, "answered 301, a redirect to https://example.invalid/api/partners/v2.0/org/"),
+    (None, _refuse_every_token, 3, "the target refuses the token its token endpoint just issued for auth with 401"),
+    (_bearer("revoked-token-0123456789"), None, 2, "error: auth.token: the target refuses the configured token"),
+    (_no_auth, None, 2, "error: auth.grant = none, but the target answers 401"),
+], ids=["redirects-everything", "refuses-fresh-tokens", "revoked-bearer-token", "needs-auth"])
+def test_a_target_that_cannot_be_judged_is_exit_2_or_3_never_non_conformant(tmp_path, capsys, edit, rule, code, says):
+    with reference(tmp_path, edit=edit or (lambda target: None), rule=rule) as config:
+        exit_code, output = run_cli(capsys, "--config", str(config))
+    assert exit_code == code, output
+    assert says in verdict_of(output), output
+    assert "Traceback" not in output and "FAILED" not in output and "revoked-token-0123456789" not in output
 
 
 def test_the_same_seed_sends_the_same_requests(tmp_path, capsys):
