@@ -481,11 +481,6 @@ def phase_verdict_needs_phases(view: SessionView, settings: Settings) -> Iterato
                             "1, 2 or 3", None)
 
 
-def _canonical_status(command: dict[str, Any], settings: Settings) -> str | None:
-    status = command["dispatch_status"]
-    return settings.dispatch_vocabulary.get(status.strip().casefold())
-
-
 @invariant(
     "EVD-004",
     MUST,
@@ -495,12 +490,12 @@ def _canonical_status(command: dict[str, Any], settings: Settings) -> str | None
     "layered on top of an `applied` dispatch",
     _VERDICT_SRC,
     reading="'The first four' are applied, rejected, unreachable, timeout (+ not_capable), the enum before "
-    "SC-55 inserted the verification verdicts. Statuses are compared case-insensitively through "
-    "judge.dispatch_vocabulary (Accepted = applied, NotSupported = rejected).",
+    "SC-55 inserted the verification verdicts. Statuses are compared through judge.dispatch_vocabulary "
+    "without case, spaces, '_' or '-' (Accepted = applied, NotSupported = not_supported = rejected).",
 )
 def verdict_mirrors_dispatch(view: SessionView, settings: Settings) -> Iterator[Violation]:
     for i, command in enumerate(view.commands):
-        status = _canonical_status(command, settings)
+        status = settings.dispatch_status(command["dispatch_status"])
         if status is None:
             continue  # EVD-005's
         verdict = command["outcome"]
@@ -523,7 +518,7 @@ def verdict_mirrors_dispatch(view: SessionView, settings: Settings) -> Iterator[
 )
 def dispatch_status_known(view: SessionView, settings: Settings) -> Iterator[Violation]:
     for i, command in enumerate(view.commands):
-        if _canonical_status(command, settings) is None:
+        if settings.dispatch_status(command["dispatch_status"]) is None:
             yield Violation(_c(i, "dispatch_status"), f"unknown dispatch_status {command['dispatch_status']!r}",
                             sorted(settings.dispatch_vocabulary), command["dispatch_status"])
 

@@ -7,9 +7,11 @@ verdict always says which reading it was made under.
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,7 @@ VERDICTS = (
 VERIFICATION_VERDICTS = frozenset({"applied", "accepted_ineffective", "phase_switch_ineffective", "unverified"})
 FAILURE_VERDICTS = frozenset({"rejected", "unreachable", "timeout", "not_capable"})
 
-# dispatch_status (case-folded, trimmed) -> the CSMS CommandStatus it stands for. The first five are
+# dispatch_status (compared through status_key) -> the CSMS CommandStatus it stands for. The first five are
 # the enum the SteeringOutcome text says its first entries mirror; the two aliases are OCPP wire words.
 DEFAULT_DISPATCH_VOCABULARY = {
     "applied": "applied",
@@ -40,6 +42,14 @@ DEFAULT_DISPATCH_VOCABULARY = {
     "accepted": "applied",
     "notsupported": "rejected",
 }
+
+
+_SEPARATORS = re.compile(r"[\s_-]+")
+
+
+def status_key(word: str) -> str:
+    """How dispatch_status words compare: without case, spaces, '_' or '-' (NotSupported = not_supported)."""
+    return _SEPARATORS.sub("", word).casefold()
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,14 @@ class Settings:
     dispatch_skew_s: float = 5.0
     dispatch_vocabulary: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_DISPATCH_VOCABULARY))
     levels: Mapping[str, Level] = field(default_factory=dict)
+
+    @cached_property
+    def _status_lookup(self) -> dict[str, str]:
+        return {status_key(word): status for word, status in self.dispatch_vocabulary.items()}
+
+    def dispatch_status(self, word: str) -> str | None:
+        """The CommandStatus a dispatch_status word stands for, or None when the vocabulary lacks it."""
+        return self._status_lookup.get(status_key(word))
 
     def current_tolerance(self, commanded_amps: float) -> float:
         return max(self.current_tolerance_a, abs(commanded_amps) * self.current_tolerance_pct / 100.0)
