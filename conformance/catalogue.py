@@ -744,7 +744,7 @@ def phases_in_range(view: SessionView, settings: Settings) -> Iterator[Violation
 def amps_in_range(view: SessionView, settings: Settings) -> Iterator[Violation]:
     for i, command in enumerate(view.commands):
         amps = command["commanded_amps"]
-        if amps > 0 and not settings.amps_min <= amps <= settings.amps_max:
+        if amps > 0 and not (_at_most(settings.amps_min, amps) and _at_most(amps, settings.amps_max)):
             yield Violation(_c(i, "commanded_amps"), f"{amps} A cannot be signalled on the control pilot",
                             f"0 or {settings.amps_min:g}..{settings.amps_max:g}", amps)
 
