@@ -7,6 +7,7 @@ verdict always says which reading it was made under.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -118,8 +119,8 @@ def settings_from_mapping(table: Mapping[str, Any], *, where: str = "judge") -> 
                 raise ConfigError(f"{name}: unknown verdict {unknown[0]!r} (known: {', '.join(VERDICTS)})")
             values[key] = frozenset(value)
         elif key in _NUMBER_KEYS:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ConfigError(f"{name}: expected a non-negative number")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise ConfigError(f"{name}: expected a finite non-negative number")  # TOML has inf and nan
             values[key] = float(value)
         elif key == "dispatch_vocabulary":
             if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):

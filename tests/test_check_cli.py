@@ -418,7 +418,11 @@ def test_config_level_changes_the_verdict(tmp_path, capsys, level, code, shown):
     ("text", "names"),
     [
         ("[judge]\ntolerance = 1\n", "judge.tolerance: unknown key"),
-        ("[judge]\ncurrent_tolerance_a = -1\n", "judge.current_tolerance_a: expected a non-negative number"),
+        ("[judge]\ncurrent_tolerance_a = -1\n", "judge.current_tolerance_a: expected a finite non-negative number"),
+        ("[judge]\ncurrent_tolerance_a = inf\n", "judge.current_tolerance_a: expected a finite non-negative number"),
+        ("[judge]\nclock_skew_s = nan\n", "judge.clock_skew_s: expected a finite non-negative number"),
+        ('[judge.dispatch_vocabulary]\n"ok" = 1\n', "judge.dispatch_vocabulary: expected a table of status"),
+        ("[judge]\nlevels = 3\n", "judge.levels: expected a table of CHECK-ID = level"),
         ('[judge]\nsent_verdicts = ["applied", "done"]\n', "judge.sent_verdicts: unknown verdict 'done'"),
         ('[judge.levels]\n"XYZ-001" = "OFF"\n', "judge.levels.XYZ-001: unknown invariant"),
         ('[judge.levels]\n"OUT-006" = "LOUD"\n', "judge.levels.OUT-006: level must be one of"),
