@@ -106,7 +106,7 @@ def _write_case(directory: Path, test: dict, invariant_id: str = "CNT-002") -> P
         ({"description": "d", "payload": {}, "base": "base/tiny.json", "expected": []}, "either 'payload' or 'base'"),
         ({"description": "d", "payload": {}, "expect": []}, "unknown key 'expect'"),
         ({"description": "d", "payload": {}, "expected": [], "settings": {"amps_max": "high"}},
-         "settings.amps_max: expected a non-negative number"),
+         "settings.amps_max: expected a finite non-negative number"),
     ],
 )
 def test_malformed_case_names_file_and_test(tmp_path: Path, test: dict, message: str) -> None:
