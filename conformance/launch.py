@@ -17,6 +17,7 @@ from conformance.contract import load_contract
 from conformance.errors import ConfigError
 from conformance.live_cases import bundled_cases_dir
 from conformance.reporting import HTML, JUNIT, ReportFolder, command_line
+from conformance.runner import no_verdict
 from conformance.target import load_target
 
 
@@ -82,17 +83,11 @@ def run(request: RunRequest) -> int:
         verdict = _Verdict()
         code = int(pytest.main(args, plugins=[verdict]))
     folder.publish()
-    if verdict.code is None:  # pytest stopped before a verdict: its own usage error, interrupt or crash
-        return _PYTEST_FAILURES.get(code, 2)
-    return verdict.code
-
-
-# pytest's own exit codes when the run reached no verdict: interrupted, or the suite could not run.
-_PYTEST_FAILURES = {int(pytest.ExitCode.INTERRUPTED): 130}
+    return no_verdict(code) if verdict.code is None else verdict.code  # None: the run never started
 
 
 class _Verdict:
-    """Keeps the run's verdict, so pytest's own exit codes (3 is its INTERNAL_ERROR) cannot pose as ours."""
+    """Keeps the run's exit code, so pytest's own exit codes (3 is its INTERNAL_ERROR) cannot pose as ours."""
 
     code: int | None = None
 

@@ -18,11 +18,11 @@ from conformance.contract import load_contract
 from conformance.errors import TargetError, UsageError
 from conformance.ledger import CheckRecord, Status
 from conformance.live_cases import PROCEDURES, LiveCase, load_case_file
-from conformance.runner import PROFILES, LiveRun, RunOptions
+from conformance.runner import EXIT_INTERRUPTED, PROFILES, LiveRun, RunOptions
 from conformance.target import load_target
 
 RUN_KEY = pytest.StashKey[LiveRun]()
-VERDICT_KEY = pytest.StashKey[int]()  # set once the run reached a verdict: 0, 1 or 3
+VERDICT_KEY = pytest.StashKey[int]()  # the run's exit code, set when the session finishes
 _ORDER = {"procedure": 0, "response_check": 1, "catalogue": 2}
 
 
@@ -77,10 +77,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: _ORDER.get(getattr(item, "stage", ""), 0) if isinstance(item, CheckItem) else -1)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The run's exit code replaces pytest's, first, so the reports and the console all state the same one."""
     run = session.config.stash.get(RUN_KEY, None)
-    if run is not None and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        session.exitstatus = run.exit_code()
+    if run is not None:
+        session.exitstatus = run.exit_code(int(session.exitstatus))
         session.config.stash[VERDICT_KEY] = session.exitstatus
 
 
@@ -91,15 +93,20 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     for note in run.ledger.notes:
         terminalreporter.write_line(f"hems-conformance: note: {note}")
-    terminalreporter.write_line(f"hems-conformance: {verdict_line(run)}", bold=True)
+    terminalreporter.write_line(f"hems-conformance: {verdict_line(run, config.stash.get(VERDICT_KEY, None))}",
+                                bold=True)
 
 
 _HALTED = {2: "error", 3: "target could not be tested"}
 
 
-def verdict_line(run: LiveRun) -> str:
+def verdict_line(run: LiveRun, code: int | None = None) -> str:
+    if code == EXIT_INTERRUPTED:
+        return "interrupted: no verdict"
     if run.halted:
         return f"{_HALTED[run.halt_code]}: {run.halted}"
+    if code not in (None, 0, 1):
+        return f"no verdict: pytest stopped the session (exit {code})"
     statuses = {r.id: r.status(run.options.strict) for r in run.ledger.records.values()}
     failed = sorted(i for i, status in statuses.items() if status is Status.FAILED)
     warned = sum(status is Status.WARNING for status in statuses.values())

@@ -47,7 +47,7 @@ URL_LIMIT = 500
 CURL_LIMIT = 800
 HEADERS_KEPT = 16
 HEADER_LIMIT = 160
-VERDICTS = {0: "conformant", 1: "non-conformant", 2: "incomplete", 3: "target could not be tested"}
+VERDICTS = {0: "conformant", 1: "non-conformant", 2: "incomplete", 3: "target could not be tested", 130: "interrupted"}
 
 
 # --- the folder ---
@@ -257,10 +257,8 @@ class RunReport:
     finished: float | None = None
     _summary: dict[str, Any] | None = field(default=None, repr=False)
 
-    def finish(self, pytest_status: int) -> None:
-        run_code = self.run.exit_code()
-        # pytest's own trouble (interrupted, internal or usage error) leaves the verdict incomplete
-        self.exit_code = run_code if pytest_status in (0, 1, run_code) else 2
+    def finish(self, exit_code: int) -> None:
+        self.exit_code = exit_code
         self.finished = time.time()
         self._summary = None
 
@@ -272,7 +270,7 @@ class RunReport:
     def summary(self) -> dict[str, Any]:
         if self._summary is None:
             if self.exit_code is None:
-                self.finish(0)
+                self.finish(self.run.exit_code())
             self._summary = redact_tree(self._build(), self.run.redactor)
         return self._summary
 
@@ -324,7 +322,7 @@ class ReportPlugin:
     def __init__(self, report: RunReport) -> None:
         self.report = report
 
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:  # after the plugin's (tryfirst): the run's code
         self.report.finish(int(session.exitstatus))
         if self.report.folder is not None:
             self.report.folder.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 import schemathesis
 from schemathesis.core.failures import FailureGroup
 
@@ -26,6 +27,13 @@ from conformance.response_checks import Request, ResponseContext, as_schemathesi
 from conformance.target import AUTH_TABLES, SessionRef, TargetConfig
 
 PROFILES = ("quick", "ci", "thorough")
+EXIT_INTERRUPTED = 130
+_VERDICT_REACHED = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+
+
+def no_verdict(pytest_status: int) -> int:
+    """pytest stopped before the run reached a verdict: interrupted (130), or its own usage or internal error (2)."""
+    return EXIT_INTERRUPTED if pytest_status == pytest.ExitCode.INTERRUPTED else 2
 
 
 @dataclass(frozen=True)
@@ -155,7 +163,10 @@ class LiveRun:
             self.halt_code = 2 if isinstance(error, UsageError) else 3
             self.halted = " ".join(self.redactor.text(str(error)).split()) or type(error).__name__
 
-    def exit_code(self) -> int:
+    def exit_code(self, pytest_status: int = pytest.ExitCode.OK) -> int:
+        """0 / 1 from the ledger, 2 / 3 if halted; pytest's own trouble (interrupted, usage) leaves no verdict."""
+        if pytest_status not in _VERDICT_REACHED:
+            return no_verdict(pytest_status)
         if self.halted:
             return self.halt_code
         return 1 if self.ledger.failing(self.options.strict) else 0

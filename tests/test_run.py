@@ -188,6 +188,18 @@ def test_a_target_that_cannot_be_judged_is_exit_2_or_3_never_non_conformant(tmp_
     assert "Traceback" not in output and "FAILED" not in output and "revoked-token-0123456789" not in output
 
 
+def test_an_interrupted_run_says_so_everywhere_and_exits_130(tmp_path, capsys, monkeypatch):
+    def ctrl_c(run, case):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(PROCEDURES, "moved_session", ctrl_c)
+    code, output = run_cli(capsys)
+    summary = json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())
+    assert code == 130, output
+    assert verdict_of(output) == "hems-conformance: interrupted: no verdict"
+    assert (summary["exit_code"], summary["verdict"]) == (130, "interrupted")
+
+
 def test_the_same_seed_sends_the_same_requests(tmp_path, capsys):
     def request_log(seed: str) -> list[str]:
         lines: list[str] = []
