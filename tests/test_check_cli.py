@@ -288,6 +288,17 @@ def test_unreadable_subdirectory_is_an_input_error_not_a_silent_skip(tmp_path, c
     assert out.startswith("1 payload(s) judged, 0 failing")
 
 
+def test_directory_walk_follows_no_symlink_loop_and_opens_no_fifo(tmp_path, capsys):
+    write_json(tmp_path / "ok.json", BASE)
+    (tmp_path / "loop").symlink_to(tmp_path, target_is_directory=True)
+    os.mkfifo(tmp_path / "pipe.json")  # opening it would block until a writer came
+    (tmp_path / "gone.json").symlink_to(tmp_path / "missing.json")
+    code, out, err = check(capsys, tmp_path)
+    assert code == 2
+    assert one_line_error(err) == f"{tmp_path / 'gone.json'}: cannot read: No such file or directory"
+    assert out.startswith("1 payload(s) judged, 0 failing")
+
+
 def test_a_read_error_after_open_is_an_input_error(tmp_path, capsys):
     code, _, err = check(capsys, "/proc/self/mem")
     assert code == 2
