@@ -163,7 +163,7 @@ class CheckItem(pytest.Item):
         record = run.ledger.records[self.name]
         status = record.status(run.options.strict)
         if status is Status.FAILED:
-            raise CheckFailed(_describe(record))
+            raise CheckFailed(run.redactor.text(_describe(record)))  # the console is as careful as the reports
         if status is Status.SKIPPED:
             pytest.skip(record.skip_reason())
 

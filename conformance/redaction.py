@@ -2,18 +2,43 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import threading
 from collections.abc import Iterable, Mapping
+from urllib.parse import quote
 
 PLACEHOLDER = "[REDACTED]"
 _SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie"}
-# Tokens the run did not mint itself can still show up in a body: mask `Bearer <anything>` wherever it appears,
-# also at the end of a quoted string (`"Bearer abc"` in JSON). RFC 6750 b64token; the challenge parameters
-# of RFC 6750 §3 (`Bearer realm="..."`, `error=...`) stay readable.
-_BEARER = re.compile(r'(?i)\b(bearer)\s+(?!(?:realm|scope|error|error_description|error_uri)\s*=)'
-                     r'(?>[A-Za-z0-9\-._~+/]+=*)')
+# Credentials the run did not mint itself can still show up in a body: mask `Bearer <anything>` wherever it
+# appears, also at the end of a quoted string (`"Bearer abc"` in JSON), and `Basic <base64 of a user:password>`.
+# RFC 6750 b64token / RFC 7617 token68; the challenge parameters of RFC 6750 §3 and RFC 7617 §2
+# (`Bearer realm="..."`, `error=...`, `Basic realm=...`) stay readable.
+_CREDENTIAL = re.compile(r'(?i)\b(bearer|basic)\s+(?!(?:realm|scope|error|error_description|error_uri|charset)\s*=)'
+                         r'(?>[A-Za-z0-9\-._~+/]+=*)')
 _MIN_SECRET = 4  # shorter values would mask innocent text and protect nothing
+
+
+def _mask_credential(match: re.Match[str]) -> str:
+    scheme, credential = match.group(1), match.group(0)[len(match.group(1)):].lstrip()
+    if scheme.lower() == "basic" and not _is_basic_credential(credential):
+        return match.group(0)  # prose such as "basic auth", not a credential
+    return f"{scheme} {PLACEHOLDER}"
+
+
+def _is_basic_credential(text: str) -> bool:
+    try:
+        return b":" in base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+
+
+def basic_credentials(user: str, password: str) -> list[str]:
+    """The HTTP Basic encodings of a client id and secret: as sent plainly, and form-urlencoded first (RFC 6749
+    §2.3.1), so that an echo of the Authorization header is masked even without its scheme."""
+    pairs = {f"{user}:{password}", f"{quote(user, safe='')}:{quote(password, safe='')}"}
+    return [base64.b64encode(pair.encode()).decode() for pair in sorted(pairs)]
 
 
 class Redactor:
@@ -38,7 +63,7 @@ class Redactor:
     def text(self, text: str) -> str:
         if self._pattern is not None:
             text = self._pattern.sub(PLACEHOLDER, text)
-        return _BEARER.sub(lambda m: f"{m.group(1)} {PLACEHOLDER}", text)
+        return _CREDENTIAL.sub(_mask_credential, text)
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         out = {}

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conformance.errors import ConfigError
+from conformance.redaction import basic_credentials
 from conformance.settings import Settings, read_toml, settings_from_mapping
 
 GRANTS = ("client_credentials", "password", "bearer", "none")
@@ -76,7 +77,10 @@ class AuthConfig:
     scope: str = ""
 
     def secrets(self) -> list[str]:
-        return [s.reveal() for s in (self.client_secret, self.password, self.token) if s is not None]
+        found = [s.reveal() for s in (self.client_secret, self.password, self.token) if s is not None]
+        if self.client_secret is not None:  # the Authorization header the token request carries
+            found += basic_credentials(self.client_id, self.client_secret.reveal())
+        return found
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,11 @@ retries on 429, infrastructure trouble as TargetError, and nothing secret in wha
 from __future__ import annotations
 
 import contextlib
+import json
 from dataclasses import replace
 
 import pytest
-from reference_support import Clock, Misbehaving, hanging_up
+from reference_support import Clock, Misbehaving, authorization, hanging_up
 
 from conformance.client import TargetClient, _retry_after, _seconds
 from conformance.dataset import build_fleet
@@ -164,3 +165,20 @@ def test_a_server_that_hangs_up_is_untestable_with_that_cause():
                                                 (-5, None), (True, None), (None, None), ("inf", None)])
 def test_token_lifetimes_are_seconds_when_usable(value, seconds):
     assert _seconds(value) == seconds
+
+
+def test_a_token_endpoint_echoing_the_authorization_header_leaks_no_client_secret():
+    def echo(scope):
+        if scope["path"] != TOKEN_PATH:
+            return None
+        # the header without its scheme too: as a debug field of an error body might show it
+        received = authorization(scope)
+        body = json.dumps({"error": "invalid_request", "received": received, "raw": received.partition(" ")[2]})
+        return 400, {"Content-Type": "application/json"}, body.encode()
+
+    with client_for(rule=echo) as (client, _, _, _):
+        auth = client.config.tenant.auth
+        answer = client.send("POST", client.config.token_url(client.config.tenant), tenant=None,
+                             data={"grant_type": "client_credentials"}, auth=(auth.client_id, auth.client_secret.reveal()))
+    assert answer.status == 400 and answer.body["received"].startswith("Basic ")
+    assert answer.text.count("[REDACTED]") == 2, answer.text

@@ -243,6 +243,9 @@ def test_a_hundred_thousand_findings_make_a_report_of_bounded_size():
     ('Bearer realm="hems", error="invalid_token", error_description="expired"',
      'Bearer realm="hems", error="invalid_token", error_description="expired"'),
     ("curl -H 'Authorization: Bearer $HEMS_TOKEN'", "curl -H 'Authorization: Bearer $HEMS_TOKEN'"),
+    ('{"received": "Basic Y2xpZW50OnMzY3JldA=="}', '{"received": "Basic [REDACTED]"}'),
+    ('Basic realm="hems", charset="UTF-8"', 'Basic realm="hems", charset="UTF-8"'),
+    ("basic authentication is not offered", "basic authentication is not offered"),
 ])
-def test_bearer_credentials_are_masked_anywhere_and_challenges_stay_readable(text, shown):
+def test_bearer_and_basic_credentials_are_masked_anywhere_and_challenges_stay_readable(text, shown):
     assert Redactor().text(text) == shown

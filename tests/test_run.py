@@ -200,6 +200,19 @@ def test_an_interrupted_run_says_so_everywhere_and_exits_130(tmp_path, capsys, m
     assert (summary["exit_code"], summary["verdict"]) == (130, "interrupted")
 
 
+def test_a_failing_check_shows_no_secret_on_the_console(tmp_path, capsys, monkeypatch):
+    def echoed(run, case):
+        run.ledger.judged(case.id)
+        run.finding(case.id, f"the server said: {run.config.tenant.auth.client_secret.reveal()}")
+
+    monkeypatch.setitem(PROCEDURES, "stable_reads", echoed)
+    with reference(tmp_path) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+        secret = re.search(r'client_secret = "([^"]+)"', config.read_text()).group(1)
+    assert code == 1 and "the server said: [REDACTED]" in output, output
+    assert secret not in output
+
+
 def test_the_same_seed_sends_the_same_requests(tmp_path, capsys):
     def request_log(seed: str) -> list[str]:
         lines: list[str] = []
