@@ -26,6 +26,8 @@ _INTERNALS = re.compile(
     r"\bpsycopg2?\.|\bsqlalchemy\.|django\.db\.|Werkzeug Debugger|DEBUG = True",
     re.IGNORECASE | re.DOTALL,
 )
+# A Bearer challenge among possibly several (RFC 9110 §11.6.1: one header may list challenges, comma-separated).
+_BEARER_CHALLENGE = re.compile(r"(?i)(?:^|,)\s*bearer(?:\s|,|$)")
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ def challenge_check(request: Request, ctx: ResponseContext) -> list[LiveFinding]
         return []
     ctx.ledger.judged("AUTH-004")
     challenge = exchange.headers.get("www-authenticate", "")
-    if not challenge.lower().startswith("bearer"):
+    if not _BEARER_CHALLENGE.search(challenge):
         return [ctx.finding("AUTH-004", request, "401 without a Bearer challenge",
                             expected="WWW-Authenticate: Bearer ...", actual=challenge or None)]
     return []

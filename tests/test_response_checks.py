@@ -1,0 +1,43 @@
+"""The checks judged on every response, one response at a time: each fires on what it is about and keeps
+quiet on answers that are correct in another way than the reference deployment's."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conformance.catalogue import CATALOGUE
+from conformance.client import Exchange
+from conformance.judge import Judge
+from conformance.ledger import CheckRecord, Ledger
+from conformance.levels import Level
+from conformance.live_cases import load_cases
+from conformance.response_checks import RESPONSE_CHECKS, Request, ResponseContext
+
+LEVELS = {case.id: case.level for case in load_cases()}
+
+
+def judged(check_id: str, status: int, text: str = "", **headers: str) -> list[str]:
+    """The messages of `check_id`'s findings on one response of the session endpoint."""
+    ledger = Ledger()
+    for check in [*CATALOGUE, *LEVELS]:
+        ledger.register(CheckRecord(check, "live", LEVELS.get(check, Level.MUST), "", ""))
+    context = ResponseContext(Judge(), ledger, lambda check: LEVELS.get(check, Level.MUST))
+    exchange = Exchange("GET", "http://127.0.0.1:1/x", {}, status, {k.replace("_", "-"): v for k, v in headers.items()},
+                        text, 1.0, body=json.loads(text) if text.startswith(("{", "[")) else None)
+    return [f.message for f in RESPONSE_CHECKS[check_id](Request(exchange), context)]
+
+
+@pytest.mark.parametrize("challenge", [
+    'Bearer realm="api"', 'bearer', 'Bearer error="invalid_token"',
+    'DPoP algs="ES256", Bearer realm="api"',  # several challenges in one header (RFC 9110 §11.6.1)
+    'Basic realm="api", Bearer',
+])
+def test_a_bearer_challenge_is_found_among_others(challenge):
+    assert judged("AUTH-004", 401, '{"detail": "Unauthorized"}', www_authenticate=challenge) == []
+
+
+@pytest.mark.parametrize("challenge", ["", 'Basic realm="api"', 'Basic realm="Bearer"', "Bearerish"])
+def test_a_401_without_a_bearer_challenge_fires(challenge):
+    assert judged("AUTH-004", 401, '{"detail": "Unauthorized"}', www_authenticate=challenge) != []
