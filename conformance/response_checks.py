@@ -20,9 +20,12 @@ from conformance.ledger import Ledger, LiveFinding
 from conformance.levels import Level
 
 # Server internals that must never reach a client: Python/Java/.NET/Node stack traces, SQL, debug pages.
+# SQL as drivers and ORMs print it (upper-case keywords on one line, or select-from-where), not English such as
+# "select a wallbox from the list".
 _INTERNALS = re.compile(
     r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+|\bat [\w$.]+\([\w$]+\.java:\d+\)"
-    r"|\bat [\w.<>]+\(\) in .+:line \d+|\n\s+at .+\(.+\.[jt]s:\d+:\d+\)|\bSELECT\b.+\bFROM\b|"
+    r"|\bat [\w.<>]+\(\) in .+:line \d+|\n\s+at .+\(.+\.[jt]s:\d+:\d+\)|(?-i:\bSELECT\s[^\n]{1,400}?\sFROM\s)"
+    r"|\bselect\s+[\w.\"`*]+(?:\s*,\s*[\w.\"`*]+)*\s+from\s+[\w.\"`]+(?:\s+\w+)?\s+where\b|"
     r"\bpsycopg2?\.|\bsqlalchemy\.|django\.db\.|Werkzeug Debugger|DEBUG = True",
     re.IGNORECASE | re.DOTALL,
 )

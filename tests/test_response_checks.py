@@ -41,3 +41,22 @@ def test_a_bearer_challenge_is_found_among_others(challenge):
 @pytest.mark.parametrize("challenge", ["", 'Basic realm="api"', 'Basic realm="Bearer"', "Bearerish"])
 def test_a_401_without_a_bearer_challenge_fires(challenge):
     assert judged("AUTH-004", 401, '{"detail": "Unauthorized"}', www_authenticate=challenge) != []
+
+
+@pytest.mark.parametrize("detail", [
+    "Please select a wallbox from the list",
+    "No session was found: select another one from your sessions where it exists",
+    "Not Found",
+])
+def test_error_prose_is_not_taken_for_server_internals(detail):
+    assert judged("RSP-003", 404, json.dumps({"detail": detail}), content_type="application/json") == []
+
+
+@pytest.mark.parametrize("leak", [
+    'SELECT "hems_session"."id", "hems_session"."started_at" FROM "hems_session" WHERE "hems_session"."id" = 5',
+    "select id, started_at from hems_session s where s.id = 5",
+    'Traceback (most recent call last):\n  File "/app/views.py", line 12, in get',
+    "django.db.utils.DataError: value out of range",
+])
+def test_stack_traces_and_sql_fire(leak):
+    assert judged("RSP-003", 500, json.dumps({"detail": leak}), content_type="application/json") != []
