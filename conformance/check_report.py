@@ -39,7 +39,7 @@ from conformance.reporting import (
     redact_tree,
     write_summary,
 )
-from conformance.sources import Payload, SourceError
+from conformance.sources import Payload, SourceError, display
 
 ERRORS_KEPT = 20
 
@@ -164,7 +164,7 @@ def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: 
     started = time.time()
     evidence = CheckEvidence(judge)
     tally = run_check(judge, paths, strict=strict, output=output, evidence=evidence)
-    write_reports(folder, check_summary(evidence, tally, judge, paths=paths, strict=strict,
-                                        command=command_line(argv), started=started))
+    write_reports(folder, check_summary(evidence, tally, judge, paths=[display(p) for p in paths], strict=strict,
+                                        command=command_line([display(a) for a in argv]), started=started))
     print(f"hems-conformance: reports in {folder.path}/ ({SUMMARY}, {HTML}, {JUNIT})", file=sys.stderr)
     return tally.exit_code()

@@ -68,7 +68,8 @@ def _shorten(text: str) -> str:
 def _as_json(value: Any) -> str:
     """The offending value as the payload spells it (null, true, "7"), shortened for a finding."""
     try:
-        return _shorten(json.dumps(value, ensure_ascii=False, default=str))
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        return _shorten(text.encode("utf-8", "backslashreplace").decode("utf-8"))  # a lone surrogate as \ud800
     except (ValueError, RecursionError):
         return _shorten(repr(value))
 
@@ -115,8 +116,11 @@ class Judge:
     def _schema_findings(self, payload: Any) -> list[Finding]:
         try:
             errors = list(self._validator.iter_errors(payload))
+        except UnicodeEncodeError:  # jsonschema-rs takes only strings that UTF-8 can encode
+            return self._unlocated_schema_finding(payload, "a string holds an unpaired surrogate, which is not "
+                                                           "Unicode text")
         except ValueError:  # jsonschema-rs reports errors only within ~255 levels of nesting
-            return self._unlocated_schema_finding(payload)
+            return self._unlocated_schema_finding(payload, "nested too deeply to locate the errors")
         findings = []
         for error in errors:
             invariant = CATALOGUE["SCH-002" if _is_format_only(error) else "SCH-001"]
@@ -127,8 +131,8 @@ class Judge:
             )
         return findings
 
-    def _unlocated_schema_finding(self, payload: Any) -> list[Finding]:
-        """One SCH-001 finding at the root for a payload too deep to list errors in, unless it is valid."""
+    def _unlocated_schema_finding(self, payload: Any, why: str) -> list[Finding]:
+        """One SCH-001 finding at the root for a payload the validator cannot list errors in, unless it is valid."""
         try:
             if self._validator.is_valid(payload):
                 return []
@@ -136,5 +140,5 @@ class Judge:
             pass
         invariant = CATALOGUE["SCH-001"]
         return [Finding(invariant.id, self.level(invariant), "",
-                        f"the body does not validate against {RESPONSE_SCHEMA_NAME} (nested too deeply to locate "
-                        "the errors)", f"valid per {RESPONSE_SCHEMA_NAME}", _as_json(payload))]
+                        f"the body does not validate against {RESPONSE_SCHEMA_NAME} ({why})",
+                        f"valid per {RESPONSE_SCHEMA_NAME}", _as_json(payload))]

@@ -46,6 +46,13 @@ class Progress:
     total: int = 0
 
 
+def display(path: str | os.PathLike[str]) -> str:
+    """A path as one printable line for output and reports: bytes that are not UTF-8 as \\xff, control
+    characters escaped (a file name may hold both; printing them raw breaks lines or the encoder)."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def _expand(paths: Iterable[str]) -> Iterator[str | Path | SourceError]:
     for raw in paths:
         if raw == "-":
@@ -67,14 +74,14 @@ def _walk(directory: Path) -> Iterator[Path | SourceError]:
     unreadable: list[SourceError] = []
     found = []
     for root, _, names in os.walk(directory, onerror=lambda exc: unreadable.append(
-            SourceError(exc.filename or str(directory), f"cannot read: {exc.strerror or exc}"))):
+            SourceError(display(exc.filename or directory), f"cannot read: {exc.strerror or exc}"))):
         for name in names:
             candidate = Path(root, name)
             if candidate.suffix in JSON_SUFFIXES + LINES_SUFFIXES and (candidate.is_file() or not candidate.exists()):
                 found.append(candidate)
     yield from unreadable
     if not found and not unreadable:
-        yield SourceError(str(directory), "directory holds no .json, .jsonl or .ndjson file")
+        yield SourceError(display(directory), "directory holds no .json, .jsonl or .ndjson file")
     yield from sorted(found)
 
 
@@ -90,7 +97,7 @@ def iter_payloads(paths: Iterable[str], progress: Progress | None = None) -> Ite
             try:
                 handle = open(item, "rb")
             except OSError as exc:
-                yield SourceError(str(item), f"cannot read: {exc.strerror or exc}")
+                yield SourceError(display(item), f"cannot read: {exc.strerror or exc}")
                 continue
             with handle:
                 try:
@@ -98,7 +105,7 @@ def iter_payloads(paths: Iterable[str], progress: Progress | None = None) -> Ite
                 except OSError:
                     pass
                 lines = True if item.suffix in LINES_SUFFIXES else None if item.suffix not in JSON_SUFFIXES else False
-                yield from _guarded(str(item), _read_stream(str(item), handle, progress, lines=lines))
+                yield from _guarded(display(item), _read_stream(display(item), handle, progress, lines=lines))
 
 
 def _guarded(label: str, items: Iterator[Payload | SourceError]) -> Iterator[Payload | SourceError]:
@@ -168,7 +175,7 @@ def _loads(text: str) -> Any:
         return value
 
     try:
-        return json.loads(text, parse_constant=reject, parse_float=finite)
+        body = json.loads(text, parse_constant=reject, parse_float=finite)
     except json.JSONDecodeError:
         raise
     except ValueError:  # int() past sys.get_int_max_str_digits(); json.loads gives no position
@@ -176,6 +183,30 @@ def _loads(text: str) -> Any:
         digits = re.compile(f"{_STRING}|(-?[0-9]{{{limit + 1},}})")
         where = next((m.start(1) for m in digits.finditer(text) if m.group(1)), 0)
         raise _Unsupported(f"number with more than {limit} digits", text, where) from None
+    if "\\u" in text:  # only an escape can put an unpaired surrogate into a str
+        _check_unicode(body, "")
+    return body
+
+
+class NotUnicode(ValueError):
+    """A JSON string escapes an unpaired surrogate (RFC 8259 §8.2): no UTF-8 text, so nothing can judge it."""
+
+
+def _check_unicode(value: Any, pointer: str) -> None:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            surrogate = value[exc.start].encode("unicode_escape").decode("ascii")
+            raise NotUnicode(f"the string at {pointer or '/'} is not Unicode text (unpaired surrogate {surrogate})") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            where = pointer + "/" + key.replace("~", "~0").replace("/", "~1")
+            _check_unicode(key, pointer + " (a property name)")
+            _check_unicode(item, where)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_unicode(item, f"{pointer}/{index}")
 
 
 def _invalid(exc: json.JSONDecodeError) -> str:
@@ -198,6 +229,9 @@ def _document(label: str, data: bytes) -> Iterator[Payload | SourceError]:
         return
     except RecursionError:
         yield SourceError(label, _TOO_DEEP)
+        return
+    except NotUnicode as exc:
+        yield SourceError(label, str(exc))
         return
     if body == []:
         yield SourceError(label, "empty array: no payload")
@@ -225,6 +259,9 @@ def _json_lines(label: str, reader: Iterable[bytes], progress: Progress) -> Iter
             continue
         except RecursionError:
             yield SourceError(f"{label}:{number}", _TOO_DEEP)
+            continue
+        except NotUnicode as exc:
+            yield SourceError(f"{label}:{number}", str(exc))
             continue
         yield Payload(f"{label}:{number}", body)
     if empty:

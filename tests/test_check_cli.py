@@ -305,6 +305,42 @@ def test_a_read_error_after_open_is_an_input_error(tmp_path, capsys):
     assert one_line_error(err) == "/proc/self/mem: cannot read: Input/output error"
 
 
+def test_undecodable_file_names_are_shown_escaped_everywhere(tmp_path):
+    directory = os.fsencode(tmp_path)
+    Path(os.fsdecode(directory + b"/\xff-bad.json")).write_text(json.dumps(must_broken()), encoding="utf-8")
+    Path(os.fsdecode(directory + b"/\xfe-broken.json")).write_text("{", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "conformance", "check", str(tmp_path), "--report-dir",
+                             str(tmp_path / "reports")], capture_output=True, timeout=120, check=False,
+                            env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    out, err = result.stdout.decode(), result.stderr.decode()
+    assert result.returncode == 2 and "Traceback" not in err, err
+    assert out.startswith(f"{tmp_path}/\\xff-bad.json: CNT-004 MUST ")
+    assert err.startswith(f"{tmp_path}/\\xfe-broken.json:1:2: invalid JSON")
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["input_errors"][0]["source"] == f"{tmp_path}/\\xfe-broken.json:1:2"
+
+
+def test_a_string_that_is_not_unicode_text_is_an_input_error(tmp_path, capsys):
+    text = json.dumps(must_broken()).replace('"reason": "', '"reason": "\\ud800', 1)
+    (tmp_path / "surrogate.json").write_text(text, encoding="utf-8")
+    code, _, err = check(capsys, tmp_path / "surrogate.json")
+    assert code == 2
+    assert one_line_error(err) == (f"{tmp_path / 'surrogate.json'}: the string at /decisions/0/reason is not "
+                                   "Unicode text (unpaired surrogate \\ud800)")
+
+
+def test_the_judge_reports_a_string_that_is_not_unicode_text_without_crashing():
+    from conformance.judge import Judge
+
+    body = payload()
+    body["decisions"][0]["reason"] = "\ud800"  # a string as the schema asks: valid
+    assert Judge().judge(body).findings == []
+    body["decisions"][0]["decision"] = "\ud800"  # not one of the enum: the validator cannot even say so
+    [finding] = Judge().judge(body).findings
+    assert (finding.invariant, finding.pointer) == ("SCH-001", "")
+    assert finding.message.endswith("(a string holds an unpaired surrogate, which is not Unicode text)")
+
+
 def test_json_format_reports_input_errors_in_place(tmp_path, capsys):
     (tmp_path / "broken.json").write_text("{", encoding="utf-8")
     code, report = check_json(capsys, tmp_path / "broken.json")
