@@ -8,6 +8,7 @@ answered is returned as an `Exchange` for the checks to judge.
 from __future__ import annotations
 
 import email.utils
+import http.cookiejar
 import json
 import threading
 import time
@@ -201,6 +202,9 @@ class TargetClient:
         self.redactor = redactor or Redactor(config.secrets())
         self.session = requests.Session()
         self.session.verify = config.verify_tls
+        # No cookies: each request carries only the credentials it means to (a session cookie set by one
+        # tenant's read would authenticate the unauthenticated probes and blur tenant isolation).
+        self.session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         self.tokens = {key: TokenSource(config, tenant, self.redactor, AUTH_TABLES[key]) for key, tenant in config.tenants()}
         self.sleep = sleep
         self.requests_sent = 0

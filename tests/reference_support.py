@@ -95,3 +95,30 @@ def hanging_up():
         stop.set()
         thread.join(timeout=5)
         listener.close()
+
+
+class CookieSessions:
+    """Wraps a deployment's ASGI app: like many web stacks it also accepts browser sessions. An authenticated
+    answer sets a cookie; a request without an Authorization header is authenticated by that cookie."""
+
+    COOKIE = b"hems_session"
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        headers = dict(scope.get("headers", []))
+        if scope["type"] != "http" or b"authorization" in headers:
+            token = headers.get(b"authorization", b"").partition(b" ")[2]
+
+            async def with_cookie(message) -> None:
+                if message["type"] == "http.response.start" and token:
+                    message["headers"] = [*message["headers"], (b"set-cookie", self.COOKIE + b"=" + token + b"; Path=/")]
+                await send(message)
+
+            await self.app(scope, receive, with_cookie)
+            return
+        cookies = dict(part.strip().partition(b"=")[::2] for part in headers.get(b"cookie", b"").split(b";") if part)
+        if self.COOKIE in cookies:
+            scope = dict(scope, headers=[*scope["headers"], (b"authorization", b"Bearer " + cookies[self.COOKIE])])
+        await self.app(scope, receive, send)

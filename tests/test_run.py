@@ -11,7 +11,7 @@ import json
 import re
 
 import pytest
-from reference_support import Misbehaving, authorization
+from reference_support import CookieSessions, Misbehaving, authorization
 
 from conformance.cli import main
 from conformance.dataset import build_fleet
@@ -94,6 +94,15 @@ def test_legitimate_variations_are_conformant(tmp_path, capsys, name):
         assert "undocumented-429" in spec_findings
     if name == "forbidden-across-tenants":
         assert "undocumented-403" in spec_findings
+
+
+def test_a_deployment_that_also_accepts_session_cookies_is_conformant(tmp_path, capsys):
+    deployment = Deployment(build_fleet(0))
+    deployment.app = CookieSessions(deployment.app)
+    with start_in_thread(deployment) as url:
+        write_target_config(str(tmp_path / "target.toml"), deployment.target_config(url))
+        code, output = run_cli(capsys, "--config", str(tmp_path / "target.toml"), "--strict")
+    assert code == 0, output
 
 
 def test_a_broken_token_endpoint_is_untestable_not_non_conformant(tmp_path, capsys):
