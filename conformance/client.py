@@ -26,7 +26,8 @@ from conformance.redaction import Redactor
 from conformance.target import AUTH_TABLES, TargetConfig, Tenant
 
 RETRIED_STATUSES = (429, 503)
-_BODY_LIMIT = 64 * 1024
+_BODY_LIMIT = 64 * 1024  # of the text an Exchange keeps for evidence
+PARSE_LIMIT = 32 * 1024 * 1024  # bodies up to this size are parsed and judged (long decision timelines are MBs)
 _TOKEN_FIELDS = ("access_token", "refresh_token", "id_token")
 _CREDENTIAL_ERRORS = {"invalid_client", "invalid_grant", "unauthorized_client", "invalid_scope"}
 
@@ -44,6 +45,7 @@ class Exchange:
     elapsed_ms: float
     note: str = ""  # how the request was built, e.g. "tenant B token"
     body: Any = field(default=None, repr=False)  # parsed JSON, when the body is JSON
+    too_large: bool = False  # over PARSE_LIMIT: not parsed, so neither judged nor called invalid
     raw: requests.Response | None = field(default=None, repr=False, compare=False)  # for Schemathesis' checks
 
     @property
@@ -255,7 +257,8 @@ class TargetClient:
 
     def _record(self, method: str, url: str, headers: dict[str, str], response: requests.Response,
                 note: str) -> Exchange:
-        body = _parse_json(response.text) if len(response.content) <= _BODY_LIMIT * 16 else None
+        too_large = len(response.content) > PARSE_LIMIT
+        body = None if too_large else _parse_json(response.text)
         if isinstance(body, dict):  # a token endpoint answer: its tokens become secrets before anything is kept
             for key in _TOKEN_FIELDS:
                 if isinstance(body.get(key), str):
@@ -271,5 +274,6 @@ class TargetClient:
             elapsed_ms=response.elapsed.total_seconds() * 1000,
             note=note,
             body=body,
+            too_large=too_large,
             raw=response,
         )

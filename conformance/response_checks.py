@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.catalogue import CATALOGUE
-from conformance.client import Exchange
+from conformance.client import PARSE_LIMIT, Exchange
 from conformance.judge import Judge
 from conformance.ledger import Ledger, LiveFinding
 from conformance.levels import Level
@@ -95,6 +95,9 @@ def json_content_check(request: Request, ctx: ResponseContext) -> list[LiveFindi
     exchange = request.exchange
     check_id = "RSP-002" if exchange.status == 200 else "RSP-004"
     if not (exchange.status == 200 or 400 <= exchange.status < 600) or (check_id == "RSP-004" and not exchange.text):
+        return []
+    if exchange.too_large:
+        ctx.ledger.note(f"a {exchange.status} answer over {PARSE_LIMIT // 2**20} MiB was not judged (e.g. {exchange.url})")
         return []
     ctx.ledger.judged(check_id)
     content_type = exchange.headers.get("content-type", "")

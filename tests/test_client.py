@@ -182,3 +182,14 @@ def test_a_token_endpoint_echoing_the_authorization_header_leaks_no_client_secre
                              data={"grant_type": "client_credentials"}, auth=(auth.client_id, auth.client_secret.reveal()))
     assert answer.status == 400 and answer.body["received"].startswith("Basic ")
     assert answer.text.count("[REDACTED]") == 2, answer.text
+
+
+def test_a_long_session_of_several_megabytes_is_parsed_for_judging():
+    ref = {"session": {"id": 1}, "decisions": [{"time": "2025-06-01T10:00:00Z", "note": "x" * 200}] * 10_000}
+    body = json.dumps(ref).encode()
+    assert len(body) > 2 * 1024 * 1024
+
+    with client_for(rule=lambda scope: None if scope["path"] == TOKEN_PATH else
+                    (200, {"Content-Type": "application/json"}, body)) as (client, _, _, _):
+        exchange = client.send("GET", session_url(client))
+    assert exchange.body == ref and not exchange.too_large

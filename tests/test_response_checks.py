@@ -60,3 +60,12 @@ def test_error_prose_is_not_taken_for_server_internals(detail):
 ])
 def test_stack_traces_and_sql_fire(leak):
     assert judged("RSP-003", 500, json.dumps({"detail": leak}), content_type="application/json") != []
+
+
+def test_an_answer_too_large_to_parse_is_noted_not_called_invalid_json():
+    ledger = Ledger()
+    exchange = Exchange("GET", "http://127.0.0.1:1/x", {}, 200, {"content-type": "application/json"}, "{", 1.0,
+                        too_large=True)
+    context = ResponseContext(Judge(), ledger, lambda check: Level.MUST)
+    assert RESPONSE_CHECKS["RSP-002"](Request(exchange), context) == []
+    assert ledger.notes == ["a 200 answer over 32 MiB was not judged (e.g. http://127.0.0.1:1/x)"]
