@@ -106,8 +106,10 @@ _KIND_SRC = "components.schemas.SmartChargingDecisionKind.description"
 def _at_most(a: float, b: float) -> bool:
     """a <= b, forgiving binary rounding: a value written at a decimal boundary (19.095 A for 20.1 A ± 5 %)
     is at the boundary, not a hair beyond it."""
+    if a <= b:
+        return True
     slack = 1e-9 * max(abs(a), abs(b), 1.0)
-    return a <= b or (slack < math.inf and a <= b + slack)  # no slack is infinite: inf <= 1380 stays false
+    return slack < math.inf and a <= b + slack  # no slack is infinite: inf <= 1380 stays false
 
 
 def _converged(command: dict[str, Any], settings: Settings) -> bool:

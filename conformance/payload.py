@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
 Instant = timedelta  # distance from 1970-01-01T00:00:00Z: never overflows, unlike a datetime near year 1 or 9999
 
-_EPOCH = datetime(1970, 1, 1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # aware minus aware works on day numbers: no overflow at year 1 or 9999
 _LEAP_SECOND = re.compile(r"(\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:)60(?:\.\d+)?([Zz]|[+-]\d\d:\d\d)")
 _LAST_MICROSECOND = timedelta(microseconds=999_999)
 
@@ -36,11 +36,11 @@ def instant(value: Any) -> Instant | None:
     of its minute: after every earlier time, before the next minute, so no order or window check can
     fire on it falsely (two times inside one leap second compare equal).
     """
-    leap = _LEAP_SECOND.fullmatch(value) if isinstance(value, str) else None
+    leap = _LEAP_SECOND.fullmatch(value) if isinstance(value, str) and ":60" in value else None
     parsed = parse_instant(f"{leap[1]}59{leap[2]}" if leap else value)
     if parsed is None:
         return None
-    since_epoch = parsed.replace(tzinfo=None) - _EPOCH - parsed.utcoffset()
+    since_epoch = parsed - _EPOCH
     return since_epoch + _LAST_MICROSECOND if leap else since_epoch
 
 

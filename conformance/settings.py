@@ -78,7 +78,9 @@ class Settings:
 
     def dispatch_status(self, word: str) -> str | None:
         """The CommandStatus a dispatch_status word stands for, or None when the vocabulary lacks it."""
-        return self._status_lookup.get(status_key(word))
+        lookup = self._status_lookup
+        found = lookup.get(word)  # the common case: already a key ("applied")
+        return found if found is not None else lookup.get(status_key(word))
 
     def current_tolerance(self, commanded_amps: float) -> float:
         return max(self.current_tolerance_a, abs(commanded_amps) * self.current_tolerance_pct / 100.0)
