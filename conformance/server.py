@@ -235,7 +235,8 @@ class Deployment:
         if stored is None:
             if session_id not in self._stored and self.faults.on("unknown-session-500"):
                 return self._error(500, "Internal Server Error")
-            if self.variants.on("forbidden-across-tenants") and self._foreign(caller, session_id):
+            if self.variants.on("forbidden-not-found") or (
+                    self.variants.on("forbidden-across-tenants") and self._foreign(caller, session_id)):
                 return self._error(403, "Forbidden")
             return self._error(404, "Not Found")
         body = self._bodies[session_id]

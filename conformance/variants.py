@@ -73,6 +73,7 @@ VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in (
         Variant("forbidden-across-tenants", "another tenant's session is answered 403 instead of 404"),
+        Variant("forbidden-not-found", "every session the caller cannot read, unknown ones included, is 403, not 404"),
         Variant("short-lived-tokens", "access tokens live 3 s (the client must refresh them)"),
         Variant("rate-limited", "every 15th request to the session endpoint is 429 with Retry-After: 1"),
         Variant("offset-timestamps", "date-times in +02:00 with milliseconds instead of Z", _transformed(_offsets)),
