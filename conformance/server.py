@@ -56,6 +56,7 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _UUID = re.compile(r"(?:urn:uuid:)?(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})",
                    re.IGNORECASE)
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")  # RFC 6750 §2.1
 _ANY_TENANT = ""  # the caller when auth-not-enforced serves a request without credentials
 
 
@@ -137,12 +138,12 @@ class Deployment:
     def _error(self, status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
         return self._json({"detail": detail}, status, headers)
 
-    def _unauthorized(self, error: str | None = None, description: str = "") -> Response:
+    def _unauthorized(self, error: str | None = None, description: str = "", status: int = 401) -> Response:
         challenge = f'Bearer realm="{REALM}"'
         if error:
             challenge += f', error="{error}", error_description="{description}"'
         headers = {} if self.faults.on("missing-www-authenticate") else {"WWW-Authenticate": challenge}
-        return self._error(401, "Unauthorized", headers)
+        return self._error(status, "Unauthorized" if status == 401 else "Bad Request", headers)
 
     async def _http_exception(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -183,6 +184,8 @@ class Deployment:
         if scheme.lower() != "bearer":
             return _ANY_TENANT if self.faults.on("auth-not-enforced") else self._unauthorized()
         token = token.strip()
+        if self.variants.on("malformed-token-400") and not _B64TOKEN.fullmatch(token):
+            return self._unauthorized("invalid_request", "The access token is malformed", 400)
         found = self.issuer.lookup(token)
         if found is None:
             if token and self.faults.on("any-token-accepted"):

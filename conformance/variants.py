@@ -74,6 +74,7 @@ VARIANTS: dict[str, Variant] = {
     for v in (
         Variant("forbidden-across-tenants", "another tenant's session is answered 403 instead of 404"),
         Variant("forbidden-not-found", "every session the caller cannot read, unknown ones included, is 403, not 404"),
+        Variant("malformed-token-400", "a malformed Bearer credential is 400 invalid_request (RFC 6750 §3.1), not 401"),
         Variant("short-lived-tokens", "access tokens live 3 s (the client must refresh them)"),
         Variant("rate-limited", "every 15th request to the session endpoint is 429 with Retry-After: 1"),
         Variant("offset-timestamps", "date-times in +02:00 with milliseconds instead of Z", _transformed(_offsets)),
