@@ -578,13 +578,15 @@ def failed_dispatch_has_no_current(view: SessionView, settings: Settings) -> Ite
     _VERDICT_SRC,
     reading="The spec names no tolerance, hence SHOULD. Default max(1.0 A, 5 % of the commanded amps) "
     "(judge.current_tolerance_a, judge.current_tolerance_pct); the boundary counts as within. A missing "
-    "sample is EVD-001's.",
+    "sample is EVD-001's, a negative sample or command PHY-005's or PHY-004's.",
 )
 def applied_current_converged(view: SessionView, settings: Settings) -> Iterator[Violation]:
     for i in view.commands_with(frozenset({"applied"})):
         command = view.commands[i]
         observed, commanded = command["observed_current_offered_a"], command["commanded_amps"]
-        if observed is not None and not _converged(command, settings):
+        if observed is None or observed < 0 or commanded < 0:
+            continue  # no sample is EVD-001's, a negative one PHY-005's, a negative command PHY-004's
+        if not _converged(command, settings):
             tolerance = settings.current_tolerance(commanded)
             yield Violation(_c(i, "observed_current_offered_a"),
                             f"applied but Current.Offered {observed} A is not within {tolerance:g} A of {commanded} A",
