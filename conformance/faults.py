@@ -73,6 +73,8 @@ FAULTS: dict[str, Fault] = {
         Fault("unknown-session-500", ("OBJ-001", "FUZ-001"), "an unknown session id raises and answers 500"),
         Fault("path-parents-unchecked", ("OBJ-002", "OBJ-003"),
               "sessions are looked up by session_id within the tenant; user and wallbox in the path are ignored"),
+        Fault("user-not-checked", ("OBJ-002", "OBJ-003"),
+              "the user in the path is not checked: a session is found by org, wallbox and id"),
         Fault("cross-tenant-read", ("OBJ-004",), "the caller's tenant is not checked: tenant B reads tenant A"),
         Fault("server-error-on-malformed-input", ("FUZ-001",),
               "a malformed UUID or a session id beyond int64 answers 500 instead of 422"),

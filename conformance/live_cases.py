@@ -7,10 +7,11 @@ response they provoke is also judged by the response checks.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from conformance.errors import ConfigError, TargetError
 from conformance.levels import Level
+from conformance.target import SessionRef
 
 if TYPE_CHECKING:
     from conformance.runner import LiveRun
@@ -150,26 +152,26 @@ def _expect_not_ok(run: LiveRun, case: LiveCase, exchange: Any, what: str) -> No
                     expected="403 or 404", actual=exchange.status)
 
 
+def _moves(sessions: tuple[SessionRef, ...]) -> Iterator[tuple[SessionRef, str, str]]:
+    """(session, parent, value): one parent of a configured session swapped for a real one of the same tenant,
+    another wallbox of the same user, or another user of the same org (the path otherwise unchanged)."""
+    for ref in sessions:
+        peers = [other for other in sessions if other.org_id == ref.org_id]
+        wallbox = next((o.wallbox_id for o in peers if o.user_id == ref.user_id and o.wallbox_id != ref.wallbox_id), None)
+        user = next((o.user_id for o in peers if o.user_id != ref.user_id), None)
+        yield from ((ref, name, value) for name, value in (("wallbox_id", wallbox), ("user_id", user)) if value)
+
+
 @procedure
 def moved_session(run: LiveRun, case: LiveCase) -> None:
-    """A known session requested under another of the tenant's own wallboxes (and users) must not be served."""
-    sessions = run.config.tenant.sessions
-    moved = 0
-    for ref in sessions:
-        for other in sessions:
-            for name in ("wallbox_id", "user_id"):
-                if getattr(other, name) != getattr(ref, name) and other.org_id == ref.org_id:
-                    override = {name: getattr(other, name)}
-                    if name == "user_id":
-                        override["wallbox_id"] = other.wallbox_id
-                    exchange = run.read(ref, override=override, note=f"moved under another {name[:-3]}")
-                    _expect_not_ok(run, case, exchange, f"{ref.label()} under another {name[:-3]}")
-                    moved += 1
-                    break
-            if moved >= case.params.get("limit", 4):
-                return
-    if not moved:
-        run.ledger.skip(case.id, "needs two configured sessions on different wallboxes of one org")
+    """A known session requested under another wallbox of its user, or another user of its org, is not served."""
+    moves = list(itertools.islice(_moves(run.config.tenant.sessions), case.params.get("limit", 4)))
+    if not moves:
+        run.ledger.skip(case.id, "needs two configured sessions of one org on different wallboxes or users")
+    for ref, name, value in moves:
+        what = "another wallbox of its user" if name == "wallbox_id" else "another user of its org"
+        exchange = run.read(ref, override={name: value}, note=f"moved under {what}")
+        _expect_not_ok(run, case, exchange, f"{ref.label()} under {what}")
 
 
 @procedure

@@ -34,6 +34,7 @@ HTTP_EFFECTS = {
     "missing-www-authenticate": {"no token", "bad token"},
     "unknown-session-500": {"unknown session"},
     "path-parents-unchecked": {"moved session", "random user"},
+    "user-not-checked": {"random user"},
     "cross-tenant-read": {"other tenant"},
     "server-error-on-malformed-input": {"bad uuid", "int64 overflow"},
     "intermittent-500": {"reads", "rereads"},
