@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import uuid
 
 import pytest
 from reference_support import CookieSessions, Misbehaving, authorization
@@ -100,6 +101,37 @@ def test_legitimate_variations_are_conformant(tmp_path, capsys, name):
 def test_a_deployment_that_also_accepts_session_cookies_is_conformant(tmp_path, capsys):
     deployment = Deployment(build_fleet(0))
     deployment.app = CookieSessions(deployment.app)
+    with start_in_thread(deployment) as url:
+        write_target_config(str(tmp_path / "target.toml"), deployment.target_config(url))
+        code, output = run_cli(capsys, "--config", str(tmp_path / "target.toml"), "--strict")
+    assert code == 0, output
+
+
+def test_session_ids_numbered_per_wallbox_are_no_leak(tmp_path, capsys):
+    """A deployment whose session ids are unique per wallbox only: every wallbox has a session of each number,
+    so a known number under another of the tenant's wallboxes is that wallbox's own session, rightly served."""
+    deployment = Deployment(build_fleet(0))
+    sessions = {s.session_id: s for s in deployment.fleet.sessions}
+    by_wallbox = {(s.org_id, s.user_id, s.wallbox_id): s for s in deployment.fleet.sessions}
+
+    def numbered_per_wallbox(scope):
+        parts = scope["path"].split("/")  # /api/partners/v2.0/org/O/users/U/wallboxes/W/hems-sessions/S
+        if scope["path"] == TOKEN_PATH or len(parts) != 12 or not parts[11].isdigit() or int(parts[11]) not in sessions:
+            return None
+        number = int(parts[11])
+        try:
+            parents = tuple(uuid.UUID(parts[i]) for i in (5, 7, 9))
+        except ValueError:
+            return None
+        own = sessions[number]
+        other = by_wallbox.get(parents)
+        if other is None or parents == (own.org_id, own.user_id, own.wallbox_id) or not authorization(scope):
+            return None
+        payload = json.loads(json.dumps(other.payload))
+        payload["session"]["id"] = number
+        return 200, {"Content-Type": "application/json"}, json.dumps(payload).encode()
+
+    deployment.app = Misbehaving(deployment.app, numbered_per_wallbox)
     with start_in_thread(deployment) as url:
         write_target_config(str(tmp_path / "target.toml"), deployment.target_config(url))
         code, output = run_cli(capsys, "--config", str(tmp_path / "target.toml"), "--strict")
