@@ -135,7 +135,11 @@ def settings_from_mapping(table: Mapping[str, Any], *, where: str = "judge") -> 
             values[key] = _levels_from_mapping(value, name)
         else:
             raise ConfigError(f"{name}: unknown key")
-    return Settings(**values)
+    settings = Settings(**values)
+    if settings.amps_min > settings.amps_max:  # no command could be in range: every one would fire PHY-002
+        raise ConfigError(f"{where}.amps_min: {settings.amps_min:g} A is above {where}.amps_max "
+                          f"({settings.amps_max:g} A)")
+    return settings
 
 
 def _levels_from_mapping(value: Any, name: str) -> dict[str, Level]:
