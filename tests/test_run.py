@@ -138,6 +138,17 @@ def test_session_ids_numbered_per_wallbox_are_no_leak(tmp_path, capsys):
     assert code == 0, output
 
 
+def test_tenant_isolation_is_not_judged_when_a_tenant_has_no_credentials(tmp_path, capsys):
+    def tenant_b_without_auth(target):
+        target["tenant_b"]["auth"] = {"grant": "none"}
+
+    with reference(tmp_path, faults=["auth-not-enforced"], edit=tenant_b_without_auth) as config:
+        run_cli(capsys, "--config", str(config))
+    checks = {c["id"]: c for c in json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())["checks"]}
+    assert checks["OBJ-004"]["status"] == "skipped", checks["OBJ-004"]
+    assert "grant = none" in checks["OBJ-004"]["skip_reason"]
+
+
 def test_a_broken_token_endpoint_is_untestable_not_non_conformant(tmp_path, capsys):
     with reference(tmp_path, faults=["token-endpoint-500"]) as config:
         code, output = run_cli(capsys, "--config", str(config))
