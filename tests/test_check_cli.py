@@ -468,7 +468,7 @@ def test_config_level_changes_the_verdict(tmp_path, capsys, level, code, shown):
         ("[judge]\ncurrent_tolerance_a = -1\n", "judge.current_tolerance_a: expected a finite non-negative number"),
         ("[judge]\ncurrent_tolerance_a = inf\n", "judge.current_tolerance_a: expected a finite non-negative number"),
         ("[judge]\nclock_skew_s = nan\n", "judge.clock_skew_s: expected a finite non-negative number"),
-        ("[judge]\namps_min = 10\n", "judge.amps_min: 10 A is above judge.amps_max (80 A)"),
+        ("[judge]\namps_min = 90\n", "judge.amps_min: 90 A is above judge.amps_max (80 A)"),
         ('[judge.dispatch_vocabulary]\n"ok" = 1\n', "judge.dispatch_vocabulary: expected a table of status"),
         ("[judge]\nlevels = 3\n", "judge.levels: expected a table of CHECK-ID = level"),
         ('[judge]\nsent_verdicts = ["applied", "done"]\n', "judge.sent_verdicts: unknown verdict 'done'"),
