@@ -212,17 +212,39 @@ def cross_tenant(run: LiveRun, case: LiveCase) -> None:
 
 @procedure
 def stable_reads(run: LiveRun, case: LiveCase) -> None:
-    """Two reads of an ended session are the same document (compared parsed: order of keys, 7 vs 7.0 aside)."""
+    """Two reads of an ended session are the same document (compared parsed: order of keys, 7 vs 7.0 aside,
+    and only in what the spec declares: an undeclared extra such as a served-at stamp may change)."""
+    schema = run.contract.response_schema
     for ref in run.config.tenant.sessions[: case.params.get("limit", 5)]:
         first = run.read(ref, note="stability: first read")
         if first.status != 200 or not isinstance(first.body, dict) or _ongoing(first.body):
             continue
         second = run.read(ref, note="stability: second read")
         run.ledger.judged(case.id)
-        if second.body != first.body:
-            pointer = _first_difference(first.body, second.body)
+        before, after = declared_only(first.body, schema, schema), declared_only(second.body, schema, schema)
+        if after != before:
+            pointer = _first_difference(before, after)
             run.finding(case.id, f"two reads of ended {ref.label()} differ at {pointer}", second, pointer=pointer,
-                        expected=_at(first.body, pointer), actual=_at(second.body, pointer))
+                        expected=_at(before, pointer), actual=_at(after, pointer))
+
+
+def declared_only(value: Any, schema: Any, root: dict[str, Any], depth: int = 0) -> Any:
+    """`value` without the object properties its JSON Schema does not declare (local $refs, anyOf/oneOf/allOf
+    branches that describe objects or arrays followed; anything else kept as it is)."""
+    while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and schema["$ref"].startswith("#/"):
+        schema = _at(root, schema["$ref"][1:])
+    if not isinstance(schema, dict) or depth > 32:
+        return value
+    if isinstance(value, dict) and isinstance(schema.get("properties"), dict):
+        declared = schema["properties"]
+        return {k: declared_only(v, declared[k], root, depth + 1) for k, v in value.items() if k in declared}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [declared_only(item, schema["items"], root, depth + 1) for item in value]
+    for branch in (b for key in ("anyOf", "oneOf", "allOf") for b in schema.get(key, [])):
+        narrowed = declared_only(value, branch, root, depth + 1)
+        if narrowed is not value:
+            return narrowed
+    return value
 
 
 def _ongoing(body: dict[str, Any]) -> bool:

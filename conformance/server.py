@@ -27,6 +27,7 @@ import traceback
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import tomli_w
@@ -246,6 +247,8 @@ class Deployment:
         body = self._bodies[session_id]
         if self.faults.on("unstable-reads") and stored.payload["session"]["ended_at"] is not None:
             body = self._drifted(stored)
+        if self.variants.on("served-at-stamp"):
+            body = _encode(json.loads(body) | {"x_served_at": datetime.now(UTC).isoformat(timespec="microseconds")})
         media_type = "text/html; charset=utf-8" if self.faults.on("wrong-content-type") else "application/json"
         return Response(body, 200, {"Cache-Control": "no-store"}, media_type)
 

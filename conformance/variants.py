@@ -81,6 +81,7 @@ VARIANTS: dict[str, Variant] = {
         Variant("float-numbers", "whole numbers written as floats (7.0), ids and counters included",
                 _transformed(_floats)),
         Variant("extra-properties", "an undeclared property on every object", _transformed(_extras)),
+        Variant("served-at-stamp", "every 200 carries an undeclared x_served_at: the time of that read"),
     )
 }
 SHORT_TOKEN_TTL_S = 3.0
