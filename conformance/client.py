@@ -93,7 +93,7 @@ class TokenSource:
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = threading.Lock()
-        self.fetches = 0
+        self.fetches = 0  # token requests sent (under the lock)
 
     @property
     def needed(self) -> bool:
@@ -123,6 +123,7 @@ class TokenSource:
         with OAuth2Session(auth.client_id or None, secret, token_endpoint_auth_method=method,
                            scope=auth.scope or None) as oauth:
             oauth.register_compliance_hook("access_token_response", lambda answer: _usable_token_answer(url, answer))
+            self.fetches += 1
             try:
                 token = oauth.fetch_token(url, grant_type=auth.grant, timeout=self.config.timeout_s,
                                           verify=self.config.verify_tls, allow_redirects=False, **extra)
@@ -140,7 +141,6 @@ class TokenSource:
         for key in _TOKEN_FIELDS:
             if isinstance(token.get(key), str):
                 self.redactor.add(token[key])
-        self.fetches += 1
         lifetime = _seconds(token.get("expires_in")) or 3600.0
         self._token = token["access_token"]
         self._expires_at = time.monotonic() + max(0.0, lifetime - min(5.0, lifetime / 4))
@@ -211,9 +211,15 @@ class TargetClient:
         self.sleep = sleep
         self.requests_sent = 0
         self.retries = 0
+        self._counting = threading.Lock()  # --workers send from several threads
 
     def close(self) -> None:
         self.session.close()
+
+    @property
+    def requests(self) -> int:
+        """Every request sent to the target so far, token requests included."""
+        return self.requests_sent + sum(source.fetches for source in self.tokens.values())
 
     def url(self, path: str) -> str:
         return self.config.base_url + path
@@ -238,7 +244,8 @@ class TargetClient:
                 wait = _retry_after(response.headers.get("Retry-After"))
                 wait = min(self.config.max_retry_wait_s, wait if wait is not None else 2.0 ** attempt)
                 attempt += 1
-                self.retries += 1
+                with self._counting:
+                    self.retries += 1
                 self.on_retry(response.status_code, self.redactor.text(url))
                 self.sleep(wait)
                 continue
@@ -248,7 +255,8 @@ class TargetClient:
             return self._record(method, url, sent_headers, response, note)
 
     def _transmit(self, method: str, url: str, headers: dict[str, str], kwargs: dict[str, Any]) -> requests.Response:
-        self.requests_sent += 1
+        with self._counting:
+            self.requests_sent += 1
         try:
             return self.session.request(method, url, headers=headers, timeout=self.config.timeout_s,
                                         allow_redirects=False, **kwargs)

@@ -113,7 +113,7 @@ def verdict_line(run: LiveRun, code: int | None = None) -> str:
     tail = f"; {warned} check(s) with warnings" if warned else ""
     if failed:
         return f"NON-CONFORMANT: {len(failed)} check(s) failed ({', '.join(failed)}){tail}"
-    return f"conformant{tail} ({run.client.requests_sent} requests to {run.config.base_url})"
+    return f"conformant{tail} ({run.client.requests} requests to {run.config.base_url})"
 
 
 class LiveCaseFile(pytest.File):

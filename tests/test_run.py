@@ -266,20 +266,22 @@ def test_a_failing_check_shows_no_secret_on_the_console(tmp_path, capsys, monkey
     assert secret not in output
 
 
-def test_the_same_seed_sends_the_same_requests(tmp_path, capsys):
-    def request_log(seed: str) -> list[str]:
+def test_the_same_seed_sends_the_same_requests_with_any_number_of_workers(tmp_path, capsys):
+    def request_log(seed: str, workers: str = "1") -> list[str]:
         lines: list[str] = []
         deployment = Deployment(build_fleet(0), log=lines.append)
         with start_in_thread(deployment) as url:
             path = tmp_path / "target.toml"
             write_target_config(str(path), deployment.target_config(url))
-            assert run_cli(capsys, "--config", str(path), "--seed", seed)[0] == 0
+            code, output = run_cli(capsys, "--config", str(path), "--seed", seed, "--workers", workers)
+        assert code == 0
+        assert f"({len(lines)} requests to " in verdict_of(output)  # counted right from several threads too
         return [line.rsplit(" ", 1)[0] for line in lines]  # drop the timing column
 
-    first, again, other = request_log("7"), request_log("7"), request_log("8")
+    first, again, other, concurrent = request_log("7"), request_log("7"), request_log("8"), request_log("7", "4")
     assert first == again
     assert first != other
-
+    assert sorted(concurrent) == sorted(first)  # the same requests, in another order
 
 
 def test_the_docs_carry_the_current_variant_table():
