@@ -211,6 +211,7 @@ class TargetClient:
         self.sleep = sleep
         self.requests_sent = 0
         self.retries = 0
+        self.waited = 0.0  # seconds waited for 429 / 503 in this run
         self._counting = threading.Lock()  # --workers send from several threads
 
     def close(self) -> None:
@@ -244,8 +245,7 @@ class TargetClient:
                 wait = _retry_after(response.headers.get("Retry-After"))
                 wait = min(self.config.max_retry_wait_s, wait if wait is not None else 2.0 ** attempt)
                 attempt += 1
-                with self._counting:
-                    self.retries += 1
+                self._budget(wait, f"{method} {self.redactor.text(url)}: HTTP {response.status_code} again")
                 self.on_retry(response.status_code, self.redactor.text(url))
                 self.sleep(wait)
                 continue
@@ -253,6 +253,16 @@ class TargetClient:
                 raise TargetError(f"{method} {self.redactor.text(url)}: still HTTP {response.status_code} after "
                                   f"{attempt} retries (rate limited or unavailable)")
             return self._record(method, url, sent_headers, response, note)
+
+    def _budget(self, wait: float, what: str) -> None:
+        """Count one retry and its wait against the run's whole budget (max_retry_total_s), so a target that
+        rate-limits most requests stops the run in bounded time instead of stretching it for hours."""
+        with self._counting:
+            if self.waited + wait > self.config.max_retry_total_s:
+                raise TargetError(f"{what}, and the run already waited {self.waited:g} s for rate limits "
+                                  f"(max_retry_total_s = {self.config.max_retry_total_s:g})")
+            self.waited += wait
+            self.retries += 1
 
     def _transmit(self, method: str, url: str, headers: dict[str, str], kwargs: dict[str, Any]) -> requests.Response:
         with self._counting:

@@ -99,6 +99,7 @@ class TargetConfig:
     verify_tls: bool | str = True
     max_retries: int = 3
     max_retry_wait_s: float = 30.0
+    max_retry_total_s: float = 300.0
     source: str = "<built-in>"
 
     def token_url(self, tenant: Tenant) -> str:
@@ -124,7 +125,7 @@ class TargetConfig:
 # --- parsing ---
 
 _TOP_KEYS = {"base_url", "auth", "sessions", "tenant_b", "judge", "timeout_s", "verify_tls", "ca_bundle",
-             "max_retries", "max_retry_wait_s"}
+             "max_retries", "max_retry_wait_s", "max_retry_total_s"}
 _AUTH_KEYS = {"grant", "token_url", "client_id", "client_secret", "client_secret_env", "username", "password",
               "password_env", "token", "token_env", "token_auth_method", "scope"}
 _SESSION_KEYS = {"org_id", "user_id", "wallbox_id", "session_id"}
@@ -250,6 +251,7 @@ def config_from_mapping(document: Mapping[str, Any], *, default_token_url: str, 
         verify_tls=verify,
         max_retries=int(_number(document, "max_retries", 3)),
         max_retry_wait_s=_number(document, "max_retry_wait_s", 30.0),
+        max_retry_total_s=_number(document, "max_retry_total_s", 300.0),
         source=source,
     )
 

@@ -89,6 +89,15 @@ def test_429_beyond_the_retry_budget_is_untestable_not_a_finding():
                 client.send("GET", session_url(client))
 
 
+def test_waiting_for_rate_limits_is_bounded_for_the_whole_run():
+    with client_for(variants=["rate-limited"], max_retry_total_s=2.5) as (client, _, _, waits):
+        with pytest.raises(TargetError, match=r"HTTP 429 again, and the run already waited 2 s for rate limits "
+                                              r"\(max_retry_total_s = 2.5\)"):
+            for _ in range(RATE_LIMIT_EVERY * 4):
+                client.send("GET", session_url(client))
+    assert waits == [1.0, 1.0]
+
+
 def test_rejected_credentials_are_a_configuration_error():
     with client_for(auth={"client_secret": "not-the-secret"}) as (client, _, _, _):
         with pytest.raises(ConfigError, match="rejected the configured credentials: invalid_client") as raised:
