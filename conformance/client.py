@@ -111,9 +111,12 @@ class TokenSource:
                 self._fetch()
             return {"Authorization": f"Bearer {self._token}"}
 
-    def invalidate(self) -> None:
+    def invalidate(self, refused: dict[str, str]) -> None:
+        """Drop the token a 401 refused (its Authorization header), unless another thread has replaced it already:
+        with --workers, every request in flight at expiry gets a 401, and one refetch serves them all."""
         with self._lock:
-            self._token = None
+            if self._token is not None and refused.get("Authorization") == f"Bearer {self._token}":
+                self._token = None
 
     def _fetch(self) -> None:
         auth, url = self.tenant.auth, self.config.token_url(self.tenant)
@@ -238,7 +241,7 @@ class TargetClient:
             response = self._transmit(method, url, sent_headers, kwargs)
             if (response.status_code == 401 and source is not None and source.needed
                     and source.tenant.auth.grant != "bearer" and not refreshed):
-                source.invalidate()
+                source.invalidate(sent_headers)
                 refreshed = True
                 continue
             if response.status_code in RETRIED_STATUSES and attempt < self.config.max_retries:

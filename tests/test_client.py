@@ -74,6 +74,18 @@ def test_a_token_the_server_expired_is_refetched_once_after_a_401():
     assert token_requests(log) == 2
 
 
+def test_a_late_401_for_a_token_already_replaced_keeps_the_new_one():
+    """With --workers, every request in flight when a token expires gets a 401: one refetch serves them all."""
+    with client_for() as (client, _, log, _):
+        source = client.tokens["a"]
+        stale = source.authorization()
+        source.invalidate(stale)  # the first 401: dropped and refetched
+        fresh = source.authorization()
+        source.invalidate(stale)  # another thread's 401 for the old token, arriving later
+        assert source.authorization() == fresh != stale
+    assert token_requests(log) == 2
+
+
 def test_429_is_retried_after_retry_after():
     with client_for(variants=["rate-limited"]) as (client, _, log, waits):
         statuses = [client.send("GET", session_url(client)).status for _ in range(RATE_LIMIT_EVERY + 2)]
