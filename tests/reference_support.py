@@ -4,6 +4,7 @@ that answers some requests itself, a port that hangs up)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
@@ -48,8 +49,8 @@ def bearer(dep: Deployment, tenant: str = "a") -> dict[str, str]:
 
 
 class Misbehaving:
-    """Wraps a deployment's ASGI app: `rule(scope)` returns (status, headers, body) to answer a request itself,
-    or None to let the deployment answer. For targets that are broken in ways no fault of the table is."""
+    """Wraps a deployment's ASGI app: `rule(scope)` returns (status, headers, body[, delay_s]) to answer a request
+    itself (after delay_s), or None to let the deployment answer. For targets broken in ways no fault is."""
 
     def __init__(self, app, rule) -> None:
         self.app, self.rule = app, rule
@@ -59,7 +60,8 @@ class Misbehaving:
         if answer is None:
             await self.app(scope, receive, send)
             return
-        status, headers, body = answer
+        status, headers, body, *delay = answer
+        await asyncio.sleep(delay[0] if delay else 0)
         await send({"type": "http.response.start", "status": status,
                     "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]})
         await send({"type": "http.response.body", "body": body})

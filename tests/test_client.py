@@ -175,6 +175,15 @@ def test_a_redirecting_token_endpoint_is_untestable_and_the_credentials_do_not_f
     assert not [line for line in log if "/elsewhere" in line]
 
 
+def test_a_server_slower_than_timeout_s_is_untestable_in_bounded_time():
+    def slow(scope):
+        return (200, {"Content-Type": "application/json"}, b"{}", 1.0) if scope["path"] != TOKEN_PATH else None
+
+    with client_for(rule=slow, timeout_s=0.2) as (client, _, _, _):
+        with pytest.raises(TargetError, match="hems-sessions/.*: timed out"):
+            client.send("GET", session_url(client))
+
+
 def test_a_server_that_hangs_up_is_untestable_with_that_cause():
     with hanging_up() as url, client_for() as (client, _, _, _):
         client.config = replace(client.config, base_url=url)
