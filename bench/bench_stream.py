@@ -48,10 +48,10 @@ def write_lines(path: Path, size: int) -> int:
 
 def run_check(path: Path, out_path: Path, timeout: float) -> tuple[int, float, int]:
     """Run `hems-conformance check PATH`; return exit code, wall seconds and the child's peak RSS in KiB."""
-    command = [sys.executable, "-m", "conformance", "check", str(path)]
+    command = [sys.executable, "-m", "conformance", "check", str(path), "--report-dir", str(path.parent / "reports")]
     start = time.perf_counter()
-    with open(out_path, "wb") as out:
-        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    with open(out_path, "wb") as out, open(out_path.with_suffix(".err"), "wb") as err:
+        child = subprocess.Popen(command, stdout=out, stderr=err)  # the summary is stdout's last line
         deadline = start + timeout
         while True:
             pid, status, usage = os.wait4(child.pid, os.WNOHANG)

@@ -6,6 +6,7 @@ Exit codes: 0 conformant, 1 non-conformant, 2 bad usage/config/input, 3 target c
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -143,8 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hems-conformance: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return EXIT_OK
+    except BrokenPipeError:  # e.g. `| head`: the verdict was never seen, so it must not read as conformant
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at interpreter exit
+        print("hems-conformance: output closed before the verdict: incomplete", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":
