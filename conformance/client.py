@@ -8,6 +8,7 @@ answered is returned as an `Exchange` for the checks to judge.
 from __future__ import annotations
 
 import email.utils
+import http.client
 import http.cookiejar
 import json
 import threading
@@ -190,8 +191,11 @@ _CAUSES: tuple[tuple[type[Exception], str], ...] = (  # first match wins: subcla
 
 
 def _network_cause(exc: requests.RequestException) -> str:
-    if isinstance(exc, requests.exceptions.ConnectionError) and exc.args \
-            and isinstance(exc.args[0], urllib3.exceptions.ProtocolError):
+    inner = exc.args[0] if exc.args else None
+    if isinstance(exc, requests.exceptions.ConnectionError) and isinstance(inner, urllib3.exceptions.ProtocolError):
+        if any(isinstance(arg, http.client.BadStatusLine) and not isinstance(arg, http.client.RemoteDisconnected)
+               for arg in inner.args):
+            return "the answer is not HTTP (is the port right?)"
         return "the server closed the connection without an answer"
     return next((cause for kind, cause in _CAUSES if isinstance(exc, kind)), exc.__class__.__name__)
 

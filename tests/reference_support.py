@@ -72,8 +72,9 @@ def authorization(scope) -> str:
 
 
 @contextlib.contextmanager
-def hanging_up():
-    """A loopback port that accepts each connection, reads the request and closes without an answer."""
+def hanging_up(answer: bytes = b""):
+    """A loopback port that accepts each connection, reads the request, sends `answer` (nothing: the server
+    hangs up; something else: a port that does not speak HTTP) and closes."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.2)
     stop = threading.Event()
@@ -88,6 +89,7 @@ def hanging_up():
                 connection.settimeout(2)
                 with contextlib.suppress(OSError):
                     connection.recv(65536)
+                    connection.sendall(answer)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()

@@ -184,10 +184,12 @@ def test_a_server_slower_than_timeout_s_is_untestable_in_bounded_time():
             client.send("GET", session_url(client))
 
 
-def test_a_server_that_hangs_up_is_untestable_with_that_cause():
-    with hanging_up() as url, client_for() as (client, _, _, _):
+@pytest.mark.parametrize(("answer", "cause"), [(b"", "the server closed the connection without an answer"),
+                                             (b"SSH-2.0-OpenSSH_9.6\r\n", "the answer is not HTTP .is the port right")])
+def test_a_server_that_hangs_up_or_is_no_http_server_is_untestable_with_that_cause(answer, cause):
+    with hanging_up(answer) as url, client_for() as (client, _, _, _):
         client.config = replace(client.config, base_url=url)
-        with pytest.raises(TargetError, match="the server closed the connection without an answer"):
+        with pytest.raises(TargetError, match=cause):
             client.send("GET", session_url(client), tenant=None)
 
 
