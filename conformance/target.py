@@ -132,9 +132,16 @@ _SESSION_KEYS = {"org_id", "user_id", "wallbox_id", "session_id"}
 
 
 def _check_url(value: Any, key: str) -> str:
-    if not isinstance(value, str) or urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc:
+    if not isinstance(value, str) or urlsplit(_no_userinfo(value, key)).scheme not in ("http", "https") \
+            or not urlsplit(value).netloc:
         raise ConfigError(f"{key}: expected an http(s) URL, got {value!r}")
     return value.rstrip("/")
+
+
+def _no_userinfo(url: str, key: str) -> str:
+    if "@" in urlsplit(url).netloc:  # requests would send it as Basic auth on every probe, and reports print URLs
+        raise ConfigError(f"{key}: credentials in the URL are not supported (put them in [auth])")
+    return url
 
 
 def _unknown(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
@@ -185,7 +192,7 @@ def _auth(table: Any, where: str, default_token_url: str) -> AuthConfig:
     fetches = grant in ("client_credentials", "password")
     return AuthConfig(
         grant=grant,
-        token_url=_string(table, "token_url", where, default_token_url),
+        token_url=_no_userinfo(_string(table, "token_url", where, default_token_url), f"{where}token_url"),
         client_id=_string(table, "client_id", where) if fetches else table.get("client_id", ""),
         client_secret=_secret(table, "client_secret", where, required=grant == "client_credentials"),
         username=_string(table, "username", where) if grant == "password" else "",
