@@ -200,6 +200,10 @@ def _network_cause(exc: requests.RequestException) -> str:
     return next((cause for kind, cause in _CAUSES if isinstance(exc, kind)), exc.__class__.__name__)
 
 
+def _as_given(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
+
+
 class TargetClient:
     """Sends requests to the target for one or two tenants, with auth, retries and redacted recording."""
 
@@ -214,6 +218,7 @@ class TargetClient:
         # No cookies: each request carries only the credentials it means to (a session cookie set by one
         # tenant's read would authenticate the unauthenticated probes and blur tenant isolation).
         self.session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        self.session.auth = _as_given  # and no ~/.netrc: requests would put its Basic login over the Bearer token
         self.tokens = {key: TokenSource(config, tenant, self.redactor, AUTH_TABLES[key]) for key, tenant in config.tenants()}
         self.sleep = sleep
         self.requests_sent = 0

@@ -56,6 +56,16 @@ def test_a_token_is_fetched_once_for_many_requests(method):
     assert token_requests(log) == 1
 
 
+def test_a_netrc_login_for_the_target_host_never_replaces_the_credentials(tmp_path, monkeypatch):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1\nlogin ci-user\npassword ci-password\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with client_for() as (client, _, _, _):
+        assert client.send("GET", session_url(client)).status == 200
+        assert "Authorization" not in client.send("GET", session_url(client), tenant=None).raw.request.headers
+
+
 def test_the_password_grant_of_tenant_b_works():
     with client_for() as (client, _, log, _):
         ref = client.config.tenant_b.sessions[0]
