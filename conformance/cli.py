@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--spec", metavar="FILE", help="judge against this OpenAPI document instead of the pinned one")
     live.add_argument("--report-dir", metavar="DIR", help="where the reports go (default: reports/<UTC time>)")
     live.add_argument("--fault", action="append", default=[], metavar="NAME",
-                      help="start the bundled reference deployment with this fault (see serve --list-faults)")
+                      help="start the bundled reference deployment with this fault; repeatable (see serve --list-faults)")
     live.set_defaults(handler=_cmd_run)
 
     report = commands.add_parser("report", help="work with the reports of earlier runs")
