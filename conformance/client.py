@@ -209,7 +209,7 @@ class TargetClient:
 
     def __init__(self, config: TargetConfig, redactor: Redactor | None = None,
                  sleep: Callable[[float], None] = time.sleep,
-                 on_retry: Callable[[int, str], None] = lambda status, url: None) -> None:
+                 on_retry: Callable[[int, str], None] = lambda status, url: None, connections: int = 10) -> None:
         self.config = config
         self.on_retry = on_retry  # told of every 429 / 503 it waits out: (status, redacted URL)
         self.redactor = redactor or Redactor(config.secrets())
@@ -219,6 +219,9 @@ class TargetClient:
         # tenant's read would authenticate the unauthenticated probes and blur tenant isolation).
         self.session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         self.session.auth = _as_given  # and no ~/.netrc: requests would put its Basic login over the Bearer token
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(10, connections))  # one kept-alive per worker
+        for scheme in ("http://", "https://"):
+            self.session.mount(scheme, adapter)
         self.tokens = {key: TokenSource(config, tenant, self.redactor, AUTH_TABLES[key]) for key, tenant in config.tenants()}
         self.sleep = sleep
         self.requests_sent = 0

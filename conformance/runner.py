@@ -50,7 +50,7 @@ class LiveRun:
     def __init__(self, config: TargetConfig, contract: Contract, options: RunOptions) -> None:
         self.config, self.contract, self.options = config, contract, options
         self.judge = Judge(contract, config.settings)
-        self.client = TargetClient(config, on_retry=self._retried)
+        self.client = TargetClient(config, on_retry=self._retried, connections=options.workers)
         self.redactor = self.client.redactor
         self.ledger = Ledger()
         self.cases: dict[str, LiveCase] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
@@ -19,7 +20,7 @@ from conformance.variants import RATE_LIMIT_EVERY, Variants
 
 
 @contextlib.contextmanager
-def client_for(variants=(), clock=None, rule=None, **changes):
+def client_for(variants=(), clock=None, rule=None, connections=10, **changes):
     """A TargetClient on a running deployment (`rule` answers some requests instead, see Misbehaving), and the
     deployment's request log."""
     log: list[str] = []
@@ -31,7 +32,7 @@ def client_for(variants=(), clock=None, rule=None, **changes):
         mapping["auth"] |= changes.pop("auth", {})
         config = replace(config_from_mapping(mapping, default_token_url="/t"), **changes)
         waits: list[float] = []
-        client = TargetClient(config, sleep=waits.append)
+        client = TargetClient(config, sleep=waits.append, connections=connections)
         try:
             yield client, deployment, log, waits
         finally:
@@ -64,6 +65,13 @@ def test_a_netrc_login_for_the_target_host_never_replaces_the_credentials(tmp_pa
     with client_for() as (client, _, _, _):
         assert client.send("GET", session_url(client)).status == 200
         assert "Authorization" not in client.send("GET", session_url(client), tenant=None).raw.request.headers
+
+
+def test_as_many_connections_are_kept_as_workers_send(caplog):
+    with client_for(connections=16) as (client, _, _, _), ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(lambda i: client.send("GET", session_url(client, i % 3)).status, range(64)))
+    assert statuses == [200] * 64
+    assert "pool is full" not in caplog.text
 
 
 def test_the_password_grant_of_tenant_b_works():
