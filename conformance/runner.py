@@ -28,6 +28,7 @@ from conformance.target import AUTH_TABLES, SessionRef, TargetConfig
 
 PROFILES = ("quick", "ci", "thorough")
 EXIT_INTERRUPTED = 130
+GATEWAY_DOWN = (502, 504)
 _VERDICT_REACHED = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
 
 
@@ -98,8 +99,20 @@ class LiveRun:
         sent_headers.update(headers or {})
         exchange = self.client.send(kwargs["method"], kwargs["url"], tenant=tenant, headers=sent_headers, note=note,
                                     params=kwargs.get("params") or None)
+        if exchange.status in GATEWAY_DOWN:
+            self._gateway_check(exchange)
         self.judge_response(case, exchange, negative=negative)
         return exchange
+
+    def _gateway_check(self, exchange: Exchange) -> None:
+        """A 502 / 504 is a gateway saying the deployment behind it did not answer. If a configured session
+        now fails the same way, the deployment is down (exit 3); otherwise this request broke it (a finding)."""
+        ref = self.config.tenant.sessions[0]
+        probe = self.client.send("GET", self.client.url(SESSION_PATH.format(**ref.path_parameters)),
+                                 note="is the deployment up?")
+        if probe.status in GATEWAY_DOWN:
+            raise TargetError(f"{exchange.method} {exchange.url} answered {exchange.status}, and so does a configured "
+                              f"session: the deployment behind the gateway is down")
 
     def read(self, ref: SessionRef, *, tenant: str | None = "a", headers: dict[str, str] | None = None,
              override: dict[str, Any] | None = None, note: str = "") -> Exchange:

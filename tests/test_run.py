@@ -227,12 +227,17 @@ def _no_auth(target):
     target["auth"] = {"grant": "none"}
 
 
+def _gateway_without_deployment(scope):
+    return (502, {"Content-Type": "text/html"}, b"<html>Bad Gateway</html>") if scope["path"] != TOKEN_PATH else None
+
+
 @pytest.mark.parametrize(("edit", "rule", "code", "says"), [
     (None, _redirect_to_https, 3, "answered 301, a redirect to https://example.invalid/api/partners/v2.0/org/"),
     (None, _refuse_every_token, 3, "the target refuses the token its token endpoint just issued for auth with 401"),
+    (None, _gateway_without_deployment, 3, "answered 502, and so does a configured session: the deployment behind"),
     (_bearer("revoked-token-0123456789"), None, 2, "error: auth.token: the target refuses the configured token"),
     (_no_auth, None, 2, "error: auth.grant = none, but the target answers 401"),
-], ids=["redirects-everything", "refuses-fresh-tokens", "revoked-bearer-token", "needs-auth"])
+], ids=["redirects-everything", "refuses-fresh-tokens", "gateway-answers-502", "revoked-bearer-token", "needs-auth"])
 def test_a_target_that_cannot_be_judged_is_exit_2_or_3_never_non_conformant(tmp_path, capsys, edit, rule, code, says):
     with reference(tmp_path, edit=edit or (lambda target: None), rule=rule) as config:
         exit_code, output = run_cli(capsys, "--config", str(config))
@@ -264,6 +269,19 @@ def test_a_failing_check_shows_no_secret_on_the_console(tmp_path, capsys, monkey
         secret = re.search(r'client_secret = "([^"]+)"', config.read_text()).group(1)
     assert code == 1 and "the server said: [REDACTED]" in output, output
     assert secret not in output
+
+
+def test_a_gateway_error_for_malformed_input_only_is_a_finding(tmp_path, capsys):
+    def crash_on_malformed_ids(scope):
+        number = scope["path"].rsplit("/", 1)[-1]
+        if scope["path"] != TOKEN_PATH and not number.lstrip("-").isdigit():
+            return 502, {"Content-Type": "text/html"}, b"<html>Bad Gateway</html>"
+        return None
+
+    with reference(tmp_path, rule=crash_on_malformed_ids) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    assert code == 1, output
+    assert "FUZ-001" in failed_checks(output)
 
 
 def test_the_same_seed_sends_the_same_requests_with_any_number_of_workers(tmp_path, capsys):
