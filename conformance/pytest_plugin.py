@@ -23,7 +23,8 @@ from conformance.target import load_target
 
 RUN_KEY = pytest.StashKey[LiveRun]()
 VERDICT_KEY = pytest.StashKey[int]()  # the run's exit code, set when the session finishes
-_ORDER = {"procedure": 0, "response_check": 1, "catalogue": 2}
+_ORDER = {"procedure": 0, "response_check": 1, "catalogue": 2, "last": 3}
+TESTABLE = "target-testable"  # the one item that is not a check: did the run reach a verdict at all?
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -74,7 +75,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Procedures first, then per-response checks, then the catalogue: each judges what came before."""
-    items.sort(key=lambda item: _ORDER.get(getattr(item, "stage", ""), 0) if isinstance(item, CheckItem) else -1)
+    items.sort(key=lambda item: _ORDER.get(getattr(item, "stage", ""), -1))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -123,6 +124,7 @@ class LiveCaseFile(pytest.File):
         if json.loads(self.path.read_text(encoding="utf-8")).get("catalogue"):
             for invariant in CATALOGUE.values():
                 yield CheckItem.from_parent(self, name=invariant.id, case=None)
+            yield VerdictItem.from_parent(self, name=TESTABLE)
             return
         for case in load_case_file(self.path):
             self.config.stash[RUN_KEY].add_case(case)
@@ -133,7 +135,19 @@ class CheckFailed(Exception):
     """A check found failing findings; the message lists them."""
 
 
-class CheckItem(pytest.Item):
+class _HemsItem(pytest.Item):
+    """Items of this plugin: a failure reads as its message, not as a traceback into the suite."""
+
+    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+        if isinstance(excinfo.value, CheckFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, self.name
+
+
+class CheckItem(_HemsItem):
     """One catalogue invariant or live case, judged within the shared LiveRun."""
 
     def __init__(self, *, case: LiveCase | None, **kwargs: Any) -> None:
@@ -167,13 +181,17 @@ class CheckItem(pytest.Item):
         if status is Status.SKIPPED:
             pytest.skip(record.skip_reason())
 
-    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
-        if isinstance(excinfo.value, CheckFailed):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo, style)
 
-    def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"{self.name}"
+class VerdictItem(_HemsItem):
+    """Last of all: fails when the run stopped without a verdict, so a CI system that reads only JUnit
+    XML does not show an untestable target as green (every check is skipped then). The exit code stays 3."""
+
+    stage = "last"
+
+    def runtest(self) -> None:
+        run = self.config.stash[RUN_KEY]
+        if run.halted:
+            raise CheckFailed(verdict_line(run))
 
 
 def _describe(record: CheckRecord) -> str:

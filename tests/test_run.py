@@ -155,6 +155,9 @@ def test_a_broken_token_endpoint_is_untestable_not_non_conformant(tmp_path, caps
     assert code == 3, output
     assert "target could not be tested: token endpoint" in output and "HTTP 500" in output
     assert "Traceback" not in output
+    junit = (tmp_path / "reports-under-test" / "junit.xml").read_text(encoding="utf-8")
+    failed = re.findall(r'<testcase [^>]*name="([^"]+)"[^>]*>\s*<failure', junit)
+    assert failed == ["target-testable"]  # a JUnit-only CI is not shown green; no check reads as failed
 
 
 def test_a_target_that_is_down_is_untestable(tmp_path, capsys):
