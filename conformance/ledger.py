@@ -68,7 +68,7 @@ class CheckRecord:
     levels_seen: Counter = field(default_factory=Counter)
 
     def status(self, strict: bool) -> Status:
-        if self.skipped and not self.total_findings:
+        if self.level is Level.OFF or (self.skipped and not self.total_findings):
             return Status.SKIPPED
         if any(level.fails(strict) for level in self.levels_seen):
             return Status.FAILED
@@ -77,6 +77,8 @@ class CheckRecord:
         return Status.PASSED if self.judged else Status.SKIPPED
 
     def skip_reason(self) -> str:
+        if self.level is Level.OFF:
+            return "turned OFF in [judge.levels]"
         return self.skipped or ("nothing to judge: no response reached this check" if not self.judged else "")
 
 

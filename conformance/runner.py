@@ -62,7 +62,7 @@ class LiveRun:
         self.schema = schemathesis.openapi.from_dict(contract.document)
         self.operation = self.schema[SESSION_PATH]["GET"]
         for invariant in CATALOGUE.values():
-            self.ledger.register(CheckRecord(invariant.id, "invariant", invariant.level, invariant.statement,
+            self.ledger.register(CheckRecord(invariant.id, "invariant", self.level_of(invariant.id), invariant.statement,
                                              f"{invariant.spec} ({invariant.source})"))
         self._context = ResponseContext(self.judge, self.ledger, self.level_of)
 

@@ -316,3 +316,15 @@ def test_the_docs_carry_the_current_variant_table():
     doc = (Path(__file__).resolve().parent.parent / "docs" / "reference-deployment.md").read_text(encoding="utf-8")
     for variant in VARIANTS.values():
         assert f"| `{variant.name}` | {variant.description} |" in doc, f"docs/reference-deployment.md lacks {variant.name}"
+
+
+def test_a_check_turned_off_is_skipped_with_its_reason_not_passed(tmp_path, capsys):
+    with reference(tmp_path, faults=["missing-www-authenticate", "counters-off-by-one"]) as config:
+        with open(config, "a", encoding="utf-8") as toml:
+            toml.write('\n[judge.levels]\n"AUTH-004" = "OFF"\n"CNT-002" = "OFF"\n')
+        code, output = run_cli(capsys, "--config", str(config), "--strict")
+    assert code == 0, output
+    checks = {c["id"]: c for c in json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())["checks"]}
+    for check_id in ("AUTH-004", "CNT-002"):
+        assert checks[check_id]["status"] == "skipped", checks[check_id]
+        assert "turned OFF" in json.dumps(checks[check_id])
