@@ -829,8 +829,3 @@ def observations_not_negative(view: SessionView, settings: Settings) -> Iterator
 
 
 SEMANTIC = tuple(inv for inv in CATALOGUE.values() if inv.family != "SCH")
-
-
-def sorted_ids(ids: Iterable[str]) -> list[str]:
-    order = {invariant_id: n for n, invariant_id in enumerate(CATALOGUE)}
-    return sorted(set(ids), key=lambda i: order.get(i, len(order)))

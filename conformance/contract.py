@@ -63,9 +63,6 @@ class Contract:
                     return str(flow["tokenUrl"])
         return "/api/partners/v2.0/auth/token"
 
-    def schema_text(self, name: str) -> dict[str, Any]:
-        return self.document["components"]["schemas"][name]
-
 
 def load_contract(path: str | Path | None = None) -> Contract:
     """Read and sanity-check an OpenAPI document; `None` means the pinned one."""
