@@ -24,8 +24,8 @@ import jsonschema_rs
 import payloads
 from jsonschema import Draft202012Validator
 
-from conformance.catalogue import SEMANTIC
-from conformance.judge import Judge
+from conformance.contract.catalogue import SEMANTIC
+from conformance.contract.judge import Judge
 
 
 def rate(work: Callable[[Any], object], bodies: list[Any], seconds: float, max_rounds: int) -> float:

@@ -1,6 +1,6 @@
 """`hems-conformance run --profile ci` vs plain `schemathesis run --checks all` on the reference deployment.
 
-For the clean deployment and for each fault of `conformance.faults.FAULTS`, a fresh reference deployment
+For the clean deployment and for each fault of `conformance.reference.faults.FAULTS`, a fresh reference deployment
 (`Deployment(build_fleet(seed), Faults([fault]))`) is started in this process on a loopback port for each
 measured command, and the command runs against it as a child process with a timeout:
 
@@ -43,12 +43,12 @@ from typing import Any
 import httpx
 import tomli_w
 
-from conformance.catalogue import CATALOGUE
-from conformance.dataset import build_fleet
-from conformance.faults import FAULTS, Faults
-from conformance.levels import Level
-from conformance.live_cases import load_cases
-from conformance.server import Deployment, start_in_thread, write_target_config
+from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.levels import Level
+from conformance.live.cases import load_cases
+from conformance.reference.dataset import build_fleet
+from conformance.reference.faults import FAULTS, Faults
+from conformance.reference.server import Deployment, start_in_thread, write_target_config
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "spec" / "openapi.yaml"

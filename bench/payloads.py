@@ -11,7 +11,7 @@ import json
 import random
 from typing import Any
 
-from conformance.loop import RandomDraw, draw_scenario, simulate, surplus_profile
+from conformance.model.loop import RandomDraw, draw_scenario, simulate, surplus_profile
 
 REALISTIC_DECISIONS = range(50, 52)  # 50 readings, plus the finalize stop when the session was charging
 REALISTIC_COMMANDS = range(8, 13)

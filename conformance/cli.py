@@ -22,7 +22,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_invariants(args: argparse.Namespace) -> int:
-    from conformance import docs
+    from conformance.contract import docs
 
     render = {"text": docs.render_text, "markdown": docs.render_markdown, "json": docs.render_json}[args.format]
     sys.stdout.write(render())
@@ -30,10 +30,10 @@ def _cmd_invariants(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from conformance.check_report import check_with_reports
-    from conformance.contract import load_contract
-    from conformance.judge import Judge
-    from conformance.settings import load_settings
+    from conformance.contract.judge import Judge
+    from conformance.contract.settings import load_settings
+    from conformance.contract.spec import load_contract
+    from conformance.offline.reports import check_with_reports
 
     judge = Judge(load_contract(args.spec), load_settings(args.config))
     return check_with_reports(judge, args.paths, strict=args.strict, output=args.format, report_dir=args.report_dir,
@@ -41,15 +41,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_report_compare(args: argparse.Namespace) -> int:
-    from conformance.reporting import compare_command
+    from conformance.report.summary import compare_command
 
     return compare_command(args.old, args.new, args.format)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from conformance.faults import fault_table
-    from conformance.server import serve
-    from conformance.variants import variant_table
+    from conformance.reference.faults import fault_table
+    from conformance.reference.server import serve
+    from conformance.reference.variants import variant_table
 
     if args.list_faults or args.list_variants:
         sys.stdout.write(fault_table() if args.list_faults else variant_table())
@@ -60,7 +60,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from conformance.launch import RunRequest, run
+    from conformance.live.launch import RunRequest, run
 
     if args.workers < 1:
         raise UsageError(f"--workers must be at least 1, got {args.workers}")

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from conformance import reporting
-from conformance.catalogue import CATALOGUE
-from conformance.contract import load_contract
+from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.spec import load_contract
 from conformance.errors import TargetError, UsageError
-from conformance.ledger import CheckRecord, Status
-from conformance.live_cases import PROCEDURES, LiveCase, load_case_file
-from conformance.runner import EXIT_INTERRUPTED, PROFILES, LiveRun, RunOptions
-from conformance.target import load_target
+from conformance.live.cases import PROCEDURES, LiveCase, load_case_file
+from conformance.live.ledger import CheckRecord, Status
+from conformance.live.runner import EXIT_INTERRUPTED, PROFILES, LiveRun, RunOptions
+from conformance.live.target import load_target
+from conformance.report import summary as reporting
 
 RUN_KEY = pytest.StashKey[LiveRun]()
 VERDICT_KEY = pytest.StashKey[int]()  # the run's exit code, set when the session finishes

@@ -15,8 +15,8 @@ from typing import Any
 
 import schemathesis
 
-from conformance.judge import Judge
-from conformance.levels import Level
+from conformance.contract.judge import Judge
+from conformance.contract.levels import Level
 
 
 @cache

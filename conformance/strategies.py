@@ -1,8 +1,8 @@
 """Hypothesis strategies for semantically consistent HEMSSessionDetail payloads, for partners' mocks and tests.
 
-A payload is not assembled field by field: the strategies draw a `conformance.loop.Scenario` (the PV
+A payload is not assembled field by field: the strategies draw a `conformance.model.loop.Scenario` (the PV
 surplus at each decision point, how the wallbox answers each command, how the session ends) with
-`conformance.loop.draw_scenario` and run the controller over it with `simulate`, the same model the
+`conformance.model.loop.draw_scenario` and run the controller over it with `simulate`, the same model the
 reference deployment serves. So counters match verdicts, references resolve, verdicts match their
 evidence and timestamps are ordered: every payload passes every invariant of the catalogue, while
 covering the legitimate variation (other UTC offsets, fractional seconds, null savings, ongoing
@@ -33,7 +33,7 @@ Options (keyword-only, all optional):
   consecutive).
 
 Bad option values raise ValueError when the strategy is built, before any example is drawn.
-Outside a test, `conformance.loop.RandomDraw` over a seeded `random.Random` gives payloads of the same
+Outside a test, `conformance.model.loop.RandomDraw` over a seeded `random.Random` gives payloads of the same
 model deterministically: ``simulate(draw_scenario(RandomDraw(random.Random(seed)), session_id, first_id))``.
 """
 
@@ -45,7 +45,7 @@ from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
-from conformance.loop import RandomDraw, Scenario, draw_scenario, simulate
+from conformance.model.loop import RandomDraw, Scenario, draw_scenario, simulate
 
 __all__ = ["ID_RANGE", "HypothesisDraw", "hems_session_details", "scenarios"]
 
@@ -54,7 +54,7 @@ ID_RANGE = (1, 2**31 - 1)  # a signed 32-bit serial, the common database id
 
 
 class HypothesisDraw:
-    """`conformance.loop.Draw` over the `draw` of a composite strategy: each choice is shrinkable."""
+    """`conformance.model.loop.Draw` over the `draw` of a composite strategy: each choice is shrinkable."""
 
     def __init__(self, draw: Callable[[st.SearchStrategy[Any]], Any]) -> None:
         self._draw = draw

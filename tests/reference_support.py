@@ -9,10 +9,10 @@ import contextlib
 import socket
 import threading
 
-from conformance.dataset import build_fleet
-from conformance.faults import Faults
-from conformance.oauth import make_credentials
-from conformance.server import Deployment
+from conformance.reference.dataset import build_fleet
+from conformance.reference.faults import Faults
+from conformance.reference.oauth import make_credentials
+from conformance.reference.server import Deployment
 
 SECRETS = {"a": ("secret-a", "password-a"), "b": ("secret-b", "password-b")}
 

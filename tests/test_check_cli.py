@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.catalogue import CATALOGUE
 from conformance.cli import main
-from conformance.loop import RandomDraw, Scenario, draw_scenario, simulate
+from conformance.contract.catalogue import CATALOGUE
+from conformance.model.loop import RandomDraw, Scenario, draw_scenario, simulate
 
 # Three commands: applied, unverified, accepted_ineffective; ended, charged_from_solar.
 BASE = simulate(Scenario(
@@ -330,7 +330,7 @@ def test_a_string_that_is_not_unicode_text_is_an_input_error(tmp_path, capsys):
 
 
 def test_the_judge_reports_a_string_that_is_not_unicode_text_without_crashing():
-    from conformance.judge import Judge
+    from conformance.contract.judge import Judge
 
     body = payload()
     body["decisions"][0]["reason"] = "\ud800"  # a string as the schema asks: valid
@@ -351,8 +351,8 @@ def test_json_format_reports_input_errors_in_place(tmp_path, capsys):
 
 
 def test_progress_line_on_a_terminal_is_cleared_before_other_output(tmp_path, monkeypatch):
-    from conformance import offline
-    from conformance.judge import Judge
+    from conformance.contract.judge import Judge
+    from conformance.offline import stream as offline
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -495,7 +495,7 @@ def test_missing_config_file(tmp_path, capsys):
 
 
 def test_spec_option_judges_against_that_document(tmp_path, capsys):
-    from conformance.contract import bundled_spec_path
+    from conformance.contract.spec import bundled_spec_path
 
     spec = tmp_path / "openapi.yaml"
     spec.write_bytes(bundled_spec_path().read_bytes())

@@ -15,13 +15,13 @@ import pytest
 import xmlschema
 from browser_support import browse
 
-from conformance.catalogue import CATALOGUE
-from conformance.check_report import CheckEvidence
 from conformance.cli import main
-from conformance.judge import Judge
-from conformance.ledger import EVIDENCE_PER_CHECK
-from conformance.loop import RandomDraw, draw_scenario, simulate
-from conformance.offline import run_check
+from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.judge import Judge
+from conformance.live.ledger import EVIDENCE_PER_CHECK
+from conformance.model.loop import RandomDraw, draw_scenario, simulate
+from conformance.offline.reports import CheckEvidence
+from conformance.offline.stream import run_check
 
 JUNIT_XSD = Path(__file__).with_name("junit.xsd")
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.c2lnbmF0dXJlLXZhbHVl"

@@ -11,12 +11,12 @@ from dataclasses import replace
 import pytest
 from reference_support import Clock, Misbehaving, authorization, hanging_up
 
-from conformance.client import TargetClient, _retry_after, _seconds
-from conformance.dataset import build_fleet
 from conformance.errors import ConfigError, TargetError
-from conformance.server import TOKEN_PATH, Deployment, start_in_thread
-from conformance.target import config_from_mapping
-from conformance.variants import RATE_LIMIT_EVERY, Variants
+from conformance.live.client import TargetClient, _retry_after, _seconds
+from conformance.live.target import config_from_mapping
+from conformance.reference.dataset import build_fleet
+from conformance.reference.server import TOKEN_PATH, Deployment, start_in_thread
+from conformance.reference.variants import RATE_LIMIT_EVERY, Variants
 
 
 @contextlib.contextmanager

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.catalogue import CATALOGUE
-from conformance.contract import RESPONSE_SCHEMA_NAME, SESSION_PATH, bundled_spec_path, load_contract
+from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.judge import Judge
+from conformance.contract.spec import RESPONSE_SCHEMA_NAME, SESSION_PATH, bundled_spec_path, load_contract
 from conformance.errors import ContractError
-from conformance.judge import Judge
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"

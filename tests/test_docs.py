@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import docs
-from conformance.catalogue import CATALOGUE
 from conformance.cli import main
+from conformance.contract import docs
+from conformance.contract.catalogue import CATALOGUE
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "invariants.md"
 REGENERATE = "hems-conformance invariants --format markdown > docs/invariants.md"

@@ -16,11 +16,11 @@ import httpx
 import pytest
 from reference_support import SECRETS, Clock, bearer, deployment, stored_url
 
-from conformance.catalogue import CATALOGUE
+from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.judge import Judge
 from conformance.errors import UsageError
-from conformance.faults import FAULTS, Faults, fault_markdown
-from conformance.judge import Judge
-from conformance.server import DEFAULT_TOKEN_TTL_S, TOKEN_PATH, Deployment, start_in_thread
+from conformance.reference.faults import FAULTS, Faults, fault_markdown
+from conformance.reference.server import DEFAULT_TOKEN_TTL_S, TOKEN_PATH, Deployment, start_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT_A = ("reference-client-a", SECRETS["a"][0])
@@ -167,4 +167,4 @@ def test_the_docs_carry_the_current_fault_table():
     doc = (ROOT / "docs" / "reference-deployment.md").read_text(encoding="utf-8")
     assert fault_markdown() in doc, (
         "docs/reference-deployment.md is out of date: paste the output of "
-        "`python -c 'from conformance.faults import fault_markdown; print(fault_markdown())'`")
+        "`python -c 'from conformance.reference.faults import fault_markdown; print(fault_markdown())'`")

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cases import PAYLOAD_CASES, CaseError, PayloadCase, base_payloads, load_case_file, load_cases
-from conformance.catalogue import CATALOGUE
-from conformance.contract import load_contract
-from conformance.judge import Judge
-from conformance.levels import Level
+from conformance.contract.cases import PAYLOAD_CASES, CaseError, PayloadCase, base_payloads, load_case_file, load_cases
+from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.judge import Judge
+from conformance.contract.levels import Level
+from conformance.contract.spec import load_contract
 
 CASES = load_cases()
 CONTRACT = load_contract()

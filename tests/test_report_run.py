@@ -18,13 +18,13 @@ import xmlschema
 from browser_support import browse
 
 from conformance import __version__
-from conformance.catalogue import CATALOGUE
 from conformance.cli import main
-from conformance.contract import load_contract
-from conformance.dataset import build_fleet
-from conformance.faults import Faults
-from conformance.live_cases import bundled_cases_dir, load_cases
-from conformance.server import Deployment, start_in_thread, write_target_config
+from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.spec import load_contract
+from conformance.live.cases import bundled_cases_dir, load_cases
+from conformance.reference.dataset import build_fleet
+from conformance.reference.faults import Faults
+from conformance.reference.server import Deployment, start_in_thread, write_target_config
 
 JUNIT_XSD = Path(__file__).with_name("junit.xsd")
 CHECK_IDS = set(CATALOGUE) | {case.id for case in load_cases()}

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from conformance.cli import main
-from conformance.dataset import build_fleet
-from conformance.faults import Faults
-from conformance.oauth import make_credentials
-from conformance.server import TOKEN_PATH, Deployment, start_in_thread, write_target_config
+from conformance.reference.dataset import build_fleet
+from conformance.reference.faults import Faults
+from conformance.reference.oauth import make_credentials
+from conformance.reference.server import TOKEN_PATH, Deployment, start_in_thread, write_target_config
 
 # Faults whose findings carry requests with credentials, token endpoint answers and error bodies as evidence.
 LEAKY = ["counters-off-by-one", "token-cacheable", "token-errors-not-rfc", "stack-trace-in-errors",

@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 
 from conformance.cli import main
-from conformance.client import Exchange
-from conformance.contract import load_contract
-from conformance.excerpt import CONTEXT_LINES, MARKED_LINES, body_excerpt, excerpt
-from conformance.ledger import EVIDENCE_PER_CHECK, LiveFinding
-from conformance.live_cases import load_cases
-from conformance.redaction import Redactor
-from conformance.report_html import findings_html
-from conformance.reporting import FULL_EVIDENCE, SUMMARY, SUMMARY_FORMAT, ReportFolder, RunReport, compare
-from conformance.runner import LiveRun, RunOptions
-from conformance.target import config_from_mapping
+from conformance.contract.spec import load_contract
+from conformance.live.cases import load_cases
+from conformance.live.client import Exchange
+from conformance.live.ledger import EVIDENCE_PER_CHECK, LiveFinding
+from conformance.live.runner import LiveRun, RunOptions
+from conformance.live.target import config_from_mapping
+from conformance.report.excerpt import CONTEXT_LINES, MARKED_LINES, body_excerpt, excerpt
+from conformance.report.html import findings_html
+from conformance.report.redaction import Redactor
+from conformance.report.summary import FULL_EVIDENCE, SUMMARY, SUMMARY_FORMAT, ReportFolder, RunReport, compare
 
 NOW = datetime(2026, 6, 1, 9, 0, 0, tzinfo=UTC)
 DOC = {"session": {"id": 7, "commands_applied": 3, "outcome": "no_surplus"},

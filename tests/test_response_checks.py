@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from conformance.catalogue import CATALOGUE
-from conformance.client import Exchange
-from conformance.judge import Judge
-from conformance.ledger import CheckRecord, Ledger
-from conformance.levels import Level
-from conformance.live_cases import load_cases
-from conformance.response_checks import RESPONSE_CHECKS, Request, ResponseContext
+from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.judge import Judge
+from conformance.contract.levels import Level
+from conformance.live.cases import load_cases
+from conformance.live.client import Exchange
+from conformance.live.ledger import CheckRecord, Ledger
+from conformance.live.response_checks import RESPONSE_CHECKS, Request, ResponseContext
 
 LEVELS = {case.id: case.level for case in load_cases()}
 

@@ -15,11 +15,11 @@ import pytest
 from reference_support import CookieSessions, Misbehaving, authorization
 
 from conformance.cli import main
-from conformance.dataset import build_fleet
-from conformance.faults import FAULTS, Faults
-from conformance.live_cases import PROCEDURES, load_cases
-from conformance.server import TOKEN_PATH, Deployment, start_in_thread, write_target_config
-from conformance.variants import VARIANTS, Variants
+from conformance.live.cases import PROCEDURES, load_cases
+from conformance.reference.dataset import build_fleet
+from conformance.reference.faults import FAULTS, Faults
+from conformance.reference.server import TOKEN_PATH, Deployment, start_in_thread, write_target_config
+from conformance.reference.variants import VARIANTS, Variants
 
 SHOULD_CASES = {case.id for case in load_cases() if case.level.value == "SHOULD"}
 

@@ -19,11 +19,11 @@ import httpx
 import pytest
 from reference_support import SECRETS, Clock, bearer, deployment, session_url, stored_url
 
-from conformance.dataset import KINDS, OUTCOMES, REQUIRED, build_fleet, features
+from conformance.contract.judge import Judge
+from conformance.contract.settings import VERDICTS
 from conformance.errors import UsageError
-from conformance.judge import Judge
-from conformance.server import DEFAULT_TOKEN_TTL_S, TOKEN_PATH, bind, start_in_thread, write_target_config
-from conformance.settings import VERDICTS
+from conformance.reference.dataset import KINDS, OUTCOMES, REQUIRED, build_fleet, features
+from conformance.reference.server import DEFAULT_TOKEN_TTL_S, TOKEN_PATH, bind, start_in_thread, write_target_config
 
 
 @pytest.fixture(scope="module")
@@ -460,7 +460,7 @@ def test_serve_process_writes_its_config_logs_requests_and_stops_cleanly_on_sigt
 
 def test_list_faults_prints_the_table(capsys):
     from conformance.cli import main
-    from conformance.faults import FAULTS
+    from conformance.reference.faults import FAULTS
 
     assert main(["serve", "--list-faults"]) == 0
     out = capsys.readouterr().out

@@ -17,11 +17,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
-from conformance.catalogue import CATALOGUE
-from conformance.judge import Judge
-from conformance.loop import OUTCOMES, SURPLUS_SHAPES, RandomDraw, draw_scenario, simulate
-from conformance.mutations import MUTATIONS
-from conformance.settings import VERDICTS
+from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.judge import Judge
+from conformance.contract.settings import VERDICTS
+from conformance.model.loop import OUTCOMES, SURPLUS_SHAPES, RandomDraw, draw_scenario, simulate
+from conformance.model.mutations import MUTATIONS
 from conformance.strategies import hems_session_details, scenarios
 
 JUDGE = Judge()

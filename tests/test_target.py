@@ -8,8 +8,8 @@ import pytest
 
 from conformance.cli import main
 from conformance.errors import ConfigError
-from conformance.redaction import Redactor
-from conformance.target import Secret, load_target
+from conformance.live.target import Secret, load_target
+from conformance.report.redaction import Redactor
 
 VALID = """
 base_url = "http://127.0.0.1:1"

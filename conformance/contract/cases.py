@@ -15,11 +15,11 @@ from typing import Any
 
 import jsonpatch
 
-from conformance.catalogue import CATALOGUE
+from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.settings import Settings, settings_from_mapping
 from conformance.errors import ConfigError, InputError
-from conformance.settings import Settings, settings_from_mapping
 
-PAYLOAD_CASES = Path(__file__).resolve().parent.parent / "cases" / "payloads"
+PAYLOAD_CASES = Path(__file__).resolve().parents[2] / "cases" / "payloads"
 _TEST_KEYS = {"description", "base", "patch", "payload", "expected", "settings"}
 
 

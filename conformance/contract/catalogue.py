@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from conformance.levels import Level
-from conformance.payload import SessionView, is_number
-from conformance.settings import FAILURE_VERDICTS, VERIFICATION_VERDICTS, Settings
+from conformance.contract.levels import Level
+from conformance.contract.payload import SessionView, is_number
+from conformance.contract.settings import FAILURE_VERDICTS, VERIFICATION_VERDICTS, Settings
 
 
 @dataclass(frozen=True)

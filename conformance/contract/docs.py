@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conformance.catalogue import CATALOGUE, FAMILIES, Invariant
+from conformance.contract.catalogue import CATALOGUE, FAMILIES, Invariant
 
 
 def _levels(inv: Invariant) -> str:

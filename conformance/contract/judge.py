@@ -12,12 +12,12 @@ from typing import Any
 
 import jsonschema_rs
 
-from conformance.catalogue import CATALOGUE, SEMANTIC, Invariant
-from conformance.contract import RESPONSE_SCHEMA_NAME, Contract, load_contract
+from conformance.contract.catalogue import CATALOGUE, SEMANTIC, Invariant
+from conformance.contract.levels import Level
+from conformance.contract.payload import SessionView
+from conformance.contract.settings import Settings
+from conformance.contract.spec import RESPONSE_SCHEMA_NAME, Contract, load_contract
 from conformance.errors import ContractError
-from conformance.levels import Level
-from conformance.payload import SessionView
-from conformance.settings import Settings
 
 _MESSAGE_LIMIT = 240
 

@@ -16,8 +16,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from conformance.contract.levels import Level
 from conformance.errors import ConfigError
-from conformance.levels import Level
 
 VERDICTS = (
     "applied",
@@ -143,8 +143,8 @@ def settings_from_mapping(table: Mapping[str, Any], *, where: str = "judge") -> 
 
 
 def _levels_from_mapping(value: Any, name: str) -> dict[str, Level]:
-    from conformance.catalogue import CATALOGUE  # the catalogue imports settings; resolve late
-    from conformance.live_cases import load_cases
+    from conformance.contract.catalogue import CATALOGUE  # the catalogue imports settings; resolve late
+    from conformance.live.cases import load_cases
 
     if not isinstance(value, Mapping):
         raise ConfigError(f"{name}: expected a table of CHECK-ID = level")

@@ -17,7 +17,7 @@ SESSION_PATH = (
     "/api/partners/v2.0/org/{org_id}/users/{user_id}/wallboxes/{wallbox_id}/hems-sessions/{session_id}"
 )
 RESPONSE_SCHEMA_NAME = "HEMSSessionDetail"
-_REPO_SPEC = Path(__file__).resolve().parent.parent / "spec" / "openapi.yaml"
+_REPO_SPEC = Path(__file__).resolve().parents[2] / "spec" / "openapi.yaml"
 
 
 def bundled_spec_path() -> Path:

@@ -17,15 +17,15 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from conformance.contract.levels import Level
+from conformance.contract.payload import parse_instant
 from conformance.errors import ConfigError, TargetError
-from conformance.levels import Level
-from conformance.payload import parse_instant
-from conformance.target import SessionRef
+from conformance.live.target import SessionRef
 
 if TYPE_CHECKING:
-    from conformance.runner import LiveRun
+    from conformance.live.runner import LiveRun
 
-_REPO_CASES = Path(__file__).resolve().parent.parent / "cases" / "live"
+_REPO_CASES = Path(__file__).resolve().parents[2] / "cases" / "live"
 
 
 def bundled_cases_dir() -> Path:
@@ -418,12 +418,12 @@ def token_bad_request(run: LiveRun, case: LiveCase) -> None:
 
 @procedure
 def fuzz(run: LiveRun, case: LiveCase) -> None:
-    """Schemathesis-generated requests (params: mode positive|negative); see conformance.fuzzing."""
-    from conformance.fuzzing import explore
+    """Schemathesis-generated requests (params: mode positive|negative); see conformance.live.fuzzing."""
+    from conformance.live.fuzzing import explore
 
     explore(run, case, negative=case.params.get("mode") == "negative")
 
 
 @procedure
 def response_check(run: LiveRun, case: LiveCase) -> None:
-    """Judged on every response of the run by conformance.response_checks; nothing to send here."""
+    """Judged on every response of the run by conformance.live.response_checks; nothing to send here."""

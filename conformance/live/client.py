@@ -23,8 +23,8 @@ from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
 from conformance.errors import ConfigError, TargetError
-from conformance.redaction import Redactor
-from conformance.target import AUTH_TABLES, TargetConfig, Tenant
+from conformance.live.target import AUTH_TABLES, TargetConfig, Tenant
+from conformance.report.redaction import Redactor
 
 RETRIED_STATUSES = (429, 503)
 _BODY_LIMIT = 64 * 1024  # of the text an Exchange keeps for evidence

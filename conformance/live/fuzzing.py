@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 if TYPE_CHECKING:
-    from conformance.live_cases import LiveCase
-    from conformance.runner import LiveRun
+    from conformance.live.cases import LiveCase
+    from conformance.live.runner import LiveRun
 
 INT64_MAX = 2**63 - 1
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from conformance.contract import load_contract
+from conformance.contract.spec import load_contract
 from conformance.errors import ConfigError
-from conformance.live_cases import bundled_cases_dir
-from conformance.reporting import HTML, JUNIT, ReportFolder, command_line
-from conformance.runner import no_verdict
-from conformance.target import load_target
+from conformance.live.cases import bundled_cases_dir
+from conformance.live.runner import no_verdict
+from conformance.live.target import load_target
+from conformance.report.summary import HTML, JUNIT, ReportFolder, command_line
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,9 @@ class RunRequest:
 @contextlib.contextmanager
 def _reference_target(seed: int, faults: Sequence[str]) -> Iterator[str]:
     """Start the bundled reference deployment and yield the path of its (temporary, 0600) target config."""
-    from conformance.dataset import build_fleet
-    from conformance.faults import Faults
-    from conformance.server import Deployment, start_in_thread, write_target_config
+    from conformance.reference.dataset import build_fleet
+    from conformance.reference.faults import Faults
+    from conformance.reference.server import Deployment, start_in_thread, write_target_config
 
     deployment = Deployment(build_fleet(seed), Faults(faults))
     with start_in_thread(deployment) as url, tempfile.TemporaryDirectory(prefix="hems-target-") as folder:

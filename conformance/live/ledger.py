@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from conformance.client import Exchange
-from conformance.levels import Level
+from conformance.contract.levels import Level
+from conformance.live.client import Exchange
 
 EVIDENCE_PER_CHECK = 10
 

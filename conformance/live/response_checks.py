@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.catalogue import CATALOGUE
-from conformance.client import PARSE_LIMIT, Exchange
-from conformance.judge import Judge
-from conformance.ledger import Ledger, LiveFinding
-from conformance.levels import Level
+from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.judge import Judge
+from conformance.contract.levels import Level
+from conformance.live.client import PARSE_LIMIT, Exchange
+from conformance.live.ledger import Ledger, LiveFinding
 
 # Server internals that must never reach a client: Python/Java/.NET/Node stack traces, SQL, debug pages.
 # SQL as drivers and ORMs print it (upper-case keywords on one line, or select-from-where), not English such as

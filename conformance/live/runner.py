@@ -14,17 +14,17 @@ import pytest
 import schemathesis
 from schemathesis.core.failures import FailureGroup
 
-from conformance.catalogue import CATALOGUE
-from conformance.client import Exchange, TargetClient
-from conformance.contract import SESSION_PATH, Contract
+from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.judge import Judge
+from conformance.contract.levels import Level
+from conformance.contract.spec import SESSION_PATH, Contract
 from conformance.errors import ConfigError, TargetError, UsageError
-from conformance.judge import Judge
-from conformance.ledger import CheckRecord, Ledger, LiveFinding
-from conformance.levels import Level
-from conformance.live_cases import LiveCase
-from conformance.redaction import PLACEHOLDER
-from conformance.response_checks import Request, ResponseContext, as_schemathesis_checks
-from conformance.target import AUTH_TABLES, SessionRef, TargetConfig
+from conformance.live.cases import LiveCase
+from conformance.live.client import Exchange, TargetClient
+from conformance.live.ledger import CheckRecord, Ledger, LiveFinding
+from conformance.live.response_checks import Request, ResponseContext, as_schemathesis_checks
+from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig
+from conformance.report.redaction import PLACEHOLDER
 
 PROFILES = ("quick", "ci", "thorough")
 EXIT_INTERRUPTED = 130

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from conformance.contract.settings import Settings, read_toml, settings_from_mapping
 from conformance.errors import ConfigError
-from conformance.redaction import basic_credentials
-from conformance.settings import Settings, read_toml, settings_from_mapping
+from conformance.report.redaction import basic_credentials
 
 GRANTS = ("client_credentials", "password", "bearer", "none")
 AUTH_TABLES = {"a": "auth", "b": "tenant_b.auth"}  # where each tenant's credentials are configured

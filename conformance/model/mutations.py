@@ -6,7 +6,7 @@ that fault (no commands, no verdict of the needed kind, a running session where 
 MUST once the session ended, ...). The input is never modified and the result depends on the input
 only. Each fault imitates a defect seen in real deployments (see the "Realistic faults" table of the
 contract notes) and is made so that no neighbouring invariant fires along with it; the guarantee is
-tested on payloads of the loop model (`conformance.loop`, `conformance.strategies`).
+tested on payloads of the loop model (`conformance.model.loop`, `conformance.strategies`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from conformance.payload import SessionView, parse_instant
-from conformance.settings import FAILURE_VERDICTS, VERIFICATION_VERDICTS, Settings
+from conformance.contract.payload import SessionView, parse_instant
+from conformance.contract.settings import FAILURE_VERDICTS, VERIFICATION_VERDICTS, Settings
 
 Payload = dict[str, Any]
 Mutation = Callable[[Payload], Payload | None]

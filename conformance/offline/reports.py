@@ -15,15 +15,16 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from conformance.catalogue import CATALOGUE, SEMANTIC
+from conformance.contract.catalogue import CATALOGUE, SEMANTIC
+from conformance.contract.judge import Finding, Judge, Judgement
+from conformance.contract.levels import Level
 from conformance.errors import UsageError
-from conformance.excerpt import excerpt
-from conformance.judge import Finding, Judge, Judgement
-from conformance.ledger import EVIDENCE_PER_CHECK, CheckRecord, Status
-from conformance.levels import Level
-from conformance.offline import Tally, run_check
-from conformance.redaction import Redactor
-from conformance.reporting import (
+from conformance.live.ledger import EVIDENCE_PER_CHECK, CheckRecord, Status
+from conformance.offline.sources import Payload, SourceError, display
+from conformance.offline.stream import Tally, run_check
+from conformance.report.excerpt import excerpt
+from conformance.report.redaction import Redactor
+from conformance.report.summary import (
     HTML,
     JUNIT,
     SUMMARY,
@@ -39,7 +40,6 @@ from conformance.reporting import (
     redact_tree,
     write_summary,
 )
-from conformance.sources import Payload, SourceError, display
 
 ERRORS_KEPT = 20
 
@@ -144,7 +144,7 @@ def junit_xml(summary: dict[str, Any]) -> str:
 
 def write_reports(folder: ReportFolder, summary: dict[str, Any], redactor: Redactor | None = None) -> None:
     """The three files of a check, every string masked by the redactor (Bearer credentials in payloads)."""
-    from conformance.report_html import check_page
+    from conformance.report.html import check_page
 
     redactor = redactor or Redactor()
     summary = redact_tree(summary, redactor)

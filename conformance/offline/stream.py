@@ -10,11 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING
 
-from conformance.judge import Judge, Judgement
-from conformance.sources import Payload, Progress, SourceError, iter_payloads
+from conformance.contract.judge import Judge, Judgement
+from conformance.offline.sources import Payload, Progress, SourceError, iter_payloads
 
 if TYPE_CHECKING:
-    from conformance.check_report import CheckEvidence
+    from conformance.offline.reports import CheckEvidence
 
 
 @dataclass

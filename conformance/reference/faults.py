@@ -1,6 +1,6 @@
 """The reference deployment's fault table: deliberate ways to be wrong, each naming what it breaks.
 
-A payload fault breaks one catalogue invariant through `conformance.mutations.MUTATIONS[id]`, applied at
+A payload fault breaks one catalogue invariant through `conformance.model.mutations.MUTATIONS[id]`, applied at
 start to every stored session it fits, so the deployment serves exactly the payloads the catalogue's own
 cases prove the invariant catches. An HTTP fault changes how the app answers; `server.py` asks
 `Faults.on(name)` at the one place each fault bends the behaviour. `breaks` holds catalogue invariant
@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.dataset import Fleet
 from conformance.errors import UsageError
-from conformance.mutations import MUTATIONS
+from conformance.model.mutations import MUTATIONS
+from conformance.reference.dataset import Fleet
 
 
 @dataclass(frozen=True)

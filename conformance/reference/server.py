@@ -39,11 +39,11 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from conformance.dataset import DEFAULT_SESSIONS, Fleet, StoredSession, build_fleet
 from conformance.errors import UsageError
-from conformance.faults import Faults
-from conformance.oauth import Credentials, OAuthError, TokenIssuer, make_credentials
-from conformance.variants import RATE_LIMIT_EVERY, SHORT_TOKEN_TTL_S, Variants
+from conformance.reference.dataset import DEFAULT_SESSIONS, Fleet, StoredSession, build_fleet
+from conformance.reference.faults import Faults
+from conformance.reference.oauth import Credentials, OAuthError, TokenIssuer, make_credentials
+from conformance.reference.variants import RATE_LIMIT_EVERY, SHORT_TOKEN_TTL_S, Variants
 
 TOKEN_PATH = "/api/partners/v2.0/auth/token"
 SESSION_PATH = ("/api/partners/v2.0/org/{org_id}/users/{user_id}/wallboxes/{wallbox_id}"

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import timedelta, timezone
 from typing import Any
 
+from conformance.contract.payload import parse_instant
 from conformance.errors import UsageError
-from conformance.payload import parse_instant
 
 PayloadTransform = Callable[[dict[str, Any]], dict[str, Any]]
 _PLUS_TWO = timezone(timedelta(hours=2))

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from conformance.reporting import RunReport, clip
+from conformance.report.summary import RunReport, clip
 
 LOG_LIMIT = 2000  # characters of pytest's log per check row; the findings above carry the evidence
 

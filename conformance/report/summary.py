@@ -23,16 +23,16 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from conformance import __version__
-from conformance.contract import Contract
+from conformance.contract.levels import Level
+from conformance.contract.settings import Settings
+from conformance.contract.spec import Contract
 from conformance.errors import InputError, UsageError
-from conformance.excerpt import body_excerpt
-from conformance.ledger import CheckRecord, LiveFinding, Status
-from conformance.levels import Level
-from conformance.redaction import Redactor
-from conformance.settings import Settings
+from conformance.live.ledger import CheckRecord, LiveFinding, Status
+from conformance.report.excerpt import body_excerpt
+from conformance.report.redaction import Redactor
 
 if TYPE_CHECKING:
-    from conformance.runner import LiveRun
+    from conformance.live.runner import LiveRun
 
 SUMMARY_FORMAT = "hems-conformance-summary/1"
 SUMMARY, HTML, JUNIT = "summary.json", "report.html", "junit.xml"
@@ -311,7 +311,7 @@ def register(config: pytest.Config, run: LiveRun) -> None:
     report = RunReport(run, command, Path(folder) if folder else None)
     config.pluginmanager.register(ReportPlugin(report), "hems-conformance-report")
     if config.pluginmanager.hasplugin("html") and config.getoption("htmlpath", None):
-        from conformance.report_html import HtmlHooks
+        from conformance.report.html import HtmlHooks
 
         config.pluginmanager.register(HtmlHooks(report), "hems-conformance-html")
 
