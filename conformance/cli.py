@@ -33,15 +33,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from conformance.contract.judge import Judge
     from conformance.contract.settings import load_settings
     from conformance.contract.spec import load_contract
+    from conformance.live.cases import known_check_ids
     from conformance.offline.reports import check_with_reports
 
-    judge = Judge(load_contract(args.spec), load_settings(args.config))
+    judge = Judge(load_contract(args.spec), load_settings(args.config, known_ids=known_check_ids()))
     return check_with_reports(judge, args.paths, strict=args.strict, output=args.format, report_dir=args.report_dir,
                               argv=args.argv)
 
 
 def _cmd_report_compare(args: argparse.Namespace) -> int:
-    from conformance.report.summary import compare_command
+    from conformance.report.compare import compare_command
 
     return compare_command(args.old, args.new, args.format)
 

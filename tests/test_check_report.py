@@ -18,10 +18,10 @@ from browser_support import browse
 from conformance.cli import main
 from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.judge import Judge
-from conformance.live.ledger import EVIDENCE_PER_CHECK
 from conformance.model.loop import RandomDraw, draw_scenario, simulate
-from conformance.offline.reports import CheckEvidence
+from conformance.offline.evidence import CheckEvidence
 from conformance.offline.stream import run_check
+from conformance.report.records import EVIDENCE_PER_CHECK
 
 JUNIT_XSD = Path(__file__).with_name("junit.xsd")
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.c2lnbmF0dXJlLXZhbHVl"

@@ -15,14 +15,17 @@ import pytest
 from conformance.cli import main
 from conformance.contract.spec import load_contract
 from conformance.live.cases import load_cases
-from conformance.live.client import Exchange
-from conformance.live.ledger import EVIDENCE_PER_CHECK, LiveFinding
+from conformance.live.exchange import Exchange
+from conformance.live.ledger import LiveFinding
+from conformance.live.report_plugin import RunReport
 from conformance.live.runner import LiveRun, RunOptions
 from conformance.live.target import config_from_mapping
+from conformance.report.compare import compare
 from conformance.report.excerpt import CONTEXT_LINES, MARKED_LINES, body_excerpt, excerpt
 from conformance.report.html import findings_html
+from conformance.report.records import EVIDENCE_PER_CHECK
 from conformance.report.redaction import Redactor
-from conformance.report.summary import FULL_EVIDENCE, SUMMARY, SUMMARY_FORMAT, ReportFolder, RunReport, compare
+from conformance.report.summary import FULL_EVIDENCE, SUMMARY, SUMMARY_FORMAT, ReportFolder
 
 NOW = datetime(2026, 6, 1, 9, 0, 0, tzinfo=UTC)
 DOC = {"session": {"id": 7, "commands_applied": 3, "outcome": "no_surplus"},

@@ -11,9 +11,10 @@ from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.judge import Judge
 from conformance.contract.levels import Level
 from conformance.live.cases import load_cases
-from conformance.live.client import Exchange
-from conformance.live.ledger import CheckRecord, Ledger
+from conformance.live.exchange import Exchange
+from conformance.live.ledger import Ledger
 from conformance.live.response_checks import RESPONSE_CHECKS, Request, ResponseContext
+from conformance.report.records import CheckRecord
 
 LEVELS = {case.id: case.level for case in load_cases()}
 

@@ -15,7 +15,8 @@ import pytest
 from reference_support import CookieSessions, Misbehaving, authorization
 
 from conformance.cli import main
-from conformance.live.cases import PROCEDURES, load_cases
+from conformance.live.cases import load_cases
+from conformance.live.procedures import PROCEDURES
 from conformance.reference.dataset import build_fleet
 from conformance.reference.faults import FAULTS, Faults
 from conformance.reference.server import TOKEN_PATH, Deployment, start_in_thread, write_target_config

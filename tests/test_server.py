@@ -20,7 +20,7 @@ import pytest
 from reference_support import SECRETS, Clock, bearer, deployment, session_url, stored_url
 
 from conformance.contract.judge import Judge
-from conformance.contract.settings import VERDICTS
+from conformance.contract.vocabulary import VERDICTS
 from conformance.errors import UsageError
 from conformance.reference.dataset import KINDS, OUTCOMES, REQUIRED, build_fleet, features
 from conformance.reference.server import DEFAULT_TOKEN_TTL_S, TOKEN_PATH, bind, start_in_thread, write_target_config

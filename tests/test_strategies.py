@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.judge import Judge
-from conformance.contract.settings import VERDICTS
+from conformance.contract.vocabulary import VERDICTS
 from conformance.model.loop import OUTCOMES, SURPLUS_SHAPES, RandomDraw, draw_scenario, simulate
 from conformance.model.mutations import MUTATIONS
 from conformance.strategies import hems_session_details, scenarios

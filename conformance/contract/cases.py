@@ -95,7 +95,7 @@ def _settings(value: Any, where: str) -> Settings | None:
     if not isinstance(value, dict):
         raise CaseError(f"{where}: 'settings' must be an object (a [judge] table)")
     try:
-        return settings_from_mapping(value, where="settings")
+        return settings_from_mapping(value, known_ids=CATALOGUE, where="settings")
     except ConfigError as exc:
         raise CaseError(f"{where}: {exc}") from None
 

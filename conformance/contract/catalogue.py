@@ -16,7 +16,8 @@ from typing import Any
 
 from conformance.contract.levels import Level
 from conformance.contract.payload import SessionView, is_number
-from conformance.contract.settings import FAILURE_VERDICTS, VERIFICATION_VERDICTS, Settings
+from conformance.contract.settings import Settings
+from conformance.contract.vocabulary import FAILURE_VERDICTS, VERIFICATION_VERDICTS
 
 
 @dataclass(frozen=True)

@@ -8,49 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from conformance.contract.levels import Level
+from conformance.contract.vocabulary import DEFAULT_DISPATCH_VOCABULARY, VERDICTS, status_key
 from conformance.errors import ConfigError
-
-VERDICTS = (
-    "applied",
-    "accepted_ineffective",
-    "phase_switch_ineffective",
-    "unverified",
-    "rejected",
-    "unreachable",
-    "timeout",
-    "not_capable",
-)
-VERIFICATION_VERDICTS = frozenset({"applied", "accepted_ineffective", "phase_switch_ineffective", "unverified"})
-FAILURE_VERDICTS = frozenset({"rejected", "unreachable", "timeout", "not_capable"})
-
-# dispatch_status (compared through status_key) -> the CSMS CommandStatus it stands for. The first five are
-# the enum the SteeringOutcome text says its first entries mirror; the two aliases are OCPP wire words.
-DEFAULT_DISPATCH_VOCABULARY = {
-    "applied": "applied",
-    "rejected": "rejected",
-    "unreachable": "unreachable",
-    "timeout": "timeout",
-    "not_capable": "not_capable",
-    "accepted": "applied",
-    "notsupported": "rejected",
-}
-
-
-_SEPARATORS = re.compile(r"[\s_-]+")
-
-
-def status_key(word: str) -> str:
-    """How dispatch_status words compare: without case, spaces, '_' or '-' (NotSupported = not_supported)."""
-    return _SEPARATORS.sub("", word).casefold()
 
 
 @dataclass(frozen=True)
@@ -108,8 +75,10 @@ _NUMBER_KEYS = tuple(
 )
 
 
-def settings_from_mapping(table: Mapping[str, Any], *, where: str = "judge") -> Settings:
-    """Build Settings from a TOML table such as `[judge]`; unknown keys and bad values are errors."""
+def settings_from_mapping(table: Mapping[str, Any], *, known_ids: Collection[str], where: str = "judge") -> Settings:
+    """Build Settings from a TOML table such as `[judge]`; unknown keys and bad values are errors.
+
+    `known_ids` are the check IDs `[judge.levels]` may name: the caller knows which checks it runs."""
     values: dict[str, Any] = {}
     for key, value in table.items():
         name = f"{where}.{key}"
@@ -132,7 +101,7 @@ def settings_from_mapping(table: Mapping[str, Any], *, where: str = "judge") -> 
                 raise ConfigError(f"{name}: {bad[0]!r} is not one of applied, rejected, unreachable, timeout, not_capable")
             values[key] = DEFAULT_DISPATCH_VOCABULARY | {k.strip().casefold(): v for k, v in value.items()}
         elif key == "levels":
-            values[key] = _levels_from_mapping(value, name)
+            values[key] = _levels_from_mapping(value, name, known_ids)
         else:
             raise ConfigError(f"{name}: unknown key")
     settings = Settings(**values)
@@ -142,16 +111,12 @@ def settings_from_mapping(table: Mapping[str, Any], *, where: str = "judge") -> 
     return settings
 
 
-def _levels_from_mapping(value: Any, name: str) -> dict[str, Level]:
-    from conformance.contract.catalogue import CATALOGUE  # the catalogue imports settings; resolve late
-    from conformance.live.cases import load_cases
-
+def _levels_from_mapping(value: Any, name: str, known_ids: Collection[str]) -> dict[str, Level]:
     if not isinstance(value, Mapping):
         raise ConfigError(f"{name}: expected a table of CHECK-ID = level")
-    known = set(CATALOGUE) | {case.id for case in load_cases()}
     levels = {}
     for invariant_id, level in value.items():
-        if invariant_id not in known:
+        if invariant_id not in known_ids:
             raise ConfigError(f"{name}.{invariant_id}: unknown invariant or live case")
         levels[invariant_id] = Level.parse(level, f"{name}.{invariant_id}")
     return levels
@@ -168,7 +133,7 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
-def load_settings(path: str | Path | None) -> Settings:
+def load_settings(path: str | Path | None, *, known_ids: Collection[str]) -> Settings:
     """Read the `[judge]` table of a TOML file (the same file `run` reads); no file, the defaults."""
     if path is None:
         return Settings()
@@ -177,6 +142,6 @@ def load_settings(path: str | Path | None) -> Settings:
     if not isinstance(table, Mapping):
         raise ConfigError(f"{path}: judge: expected a table")
     try:
-        return settings_from_mapping(table)
+        return settings_from_mapping(table, known_ids=known_ids)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None

@@ -14,7 +14,6 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -23,6 +22,7 @@ from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
 from conformance.errors import ConfigError, TargetError
+from conformance.live.exchange import Exchange
 from conformance.live.target import AUTH_TABLES, TargetConfig, Tenant
 from conformance.report.redaction import Redactor
 
@@ -31,39 +31,6 @@ _BODY_LIMIT = 64 * 1024  # of the text an Exchange keeps for evidence
 PARSE_LIMIT = 32 * 1024 * 1024  # bodies up to this size are parsed and judged (long decision timelines are MBs)
 _TOKEN_FIELDS = ("access_token", "refresh_token", "id_token")
 _CREDENTIAL_ERRORS = {"invalid_client", "invalid_grant", "unauthorized_client", "invalid_scope"}
-
-
-@dataclass
-class Exchange:
-    """One request and its response, with secrets already redacted: safe to print, store and report."""
-
-    method: str
-    url: str
-    request_headers: dict[str, str]
-    status: int
-    headers: dict[str, str]
-    text: str
-    elapsed_ms: float
-    note: str = ""  # how the request was built, e.g. "tenant B token"
-    body: Any = field(default=None, repr=False)  # parsed JSON, when the body is JSON
-    too_large: bool = False  # over PARSE_LIMIT: not parsed, so neither judged nor called invalid
-    raw: requests.Response | None = field(default=None, repr=False, compare=False)  # for Schemathesis' checks
-
-    @property
-    def is_json(self) -> bool:
-        return self.headers.get("content-type", "").split(";")[0].strip().lower().endswith("json")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "url": self.url,
-            "request_headers": self.request_headers,
-            "status": self.status,
-            "headers": self.headers,
-            "body_excerpt": self.text[:4096],
-            "elapsed_ms": round(self.elapsed_ms, 1),
-            "note": self.note,
-        }
 
 
 def _parse_json(text: str) -> Any:

@@ -93,6 +93,6 @@ class _Verdict:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        from conformance.pytest_plugin import VERDICT_KEY
+        from conformance.live.items import VERDICT_KEY
 
         self.code = session.config.stash.get(VERDICT_KEY, None)

@@ -7,22 +7,12 @@ counted), so a report stays small however many requests a run makes.
 from __future__ import annotations
 
 import threading
-from collections import Counter
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from typing import Any
 
 from conformance.contract.levels import Level
-from conformance.live.client import Exchange
-
-EVIDENCE_PER_CHECK = 10
-
-
-class Status(StrEnum):
-    PASSED = "passed"
-    FAILED = "failed"
-    WARNING = "warning"
-    SKIPPED = "skipped"
+from conformance.live.exchange import Exchange
+from conformance.report.records import EVIDENCE_PER_CHECK, CheckRecord, Status
 
 
 @dataclass
@@ -50,36 +40,6 @@ class LiveFinding:
             "response": None if self.exchange is None else self.exchange.to_dict(),
             "curl": self.curl,
         }
-
-
-@dataclass
-class CheckRecord:
-    """One catalogue entry or live check and what the run saw of it."""
-
-    id: str
-    kind: str  # "invariant", "live" or "fuzz"
-    level: Level
-    statement: str
-    citation: str
-    judged: int = 0
-    total_findings: int = 0
-    findings: list[LiveFinding] = field(default_factory=list)
-    skipped: str = ""
-    levels_seen: Counter = field(default_factory=Counter)
-
-    def status(self, strict: bool) -> Status:
-        if self.level is Level.OFF or (self.skipped and not self.total_findings):
-            return Status.SKIPPED
-        if any(level.fails(strict) for level in self.levels_seen):
-            return Status.FAILED
-        if self.total_findings:
-            return Status.WARNING
-        return Status.PASSED if self.judged else Status.SKIPPED
-
-    def skip_reason(self) -> str:
-        if self.level is Level.OFF:
-            return "turned OFF in [judge.levels]"
-        return self.skipped or ("nothing to judge: no response reached this check" if not self.judged else "")
 
 
 @dataclass

@@ -16,7 +16,8 @@ from typing import Any
 from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.judge import Judge
 from conformance.contract.levels import Level
-from conformance.live.client import PARSE_LIMIT, Exchange
+from conformance.live.client import PARSE_LIMIT
+from conformance.live.exchange import Exchange
 from conformance.live.ledger import Ledger, LiveFinding
 
 # Server internals that must never reach a client: Python/Java/.NET/Node stack traces, SQL, debug pages.

@@ -20,10 +20,12 @@ from conformance.contract.levels import Level
 from conformance.contract.spec import SESSION_PATH, Contract
 from conformance.errors import ConfigError, TargetError, UsageError
 from conformance.live.cases import LiveCase
-from conformance.live.client import Exchange, TargetClient
-from conformance.live.ledger import CheckRecord, Ledger, LiveFinding
+from conformance.live.client import TargetClient
+from conformance.live.exchange import Exchange
+from conformance.live.ledger import Ledger, LiveFinding
 from conformance.live.response_checks import Request, ResponseContext, as_schemathesis_checks
 from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig
+from conformance.report.records import CheckRecord
 from conformance.report.redaction import PLACEHOLDER
 
 PROFILES = ("quick", "ci", "thorough")

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from conformance.contract.settings import Settings, read_toml, settings_from_mapping
 from conformance.errors import ConfigError
+from conformance.live.cases import known_check_ids
 from conformance.report.redaction import basic_credentials
 
 GRANTS = ("client_credentials", "password", "bearer", "none")
@@ -253,7 +254,7 @@ def config_from_mapping(document: Mapping[str, Any], *, default_token_url: str, 
         base_url=_check_url(_string(document, "base_url", ""), "base_url"),
         tenant=tenant,
         tenant_b=tenant_b,
-        settings=settings_from_mapping(judge),
+        settings=settings_from_mapping(judge, known_ids=known_check_ids()),
         timeout_s=_number(document, "timeout_s", 10.0),
         verify_tls=verify,
         max_retries=int(_number(document, "max_retries", 3)),

@@ -18,7 +18,8 @@ from datetime import timedelta
 from typing import Any
 
 from conformance.contract.payload import SessionView, parse_instant
-from conformance.contract.settings import FAILURE_VERDICTS, VERIFICATION_VERDICTS, Settings
+from conformance.contract.settings import Settings
+from conformance.contract.vocabulary import FAILURE_VERDICTS, VERIFICATION_VERDICTS
 
 Payload = dict[str, Any]
 Mutation = Callable[[Payload], Payload | None]

@@ -15,75 +15,26 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from conformance.contract.catalogue import CATALOGUE, SEMANTIC
-from conformance.contract.judge import Finding, Judge, Judgement
-from conformance.contract.levels import Level
+from conformance.contract.judge import Judge
 from conformance.errors import UsageError
-from conformance.live.ledger import EVIDENCE_PER_CHECK, CheckRecord, Status
-from conformance.offline.sources import Payload, SourceError, display
+from conformance.offline.evidence import CheckEvidence
+from conformance.offline.sources import display
 from conformance.offline.stream import Tally, run_check
-from conformance.report.excerpt import excerpt
+from conformance.report.records import Status
 from conformance.report.redaction import Redactor
 from conformance.report.summary import (
     HTML,
     JUNIT,
     SUMMARY,
     SUMMARY_FORMAT,
-    TEXT_LIMIT,
     ReportFolder,
     base_metadata,
     check_entry,
-    clip,
-    clip_value,
     command_line,
     counts,
     redact_tree,
     write_summary,
 )
-
-ERRORS_KEPT = 20
-
-
-class CheckEvidence:
-    """Counts per invariant and level, plus the first findings of each invariant with their payload window."""
-
-    def __init__(self, judge: Judge) -> None:
-        settings = judge.settings
-        self.records = {inv.id: CheckRecord(inv.id, "invariant", settings.levels.get(inv.id, inv.level), inv.statement,
-                                            f"{inv.spec} ({inv.source})") for inv in CATALOGUE.values()}
-        self.kept: dict[str, list[dict[str, Any]]] = {check_id: [] for check_id in self.records}
-        self.semantic = {inv.id for inv in SEMANTIC}
-        self.errors: list[dict[str, str]] = []
-        self.error_count = 0
-        for record in self.records.values():
-            if record.level is Level.OFF:
-                record.skipped = "level OFF in the configuration"
-
-    def add(self, payload: Payload, judgement: Judgement) -> None:
-        for check_id, record in self.records.items():
-            if judgement.semantic_evaluated or check_id not in self.semantic:
-                record.judged += 1
-        for finding in judgement.findings:
-            record = self.records[finding.invariant]
-            record.total_findings += 1
-            record.levels_seen[finding.level] += 1
-            if len(self.kept[finding.invariant]) < EVIDENCE_PER_CHECK:
-                self.kept[finding.invariant].append(_entry(payload, finding))
-
-    def add_error(self, error: SourceError) -> None:
-        self.error_count += 1
-        if len(self.errors) < ERRORS_KEPT:
-            self.errors.append({"source": error.label, "message": error.message})
-
-
-def _entry(payload: Payload, finding: Finding) -> dict[str, Any]:
-    try:
-        window = excerpt(payload.body, finding.pointer).to_dict()
-    except RecursionError:
-        window = None
-    return {"id": finding.invariant, "level": finding.level.value, "message": clip(finding.message, TEXT_LIMIT),
-            "pointer": clip(finding.pointer, TEXT_LIMIT), "expected": clip_value(finding.expected),
-            "actual": clip_value(finding.actual), "source": clip(payload.label, TEXT_LIMIT), "excerpt": window}
 
 
 def check_summary(evidence: CheckEvidence, tally: Tally, judge: Judge, *, paths: list[str], strict: bool,

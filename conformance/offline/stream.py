@@ -8,13 +8,11 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 from conformance.contract.judge import Judge, Judgement
+from conformance.offline.evidence import CheckEvidence
 from conformance.offline.sources import Payload, Progress, SourceError, iter_payloads
-
-if TYPE_CHECKING:
-    from conformance.offline.reports import CheckEvidence
 
 
 @dataclass

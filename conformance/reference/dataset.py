@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from conformance.contract.settings import VERDICTS
+from conformance.contract.vocabulary import VERDICTS
 from conformance.model.loop import RandomDraw, Scenario, draw_scenario, simulate
 
 OUTCOMES = ("charged_from_solar", "no_surplus", "steering_ineffective", "aborted", None)  # None: ongoing

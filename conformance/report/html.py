@@ -1,4 +1,4 @@
-"""The HTML report: pytest-html hooks for a live run, and the static page of an offline check.
+"""The HTML report: the pieces a live run's pytest-html report is built of, and the page of an offline check.
 
 Both render the summary data of `reporting.py`: the verdict banner and the metadata on top, a table of
 the whole catalogue and the live cases, and for each finding the request, the response (headers and a
@@ -9,15 +9,8 @@ reproduction. Everything is escaped and inlined: one file that opens offline, wi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from html import escape
 from typing import Any
-
-import pytest
-
-from conformance.report.summary import RunReport, clip
-
-LOG_LIMIT = 2000  # characters of pytest's log per check row; the findings above carry the evidence
 
 STYLE = """
 body { display: flex; flex-direction: column; }
@@ -164,63 +157,6 @@ def status_text(check: dict[str, Any]) -> str:
     if check["findings_total"]:
         return f"{check['status']} ({check['findings_total']} finding(s))"
     return check["status"]
-
-
-# --- pytest-html hooks for a live run ---
-
-_COLUMNS = (("level", "Level", True), ("statement", "Statement", False), ("citation", "Spec citation", False),
-            ("status", "Status", True), ("judged", "Judged", True))
-
-
-class HtmlHooks:
-    """pytest-html hooks: banner, metadata and spec findings around the table; per-check columns and evidence."""
-
-    def __init__(self, report: RunReport) -> None:
-        self.report = report
-
-    def pytest_html_report_title(self, report: Any) -> None:
-        contract = self.report.run.contract
-        report.title = f"hems-conformance: {contract.title} {contract.version}"
-
-    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
-                                    session: pytest.Session) -> None:
-        data = self.report.summary()
-        prefix.extend([f"<style>{STYLE}</style>", banner(data), metadata_table(data)])
-        postfix.append(spec_and_notes(data))
-
-    def pytest_html_results_table_header(self, cells: list[str]) -> None:
-        cells[:] = [c for c in cells if ">Links<" not in c]
-        cells[2:2] = [f'<th class="sortable" data-column-type="{key}">{title}</th>' if sortable else f"<th>{title}</th>"
-                      for key, title, sortable in _COLUMNS]
-
-    def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
-        check = getattr(report, "hems_check", None) or {}
-        values = {"level": check.get("level", ""), "statement": check.get("statement", ""),
-                  "citation": check.get("citation", ""), "status": status_text(check) if check else "",
-                  "judged": check.get("judged", "")}
-        cells[:] = [c for c in cells if 'class="col-links"' not in c]
-        css = f" status-{check['status']}" if check else ""
-        cells[2:2] = [f'<td class="col-{key}{css if key == "status" else ""}">{escape(str(values[key]))}</td>'
-                      for key, _, _ in _COLUMNS]
-
-    def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:
-        if getattr(report, "hems_check", None):  # the evidence above says it all: keep the log short
-            data[:] = [clip(entry, LOG_LIMIT) for entry in data]
-
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Iterable[None]:
-        outcome = yield
-        from pytest_html import extras
-
-        from conformance.pytest_plugin import CheckItem
-
-        if call.when != "call" or not isinstance(item, CheckItem):
-            return
-        report = outcome.get_result()
-        check = self.report.check(item.name)
-        report.hems_check = {k: v for k, v in check.items() if k != "findings"}
-        if check["findings"]:
-            report.extras = [*getattr(report, "extras", []), extras.html(findings_html(check))]
 
 
 # --- the static page of an offline check ---

@@ -1,0 +1,45 @@
+"""One request and its answer as the run recorded them: what checks judge and reports show.
+
+Its own module so that the ledger and the reports can hold exchanges without importing the HTTP client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import requests
+
+
+@dataclass
+class Exchange:
+    """One request and its response, with secrets already redacted: safe to print, store and report."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    status: int
+    headers: dict[str, str]
+    text: str
+    elapsed_ms: float
+    note: str = ""  # how the request was built, e.g. "tenant B token"
+    body: Any = field(default=None, repr=False)  # parsed JSON, when the body is JSON
+    too_large: bool = False  # over PARSE_LIMIT: not parsed, so neither judged nor called invalid
+    raw: requests.Response | None = field(default=None, repr=False, compare=False)  # for Schemathesis' checks
+
+    @property
+    def is_json(self) -> bool:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower().endswith("json")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "url": self.url,
+            "request_headers": self.request_headers,
+            "status": self.status,
+            "headers": self.headers,
+            "body_excerpt": self.text[:4096],
+            "elapsed_ms": round(self.elapsed_ms, 1),
+            "note": self.note,
+        }

@@ -1,0 +1,220 @@
+"""The reports of a live run, as a pytest plugin: summary.json when the session ends, pytest-html's hooks
+for report.html, and secrets masked in every file pytest wrote.
+
+It lives with the live run because it speaks pytest and holds the run's exchanges; the report room
+(`conformance.report`) renders plain data and imports neither.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from conformance.live.ledger import LiveFinding
+from conformance.report.excerpt import body_excerpt
+from conformance.report.html import STYLE, banner, findings_html, metadata_table, spec_and_notes, status_text
+from conformance.report.summary import (
+    CURL_LIMIT,
+    HEADER_LIMIT,
+    HEADERS_KEPT,
+    HTML,
+    JUNIT,
+    SUMMARY,
+    SUMMARY_FORMAT,
+    TEXT_LIMIT,
+    URL_LIMIT,
+    VERDICTS,
+    base_metadata,
+    check_entry,
+    clip,
+    clip_value,
+    counts,
+    redact_file,
+    redact_tree,
+    write_summary,
+)
+
+if TYPE_CHECKING:
+    from conformance.live.runner import LiveRun
+
+LOG_LIMIT = 2000  # characters of pytest's log per check row; the findings above carry the evidence
+
+
+def _headers(headers: dict[str, str]) -> dict[str, str]:
+    return {clip(name, HEADER_LIMIT): clip(value, HEADER_LIMIT) for name, value in list(headers.items())[:HEADERS_KEPT]}
+
+
+def live_finding_entry(finding: LiveFinding) -> dict[str, Any]:
+    """One live finding with its evidence: request, response headers, the body window at the pointer, curl."""
+    entry: dict[str, Any] = {"id": finding.check_id, "level": finding.level.value,
+                             "message": clip(finding.message, TEXT_LIMIT), "pointer": clip(finding.pointer, TEXT_LIMIT),
+                             "expected": clip_value(finding.expected), "actual": clip_value(finding.actual)}
+    exchange = finding.exchange
+    if exchange is None:
+        return entry
+    entry["request"] = {"method": exchange.method, "url": clip(exchange.url, URL_LIMIT),
+                        "note": clip(exchange.note, TEXT_LIMIT), "headers": _headers(exchange.request_headers)}
+    entry["response"] = {"status": exchange.status, "headers": _headers(exchange.headers),
+                         "elapsed_ms": round(exchange.elapsed_ms, 1)}
+    entry["excerpt"] = body_excerpt(exchange.text, finding.pointer).to_dict()
+    entry["curl"] = clip(finding.curl, CURL_LIMIT)
+    return entry
+
+
+
+@dataclass
+class RunReport:
+    """The report side of one live run: how it was started, where its files go, its summary once finished."""
+
+    run: LiveRun
+    command: str
+    folder: Path | None
+    exit_code: int | None = None
+    finished: float | None = None
+    _summary: dict[str, Any] | None = field(default=None, repr=False)
+
+    def finish(self, exit_code: int) -> None:
+        self.exit_code = exit_code
+        self.finished = time.time()
+        self._summary = None
+
+    def check(self, check_id: str) -> dict[str, Any]:
+        record = self.run.ledger.records[check_id]
+        return redact_tree(check_entry(record, self.run.options.strict,
+                                       [live_finding_entry(f) for f in record.findings]), self.run.redactor)
+
+    def summary(self) -> dict[str, Any]:
+        if self._summary is None:
+            if self.exit_code is None:
+                self.finish(self.run.exit_code())
+            self._summary = redact_tree(self._build(), self.run.redactor)
+        return self._summary
+
+    def _build(self) -> dict[str, Any]:
+        run, code = self.run, int(self.exit_code or 0)
+        checks = [self.check(check_id) for check_id in run.ledger.records]
+        metadata = base_metadata(run.contract, run.config.settings, strict=run.options.strict, command=self.command,
+                                 started=run.started, finished=self.finished or time.time())
+        metadata |= {"target_url": run.config.base_url, "target_config": run.config.source,
+                     "profile": run.options.profile, "seed": run.options.seed, "workers": run.options.workers,
+                     "target_error": run.halted}
+        return {
+            "format": SUMMARY_FORMAT,
+            "kind": "run",
+            "verdict": VERDICTS.get(code, "incomplete"),
+            "exit_code": code,
+            "metadata": metadata,
+            "counts": counts(checks),
+            "checks": checks,
+            "spec_findings": [{"key": s.key, "message": s.message, "count": s.count,
+                               "example": None if s.example is None else
+                               {"method": s.example.method, "url": s.example.url, "status": s.example.status}}
+                              for s in run.ledger.spec_findings.values()],
+            "notes": list(run.ledger.notes),
+        }
+
+
+def add_options(group: Any) -> None:
+    group.addoption("--hems-report-dir", metavar="DIR",
+                    help="write summary.json there (add --html/--junitxml for the other two reports)")
+    group.addoption("--hems-command", metavar="TEXT", help="the command line to record as the way to reproduce")
+
+
+def register(config: pytest.Config, run: LiveRun) -> None:
+    """Plug the reports into a pytest session that judges a target (and pytest-html's hooks if it is on)."""
+    folder = config.getoption("hems_report_dir", None)
+    command = config.getoption("hems_command", None) or " ".join(["pytest", *config.invocation_params.args])
+    report = RunReport(run, command, Path(folder) if folder else None)
+    config.pluginmanager.register(ReportPlugin(report), "hems-conformance-report")
+    if config.pluginmanager.hasplugin("html") and config.getoption("htmlpath", None):
+        config.pluginmanager.register(HtmlHooks(report), "hems-conformance-html")
+
+
+class ReportPlugin:
+    """Writes summary.json when the session finishes and masks secrets in every report pytest wrote."""
+
+    def __init__(self, report: RunReport) -> None:
+        self.report = report
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:  # after the plugin's (tryfirst): the run's code
+        self.report.finish(int(session.exitstatus))
+        if self.report.folder is not None:
+            self.report.folder.mkdir(parents=True, exist_ok=True)
+            write_summary(self.report.folder / SUMMARY, self.report.summary(), self.report.run.redactor)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        folder = self.report.folder
+        if folder is not None:
+            written = ", ".join(name for name in (SUMMARY, HTML, JUNIT) if (folder / name).exists())
+            terminalreporter.write_line(f"hems-conformance: reports in {folder}{os.sep} ({written})")
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        for option in ("htmlpath", "xmlpath"):
+            path = config.getoption(option, None)
+            if path:
+                redact_file(Path(path), self.report.run.redactor)
+
+
+
+_COLUMNS = (("level", "Level", True), ("statement", "Statement", False), ("citation", "Spec citation", False),
+            ("status", "Status", True), ("judged", "Judged", True))
+
+
+class HtmlHooks:
+    """pytest-html hooks: banner, metadata and spec findings around the table; per-check columns and evidence."""
+
+    def __init__(self, report: RunReport) -> None:
+        self.report = report
+
+    def pytest_html_report_title(self, report: Any) -> None:
+        contract = self.report.run.contract
+        report.title = f"hems-conformance: {contract.title} {contract.version}"
+
+    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
+                                    session: pytest.Session) -> None:
+        data = self.report.summary()
+        prefix.extend([f"<style>{STYLE}</style>", banner(data), metadata_table(data)])
+        postfix.append(spec_and_notes(data))
+
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        cells[:] = [c for c in cells if ">Links<" not in c]
+        cells[2:2] = [f'<th class="sortable" data-column-type="{key}">{title}</th>' if sortable else f"<th>{title}</th>"
+                      for key, title, sortable in _COLUMNS]
+
+    def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
+        check = getattr(report, "hems_check", None) or {}
+        values = {"level": check.get("level", ""), "statement": check.get("statement", ""),
+                  "citation": check.get("citation", ""), "status": status_text(check) if check else "",
+                  "judged": check.get("judged", "")}
+        cells[:] = [c for c in cells if 'class="col-links"' not in c]
+        css = f" status-{check['status']}" if check else ""
+        cells[2:2] = [f'<td class="col-{key}{css if key == "status" else ""}">{escape(str(values[key]))}</td>'
+                      for key, _, _ in _COLUMNS]
+
+    def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:
+        if getattr(report, "hems_check", None):  # the evidence above says it all: keep the log short
+            data[:] = [clip(entry, LOG_LIMIT) for entry in data]
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Iterable[None]:
+        outcome = yield
+        from pytest_html import extras
+
+        from conformance.live.items import CheckItem
+
+        if call.when != "call" or not isinstance(item, CheckItem):
+            return
+        report = outcome.get_result()
+        check = self.report.check(item.name)
+        report.hems_check = {k: v for k, v in check.items() if k != "findings"}
+        if check["findings"]:
+            report.extras = [*getattr(report, "extras", []), extras.html(findings_html(check))]
+
+

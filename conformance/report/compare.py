@@ -1,0 +1,125 @@
+"""`hems-conformance report compare OLD NEW`: what changed between two runs' summary.json files."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.contract.levels import Level
+from conformance.errors import InputError
+from conformance.report.records import Status
+from conformance.report.summary import SUMMARY, SUMMARY_FORMAT
+
+
+def load_summary(path: str) -> dict[str, Any]:
+    """A summary.json, given as the file or the report folder holding it; InputError if unreadable."""
+    file = Path(path)
+    if file.is_dir():
+        file = file / SUMMARY
+    try:
+        summary = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{file}: cannot read: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise InputError(f"{file}: not a summary.json: {exc}") from None
+    if not isinstance(summary, dict) or summary.get("format") != SUMMARY_FORMAT or \
+            not isinstance(summary.get("checks"), list):
+        raise InputError(f"{file}: not a hems-conformance summary.json (format {SUMMARY_FORMAT})")
+    return summary
+
+
+_ORIGIN = re.compile(r"https?://[^/\s\"']+")
+
+
+def finding_key(finding: dict[str, Any]) -> tuple[str, ...]:
+    """What makes two findings the same across runs: check, place, message and request (host and port
+    dropped, so two runs of a deployment on different ports compare)."""
+    request = finding.get("request") or {}
+    where = finding.get("source") or f"{request.get('method', '')} {_ORIGIN.sub('', request.get('url', ''))}"
+    return (finding.get("id", ""), finding.get("pointer", ""), _ORIGIN.sub("", finding.get("message", "")), where)
+
+
+def _describe(finding: dict[str, Any]) -> str:
+    request = finding.get("request")
+    where = finding.get("source") or (f"{request['method']} {request['url']}" if request else "")
+    return (f"{finding.get('id')} {finding.get('level')} {finding.get('pointer') or '/'}: {finding.get('message')}"
+            + (f" [{where}]" if where else ""))
+
+
+@dataclass
+class Comparison:
+    old: dict[str, Any]
+    new: dict[str, Any]
+    new_findings: list[dict[str, Any]] = field(default_factory=list)
+    fixed_findings: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[tuple[str, str, str]] = field(default_factory=list)  # (check id, old status, new status)
+    worse: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"verdict: {self.old.get('verdict')} -> {self.new.get('verdict')}"]
+        out += [f"changed: {check} {before} -> {after}" for check, before, after in self.changed]
+        out += [f"new: {_describe(f)}" for f in self.new_findings]
+        out += [f"fixed: {_describe(f)}" for f in self.fixed_findings]
+        tail = "; ".join(self.worse) if self.worse else "nothing got worse"
+        out.append(f"{len(self.new_findings)} new finding(s), {len(self.fixed_findings)} fixed, "
+                   f"{len(self.changed)} changed verdict(s): {tail}")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"old_verdict": self.old.get("verdict"), "new_verdict": self.new.get("verdict"),
+                "changed": [{"id": c, "old": o, "new": n} for c, o, n in self.changed],
+                "new_findings": self.new_findings, "fixed_findings": self.fixed_findings, "worse": self.worse,
+                "exit_code": 1 if self.worse else 0}
+
+
+def compare(old: dict[str, Any], new: dict[str, Any]) -> Comparison:
+    """New and fixed findings and changed check verdicts from OLD to NEW; `worse` says what newly fails.
+
+    Evidence is capped per check, so a finding missing from a capped check's list may simply not have been
+    kept: such a check only counts as worse through its verdict, never through one finding.
+    """
+    result = Comparison(old, new)
+    strict = bool(new.get("metadata", {}).get("strict"))
+    before = {c["id"]: c for c in old["checks"] if isinstance(c, dict) and "id" in c}
+    if old.get("exit_code") == 0 and new.get("exit_code") not in (0, None):
+        result.worse.append(f"verdict {old.get('verdict')} -> {new.get('verdict')}")
+    for check in (c for c in new["checks"] if isinstance(c, dict) and "id" in c):
+        previous = before.pop(check["id"], {"status": "absent", "findings": [], "findings_total": 0})
+        if previous["status"] != check["status"]:
+            result.changed.append((check["id"], previous["status"], check["status"]))
+            if check["status"] == Status.FAILED.value:
+                result.worse.append(f"{check['id']} now fails")
+        old_keys = {finding_key(f): f for f in previous.get("findings", [])}
+        new_keys = {finding_key(f): f for f in check.get("findings", [])}
+        complete = previous.get("findings_total", 0) <= len(previous.get("findings", []))
+        added = [f for key, f in new_keys.items() if key not in old_keys]
+        result.new_findings += added
+        if complete and previous["status"] == check["status"] == Status.FAILED.value \
+                and any(_fails(f, strict) for f in added):
+            result.worse.append(f"{check['id']} fails in new ways")
+        result.fixed_findings += [f for key, f in old_keys.items() if key not in new_keys]
+    for check in before.values():  # checks NEW does not have (another suite version): not "fixed", just gone
+        result.changed.append((check["id"], check["status"], "absent"))
+    return result
+
+
+def _fails(finding: dict[str, Any], strict: bool) -> bool:
+    try:
+        return Level(str(finding.get("level"))).fails(strict)
+    except ValueError:
+        return False
+
+
+def compare_command(old_path: str, new_path: str, output: str) -> int:
+    """`hems-conformance report compare`: 0 nothing got worse, 1 something new fails, 2 unreadable input."""
+    result = compare(load_summary(old_path), load_summary(new_path))
+    if output == "json":
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(f"compare {old_path} -> {new_path}")
+        for line in result.lines():
+            print(line)
+    return 1 if result.worse else 0

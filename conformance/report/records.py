@@ -1,0 +1,53 @@
+"""What a report says of one check: its statement, how much it judged, what it found, its status.
+
+Shared by the live run and `check`, so both report the same way; evidence is capped per check, so a
+report stays small however many requests or payloads a run judges.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from conformance.contract.levels import Level
+
+EVIDENCE_PER_CHECK = 10
+
+
+class Status(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    WARNING = "warning"
+    SKIPPED = "skipped"
+
+
+@dataclass
+class CheckRecord:
+    """One catalogue entry or live check and what the run saw of it."""
+
+    id: str
+    kind: str  # "invariant", "live" or "fuzz"
+    level: Level
+    statement: str
+    citation: str
+    judged: int = 0
+    total_findings: int = 0
+    findings: list[Any] = field(default_factory=list)  # the evidence kept, EVIDENCE_PER_CHECK at most
+    skipped: str = ""
+    levels_seen: Counter = field(default_factory=Counter)
+
+    def status(self, strict: bool) -> Status:
+        if self.level is Level.OFF or (self.skipped and not self.total_findings):
+            return Status.SKIPPED
+        if any(level.fails(strict) for level in self.levels_seen):
+            return Status.FAILED
+        if self.total_findings:
+            return Status.WARNING
+        return Status.PASSED if self.judged else Status.SKIPPED
+
+    def skip_reason(self) -> str:
+        if self.level is Level.OFF:
+            return "turned OFF in [judge.levels]"
+        return self.skipped or ("nothing to judge: no response reached this check" if not self.judged else "")
