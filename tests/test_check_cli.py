@@ -337,7 +337,7 @@ def test_the_judge_reports_a_string_that_is_not_unicode_text_without_crashing():
     assert Judge().judge(body).findings == []
     body["decisions"][0]["decision"] = "\ud800"  # not one of the enum: the validator cannot even say so
     [finding] = Judge().judge(body).findings
-    assert (finding.invariant, finding.pointer) == ("SCH-001", "")
+    assert (finding.check_id, finding.pointer) == ("SCH-001", "")
     assert finding.message.endswith("(a string holds an unpaired surrogate, which is not Unicode text)")
 
 

@@ -120,7 +120,7 @@ def test_each_fault_changes_what_the_deployment_serves(clean, name):
         assert HTTP_EFFECTS[name] <= changed, (name, changed)
         return
     assert changed == {"reads", "rereads"}, changed
-    found = {f.invariant for status, _, _, _, text in faulty["reads"] for f in JUDGE.judge(json.loads(text)).findings}
+    found = {f.check_id for status, _, _, _, text in faulty["reads"] for f in JUDGE.judge(json.loads(text)).findings}
     assert found == {fault.invariant}
 
 
@@ -152,7 +152,7 @@ def test_faults_combine():
     clock = Clock()
     dep = deployment(faults=Faults(["naive-timestamps", "counters-off-by-one", "naive-timestamps"]), clock=clock)
     assert dep.faults.names == ("naive-timestamps", "counters-off-by-one")
-    found = {f.invariant for s in dep.fleet.sessions for f in JUDGE.judge(s.payload).findings}
+    found = {f.check_id for s in dep.fleet.sessions for f in JUDGE.judge(s.payload).findings}
     assert found == {"SCH-002", "CNT-002"}
 
 

@@ -31,7 +31,7 @@ def _judge(case: PayloadCase) -> Judge:
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_case_fires_exactly_its_expected_invariants(case: PayloadCase) -> None:
     judgement = _judge(case).judge(case.payload)
-    found = [f"{f.invariant} {f.pointer}: {f.message}" for f in judgement.findings]
+    found = [f"{f.check_id} {f.pointer}: {f.message}" for f in judgement.findings]
     assert tuple(judgement.ids) == case.expected, f"{case.id} {case.description!r}: {found}"
 
 

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from conformance.cli import main
+from conformance.contract.findings import Finding
 from conformance.contract.spec import load_contract
 from conformance.live.cases import load_cases
 from conformance.live.exchange import Exchange
-from conformance.live.ledger import LiveFinding
+from conformance.live.ledger import Evidence
 from conformance.live.report_plugin import RunReport
 from conformance.live.runner import LiveRun, RunOptions
 from conformance.live.target import config_from_mapping
@@ -220,8 +221,8 @@ def test_a_hundred_thousand_findings_make_a_report_of_bounded_size():
     ids = list(run.ledger.records)
     for n in range(100_000):
         check_id = ids[n % len(ids)]
-        run.ledger.add(LiveFinding(check_id, run.level_of(check_id), "m" * 300, "/decisions/3/time", "e" * 1000,
-                                   "a" * 1000, exchange, "curl " + "c" * 2000))
+        finding = Finding("/decisions/3/time", "m" * 300, "e" * 1000, "a" * 1000, check_id, run.level_of(check_id))
+        run.ledger.add(Evidence(finding, exchange, "curl " + "c" * 2000))
     report = RunReport(run, "hems-conformance run", None)
     report.finish(1)
     data = report.summary()

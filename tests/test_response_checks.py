@@ -27,7 +27,7 @@ def judged(check_id: str, status: int, text: str = "", **headers: str) -> list[s
     context = ResponseContext(Judge(), ledger, lambda check: LEVELS.get(check, Level.MUST))
     exchange = Exchange("GET", "http://127.0.0.1:1/x", {}, status, {k.replace("_", "-"): v for k, v in headers.items()},
                         text, 1.0, body=json.loads(text) if text.startswith(("{", "[")) else None)
-    return [f.message for f in RESPONSE_CHECKS[check_id](Request(exchange), context)]
+    return [e.finding.message for e in RESPONSE_CHECKS[check_id](Request(exchange), context)]
 
 
 @pytest.mark.parametrize("challenge", [

@@ -1,9 +1,10 @@
 """The invariant catalogue: every rule a HEMSSessionDetail payload must keep, as data plus small pure functions.
 
 Each entry quotes the spec text it rests on, verbatim from spec/openapi.yaml (whitespace folded; '; '
-separates places, '(...)' marks a cut); other sources and interpretations go in `reading`. A check function receives a parsed payload and the chosen
-readings and yields `Violation`s; it judges only what is its own (a negative amperage is PHY-004's, so
-the range check PHY-002 skips it), so one defect makes one invariant fire.
+separates places, '(...)' marks a cut); other sources and interpretations go in `reading`. A check
+function receives a parsed payload and the chosen readings and yields `Finding`s with the place and the
+facts (the judge stamps the ID and level); it judges only what is its own (a negative amperage is
+PHY-004's, so the range check PHY-002 skips it), so one defect makes one invariant fire.
 """
 
 from __future__ import annotations
@@ -14,23 +15,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
 from conformance.contract.payload import SessionView, is_number
 from conformance.contract.settings import Settings
 from conformance.contract.vocabulary import FAILURE_VERDICTS, VERIFICATION_VERDICTS
 
-
-@dataclass(frozen=True)
-class Violation:
-    """What a check function reports: where, what, and expected vs actual."""
-
-    pointer: str
-    message: str
-    expected: Any = None
-    actual: Any = None
-
-
-CheckFunction = Callable[[SessionView, Settings], Iterable[Violation]]
+CheckFunction = Callable[[SessionView, Settings], Iterable[Finding]]
 
 
 @dataclass(frozen=True)
@@ -46,11 +37,8 @@ class Invariant:
     ongoing_level: Level | None = None
 
     def level_for(self, view: SessionView | None, settings: Settings) -> Level:
-        if self.id in settings.levels:
-            return settings.levels[self.id]
-        if self.ongoing_level is not None and view is not None and view.ongoing:
-            return self.ongoing_level
-        return self.level
+        ongoing = self.ongoing_level is not None and view is not None and view.ongoing
+        return settings.level_of(self.id, self.ongoing_level if ongoing else self.level)
 
 
 FAMILIES = {
@@ -180,14 +168,14 @@ _PENDING = (
     "commands_ineffective: title: Commands Ineffective",
     "components.schemas.HEMSSessionItem.properties.commands_sent",
 )
-def counters_not_negative(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def counters_not_negative(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for name in _COUNTERS:
         value = view.session[name]
         if value < 0:
-            yield Violation(f"/session/{name}", f"{name} is negative", ">= 0", value)
+            yield Finding(f"/session/{name}", f"{name} is negative", ">= 0", value)
 
 
-def _counter_matches(view: SessionView, name: str, verdicts: frozenset[str]) -> Iterator[Violation]:
+def _counter_matches(view: SessionView, name: str, verdicts: frozenset[str]) -> Iterator[Finding]:
     value = view.session[name]
     if value < 0:
         return  # CNT-001's
@@ -196,7 +184,7 @@ def _counter_matches(view: SessionView, name: str, verdicts: frozenset[str]) -> 
     if value not in counts:
         where = ", ".join(_c(i) for i in matching[:10]) or "none"
         pending = f"; {_c(view.pending)} is pending" if len(counts) > 1 else ""
-        yield Violation(
+        yield Finding(
             f"/session/{name}",
             f"{name} is {value} but {len(matching)} command(s) have outcome in "
             f"{{{', '.join(sorted(verdicts))}}} ({where}{pending})",
@@ -216,7 +204,7 @@ def _counter_matches(view: SessionView, name: str, verdicts: frozenset[str]) -> 
     "e.g. the pre-SC-55 count of Accepted dispatches. " + _CNT_ONGOING + " " + _PENDING,
     ongoing_level=SHOULD,
 )
-def counter_applied(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def counter_applied(view: SessionView, settings: Settings) -> Iterator[Finding]:
     return _counter_matches(view, "commands_applied", settings.applied_verdicts)
 
 
@@ -233,7 +221,7 @@ def counter_applied(view: SessionView, settings: Settings) -> Iterator[Violation
     "accepted_ineffective, or also unverified ('Not counted as success'). " + _CNT_ONGOING,
     ongoing_level=SHOULD,
 )
-def counter_ineffective(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def counter_ineffective(view: SessionView, settings: Settings) -> Iterator[Finding]:
     return _counter_matches(view, "commands_ineffective", settings.ineffective_verdicts)
 
 
@@ -248,7 +236,7 @@ def counter_ineffective(view: SessionView, settings: Settings) -> Iterator[Viola
     + _CNT_ONGOING,
     ongoing_level=SHOULD,
 )
-def counter_sent(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def counter_sent(view: SessionView, settings: Settings) -> Iterator[Finding]:
     return _counter_matches(view, "commands_sent", settings.sent_verdicts)
 
 
@@ -268,15 +256,15 @@ _NEVER_DISPATCH = ("hold", "skip")
     "deployment may link a decision to the command still in force without dispatching, or save a dispatched "
     "decision before its command row exists, hence SHOULD. A hold or skip marked dispatched is REF-004's.",
 )
-def dispatched_iff_command(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def dispatched_iff_command(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i, d in enumerate(view.decisions):
         has_id = d["steering_command_id"] is not None
         if d["dispatched"] and d["decision"] in _NEVER_DISPATCH:
             continue  # a hold or skip marked dispatched is REF-004's
         if d["dispatched"] and not has_id:
-            yield Violation(_d(i, "steering_command_id"), "dispatched decision names no command", "a command id", None)
+            yield Finding(_d(i, "steering_command_id"), "dispatched decision names no command", "a command id", None)
         elif has_id and not d["dispatched"]:
-            yield Violation(_d(i, "dispatched"), "decision names a command but is not dispatched", True, False)
+            yield Finding(_d(i, "dispatched"), "decision names a command but is not dispatched", True, False)
 
 
 @invariant(
@@ -289,11 +277,11 @@ def dispatched_iff_command(view: SessionView, settings: Settings) -> Iterator[Vi
     reading="The detail is self-contained: a command id that is not in `commands` is a dangling or "
     "foreign reference.",
 )
-def reference_resolves(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def reference_resolves(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i, d in enumerate(view.decisions):
         ref = d["steering_command_id"]
         if ref is not None and ref not in view.command_index:
-            yield Violation(
+            yield Finding(
                 _d(i, "steering_command_id"),
                 f"command {ref} is not among this session's {len(view.commands)} command(s)",
                 "an id in /commands",
@@ -311,14 +299,14 @@ def reference_resolves(view: SessionView, settings: Settings) -> Iterator[Violat
     "command are usually a duplicate (a join fan-out). The spec does not say a command is named by one "
     "decision only, hence SHOULD.",
 )
-def reference_unique(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def reference_unique(view: SessionView, settings: Settings) -> Iterator[Finding]:
     first: dict[Any, int] = {}
     for i, d in enumerate(view.decisions):
         ref = d["steering_command_id"]
         if ref is None:
             continue
         if ref in first:
-            yield Violation(
+            yield Finding(
                 _d(i, "steering_command_id"),
                 f"command {ref} is already referenced by {_d(first[ref])}",
                 "at most one decision per command",
@@ -336,10 +324,10 @@ def reference_unique(view: SessionView, settings: Settings) -> Iterator[Violatio
     "point aborted (inputs unavailable) — recorded so gaps are explainable.",
     _KIND_SRC,
 )
-def hold_skip_not_dispatched(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def hold_skip_not_dispatched(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i, d in enumerate(view.decisions):
         if d["decision"] in _NEVER_DISPATCH and d["dispatched"]:
-            yield Violation(_d(i, "dispatched"), f"a {d['decision']} decision is dispatched", False, True)
+            yield Finding(_d(i, "dispatched"), f"a {d['decision']} decision is dispatched", False, True)
 
 
 # --- OUT: session outcome ---
@@ -352,9 +340,9 @@ def hold_skip_not_dispatched(view: SessionView, settings: Settings) -> Iterator[
     "CHARGED_FROM_SOLAR - at least one applied steering command delivered energy.",
     _OUTCOME_SRC,
 )
-def charged_needs_applied(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def charged_needs_applied(view: SessionView, settings: Settings) -> Iterator[Finding]:
     if view.session["outcome"] == "charged_from_solar" and not view.commands_with(frozenset({"applied"})):
-        yield Violation("/session/outcome", "charged_from_solar but no command is applied", ">= 1 applied command", 0)
+        yield Finding("/session/outcome", "charged_from_solar but no command is applied", ">= 1 applied command", 0)
 
 
 @invariant(
@@ -365,13 +353,13 @@ def charged_needs_applied(view: SessionView, settings: Settings) -> Iterator[Vio
     _OUTCOME_SRC,
     reading="commands_ineffective >= 1 is not required: a session whose commands were all rejected fits too.",
 )
-def ineffective_needs_unapplied_commands(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def ineffective_needs_unapplied_commands(view: SessionView, settings: Settings) -> Iterator[Finding]:
     if view.session["outcome"] != "steering_ineffective":
         return
     if not view.commands:
-        yield Violation("/session/outcome", "steering_ineffective but no command was dispatched", ">= 1 command", 0)
+        yield Finding("/session/outcome", "steering_ineffective but no command was dispatched", ">= 1 command", 0)
     for i in view.commands_with(frozenset({"applied"})):
-        yield Violation(_c(i, "outcome"), "steering_ineffective session has an applied command", "not applied", "applied")
+        yield Finding(_c(i, "outcome"), "steering_ineffective session has an applied command", "not applied", "applied")
 
 
 @invariant(
@@ -381,10 +369,10 @@ def ineffective_needs_unapplied_commands(view: SessionView, settings: Settings) 
     "NO_SURPLUS - the loop ran but never saw enough surplus to start.",
     _OUTCOME_SRC,
 )
-def no_surplus_never_started(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def no_surplus_never_started(view: SessionView, settings: Settings) -> Iterator[Finding]:
     if view.session["outcome"] == "no_surplus":
         for i in view.decisions_of_kind("start"):
-            yield Violation(_d(i, "decision"), "no_surplus session has a start decision", "no start", "start")
+            yield Finding(_d(i, "decision"), "no_surplus session has a start decision", "no start", "start")
 
 
 @invariant(
@@ -397,9 +385,9 @@ def no_surplus_never_started(view: SessionView, settings: Settings) -> Iterator[
     reading="Commands are imposed from start on; a command outside the loop (e.g. pause power) is "
     "conceivable, hence SHOULD. A session with a start decision is OUT-003's: there the outcome is wrong.",
 )
-def no_surplus_no_commands(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def no_surplus_no_commands(view: SessionView, settings: Settings) -> Iterator[Finding]:
     if view.session["outcome"] == "no_surplus" and view.commands and not view.decisions_of_kind("start"):
-        yield Violation("/commands", "no_surplus session has commands", 0, len(view.commands))
+        yield Finding("/commands", "no_surplus session has commands", 0, len(view.commands))
 
 
 @invariant(
@@ -412,10 +400,10 @@ def no_surplus_no_commands(view: SessionView, settings: Settings) -> Iterator[Vi
     reading="charged_from_solar, no_surplus and steering_ineffective are rolled up at finalize. A reaper may "
     "mark a session aborted without writing ended_at, so aborted stays quiet.",
 )
-def ongoing_has_no_outcome(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def ongoing_has_no_outcome(view: SessionView, settings: Settings) -> Iterator[Finding]:
     outcome = view.session["outcome"]
     if view.ongoing and outcome not in (None, "aborted"):
-        yield Violation("/session/outcome", f"ongoing session already has outcome {outcome}", None, outcome)
+        yield Finding("/session/outcome", f"ongoing session already has outcome {outcome}", None, outcome)
 
 
 @invariant(
@@ -427,9 +415,9 @@ def ongoing_has_no_outcome(view: SessionView, settings: Settings) -> Iterator[Vi
     _OUTCOME_SRC,
     reading="Rows written before SC-56 may be ended with a null outcome, hence SHOULD.",
 )
-def ended_has_outcome(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def ended_has_outcome(view: SessionView, settings: Settings) -> Iterator[Finding]:
     if not view.ongoing and view.session["outcome"] is None:
-        yield Violation("/session/outcome", "ended session has no outcome", "an outcome", None)
+        yield Finding("/session/outcome", "ended session has no outcome", "an outcome", None)
 
 
 # --- EVD: verdict vs evidence ---
@@ -447,11 +435,11 @@ def ended_has_outcome(view: SessionView, settings: Settings) -> Iterator[Violati
     + " Other commands of a running session: SHOULD.",
     ongoing_level=SHOULD,
 )
-def applied_has_current(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def applied_has_current(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i in view.commands_with(frozenset({"applied"})):
         command = view.commands[i]
         if i != view.pending and command["observed_current_offered_a"] is None:
-            yield Violation(_c(i, "observed_current_offered_a"), "applied command has no observed Current.Offered",
+            yield Finding(_c(i, "observed_current_offered_a"), "applied command has no observed Current.Offered",
                             f"a sample near {command['commanded_amps']} A", None)
 
 
@@ -463,11 +451,11 @@ def applied_has_current(view: SessionView, settings: Settings) -> Iterator[Viola
     "we can't say either way",
     _VERDICT_SRC,
 )
-def unverified_has_no_current(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def unverified_has_no_current(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i in view.commands_with(frozenset({"unverified"})):
         observed = view.commands[i]["observed_current_offered_a"]
         if observed is not None:
-            yield Violation(_c(i, "observed_current_offered_a"), "unverified command has an observed Current.Offered",
+            yield Finding(_c(i, "observed_current_offered_a"), "unverified command has an observed Current.Offered",
                             None, observed)
 
 
@@ -479,10 +467,10 @@ def unverified_has_no_current(view: SessionView, settings: Settings) -> Iterator
     "(...). Only raised on positive evidence",
     _VERDICT_SRC,
 )
-def phase_verdict_needs_phases(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def phase_verdict_needs_phases(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i in view.commands_with(frozenset({"phase_switch_ineffective"})):
         if view.commands[i]["commanded_phases"] is None:
-            yield Violation(_c(i, "commanded_phases"), "phase_switch_ineffective without a commanded phase count",
+            yield Finding(_c(i, "commanded_phases"), "phase_switch_ineffective without a commanded phase count",
                             "1, 2 or 3", None)
 
 
@@ -498,7 +486,7 @@ def phase_verdict_needs_phases(view: SessionView, settings: Settings) -> Iterato
     "SC-55 inserted the verification verdicts. Statuses are compared through judge.dispatch_vocabulary "
     "without case, spaces, '_' or '-' (Accepted = applied, NotSupported = not_supported = rejected).",
 )
-def verdict_mirrors_dispatch(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def verdict_mirrors_dispatch(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i, command in enumerate(view.commands):
         status = settings.dispatch_status(command["dispatch_status"])
         if status is None:
@@ -506,7 +494,7 @@ def verdict_mirrors_dispatch(view: SessionView, settings: Settings) -> Iterator[
         verdict = command["outcome"]
         expected = "applied" if verdict in VERIFICATION_VERDICTS else verdict
         if status != expected:
-            yield Violation(_c(i, "dispatch_status"),
+            yield Finding(_c(i, "dispatch_status"),
                             f"verdict {verdict} needs dispatch_status {expected}, got {command['dispatch_status']!r}",
                             expected, command["dispatch_status"])
 
@@ -521,10 +509,10 @@ def verdict_mirrors_dispatch(view: SessionView, settings: Settings) -> Iterator[
     "string') and lists no CommandStatus words, hence SHOULD; extend judge.dispatch_vocabulary for a "
     "deployment's own words.",
 )
-def dispatch_status_known(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def dispatch_status_known(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i, command in enumerate(view.commands):
         if settings.dispatch_status(command["dispatch_status"]) is None:
-            yield Violation(_c(i, "dispatch_status"), f"unknown dispatch_status {command['dispatch_status']!r}",
+            yield Finding(_c(i, "dispatch_status"), f"unknown dispatch_status {command['dispatch_status']!r}",
                             sorted(settings.dispatch_vocabulary), command["dispatch_status"])
 
 
@@ -538,16 +526,16 @@ def dispatch_status_known(view: SessionView, settings: Settings) -> Iterator[Vio
     reading="'never moved toward the command' names no distance, hence SHOULD; the tolerance is EVD-008's. "
     "Without a sample the verdict would be unverified; a sample at the commanded amps would be applied.",
 )
-def ineffective_has_diverging_current(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def ineffective_has_diverging_current(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i in view.commands_with(frozenset({"accepted_ineffective"})):
         command = view.commands[i]
         observed, commanded = command["observed_current_offered_a"], command["commanded_amps"]
         tolerance = settings.current_tolerance(commanded)
         if observed is None:
-            yield Violation(_c(i, "observed_current_offered_a"), "accepted_ineffective without an observed sample",
+            yield Finding(_c(i, "observed_current_offered_a"), "accepted_ineffective without an observed sample",
                             "a sample away from the command", None)
         elif _converged(command, settings):
-            yield Violation(_c(i, "observed_current_offered_a"),
+            yield Finding(_c(i, "observed_current_offered_a"),
                             f"accepted_ineffective but Current.Offered {observed} A matches the command {commanded} A",
                             f"farther than {tolerance:g} A from {commanded} A", observed)
 
@@ -563,11 +551,11 @@ def ineffective_has_diverging_current(view: SessionView, settings: Settings) -> 
     reading="Only verification reads a sample, and it happens 'on top of an `applied` dispatch'; the spec does "
     "not say that a failed command stores none (a meter's last sample may be attached anyway), hence SHOULD.",
 )
-def failed_dispatch_has_no_current(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def failed_dispatch_has_no_current(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i in view.commands_with(FAILURE_VERDICTS):
         observed = view.commands[i]["observed_current_offered_a"]
         if observed is not None:
-            yield Violation(_c(i, "observed_current_offered_a"),
+            yield Finding(_c(i, "observed_current_offered_a"),
                             f"{view.commands[i]['outcome']} command has an observed Current.Offered", None, observed)
 
 
@@ -581,7 +569,7 @@ def failed_dispatch_has_no_current(view: SessionView, settings: Settings) -> Ite
     "(judge.current_tolerance_a, judge.current_tolerance_pct); the boundary counts as within. A missing "
     "sample is EVD-001's, a negative sample or command PHY-005's or PHY-004's.",
 )
-def applied_current_converged(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def applied_current_converged(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i in view.commands_with(frozenset({"applied"})):
         command = view.commands[i]
         observed, commanded = command["observed_current_offered_a"], command["commanded_amps"]
@@ -589,7 +577,7 @@ def applied_current_converged(view: SessionView, settings: Settings) -> Iterator
             continue  # no sample is EVD-001's, a negative one PHY-005's, a negative command PHY-004's
         if not _converged(command, settings):
             tolerance = settings.current_tolerance(commanded)
-            yield Violation(_c(i, "observed_current_offered_a"),
+            yield Finding(_c(i, "observed_current_offered_a"),
                             f"applied but Current.Offered {observed} A is not within {tolerance:g} A of {commanded} A",
                             f"{commanded} A ± {tolerance:g}", observed)
 
@@ -606,19 +594,19 @@ def applied_current_converged(view: SessionView, settings: Settings) -> Iterator
     "components.schemas.HEMSSessionItem.properties.ended_at",
     reading="Compared as instants: 12:00+02:00 equals 10:00Z.",
 )
-def ends_after_start(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def ends_after_start(view: SessionView, settings: Settings) -> Iterator[Finding]:
     if view.started is not None and view.ended is not None and view.ended < view.started:
-        yield Violation("/session/ended_at", "session ends before it starts",
+        yield Finding("/session/ended_at", "session ends before it starts",
                         f">= {view.session['started_at']}", view.session["ended_at"])
 
 
-def _in_order(rows: list[dict[str, Any]], times: list, pointer: Callable[[int, str], str]) -> Iterator[Violation]:
+def _in_order(rows: list[dict[str, Any]], times: list, pointer: Callable[[int, str], str]) -> Iterator[Finding]:
     previous = None
     for i, time in enumerate(times):
         if time is None:
             continue
         if previous is not None and time < times[previous]:
-            yield Violation(pointer(i, "time"), f"earlier than {pointer(previous, 'time')}",
+            yield Finding(pointer(i, "time"), f"earlier than {pointer(previous, 'time')}",
                             f">= {rows[previous]['time']}", rows[i]["time"])
             return
         previous = i
@@ -635,7 +623,7 @@ _ORDER_READING = "The seed calls the decisions a timeline but states no order fo
     _KIND_SRC,
     reading=_ORDER_READING,
 )
-def decisions_in_order(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def decisions_in_order(view: SessionView, settings: Settings) -> Iterator[Finding]:
     return _in_order(view.decisions, view.decision_times, _d)
 
 
@@ -647,7 +635,7 @@ def decisions_in_order(view: SessionView, settings: Settings) -> Iterator[Violat
     "paths.<session>.get.summary",
     reading=_ORDER_READING,
 )
-def commands_in_order(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def commands_in_order(view: SessionView, settings: Settings) -> Iterator[Finding]:
     return _in_order(view.commands, view.command_times, _c)
 
 
@@ -661,7 +649,7 @@ def commands_in_order(view: SessionView, settings: Settings) -> Iterator[Violati
     "times, hence SHOULD. Skew judge.clock_skew_s (default 60 s) either side, since rows come from several "
     "services. An ongoing session has no upper bound.",
 )
-def rows_inside_window(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def rows_inside_window(view: SessionView, settings: Settings) -> Iterator[Finding]:
     if view.started is None or (view.ended is not None and view.ended < view.started):
         return  # no window to judge against: an inverted one is TIM-001's
     skew = timedelta(seconds=settings.clock_skew_s)
@@ -671,7 +659,7 @@ def rows_inside_window(view: SessionView, settings: Settings) -> Iterator[Violat
             if time is None:
                 continue
             if time < low or (high is not None and time > high):
-                yield Violation(pointer(i, "time"), "outside the session window",
+                yield Finding(pointer(i, "time"), "outside the session window",
                                 f"{view.session['started_at']} .. {view.session['ended_at'] or 'now'} ± {settings.clock_skew_s:g} s",
                                 rows[i]["time"])
 
@@ -684,7 +672,7 @@ def rows_inside_window(view: SessionView, settings: Settings) -> Iterator[Violat
     _KIND_SRC,
     reading="Within judge.dispatch_skew_s (default 5 s) for clocks of different services.",
 )
-def command_after_decision(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def command_after_decision(view: SessionView, settings: Settings) -> Iterator[Finding]:
     skew = timedelta(seconds=settings.dispatch_skew_s)
     for i, d in enumerate(view.decisions):
         ref = d["steering_command_id"]
@@ -693,7 +681,7 @@ def command_after_decision(view: SessionView, settings: Settings) -> Iterator[Vi
             continue
         decided, commanded = view.decision_times[i], view.command_times[j]
         if decided is not None and commanded is not None and commanded < decided - skew:
-            yield Violation(_c(j, "time"), f"command is earlier than the decision {_d(i)} that dispatched it",
+            yield Finding(_c(j, "time"), f"command is earlier than the decision {_d(i)} that dispatched it",
                             f">= {d['time']}", view.commands[j]["time"])
 
 
@@ -710,11 +698,11 @@ def command_after_decision(view: SessionView, settings: Settings) -> Iterator[Vi
     reading="A steering_command_id names a command by this id alone, so a repeated id makes the reference "
     "ambiguous.",
 )
-def command_ids_unique(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def command_ids_unique(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i, command in enumerate(view.commands):
         first = view.command_index[command["id"]]
         if first != i:
-            yield Violation(_c(i, "id"), f"id {command['id']} repeats {_c(first)}", "a unique id", command["id"])
+            yield Finding(_c(i, "id"), f"id {command['id']} repeats {_c(first)}", "a unique id", command["id"])
 
 
 # --- PHY: physics ---
@@ -729,12 +717,12 @@ def command_ids_unique(view: SessionView, settings: Settings) -> Iterator[Violat
     "components.schemas.HEMSCommandItem.properties.commanded_phases",
     reading="OCPP numberPhases is 1..3 on AC; null means not commanded.",
 )
-def phases_in_range(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def phases_in_range(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for rows, name, pointer in ((view.decisions, "phases", _d), (view.commands, "commanded_phases", _c)):
         for i, row in enumerate(rows):
             phases = row[name]
             if phases is not None and phases not in (1, 2, 3):
-                yield Violation(pointer(i, name), f"{phases} phases", "1, 2 or 3", phases)
+                yield Finding(pointer(i, name), f"{phases} phases", "1, 2 or 3", phases)
 
 
 @invariant(
@@ -748,11 +736,11 @@ def phases_in_range(view: SessionView, settings: Settings) -> Iterator[Violation
     "car does not charge. Range judge.amps_min .. judge.amps_max (default 6 .. 80 A); a deployment with "
     "lower rated wallboxes may lower amps_max.",
 )
-def amps_in_range(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def amps_in_range(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i, command in enumerate(view.commands):
         amps = command["commanded_amps"]
         if amps > 0 and not (_at_most(settings.amps_min, amps) and _at_most(amps, settings.amps_max)):
-            yield Violation(_c(i, "commanded_amps"), f"{amps} A cannot be signalled on the control pilot",
+            yield Finding(_c(i, "commanded_amps"), f"{amps} A cannot be signalled on the control pilot",
                             f"0 or {settings.amps_min:g}..{settings.amps_max:g}", amps)
 
 
@@ -768,7 +756,7 @@ def amps_in_range(view: SessionView, settings: Settings) -> Iterator[Violation]:
     "watts_slack_a·V·n at V = nominal_voltage_v (230 V ± 10 %, one amp of slack); with commanded_phases null "
     "any n of 1..3 is accepted.",
 )
-def watts_match_amps(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def watts_match_amps(view: SessionView, settings: Settings) -> Iterator[Finding]:
     volts, margin = settings.nominal_voltage_v, settings.voltage_tolerance_pct / 100.0
     for i, command in enumerate(view.commands):
         amps, watts, phases = command["commanded_amps"], command["commanded_watts"], command["commanded_phases"]
@@ -784,7 +772,7 @@ def watts_match_amps(view: SessionView, settings: Settings) -> Iterator[Violatio
             bounds = [(0.0, 0.0)]
         if not any(_at_most(low, watts) and _at_most(watts, high) for low, high in bounds):
             expected = " or ".join(f"{max(low, 0):.0f}..{high:.0f} W" for low, high in bounds)
-            yield Violation(_c(i, "commanded_watts"),
+            yield Finding(_c(i, "commanded_watts"),
                             f"{watts} W does not fit {amps} A × {volts:g} V × {'/'.join(map(str, counts))} phase(s)",
                             expected, watts)
 
@@ -798,19 +786,19 @@ def watts_match_amps(view: SessionView, settings: Settings) -> Iterator[Violatio
     "components.schemas.HEMSCommandItem",
     reading="A charging cap and solar energy are magnitudes; V2G is out of scope of this endpoint.",
 )
-def quantities_not_negative(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def quantities_not_negative(view: SessionView, settings: Settings) -> Iterator[Finding]:
     energy = view.session["energy_from_solar_kwh"]
     if energy is not None and energy < 0:
-        yield Violation("/session/energy_from_solar_kwh", "negative energy", ">= 0", energy)
+        yield Finding("/session/energy_from_solar_kwh", "negative energy", ">= 0", energy)
     yield from _negative_fields(view.commands, ("commanded_watts", "commanded_amps"), _c)
 
 
-def _negative_fields(rows: list[dict[str, Any]], names: tuple[str, ...], pointer) -> Iterator[Violation]:
+def _negative_fields(rows: list[dict[str, Any]], names: tuple[str, ...], pointer) -> Iterator[Finding]:
     for i, row in enumerate(rows):
         for name in names:
             value = row[name]
             if is_number(value) and value < 0:
-                yield Violation(pointer(i, name), f"negative {name}", ">= 0", value)
+                yield Finding(pointer(i, name), f"negative {name}", ">= 0", value)
 
 
 @invariant(
@@ -824,7 +812,7 @@ def _negative_fields(rows: list[dict[str, Any]], names: tuple[str, ...], pointer
     reading="Only the titles ('Target W', 'Observed Current Offered A', 'Observed Power W') speak to these "
     "values, hence SHOULD: targets and observations are magnitudes. export_w may be negative (import).",
 )
-def observations_not_negative(view: SessionView, settings: Settings) -> Iterator[Violation]:
+def observations_not_negative(view: SessionView, settings: Settings) -> Iterator[Finding]:
     yield from _negative_fields(view.decisions, ("target_w",), _d)
     yield from _negative_fields(view.commands, ("observed_current_offered_a", "observed_power_w"), _c)
 

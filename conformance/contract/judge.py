@@ -7,12 +7,15 @@ whichever way it reaches the suite.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema_rs
 
+from conformance.contract import pointers
 from conformance.contract.catalogue import CATALOGUE, SEMANTIC, Invariant
+from conformance.contract.clipping import clip
+from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
 from conformance.contract.payload import SessionView
 from conformance.contract.settings import Settings
@@ -20,26 +23,6 @@ from conformance.contract.spec import RESPONSE_SCHEMA_NAME, Contract, load_contr
 from conformance.errors import ContractError
 
 _MESSAGE_LIMIT = 240
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One broken invariant at one place: everything a reader needs to explain it."""
-
-    invariant: str
-    level: Level
-    pointer: str
-    message: str
-    expected: Any = None
-    actual: Any = None
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["level"] = self.level.value
-        return data
-
-    def line(self) -> str:
-        return f"{self.invariant} {self.level.value} {self.pointer or '/'}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -54,24 +37,16 @@ class Judgement:
 
     @property
     def ids(self) -> list[str]:
-        return sorted({f.invariant for f in self.findings})
-
-
-def _pointer(path: Any) -> str:
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
-
-
-def _shorten(text: str) -> str:
-    return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 1] + "…"
+        return sorted({f.check_id for f in self.findings})
 
 
 def _as_json(value: Any) -> str:
     """The offending value as the payload spells it (null, true, "7"), shortened for a finding."""
     try:
         text = json.dumps(value, ensure_ascii=False, default=str)
-        return _shorten(text.encode("utf-8", "backslashreplace").decode("utf-8"))  # a lone surrogate as \ud800
+        return clip(text.encode("utf-8", "backslashreplace").decode("utf-8"), _MESSAGE_LIMIT)  # a lone surrogate as \ud800
     except (ValueError, RecursionError):
-        return _shorten(repr(value))
+        return clip(repr(value), _MESSAGE_LIMIT)
 
 
 def _is_format_only(error: Any) -> bool:
@@ -101,7 +76,7 @@ class Judge:
 
     def judge(self, payload: Any) -> Judgement:
         findings = self._schema_findings(payload)
-        shape_ok = not any(f.invariant == "SCH-001" for f in findings)
+        shape_ok = not any(f.check_id == "SCH-001" for f in findings)
         if not shape_ok:
             return Judgement([f for f in findings if f.level is not Level.OFF], semantic_evaluated=False)
         view = SessionView(payload)
@@ -109,8 +84,7 @@ class Judge:
             level = self.level(invariant, view)
             if level is Level.OFF:
                 continue
-            for v in invariant.check(view, self.settings):
-                findings.append(Finding(invariant.id, level, v.pointer, v.message, v.expected, v.actual))
+            findings.extend(f.stamped(invariant.id, level) for f in invariant.check(view, self.settings))
         return Judgement([f for f in findings if f.level is not Level.OFF])
 
     def _schema_findings(self, payload: Any) -> list[Finding]:
@@ -124,10 +98,10 @@ class Judge:
         findings = []
         for error in errors:
             invariant = CATALOGUE["SCH-002" if _is_format_only(error) else "SCH-001"]
-            pointer = _pointer(error.instance_path)
+            pointer = pointers.join(error.instance_path)
             findings.append(
-                Finding(invariant.id, self.level(invariant), pointer, _shorten(error.message),
-                        "per schema at " + _pointer(error.schema_path), _as_json(error.instance))
+                Finding(pointer, clip(error.message, _MESSAGE_LIMIT), "per schema at " + pointers.join(error.schema_path),
+                        _as_json(error.instance), invariant.id, self.level(invariant))
             )
         return findings
 
@@ -139,6 +113,5 @@ class Judge:
         except ValueError:
             pass
         invariant = CATALOGUE["SCH-001"]
-        return [Finding(invariant.id, self.level(invariant), "",
-                        f"the body does not validate against {RESPONSE_SCHEMA_NAME} ({why})",
-                        f"valid per {RESPONSE_SCHEMA_NAME}", _as_json(payload))]
+        return [Finding("", f"the body does not validate against {RESPONSE_SCHEMA_NAME} ({why})",
+                        f"valid per {RESPONSE_SCHEMA_NAME}", _as_json(payload), invariant.id, self.level(invariant))]

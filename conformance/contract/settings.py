@@ -49,6 +49,10 @@ class Settings:
         found = lookup.get(word)  # the common case: already a key ("applied")
         return found if found is not None else lookup.get(status_key(word))
 
+    def level_of(self, check_id: str, default: Level) -> Level:
+        """The level `[judge.levels]` sets for a check, else the check's own."""
+        return self.levels.get(check_id, default)
+
     def current_tolerance(self, commanded_amps: float) -> float:
         return max(self.current_tolerance_a, abs(commanded_amps) * self.current_tolerance_pct / 100.0)
 

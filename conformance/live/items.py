@@ -122,8 +122,9 @@ class VerdictItem(_HemsItem):
 def _describe(record: CheckRecord) -> str:
     lines = [f"{record.id} {record.level.value}: {record.statement}",
              f"{record.total_findings} finding(s) over {record.judged} judged"]
-    for finding in record.findings:
+    for evidence in record.findings:
+        finding, exchange = evidence.finding, evidence.exchange
         where = f" {finding.pointer}" if finding.pointer else ""
-        request = f" [{finding.exchange.method} {finding.exchange.url} -> {finding.exchange.status}]" if finding.exchange else ""
+        request = f" [{exchange.method} {exchange.url} -> {exchange.status}]" if exchange else ""
         lines.append(f"  {finding.level.value}{where}: {finding.message}{request}")
     return "\n".join(lines)

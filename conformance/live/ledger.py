@@ -8,38 +8,20 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
 
+from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
 from conformance.live.exchange import Exchange
 from conformance.report.records import EVIDENCE_PER_CHECK, CheckRecord, Status
 
 
-@dataclass
-class LiveFinding:
-    """A finding from a live run: the catalogue's or a live check's, with the exchange that shows it."""
+@dataclass(frozen=True)
+class Evidence:
+    """A finding of the live run with what shows it: the exchange, and a curl that reproduces it."""
 
-    check_id: str
-    level: Level
-    message: str
-    pointer: str = ""
-    expected: Any = None
-    actual: Any = None
+    finding: Finding
     exchange: Exchange | None = None
     curl: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.check_id,
-            "level": self.level.value,
-            "message": self.message,
-            "pointer": self.pointer,
-            "expected": self.expected,
-            "actual": self.actual,
-            "request": None if self.exchange is None else {"method": self.exchange.method, "url": self.exchange.url},
-            "response": None if self.exchange is None else self.exchange.to_dict(),
-            "curl": self.curl,
-        }
 
 
 @dataclass
@@ -72,15 +54,16 @@ class Ledger:
         with self._lock:
             self.records[check_id].skipped = reason
 
-    def add(self, finding: LiveFinding) -> None:
-        if finding.level is Level.OFF:
+    def add(self, evidence: Evidence) -> None:
+        level = evidence.finding.level
+        if level is Level.OFF:
             return
         with self._lock:
-            record = self.records[finding.check_id]
+            record = self.records[evidence.finding.check_id]
             record.total_findings += 1
-            record.levels_seen[finding.level] += 1
+            record.levels_seen[level] += 1
             if len(record.findings) < EVIDENCE_PER_CHECK:
-                record.findings.append(finding)
+                record.findings.append(evidence)
 
     def spec_finding(self, key: str, message: str, exchange: Exchange | None = None) -> None:
         with self._lock:
@@ -92,8 +75,8 @@ class Ledger:
             if text not in self.notes:
                 self.notes.append(text)
 
-    def findings(self) -> list[LiveFinding]:
-        return [f for record in self.records.values() for f in record.findings]
+    def evidence(self) -> list[Evidence]:
+        return [e for record in self.records.values() for e in record.findings]
 
     def failing(self, strict: bool) -> bool:
         return any(r.status(strict) is Status.FAILED for r in self.records.values())

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from conformance.contract import pointers
 from conformance.contract.payload import parse_instant
 from conformance.errors import TargetError
 from conformance.live.cases import LiveCase
@@ -166,14 +167,14 @@ def stable_reads(run: LiveRun, case: LiveCase) -> None:
         if after != before:
             pointer = _first_difference(before, after)
             run.finding(case.id, f"two reads of ended {ref.label()} differ at {pointer}", second, pointer=pointer,
-                        expected=_at(before, pointer), actual=_at(after, pointer))
+                        expected=pointers.resolve(before, pointer), actual=pointers.resolve(after, pointer))
 
 
 def declared_only(value: Any, schema: Any, root: dict[str, Any], depth: int = 0) -> Any:
     """`value` without the object properties its JSON Schema does not declare (local $refs, anyOf/oneOf/allOf
     branches that describe objects or arrays followed; anything else kept as it is)."""
     while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and schema["$ref"].startswith("#/"):
-        schema = _at(root, schema["$ref"][1:])
+        schema = pointers.resolve(root, schema["$ref"][1:])
     if not isinstance(schema, dict) or depth > 32:
         return value
     if isinstance(value, dict) and isinstance(schema.get("properties"), dict):
@@ -197,23 +198,12 @@ def _first_difference(a: Any, b: Any, pointer: str = "") -> str:
     if isinstance(a, dict) and isinstance(b, dict):
         for key in sorted(set(a) | set(b)):
             if a.get(key) != b.get(key):
-                return _first_difference(a.get(key), b.get(key), f"{pointer}/{key}")
+                return _first_difference(a.get(key), b.get(key), pointers.child(pointer, key))
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         for i, (x, y) in enumerate(zip(a, b, strict=False)):
             if x != y:
-                return _first_difference(x, y, f"{pointer}/{i}")
+                return _first_difference(x, y, pointers.child(pointer, i))
     return pointer or "/"
-
-
-def _at(document: Any, pointer: str) -> Any:
-    for part in [p for p in pointer.split("/") if p]:
-        if isinstance(document, list) and part.isdigit() and int(part) < len(document):
-            document = document[int(part)]
-        elif isinstance(document, dict):
-            document = document.get(part)
-        else:
-            return None
-    return document
 
 
 @procedure

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.live.ledger import LiveFinding
+from conformance.contract.clipping import clip
+from conformance.live.ledger import Evidence
 from conformance.report.excerpt import body_excerpt
 from conformance.report.html import STYLE, banner, findings_html, metadata_table, spec_and_notes, status_text
 from conformance.report.summary import (
@@ -33,9 +34,8 @@ from conformance.report.summary import (
     VERDICTS,
     base_metadata,
     check_entry,
-    clip,
-    clip_value,
     counts,
+    finding_entry,
     redact_file,
     redact_tree,
     write_summary,
@@ -51,20 +51,18 @@ def _headers(headers: dict[str, str]) -> dict[str, str]:
     return {clip(name, HEADER_LIMIT): clip(value, HEADER_LIMIT) for name, value in list(headers.items())[:HEADERS_KEPT]}
 
 
-def live_finding_entry(finding: LiveFinding) -> dict[str, Any]:
+def evidence_entry(evidence: Evidence) -> dict[str, Any]:
     """One live finding with its evidence: request, response headers, the body window at the pointer, curl."""
-    entry: dict[str, Any] = {"id": finding.check_id, "level": finding.level.value,
-                             "message": clip(finding.message, TEXT_LIMIT), "pointer": clip(finding.pointer, TEXT_LIMIT),
-                             "expected": clip_value(finding.expected), "actual": clip_value(finding.actual)}
-    exchange = finding.exchange
+    entry = finding_entry(evidence.finding)
+    exchange = evidence.exchange
     if exchange is None:
         return entry
     entry["request"] = {"method": exchange.method, "url": clip(exchange.url, URL_LIMIT),
                         "note": clip(exchange.note, TEXT_LIMIT), "headers": _headers(exchange.request_headers)}
     entry["response"] = {"status": exchange.status, "headers": _headers(exchange.headers),
                          "elapsed_ms": round(exchange.elapsed_ms, 1)}
-    entry["excerpt"] = body_excerpt(exchange.text, finding.pointer).to_dict()
-    entry["curl"] = clip(finding.curl, CURL_LIMIT)
+    entry["excerpt"] = body_excerpt(exchange.text, evidence.finding.pointer).to_dict()
+    entry["curl"] = clip(evidence.curl, CURL_LIMIT)
     return entry
 
 
@@ -88,7 +86,7 @@ class RunReport:
     def check(self, check_id: str) -> dict[str, Any]:
         record = self.run.ledger.records[check_id]
         return redact_tree(check_entry(record, self.run.options.strict,
-                                       [live_finding_entry(f) for f in record.findings]), self.run.redactor)
+                                       [evidence_entry(e) for e in record.findings]), self.run.redactor)
 
     def summary(self) -> dict[str, Any]:
         if self._summary is None:

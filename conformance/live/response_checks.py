@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.findings import Finding
 from conformance.contract.judge import Judge
 from conformance.contract.levels import Level
 from conformance.live.client import PARSE_LIMIT
 from conformance.live.exchange import Exchange
-from conformance.live.ledger import Ledger, LiveFinding
+from conformance.live.ledger import Evidence, Ledger
 
 # Server internals that must never reach a client: Python/Java/.NET/Node stack traces, SQL, debug pages.
 # SQL as drivers and ORMs print it (upper-case keywords on one line, or select-from-where), not English such as
@@ -44,7 +45,7 @@ class Request:
     curl: str = ""
 
 
-ResponseCheck = Callable[[Request, "ResponseContext"], list[LiveFinding]]
+ResponseCheck = Callable[[Request, "ResponseContext"], list[Evidence]]
 
 
 @dataclass
@@ -53,12 +54,13 @@ class ResponseContext:
     ledger: Ledger
     level_of: Callable[[str], Level]
 
-    def finding(self, check_id: str, request: Request, message: str, **fields: Any) -> LiveFinding:
-        return LiveFinding(check_id, self.level_of(check_id), message, exchange=request.exchange,
-                           curl=request.curl, **fields)
+    def finding(self, check_id: str, request: Request, message: str, *, pointer: str = "", expected: Any = None,
+                actual: Any = None) -> Evidence:
+        finding = Finding(pointer, message, expected, actual, check_id, self.level_of(check_id))
+        return Evidence(finding, request.exchange, request.curl)
 
 
-def catalogue_check(request: Request, ctx: ResponseContext) -> list[LiveFinding]:
+def catalogue_check(request: Request, ctx: ResponseContext) -> list[Evidence]:
     """Every 200 is judged by the schema (formats on) and the whole invariant catalogue."""
     exchange = request.exchange
     if exchange.status != 200 or exchange.body is None:
@@ -67,14 +69,10 @@ def catalogue_check(request: Request, ctx: ResponseContext) -> list[LiveFinding]
     view_ids = CATALOGUE if judgement.semantic_evaluated else ("SCH-001", "SCH-002")
     for invariant_id in view_ids:
         ctx.ledger.judged(invariant_id)
-    return [
-        LiveFinding(f.invariant, f.level, f.message, pointer=f.pointer, expected=f.expected, actual=f.actual,
-                    exchange=exchange, curl=request.curl)
-        for f in judgement.findings
-    ]
+    return [Evidence(finding, exchange, request.curl) for finding in judgement.findings]
 
 
-def path_id_check(request: Request, ctx: ResponseContext) -> list[LiveFinding]:
+def path_id_check(request: Request, ctx: ResponseContext) -> list[Evidence]:
     """RSP-001: a 200 serves the session the path names."""
     exchange = request.exchange
     if exchange.status != 200 or not isinstance(exchange.body, dict) or request.path_session_id is None:
@@ -91,7 +89,7 @@ def path_id_check(request: Request, ctx: ResponseContext) -> list[LiveFinding]:
     return []
 
 
-def json_content_check(request: Request, ctx: ResponseContext) -> list[LiveFinding]:
+def json_content_check(request: Request, ctx: ResponseContext) -> list[Evidence]:
     """RSP-002: a 200 is application/json and parses; RSP-004: error bodies are JSON too (SHOULD)."""
     exchange = request.exchange
     check_id = "RSP-002" if exchange.status == 200 else "RSP-004"
@@ -110,7 +108,7 @@ def json_content_check(request: Request, ctx: ResponseContext) -> list[LiveFindi
     return []
 
 
-def internals_check(request: Request, ctx: ResponseContext) -> list[LiveFinding]:
+def internals_check(request: Request, ctx: ResponseContext) -> list[Evidence]:
     """RSP-003: an error body carries no stack trace, SQL or other server internals."""
     exchange = request.exchange
     if exchange.status < 400:
@@ -123,7 +121,7 @@ def internals_check(request: Request, ctx: ResponseContext) -> list[LiveFinding]
     return []
 
 
-def challenge_check(request: Request, ctx: ResponseContext) -> list[LiveFinding]:
+def challenge_check(request: Request, ctx: ResponseContext) -> list[Evidence]:
     """AUTH-004: every 401 names the Bearer scheme in WWW-Authenticate (RFC 6750 §3)."""
     exchange = request.exchange
     if exchange.status != 401:
@@ -136,7 +134,7 @@ def challenge_check(request: Request, ctx: ResponseContext) -> list[LiveFinding]
     return []
 
 
-def server_error_check(request: Request, ctx: ResponseContext) -> list[LiveFinding]:
+def server_error_check(request: Request, ctx: ResponseContext) -> list[Evidence]:
     """FUZ-001: no request, valid or not, is answered with a 5xx."""
     exchange = request.exchange
     ctx.ledger.judged("FUZ-001")
@@ -146,7 +144,7 @@ def server_error_check(request: Request, ctx: ResponseContext) -> list[LiveFindi
     return []
 
 
-def rejection_check(request: Request, ctx: ResponseContext) -> list[LiveFinding]:
+def rejection_check(request: Request, ctx: ResponseContext) -> list[Evidence]:
     """FUZ-002: a malformed path parameter is answered with a 4xx, never a 2xx."""
     exchange = request.exchange
     if not request.negative:
@@ -174,10 +172,10 @@ def as_schemathesis_checks(request: Request, ctx: ResponseContext) -> list[Calla
 
     def bind(name: str, check: ResponseCheck) -> Callable[..., None]:
         def schemathesis_check(_st_ctx: Any, _response: Any, _case: Any) -> None:
-            findings = check(request, ctx)
-            for finding in findings:
-                ctx.ledger.add(finding)
-            failing = [f for f in findings if f.level is not Level.OFF]
+            evidence = check(request, ctx)
+            for item in evidence:
+                ctx.ledger.add(item)
+            failing = [e.finding for e in evidence if e.finding.level is not Level.OFF]
             if failing:
                 raise AssertionError("; ".join(f"{f.check_id} {f.pointer} {f.message}" for f in failing[:5]))
 

@@ -15,6 +15,7 @@ import schemathesis
 from schemathesis.core.failures import FailureGroup
 
 from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.findings import Finding
 from conformance.contract.judge import Judge
 from conformance.contract.levels import Level
 from conformance.contract.spec import SESSION_PATH, Contract
@@ -22,7 +23,7 @@ from conformance.errors import ConfigError, TargetError, UsageError
 from conformance.live.cases import LiveCase
 from conformance.live.client import TargetClient
 from conformance.live.exchange import Exchange
-from conformance.live.ledger import Ledger, LiveFinding
+from conformance.live.ledger import Evidence, Ledger
 from conformance.live.response_checks import Request, ResponseContext, as_schemathesis_checks
 from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig
 from conformance.report.records import CheckRecord
@@ -78,11 +79,8 @@ class LiveRun:
         self.client.close()
 
     def level_of(self, check_id: str) -> Level:
-        if check_id in self.config.settings.levels:
-            return self.config.settings.levels[check_id]
-        if check_id in CATALOGUE:
-            return CATALOGUE[check_id].level
-        return self.cases[check_id].level
+        default = CATALOGUE[check_id].level if check_id in CATALOGUE else self.cases[check_id].level
+        return self.config.settings.level_of(check_id, default)
 
     @property
     def auth_enabled(self) -> bool:
@@ -159,9 +157,10 @@ class LiveRun:
 
     # --- recording ---
 
-    def finding(self, check_id: str, message: str, exchange: Exchange | None = None, **fields: Any) -> None:
-        self.ledger.add(LiveFinding(check_id, self.level_of(check_id), message, exchange=exchange,
-                                    curl=self.curl(exchange) if exchange else "", **fields))
+    def finding(self, check_id: str, message: str, exchange: Exchange | None = None, *, pointer: str = "",
+                expected: Any = None, actual: Any = None) -> None:
+        finding = Finding(pointer, message, expected, actual, check_id, self.level_of(check_id))
+        self.ledger.add(Evidence(finding, exchange, self.curl(exchange) if exchange else ""))
 
     def _retried(self, status: int, url: str) -> None:
         """A 429 / 503 the client waited out: correct behaviour, but the spec does not document it."""

@@ -7,12 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.contract.catalogue import CATALOGUE, SEMANTIC
-from conformance.contract.judge import Finding, Judge, Judgement
+from conformance.contract.clipping import clip
+from conformance.contract.findings import Finding
+from conformance.contract.judge import Judge, Judgement
 from conformance.contract.levels import Level
 from conformance.offline.sources import Payload, SourceError
 from conformance.report.excerpt import excerpt
 from conformance.report.records import EVIDENCE_PER_CHECK, CheckRecord
-from conformance.report.summary import TEXT_LIMIT, clip, clip_value
+from conformance.report.summary import TEXT_LIMIT, finding_entry
 
 ERRORS_KEPT = 20
 
@@ -22,7 +24,7 @@ class CheckEvidence:
 
     def __init__(self, judge: Judge) -> None:
         settings = judge.settings
-        self.records = {inv.id: CheckRecord(inv.id, "invariant", settings.levels.get(inv.id, inv.level), inv.statement,
+        self.records = {inv.id: CheckRecord(inv.id, "invariant", settings.level_of(inv.id, inv.level), inv.statement,
                                             f"{inv.spec} ({inv.source})") for inv in CATALOGUE.values()}
         self.kept: dict[str, list[dict[str, Any]]] = {check_id: [] for check_id in self.records}
         self.semantic = {inv.id for inv in SEMANTIC}
@@ -37,11 +39,11 @@ class CheckEvidence:
             if judgement.semantic_evaluated or check_id not in self.semantic:
                 record.judged += 1
         for finding in judgement.findings:
-            record = self.records[finding.invariant]
+            record = self.records[finding.check_id]
             record.total_findings += 1
             record.levels_seen[finding.level] += 1
-            if len(self.kept[finding.invariant]) < EVIDENCE_PER_CHECK:
-                self.kept[finding.invariant].append(_entry(payload, finding))
+            if len(self.kept[finding.check_id]) < EVIDENCE_PER_CHECK:
+                self.kept[finding.check_id].append(_entry(payload, finding))
 
     def add_error(self, error: SourceError) -> None:
         self.error_count += 1
@@ -54,8 +56,6 @@ def _entry(payload: Payload, finding: Finding) -> dict[str, Any]:
         window = excerpt(payload.body, finding.pointer).to_dict()
     except RecursionError:
         window = None
-    return {"id": finding.invariant, "level": finding.level.value, "message": clip(finding.message, TEXT_LIMIT),
-            "pointer": clip(finding.pointer, TEXT_LIMIT), "expected": clip_value(finding.expected),
-            "actual": clip_value(finding.actual), "source": clip(payload.label, TEXT_LIMIT), "excerpt": window}
+    return finding_entry(finding) | {"source": clip(payload.label, TEXT_LIMIT), "excerpt": window}
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from conformance.contract import pointers
+
 JSON_SUFFIXES = (".json",)
 _TOO_DEEP = "invalid JSON: nested too deeply to parse"
 _EMPTY = "empty: no JSON document"
@@ -201,7 +203,7 @@ def _check_unicode(value: Any, pointer: str) -> None:
             raise NotUnicode(f"the string at {pointer or '/'} is not Unicode text (unpaired surrogate {surrogate})") from None
     elif isinstance(value, dict):
         for key, item in value.items():
-            where = pointer + "/" + key.replace("~", "~0").replace("/", "~1")
+            where = pointers.child(pointer, key)
             _check_unicode(key, pointer + " (a property name)")
             _check_unicode(item, where)
     elif isinstance(value, list):

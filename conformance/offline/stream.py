@@ -32,7 +32,7 @@ class Tally:
         self.not_evaluated += not judgement.semantic_evaluated
         for finding in judgement.findings:
             self.by_level[finding.level.value] += 1
-            self.by_invariant[finding.invariant] += 1
+            self.by_invariant[finding.check_id] += 1
 
     def exit_code(self) -> int:
         if self.input_errors or not self.payloads:

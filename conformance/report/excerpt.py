@@ -13,6 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from conformance.contract import pointers
+from conformance.contract.clipping import clip
+
 CONTEXT_LINES = 5
 MARKED_LINES = 16
 LINE_WIDTH = 160
@@ -34,30 +37,18 @@ class Excerpt:
                 "marked": list(self.marked) if self.marked else None, "more": self.more}
 
 
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-def _unescape(token: str) -> str:
-    return token.replace("~1", "/").replace("~0", "~")
-
-
 def existing_pointer(document: Any, pointer: str) -> str:
     """The longest prefix of `pointer` that names a value in `document` ("" is the whole document)."""
     found, node = "", document
-    for token in [_unescape(t) for t in pointer.split("/")[1:]] if pointer.startswith("/") else []:
+    for token in pointers.tokens(pointer):
         if isinstance(node, dict) and token in node:
             node = node[token]
         elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
             node = node[int(token)]
         else:
             break
-        found += "/" + _escape(token)
+        found = pointers.child(found, token)
     return found
-
-
-def _clip(line: str) -> str:
-    return line if len(line) <= LINE_WIDTH else line[: LINE_WIDTH - 1] + "…"
 
 
 def _lines(value: Any, pointer: str, depth: int, label: str, comma: str) -> Iterator[tuple[str, str, int]]:
@@ -70,7 +61,7 @@ def _lines(value: Any, pointer: str, depth: int, label: str, comma: str) -> Iter
         items = list(value.items()) if is_dict else list(enumerate(value))
         for n, (key, item) in enumerate(items):
             child_label = json.dumps(key, ensure_ascii=False) + ": " if is_dict else ""
-            yield from _lines(item, f"{pointer}/{_escape(str(key))}", depth + 1, child_label,
+            yield from _lines(item, pointers.child(pointer, key), depth + 1, child_label,
                               "," if n < len(items) - 1 else "")
         yield f"{pad}{'}' if is_dict else ']'}{comma}", pointer, -1
     else:
@@ -91,20 +82,20 @@ def excerpt(document: Any, pointer: str) -> Excerpt:
                 kept = [*before]
                 marked_to = number if event == 0 else 0
                 after = CONTEXT_LINES if event == 0 else -1
-                kept.append(_clip(line))
+                kept.append(clip(line, LINE_WIDTH))
             else:
-                before.append(_clip(line))
+                before.append(clip(line, LINE_WIDTH))
             continue
         if after == 0:
             return Excerpt(target, first, tuple(kept), (marked_from, marked_to), True)
         if after < 0:  # inside the marked value
-            kept.append(_clip(line))
+            kept.append(clip(line, LINE_WIDTH))
             if at == target and event < 0:
                 marked_to, after = number, CONTEXT_LINES
             elif number - marked_from + 1 >= MARKED_LINES:  # a long value: its head is enough
                 return Excerpt(target, first, tuple(kept), (marked_from, number), True)
             continue
-        kept.append(_clip(line))
+        kept.append(clip(line, LINE_WIDTH))
         after -= 1
     return Excerpt(target, first, tuple(kept), (marked_from, marked_to) if marked_from else None, False)
 
@@ -112,7 +103,7 @@ def excerpt(document: Any, pointer: str) -> Excerpt:
 def text_excerpt(text: str) -> Excerpt:
     """The head of a body that is not JSON (an HTML error page, a truncated body)."""
     lines = text.splitlines()
-    return Excerpt("", 1, tuple(_clip(line) for line in lines[:TEXT_LINES]), None, len(lines) > TEXT_LINES)
+    return Excerpt("", 1, tuple(clip(line, LINE_WIDTH) for line in lines[:TEXT_LINES]), None, len(lines) > TEXT_LINES)
 
 
 def body_excerpt(text: str, pointer: str) -> Excerpt:

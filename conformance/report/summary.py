@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from conformance import __version__
+from conformance.contract.clipping import clip
+from conformance.contract.findings import Finding
 from conformance.contract.settings import Settings
 from conformance.contract.spec import Contract
 from conformance.errors import UsageError
@@ -99,10 +101,6 @@ def command_line(argv: Sequence[str]) -> str:
     return shlex.join(["hems-conformance", *argv])
 
 
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def clip_value(value: Any) -> Any:
     """A finding's expected/actual value, kept as JSON when small, else a clipped text."""
     try:
@@ -113,6 +111,13 @@ def clip_value(value: Any) -> Any:
         if len(text) <= VALUE_LIMIT:
             return value
     return clip(text, VALUE_LIMIT)
+
+
+def finding_entry(finding: Finding) -> dict[str, Any]:
+    """A finding as summary.json holds it, for `run` and `check` alike; evidence is added beside it."""
+    return {"id": finding.check_id, "level": finding.level.value, "message": clip(finding.message, TEXT_LIMIT),
+            "pointer": clip(finding.pointer, TEXT_LIMIT), "expected": clip_value(finding.expected),
+            "actual": clip_value(finding.actual)}
 
 
 def _compact(entry: dict[str, Any]) -> dict[str, Any]:

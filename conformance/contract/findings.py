@@ -1,0 +1,35 @@
+"""The one finding value: which check, at which level, where (a JSON pointer), what, expected vs actual.
+
+A catalogue check yields findings with only the place and the facts; whoever runs it (the judge for an
+invariant, the live run for a live check) stamps the check ID and the level it was judged at. The same
+value then travels to every report: live evidence wraps it, nothing copies its fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from conformance.contract.levels import Level
+
+
+@dataclass(frozen=True)
+class Finding:
+    pointer: str
+    message: str
+    expected: Any = None
+    actual: Any = None
+    check_id: str = ""
+    level: Level = Level.MUST
+
+    def stamped(self, check_id: str, level: Level) -> Finding:
+        return replace(self, check_id=check_id, level=level)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The finding in `check --format json` (whose key for the check has always been "invariant")."""
+        data = asdict(self)
+        return {"invariant": data.pop("check_id"), "level": self.level.value, **{k: data[k] for k in
+                                                                                ("pointer", "message", "expected", "actual")}}
+
+    def line(self) -> str:
+        return f"{self.check_id} {self.level.value} {self.pointer or '/'}: {self.message}"
