@@ -31,3 +31,14 @@ class Exchange:
     @property
     def is_json(self) -> bool:
         return self.headers.get("content-type", "").split(";")[0].strip().lower().endswith("json")
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "url": self.url,
+            "request_headers": self.request_headers,
+            "status": self.status,
+            "headers": self.headers,
+            "body_excerpt": self.text[:4096],
+            "elapsed_ms": round(self.elapsed_ms, 1),
+            "note": self.note,
+        }
