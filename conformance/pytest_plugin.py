@@ -16,7 +16,7 @@ import pytest
 from conformance.contract.spec import load_contract
 from conformance.errors import UsageError
 from conformance.live import report_plugin as reporting
-from conformance.live.items import RUN_KEY, VERDICT_KEY, LiveCaseFile, verdict_line
+from conformance.live.items import RUN_KEY, VERDICT_KEY, LiveCasesDir, verdict_line
 from conformance.live.runner import PROFILES, LiveRun, RunOptions
 from conformance.live.target import load_target
 
@@ -63,9 +63,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         run.close()
 
 
-def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if _enabled(parent.config) and file_path.suffix == ".json" and file_path.parent.name == "live":
-        return LiveCaseFile.from_parent(parent, path=file_path)
+def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """A `live` folder of case files is collected as one run: its cases, then the catalogue."""
+    if _enabled(parent.config) and path.name == "live":
+        return LiveCasesDir.from_parent(parent, path=path)
     return None
 
 

@@ -10,13 +10,14 @@ import pytest
 from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.judge import Judge
 from conformance.contract.levels import Level
-from conformance.live.cases import load_cases
+from conformance.live.checks import load_checks
 from conformance.live.exchange import Exchange
 from conformance.live.ledger import Ledger
-from conformance.live.response_checks import RESPONSE_CHECKS, Request, ResponseContext
+from conformance.live.response_checks import Request, ResponseContext
 from conformance.report.records import CheckRecord
 
-LEVELS = {case.id: case.level for case in load_cases()}
+LEVELS = {check.id: check.case.level for check in load_checks()}
+ON_EVERY_RESPONSE = {check.id: check.on_every_response for check in load_checks() if check.on_every_response}
 
 
 def judged(check_id: str, status: int, text: str = "", **headers: str) -> list[str]:
@@ -27,7 +28,7 @@ def judged(check_id: str, status: int, text: str = "", **headers: str) -> list[s
     context = ResponseContext(Judge(), ledger, lambda check: LEVELS.get(check, Level.MUST))
     exchange = Exchange("GET", "http://127.0.0.1:1/x", {}, status, {k.replace("_", "-"): v for k, v in headers.items()},
                         text, 1.0, body=json.loads(text) if text.startswith(("{", "[")) else None)
-    return [e.finding.message for e in RESPONSE_CHECKS[check_id](Request(exchange), context)]
+    return [e.finding.message for e in ON_EVERY_RESPONSE[check_id](Request(exchange), context, check_id)]
 
 
 @pytest.mark.parametrize("challenge", [
@@ -68,5 +69,27 @@ def test_an_answer_too_large_to_parse_is_noted_not_called_invalid_json():
     exchange = Exchange("GET", "http://127.0.0.1:1/x", {}, 200, {"content-type": "application/json"}, "{", 1.0,
                         too_large=True)
     context = ResponseContext(Judge(), ledger, lambda check: Level.MUST)
-    assert RESPONSE_CHECKS["RSP-002"](Request(exchange), context) == []
+    assert ON_EVERY_RESPONSE["RSP-002"](Request(exchange), context, "RSP-002") == []
     assert ledger.notes == ["a 200 answer over 32 MiB was not judged (e.g. http://127.0.0.1:1/x)"]
+
+
+def test_every_live_case_names_registered_functions_and_every_function_is_used():
+    """One registry: the JSON cases bind to registered procedures and response checks (load_checks refuses
+    an unknown name), and no registered function is left without a case."""
+    from conformance.live.procedures import PROCEDURES
+    from conformance.live.response_checks import RESPONSE_CHECKS
+
+    checks = load_checks()
+    assert all(check.procedure or check.on_every_response for check in checks)
+    assert {check.case.procedure for check in checks if check.case.procedure} == set(PROCEDURES)
+    assert {check.case.on_every_response for check in checks if check.case.on_every_response} == set(RESPONSE_CHECKS)
+
+
+def test_a_case_naming_an_unregistered_function_is_refused(tmp_path):
+    from conformance.errors import ConfigError
+    from conformance.live.checks import load_check_file
+
+    case = {"id": "XX-001", "level": "MUST", "statement": "s", "cite": "c", "on_every_response": "no_such_check"}
+    (tmp_path / "x.json").write_text(json.dumps({"cases": [case]}), encoding="utf-8")
+    with pytest.raises(ConfigError, match="XX-001: unknown response check 'no_such_check'"):
+        load_check_file(tmp_path / "x.json")

@@ -1,7 +1,8 @@
 """The hand-written live cases as data: `cases/live/*.json`, read and validated here.
 
-A case file lists cases with an ID, a level, a statement, the spec or RFC text it enforces, and the
-procedure that exercises it (with parameters); the procedures are in `procedures.py`. This module stays
+A case file lists cases with an ID, a level, a statement, the spec or RFC text it enforces, and what
+exercises it: a procedure that sends requests (`procedures.py`, with parameters), a check judged on every
+response of the run (`response_checks.py`), or both; `checks.py` binds the names to the functions. This module stays
 light (no HTTP, no pytest) so that `check` can learn the live case IDs a `[judge.levels]` table may name.
 """
 
@@ -31,7 +32,8 @@ class LiveCase:
     level: Level
     statement: str
     cite: str
-    procedure: str
+    procedure: str | None  # sends requests (procedures.py), or None
+    on_every_response: str | None  # judges every response of the run (response_checks.py), or None
     params: dict[str, Any] = field(default_factory=dict)
     file: str = ""
     kind: str = "live"
@@ -49,8 +51,8 @@ def load_case_file(path: Path) -> list[LiveCase]:
         try:
             case = LiveCase(
                 id=entry["id"], level=Level.parse(entry["level"], f"{where}.level"), statement=entry["statement"],
-                cite=entry["cite"], procedure=entry["procedure"], params=entry.get("params", {}), file=path.name,
-                kind=entry.get("kind", "live"),
+                cite=entry["cite"], procedure=entry.get("procedure"), on_every_response=entry.get("on_every_response"),
+                params=entry.get("params", {}), file=path.name, kind=entry.get("kind", "live"),
             )
         except KeyError as exc:
             raise ConfigError(f"{where}: missing {exc.args[0]}") from None

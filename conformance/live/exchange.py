@@ -31,6 +31,7 @@ class Exchange:
     @property
     def is_json(self) -> bool:
         return self.headers.get("content-type", "").split(";")[0].strip().lower().endswith("json")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "method": self.method,

@@ -13,8 +13,7 @@ import pytest
 
 from conformance.contract.catalogue import CATALOGUE
 from conformance.errors import TargetError, UsageError
-from conformance.live.cases import LiveCase, load_case_file
-from conformance.live.procedures import PROCEDURES
+from conformance.live.checks import LiveCheck, load_check_file
 from conformance.live.runner import EXIT_INTERRUPTED, LiveRun
 from conformance.report.records import CheckRecord, Status
 
@@ -42,18 +41,29 @@ def verdict_line(run: LiveRun, code: int | None = None) -> str:
     return f"conformant{tail} ({run.client.requests} requests to {run.config.base_url})"
 
 
+class LiveCasesDir(pytest.Directory):
+    """A `live` folder of case files: an item per live case, then the catalogue and the verdict item."""
+
+    def collect(self) -> Any:
+        for path in sorted(self.path.glob("*.json")):
+            yield LiveCaseFile.from_parent(self, path=path)
+        yield Catalogue.from_parent(self, name="catalogue")
+
+
 class LiveCaseFile(pytest.File):
     def collect(self) -> Any:
-        import json
+        for check in load_check_file(self.path):
+            self.config.stash[RUN_KEY].add_case(check.case, check.on_every_response)
+            yield CheckItem.from_parent(self, name=check.id, check=check)
 
-        if json.loads(self.path.read_text(encoding="utf-8")).get("catalogue"):
-            for invariant in CATALOGUE.values():
-                yield CheckItem.from_parent(self, name=invariant.id, case=None)
-            yield VerdictItem.from_parent(self, name=TESTABLE)
-            return
-        for case in load_case_file(self.path):
-            self.config.stash[RUN_KEY].add_case(case)
-            yield CheckItem.from_parent(self, name=case.id, case=case)
+
+class Catalogue(pytest.Collector):
+    """The invariant catalogue, judged over every 200 the run received: collected after the live cases."""
+
+    def collect(self) -> Any:
+        for invariant in CATALOGUE.values():
+            yield CheckItem.from_parent(self, name=invariant.id, check=None)
+        yield VerdictItem.from_parent(self, name=TESTABLE)
 
 
 class CheckFailed(Exception):
@@ -75,13 +85,13 @@ class _HemsItem(pytest.Item):
 class CheckItem(_HemsItem):
     """One catalogue invariant or live case, judged within the shared LiveRun."""
 
-    def __init__(self, *, case: LiveCase | None, **kwargs: Any) -> None:
+    def __init__(self, *, check: LiveCheck | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.case = case
-        if case is None:
+        self.check = check
+        if check is None:
             self.stage = "catalogue"
         else:
-            self.stage = "response_check" if case.procedure == "response_check" else "procedure"
+            self.stage = "procedure" if check.procedure else "response_check"
 
     @property
     def run(self) -> LiveRun:
@@ -89,10 +99,10 @@ class CheckItem(_HemsItem):
 
     def runtest(self) -> None:
         run = self.run
-        if not run.halted and self.case is not None and self.stage == "procedure":
+        if not run.halted and self.check is not None and self.check.procedure is not None:
             try:
                 run.preflight()
-                PROCEDURES[self.case.procedure](run, self.case)
+                self.check.procedure(run, self.check.case)
             except (TargetError, UsageError) as exc:
                 run.halt(exc)
             except Exception as exc:  # a suite bug or an answer it cannot handle: no verdict, and no traceback

@@ -28,6 +28,7 @@ PROCEDURES: dict[str, Procedure] = {}
 
 
 def procedure(func: Procedure) -> Procedure:
+    """Register a procedure by its function name, the name a live case gives as `procedure`."""
     PROCEDURES[func.__name__] = func
     return func
 
@@ -353,8 +354,3 @@ def fuzz(run: LiveRun, case: LiveCase) -> None:
     from conformance.live.fuzzing import explore
 
     explore(run, case, negative=case.params.get("mode") == "negative")
-
-
-@procedure
-def response_check(run: LiveRun, case: LiveCase) -> None:
-    """Judged on every response of the run by conformance.live.response_checks; nothing to send here."""

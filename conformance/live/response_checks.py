@@ -2,8 +2,10 @@
 
 A live run hands each response to Schemathesis' `case.validate_response` with these checks: the
 invariant catalogue through the same `Judge` that `check` uses, plus the HTTP-level checks that can be
-judged from one response alone. Each check records structured findings in the run's ledger and raises
-`AssertionError`, so Schemathesis sees a failure and the report keeps the evidence.
+judged from one response alone. A live case names its check here by function name (`on_every_response`
+in `cases/live/*.json`), and the check judges under that case's ID: no ID is written in this module.
+Each check records structured findings in the run's ledger and raises `AssertionError`, so Schemathesis
+sees a failure and the report keeps the evidence.
 """
 
 from __future__ import annotations
@@ -45,9 +47,6 @@ class Request:
     curl: str = ""
 
 
-ResponseCheck = Callable[[Request, "ResponseContext"], list[Evidence]]
-
-
 @dataclass
 class ResponseContext:
     judge: Judge
@@ -55,9 +54,19 @@ class ResponseContext:
     level_of: Callable[[str], Level]
 
     def finding(self, check_id: str, request: Request, message: str, *, pointer: str = "", expected: Any = None,
-                actual: Any = None) -> Evidence:
+                actual: Any = None) -> list[Evidence]:
         finding = Finding(pointer, message, expected, actual, check_id, self.level_of(check_id))
-        return Evidence(finding, request.exchange, request.curl)
+        return [Evidence(finding, request.exchange, request.curl)]
+
+
+ResponseCheck = Callable[[Request, ResponseContext, str], list[Evidence]]
+RESPONSE_CHECKS: dict[str, ResponseCheck] = {}
+
+
+def response_check(func: ResponseCheck) -> ResponseCheck:
+    """Register a check by its function name, the name a live case gives as `on_every_response`."""
+    RESPONSE_CHECKS[func.__name__] = func
+    return func
 
 
 def catalogue_check(request: Request, ctx: ResponseContext) -> list[Evidence]:
@@ -72,107 +81,112 @@ def catalogue_check(request: Request, ctx: ResponseContext) -> list[Evidence]:
     return [Evidence(finding, exchange, request.curl) for finding in judgement.findings]
 
 
-def path_id_check(request: Request, ctx: ResponseContext) -> list[Evidence]:
-    """RSP-001: a 200 serves the session the path names."""
+@response_check
+def path_names_session(request: Request, ctx: ResponseContext, check_id: str) -> list[Evidence]:
+    """A 200 serves the session the path names."""
     exchange = request.exchange
     if exchange.status != 200 or not isinstance(exchange.body, dict) or request.path_session_id is None:
         return []
-    ctx.ledger.judged("RSP-001")
+    ctx.ledger.judged(check_id)
     served = exchange.body.get("session", {}).get("id") if isinstance(exchange.body.get("session"), dict) else None
     try:
         expected = int(str(request.path_session_id))
     except ValueError:
         return []
     if served != expected:
-        return [ctx.finding("RSP-001", request, f"path names session {expected}, body serves {served!r}",
-                            pointer="/session/id", expected=expected, actual=served)]
+        return ctx.finding(check_id, request, f"path names session {expected}, body serves {served!r}",
+                           pointer="/session/id", expected=expected, actual=served)
     return []
 
 
-def json_content_check(request: Request, ctx: ResponseContext) -> list[Evidence]:
-    """RSP-002: a 200 is application/json and parses; RSP-004: error bodies are JSON too (SHOULD)."""
+@response_check
+def json_200(request: Request, ctx: ResponseContext, check_id: str) -> list[Evidence]:
+    """A 200 is application/json and parses."""
+    return _json_body(request, ctx, check_id) if request.exchange.status == 200 else []
+
+
+@response_check
+def json_errors(request: Request, ctx: ResponseContext, check_id: str) -> list[Evidence]:
+    """A 4xx or 5xx with a body has a JSON body too."""
     exchange = request.exchange
-    check_id = "RSP-002" if exchange.status == 200 else "RSP-004"
-    if not (exchange.status == 200 or 400 <= exchange.status < 600) or (check_id == "RSP-004" and not exchange.text):
-        return []
+    return _json_body(request, ctx, check_id) if 400 <= exchange.status < 600 and exchange.text else []
+
+
+def _json_body(request: Request, ctx: ResponseContext, check_id: str) -> list[Evidence]:
+    exchange = request.exchange
     if exchange.too_large:
         ctx.ledger.note(f"a {exchange.status} answer over {PARSE_LIMIT // 2**20} MiB was not judged (e.g. {exchange.url})")
         return []
     ctx.ledger.judged(check_id)
     content_type = exchange.headers.get("content-type", "")
     if not exchange.is_json:
-        return [ctx.finding(check_id, request, f"Content-Type is {content_type or 'missing'}",
-                            expected="application/json", actual=content_type or None)]
+        return ctx.finding(check_id, request, f"Content-Type is {content_type or 'missing'}",
+                           expected="application/json", actual=content_type or None)
     if exchange.body is None and exchange.text.strip():
-        return [ctx.finding(check_id, request, "body is not valid JSON", expected="JSON", actual=exchange.text[:80])]
+        return ctx.finding(check_id, request, "body is not valid JSON", expected="JSON", actual=exchange.text[:80])
     return []
 
 
-def internals_check(request: Request, ctx: ResponseContext) -> list[Evidence]:
-    """RSP-003: an error body carries no stack trace, SQL or other server internals."""
+@response_check
+def no_internals(request: Request, ctx: ResponseContext, check_id: str) -> list[Evidence]:
+    """An error body carries no stack trace, SQL or other server internals."""
     exchange = request.exchange
     if exchange.status < 400:
         return []
-    ctx.ledger.judged("RSP-003")
+    ctx.ledger.judged(check_id)
     match = _INTERNALS.search(exchange.text)
     if match:
-        return [ctx.finding("RSP-003", request, "error body exposes server internals",
-                            expected="no stack trace or SQL", actual=match.group(0)[:120])]
+        return ctx.finding(check_id, request, "error body exposes server internals",
+                           expected="no stack trace or SQL", actual=match.group(0)[:120])
     return []
 
 
-def challenge_check(request: Request, ctx: ResponseContext) -> list[Evidence]:
-    """AUTH-004: every 401 names the Bearer scheme in WWW-Authenticate (RFC 6750 §3)."""
+@response_check
+def bearer_challenge(request: Request, ctx: ResponseContext, check_id: str) -> list[Evidence]:
+    """Every 401 names the Bearer scheme in WWW-Authenticate (RFC 6750 §3)."""
     exchange = request.exchange
     if exchange.status != 401:
         return []
-    ctx.ledger.judged("AUTH-004")
+    ctx.ledger.judged(check_id)
     challenge = exchange.headers.get("www-authenticate", "")
     if not _BEARER_CHALLENGE.search(challenge):
-        return [ctx.finding("AUTH-004", request, "401 without a Bearer challenge",
-                            expected="WWW-Authenticate: Bearer ...", actual=challenge or None)]
+        return ctx.finding(check_id, request, "401 without a Bearer challenge",
+                           expected="WWW-Authenticate: Bearer ...", actual=challenge or None)
     return []
 
 
-def server_error_check(request: Request, ctx: ResponseContext) -> list[Evidence]:
-    """FUZ-001: no request, valid or not, is answered with a 5xx."""
+@response_check
+def no_server_error(request: Request, ctx: ResponseContext, check_id: str) -> list[Evidence]:
+    """No request, valid or not, is answered with a 5xx."""
     exchange = request.exchange
-    ctx.ledger.judged("FUZ-001")
+    ctx.ledger.judged(check_id)
     if exchange.status >= 500:
-        return [ctx.finding("FUZ-001", request, f"server error {exchange.status}", expected="< 500",
-                            actual=exchange.status)]
+        return ctx.finding(check_id, request, f"server error {exchange.status}", expected="< 500",
+                           actual=exchange.status)
     return []
 
 
-def rejection_check(request: Request, ctx: ResponseContext) -> list[Evidence]:
-    """FUZ-002: a malformed path parameter is answered with a 4xx, never a 2xx."""
+@response_check
+def malformed_rejected(request: Request, ctx: ResponseContext, check_id: str) -> list[Evidence]:
+    """A malformed path parameter is answered with a 4xx, never a 2xx."""
     exchange = request.exchange
     if not request.negative:
         return []
-    ctx.ledger.judged("FUZ-002")
+    ctx.ledger.judged(check_id)
     if exchange.status < 400:
-        return [ctx.finding("FUZ-002", request, f"malformed input answered {exchange.status}", expected="4xx",
-                            actual=exchange.status)]
+        return ctx.finding(check_id, request, f"malformed input answered {exchange.status}", expected="4xx",
+                           actual=exchange.status)
     return []
 
 
-RESPONSE_CHECKS: dict[str, ResponseCheck] = {
-    "catalogue": catalogue_check,
-    "RSP-001": path_id_check,
-    "RSP-002": json_content_check,
-    "RSP-003": internals_check,
-    "AUTH-004": challenge_check,
-    "FUZ-001": server_error_check,
-    "FUZ-002": rejection_check,
-}
+def as_schemathesis_checks(request: Request, ctx: ResponseContext,
+                           checks: list[tuple[str, ResponseCheck]]) -> list[Callable[..., None]]:
+    """The catalogue and the live cases' response checks (check ID, function) bound to one request, in
+    Schemathesis' `(ctx, response, case)` form."""
 
-
-def as_schemathesis_checks(request: Request, ctx: ResponseContext) -> list[Callable[..., None]]:
-    """The response checks bound to one request, in Schemathesis' `(ctx, response, case)` form."""
-
-    def bind(name: str, check: ResponseCheck) -> Callable[..., None]:
+    def bind(name: str, check: Callable[[], list[Evidence]]) -> Callable[..., None]:
         def schemathesis_check(_st_ctx: Any, _response: Any, _case: Any) -> None:
-            evidence = check(request, ctx)
+            evidence = check()
             for item in evidence:
                 ctx.ledger.add(item)
             failing = [e.finding for e in evidence if e.finding.level is not Level.OFF]
@@ -182,4 +196,7 @@ def as_schemathesis_checks(request: Request, ctx: ResponseContext) -> list[Calla
         schemathesis_check.__name__ = f"hems_{name.replace('-', '_').lower()}"
         return schemathesis_check
 
-    return [bind(name, check) for name, check in RESPONSE_CHECKS.items()]
+    bound = [bind("catalogue", lambda: catalogue_check(request, ctx))]
+    bound += [bind(check_id, lambda check=check, check_id=check_id: check(request, ctx, check_id))
+              for check_id, check in checks]
+    return bound

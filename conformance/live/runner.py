@@ -24,7 +24,7 @@ from conformance.live.cases import LiveCase
 from conformance.live.client import TargetClient
 from conformance.live.exchange import Exchange
 from conformance.live.ledger import Evidence, Ledger
-from conformance.live.response_checks import Request, ResponseContext, as_schemathesis_checks
+from conformance.live.response_checks import Request, ResponseCheck, ResponseContext, as_schemathesis_checks
 from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig
 from conformance.report.records import CheckRecord
 from conformance.report.redaction import PLACEHOLDER
@@ -68,10 +68,14 @@ class LiveRun:
             self.ledger.register(CheckRecord(invariant.id, "invariant", self.level_of(invariant.id), invariant.statement,
                                              f"{invariant.spec} ({invariant.source})"))
         self._context = ResponseContext(self.judge, self.ledger, self.level_of)
+        self._response_checks: list[tuple[str, ResponseCheck]] = []
 
-    def add_case(self, case: LiveCase) -> None:
+    def add_case(self, case: LiveCase, on_every_response: ResponseCheck | None = None) -> None:
+        """Take a live case into the run; `on_every_response` judges every response from now on."""
         if case.id in CATALOGUE or self.cases.get(case.id, case) != case:
             raise ConfigError(f"{case.file}: live case id {case.id} is already taken")
+        if case.id not in self.cases and on_every_response is not None:
+            self._response_checks.append((case.id, on_every_response))
         self.cases[case.id] = case
         self.ledger.register(CheckRecord(case.id, case.kind, self.level_of(case.id), case.statement, case.cite))
 
@@ -122,7 +126,8 @@ class LiveRun:
     def judge_response(self, case: Any, exchange: Exchange, *, negative: bool) -> None:
         request = Request(exchange, case.path_parameters.get("session_id"), negative, self.curl(exchange))
         try:
-            case.validate_response(exchange.raw, checks=as_schemathesis_checks(request, self._context))
+            case.validate_response(exchange.raw, checks=as_schemathesis_checks(request, self._context,
+                                                                             self._response_checks))
         except FailureGroup:
             pass  # every failure is already in the ledger with its evidence
         if 400 <= exchange.status < 500 and exchange.status != 429:
