@@ -127,3 +127,16 @@ def test_invalid_json_names_the_position(tmp_path: Path) -> None:
     path.write_text('{"invariant": "CNT-002",\n "tests": [}', encoding="utf-8")
     with pytest.raises(CaseError, match=r"CNT-002\.json:2:\d+: invalid JSON"):
         load_case_file(path, tmp_path)
+
+
+@pytest.mark.parametrize("folder, schema", [("payloads", "payloads.schema.json"), ("live", "live.schema.json")])
+def test_every_case_file_keeps_its_schema(folder: str, schema: str) -> None:
+    """The case files' own schemas (as the JSON-Schema-Test-Suite has test-schema.json) hold for every file."""
+    import json
+
+    from conformance.contract.data_schemas import schema_path, schema_problems
+
+    files = sorted((schema_path(schema).parent / folder).glob("*.json"))
+    assert files
+    assert {f.name: schema_problems(json.loads(f.read_text(encoding="utf-8")), schema) for f in files} == \
+        {f.name: [] for f in files}

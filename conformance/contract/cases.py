@@ -15,12 +15,13 @@ from typing import Any
 
 import jsonpatch
 
+from conformance.contract import pointers
 from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.data_schemas import schema_problems
 from conformance.contract.settings import Settings, settings_from_mapping
 from conformance.errors import ConfigError, InputError
 
 PAYLOAD_CASES = Path(__file__).resolve().parents[2] / "cases" / "payloads"
-_TEST_KEYS = {"description", "base", "patch", "payload", "expected", "settings"}
 
 
 class CaseError(InputError):
@@ -59,41 +60,30 @@ def base_payloads(directory: Path = PAYLOAD_CASES) -> Iterator[tuple[str, Any]]:
 
 
 def _resolve(test: dict[str, Any], where: str, directory: Path, bases: dict[str, Any]) -> Any:
-    if ("payload" in test) == ("base" in test):
-        raise CaseError(f"{where}: give either 'payload' or 'base' (with an optional 'patch')")
+    """The test's payload: its own, or its base with the patch applied (the shape is the schema's)."""
     if "payload" in test:
-        if "patch" in test:
-            raise CaseError(f"{where}: 'patch' applies to a 'base', not to a whole 'payload'")
         return test["payload"]
     name, patch = test["base"], test.get("patch", [])
-    if not isinstance(name, str) or not name.startswith("base/") or not (directory / name).is_file():
+    if not (directory / name).is_file():
         raise CaseError(f"{where}: unknown base {name!r} (expected base/NAME.json under {directory})")
     if name not in bases:
         bases[name] = _read_json(directory / name)
-    if not isinstance(patch, list):
-        raise CaseError(f"{where}: 'patch' must be a list of RFC 6902 operations")
     try:
         return jsonpatch.apply_patch(bases[name], patch)
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
         raise CaseError(f"{where}: patch does not apply to {name}: {exc}") from None
 
 
-def _expected(value: Any, where: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise CaseError(f"{where}: 'expected' must be a list of invariant IDs")
+def _expected(value: list[str], where: str) -> tuple[str, ...]:
     unknown = sorted(set(value) - set(CATALOGUE))
     if unknown:
         raise CaseError(f"{where}: unknown invariant {unknown[0]!r} in 'expected'")
-    if len(set(value)) != len(value):
-        raise CaseError(f"{where}: 'expected' lists an invariant twice")
     return tuple(sorted(value))
 
 
-def _settings(value: Any, where: str) -> Settings | None:
+def _settings(value: dict[str, Any] | None, where: str) -> Settings | None:
     if value is None:
         return None
-    if not isinstance(value, dict):
-        raise CaseError(f"{where}: 'settings' must be an object (a [judge] table)")
     try:
         return settings_from_mapping(value, known_ids=CATALOGUE, where="settings")
     except ConfigError as exc:
@@ -107,21 +97,17 @@ def load_case_file(path: Path, directory: Path = PAYLOAD_CASES, bases: dict[str,
     file_id = path.stem
     if file_id not in CATALOGUE:
         raise CaseError(f"{path}: file name {file_id!r} is not an invariant ID of the catalogue")
-    if not isinstance(document, dict) or document.get("invariant") != file_id:
+    problems = schema_problems(document, "payloads.schema.json")
+    if problems:
+        pointer, message = problems[0]
+        tokens = pointers.tokens(pointer)
+        raise CaseError(f"{path} tests[{tokens[1]}]: {message}" if tokens[:1] == ["tests"] and len(tokens) > 1
+                        else f"{path}: {message}")
+    if document["invariant"] != file_id:
         raise CaseError(f"{path}: expected an object whose 'invariant' is {file_id!r}")
-    tests = document.get("tests")
-    if not isinstance(tests, list) or not tests:
-        raise CaseError(f"{path}: 'tests' must be a non-empty list")
     cases = []
-    for index, test in enumerate(tests):
+    for index, test in enumerate(document["tests"]):
         where = f"{path} tests[{index}]"
-        if not isinstance(test, dict):
-            raise CaseError(f"{where}: a test must be an object")
-        unknown = sorted(set(test) - _TEST_KEYS)
-        if unknown:
-            raise CaseError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_TEST_KEYS))})")
-        if not isinstance(test.get("description"), str) or "expected" not in test:
-            raise CaseError(f"{where}: a test needs a 'description' and 'expected'")
         cases.append(PayloadCase(file_id, index, test["description"], _resolve(test, where, directory, bases),
                                  _expected(test["expected"], where), _settings(test.get("settings"), where)))
     return cases

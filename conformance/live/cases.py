@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.data_schemas import schema_problems
 from conformance.contract.levels import Level
 from conformance.errors import ConfigError
 
@@ -45,19 +46,15 @@ def load_case_file(path: Path) -> list[LiveCase]:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: cannot read live cases: {exc}") from None
-    cases = []
-    for n, entry in enumerate(document.get("cases", [])):
-        where = f"{path}: cases[{n}]"
-        try:
-            case = LiveCase(
-                id=entry["id"], level=Level.parse(entry["level"], f"{where}.level"), statement=entry["statement"],
-                cite=entry["cite"], procedure=entry.get("procedure"), on_every_response=entry.get("on_every_response"),
-                params=entry.get("params", {}), file=path.name, kind=entry.get("kind", "live"),
-            )
-        except KeyError as exc:
-            raise ConfigError(f"{where}: missing {exc.args[0]}") from None
-        cases.append(case)
-    return cases
+    problems = schema_problems(document, "live.schema.json")
+    if problems:
+        pointer, message = problems[0]
+        raise ConfigError(f"{path}: {pointer or '/'}: {message}")
+    return [LiveCase(id=entry["id"], level=Level.parse(entry["level"], "level"), statement=entry["statement"],
+                     cite=entry["cite"], procedure=entry.get("procedure"),
+                     on_every_response=entry.get("on_every_response"), params=entry.get("params", {}),
+                     file=path.name, kind=entry.get("kind", "live"))
+            for entry in document["cases"]]
 
 
 def load_cases(directory: Path | None = None) -> list[LiveCase]:
