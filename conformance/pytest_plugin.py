@@ -36,12 +36,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _enabled(config: pytest.Config) -> bool:
-    return bool(config.getoption("target", default=None))
+    """A run was handed over by `hems-conformance run`, or `--target` names a config file."""
+    return RUN_KEY in config.stash or bool(config.getoption("target", default=None))
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if not _enabled(config):
         return
+    run = config.stash.get(RUN_KEY, None) or _run_from_options(config)
+    config.stash[RUN_KEY] = run
+    if run.config.tenant.auth.grant == "none":
+        run.ledger.note("auth.grant = none: the authentication checks are skipped")
+    reporting.register(config, run)
+
+
+def _run_from_options(config: pytest.Config) -> LiveRun:
+    """`pytest --target FILE`: the run from the file and the --hems-* options."""
     try:
         contract = load_contract(config.getoption("hems_spec"))
         target = load_target(config.getoption("target"), default_token_url=contract.token_url)
@@ -51,10 +61,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     options = RunOptions(profile=config.getoption("hems_profile"), seed=config.getoption("hems_seed"),
                          strict=config.getoption("hems_strict"), workers=max(1, config.getoption("hems_workers")))
-    config.stash[RUN_KEY] = LiveRun(target, contract, options)
-    if target.tenant.auth.grant == "none":
-        config.stash[RUN_KEY].ledger.note("auth.grant = none: the authentication checks are skipped")
-    reporting.register(config, config.stash[RUN_KEY])
+    return LiveRun(target, contract, options)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

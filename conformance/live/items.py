@@ -47,7 +47,7 @@ class LiveCasesDir(pytest.Directory):
     def collect(self) -> Any:
         for path in sorted(self.path.glob("*.json")):
             yield LiveCaseFile.from_parent(self, path=path)
-        yield Catalogue.from_parent(self, name="catalogue")
+        yield Catalogue.from_parent(self, name="catalogue", nodeid=f"{self.nodeid}/catalogue".lstrip("/"))
 
 
 class LiveCaseFile(pytest.File):

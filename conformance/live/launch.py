@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +15,9 @@ import pytest
 from conformance.contract.spec import load_contract
 from conformance.errors import ConfigError
 from conformance.live.cases import bundled_cases_dir
-from conformance.live.runner import no_verdict
-from conformance.live.target import load_target
+from conformance.live.items import RUN_KEY, VERDICT_KEY
+from conformance.live.runner import LiveRun, RunOptions, no_verdict
+from conformance.live.target import TargetConfig, config_from_mapping, load_target
 from conformance.report.summary import HTML, JUNIT, ReportFolder, command_line
 
 
@@ -37,17 +37,16 @@ class RunRequest:
 
 
 @contextlib.contextmanager
-def _reference_target(seed: int, faults: Sequence[str]) -> Iterator[str]:
-    """Start the bundled reference deployment and yield the path of its (temporary, 0600) target config."""
+def _reference_target(seed: int, faults: Sequence[str], default_token_url: str) -> Iterator[TargetConfig]:
+    """Start the bundled reference deployment and yield its target configuration (in memory, never on disk)."""
     from conformance.reference.dataset import build_fleet
     from conformance.reference.faults import Faults
-    from conformance.reference.server import Deployment, start_in_thread, write_target_config
+    from conformance.reference.server import Deployment, start_in_thread
 
     deployment = Deployment(build_fleet(seed), Faults(faults))
-    with start_in_thread(deployment) as url, tempfile.TemporaryDirectory(prefix="hems-target-") as folder:
-        path = os.path.join(folder, "reference.toml")
-        write_target_config(path, deployment.target_config(url))
-        yield path
+    with start_in_thread(deployment) as url:
+        yield config_from_mapping(deployment.target_config(url), default_token_url=default_token_url,
+                                  source="the bundled reference deployment")
 
 
 def _cache_dir() -> Path:
@@ -56,43 +55,48 @@ def _cache_dir() -> Path:
 
 
 def run(request: RunRequest) -> int:
-    """Validate the configuration (exit 2 before any request), then run the live cases under pytest."""
+    """Read and validate the configuration once (exit 2 before any request), then run the live cases under
+    pytest: the loaded run reaches the plugin through pytest's stash, not through argv."""
     if request.faults and request.config:
         raise ConfigError("--fault applies to the bundled reference deployment only (drop --config)")
-    contract = load_contract(request.spec)
-    if request.config:  # fail fast, before pytest starts: the plugin reads the same file again
-        target = load_target(request.config, default_token_url=contract.token_url)
-        if request.base_url:
-            target.with_base_url(request.base_url)
-    elif request.base_url:
+    if request.base_url and not request.config:
         raise ConfigError("--base-url needs --config (the bundled reference deployment picks its own port)")
+    contract = load_contract(request.spec)
+    options = RunOptions(profile=request.profile, seed=request.seed, strict=request.strict,
+                         workers=max(1, request.workers))
+    if request.config:
+        target = load_target(request.config, default_token_url=contract.token_url)
+        target = target.with_base_url(request.base_url) if request.base_url else target
+        context: contextlib.AbstractContextManager[TargetConfig] = contextlib.nullcontext(target)
+    else:
+        context = _reference_target(request.seed, request.faults, contract.token_url)
     folder = ReportFolder.create(request.report_dir)
     os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(_cache_dir() / "hypothesis"))
-    context = contextlib.nullcontext(request.config) if request.config else _reference_target(request.seed, request.faults)
-    with context as config_path:
-        args = [str(bundled_cases_dir()), "--target", config_path, "--hems-profile", request.profile,
-                "--hems-seed", str(request.seed), "--hems-workers", str(request.workers),
-                "-p", "no:cacheprovider", "-o", "console_output_style=count", "--assert=plain",
-                "-c", os.devnull, "--rootdir", str(Path.cwd())]  # the caller's own pytest config stays out
-        args += ["--hems-base-url", request.base_url] if request.base_url else []
-        args += ["--hems-spec", request.spec] if request.spec else []
-        args += ["--hems-strict"] if request.strict else []
+    with context as target:
+        args = [str(bundled_cases_dir()), "-p", "no:cacheprovider", "-o", "console_output_style=count",
+                "--assert=plain", "-c", os.devnull, "--rootdir", str(Path.cwd())]  # the caller's pytest config stays out
         args += ["--hems-report-dir", str(folder.path), "--hems-command", command_line(request.argv or ["run"]),
                  "--junitxml", str(folder.file(JUNIT)), "--html", str(folder.file(HTML)), "--self-contained-html"]
         args += list(request.extra_pytest_args)
-        verdict = _Verdict()
+        verdict = _Verdict(LiveRun(target, contract, options))
         code = int(pytest.main(args, plugins=[verdict]))
     folder.publish()
     return no_verdict(code) if verdict.code is None else verdict.code  # None: the run never started
 
 
 class _Verdict:
-    """Keeps the run's exit code, so pytest's own exit codes (3 is its INTERNAL_ERROR) cannot pose as ours."""
+    """Hands the loaded run to the plugin, and keeps its exit code, so pytest's own exit codes (3 is its
+    INTERNAL_ERROR) cannot pose as ours."""
 
     code: int | None = None
 
+    def __init__(self, run: LiveRun) -> None:
+        self.run = run
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[RUN_KEY] = self.run
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        from conformance.live.items import VERDICT_KEY
-
         self.code = session.config.stash.get(VERDICT_KEY, None)
