@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -119,12 +119,12 @@ class Ledger:
             record = self.records[finding.check_id]
             record.total_findings += 1
             record.levels_seen[finding.level] += 1
-            if len(record.findings) < EVIDENCE_PER_CHECK:
-                record.findings.append(finding)
+            if len(record.findings) < EVIDENCE_PER_CHECK:  # with its evidence clipped, never the whole response
+                record.findings.append(replace(finding, exchange=finding.exchange and finding.exchange.evidence()))
 
     def spec_finding(self, key: str, message: str, exchange: Exchange | None = None) -> None:
         with self._lock:
-            entry = self.spec_findings.setdefault(key, SpecFinding(key, message, example=exchange))
+            entry = self.spec_findings.setdefault(key, SpecFinding(key, message, example=exchange and exchange.evidence()))
             entry.count += 1
 
     def note(self, text: str) -> None:

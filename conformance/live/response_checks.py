@@ -51,6 +51,7 @@ class ResponseContext:
     judge: Judge
     ledger: Ledger
     level_of: Callable[[str], Level]
+    body_limit: int = PARSE_LIMIT  # max_body_mib, in bytes
 
     def finding(self, check_id: str, request: Request, message: str, **fields: Any) -> LiveFinding:
         return LiveFinding(check_id, self.level_of(check_id), message, exchange=request.exchange,
@@ -96,8 +97,10 @@ def json_content_check(request: Request, ctx: ResponseContext) -> list[LiveFindi
     check_id = "RSP-002" if exchange.status == 200 else "RSP-004"
     if not (exchange.status == 200 or 400 <= exchange.status < 600) or (check_id == "RSP-004" and not exchange.text):
         return []
-    if exchange.too_large:
-        ctx.ledger.note(f"a {exchange.status} answer over {PARSE_LIMIT // 2**20} MiB was not judged (e.g. {exchange.url})")
+    if exchange.too_large:  # said once per status, however many such answers the run gets
+        said = f"a {exchange.status} answer over {ctx.body_limit / 2**20:g} MiB was not judged"
+        if not any(note.startswith(said) for note in ctx.ledger.notes):
+            ctx.ledger.note(f"{said} (e.g. {exchange.url})")
         return []
     ctx.ledger.judged(check_id)
     content_type = exchange.headers.get("content-type", "")

@@ -27,6 +27,7 @@ from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig
 from conformance.report.redaction import PLACEHOLDER
 
 PROFILES = ("quick", "ci", "thorough")
+RUN_BUDGETS_S = {"quick": 600.0, "ci": 1800.0, "thorough": 5400.0}  # max_run_s unless configured
 EXIT_INTERRUPTED = 130
 GATEWAY_DOWN = (502, 504)
 _VERDICT_REACHED = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
@@ -51,7 +52,8 @@ class LiveRun:
     def __init__(self, config: TargetConfig, contract: Contract, options: RunOptions) -> None:
         self.config, self.contract, self.options = config, contract, options
         self.judge = Judge(contract, config.settings)
-        self.client = TargetClient(config, on_retry=self._retried, connections=options.workers)
+        self.client = TargetClient(config, on_retry=self._retried, connections=options.workers,
+                                   max_run_s=config.max_run_s or RUN_BUDGETS_S[options.profile])
         self.redactor = self.client.redactor
         self.ledger = Ledger()
         self.cases: dict[str, LiveCase] = {}
@@ -64,7 +66,7 @@ class LiveRun:
         for invariant in CATALOGUE.values():
             self.ledger.register(CheckRecord(invariant.id, "invariant", self.level_of(invariant.id), invariant.statement,
                                              f"{invariant.spec} ({invariant.source})"))
-        self._context = ResponseContext(self.judge, self.ledger, self.level_of)
+        self._context = ResponseContext(self.judge, self.ledger, self.level_of, config.max_body_bytes)
 
     def add_case(self, case: LiveCase) -> None:
         if case.id in CATALOGUE or self.cases.get(case.id, case) != case:
@@ -196,8 +198,5 @@ def _usable(exchange: Exchange, grant: str, table: str) -> None:
         raise ConfigError(f"{table}.grant = none, but the target answers 401: configure its credentials")
     if status == 401 and grant == "bearer":
         raise ConfigError(f"{table}.token: the target refuses the configured token with 401 (expired or revoked?)")
-    if status == 401:
-        raise TargetError(f"the target refuses the token its token endpoint just issued for {table} with 401 "
-                          "(a token endpoint of another environment, or another audience?)")
     if status == 403 and "insufficient_scope" in challenge:
         raise ConfigError(f"{table}.scope: the target answers 403 insufficient_scope to a configured session")
