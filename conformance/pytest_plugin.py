@@ -165,6 +165,7 @@ class CheckItem(_HemsItem):
 
     def runtest(self) -> None:
         run = self.run
+        run.ran.add(self.name)
         if not run.halted and self.case is not None and self.stage == "procedure":
             try:
                 run.preflight()

@@ -160,3 +160,25 @@ def test_a_token_endpoint_answering_429_is_retried_like_any_request(tmp_path, ca
     code, output, log = run_reference(tmp_path, capsys, rate_limit_the_first_token_request)
     assert code == 0, output
     assert answered == [429]
+
+
+# --- 7. the environment does not choose what is judged ---
+
+
+def test_pytest_options_from_the_environment_do_not_reach_the_verdict(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-k TOK")
+    code = main(["run", "--fault", "cross-tenant-read", "--profile", "quick", "--report-dir", "r"])
+    output = "".join(capsys.readouterr())
+    assert code == 1 and "OBJ-004" in output, output
+
+
+def test_a_run_that_did_not_run_its_checks_is_never_conformant(tmp_path, capsys, monkeypatch):
+    from conformance.live.launch import RunRequest, run
+
+    monkeypatch.chdir(tmp_path)
+    code = run(RunRequest(profile="quick", report_dir="r", extra_pytest_args=("--collect-only",)))
+    output = "".join(capsys.readouterr())
+    assert code == 2, output
+    assert "checks did not run (deselected or only collected" in output and "conformant" not in output
+    assert code == run(RunRequest(profile="quick", report_dir="r", extra_pytest_args=("-k", "TOK")))

@@ -50,6 +50,17 @@ def _reference_target(seed: int, faults: Sequence[str]) -> Iterator[str]:
         yield path
 
 
+@contextlib.contextmanager
+def _without_pytest_environment() -> Iterator[None]:
+    """pytest takes options and plugins from PYTEST_ADDOPTS and PYTEST_PLUGINS: a CI image's `-k` or
+    `--collect-only` would change the verdict. `run` passes only its own arguments (and extra_pytest_args)."""
+    saved = {name: os.environ.pop(name) for name in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS") if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
 def _cache_dir() -> Path:
     """Hypothesis' Unicode tables are built once per machine there, not in every working directory."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hems-conformance"
@@ -81,7 +92,8 @@ def run(request: RunRequest) -> int:
                  "--junitxml", str(folder.file(JUNIT)), "--html", str(folder.file(HTML)), "--self-contained-html"]
         args += list(request.extra_pytest_args)
         verdict = _Verdict()
-        code = int(pytest.main(args, plugins=[verdict]))
+        with _without_pytest_environment():
+            code = int(pytest.main(args, plugins=[verdict]))
     folder.publish()
     return no_verdict(code) if verdict.code is None else verdict.code  # None: the run never started
 

@@ -59,6 +59,7 @@ class LiveRun:
         self.cases: dict[str, LiveCase] = {}
         self.halted = ""  # why the run stopped before a verdict (one line), and its exit code (2 or 3)
         self.halt_code = 0
+        self.ran: set[str] = set()  # the checks whose items ran (not deselected, not only collected)
         self._preflown = False
         self.started = time.time()
         self.schema = schemathesis.openapi.from_dict(contract.document)
@@ -182,6 +183,10 @@ class LiveRun:
         """0 / 1 from the ledger, 2 / 3 if halted; pytest's own trouble (interrupted, usage) leaves no verdict."""
         if pytest_status not in _VERDICT_REACHED:
             return no_verdict(pytest_status)
+        unrun = sorted(set(self.ledger.records) - self.ran)
+        if unrun:  # e.g. -k or --collect-only: a verdict on what did not run would be a lie
+            self.halt(UsageError(f"{len(unrun)} of {len(self.ledger.records)} checks did not run (deselected or only "
+                                 f"collected: {', '.join(unrun[:3])}{', …' if len(unrun) > 3 else ''}), so no verdict"))
         if self.halted:
             return self.halt_code
         return 1 if self.ledger.failing(self.options.strict) else 0
