@@ -4,15 +4,16 @@ deployment answering some requests itself (reference_support.Misbehaving)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
-from hostile_support import TOKEN, bomb, drip, endless_chunked, hostile, target_toml
+from hostile_support import TOKEN, bomb, drip, endless_chunked, head, hostile, target_toml
 from reference_support import Misbehaving
 
 from conformance.cli import main
 from conformance.contract.levels import Level
-from conformance.errors import TargetError
+from conformance.errors import ConfigError, TargetError
 from conformance.live.client import TargetClient
 from conformance.live.ledger import Ledger, LiveFinding
 from conformance.live.target import load_target
@@ -182,3 +183,34 @@ def test_a_run_that_did_not_run_its_checks_is_never_conformant(tmp_path, capsys,
     assert code == 2, output
     assert "checks did not run (deselected or only collected" in output and "conformant" not in output
     assert code == run(RunRequest(profile="quick", report_dir="r", extra_pytest_args=("-k", "TOK")))
+
+
+# --- 4. absurd tokens and secrets are refused, not masked at any cost ---
+
+
+def huge_token_answer(handler) -> None:
+    body = json.dumps({"access_token": "t" * (100 * 1024), "token_type": "Bearer", "expires_in": 60}).encode()
+    head(handler, Content_Length=str(len(body)))
+    handler.wfile.write(body)
+
+
+def test_a_token_over_64_kib_is_a_broken_token_endpoint(tmp_path):
+    with hostile(huge_token_answer) as url:
+        path = tmp_path / "target.toml"
+        path.write_text(target_toml(url).replace(
+            f'grant = "bearer"\ntoken = "{TOKEN}"',
+            'grant = "client_credentials"\nclient_id = "c"\nclient_secret = "s3cret-value"'))
+        client = TargetClient(load_target(path, default_token_url="/token"))
+        with pytest.raises(TargetError, match=r"token endpoint .*/token is broken: HTTP 200 with an answer over 64 KiB"):
+            client.send("GET", session_url(client))
+        with pytest.raises(TargetError, match=r"is broken: an access_token over 64 KiB"):
+            client.send("POST", url + "/token", tenant=None)
+        client.close()
+
+
+def test_a_configured_secret_over_64_kib_is_a_configuration_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("HEMS_HUGE", "s" * (65 * 1024))
+    path = tmp_path / "target.toml"
+    path.write_text(target_toml("http://127.0.0.1:1").replace(f'token = "{TOKEN}"', 'token_env = "HEMS_HUGE"'))
+    with pytest.raises(ConfigError, match="auth.token_env: environment variable HEMS_HUGE is longer than 64 KiB"):
+        load_target(path, default_token_url="/token")

@@ -259,9 +259,7 @@ class TokenSource:
             except _RetryLater as later:
                 self.client.wait_to_retry(later.status, later.retry_after, attempt, f"token endpoint {url}")
                 attempt += 1
-        for key in _TOKEN_FIELDS:
-            if isinstance(token.get(key), str):
-                self.redactor.add(token[key])
+        _add_tokens(self.redactor, token, f"token endpoint {url}")
         lifetime = _seconds(token.get("expires_in")) or 3600.0
         self._token = token["access_token"]
         self._expires_at = time.monotonic() + max(0.0, lifetime - min(5.0, lifetime / 4))
@@ -290,6 +288,16 @@ class TokenSource:
                 raise TargetError(f"token endpoint {url}: {_network_cause(exc)}") from None
             except ValueError as exc:  # authlib cannot read the answer (e.g. expires_in that is not a number)
                 raise TargetError(f"token endpoint {url} is broken: {exc}") from None
+
+
+def _add_tokens(redactor: Redactor, answer: dict[str, Any], what: str) -> None:
+    """The tokens of a token answer become secrets; one over TOKEN_ANSWER_LIMIT is a broken token endpoint."""
+    for key in _TOKEN_FIELDS:
+        value = answer.get(key)
+        if isinstance(value, str) and len(value) > TOKEN_ANSWER_LIMIT:
+            raise TargetError(f"{what} is broken: an {key} over {TOKEN_ANSWER_LIMIT // 1024} KiB (no token is that large)")
+        if isinstance(value, str):
+            redactor.add(value)
 
 
 def _usable_token_answer(url: str, answer: requests.Response) -> requests.Response:
@@ -477,9 +485,7 @@ class TargetClient:
                 too_large: bool, note: str) -> Exchange:
         body = None if too_large else _parse_json(response.text)
         if isinstance(body, dict):  # a token endpoint answer: its tokens become secrets before anything is kept
-            for key in _TOKEN_FIELDS:
-                if isinstance(body.get(key), str):
-                    self.redactor.add(body[key])
+            _add_tokens(self.redactor, body, f"{method} {self.redactor.text(url)}")
         text = response.content[:_BODY_LIMIT].decode(response.encoding or "utf-8", errors="replace")
         return Exchange(
             method=method,

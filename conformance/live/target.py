@@ -22,6 +22,7 @@ from conformance.report.redaction import basic_credentials
 GRANTS = ("client_credentials", "password", "bearer", "none")
 AUTH_TABLES = {"a": "auth", "b": "tenant_b.auth"}  # where each tenant's credentials are configured
 TOKEN_AUTH_METHODS = ("basic", "form")
+MAX_SECRET = 64 * 1024  # of a configured string: no credential is that long
 DEFAULT_BODY_LIMIT = 32 * 1024 * 1024  # max_body_mib's default: long decision timelines are MBs
 
 
@@ -174,6 +175,8 @@ def _string(table: Mapping[str, Any], key: str, where: str, default: str | None 
     value = table[key]
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{where}{key}: expected a non-empty string")
+    if len(value) > MAX_SECRET:
+        raise ConfigError(f"{where}{key}: longer than {MAX_SECRET // 1024} KiB")
     return value
 
 
@@ -187,6 +190,8 @@ def _secret(table: Mapping[str, Any], key: str, where: str, required: bool) -> S
         value = os.environ.get(variable)
         if not value:
             raise ConfigError(f"{where}{env_key}: environment variable {variable} is not set")
+        if len(value) > MAX_SECRET:
+            raise ConfigError(f"{where}{env_key}: environment variable {variable} is longer than {MAX_SECRET // 1024} KiB")
         return Secret(value)
     if key in table:
         return Secret(_string(table, key, where))
