@@ -5,6 +5,7 @@ as the client hangs up."""
 from __future__ import annotations
 
 import contextlib
+import ssl
 import threading
 import time
 import zlib
@@ -13,6 +14,8 @@ from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import tomli_w
+
 Answer = Callable[[BaseHTTPRequestHandler], None]
 SESSION = {"org_id": "7d4f3c52-0c1e-4f7a-9a43-3f1b5f7a9c01", "user_id": "0b8e1a9d-5c2f-4e61-8d7a-2c9e4f6b1a02",
            "wallbox_id": "c3a1f5e7-9b2d-4c8e-a6f4-1d3b5e7f9a03", "session_id": 101}
@@ -20,8 +23,9 @@ TOKEN = "hostile-bearer-token-0123456789"
 
 
 @contextlib.contextmanager
-def hostile(answer: Answer) -> Iterator[str]:
-    """A loopback HTTP/1.1 server answering every request with `answer(handler)`; yields its base URL."""
+def hostile(answer: Answer, tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """A loopback HTTP/1.1 server (HTTPS with `tls`) answering every request with `answer(handler)`; yields its
+    base URL."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -40,10 +44,12 @@ def hostile(answer: Answer) -> Iterator[str]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
@@ -104,9 +110,16 @@ def drip(body: bytes = b'{"session": {"id": 101}}' + b" " * 76, every_s: float =
     return answer
 
 
-def target_toml(base_url: str, **settings: Any) -> str:
-    """A target config for a hostile server: a bearer token (no token endpoint), one session."""
-    lines = [f'base_url = "{base_url}"', *(f"{key} = {value!r}" for key, value in settings.items()),
-             "[auth]", 'grant = "bearer"', f'token = "{TOKEN}"', "[[sessions]]",
-             *(f"{key} = {value!r}".replace("'", '"') for key, value in SESSION.items())]
-    return "\n".join(lines) + "\n"
+def target_toml(base_url: str, auth: dict[str, str] | None = None, **settings: Any) -> str:
+    """A target config for a hostile server: one session, a bearer token (no token endpoint) unless `auth`."""
+    return tomli_w.dumps({"base_url": base_url, **settings, "auth": auth or {"grant": "bearer", "token": TOKEN},
+                          "sessions": [SESSION]})
+
+
+CLIENT = {"grant": "client_credentials", "client_id": "c", "client_secret": "s3cret-value", "token_url": "/token"}
+
+
+def ok(handler: BaseHTTPRequestHandler) -> None:
+    body = b'{"session": {"id": 101}}'
+    head(handler, Content_Length=str(len(body)))
+    handler.wfile.write(body)

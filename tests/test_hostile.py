@@ -5,10 +5,11 @@ deployment answering some requests itself (reference_support.Misbehaving)."""
 from __future__ import annotations
 
 import json
+import ssl
 from dataclasses import replace
 
 import pytest
-from hostile_support import TOKEN, bomb, drip, endless_chunked, head, hostile, target_toml
+from hostile_support import CLIENT, bomb, drip, endless_chunked, head, hostile, ok, target_toml
 from reference_support import Misbehaving
 
 from conformance.cli import main
@@ -88,9 +89,7 @@ def test_a_target_dripping_bytes_is_cut_at_timeout_s(tmp_path, headers_too):
 def test_a_token_endpoint_dripping_bytes_is_cut_at_timeout_s(tmp_path):
     with hostile(drip(every_s=0.2)) as url:
         path = tmp_path / "target.toml"
-        path.write_text(target_toml(url, timeout_s=1).replace(
-            f'grant = "bearer"\ntoken = "{TOKEN}"',
-            'grant = "client_credentials"\nclient_id = "c"\nclient_secret = "s3cret-value"'))
+        path.write_text(target_toml(url, CLIENT, timeout_s=1))
         client = TargetClient(load_target(path, default_token_url="/token"))
         with pytest.raises(TargetError, match=r"token endpoint .*/token: timed out: no complete answer within"):
             client.send("GET", session_url(client))
@@ -197,9 +196,7 @@ def huge_token_answer(handler) -> None:
 def test_a_token_over_64_kib_is_a_broken_token_endpoint(tmp_path):
     with hostile(huge_token_answer) as url:
         path = tmp_path / "target.toml"
-        path.write_text(target_toml(url).replace(
-            f'grant = "bearer"\ntoken = "{TOKEN}"',
-            'grant = "client_credentials"\nclient_id = "c"\nclient_secret = "s3cret-value"'))
+        path.write_text(target_toml(url, CLIENT))
         client = TargetClient(load_target(path, default_token_url="/token"))
         with pytest.raises(TargetError, match=r"token endpoint .*/token is broken: HTTP 200 with an answer over 64 KiB"):
             client.send("GET", session_url(client))
@@ -211,6 +208,30 @@ def test_a_token_over_64_kib_is_a_broken_token_endpoint(tmp_path):
 def test_a_configured_secret_over_64_kib_is_a_configuration_error(tmp_path, monkeypatch):
     monkeypatch.setenv("HEMS_HUGE", "s" * (65 * 1024))
     path = tmp_path / "target.toml"
-    path.write_text(target_toml("http://127.0.0.1:1").replace(f'token = "{TOKEN}"', 'token_env = "HEMS_HUGE"'))
+    path.write_text(target_toml("http://127.0.0.1:1", {"grant": "bearer", "token_env": "HEMS_HUGE"}))
     with pytest.raises(ConfigError, match="auth.token_env: environment variable HEMS_HUGE is longer than 64 KiB"):
         load_target(path, default_token_url="/token")
+
+
+# --- 8. verify_tls and ca_bundle hold on every request, whatever CA bundle the environment names ---
+
+
+@pytest.mark.parametrize("setting", ["verify_tls = false", "ca_bundle"])
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_tls_settings_hold_when_the_environment_names_another_ca_bundle(tmp_path, monkeypatch, setting, variable):
+    import trustme
+
+    ca, other = trustme.CA(), trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    other.cert_pem.write_to_path(str(tmp_path / "other.pem"))
+    monkeypatch.setenv(variable, str(tmp_path / "other.pem"))  # as CI images do: a bundle without this CA
+    with hostile(ok, tls=server) as url:
+        path = tmp_path / "target.toml"
+        extra = {"verify_tls": False} if setting.startswith("verify") else {"ca_bundle": str(tmp_path / "ca.pem")}
+        path.write_text(target_toml(url, **extra))
+        client = TargetClient(load_target(path, default_token_url="/token"))
+        statuses = [client.send("GET", session_url(client)).status for _ in range(2)]
+        client.close()
+    assert statuses == [200, 200]
