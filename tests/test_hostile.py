@@ -5,7 +5,11 @@ deployment answering some requests itself (reference_support.Misbehaving)."""
 from __future__ import annotations
 
 import json
+import signal
 import ssl
+import subprocess
+import sys
+import time
 from dataclasses import replace
 
 import pytest
@@ -235,3 +239,43 @@ def test_tls_settings_hold_when_the_environment_names_another_ca_bundle(tmp_path
         statuses = [client.send("GET", session_url(client)).status for _ in range(2)]
         client.close()
     assert statuses == [200, 200]
+
+
+# --- 3. a killed run leaves no lie behind ---
+
+
+def test_sigterm_ends_a_run_like_ctrl_c_and_no_earlier_verdict_stays(tmp_path):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "summary.json").write_text(json.dumps({"format": "hems-conformance-summary/1", "verdict": "conformant",
+                                                     "exit_code": 0, "checks": []}))
+    (folder / "junit.xml").write_text("<testsuites/>")
+    with hostile(drip(every_s=0.5)) as url:
+        (tmp_path / "t.toml").write_text(target_toml(url, timeout_s=60))
+        process = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--config", str(tmp_path / "t.toml"),
+                                    "--report-dir", str(folder)], cwd=tmp_path, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+        try:
+            for _ in range(200):  # the run has started once its summary says so
+                if "running" in (folder / "summary.json").read_text() or process.poll() is not None:
+                    break
+                time.sleep(0.05)
+            time.sleep(1.0)  # well into the first (dripping) request
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=30)
+        finally:
+            process.kill()
+    assert process.returncode == 130, output
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["verdict"] == "interrupted" and summary["exit_code"] == 130
+    assert "<testsuites/>" not in (folder / "junit.xml").read_text()
+    assert "Traceback" not in output
+
+
+def test_a_run_marks_its_report_folder_running_before_anything_runs_and_compare_refuses_it(tmp_path, capsys):
+    from conformance.report.summary import ReportFolder
+
+    folder = ReportFolder.create(str(tmp_path / "r")).started()
+    assert json.loads(folder.file("summary.json").read_text())["verdict"] == "running"
+    assert main(["report", "compare", str(folder.path), str(folder.path)]) == 2
+    assert "the run never finished (verdict running" in capsys.readouterr().err

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,6 +71,29 @@ def _cache_dir() -> Path:
 
 def run(request: RunRequest) -> int:
     """Validate the configuration (exit 2 before any request), then run the live cases under pytest."""
+    with _terminate_as_interrupt():
+        return _run(request)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job, a stopped container) ends a run as Ctrl-C does: exit 130 and reports that say
+    "interrupted". Only the main thread can take signals; elsewhere SIGTERM keeps its own handler."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(request: RunRequest) -> int:
     if request.faults and request.config:
         raise ConfigError("--fault applies to the bundled reference deployment only (drop --config)")
     contract = load_contract(request.spec)
@@ -77,7 +103,7 @@ def run(request: RunRequest) -> int:
             target.with_base_url(request.base_url)
     elif request.base_url:
         raise ConfigError("--base-url needs --config (the bundled reference deployment picks its own port)")
-    folder = ReportFolder.create(request.report_dir)
+    folder = ReportFolder.create(request.report_dir).started()
     os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(_cache_dir() / "hypothesis"))
     context = contextlib.nullcontext(request.config) if request.config else _reference_target(request.seed, request.faults)
     with context as config_path:
