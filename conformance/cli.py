@@ -16,6 +16,27 @@ from conformance.errors import TargetError, UsageError
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
 
 
+def seed(text: str) -> int:
+    """A generation seed (--seed, --hems-seed): an integer from 0 to 2**64 - 1, checked before any request."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 0 <= value < 2**64:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 2**64 - 1, got {text[:40]}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, as argparse does, without the usage dump
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
@@ -90,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the reference deployment (optionally with faults)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default: 8000; 0 picks a free one)")
     serve.add_argument("--seed", type=int, default=0, help="seed of the simulated fleet (default: 0)")
     serve.add_argument("--sessions", type=int, default=12, metavar="N",
                        help="sessions per tenant (default: 12; more if covering every outcome takes more)")
@@ -112,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--base-url", metavar="URL", help="override base_url of the config")
     live.add_argument("--profile", choices=("quick", "ci", "thorough"), default="ci",
                       help="how many requests Schemathesis generates (default: ci)")
-    live.add_argument("--seed", type=int, default=0, help="generation seed: same seed, same requests (default: 0)")
+    live.add_argument("--seed", type=seed, default=0, help="generation seed: same seed, same requests (default: 0)")
     live.add_argument("--strict", action="store_true", help="SHOULD findings fail the verdict too")
     live.add_argument("--workers", type=int, default=1, metavar="N", help="concurrent requests while fuzzing")
     live.add_argument("--spec", metavar="FILE", help="judge against this OpenAPI document instead of the pinned one")

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from conformance.cli import seed
 from conformance.contract.spec import load_contract
 from conformance.errors import UsageError
 from conformance.live import report_plugin as reporting
@@ -28,7 +29,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--target", metavar="TOML", help="target configuration; turns on collection of cases/live")
     group.addoption("--hems-base-url", metavar="URL", help="override base_url of --target")
     group.addoption("--hems-profile", choices=PROFILES, default="ci", help="example budget (default: ci)")
-    group.addoption("--hems-seed", type=int, default=0, help="generation seed: same seed, same requests")
+    group.addoption("--hems-seed", type=seed, default=0, help="generation seed: same seed, same requests")
     group.addoption("--hems-strict", action="store_true", help="SHOULD findings fail the verdict too")
     group.addoption("--hems-workers", type=int, default=1, help="concurrent requests while fuzzing")
     group.addoption("--hems-spec", metavar="FILE", help="judge against this OpenAPI document")

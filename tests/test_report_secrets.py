@@ -8,6 +8,7 @@ import base64
 import json
 import secrets
 from pathlib import Path
+from urllib.parse import parse_qsl, quote, quote_plus
 
 import pytest
 
@@ -96,3 +97,94 @@ def test_no_secret_appears_in_anything_the_run_wrote(tmp_path, monkeypatch, capf
         body = json.loads(summary)
         [tok] = [c for c in body["checks"] if c["id"] == "TOK-004"]
         assert any('"access_token": "[REDACTED]"' in line for f in tok["findings"] for line in f["excerpt"]["lines"])
+
+
+class EchoingTokenEndpoint:
+    """Wraps a deployment's ASGI app: every token endpoint answer also echoes what the request carried, the way a
+    debugging mock might: the form body as sent (URL-encoded), its values decoded and JSON-escaped (ASCII-only, as
+    UTF-8, and with `\\/`), the Authorization header with and without its scheme."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] != TOKEN_PATH:
+            await self.app(scope, receive, send)
+            return
+        request = b""
+        while True:
+            message = await receive()
+            request += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        answer: dict = {"status": 500, "headers": [], "body": b""}
+
+        async def replay():
+            return {"type": "http.request", "body": request, "more_body": False}
+
+        async def keep(message) -> None:
+            if message["type"] == "http.response.start":
+                answer["status"], answer["headers"] = message["status"], message.get("headers", [])
+            else:
+                answer["body"] += message.get("body", b"")
+
+        await self.app(scope, replay, keep)
+        header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+        values = [v for pair in parse_qsl(request.decode(), keep_blank_values=True) for v in pair]
+        echoed = [request.decode(), header, header.partition(" ")[2], *values]
+        extra = (f'"echo_ascii": {json.dumps(echoed)}, "echo_utf8": {json.dumps(echoed, ensure_ascii=False)}, '
+                 f'"echo_slashes": {json.dumps(echoed).replace("/", chr(92) + "/")}')
+        original = answer["body"].decode().strip()
+        body = (original[:-1] + ", " + extra + "}" if original.endswith("}") else "{" + extra + "}").encode()
+        headers = [(k, v) for k, v in answer["headers"] if k.lower() != b"content-length"]
+        await send({"type": "http.response.start", "status": answer["status"],
+                    "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def sent_forms(client_id: str, secret: str) -> dict[str, str]:
+    """Every encoding in which the suite sends `secret` (or could see it echoed), computed independently."""
+    forms = {"raw": secret, "url-encoded": quote(secret, safe=""), "form-encoded": quote_plus(secret),
+             "json": json.dumps(secret)[1:-1], "json-utf8": json.dumps(secret, ensure_ascii=False)[1:-1],
+             "json-slashes": json.dumps(secret)[1:-1].replace("/", "\\/")}
+    for user, password in ((client_id, secret), (quote(client_id, safe=""), quote(secret, safe=""))):
+        basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+        forms |= {f"basic {user}": basic, f"basic {user} json-slashes": basic.replace("/", "\\/"),
+                  f"basic {user} url-encoded": quote(basic, safe="")}
+    return forms
+
+
+@pytest.mark.parametrize("grant", ["client_credentials", "password"])
+@pytest.mark.parametrize("method", ["basic", "form"])
+def test_an_echoing_token_endpoint_leaks_no_encoding_of_any_secret_the_suite_sent(tmp_path, monkeypatch, capfd,
+                                                                                   grant, method):
+    fleet = build_fleet(0)
+    # a secret whose encodings all differ from it (no `+` or `%`: authlib sends Basic credentials without
+    # form-urlencoding them first, and the reference deployment decodes them as RFC 6749 §2.3.1 says)
+    hard = 's/e c=t&"\\<b>?'
+
+    given = {t.key: (f"{hard}{secrets.token_hex(6)}", f"{hard}ü{secrets.token_hex(6)}") for t in fleet.tenants}
+    credentials = make_credentials(((t.key, t.client_id, t.username) for t in fleet.tenants), given)
+    deployment = Deployment(fleet, Faults(["token-cacheable", "token-errors-not-rfc"]), credentials=credentials)
+    deployment.app = EchoingTokenEndpoint(deployment.app)
+    first = credentials[fleet.tenants[0].key]
+    monkeypatch.chdir(tmp_path)
+    with start_in_thread(deployment) as url:
+        target = deployment.target_config(url)
+        target["auth"] = auth(grant, first, method)
+        write_target_config(str(tmp_path / "target.toml"), target)
+        code = main(["run", "--config", str(tmp_path / "target.toml"), "--profile", "quick", "--report-dir", "out"])
+    out, err = capfd.readouterr()
+    assert code == 1, out + err
+
+    sent = [(c.client_id, value) for c in credentials.values() for value in (c.client_secret, c.password)]
+    sent += [(client_id, value + "x") for client_id, value in sent]  # TOK-002's wrong secret and password
+    needles = {f"{name} of {value[-12:]}": form for client_id, value in sent
+               for name, form in sent_forms(client_id, value).items()}
+    written = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} | {"stdout": out.encode(),
+                                                                                 "stderr": err.encode()}
+    assert sorted(written) == ["junit.xml", "report.html", "stderr", "stdout", "summary.json"]
+    assert b"echo_ascii" in written["summary.json"]  # the echoes are evidence, masked
+    leaks = [f"{what} in {where}" for where, data in written.items() for what, form in needles.items()
+             if form.encode() in data]
+    assert leaks == []

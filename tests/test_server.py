@@ -397,6 +397,14 @@ def test_write_config_lists_every_session_with_working_credentials(reference, tm
     assert config["auth"]["grant"] == "client_credentials" and config["tenant_b"]["auth"]["grant"] == "password"
 
 
+def test_write_config_onto_an_existing_file_makes_it_owner_only_too(tmp_path):
+    path = tmp_path / "target.toml"
+    path.write_text("# an older config\n")
+    path.chmod(0o644)
+    write_target_config(str(path), {"base_url": "http://127.0.0.1:1"})
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
 def test_write_config_to_an_unwritable_place_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="cannot write"):
         write_target_config(str(tmp_path / "missing" / "target.toml"), {"base_url": "http://127.0.0.1:1"})

@@ -89,6 +89,19 @@ def test_token_url_absolute_or_relative_to_base(tmp_path):
         (lambda t: t + "\n[judge.levels]\n\"CNT-002\" = \"LOUD\"\n", "judge.levels.CNT-002: level must be one of"),
         (lambda t: "max_retries = -1\n" + t, "target.toml: max_retries: expected a non-negative number"),
         (lambda t: "base_url = [", "not valid TOML"),
+        (lambda t: "timeout_s = 0\n" + t, "target.toml: timeout_s: expected a positive number, got 0"),
+        (lambda t: "timeout_s = inf\n" + t, "target.toml: timeout_s: expected a positive number, got inf"),
+        (lambda t: "timeout_s = nan\n" + t, "target.toml: timeout_s: expected a positive number, got nan"),
+        (lambda t: "max_retry_wait_s = nan\n" + t, "target.toml: max_retry_wait_s: expected a non-negative number"),
+        (lambda t: "max_retries = 1.5\n" + t, "target.toml: max_retries: expected a non-negative number (an integer)"),
+        (lambda t: "max_retries = inf\n" + t, "target.toml: max_retries: expected a non-negative number (an integer)"),
+        (lambda t: "max_run_s = -inf\n" + t, "target.toml: max_run_s: expected a positive number"),
+        (lambda t: "max_body_mib = 0\n" + t, "target.toml: max_body_mib: expected a positive number"),
+        (lambda t: t.replace("127.0.0.1:1", "127.0.0.1:65536"), "base_url: Port out of range 0-65535"),
+        (lambda t: t.replace('client_id = "c"', 'client_id = "c"\ntoken_url = "file:///etc/passwd"'),
+         "auth.token_url: expected an http(s) URL, got 'file:///etc/passwd'"),
+        (lambda t: t.replace('client_id = "c"', 'client_id = "c"\ntoken_url = "//elsewhere.example/t"'),
+         "auth.token_url: expected an http(s) URL"),
     ],
 )
 def test_config_mistakes_are_exit_2_naming_the_key(tmp_path, capsys, change, key):
@@ -110,3 +123,21 @@ def test_missing_config_file_is_exit_2(tmp_path, capsys):
 def test_fault_flag_needs_the_bundled_deployment(tmp_path, capsys):
     assert main(["run", "--config", str(_write(tmp_path, VALID)), "--fault", "intermittent-500"]) == 2
     assert "--fault applies to the bundled reference deployment" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["run", "--seed", "-1"], "argument --seed: expected an integer from 0 to 2**64 - 1, got -1"),
+    (["run", "--seed", str(2**200)], "argument --seed: expected an integer from 0 to 2**64 - 1"),
+    (["run", "--base-url", "http://127.0.0.1:99999"], "--base-url: Port out of range 0-65535"),
+    (["serve", "--port", "70000"], "argument --port: expected a port from 0 to 65535, got 70000"),
+])
+def test_command_line_mistakes_are_exit_2_naming_the_flag_before_any_request(tmp_path, capsys, argv, says):
+    if "--base-url" in argv:
+        argv = [*argv, "--config", str(_write(tmp_path, VALID))]
+    try:
+        code = main(argv)
+    except SystemExit as exit_:  # argparse's own way out
+        code = exit_.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1

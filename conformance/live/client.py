@@ -7,10 +7,13 @@ answered is returned as an `Exchange` for the checks to judge.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import http.client
 import http.cookiejar
 import json
+import math
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -21,14 +24,17 @@ import urllib3
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
+from conformance.contract.spec import SESSION_PATH
 from conformance.errors import ConfigError, TargetError
 from conformance.live.exchange import Exchange
-from conformance.live.target import AUTH_TABLES, TargetConfig, Tenant
+from conformance.live.target import AUTH_TABLES, DEFAULT_BODY_LIMIT, TargetConfig, Tenant
 from conformance.report.redaction import Redactor
 
 RETRIED_STATUSES = (429, 503)
 _BODY_LIMIT = 64 * 1024  # of the text an Exchange keeps for evidence
-PARSE_LIMIT = 32 * 1024 * 1024  # bodies up to this size are parsed and judged (long decision timelines are MBs)
+PARSE_LIMIT = DEFAULT_BODY_LIMIT  # bodies up to this size (max_body_mib) are parsed and judged
+TOKEN_ANSWER_LIMIT = 64 * 1024  # a token answer larger than this is a broken token endpoint (JWTs are a few KiB)
+_CHUNK = 64 * 1024
 _TOKEN_FIELDS = ("access_token", "refresh_token", "id_token")
 _CREDENTIAL_ERRORS = {"invalid_client", "invalid_grant", "unauthorized_client", "invalid_scope"}
 
@@ -36,8 +42,115 @@ _CREDENTIAL_ERRORS = {"invalid_client", "invalid_grant", "unauthorized_client", 
 def _parse_json(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than Python parses: not a document the checks can judge
         return None
+
+
+def _read_capped(response: requests.Response, limit: int) -> bool:
+    """Read a streamed body, decoded (gzip included), up to `limit` bytes and no further; True if there was more.
+    What was read becomes the response's content, so nothing downstream ever reads the rest."""
+    content, more = bytearray(), False
+    for chunk in response.iter_content(_CHUNK):
+        content += chunk
+        if len(content) > limit:
+            more = True
+            break
+    response.close()  # unread rest: the connection is dropped, not drained
+    response._content = bytes(content[:limit])  # requests' own cache of the body
+    return more
+
+
+def _cut(connection: Any) -> None:
+    """End whatever read is blocked on this connection's socket (shutdown wakes it, close would not)."""
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _Deadline:
+    """A deadline for one whole request, token requests included (a socket timeout bounds each read only, so a
+    target dripping a byte a second would hold a request forever): when it passes, the sockets the request uses
+    are shut down, which ends any read in progress, and leaving the block raises a one-line TargetError."""
+
+    _current = threading.local()  # the deadline of the request this thread is sending, for _WatchedConnection
+
+    def __init__(self, seconds: float, what: str, why: str) -> None:
+        self.expired, self.what, self.why = False, what, why
+        self._connections: list[Any] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        _Deadline._current.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._timer.cancel()
+        _Deadline._current.deadline = None
+        if self.expired:
+            raise TargetError(f"{self.what}: {self.why}") from None
+
+    @classmethod
+    def watch(cls, connection: Any) -> None:
+        """A connection starts a request, or connects: the current deadline covers it."""
+        deadline = getattr(cls._current, "deadline", None)
+        if deadline is not None:
+            with deadline._lock:
+                if connection not in deadline._connections:
+                    deadline._connections.append(connection)
+                if deadline.expired:
+                    _cut(connection)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for connection in self._connections:
+                _cut(connection)
+
+
+class _WatchedConnection:
+    """A urllib3 connection whose reads a _Deadline can end."""
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        _Deadline.watch(self)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _Deadline.watch(self)
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _HTTPConnection(_WatchedConnection, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_WatchedConnection, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    """requests' adapter with connections a _Deadline can end."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+def _mount(session: requests.Session, connections: int = 10) -> None:
+    adapter = _Adapter(pool_maxsize=max(10, connections))  # one kept-alive per worker
+    for scheme in ("http://", "https://"):
+        session.mount(scheme, adapter)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -53,11 +166,19 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, parsed.timestamp() - time.time())
 
 
+class _RetryLater(Exception):
+    """The token endpoint answered 429 or 503: wait and ask again, as for any request."""
+
+    def __init__(self, answer: requests.Response) -> None:
+        super().__init__(answer.status_code)
+        self.status, self.retry_after = answer.status_code, answer.headers.get("Retry-After")
+
+
 class TokenSource:
     """One tenant's access token: fetched on first use, refetched when expired or after a 401."""
 
-    def __init__(self, config: TargetConfig, tenant: Tenant, redactor: Redactor, where: str = AUTH_TABLES["a"]) -> None:
-        self.config, self.tenant, self.redactor, self.where = config, tenant, redactor, where
+    def __init__(self, client: TargetClient, tenant: Tenant, where: str = AUTH_TABLES["a"]) -> None:
+        self.client, self.config, self.tenant, self.redactor, self.where = client, client.config, tenant, client.redactor, where
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = threading.Lock()
@@ -66,6 +187,11 @@ class TokenSource:
     @property
     def needed(self) -> bool:
         return self.tenant.auth.grant != "none"
+
+    @property
+    def fetched(self) -> bool:
+        """Whether the token comes from the token endpoint (and a refused one is worth fetching again)."""
+        return self.tenant.auth.grant in ("client_credentials", "password")
 
     def authorization(self) -> dict[str, str]:
         """The Authorization header for this tenant, or none for grant = "none"."""
@@ -87,17 +213,33 @@ class TokenSource:
                 self._token = None
 
     def _fetch(self) -> None:
-        auth, url = self.tenant.auth, self.config.token_url(self.tenant)
+        url = self.config.token_url(self.tenant)
+        attempt = 0
+        while True:
+            try:
+                token = self._request(url)
+                break
+            except _RetryLater as later:
+                self.client.wait_to_retry(later.status, later.retry_after, attempt, f"token endpoint {url}")
+                attempt += 1
+        _add_tokens(self.redactor, token, f"token endpoint {url}")
+        lifetime = _seconds(token.get("expires_in")) or 3600.0
+        self._token = token["access_token"]
+        self._expires_at = time.monotonic() + max(0.0, lifetime - min(5.0, lifetime / 4))
+
+    def _request(self, url: str) -> Any:
+        auth = self.tenant.auth
         method = "client_secret_basic" if auth.token_auth_method == "basic" else "client_secret_post"
         secret = auth.client_secret.reveal() if auth.client_secret else None
         extra = {"username": auth.username, "password": auth.password.reveal()} if auth.grant == "password" else {}
         with OAuth2Session(auth.client_id or None, secret, token_endpoint_auth_method=method,
-                           scope=auth.scope or None) as oauth:
+                           scope=auth.scope or None) as oauth, self.client.deadline(f"token endpoint {url}"):
+            _mount(oauth)
             oauth.register_compliance_hook("access_token_response", lambda answer: _usable_token_answer(url, answer))
             self.fetches += 1
             try:
-                token = oauth.fetch_token(url, grant_type=auth.grant, timeout=self.config.timeout_s,
-                                          verify=self.config.verify_tls, allow_redirects=False, **extra)
+                return oauth.fetch_token(url, grant_type=auth.grant, timeout=self.config.timeout_s, stream=True,
+                                         verify=self.config.verify_tls, allow_redirects=False, **extra)
             except OAuthError as exc:
                 if exc.error in _CREDENTIAL_ERRORS:
                     raise ConfigError(f"{self.where}: token endpoint {url} rejected the configured credentials: "
@@ -109,27 +251,34 @@ class TokenSource:
                 raise TargetError(f"token endpoint {url}: {_network_cause(exc)}") from None
             except ValueError as exc:  # authlib cannot read the answer (e.g. expires_in that is not a number)
                 raise TargetError(f"token endpoint {url} is broken: {exc}") from None
-        for key in _TOKEN_FIELDS:
-            if isinstance(token.get(key), str):
-                self.redactor.add(token[key])
-        lifetime = _seconds(token.get("expires_in")) or 3600.0
-        self._token = token["access_token"]
-        self._expires_at = time.monotonic() + max(0.0, lifetime - min(5.0, lifetime / 4))
+
+
+def _add_tokens(redactor: Redactor, answer: dict[str, Any], what: str) -> None:
+    """The tokens of a token answer become secrets; one over TOKEN_ANSWER_LIMIT is a broken token endpoint."""
+    for key in _TOKEN_FIELDS:
+        value = answer.get(key)
+        if isinstance(value, str) and len(value) > TOKEN_ANSWER_LIMIT:
+            raise TargetError(f"{what} is broken: an {key} over {TOKEN_ANSWER_LIMIT // 1024} KiB (no token is that large)")
+        if isinstance(value, str):
+            redactor.add(value)
 
 
 def _usable_token_answer(url: str, answer: requests.Response) -> requests.Response:
     """What authlib cannot tell apart, as one-line TargetErrors: a redirect (never followed: it would carry the
-    credentials elsewhere), a body that is not a JSON object, a success without an access token."""
+    credentials elsewhere), an answer over TOKEN_ANSWER_LIMIT, a body that is not a JSON object, a success
+    without an access token. 429 and 503 are retried."""
     status = answer.status_code
+    if _read_capped(answer, TOKEN_ANSWER_LIMIT):
+        raise TargetError(f"token endpoint {url} is broken: HTTP {status} with an answer over "
+                          f"{TOKEN_ANSWER_LIMIT // 1024} KiB (no token is that large)")
     if 300 <= status < 400:
         raise TargetError(f"token endpoint {url} answered {status}, a redirect to "
                           f"{answer.headers.get('Location') or 'nowhere'} (not followed: is token_url right?)")
+    if status in RETRIED_STATUSES:
+        raise _RetryLater(answer)
     if status >= 500:
         return answer  # authlib raises requests.HTTPError
-    try:
-        body = answer.json()
-    except ValueError:
-        body = None
+    body = _parse_json(answer.text)
     if not isinstance(body, dict):
         kind = answer.headers.get("Content-Type") or "no Content-Type"
         raise TargetError(f"token endpoint {url} is broken: HTTP {status} with a body that is not a JSON object ({kind})")
@@ -160,11 +309,15 @@ _CAUSES: tuple[tuple[type[Exception], str], ...] = (  # first match wins: subcla
 def _network_cause(exc: requests.RequestException) -> str:
     inner = exc.args[0] if exc.args else None
     if isinstance(exc, requests.exceptions.ConnectionError) and isinstance(inner, urllib3.exceptions.ProtocolError):
-        if any(isinstance(arg, http.client.BadStatusLine) and not isinstance(arg, http.client.RemoteDisconnected)
-               for arg in inner.args):
-            return "the answer is not HTTP (is the port right?)"
+        for arg in inner.args:
+            if isinstance(arg, http.client.RemoteDisconnected):
+                break
+            if isinstance(arg, http.client.BadStatusLine):
+                return "the answer is not HTTP (is the port right?)"
+            if isinstance(arg, http.client.HTTPException) and str(arg):  # e.g. "got more than 100 headers"
+                return f"the answer is not valid HTTP: {str(arg)[:200]}"
         return "the server closed the connection without an answer"
-    return next((cause for kind, cause in _CAUSES if isinstance(exc, kind)), exc.__class__.__name__)
+    return next((cause for kind, cause in _CAUSES if isinstance(exc, kind)), f"{type(exc).__name__}: {str(exc)[:200]}")
 
 
 def _as_given(request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -176,7 +329,8 @@ class TargetClient:
 
     def __init__(self, config: TargetConfig, redactor: Redactor | None = None,
                  sleep: Callable[[float], None] = time.sleep,
-                 on_retry: Callable[[int, str], None] = lambda status, url: None, connections: int = 10) -> None:
+                 on_retry: Callable[[int, str], None] = lambda status, url: None, connections: int = 10,
+                 max_run_s: float | None = None) -> None:
         self.config = config
         self.on_retry = on_retry  # told of every 429 / 503 it waits out: (status, redacted URL)
         self.redactor = redactor or Redactor(config.secrets())
@@ -186,10 +340,10 @@ class TargetClient:
         # tenant's read would authenticate the unauthenticated probes and blur tenant isolation).
         self.session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         self.session.auth = _as_given  # and no ~/.netrc: requests would put its Basic login over the Bearer token
-        adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(10, connections))  # one kept-alive per worker
-        for scheme in ("http://", "https://"):
-            self.session.mount(scheme, adapter)
-        self.tokens = {key: TokenSource(config, tenant, self.redactor, AUTH_TABLES[key]) for key, tenant in config.tenants()}
+        _mount(self.session, connections)
+        self.max_run_s = max_run_s or config.max_run_s or math.inf
+        self.ends = time.monotonic() + self.max_run_s  # no request is sent or waited for past this
+        self.tokens = {key: TokenSource(self, tenant, AUTH_TABLES[key]) for key, tenant in config.tenants()}
         self.sleep = sleep
         self.requests_sent = 0
         self.retries = 0
@@ -207,34 +361,62 @@ class TargetClient:
     def url(self, path: str) -> str:
         return self.config.base_url + path
 
+    def deadline(self, what: str) -> _Deadline:
+        """The deadline of one request: timeout_s from now, or the end of the run (max_run_s) if sooner."""
+        left = self.ends - time.monotonic()
+        over = f"the run reached max_run_s = {self.max_run_s:g} s"
+        if left <= 0:
+            raise TargetError(f"{what}: not sent, {over}")
+        if left < self.config.timeout_s:
+            return _Deadline(left, what, f"timed out: no complete answer before {over}")
+        return _Deadline(self.config.timeout_s, what, f"timed out: no complete answer within timeout_s = {self.config.timeout_s:g} s")
+
     def send(self, method: str, url: str, *, tenant: str | None = "a", headers: dict[str, str] | None = None,
              note: str = "", **kwargs: Any) -> Exchange:
-        """Send one request; `tenant=None` sends no credentials. 401 refetches the token once; 429/503 wait."""
+        """Send one request; `tenant=None` sends no credentials. A 401 refetches the token once (and a fresh token
+        refused where the tenant's own session refuses it too stops the run); 429/503 wait."""
         source = self.tokens[tenant] if tenant else None
+        what = f"{method} {self.redactor.text(url)}"
         refreshed = False
         attempt = 0
         while True:
             sent_headers = dict(headers or {})
             if source is not None:
                 sent_headers.update(source.authorization())
-            response = self._transmit(method, url, sent_headers, kwargs)
-            if (response.status_code == 401 and source is not None and source.needed
-                    and source.tenant.auth.grant != "bearer" and not refreshed):
-                source.invalidate(sent_headers)
-                refreshed = True
-                continue
-            if response.status_code in RETRIED_STATUSES and attempt < self.config.max_retries:
-                wait = _retry_after(response.headers.get("Retry-After"))
-                wait = min(self.config.max_retry_wait_s, wait if wait is not None else 2.0 ** attempt)
-                attempt += 1
-                self._budget(wait, f"{method} {self.redactor.text(url)}: HTTP {response.status_code} again")
-                self.on_retry(response.status_code, self.redactor.text(url))
-                self.sleep(wait)
-                continue
+            response, too_large = self._transmit(method, url, sent_headers, kwargs, what)
+            if response.status_code == 401 and source is not None and source.fetched:
+                if not refreshed:
+                    source.invalidate(sent_headers)
+                    refreshed = True
+                    continue
+                self._fresh_token_refused(source, url)
             if response.status_code in RETRIED_STATUSES:
-                raise TargetError(f"{method} {self.redactor.text(url)}: still HTTP {response.status_code} after "
-                                  f"{attempt} retries (rate limited or unavailable)")
-            return self._record(method, url, sent_headers, response, note)
+                self.on_retry(response.status_code, self.redactor.text(url))
+                self.wait_to_retry(response.status_code, response.headers.get("Retry-After"), attempt, what)
+                attempt += 1
+                continue
+            return self._record(method, url, sent_headers, response, too_large, note)
+
+    def _fresh_token_refused(self, source: TokenSource, url: str) -> None:
+        """A token fetched just now got a 401 too. If the tenant's own first session refuses it as well, every
+        token is refused: nothing can be judged (exit 3), however many tokens the run would fetch."""
+        ref = source.tenant.sessions[0]
+        own = self.url(SESSION_PATH.format(**ref.path_parameters))
+        if own != url:
+            probe, _ = self._transmit("GET", own, source.authorization(), {}, f"GET {self.redactor.text(own)}")
+            if probe.status_code != 401:
+                return
+        raise TargetError(f"the target refuses the token its token endpoint just issued for {source.where} with 401 "
+                          "(a token endpoint of another environment, or another audience?)")
+
+    def wait_to_retry(self, status: int, retry_after: str | None, attempt: int, what: str) -> None:
+        """Wait out one 429 / 503 (Retry-After, else backing off), or raise once max_retries are spent."""
+        if attempt >= self.config.max_retries:
+            raise TargetError(f"{what}: still HTTP {status} after {attempt} retries (rate limited or unavailable)")
+        wait = _retry_after(retry_after)
+        wait = min(self.config.max_retry_wait_s, wait if wait is not None else 2.0 ** attempt)
+        self._budget(wait, f"{what}: HTTP {status} again")
+        self.sleep(wait)
 
     def _budget(self, wait: float, what: str) -> None:
         """Count one retry and its wait against the run's whole budget (max_retry_total_s), so a target that
@@ -243,26 +425,30 @@ class TargetClient:
             if self.waited + wait > self.config.max_retry_total_s:
                 raise TargetError(f"{what}, and the run already waited {self.waited:g} s for rate limits "
                                   f"(max_retry_total_s = {self.config.max_retry_total_s:g})")
+            if time.monotonic() + wait > self.ends:
+                raise TargetError(f"{what}, and waiting {wait:g} s would pass max_run_s = {self.max_run_s:g} s")
             self.waited += wait
             self.retries += 1
 
-    def _transmit(self, method: str, url: str, headers: dict[str, str], kwargs: dict[str, Any]) -> requests.Response:
+    def _transmit(self, method: str, url: str, headers: dict[str, str], kwargs: dict[str, Any],
+                  what: str) -> tuple[requests.Response, bool]:
+        """Send, and read the body within the deadline up to max_body_mib: (response, whether there was more)."""
         with self._counting:
             self.requests_sent += 1
-        try:
-            return self.session.request(method, url, headers=headers, timeout=self.config.timeout_s,
-                                        allow_redirects=False, **kwargs)
-        except requests.RequestException as exc:
-            raise TargetError(f"{method} {self.redactor.text(url)}: {_network_cause(exc)}") from None
+        with self.deadline(what):
+            try:
+                response = self.session.request(method, url, headers=headers, timeout=self.config.timeout_s,
+                                                verify=self.config.verify_tls, allow_redirects=False, stream=True,
+                                                **kwargs)
+                return response, _read_capped(response, self.config.max_body_bytes)
+            except requests.RequestException as exc:
+                raise TargetError(f"{what}: {_network_cause(exc)}") from None
 
     def _record(self, method: str, url: str, headers: dict[str, str], response: requests.Response,
-                note: str) -> Exchange:
-        too_large = len(response.content) > PARSE_LIMIT
+                too_large: bool, note: str) -> Exchange:
         body = None if too_large else _parse_json(response.text)
         if isinstance(body, dict):  # a token endpoint answer: its tokens become secrets before anything is kept
-            for key in _TOKEN_FIELDS:
-                if isinstance(body.get(key), str):
-                    self.redactor.add(body[key])
+            _add_tokens(self.redactor, body, f"{method} {self.redactor.text(url)}")
         text = response.content[:_BODY_LIMIT].decode(response.encoding or "utf-8", errors="replace")
         return Exchange(
             method=method,

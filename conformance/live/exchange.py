@@ -5,7 +5,7 @@ Its own module so that the ledger and the reports can hold exchanges without imp
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -25,8 +25,12 @@ class Exchange:
     elapsed_ms: float
     note: str = ""  # how the request was built, e.g. "tenant B token"
     body: Any = field(default=None, repr=False)  # parsed JSON, when the body is JSON
-    too_large: bool = False  # over PARSE_LIMIT: not parsed, so neither judged nor called invalid
+    too_large: bool = False  # over max_body_mib: read no further, not parsed, so neither judged nor called invalid
     raw: requests.Response | None = field(default=None, repr=False, compare=False)  # for Schemathesis' checks
+
+    def evidence(self) -> Exchange:
+        """What a kept finding holds: the redacted, clipped record without the parsed body and the response."""
+        return replace(self, body=None, raw=None)
 
     @property
     def is_json(self) -> bool:

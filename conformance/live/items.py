@@ -99,6 +99,7 @@ class CheckItem(_HemsItem):
 
     def runtest(self) -> None:
         run = self.run
+        run.ran.add(self.name)
         if not run.halted and self.check is not None and self.check.procedure is not None:
             try:
                 run.preflight()

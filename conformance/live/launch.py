@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,6 +52,17 @@ def _reference_target(seed: int, faults: Sequence[str], default_token_url: str) 
                                   source="the bundled reference deployment")
 
 
+@contextlib.contextmanager
+def _without_pytest_environment() -> Iterator[None]:
+    """pytest takes options and plugins from PYTEST_ADDOPTS and PYTEST_PLUGINS: a CI image's `-k` or
+    `--collect-only` would change the verdict. `run` passes only its own arguments (and extra_pytest_args)."""
+    saved = {name: os.environ.pop(name) for name in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS") if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
 def _cache_dir() -> Path:
     """Hypothesis' Unicode tables are built once per machine there, not in every working directory."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hems-conformance"
@@ -57,6 +71,29 @@ def _cache_dir() -> Path:
 def run(request: RunRequest) -> int:
     """Read and validate the configuration once (exit 2 before any request), then run the live cases under
     pytest: the loaded run reaches the plugin through pytest's stash, not through argv."""
+    with _terminate_as_interrupt():
+        return _run(request)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job, a stopped container) ends a run as Ctrl-C does: exit 130 and reports that say
+    "interrupted". Only the main thread can take signals; elsewhere SIGTERM keeps its own handler."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(request: RunRequest) -> int:
     if request.faults and request.config:
         raise ConfigError("--fault applies to the bundled reference deployment only (drop --config)")
     if request.base_url and not request.config:
@@ -70,7 +107,7 @@ def run(request: RunRequest) -> int:
         context: contextlib.AbstractContextManager[TargetConfig] = contextlib.nullcontext(target)
     else:
         context = _reference_target(request.seed, request.faults, contract.token_url)
-    folder = ReportFolder.create(request.report_dir)
+    folder = ReportFolder.create(request.report_dir).started()
     os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(_cache_dir() / "hypothesis"))
     with context as target:
         args = [str(bundled_cases_dir()), "-p", "no:cacheprovider", "-o", "console_output_style=count",
@@ -79,7 +116,8 @@ def run(request: RunRequest) -> int:
                  "--junitxml", str(folder.file(JUNIT)), "--html", str(folder.file(HTML)), "--self-contained-html"]
         args += list(request.extra_pytest_args)
         verdict = _Verdict(LiveRun(target, contract, options))
-        code = int(pytest.main(args, plugins=[verdict]))
+        with _without_pytest_environment():
+            code = int(pytest.main(args, plugins=[verdict]))
     folder.publish()
     return no_verdict(code) if verdict.code is None else verdict.code  # None: the run never started
 

@@ -7,7 +7,7 @@ counted), so a report stays small however many requests a run makes.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
@@ -62,12 +62,12 @@ class Ledger:
             record = self.records[evidence.finding.check_id]
             record.total_findings += 1
             record.levels_seen[level] += 1
-            if len(record.findings) < EVIDENCE_PER_CHECK:
-                record.findings.append(evidence)
+            if len(record.findings) < EVIDENCE_PER_CHECK:  # with its evidence clipped, never the whole response
+                record.findings.append(replace(evidence, exchange=evidence.exchange and evidence.exchange.evidence()))
 
     def spec_finding(self, key: str, message: str, exchange: Exchange | None = None) -> None:
         with self._lock:
-            entry = self.spec_findings.setdefault(key, SpecFinding(key, message, example=exchange))
+            entry = self.spec_findings.setdefault(key, SpecFinding(key, message, example=exchange and exchange.evidence()))
             entry.count += 1
 
     def note(self, text: str) -> None:

@@ -249,6 +249,10 @@ def expired_token(run: LiveRun, case: LiveCase) -> None:
 def _token_post(run: LiveRun, form: dict[str, str], basic: tuple[str, str] | None, note: str) -> Any:
     import requests.auth
 
+    if basic:  # a probe's secret (TOK-002's wrong one) is masked like the configured ones, in every encoding
+        run.redactor.add_basic(*basic)
+    for key in ("client_secret", "password"):
+        run.redactor.add(form.get(key, ""))
     auth = requests.auth.HTTPBasicAuth(*basic) if basic else None
     return run.client.send("POST", run.config.token_url(run.config.tenant), tenant=None, data=form, auth=auth,
                            note=note)

@@ -52,6 +52,7 @@ class ResponseContext:
     judge: Judge
     ledger: Ledger
     level_of: Callable[[str], Level]
+    body_limit: int = PARSE_LIMIT  # max_body_mib, in bytes
 
     def finding(self, check_id: str, request: Request, message: str, *, pointer: str = "", expected: Any = None,
                 actual: Any = None) -> list[Evidence]:
@@ -114,8 +115,10 @@ def json_errors(request: Request, ctx: ResponseContext, check_id: str) -> list[E
 
 def _json_body(request: Request, ctx: ResponseContext, check_id: str) -> list[Evidence]:
     exchange = request.exchange
-    if exchange.too_large:
-        ctx.ledger.note(f"a {exchange.status} answer over {PARSE_LIMIT // 2**20} MiB was not judged (e.g. {exchange.url})")
+    if exchange.too_large:  # said once per status, however many such answers the run gets
+        said = f"a {exchange.status} answer over {ctx.body_limit / 2**20:g} MiB was not judged"
+        if not any(note.startswith(said) for note in ctx.ledger.notes):
+            ctx.ledger.note(f"{said} (e.g. {exchange.url})")
         return []
     ctx.ledger.judged(check_id)
     content_type = exchange.headers.get("content-type", "")

@@ -30,6 +30,7 @@ from conformance.report.records import CheckRecord
 from conformance.report.redaction import PLACEHOLDER
 
 PROFILES = ("quick", "ci", "thorough")
+RUN_BUDGETS_S = {"quick": 600.0, "ci": 1800.0, "thorough": 5400.0}  # max_run_s unless configured
 EXIT_INTERRUPTED = 130
 GATEWAY_DOWN = (502, 504)
 _VERDICT_REACHED = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
@@ -54,12 +55,14 @@ class LiveRun:
     def __init__(self, config: TargetConfig, contract: Contract, options: RunOptions) -> None:
         self.config, self.contract, self.options = config, contract, options
         self.judge = Judge(contract, config.settings)
-        self.client = TargetClient(config, on_retry=self._retried, connections=options.workers)
+        self.client = TargetClient(config, on_retry=self._retried, connections=options.workers,
+                                   max_run_s=config.max_run_s or RUN_BUDGETS_S[options.profile])
         self.redactor = self.client.redactor
         self.ledger = Ledger()
         self.cases: dict[str, LiveCase] = {}
         self.halted = ""  # why the run stopped before a verdict (one line), and its exit code (2 or 3)
         self.halt_code = 0
+        self.ran: set[str] = set()  # the checks whose items ran (not deselected, not only collected)
         self._preflown = False
         self.started = time.time()
         self.schema = schemathesis.openapi.from_dict(contract.document)
@@ -67,7 +70,7 @@ class LiveRun:
         for invariant in CATALOGUE.values():
             self.ledger.register(CheckRecord(invariant.id, "invariant", self.level_of(invariant.id), invariant.statement,
                                              f"{invariant.spec} ({invariant.source})"))
-        self._context = ResponseContext(self.judge, self.ledger, self.level_of)
+        self._context = ResponseContext(self.judge, self.ledger, self.level_of, config.max_body_bytes)
         self._response_checks: list[tuple[str, ResponseCheck]] = []
 
     def add_case(self, case: LiveCase, on_every_response: ResponseCheck | None = None) -> None:
@@ -186,6 +189,10 @@ class LiveRun:
         """0 / 1 from the ledger, 2 / 3 if halted; pytest's own trouble (interrupted, usage) leaves no verdict."""
         if pytest_status not in _VERDICT_REACHED:
             return no_verdict(pytest_status)
+        unrun = sorted(set(self.ledger.records) - self.ran)
+        if unrun:  # e.g. -k or --collect-only: a verdict on what did not run would be a lie
+            self.halt(UsageError(f"{len(unrun)} of {len(self.ledger.records)} checks did not run (deselected or only "
+                                 f"collected: {', '.join(unrun[:3])}{', …' if len(unrun) > 3 else ''}), so no verdict"))
         if self.halted:
             return self.halt_code
         return 1 if self.ledger.failing(self.options.strict) else 0
@@ -202,8 +209,5 @@ def _usable(exchange: Exchange, grant: str, table: str) -> None:
         raise ConfigError(f"{table}.grant = none, but the target answers 401: configure its credentials")
     if status == 401 and grant == "bearer":
         raise ConfigError(f"{table}.token: the target refuses the configured token with 401 (expired or revoked?)")
-    if status == 401:
-        raise TargetError(f"the target refuses the token its token endpoint just issued for {table} with 401 "
-                          "(a token endpoint of another environment, or another audience?)")
     if status == 403 and "insufficient_scope" in challenge:
         raise ConfigError(f"{table}.scope: the target answers 403 insufficient_scope to a configured session")

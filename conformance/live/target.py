@@ -6,6 +6,7 @@ Read from TOML (see `examples/conformance.toml`). Every error names the key; sec
 
 from __future__ import annotations
 
+import math
 import os
 import uuid
 from collections.abc import Mapping
@@ -22,6 +23,8 @@ from conformance.report.redaction import basic_credentials
 GRANTS = ("client_credentials", "password", "bearer", "none")
 AUTH_TABLES = {"a": "auth", "b": "tenant_b.auth"}  # where each tenant's credentials are configured
 TOKEN_AUTH_METHODS = ("basic", "form")
+MAX_SECRET = 64 * 1024  # of a configured string: no credential is that long
+DEFAULT_BODY_LIMIT = 32 * 1024 * 1024  # max_body_mib's default: long decision timelines are MBs
 
 
 class Secret:
@@ -101,6 +104,8 @@ class TargetConfig:
     max_retries: int = 3
     max_retry_wait_s: float = 30.0
     max_retry_total_s: float = 300.0
+    max_run_s: float | None = None  # None: the profile's default (RUN_BUDGETS_S)
+    max_body_bytes: int = DEFAULT_BODY_LIMIT  # max_body_mib: bodies are read up to this, then no further
     source: str = "<built-in>"
 
     def token_url(self, tenant: Tenant) -> str:
@@ -126,7 +131,7 @@ class TargetConfig:
 # --- parsing ---
 
 _TOP_KEYS = {"base_url", "auth", "sessions", "tenant_b", "judge", "timeout_s", "verify_tls", "ca_bundle",
-             "max_retries", "max_retry_wait_s", "max_retry_total_s"}
+             "max_retries", "max_retry_wait_s", "max_retry_total_s", "max_run_s", "max_body_mib"}
 _AUTH_KEYS = {"grant", "token_url", "client_id", "client_secret", "client_secret_env", "username", "password",
               "password_env", "token", "token_env", "token_auth_method", "scope"}
 _SESSION_KEYS = {"org_id", "user_id", "wallbox_id", "session_id"}
@@ -134,9 +139,21 @@ _SESSION_KEYS = {"org_id", "user_id", "wallbox_id", "session_id"}
 
 def _check_url(value: Any, key: str) -> str:
     if not isinstance(value, str) or urlsplit(_no_userinfo(value, key)).scheme not in ("http", "https") \
-            or not urlsplit(value).netloc:
+            or not urlsplit(value).hostname:
         raise ConfigError(f"{key}: expected an http(s) URL, got {value!r}")
+    try:
+        urlsplit(value).port  # noqa: B018 (raises for a port that is not a number from 0 to 65535)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {exc} in {value!r}") from None
     return value.rstrip("/")
+
+
+def _token_url(value: str, key: str) -> str:
+    """An absolute http(s) URL, or a path relative to base_url (nothing else: no file:, no //host)."""
+    parts = urlsplit(_no_userinfo(value, key))
+    if parts.scheme or parts.netloc:
+        return _check_url(value, key)
+    return value
 
 
 def _no_userinfo(url: str, key: str) -> str:
@@ -159,6 +176,8 @@ def _string(table: Mapping[str, Any], key: str, where: str, default: str | None 
     value = table[key]
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{where}{key}: expected a non-empty string")
+    if len(value) > MAX_SECRET:
+        raise ConfigError(f"{where}{key}: longer than {MAX_SECRET // 1024} KiB")
     return value
 
 
@@ -172,6 +191,8 @@ def _secret(table: Mapping[str, Any], key: str, where: str, required: bool) -> S
         value = os.environ.get(variable)
         if not value:
             raise ConfigError(f"{where}{env_key}: environment variable {variable} is not set")
+        if len(value) > MAX_SECRET:
+            raise ConfigError(f"{where}{env_key}: environment variable {variable} is longer than {MAX_SECRET // 1024} KiB")
         return Secret(value)
     if key in table:
         return Secret(_string(table, key, where))
@@ -193,7 +214,7 @@ def _auth(table: Any, where: str, default_token_url: str) -> AuthConfig:
     fetches = grant in ("client_credentials", "password")
     return AuthConfig(
         grant=grant,
-        token_url=_no_userinfo(_string(table, "token_url", where, default_token_url), f"{where}token_url"),
+        token_url=_token_url(_string(table, "token_url", where, default_token_url), f"{where}token_url"),
         client_id=_string(table, "client_id", where) if fetches else table.get("client_id", ""),
         client_secret=_secret(table, "client_secret", where, required=grant == "client_credentials"),
         username=_string(table, "username", where) if grant == "password" else "",
@@ -255,19 +276,26 @@ def config_from_mapping(document: Mapping[str, Any], *, default_token_url: str, 
         tenant=tenant,
         tenant_b=tenant_b,
         settings=settings_from_mapping(judge, known_ids=known_check_ids()),
-        timeout_s=_number(document, "timeout_s", 10.0),
+        timeout_s=_number(document, "timeout_s", 10.0, positive=True),
         verify_tls=verify,
-        max_retries=int(_number(document, "max_retries", 3)),
+        max_retries=int(_number(document, "max_retries", 3, integer=True)),
         max_retry_wait_s=_number(document, "max_retry_wait_s", 30.0),
         max_retry_total_s=_number(document, "max_retry_total_s", 300.0),
+        max_run_s=_number(document, "max_run_s", None, positive=True),
+        max_body_bytes=int(_number(document, "max_body_mib", DEFAULT_BODY_LIMIT / 2**20, positive=True) * 2**20),
         source=source,
     )
 
 
-def _number(table: Mapping[str, Any], key: str, default: float) -> float:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ConfigError(f"{key}: expected a non-negative number")
+def _number(table: Mapping[str, Any], key: str, default: Any, *, positive: bool = False, integer: bool = False) -> Any:
+    """A finite number (an integer if `integer`), non-negative, or positive if `positive`; absent: `default`."""
+    if key not in table:
+        return default
+    value = table[key]
+    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)) or not math.isfinite(value) \
+            or value < 0 or (positive and value == 0):
+        whole = " (an integer)" if integer else ""
+        raise ConfigError(f"{key}: expected a {'positive' if positive else 'non-negative'} number{whole}, got {value!r}")
     return float(value)
 
 

@@ -409,6 +409,7 @@ def write_target_config(path: str, config: dict[str, Any]) -> None:
               "# process only. Use: hems-conformance run --config THIS_FILE\n")
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode through open(): set it on every write
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(header + tomli_w.dumps(config))
     except OSError as exc:

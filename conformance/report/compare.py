@@ -11,7 +11,7 @@ from typing import Any
 from conformance.contract.levels import Level
 from conformance.errors import InputError
 from conformance.report.records import Status
-from conformance.report.summary import SUMMARY, SUMMARY_FORMAT
+from conformance.report.summary import RUNNING, SUMMARY, SUMMARY_FORMAT
 
 
 def load_summary(path: str) -> dict[str, Any]:
@@ -25,6 +25,8 @@ def load_summary(path: str) -> dict[str, Any]:
         raise InputError(f"{file}: cannot read: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise InputError(f"{file}: not a summary.json: {exc}") from None
+    if isinstance(summary, dict) and summary.get("format") == SUMMARY_FORMAT and summary.get("verdict") == RUNNING:
+        raise InputError(f"{file}: the run never finished (verdict {RUNNING}: still running, or killed)")
     if not isinstance(summary, dict) or summary.get("format") != SUMMARY_FORMAT or \
             not isinstance(summary.get("checks"), list):
         raise InputError(f"{file}: not a hems-conformance summary.json (format {SUMMARY_FORMAT})")

@@ -109,10 +109,6 @@ def text_excerpt(text: str) -> Excerpt:
 def body_excerpt(text: str, pointer: str) -> Excerpt:
     """The window of a response body: around the pointer when the body is JSON, else its head."""
     try:
-        document = json.loads(text)
-    except ValueError:
-        return text_excerpt(text)
-    try:
-        return excerpt(document, pointer)
-    except RecursionError:
+        return excerpt(json.loads(text), pointer)
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
         return text_excerpt(text)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 PLACEHOLDER = "[REDACTED]"
 _SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie"}
@@ -41,13 +42,23 @@ def basic_credentials(user: str, password: str) -> list[str]:
     return [base64.b64encode(pair.encode()).decode() for pair in sorted(pairs)]
 
 
+def encodings(secret: str) -> set[str]:
+    """The forms in which a secret the suite sends can come back: as it is, form-urlencoded (`%20` or `+` for a
+    space), JSON-escaped (non-ASCII as it is or as \\u escapes, `/` as it is or as `\\/`)."""
+    escaped = json.dumps(secret)[1:-1]
+    return {secret, quote(secret, safe=""), quote_plus(secret, safe=""), escaped, escaped.replace("/", "\\/"),
+            json.dumps(secret, ensure_ascii=False)[1:-1]}
+
+
 class Redactor:
-    """Masks known secret values, Authorization-like headers and Bearer credentials in text."""
+    """Masks known secret values (in every encoding of `encodings`), Authorization-like headers and Bearer
+    credentials in text. Its cost per text does not grow with a secret's size: each secret is one substring
+    search (and a secret longer than the text costs nothing), no pattern is compiled."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
         self._lock = threading.Lock()
-        self._pattern: re.Pattern[str] | None = None
+        self._ordered: tuple[str, ...] = ()  # longest first: a secret inside another is masked with it
         for secret in secrets:
             self.add(secret)
 
@@ -55,14 +66,20 @@ class Redactor:
         if not secret or len(secret) < _MIN_SECRET:
             return
         with self._lock:
-            if secret not in self._secrets:
-                self._secrets.add(secret)
-                ordered = sorted(self._secrets, key=len, reverse=True)
-                self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+            new = {form for form in encodings(secret) if len(form) >= _MIN_SECRET} - self._secrets
+            if new:
+                self._secrets |= new
+                self._ordered = tuple(sorted(self._secrets, key=len, reverse=True))
+
+    def add_basic(self, user: str, password: str) -> None:
+        """The credentials of a Basic Authorization header the suite sends (probes too), and their parts."""
+        for secret in (password, *basic_credentials(user, password)):
+            self.add(secret)
 
     def text(self, text: str) -> str:
-        if self._pattern is not None:
-            text = self._pattern.sub(PLACEHOLDER, text)
+        for secret in self._ordered:
+            if secret in text:
+                text = text.replace(secret, PLACEHOLDER)
         return _CREDENTIAL.sub(_mask_credential, text)
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:

@@ -40,6 +40,7 @@ URL_LIMIT = 500
 CURL_LIMIT = 800
 HEADERS_KEPT = 16
 HEADER_LIMIT = 160
+RUNNING = "running"  # the verdict of a summary.json whose run has not finished (or was killed)
 VERDICTS = {0: "conformant", 1: "non-conformant", 2: "incomplete", 3: "target could not be tested", 130: "interrupted"}
 
 
@@ -76,6 +77,20 @@ class ReportFolder:
 
     def file(self, name: str) -> Path:
         return self.path / name
+
+    def started(self) -> ReportFolder:
+        """No earlier run's verdict stays in a reused folder: its reports go, and summary.json says "running"
+        until this run replaces it (a run killed before that leaves "running", never an old "conformant").
+        Raises UsageError if the folder cannot be written."""
+        try:
+            for name in (HTML, JUNIT):
+                self.file(name).unlink(missing_ok=True)
+            self.file(SUMMARY).write_text(json.dumps({"format": SUMMARY_FORMAT, "verdict": RUNNING, "exit_code": None,
+                                                      "started": datetime.now(UTC).isoformat(timespec="seconds")})
+                                          + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write into report folder {self.path}: {exc.strerror or exc}") from None
+        return self
 
     def publish(self) -> None:
         """Point `latest` at this folder: a relative symlink, or a text file naming it where symlinks fail."""

@@ -1,0 +1,282 @@
+"""Targets that misbehave on purpose (issue 12): memory and time the target must not decide, retries and
+refused tokens, the right exit code. Small stdlib servers on loopback (hostile_support), or the reference
+deployment answering some requests itself (reference_support.Misbehaving)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import ssl
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import pytest
+from hostile_support import CLIENT, bomb, drip, endless_chunked, head, hostile, ok, target_toml
+from reference_support import Misbehaving
+
+from conformance.cli import main
+from conformance.contract.findings import Finding
+from conformance.contract.levels import Level
+from conformance.errors import ConfigError, TargetError
+from conformance.live.client import TargetClient
+from conformance.live.ledger import Evidence, Ledger
+from conformance.live.target import load_target
+from conformance.reference.dataset import build_fleet
+from conformance.reference.server import TOKEN_PATH, Deployment, start_in_thread, write_target_config
+
+MIB = 1 << 20
+
+
+def client_on(tmp_path, url: str, **changes) -> TargetClient:
+    path = tmp_path / "target.toml"
+    path.write_text(target_toml(url))
+    return TargetClient(replace(load_target(path, default_token_url="/token"), **changes))
+
+
+def session_url(client: TargetClient) -> str:
+    ref = client.config.tenant.sessions[0]
+    return client.url(f"/api/partners/v2.0/org/{ref.org_id}/users/{ref.user_id}/wallboxes/{ref.wallbox_id}"
+                      f"/hems-sessions/{ref.session_id}")
+
+
+# --- 1. bodies are read up to max_body_mib, decoded, and no further ---
+
+
+@pytest.mark.parametrize("answer", [endless_chunked(max_bytes=64 * MIB), bomb(64)], ids=["endless-chunked", "gzip-bomb"])
+def test_a_body_is_read_no_further_than_max_body_mib_decoded(tmp_path, answer):
+    with hostile(answer) as url:
+        client = client_on(tmp_path, url, max_body_bytes=MIB)
+        exchange = client.send("GET", session_url(client))
+        client.close()
+    assert exchange.too_large and exchange.body is None
+    assert len(exchange.raw.content) == MIB and len(exchange.text) <= 64 * 1024
+
+
+def test_a_kept_finding_holds_a_clipped_excerpt_never_the_whole_response(tmp_path):
+    with hostile(endless_chunked(max_bytes=8 * MIB)) as url:
+        client = client_on(tmp_path, url, max_body_bytes=4 * MIB)
+        exchange = client.send("GET", session_url(client))
+        client.close()
+    ledger = Ledger()
+    from conformance.report.records import CheckRecord
+
+    ledger.register(CheckRecord("RSP-002", "live", Level.MUST, "statement", "cite"))
+    ledger.add(Evidence(Finding("", "too large", check_id="RSP-002", level=Level.MUST), exchange=exchange))
+    kept = ledger.records["RSP-002"].findings[0].exchange
+    assert kept.raw is None and kept.body is None and kept.text == exchange.text
+
+
+def test_endless_bodies_are_said_once_not_a_crash(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with hostile(endless_chunked(max_bytes=16 * MIB)) as url:
+        (tmp_path / "t.toml").write_text(target_toml(url, max_body_mib=1))
+        code = main(["run", "--config", str(tmp_path / "t.toml"), "--profile", "quick", "--report-dir", "r"])
+    output = "".join(capsys.readouterr())
+    assert code == 1, output  # the unauthenticated probes got a 200 (read up to 1 MiB)
+    assert output.count("note: a 200 answer over 1 MiB was not judged (e.g. http://127.0.0.1:") == 1, output
+    assert "Traceback" not in output
+
+
+# --- 2. timeout_s is a deadline for the whole request, max_run_s for the whole run ---
+
+
+@pytest.mark.parametrize("headers_too", [False, True], ids=["body", "status-line-and-headers"])
+def test_a_target_dripping_bytes_is_cut_at_timeout_s(tmp_path, headers_too):
+    with hostile(drip(every_s=0.2, headers_too=headers_too)) as url:
+        client = client_on(tmp_path, url, timeout_s=1.0)
+        with pytest.raises(TargetError, match=r"timed out: no complete answer within timeout_s = 1 s"):
+            client.send("GET", session_url(client))
+        client.close()
+
+
+def test_a_token_endpoint_dripping_bytes_is_cut_at_timeout_s(tmp_path):
+    with hostile(drip(every_s=0.2)) as url:
+        path = tmp_path / "target.toml"
+        path.write_text(target_toml(url, CLIENT, timeout_s=1))
+        client = TargetClient(load_target(path, default_token_url="/token"))
+        with pytest.raises(TargetError, match=r"token endpoint .*/token: timed out: no complete answer within"):
+            client.send("GET", session_url(client))
+        client.close()
+
+
+def test_no_request_is_sent_past_max_run_s(tmp_path):
+    with hostile(drip(every_s=0.2)) as url:
+        client = client_on(tmp_path, url, timeout_s=30.0, max_run_s=0.5)
+        with pytest.raises(TargetError, match=r"timed out: no complete answer before the run reached max_run_s = 0.5 s"):
+            client.send("GET", session_url(client))
+        with pytest.raises(TargetError, match=r"not sent, the run reached max_run_s = 0.5 s"):
+            client.send("GET", session_url(client))
+        client.close()
+
+
+def test_a_run_against_a_dripping_target_is_untestable_exit_3(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with hostile(drip(every_s=0.2)) as url:
+        (tmp_path / "t.toml").write_text(target_toml(url, timeout_s=1))
+        code = main(["run", "--config", str(tmp_path / "t.toml"), "--profile", "quick", "--report-dir", "r"])
+    output = "".join(capsys.readouterr())
+    assert code == 3, output
+    assert "target could not be tested: GET" in output and "timed out: no complete answer within timeout_s = 1 s" in output
+
+
+# --- 9. fresh tokens refused mid-run; 10. a rate-limited token endpoint ---
+
+
+def run_reference(tmp_path, capsys, rule) -> tuple[int, str, list[str]]:
+    log: list[str] = []
+    deployment = Deployment(build_fleet(0), log=log.append)
+    deployment.app = Misbehaving(deployment.app, rule)
+    with start_in_thread(deployment) as url:
+        write_target_config(str(tmp_path / "t.toml"), deployment.target_config(url))
+        code = main(["run", "--config", str(tmp_path / "t.toml"), "--profile", "quick", "--report-dir",
+                     str(tmp_path / "r")])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err, log
+
+
+def test_fresh_tokens_refused_in_the_middle_of_a_run_stop_it_with_exit_3(tmp_path, capsys):
+    reads = []
+
+    def refuse_after_some_reads(scope):
+        if scope["path"] != TOKEN_PATH:
+            reads.append(scope["path"])
+            if len(reads) > 12:
+                return 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}, b'{"detail": "Unauthorized"}'
+        return None
+
+    code, output, log = run_reference(tmp_path, capsys, refuse_after_some_reads)
+    assert code == 3, output
+    assert "the target refuses the token its token endpoint just issued for" in output
+    assert sum(line.startswith(f"POST {TOKEN_PATH}") for line in log) <= 6, log  # bounded: no refetch per request
+    assert "NON-CONFORMANT" not in output and "Traceback" not in output
+
+
+def test_a_token_endpoint_answering_429_is_retried_like_any_request(tmp_path, capsys):
+    answered = []
+
+    def rate_limit_the_first_token_request(scope):
+        if scope["path"] == TOKEN_PATH and not answered:
+            answered.append(429)
+            return 429, {"Retry-After": "1", "Content-Type": "text/plain"}, b"slow down"
+        return None
+
+    code, output, log = run_reference(tmp_path, capsys, rate_limit_the_first_token_request)
+    assert code == 0, output
+    assert answered == [429]
+
+
+# --- 7. the environment does not choose what is judged ---
+
+
+def test_pytest_options_from_the_environment_do_not_reach_the_verdict(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-k TOK")
+    code = main(["run", "--fault", "cross-tenant-read", "--profile", "quick", "--report-dir", "r"])
+    output = "".join(capsys.readouterr())
+    assert code == 1 and "OBJ-004" in output, output
+
+
+def test_a_run_that_did_not_run_its_checks_is_never_conformant(tmp_path, capsys, monkeypatch):
+    from conformance.live.launch import RunRequest, run
+
+    monkeypatch.chdir(tmp_path)
+    code = run(RunRequest(profile="quick", report_dir="r", extra_pytest_args=("--collect-only",)))
+    output = "".join(capsys.readouterr())
+    assert code == 2, output
+    assert "checks did not run (deselected or only collected" in output and "conformant" not in output
+    assert code == run(RunRequest(profile="quick", report_dir="r", extra_pytest_args=("-k", "TOK")))
+
+
+# --- 4. absurd tokens and secrets are refused, not masked at any cost ---
+
+
+def huge_token_answer(handler) -> None:
+    body = json.dumps({"access_token": "t" * (100 * 1024), "token_type": "Bearer", "expires_in": 60}).encode()
+    head(handler, Content_Length=str(len(body)))
+    handler.wfile.write(body)
+
+
+def test_a_token_over_64_kib_is_a_broken_token_endpoint(tmp_path):
+    with hostile(huge_token_answer) as url:
+        path = tmp_path / "target.toml"
+        path.write_text(target_toml(url, CLIENT))
+        client = TargetClient(load_target(path, default_token_url="/token"))
+        with pytest.raises(TargetError, match=r"token endpoint .*/token is broken: HTTP 200 with an answer over 64 KiB"):
+            client.send("GET", session_url(client))
+        with pytest.raises(TargetError, match=r"is broken: an access_token over 64 KiB"):
+            client.send("POST", url + "/token", tenant=None)
+        client.close()
+
+
+def test_a_configured_secret_over_64_kib_is_a_configuration_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("HEMS_HUGE", "s" * (65 * 1024))
+    path = tmp_path / "target.toml"
+    path.write_text(target_toml("http://127.0.0.1:1", {"grant": "bearer", "token_env": "HEMS_HUGE"}))
+    with pytest.raises(ConfigError, match="auth.token_env: environment variable HEMS_HUGE is longer than 64 KiB"):
+        load_target(path, default_token_url="/token")
+
+
+# --- 8. verify_tls and ca_bundle hold on every request, whatever CA bundle the environment names ---
+
+
+@pytest.mark.parametrize("setting", ["verify_tls = false", "ca_bundle"])
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_tls_settings_hold_when_the_environment_names_another_ca_bundle(tmp_path, monkeypatch, setting, variable):
+    import trustme
+
+    ca, other = trustme.CA(), trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    other.cert_pem.write_to_path(str(tmp_path / "other.pem"))
+    monkeypatch.setenv(variable, str(tmp_path / "other.pem"))  # as CI images do: a bundle without this CA
+    with hostile(ok, tls=server) as url:
+        path = tmp_path / "target.toml"
+        extra = {"verify_tls": False} if setting.startswith("verify") else {"ca_bundle": str(tmp_path / "ca.pem")}
+        path.write_text(target_toml(url, **extra))
+        client = TargetClient(load_target(path, default_token_url="/token"))
+        statuses = [client.send("GET", session_url(client)).status for _ in range(2)]
+        client.close()
+    assert statuses == [200, 200]
+
+
+# --- 3. a killed run leaves no lie behind ---
+
+
+def test_sigterm_ends_a_run_like_ctrl_c_and_no_earlier_verdict_stays(tmp_path):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "summary.json").write_text(json.dumps({"format": "hems-conformance-summary/1", "verdict": "conformant",
+                                                     "exit_code": 0, "checks": []}))
+    (folder / "junit.xml").write_text("<testsuites/>")
+    with hostile(drip(every_s=0.5)) as url:
+        (tmp_path / "t.toml").write_text(target_toml(url, timeout_s=60))
+        process = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--config", str(tmp_path / "t.toml"),
+                                    "--report-dir", str(folder)], cwd=tmp_path, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+        try:
+            for _ in range(200):  # the run has started once its summary says so
+                if "running" in (folder / "summary.json").read_text() or process.poll() is not None:
+                    break
+                time.sleep(0.05)
+            time.sleep(1.0)  # well into the first (dripping) request
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=30)
+        finally:
+            process.kill()
+    assert process.returncode == 130, output
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["verdict"] == "interrupted" and summary["exit_code"] == 130
+    assert "<testsuites/>" not in (folder / "junit.xml").read_text()
+    assert "Traceback" not in output
+
+
+def test_a_run_marks_its_report_folder_running_before_anything_runs_and_compare_refuses_it(tmp_path, capsys):
+    from conformance.report.summary import ReportFolder
+
+    folder = ReportFolder.create(str(tmp_path / "r")).started()
+    assert json.loads(folder.file("summary.json").read_text())["verdict"] == "running"
+    assert main(["report", "compare", str(folder.path), str(folder.path)]) == 2
+    assert "the run never finished (verdict running" in capsys.readouterr().err
