@@ -168,8 +168,8 @@ def status_text(check: dict[str, Any]) -> str:
 
 # --- pytest-html hooks for a live run ---
 
-_COLUMNS = (("level", "Level", True), ("statement", "Statement", False), ("citation", "Spec citation", False),
-            ("status", "Status", True), ("judged", "Judged", True))
+_COLUMNS = (("level", "Level", True), ("basis", "Basis", True), ("statement", "Statement", False),
+            ("citation", "Spec citation", False), ("status", "Status", True), ("judged", "Judged", True))
 
 
 class HtmlHooks:
@@ -195,7 +195,7 @@ class HtmlHooks:
 
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
         check = getattr(report, "hems_check", None) or {}
-        values = {"level": check.get("level", ""), "statement": check.get("statement", ""),
+        values = {"level": check.get("level", ""), "basis": check.get("basis", ""), "statement": check.get("statement", ""),
                   "citation": check.get("citation", ""), "status": status_text(check) if check else "",
                   "judged": check.get("judged", "")}
         cells[:] = [c for c in cells if 'class="col-links"' not in c]
@@ -231,12 +231,13 @@ def check_page(summary: dict[str, Any]) -> str:
     rows = []
     for check in summary["checks"]:
         rows.append(f'<tr class="hems-row" id="check-{escape(check["id"])}"><td>{escape(check["id"])}</td>'
-                    f"<td>{escape(check['level'])}</td><td>{escape(check['statement'])}</td>"
+                    f"<td>{escape(check['level'])}</td><td>{escape(check['basis'])}</td>"
+                    f"<td>{escape(check['statement'])}</td>"
                     f"<td><small>{escape(check['citation'])}</small></td>"
                     f'<td class="status-{check["status"]}">{escape(status_text(check))}</td>'
                     f"<td>{check['judged']}</td></tr>")
         if check["findings"]:
-            rows.append(f'<tr class="hems-evidence"><td colspan="6">{findings_html(check)}</td></tr>')
+            rows.append(f'<tr class="hems-evidence"><td colspan="7">{findings_html(check)}</td></tr>')
     errors = summary.get("input_errors", [])
     error_list = "".join(f"<li>{_code(e['source'])}: {escape(e['message'])}</li>" for e in errors)
     meta = summary["metadata"]
@@ -245,7 +246,7 @@ def check_page(summary: dict[str, Any]) -> str:
             f"<style>body {{ font-family: Helvetica, Arial, sans-serif; font-size: 12px; }}{STYLE}</style></head>"
             f'<body><h1 id="title">{escape(title)}</h1>{banner(summary)}{metadata_table(summary)}'
             f'<h2>Catalogue</h2><table class="hems-catalogue" id="hems-catalogue"><thead><tr><th>ID</th><th>Level</th>'
-            f"<th>Statement</th><th>Spec citation</th><th>Status</th><th>Payloads judged</th></tr></thead>"
+            f"<th>Basis</th><th>Statement</th><th>Spec citation</th><th>Status</th><th>Payloads judged</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>"
             + (f"<h2>Input errors ({summary['counts']['input_errors']})</h2><ul>{error_list}</ul>" if errors else "")
             + "</body></html>\n")
