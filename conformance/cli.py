@@ -50,6 +50,17 @@ def _cmd_invariants(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_trace(args: argparse.Namespace) -> int:
+    from conformance.contract import trace
+    from conformance.contract.spec import load_contract
+
+    pinned = load_contract()
+    rows = trace.trace(pinned.document) if args.spec is None else trace.diff(pinned.document, load_contract(args.spec).document)
+    render = {"text": trace.render_text, "markdown": trace.render_markdown, "json": trace.render_json}[args.format]
+    sys.stdout.write(render(rows))
+    return EXIT_OK
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from conformance.contract.judge import Judge
     from conformance.contract.settings import load_settings
@@ -99,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     inv = commands.add_parser("invariants", help="print the invariant catalogue")
     inv.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     inv.set_defaults(handler=_cmd_invariants)
+
+    trace = commands.add_parser("trace", help="every unit of the spec with the checks that enforce it, or why none")
+    trace.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    trace.add_argument("--spec", metavar="FILE", help="a newer OpenAPI document: mark the units it added, changed "
+                       "or removed versus the pinned one")
+    trace.set_defaults(handler=_cmd_trace)
 
     check = commands.add_parser("check", help="judge recorded payloads offline (files, directories, JSON Lines, -)")
     check.add_argument("paths", nargs="+", metavar="PATH", help="JSON file, directory, .jsonl/.ndjson file, or - for stdin")

@@ -28,7 +28,7 @@ BASE = simulate(Scenario(
     session_id=7,
     first_command_id=70,
     started_at=datetime(2026, 6, 1, 9, 0, tzinfo=UTC),
-    surplus_w=(3000.0,) * 12 + (0.0,) * 5,
+    surplus_w=(3000.0,) * 12 + (2000.0,) * 3 + (0.0,) * 5,  # start, a step down, a stop on import
     wallbox_phases=1,
     answers=("obey", "lose_measurand", "ignore"),
 ))
@@ -131,6 +131,27 @@ def test_should_finding_warns_and_fails_only_under_strict(tmp_path, capsys):
     code, out, _ = check(capsys, "--strict", path)
     assert code == 1
     assert out.splitlines()[-1] == "1 payload(s) judged, 1 failing (1 SHOULD): non-conformant"
+
+
+def test_a_negative_target_on_a_hold_is_information_even_under_strict(tmp_path, capsys):
+    """Only the title 'Target W' speaks to target_w: a target of surplus minus a reserve may be below zero."""
+    body = copy.deepcopy(BASE)
+    hold = next(i for i, d in enumerate(body["decisions"]) if d["decision"] == "hold")
+    body["decisions"][hold]["target_w"] = -420.0
+    path = write_json(tmp_path / "hold.json", body)
+    code, out, _ = check(capsys, "--strict", path)
+    assert code == 0
+    assert finding_lines(out) == [f"{path}: PHY-006 INFO /decisions/{hold}/target_w: negative target_w"]
+    assert out.splitlines()[-1] == "1 payload(s) judged, 0 failing (1 INFO): conformant"
+
+
+def test_charged_from_solar_with_zero_energy_fails_quoting_the_spec(tmp_path, capsys):
+    path = write_json(tmp_path / "zero.json", payload(energy_from_solar_kwh=0.0, savings_eur=0.0))
+    code, out, _ = check(capsys, path)
+    assert code == 1
+    [line] = finding_lines(out)
+    assert line.startswith(f"{path}: OUT-007 MUST /session/energy_from_solar_kwh: ")
+    assert "'CHARGED_FROM_SOLAR - at least one applied steering command delivered energy.'" in line
 
 
 def test_input_error_wins_over_findings_and_the_rest_is_still_judged(tmp_path, capsys):

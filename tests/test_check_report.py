@@ -85,6 +85,14 @@ def test_summary_counts_every_invariant_and_shows_findings_in_their_payload(repo
                                         "message": "invalid JSON: Expecting property name enclosed in double quotes"}]
 
 
+def test_every_check_states_its_basis_in_the_summary_and_the_html_table(reported):
+    checks = {c["id"]: c for c in summary_of(reported)["checks"]}
+    assert {check_id: c["basis"] for check_id, c in checks.items()} == {i.id: i.basis for i in CATALOGUE.values()}
+    html = (reported / "reports" / "latest" / "report.html").read_text(encoding="utf-8")
+    assert "<th>Basis</th>" in html
+    assert '<td>PHY-006</td><td>INFO</td><td>title</td>' in html
+
+
 def test_junit_has_one_test_case_per_invariant_and_validates(reported):
     path = reported / "reports" / "latest" / "junit.xml"
     xmlschema.XMLSchema(str(JUNIT_XSD)).validate(str(path))

@@ -53,12 +53,20 @@ def test_a_level_below_must_says_why_in_the_reading(invariant_id: str) -> None:
 
 
 # Invariants whose spec text leaves room for a legitimate deployment to differ: never MUST.
-ON_AMBIGUOUS_TEXT = ("EVD-008", "REF-001", "REF-003")
+ON_AMBIGUOUS_TEXT = ("EVD-008", "REF-003")
 
 
 @pytest.mark.parametrize("invariant_id", ON_AMBIGUOUS_TEXT)
 def test_an_invariant_on_ambiguous_text_is_should(invariant_id: str) -> None:
     assert CATALOGUE[invariant_id].level is Level.SHOULD
+
+
+@pytest.mark.parametrize("invariant_id", list(CATALOGUE))
+def test_a_reading_on_a_title_alone_is_info(invariant_id: str) -> None:
+    """A title names a value but neither its range nor its relations: such a reading never fails a deployment."""
+    invariant = CATALOGUE[invariant_id]
+    assert (invariant.basis == "title") == (invariant.level is Level.INFO), invariant_id
+    assert invariant.ongoing_level is None or invariant.basis != "title", invariant_id
 
 
 @pytest.mark.parametrize("name, payload", list(base_payloads()))

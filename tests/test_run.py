@@ -67,6 +67,13 @@ def test_the_bundled_reference_deployment_is_conformant(capsys):
     assert "hems-conformance: conformant" in output
 
 
+def test_the_bundled_reference_deployment_is_conformant_under_strict(capsys):
+    """Strict mode is safe on a correct deployment: no SHOULD finding either (variants: see below)."""
+    code, output = run_cli(capsys, "--strict")
+    assert code == 0, output
+    assert "hems-conformance: conformant" in output and "with warnings" not in output, output
+
+
 @pytest.mark.parametrize("name", [f for f in FAULTS if f != "token-endpoint-500"])
 def test_every_fault_is_caught_naming_what_it_breaks(tmp_path, capsys, name):
     fault = FAULTS[name]

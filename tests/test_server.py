@@ -6,6 +6,7 @@ SIGTERM)."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 import socket
@@ -19,11 +20,13 @@ import httpx
 import pytest
 from reference_support import SECRETS, Clock, bearer, deployment, session_url, stored_url
 
+from conformance.cli import main
 from conformance.contract.judge import Judge
 from conformance.contract.vocabulary import VERDICTS
 from conformance.errors import UsageError
 from conformance.reference.dataset import KINDS, OUTCOMES, REQUIRED, build_fleet, features
 from conformance.reference.server import DEFAULT_TOKEN_TTL_S, TOKEN_PATH, bind, start_in_thread, write_target_config
+from conformance.reference.variants import VARIANTS, Variants
 
 
 @pytest.fixture(scope="module")
@@ -342,6 +345,23 @@ def test_check_cli_passes_a_dump_of_every_served_payload(reference, tmp_path):
                              f"{tmp_path}-reports"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{len(dep.fleet.sessions)} payload(s) judged, 0 failing" in result.stdout + result.stderr
+
+
+def test_no_seed_from_0_to_20_serves_a_session_strict_check_rejects(tmp_path, capsys):
+    """The reference deployment obeys the contract it teaches (seed 0 once served session 981 as
+    charged_from_solar with 0 kWh). What `serve --seed N` stores is what it serves; one `check --strict` run
+    over every fleet, as stored and through every payload variant."""
+    variants = Variants(name for name, variant in VARIANTS.items() if variant.transform is not None)
+    lines = []
+    for seed in range(21):
+        for stored in build_fleet(seed).sessions:
+            lines += [json.dumps(stored.payload), json.dumps(variants.transform(stored.payload))]
+    path = tmp_path / "seeds-0-20.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code = main(["check", "--strict", "--report-dir", str(tmp_path / "reports"), str(path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.splitlines()[-1] == f"{len(lines)} payload(s) judged, 0 failing (no findings): conformant"
 
 
 @pytest.mark.parametrize("seed", range(12))

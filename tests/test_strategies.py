@@ -164,11 +164,15 @@ PLACE_FOR = {
     "REF-002": _CHARGED,
     "REF-003": _CHARGED,
     "REF-004": _CHARGED,
+    "KND-001": _CHARGED,
+    "KND-002": _CHARGED,
+    "KND-003": _CHARGED,
     "OUT-001": _INEFFECTIVE,
     "OUT-002": _CHARGED,
     "OUT-003": _NO_SURPLUS,
     "OUT-004": _NO_SURPLUS,
     "OUT-006": _ENDED,
+    "OUT-007": _CHARGED,
     "EVD-001": _CHARGED,
     "EVD-002": _answering("lose_measurand"),
     # A 3-phase box that keeps its phase count: under a cloud the loop asks for 1 phase, the box stays at 3.
@@ -178,6 +182,7 @@ PLACE_FOR = {
     "EVD-006": _answering("ignore"),
     "EVD-007": _answering("reject", "unreachable", "timeout", "not_capable"),
     "EVD-008": _CHARGED,
+    "EVD-009": _answering("drop_phase_switch", shape="cloudy", wallbox_phases=3),
     "TIM-001": hems_session_details(ended=True, readings=(0, 1)),
     "TIM-002": _TIMELINE,
     "TIM-003": _CHARGED,
@@ -189,6 +194,7 @@ PLACE_FOR = {
     "PHY-003": _CHARGED,
     "PHY-004": _CHARGED,
     "PHY-005": _CHARGED,
+    "PHY-006": _CHARGED,
 }
 MUTATION_EXAMPLES = 30
 MIN_APPLICABLE = MUTATION_EXAMPLES // 2  # a mutation that rarely finds a place rarely tests

@@ -33,6 +33,7 @@ class Invariant:
     spec: str
     source: str
     check: CheckFunction | None
+    basis: str
     reading: str = ""
     ongoing_level: Level | None = None
 
@@ -45,11 +46,22 @@ FAMILIES = {
     "SCH": "Schema conformance (formats on)",
     "CNT": "Counters vs command verdicts",
     "REF": "Decision to command references",
+    "KND": "Decision kinds as a sequence",
     "OUT": "Session outcome vs verdicts and decisions",
     "EVD": "Command verdict vs observed evidence",
     "TIM": "Time",
     "IDN": "Identity",
     "PHY": "Physics",
+}
+
+# What a reading rests on. A property title alone names a value but says nothing about its range, sign or
+# relations, so an invariant whose basis is `title` is INFO by default: reported, never failing, not even
+# under --strict (a user may raise it in [judge.levels]).
+BASES = {
+    "normative": "a sentence of the spec states it",
+    "schema": "the schema states it (types, required, formats, references)",
+    "domain": "an external standard states it (IEC 61851-1, OCPP, RFC 3339)",
+    "title": "only a property title speaks to it",
 }
 
 CATALOGUE: dict[str, Invariant] = {}
@@ -62,6 +74,7 @@ def invariant(
     spec: str,
     source: str,
     *,
+    basis: str,
     reading: str = "",
     ongoing_level: Level | None = None,
 ) -> Callable[[CheckFunction], CheckFunction]:
@@ -70,6 +83,10 @@ def invariant(
     def register(check: CheckFunction) -> CheckFunction:
         if id in CATALOGUE:
             raise ValueError(f"duplicate invariant id {id}")
+        if basis not in BASES:
+            raise ValueError(f"{id}: basis {basis!r} is not one of {', '.join(BASES)}")
+        if basis == "title" and (level is not Level.INFO or ongoing_level is not None):
+            raise ValueError(f"{id}: a reading whose basis is a title alone is INFO")
         CATALOGUE[id] = Invariant(
             id=id,
             family=id.split("-")[0],
@@ -78,6 +95,7 @@ def invariant(
             spec=" ".join(spec.split()),
             source=source,
             check=check,
+            basis=basis,
             reading=" ".join(reading.split()),
             ongoing_level=ongoing_level,
         )
@@ -86,7 +104,7 @@ def invariant(
     return register
 
 
-MUST, SHOULD = Level.MUST, Level.SHOULD
+MUST, SHOULD, INFO = Level.MUST, Level.SHOULD, Level.INFO
 _OUTCOME_SRC = "components.schemas.WBHEMSSessionOutcome.description"
 _VERDICT_SRC = "components.schemas.SteeringOutcome.description"
 _KIND_SRC = "components.schemas.SmartChargingDecisionKind.description"
@@ -107,6 +125,12 @@ def _converged(command: dict[str, Any], settings: Settings) -> bool:
     return _at_most(abs(observed - commanded), settings.current_tolerance(commanded))
 
 
+def _energising(view: SessionView) -> list[int]:
+    """Applied commands that command current: only these can have 'delivered energy'. An applied 0 A command
+    (a stop) on a wallbox that never moved converges trivially and proves no steering."""
+    return [i for i in view.commands_with(frozenset({"applied"})) if view.commands[i]["commanded_amps"] != 0]  # a negative one is PHY-004's
+
+
 def _d(i: int, field: str = "") -> str:
     return f"/decisions/{i}" + (f"/{field}" if field else "")
 
@@ -120,7 +144,7 @@ def _c(i: int, field: str = "") -> str:
 
 def _schema_entry(id: str, statement: str, spec: str, source: str, reading: str) -> None:
     CATALOGUE[id] = Invariant(id=id, family="SCH", level=MUST, statement=statement, spec=spec, source=source,
-                              check=None, reading=reading)
+                              check=None, basis="schema", reading=reading)
 
 
 _schema_entry(
@@ -167,6 +191,9 @@ _PENDING = (
     "commands_sent: title: Commands Sent type: integer; commands_applied: title: Commands Applied; "
     "commands_ineffective: title: Commands Ineffective",
     "components.schemas.HEMSSessionItem.properties.commands_sent",
+    reading="Not from the titles alone: each counter counts command rows by their verdict (CNT-002 to CNT-004, "
+    "on the SteeringOutcome sentences), and no count of rows is negative.",
+    basis="normative",
 )
 def counters_not_negative(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for name in _COUNTERS:
@@ -203,6 +230,7 @@ def _counter_matches(view: SessionView, name: str, verdicts: frozenset[str]) -> 
     reading="Default: applied = {applied} (the verified count). Alternative: set judge.applied_verdicts, "
     "e.g. the pre-SC-55 count of Accepted dispatches. " + _CNT_ONGOING + " " + _PENDING,
     ongoing_level=SHOULD,
+    basis="normative",
 )
 def counter_applied(view: SessionView, settings: Settings) -> Iterator[Finding]:
     return _counter_matches(view, "commands_applied", settings.applied_verdicts)
@@ -220,6 +248,7 @@ def counter_applied(view: SessionView, settings: Settings) -> Iterator[Finding]:
     reading="Default: both verdicts named ineffective. Alternatives (judge.ineffective_verdicts): only "
     "accepted_ineffective, or also unverified ('Not counted as success'). " + _CNT_ONGOING,
     ongoing_level=SHOULD,
+    basis="normative",
 )
 def counter_ineffective(view: SessionView, settings: Settings) -> Iterator[Finding]:
     return _counter_matches(view, "commands_ineffective", settings.ineffective_verdicts)
@@ -231,10 +260,13 @@ def counter_ineffective(view: SessionView, settings: Settings) -> Iterator[Findi
     "commands_sent equals the number of commands in the payload.",
     "commands_sent: title: Commands Sent; commands: items: $ref: '#/components/schemas/HEMSCommandItem'",
     "components.schemas.HEMSSessionItem.properties.commands_sent",
-    reading="Default: every command row counts as sent. Alternative (judge.sent_verdicts): leave out "
+    reading="Basis: 'Per-command verdict for a wallbox steering command' makes every row of `commands` a "
+    "command that was sent, which the title 'Commands Sent' counts. Default: every command row counts as sent. "
+    "Alternative (judge.sent_verdicts): leave out "
     "verdicts that never reached the wire, e.g. not_capable ('adapter-side') and unreachable. "
     + _CNT_ONGOING,
     ongoing_level=SHOULD,
+    basis="normative",
 )
 def counter_sent(view: SessionView, settings: Settings) -> Iterator[Finding]:
     return _counter_matches(view, "commands_sent", settings.sent_verdicts)
@@ -247,14 +279,16 @@ _NEVER_DISPATCH = ("hold", "skip")
 
 @invariant(
     "REF-001",
-    SHOULD,
+    INFO,
     "A decision is dispatched if and only if it names a steering_command_id.",
     "dispatched: title: Dispatched type: boolean steering_command_id: anyOf: - type: integer - type: 'null' "
     "title: Steering Command Id",
     "components.schemas.HEMSDecisionItem.properties.dispatched",
-    reading="The spec gives both fields only a title and a type. Were they one fact, one field would do: a "
-    "deployment may link a decision to the command still in force without dispatching, or save a dispatched "
-    "decision before its command row exists, hence SHOULD. A hold or skip marked dispatched is REF-004's.",
+    reading="The spec gives both fields only a title and a type, hence INFO (basis: title). Were they one fact, "
+    "one field would do: a deployment may link a decision to the command still in force without dispatching, or "
+    "save a dispatched decision before its command row exists. A hold or skip marked dispatched is REF-004's; a "
+    "start that does not dispatch is KND-001's.",
+    basis="title",
 )
 def dispatched_iff_command(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i, d in enumerate(view.decisions):
@@ -276,6 +310,7 @@ def dispatched_iff_command(view: SessionView, settings: Settings) -> Iterator[Fi
     "components.schemas.HEMSSessionDetail",
     reading="The detail is self-contained: a command id that is not in `commands` is a dangling or "
     "foreign reference.",
+    basis="normative",
 )
 def reference_resolves(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i, d in enumerate(view.decisions):
@@ -298,6 +333,7 @@ def reference_resolves(view: SessionView, settings: Settings) -> Iterator[Findin
     reading="'One steering decision point' dispatches at most one command, so two decisions naming one "
     "command are usually a duplicate (a join fan-out). The spec does not say a command is named by one "
     "decision only, hence SHOULD.",
+    basis="normative",
 )
 def reference_unique(view: SessionView, settings: Settings) -> Iterator[Finding]:
     first: dict[Any, int] = {}
@@ -323,6 +359,7 @@ def reference_unique(view: SessionView, settings: Settings) -> Iterator[Finding]
     "HOLD - no dispatch at this decision point (gates not met / window ticking / no data). (...) SKIP - decision "
     "point aborted (inputs unavailable) — recorded so gaps are explainable.",
     _KIND_SRC,
+    basis="normative",
 )
 def hold_skip_not_dispatched(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i, d in enumerate(view.decisions):
@@ -330,35 +367,110 @@ def hold_skip_not_dispatched(view: SessionView, settings: Settings) -> Iterator[
             yield Finding(_d(i, "dispatched"), f"a {d['decision']} decision is dispatched", False, True)
 
 
+# --- KND: decision kinds as a sequence ---
+
+
+@invariant(
+    "KND-001",
+    MUST,
+    "A start decision dispatches.",
+    "START - steering began: first rate/command imposed (e.g. IDLE→COMMITMENT).",
+    _KIND_SRC,
+    reading="A start is the point where the first command is imposed, so it is dispatched; a dispatch that "
+    "failed still dispatched (its command reads unreachable, timeout, ...). In a no_surplus session a start is "
+    "OUT-003's.",
+    basis="normative",
+)
+def start_dispatches(view: SessionView, settings: Settings) -> Iterator[Finding]:
+    if view.session["outcome"] == "no_surplus":
+        return  # a start in a no_surplus session is OUT-003's: the start or the outcome is wrong
+    for i in view.decisions_of_kind("start"):
+        if not view.decisions[i]["dispatched"]:
+            yield Finding(_d(i, "dispatched"), "a start decision imposed no command", True, False)
+
+
+@invariant(
+    "KND-002",
+    MUST,
+    "step and stop decisions come only after a start decision of the same session.",
+    "START - steering began: first rate/command imposed (e.g. IDLE→COMMITMENT). STEP - adjusted the rate/plan to "
+    "track conditions. (...) STOP - steering ended: profile cleared / charging stopped.",
+    _KIND_SRC,
+    reading="Nothing is adjusted or ended before the first command is imposed. Compared by time, not by array "
+    "position (the order of the array is TIM-002's); a start at the same instant counts as before.",
+    basis="normative",
+)
+def step_stop_after_start(view: SessionView, settings: Settings) -> Iterator[Finding]:
+    starts = [view.decision_times[i] for i in view.decisions_of_kind("start")]
+    if None in starts:
+        return  # an unreadable time is SCH-002's; no order to judge
+    first = min(starts, default=None)
+    for i, d in enumerate(view.decisions):
+        time = view.decision_times[i]
+        if d["decision"] in ("step", "stop") and time is not None and (first is None or time < first):
+            yield Finding(_d(i, "decision"), f"a {d['decision']} before any start of this session",
+                            "a start at or before " + str(d["time"]), d["decision"])
+
+
+@invariant(
+    "KND-003",
+    SHOULD,
+    "A dispatched stop's command commands 0 A.",
+    "STOP - steering ended: profile cleared / charging stopped.",
+    _KIND_SRC,
+    reading="'charging stopped' is a 0 A cap. 'profile cleared' may be stored as a row carrying the wallbox's "
+    "default limit instead, hence SHOULD; a stop that names no command (a cleared profile without a row) "
+    "stays quiet.",
+    basis="normative",
+)
+def stop_commands_zero(view: SessionView, settings: Settings) -> Iterator[Finding]:
+    for i in view.decisions_of_kind("stop"):
+        ref = view.decisions[i]["steering_command_id"]
+        j = view.command_index.get(ref) if ref is not None else None
+        if j is not None and view.commands[j]["commanded_amps"] > 0:
+            yield Finding(_c(j, "commanded_amps"), f"the stop {_d(i)} commands {view.commands[j]['commanded_amps']} A",
+                            0, view.commands[j]["commanded_amps"])
+
+
 # --- OUT: session outcome ---
+
+
+_CHARGED_SENTENCE = "CHARGED_FROM_SOLAR - at least one applied steering command delivered energy."
 
 
 @invariant(
     "OUT-001",
     MUST,
-    "A charged_from_solar session has at least one applied command.",
-    "CHARGED_FROM_SOLAR - at least one applied steering command delivered energy.",
+    "A charged_from_solar session has at least one applied command that commands more than 0 A.",
+    _CHARGED_SENTENCE,
     _OUTCOME_SRC,
+    reading="An applied 0 A command (a stop, a pause) delivers no energy, so it does not make a session "
+    "charged_from_solar. Energy reported as 0 is OUT-007's.",
+    basis="normative",
 )
 def charged_needs_applied(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    if view.session["outcome"] == "charged_from_solar" and not view.commands_with(frozenset({"applied"})):
-        yield Finding("/session/outcome", "charged_from_solar but no command is applied", ">= 1 applied command", 0)
+    if view.session["outcome"] == "charged_from_solar" and not _energising(view):
+        yield Finding("/session/outcome", "charged_from_solar but no command of more than 0 A is applied",
+                        ">= 1 applied command of more than 0 A", 0)
 
 
 @invariant(
     "OUT-002",
     MUST,
-    "A steering_ineffective session has commands and none of them is applied.",
+    "A steering_ineffective session has commands and none of them that commands more than 0 A is applied.",
     "STEERING_INEFFECTIVE - commands dispatched but none verified as applied",
     _OUTCOME_SRC,
-    reading="commands_ineffective >= 1 is not required: a session whose commands were all rejected fits too.",
+    reading="commands_ineffective >= 1 is not required: a session whose commands were all rejected fits too. "
+    "An applied 0 A command (the stop) does not count: on a wallbox that never moved it converges trivially, "
+    "and the session has no other outcome (OUT-001).",
+    basis="normative",
 )
 def ineffective_needs_unapplied_commands(view: SessionView, settings: Settings) -> Iterator[Finding]:
     if view.session["outcome"] != "steering_ineffective":
         return
     if not view.commands:
         yield Finding("/session/outcome", "steering_ineffective but no command was dispatched", ">= 1 command", 0)
-    for i in view.commands_with(frozenset({"applied"})):
+    for i in _energising(view):
         yield Finding(_c(i, "outcome"), "steering_ineffective session has an applied command", "not applied", "applied")
 
 
@@ -368,6 +480,7 @@ def ineffective_needs_unapplied_commands(view: SessionView, settings: Settings) 
     "A no_surplus session has no start decision.",
     "NO_SURPLUS - the loop ran but never saw enough surplus to start.",
     _OUTCOME_SRC,
+    basis="normative",
 )
 def no_surplus_never_started(view: SessionView, settings: Settings) -> Iterator[Finding]:
     if view.session["outcome"] == "no_surplus":
@@ -384,6 +497,7 @@ def no_surplus_never_started(view: SessionView, settings: Settings) -> Iterator[
     _OUTCOME_SRC,
     reading="Commands are imposed from start on; a command outside the loop (e.g. pause power) is "
     "conceivable, hence SHOULD. A session with a start decision is OUT-003's: there the outcome is wrong.",
+    basis="normative",
 )
 def no_surplus_no_commands(view: SessionView, settings: Settings) -> Iterator[Finding]:
     if view.session["outcome"] == "no_surplus" and view.commands and not view.decisions_of_kind("start"):
@@ -399,6 +513,7 @@ def no_surplus_no_commands(view: SessionView, settings: Settings) -> Iterator[Fi
     _OUTCOME_SRC,
     reading="charged_from_solar, no_surplus and steering_ineffective are rolled up at finalize. A reaper may "
     "mark a session aborted without writing ended_at, so aborted stays quiet.",
+    basis="normative",
 )
 def ongoing_has_no_outcome(view: SessionView, settings: Settings) -> Iterator[Finding]:
     outcome = view.session["outcome"]
@@ -414,10 +529,28 @@ def ongoing_has_no_outcome(view: SessionView, settings: Settings) -> Iterator[Fi
     "read instead of the decision timeline.",
     _OUTCOME_SRC,
     reading="Rows written before SC-56 may be ended with a null outcome, hence SHOULD.",
+    basis="normative",
 )
 def ended_has_outcome(view: SessionView, settings: Settings) -> Iterator[Finding]:
     if not view.ongoing and view.session["outcome"] is None:
         yield Finding("/session/outcome", "ended session has no outcome", "an outcome", None)
+
+
+@invariant(
+    "OUT-007",
+    MUST,
+    "A charged_from_solar session's energy_from_solar_kwh is not 0.",
+    _CHARGED_SENTENCE,
+    _OUTCOME_SRC,
+    reading="'delivered energy' and 0 kWh contradict each other. null (not measured) stays quiet, and so does any "
+    "positive value, however small. A session without an applied command of more than 0 A is OUT-001's, "
+    "negative energy PHY-004's.",
+    basis="normative",
+)
+def charged_delivered_energy(view: SessionView, settings: Settings) -> Iterator[Finding]:
+    if view.session["outcome"] == "charged_from_solar" and view.session["energy_from_solar_kwh"] == 0 and _energising(view):
+        yield Finding("/session/energy_from_solar_kwh",
+                        f"charged_from_solar with no energy, but the spec says '{_CHARGED_SENTENCE}'", "> 0 or null", 0)
 
 
 # --- EVD: verdict vs evidence ---
@@ -434,6 +567,7 @@ def ended_has_outcome(view: SessionView, settings: Settings) -> Iterator[Finding
     "no-op labelled applied). How close the sample must be is EVD-008's. " + _PENDING
     + " Other commands of a running session: SHOULD.",
     ongoing_level=SHOULD,
+    basis="normative",
 )
 def applied_has_current(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i in view.commands_with(frozenset({"applied"})):
@@ -450,6 +584,7 @@ def applied_has_current(view: SessionView, settings: Settings) -> Iterator[Findi
     "UNVERIFIED - dispatched Accepted but no Current.Offered sample landed in the verification window, so "
     "we can't say either way",
     _VERDICT_SRC,
+    basis="normative",
 )
 def unverified_has_no_current(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i in view.commands_with(frozenset({"unverified"})):
@@ -466,6 +601,7 @@ def unverified_has_no_current(view: SessionView, settings: Settings) -> Iterator
     "PHASE_SWITCH_INEFFECTIVE - (...) the observed energized phase count did not match the commanded one "
     "(...). Only raised on positive evidence",
     _VERDICT_SRC,
+    basis="normative",
 )
 def phase_verdict_needs_phases(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i in view.commands_with(frozenset({"phase_switch_ineffective"})):
@@ -485,6 +621,7 @@ def phase_verdict_needs_phases(view: SessionView, settings: Settings) -> Iterato
     reading="'The first four' are applied, rejected, unreachable, timeout (+ not_capable), the enum before "
     "SC-55 inserted the verification verdicts. Statuses are compared through judge.dispatch_vocabulary "
     "without case, spaces, '_' or '-' (Accepted = applied, NotSupported = not_supported = rejected).",
+    basis="normative",
 )
 def verdict_mirrors_dispatch(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i, command in enumerate(view.commands):
@@ -508,6 +645,7 @@ def verdict_mirrors_dispatch(view: SessionView, settings: Settings) -> Iterator[
     reading="The schema leaves dispatch_status a free string ('dispatch_status: title: Dispatch Status type: "
     "string') and lists no CommandStatus words, hence SHOULD; extend judge.dispatch_vocabulary for a "
     "deployment's own words.",
+    basis="normative",
 )
 def dispatch_status_known(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i, command in enumerate(view.commands):
@@ -525,6 +663,7 @@ def dispatch_status_known(view: SessionView, settings: Settings) -> Iterator[Fin
     _VERDICT_SRC,
     reading="'never moved toward the command' names no distance, hence SHOULD; the tolerance is EVD-008's. "
     "Without a sample the verdict would be unverified; a sample at the commanded amps would be applied.",
+    basis="normative",
 )
 def ineffective_has_diverging_current(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i in view.commands_with(frozenset({"accepted_ineffective"})):
@@ -550,6 +689,7 @@ def ineffective_has_diverging_current(view: SessionView, settings: Settings) -> 
     _VERDICT_SRC,
     reading="Only verification reads a sample, and it happens 'on top of an `applied` dispatch'; the spec does "
     "not say that a failed command stores none (a meter's last sample may be attached anyway), hence SHOULD.",
+    basis="normative",
 )
 def failed_dispatch_has_no_current(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i in view.commands_with(FAILURE_VERDICTS):
@@ -568,18 +708,45 @@ def failed_dispatch_has_no_current(view: SessionView, settings: Settings) -> Ite
     reading="The spec names no tolerance, hence SHOULD. Default max(1.0 A, 5 % of the commanded amps) "
     "(judge.current_tolerance_a, judge.current_tolerance_pct); the boundary counts as within. A missing "
     "sample is EVD-001's, a negative sample or command PHY-005's or PHY-004's.",
+    basis="normative",
 )
 def applied_current_converged(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    for i in view.commands_with(frozenset({"applied"})):
+    return _diverging(view, settings, "applied", "applied but")
+
+
+def _diverging(view: SessionView, settings: Settings, verdict: str, claim: str) -> Iterator[Finding]:
+    """Commands of `verdict` whose sample is off their commanded amps (EVD-008, EVD-009)."""
+    for i in view.commands_with(frozenset({verdict})):
         command = view.commands[i]
         observed, commanded = command["observed_current_offered_a"], command["commanded_amps"]
-        if observed is None or observed < 0 or commanded < 0:
-            continue  # no sample is EVD-001's, a negative one PHY-005's, a negative command PHY-004's
-        if not _converged(command, settings):
-            tolerance = settings.current_tolerance(commanded)
-            yield Finding(_c(i, "observed_current_offered_a"),
-                            f"applied but Current.Offered {observed} A is not within {tolerance:g} A of {commanded} A",
-                            f"{commanded} A ± {tolerance:g}", observed)
+        if observed is None or observed < 0 or commanded < 0 or _converged(command, settings):
+            continue  # no sample is EVD-001's or EVD-009's, a negative one PHY-005's, a negative command PHY-004's
+        tolerance = settings.current_tolerance(commanded)
+        yield Finding(_c(i, "observed_current_offered_a"),
+                        f"{claim} Current.Offered {observed} A is not within {tolerance:g} A of {commanded} A",
+                        f"{commanded} A ± {tolerance:g}", observed)
+
+
+@invariant(
+    "EVD-009",
+    SHOULD,
+    "A phase_switch_ineffective command has an observed Current.Offered within tolerance of its commanded amps.",
+    "PHASE_SWITCH_INEFFECTIVE - dispatched Accepted, the amperage cap took effect, but the observed energized "
+    "phase count did not match the commanded one",
+    _VERDICT_SRC,
+    reading="'the amperage cap took effect' is the convergence APPLIED asks for, and the spec names no tolerance, "
+    "hence SHOULD; the tolerance is EVD-008's. A current that never moved makes the command accepted_ineffective, "
+    "no sample unverified. A negative sample or command is PHY-005's or PHY-004's.",
+    basis="normative",
+)
+def phase_verdict_current_converged(view: SessionView, settings: Settings) -> Iterator[Finding]:
+    for i in view.commands_with(frozenset({"phase_switch_ineffective"})):
+        command = view.commands[i]
+        if command["observed_current_offered_a"] is None:
+            yield Finding(_c(i, "observed_current_offered_a"), "phase_switch_ineffective without an observed sample",
+                            f"a sample near {command['commanded_amps']} A", None)
+    yield from _diverging(view, settings, "phase_switch_ineffective",
+                          "phase_switch_ineffective but the amperage cap did not take effect:")
 
 
 # --- TIM: time ---
@@ -592,7 +759,10 @@ def applied_current_converged(view: SessionView, settings: Settings) -> Iterator
     "started_at: format: date-time title: Started At type: string ended_at: anyOf: - format: date-time type: "
     "string - type: 'null' title: Ended At",
     "components.schemas.HEMSSessionItem.properties.ended_at",
-    reading="Compared as instants: 12:00+02:00 equals 10:00Z.",
+    reading="Basis: domain. Both are RFC 3339 date-times, instants on one time line, and a session is the "
+    "interval between them (as an OCPP transaction between its start and stop). Compared as instants: "
+    "12:00+02:00 equals 10:00Z.",
+    basis="domain",
 )
 def ends_after_start(view: SessionView, settings: Settings) -> Iterator[Finding]:
     if view.started is not None and view.ended is not None and view.ended < view.started:
@@ -622,6 +792,7 @@ _ORDER_READING = "The seed calls the decisions a timeline but states no order fo
     "decision timeline; One row per decision point makes the timeline queryable",
     _KIND_SRC,
     reading=_ORDER_READING,
+    basis="normative",
 )
 def decisions_in_order(view: SessionView, settings: Settings) -> Iterator[Finding]:
     return _in_order(view.decisions, view.decision_times, _d)
@@ -634,6 +805,7 @@ def decisions_in_order(view: SessionView, settings: Settings) -> Iterator[Findin
     "Get one standalone HEMS session with its decision timeline and command verdicts",
     "paths.<session>.get.summary",
     reading=_ORDER_READING,
+    basis="normative",
 )
 def commands_in_order(view: SessionView, settings: Settings) -> Iterator[Finding]:
     return _in_order(view.commands, view.command_times, _c)
@@ -648,6 +820,7 @@ def commands_in_order(view: SessionView, settings: Settings) -> Iterator[Finding
     reading="The rows belong to 'one standalone HEMS session', but the spec states no window for their "
     "times, hence SHOULD. Skew judge.clock_skew_s (default 60 s) either side, since rows come from several "
     "services. An ongoing session has no upper bound.",
+    basis="normative",
 )
 def rows_inside_window(view: SessionView, settings: Settings) -> Iterator[Finding]:
     if view.started is None or (view.ended is not None and view.ended < view.started):
@@ -671,6 +844,7 @@ def rows_inside_window(view: SessionView, settings: Settings) -> Iterator[Findin
     "START - steering began: first rate/command imposed; dispatched: title: Dispatched",
     _KIND_SRC,
     reading="Within judge.dispatch_skew_s (default 5 s) for clocks of different services.",
+    basis="normative",
 )
 def command_after_decision(view: SessionView, settings: Settings) -> Iterator[Finding]:
     skew = timedelta(seconds=settings.dispatch_skew_s)
@@ -695,8 +869,9 @@ def command_after_decision(view: SessionView, settings: Settings) -> Iterator[Fi
     "HEMSCommandItem: properties: id: title: Id type: integer; steering_command_id: anyOf: - type: integer - "
     "type: 'null' title: Steering Command Id",
     "components.schemas.HEMSCommandItem.properties.id",
-    reading="A steering_command_id names a command by this id alone, so a repeated id makes the reference "
-    "ambiguous.",
+    reading="Basis: schema. A steering_command_id (an integer) names a command by this id alone, so a repeated "
+    "id makes the reference the schema declares ambiguous.",
+    basis="schema",
 )
 def command_ids_unique(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i, command in enumerate(view.commands):
@@ -715,7 +890,8 @@ def command_ids_unique(view: SessionView, settings: Settings) -> Iterator[Findin
     "phases: anyOf: - type: integer - type: 'null' title: Phases; commanded_phases: anyOf: - type: integer - "
     "type: 'null' title: Commanded Phases",
     "components.schemas.HEMSCommandItem.properties.commanded_phases",
-    reading="OCPP numberPhases is 1..3 on AC; null means not commanded.",
+    reading="Basis: domain. OCPP numberPhases is 1..3 on AC; null means not commanded.",
+    basis="domain",
 )
 def phases_in_range(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for rows, name, pointer in ((view.decisions, "phases", _d), (view.commands, "commanded_phases", _c)):
@@ -731,10 +907,11 @@ def phases_in_range(view: SessionView, settings: Settings) -> Iterator[Finding]:
     "commanded_amps is 0 (pause) or within the IEC 61851-1 range of 6 A to 80 A.",
     "commanded_amps: title: Commanded Amps type: number",
     "components.schemas.HEMSCommandItem.properties.commanded_amps",
-    reading="The spec gives commanded_amps no range; the range is that of the IEC 61851-1 control pilot "
+    reading="Basis: domain. The spec gives commanded_amps no range; the range is that of the IEC 61851-1 control pilot "
     "(a standard, not the spec): 6 A at the lowest charging duty cycle, 80 A at the highest; below 6 A the "
     "car does not charge. Range judge.amps_min .. judge.amps_max (default 6 .. 80 A); a deployment with "
     "lower rated wallboxes may lower amps_max.",
+    basis="domain",
 )
 def amps_in_range(view: SessionView, settings: Settings) -> Iterator[Finding]:
     for i, command in enumerate(view.commands):
@@ -751,10 +928,12 @@ def amps_in_range(view: SessionView, settings: Settings) -> Iterator[Finding]:
     "commanded_watts: title: Commanded Watts type: number commanded_amps: title: Commanded Amps type: number "
     "commanded_phases: anyOf: - type: integer - type: 'null' title: Commanded Phases",
     "components.schemas.HEMSCommandItem",
-    reading="The spec relates watts, amps and phases by their titles only ('Commanded Watts', 'Commanded "
-    "Amps', 'Commanded Phases'), hence SHOULD. Amps are per phase (the OCPP limit is). W within A·V·n·(1 ± voltage_tolerance_pct) ± "
+    reading="Basis: domain (P = U·I per phase at the nominal voltage of IEC 60038). The spec relates watts, "
+    "amps and phases by their titles only ('Commanded Watts', 'Commanded Amps', 'Commanded Phases'), hence "
+    "SHOULD. Amps are per phase (the OCPP limit is). W within A·V·n·(1 ± voltage_tolerance_pct) ± "
     "watts_slack_a·V·n at V = nominal_voltage_v (230 V ± 10 %, one amp of slack); with commanded_phases null "
     "any n of 1..3 is accepted.",
+    basis="domain",
 )
 def watts_match_amps(view: SessionView, settings: Settings) -> Iterator[Finding]:
     volts, margin = settings.nominal_voltage_v, settings.voltage_tolerance_pct / 100.0
@@ -784,7 +963,10 @@ def watts_match_amps(view: SessionView, settings: Settings) -> Iterator[Finding]
     "energy_from_solar_kwh: anyOf: - type: number - type: 'null' title: Energy From Solar Kwh; "
     "commanded_watts: title: Commanded Watts type: number commanded_amps: title: Commanded Amps type: number",
     "components.schemas.HEMSCommandItem",
-    reading="A charging cap and solar energy are magnitudes; V2G is out of scope of this endpoint.",
+    reading="Basis: domain. An OCPP charging limit is a charging rate (V2G is out of scope of this endpoint) "
+    "and the IEC 61851-1 control pilot signals no negative current; solar energy an applied command 'delivered' "
+    "is a magnitude.",
+    basis="domain",
 )
 def quantities_not_negative(view: SessionView, settings: Settings) -> Iterator[Finding]:
     energy = view.session["energy_from_solar_kwh"]
@@ -804,17 +986,34 @@ def _negative_fields(rows: list[dict[str, Any]], names: tuple[str, ...], pointer
 @invariant(
     "PHY-005",
     SHOULD,
-    "Target power and observed current and power are not negative.",
-    "target_w: anyOf: - type: number - type: 'null' title: Target W; observed_current_offered_a: anyOf: - "
-    "type: number - type: 'null' title: Observed Current Offered A observed_power_w: anyOf: - type: number - "
-    "type: 'null' title: Observed Power W",
+    "Observed current and power are not negative.",
+    "observed_current_offered_a: anyOf: - type: number - type: 'null' title: Observed Current Offered A "
+    "observed_power_w: anyOf: - type: number - type: 'null' title: Observed Power W; reading the next "
+    "MeterValues Current.Offered",
     "components.schemas.HEMSCommandItem.properties.observed_current_offered_a",
-    reading="Only the titles ('Target W', 'Observed Current Offered A', 'Observed Power W') speak to these "
-    "values, hence SHOULD: targets and observations are magnitudes. export_w may be negative (import).",
+    reading="Basis: domain. The samples are OCPP MeterValues: Current.Offered is the maximum current offered "
+    "to the EV, Power.Active.Import the power it draws, both magnitudes. The spec names only Current.Offered, "
+    "hence SHOULD. export_w may be negative (import); target_w is PHY-006's.",
+    basis="domain",
 )
 def observations_not_negative(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    yield from _negative_fields(view.decisions, ("target_w",), _d)
-    yield from _negative_fields(view.commands, ("observed_current_offered_a", "observed_power_w"), _c)
+    return _negative_fields(view.commands, ("observed_current_offered_a", "observed_power_w"), _c)
+
+
+@invariant(
+    "PHY-006",
+    INFO,
+    "A decision's target power is not negative.",
+    "target_w: anyOf: - type: number - type: 'null' title: Target W",
+    "components.schemas.HEMSDecisionItem.properties.target_w",
+    reading="Only the title 'Target W' speaks to this value, hence INFO: reported, never failing. A target "
+    "computed as surplus minus a reserve is below zero whenever the surplus is small, and a hold decision "
+    "dispatches nothing, so a negative target contradicts no sentence of the spec. Raise it in [judge.levels] "
+    "where targets are known to be charging powers.",
+    basis="title",
+)
+def target_not_negative(view: SessionView, settings: Settings) -> Iterator[Finding]:
+    return _negative_fields(view.decisions, ("target_w",), _d)
 
 
 SEMANTIC = tuple(inv for inv in CATALOGUE.values() if inv.family != "SCH")

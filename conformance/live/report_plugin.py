@@ -161,8 +161,8 @@ class ReportPlugin:
 
 
 
-_COLUMNS = (("level", "Level", True), ("statement", "Statement", False), ("citation", "Spec citation", False),
-            ("status", "Status", True), ("judged", "Judged", True))
+_COLUMNS = (("level", "Level", True), ("basis", "Basis", True), ("statement", "Statement", False),
+            ("citation", "Spec citation", False), ("status", "Status", True), ("judged", "Judged", True))
 
 
 class HtmlHooks:
@@ -188,7 +188,8 @@ class HtmlHooks:
 
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
         check = getattr(report, "hems_check", None) or {}
-        values = {"level": check.get("level", ""), "statement": check.get("statement", ""),
+        values = {"level": check.get("level", ""), "basis": check.get("basis", ""),
+                  "statement": check.get("statement", ""),
                   "citation": check.get("citation", ""), "status": status_text(check) if check else "",
                   "judged": check.get("judged", "")}
         cells[:] = [c for c in cells if 'class="col-links"' not in c]

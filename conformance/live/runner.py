@@ -69,7 +69,7 @@ class LiveRun:
         self.operation = self.schema[SESSION_PATH]["GET"]
         for invariant in CATALOGUE.values():
             self.ledger.register(CheckRecord(invariant.id, "invariant", self.level_of(invariant.id), invariant.statement,
-                                             f"{invariant.spec} ({invariant.source})"))
+                                             f"{invariant.spec} ({invariant.source})", invariant.basis))
         self._context = ResponseContext(self.judge, self.ledger, self.level_of, config.max_body_bytes)
         self._response_checks: list[tuple[str, ResponseCheck]] = []
 

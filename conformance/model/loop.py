@@ -180,6 +180,9 @@ class _Run:
         if self.import_held >= c.stop_readings:
             self.stop(when, f"sustained import for {c.stop_readings} readings", surplus)
             return
+        if self.import_held:  # below the threshold: keep the cap and wait out the stop window, as evcc does
+            self.decide(when, "hold", f"import {self.import_held}/{c.stop_readings}", surplus)
+            return
         amps, phases = self.plan(surplus)
         last_amps, last_phases = self.commanded or (0, 0)
         if abs(amps - last_amps) >= c.step_min_amps or phases != last_phases:
@@ -221,7 +224,7 @@ def simulate(scenario: Scenario, controller: Controller = Controller()) -> dict[
             "started_at": run.stamp(scenario.started_at),
             "ended_at": ended_at,
             "final_hems_state": _final_state(scenario, run.state),
-            "outcome": _outcome(scenario, verdicts, run.decisions),
+            "outcome": _outcome(scenario, run.commands),
             "energy_from_solar_kwh": round(run.energy_kwh, 3),
             "savings_eur": round(run.energy_kwh * scenario.savings_eur_per_kwh, 2) if scenario.price_coverage else None,
             "has_complete_price_coverage": scenario.price_coverage,
@@ -240,14 +243,17 @@ def _final_state(scenario: Scenario, state: str) -> str:
     return "ABORTED" if scenario.aborted else "FINISHED"
 
 
-def _outcome(scenario: Scenario, verdicts: list[str], decisions: list[dict[str, Any]]) -> str | None:
+def _outcome(scenario: Scenario, commands: list[dict[str, Any]]) -> str | None:
+    """The roll-up. Only an applied command of more than 0 A delivers energy ("CHARGED_FROM_SOLAR - at least
+    one applied steering command delivered energy"): an applied stop alone leaves the session ineffective.
+    Every such command is dispatched at a surplus above the start threshold, so it charges from the sun."""
     if scenario.aborted:
         return "aborted"
     if not scenario.ended:
         return None
-    if "applied" in verdicts:
+    if any(c["outcome"] == "applied" and c["commanded_amps"] > 0 for c in commands):
         return "charged_from_solar"
-    return "steering_ineffective" if verdicts else "no_surplus"
+    return "steering_ineffective" if commands else "no_surplus"
 
 
 # --- the space of scenarios, described once ---

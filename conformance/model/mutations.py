@@ -51,6 +51,11 @@ def _dispatched(p: Payload) -> list[dict[str, Any]]:
     return [d for d in p["decisions"] if d["dispatched"]]
 
 
+def _energising(p: Payload) -> bool:
+    """An applied command of more than 0 A: what makes a session charged_from_solar."""
+    return any(c["outcome"] == "applied" and c["commanded_amps"] != 0 for c in p["commands"])
+
+
 def _first(rows: list[dict[str, Any]], test: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
     return next((row for row in rows if test(row)), None)
 
@@ -162,6 +167,50 @@ def dispatching_hold(p: Payload) -> Payload | None:
     return p
 
 
+# --- KND ---
+
+
+@mutation("KND-001")
+def start_without_dispatch(p: Payload) -> Payload | None:
+    """A start saved before its dispatch and never updated: not dispatched, no command named (the command
+    row exists, unreferenced)."""
+    start = _first(p["decisions"], lambda d: d["decision"] == "start" and d["dispatched"])
+    if start is None:
+        return None
+    start["dispatched"], start["steering_command_id"] = False, None
+    return p
+
+
+@mutation("KND-002")
+def start_logged_as_step(p: Payload) -> Payload | None:
+    """The start logged as a step: the kind was taken from 'the cap changed' instead of 'steering began'."""
+    starts = [d for d in p["decisions"] if d["decision"] == "start"]
+    if len(starts) != 1:
+        return None
+    starts[0]["decision"] = "step"
+    return p
+
+
+@mutation("KND-003")
+def stop_resends_minimum(p: Payload) -> Payload | None:
+    """A stop that sends the 6 A minimum instead of 0 A (the 'lowest allowed cap' mistaken for 'off'); its
+    watts and, where verified, its observed current follow the 6 A."""
+    view = SessionView(p)
+    for i in view.decisions_of_kind("stop"):
+        j = view.command_index.get(p["decisions"][i]["steering_command_id"])
+        command = p["commands"][j] if j is not None else None
+        if command is None or command["outcome"] in ("accepted_ineffective", "phase_switch_ineffective"):
+            continue  # their evidence is judged against the commanded amps (EVD-006, EVD-009)
+        if command["outcome"] == "applied" and p["session"]["outcome"] == "steering_ineffective":
+            continue  # an applied 6 A command would contradict the outcome too (OUT-002)
+        command["commanded_amps"] = 6.0
+        command["commanded_watts"] = 6.0 * _DEFAULTS.nominal_voltage_v * (command["commanded_phases"] or 1)
+        if command["observed_current_offered_a"] is not None:
+            command["observed_current_offered_a"] = 6.0
+        return p
+    return None
+
+
 # --- OUT ---
 
 
@@ -169,7 +218,7 @@ def dispatching_hold(p: Payload) -> Payload | None:
 def charged_without_applied(p: Payload) -> Payload | None:
     """charged_from_solar although no command is applied: the roll-up looked at delivered energy (a box
     that charges on plug-in regardless of caps) instead of the verdicts."""
-    if not _ended(p) or any(c["outcome"] == "applied" for c in p["commands"]):
+    if not _ended(p) or _energising(p):
         return None
     if p["session"]["outcome"] == "charged_from_solar":
         return None
@@ -184,7 +233,7 @@ def ineffective_roll_up(p: Payload) -> Payload | None:
     commands = p["commands"]
     if not _ended(p) or p["session"]["outcome"] == "steering_ineffective":
         return None
-    if commands and not any(c["outcome"] == "applied" for c in commands):
+    if commands and not _energising(p):
         return None
     p["session"]["outcome"] = "steering_ineffective"
     return p
@@ -253,6 +302,19 @@ def ended_without_outcome(p: Payload) -> Payload | None:
     if not _ended(p) or p["session"]["outcome"] is None:
         return None
     p["session"]["outcome"] = None
+    return p
+
+
+@mutation("OUT-007")
+def charged_with_zero_energy(p: Payload) -> Payload | None:
+    """charged_from_solar with energy_from_solar_kwh 0.0: the solar meter's missing reading stored as 0
+    instead of null."""
+    session = p["session"]
+    if session["outcome"] != "charged_from_solar" or not _energising(p) or session["energy_from_solar_kwh"] == 0:
+        return None
+    session["energy_from_solar_kwh"] = 0.0
+    if session["savings_eur"] is not None:
+        session["savings_eur"] = 0.0
     return p
 
 
@@ -346,6 +408,17 @@ def applied_with_stale_sample(p: Payload) -> Payload | None:
     if command is None:
         return None
     command["observed_current_offered_a"] = 16.0 if abs(command["commanded_amps"] - 16.0) > 4 else 6.0
+    return p
+
+
+@mutation("EVD-009")
+def phase_verdict_on_unmoved_current(p: Payload) -> Payload | None:
+    """phase_switch_ineffective although Current.Offered stayed at 0 A: the phase check ran first and its
+    verdict won over amps that never moved (that is accepted_ineffective)."""
+    command = _first(p["commands"], lambda c: c["outcome"] == "phase_switch_ineffective" and c["commanded_amps"] > 1)
+    if command is None:
+        return None
+    command["observed_current_offered_a"] = 0.0
     return p
 
 
@@ -488,6 +561,16 @@ def flipped_sign(p: Payload) -> Payload | None:
 
 
 @mutation("PHY-005")
+def power_with_export_sign(p: Payload) -> Payload | None:
+    """A command's observed power negative: the meter's export-positive sign convention passed through."""
+    command = _first(p["commands"], lambda c: c["observed_power_w"] is not None and c["observed_power_w"] > 0)
+    if command is None:
+        return None
+    command["observed_power_w"] = -command["observed_power_w"]
+    return p
+
+
+@mutation("PHY-006")
 def target_as_grid_setpoint(p: Payload) -> Payload | None:
     """A decision's target_w negative: written as a grid set-point (export negative) instead of the
     charging power."""

@@ -25,7 +25,7 @@ class CheckEvidence:
     def __init__(self, judge: Judge) -> None:
         settings = judge.settings
         self.records = {inv.id: CheckRecord(inv.id, "invariant", settings.level_of(inv.id, inv.level), inv.statement,
-                                            f"{inv.spec} ({inv.source})") for inv in CATALOGUE.values()}
+                                            f"{inv.spec} ({inv.source})", inv.basis) for inv in CATALOGUE.values()}
         self.kept: dict[str, list[dict[str, Any]]] = {check_id: [] for check_id in self.records}
         self.semantic = {inv.id for inv in SEMANTIC}
         self.errors: list[dict[str, str]] = []

@@ -167,12 +167,13 @@ def check_page(summary: dict[str, Any]) -> str:
     rows = []
     for check in summary["checks"]:
         rows.append(f'<tr class="hems-row" id="check-{escape(check["id"])}"><td>{escape(check["id"])}</td>'
-                    f"<td>{escape(check['level'])}</td><td>{escape(check['statement'])}</td>"
+                    f"<td>{escape(check['level'])}</td><td>{escape(check['basis'])}</td>"
+                    f"<td>{escape(check['statement'])}</td>"
                     f"<td><small>{escape(check['citation'])}</small></td>"
                     f'<td class="status-{check["status"]}">{escape(status_text(check))}</td>'
                     f"<td>{check['judged']}</td></tr>")
         if check["findings"]:
-            rows.append(f'<tr class="hems-evidence"><td colspan="6">{findings_html(check)}</td></tr>')
+            rows.append(f'<tr class="hems-evidence"><td colspan="7">{findings_html(check)}</td></tr>')
     errors = summary.get("input_errors", [])
     error_list = "".join(f"<li>{_code(e['source'])}: {escape(e['message'])}</li>" for e in errors)
     meta = summary["metadata"]
@@ -181,7 +182,7 @@ def check_page(summary: dict[str, Any]) -> str:
             f"<style>body {{ font-family: Helvetica, Arial, sans-serif; font-size: 12px; }}{STYLE}</style></head>"
             f'<body><h1 id="title">{escape(title)}</h1>{banner(summary)}{metadata_table(summary)}'
             f'<h2>Catalogue</h2><table class="hems-catalogue" id="hems-catalogue"><thead><tr><th>ID</th><th>Level</th>'
-            f"<th>Statement</th><th>Spec citation</th><th>Status</th><th>Payloads judged</th></tr></thead>"
+            f"<th>Basis</th><th>Statement</th><th>Spec citation</th><th>Status</th><th>Payloads judged</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>"
             + (f"<h2>Input errors ({summary['counts']['input_errors']})</h2><ul>{error_list}</ul>" if errors else "")
             + "</body></html>\n")

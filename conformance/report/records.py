@@ -32,6 +32,7 @@ class CheckRecord:
     level: Level
     statement: str
     citation: str
+    basis: str = ""  # an invariant's basis (normative, schema, domain, title); live cases cite their own
     judged: int = 0
     total_findings: int = 0
     findings: list[Any] = field(default_factory=list)  # the evidence kept, EVIDENCE_PER_CHECK at most

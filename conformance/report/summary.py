@@ -170,6 +170,7 @@ def check_entry(record: CheckRecord, strict: bool, findings: list[dict[str, Any]
         "level": record.level.value,
         "statement": record.statement,
         "citation": record.citation,
+        "basis": record.basis,
         "status": status.value,
         "skip_reason": record.skip_reason() if status is Status.SKIPPED else "",
         "judged": record.judged,

@@ -1,0 +1,121 @@
+"""The traceability matrix: every unit of the pinned spec has checks or a written reason, `docs/traceability.md`
+is generated from it, and `--spec NEWER` marks what a newer spec changed."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conformance.cli import main
+from conformance.contract import trace
+from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.spec import load_contract
+from conformance.live.cases import load_cases
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "traceability.md"
+REGENERATE = "hems-conformance trace --format markdown > docs/traceability.md"
+PINNED = load_contract()
+ROWS = trace.trace(PINNED.document)
+
+
+def run_trace(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    assert main(["trace", *args]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    return captured.out
+
+
+def test_docs_traceability_md_is_in_sync_with_the_spec_and_the_catalogue(capsys):
+    assert DOC.is_file(), f"docs/traceability.md is missing; generate it with: {REGENERATE}"
+    assert DOC.read_text(encoding="utf-8") == run_trace(capsys, "--format", "markdown"), (
+        f"docs/traceability.md is out of date; regenerate it with: {REGENERATE}"
+    )
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[f"{r.pointer.rsplit('/', 2)[-2]}:{r.text[:30]}" for r in ROWS])
+def test_every_unit_of_the_pinned_spec_has_checks_or_a_reason(row):
+    assert row.checks or row.reason, f"{row.pointer}: {row.text!r} has neither a check nor a reason why none"
+
+
+def test_every_description_line_and_sentence_is_a_unit():
+    """Each enum value's line, each sentence elsewhere: the units put back together are the descriptions."""
+    descriptions = {}
+
+    def collect(node, path):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("description", "summary") and isinstance(value, str):
+                    descriptions[trace._pointer((*path, key))] = value
+                else:
+                    collect(value, (*path, str(key)))
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                collect(item, (*path, str(i)))
+
+    collect(PINNED.document, ())
+    for pointer, text in descriptions.items():
+        units = [r.text for r in ROWS if r.pointer == pointer]
+        assert " ".join(units) == " ".join(text.split()), pointer
+    enum_values = [v for s in PINNED.document["components"]["schemas"].values() if "description" in s
+                   for v in s.get("enum", [])]
+    assert len(enum_values) == 17
+    for value in enum_values:
+        assert sum(r.text.startswith(value.upper() + " ") for r in ROWS) == 1, value
+
+
+def test_required_lists_formats_security_and_token_urls_are_units():
+    kinds = [r.text.split(":")[0] for r in ROWS if re.match(r"(required|format|security|tokenUrl): ", r.text)]
+    assert (kinds.count("required"), kinds.count("format"), kinds.count("security"), kinds.count("tokenUrl")) == (4, 7, 2, 2)
+
+
+def test_the_table_names_only_existing_checks_and_has_no_dead_entries():
+    known = set(CATALOGUE) | {case.id for case in load_cases()}
+    assert trace.table_check_ids() <= known, trace.table_check_ids() - known
+    assert trace.table_keys_used(PINNED.document) == set(trace._TABLE)
+
+
+def test_the_issue_sentences_are_traced_to_their_invariants():
+    by_start = {r.text.split(" - ")[0]: r.checks for r in ROWS if " - " in r.text}
+    assert {"OUT-001", "OUT-007"} <= set(by_start["CHARGED_FROM_SOLAR"])
+    assert "EVD-009" in by_start["PHASE_SWITCH_INEFFECTIVE"]
+    assert {"KND-001", "KND-002"} <= set(by_start["START"]) and "KND-003" in by_start["STOP"]
+
+
+def test_json_rows_carry_pointer_text_checks_and_reason(capsys):
+    rows = json.loads(run_trace(capsys, "--format", "json"))
+    assert rows == [r.to_dict() for r in ROWS]
+    assert all(set(row) == {"pointer", "text", "checks", "reason"} for row in rows)
+    assert all((row["reason"] is None) == bool(row["checks"]) for row in rows)
+
+
+def test_text_format_ends_with_the_tally(capsys):
+    assert run_trace(capsys).splitlines()[-1] == f"{len(ROWS)} unit(s): " + (
+        f"{sum(bool(r.checks) for r in ROWS)} with checks, {sum(not r.checks for r in ROWS)} with a reason why none, "
+        "0 untraced")
+
+
+def test_a_newer_spec_marks_changed_added_and_removed_units(tmp_path, capsys):
+    newer = json.loads(json.dumps(PINNED.document))
+    schemas = newer["components"]["schemas"]
+    kinds = schemas["SmartChargingDecisionKind"]
+    kinds["description"] = kinds["description"].replace("HOLD  - no dispatch", "HOLD  - no new dispatch")
+    schemas["WBHEMSSessionOutcome"]["description"] += "\nPAUSED                - charging paused by the user."
+    schemas["HEMSDecisionItem"]["description"] = "One steering decision point."
+    path = tmp_path / "newer.yaml"
+    path.write_text(yaml.safe_dump(newer, allow_unicode=True), encoding="utf-8")
+    rows = json.loads(run_trace(capsys, "--format", "json", "--spec", str(path)))
+    changed = {row["change"] for row in rows}
+    assert changed == {"unchanged", "changed", "added", "removed"}
+    [hold] = [r for r in rows if r["change"] == "changed"]
+    assert hold["text"].startswith("HOLD - no new dispatch") and hold["was"].startswith("HOLD - no dispatch")
+    assert hold["checks"] == [] and hold["revisit"] == ["REF-004"]  # its reading no longer quotes the spec
+    [paused] = [r for r in rows if r["change"] == "added"]
+    assert paused["text"].startswith("PAUSED") and paused["checks"] == [] and paused["reason"] is None
+    [removed] = [r for r in rows if r["change"] == "removed"]
+    assert removed["text"].startswith("Typed view") and removed["pointer"].endswith("HEMSDecisionItem/description")
+    assert run_trace(capsys, "--spec", str(path)).splitlines()[-1].endswith("1 added, 1 changed, 1 removed")
