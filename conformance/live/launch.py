@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from conformance.contract.spec import load_contract
+from conformance.contract.spec import Contract, load_contract
 from conformance.errors import ConfigError
 from conformance.live.cases import bundled_cases_dir
 from conformance.live.items import RUN_KEY, VERDICT_KEY
@@ -109,6 +109,18 @@ def _run(request: RunRequest) -> int:
         context = _reference_target(request.seed, request.faults, contract.token_url)
     folder = ReportFolder.create(request.report_dir).started()
     os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(_cache_dir() / "hypothesis"))
+    try:
+        code, verdict = _pytest_session(request, context, contract, options, folder)
+    except KeyboardInterrupt:
+        folder.interrupted_early()
+        raise
+    folder.publish()
+    return no_verdict(code) if verdict.code is None else verdict.code  # None: the run never started
+
+
+def _pytest_session(request: RunRequest, context: contextlib.AbstractContextManager[TargetConfig],
+                    contract: Contract, options: RunOptions, folder: ReportFolder) -> tuple[int, _Verdict]:
+    """Start the target if it is the bundled one, and run the live cases under pytest with the plugin."""
     with context as target:
         args = [str(bundled_cases_dir()), "-p", "no:cacheprovider", "-o", "console_output_style=count",
                 "--assert=plain", "-c", os.devnull, "--rootdir", str(Path.cwd())]  # the caller's pytest config stays out
@@ -117,9 +129,7 @@ def _run(request: RunRequest) -> int:
         args += list(request.extra_pytest_args)
         verdict = _Verdict(LiveRun(target, contract, options))
         with _without_pytest_environment():
-            code = int(pytest.main(args, plugins=[verdict]))
-    folder.publish()
-    return no_verdict(code) if verdict.code is None else verdict.code  # None: the run never started
+            return int(pytest.main(args, plugins=[verdict])), verdict
 
 
 class _Verdict:

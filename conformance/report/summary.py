@@ -85,12 +85,24 @@ class ReportFolder:
         try:
             for name in (HTML, JUNIT):
                 self.file(name).unlink(missing_ok=True)
-            self.file(SUMMARY).write_text(json.dumps({"format": SUMMARY_FORMAT, "verdict": RUNNING, "exit_code": None,
-                                                      "started": datetime.now(UTC).isoformat(timespec="seconds")})
-                                          + "\n", encoding="utf-8")
+            self._mark(RUNNING, None)
         except OSError as exc:
             raise UsageError(f"cannot write into report folder {self.path}: {exc.strerror or exc}") from None
         return self
+
+    def interrupted_early(self) -> None:
+        """Ctrl-C or SIGTERM before the run wrote its own summary (starting the target, loading the spec): the
+        folder says "interrupted", not "running"."""
+        try:
+            if json.loads(self.file(SUMMARY).read_text(encoding="utf-8")).get("verdict") == RUNNING:
+                self._mark(VERDICTS[130], 130, checks=[])
+        except (OSError, ValueError):
+            pass
+
+    def _mark(self, verdict: str, exit_code: int | None, **extra: Any) -> None:
+        marker = {"format": SUMMARY_FORMAT, "verdict": verdict, "exit_code": exit_code,
+                  "started": datetime.now(UTC).isoformat(timespec="seconds"), **extra}
+        self.file(SUMMARY).write_text(json.dumps(marker) + "\n", encoding="utf-8")
 
     def publish(self) -> None:
         """Point `latest` at this folder: a relative symlink, or a text file naming it where symlinks fail."""
