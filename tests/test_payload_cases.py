@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conformance.contract.cases import PAYLOAD_CASES, CaseError, PayloadCase, base_payloads, load_case_file, load_cases
-from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.catalogue import CATALOGUE, invariant
 from conformance.contract.judge import Judge
 from conformance.contract.levels import Level
 from conformance.contract.spec import load_contract
@@ -52,6 +52,14 @@ def test_a_level_below_must_says_why_in_the_reading(invariant_id: str) -> None:
         assert "SHOULD" in invariant.reading, f"{invariant_id}: the reading does not say why it is SHOULD"
 
 
+@pytest.mark.parametrize(("level", "basis", "message"), [(Level.SHOULD, "title", "title alone is INFO"),
+                                                       (Level.MUST, "hunch", "not one of normative")])
+def test_the_catalogue_refuses_an_entry_without_a_sound_basis(level: Level, basis: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        invariant("XYZ-001", level, "statement", "quote", "source", basis=basis)(lambda view, settings: [])
+    assert "XYZ-001" not in CATALOGUE
+
+
 # Invariants whose spec text leaves room for a legitimate deployment to differ: never MUST.
 ON_AMBIGUOUS_TEXT = ("EVD-008", "REF-003")
 
@@ -62,11 +70,13 @@ def test_an_invariant_on_ambiguous_text_is_should(invariant_id: str) -> None:
 
 
 @pytest.mark.parametrize("invariant_id", list(CATALOGUE))
-def test_a_reading_on_a_title_alone_is_info(invariant_id: str) -> None:
-    """A title names a value but neither its range nor its relations: such a reading never fails a deployment."""
+def test_a_reading_on_a_title_alone_is_info_and_says_so(invariant_id: str) -> None:
+    """A title names a value but neither its range nor its relations: such a reading never fails a deployment
+    (the catalogue refuses to register one at another level)."""
     invariant = CATALOGUE[invariant_id]
-    assert (invariant.basis == "title") == (invariant.level is Level.INFO), invariant_id
-    assert invariant.ongoing_level is None or invariant.basis != "title", invariant_id
+    if invariant.basis == "title":
+        assert invariant.level is Level.INFO and invariant.ongoing_level is None, invariant_id
+        assert "INFO" in invariant.reading and "title" in invariant.reading, invariant_id
 
 
 @pytest.mark.parametrize("name, payload", list(base_payloads()))

@@ -524,13 +524,13 @@ def phases_null_as_zero(p: Payload) -> Payload | None:
 @mutation("PHY-002")
 def unclamped_amps(p: Payload) -> Payload | None:
     """A 4 A command (watts to match): surplus scaled to amps without clamping to the IEC 61851 6 A
-    minimum, so the car will not charge. An applied command then also observes 4 A."""
+    minimum, so the car will not charge. An applied (or phase_switch_ineffective) command then also observes 4 A."""
     command = _first(p["commands"], lambda c: c["commanded_amps"] > 0 and c["outcome"] != "accepted_ineffective")
     if command is None:
         return None
     command["commanded_amps"] = 4.0
     command["commanded_watts"] = 4.0 * _DEFAULTS.nominal_voltage_v * (command["commanded_phases"] or 1)
-    if command["outcome"] == "applied":
+    if command["outcome"] in ("applied", "phase_switch_ineffective"):  # their samples follow the cap
         command["observed_current_offered_a"] = 4.0
     return p
 
