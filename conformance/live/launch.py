@@ -19,7 +19,7 @@ from conformance.contract.spec import Contract, load_contract
 from conformance.errors import ConfigError
 from conformance.live.cases import bundled_cases_dir
 from conformance.live.items import RUN_KEY, VERDICT_KEY
-from conformance.live.runner import LiveRun, RunOptions, no_verdict
+from conformance.live.runner import EXIT_INTERRUPTED, LiveRun, RunOptions, no_verdict
 from conformance.live.target import TargetConfig, config_from_mapping, load_target
 from conformance.report.summary import HTML, JUNIT, ReportFolder, command_line
 
@@ -114,8 +114,11 @@ def _run(request: RunRequest) -> int:
     except KeyboardInterrupt:
         folder.interrupted_early()
         raise
+    exit_code = no_verdict(code) if verdict.code is None else verdict.code  # None: the run never started
+    if exit_code == EXIT_INTERRUPTED:
+        folder.interrupted_early()  # pytest stopped before its session reached the report plugin
     folder.publish()
-    return no_verdict(code) if verdict.code is None else verdict.code  # None: the run never started
+    return exit_code
 
 
 def _pytest_session(request: RunRequest, context: contextlib.AbstractContextManager[TargetConfig],

@@ -91,8 +91,8 @@ class ReportFolder:
         return self
 
     def interrupted_early(self) -> None:
-        """Ctrl-C or SIGTERM before the run wrote its own summary (starting the target, loading the spec): the
-        folder says "interrupted", not "running"."""
+        """Ctrl-C or SIGTERM before the run wrote its own summary (while the target starts, or before pytest's
+        session reached the report plugin): the folder says "interrupted", not "running"."""
         try:
             if json.loads(self.file(SUMMARY).read_text(encoding="utf-8")).get("verdict") == RUNNING:
                 self._mark(VERDICTS[130], 130, checks=[])
