@@ -23,7 +23,8 @@ from authlib.integrations.requests_client import OAuth2Session
 
 from conformance.errors import ConfigError, TargetError
 from conformance.live.exchange import Exchange
-from conformance.live.target import AUTH_TABLES, TargetConfig, Tenant
+from conformance.live.target import AUTH_TABLES, AuthConfig, TargetConfig, Tenant
+from conformance.live.token_request import authlib_method, mismatch
 from conformance.report.redaction import Redactor
 
 RETRIED_STATUSES = (429, 503)
@@ -88,12 +89,12 @@ class TokenSource:
 
     def _fetch(self) -> None:
         auth, url = self.tenant.auth, self.config.token_url(self.tenant)
-        method = "client_secret_basic" if auth.token_auth_method == "basic" else "client_secret_post"
         secret = auth.client_secret.reveal() if auth.client_secret else None
         extra = {"username": auth.username, "password": auth.password.reveal()} if auth.grant == "password" else {}
-        with OAuth2Session(auth.client_id or None, secret, token_endpoint_auth_method=method,
+        with OAuth2Session(auth.client_id or None, secret, token_endpoint_auth_method=authlib_method(auth),
                            scope=auth.scope or None) as oauth:
-            oauth.register_compliance_hook("access_token_response", lambda answer: _usable_token_answer(url, answer))
+            oauth.register_compliance_hook("access_token_response",
+                                           lambda answer: _usable_token_answer(url, answer, auth, self.where))
             self.fetches += 1
             try:
                 token = oauth.fetch_token(url, grant_type=auth.grant, timeout=self.config.timeout_s,
@@ -117,9 +118,10 @@ class TokenSource:
         self._expires_at = time.monotonic() + max(0.0, lifetime - min(5.0, lifetime / 4))
 
 
-def _usable_token_answer(url: str, answer: requests.Response) -> requests.Response:
+def _usable_token_answer(url: str, answer: requests.Response, auth: AuthConfig, where: str) -> requests.Response:
     """What authlib cannot tell apart, as one-line TargetErrors: a redirect (never followed: it would carry the
-    credentials elsewhere), a body that is not a JSON object, a success without an access token."""
+    credentials elsewhere), a body that is not a JSON object, a success without an access token; and, as a
+    ConfigError naming token_body, the refusal of a body in the encoding the endpoint does not read."""
     status = answer.status_code
     if 300 <= status < 400:
         raise TargetError(f"token endpoint {url} answered {status}, a redirect to "
@@ -133,6 +135,9 @@ def _usable_token_answer(url: str, answer: requests.Response) -> requests.Respon
     if not isinstance(body, dict):
         kind = answer.headers.get("Content-Type") or "no Content-Type"
         raise TargetError(f"token endpoint {url} is broken: HTTP {status} with a body that is not a JSON object ({kind})")
+    refused = mismatch(where, url, auth, status, body)
+    if refused is not None:
+        raise refused
     access = body.get("access_token")
     if "error" not in body and (not isinstance(access, str) or not access):
         raise TargetError(f"token endpoint {url} is broken: HTTP {status} without an access_token")

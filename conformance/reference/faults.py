@@ -25,6 +25,7 @@ class Fault:
     breaks: tuple[str, ...]
     description: str
     invariant: str | None = None  # a payload fault: the catalogue entry whose mutation it applies
+    siblings: bool = False  # shows on the sibling routes: the deployment serves them, its config discovers
 
 
 FAULTS: dict[str, Fault] = {
@@ -94,6 +95,10 @@ FAULTS: dict[str, Fault] = {
               "token errors are 403 {\"detail\": ...} without an RFC 6749 error code"),
         Fault("token-cacheable", ("TOK-004",), "token answers carry no Cache-Control: no-store"),
         Fault("token-type-not-bearer", ("TOK-001",), "token answers say token_type \"mac\" for a Bearer token"),
+        # --- the sibling routes (served with this fault; the written config discovers through them) ---
+        Fault("list-detail-mismatch", ("XEP-001",),
+              "list items of ended sessions carry a stale savings_eur (a cache the detail route bypasses)",
+              siblings=True),
     )
 }
 
@@ -112,6 +117,11 @@ class Faults:
         if name not in FAULTS:
             raise KeyError(name)
         return name in self.names
+
+    @property
+    def siblings(self) -> bool:
+        """Whether a fault shows on the sibling routes (so the deployment must serve them)."""
+        return any(FAULTS[name].siblings for name in self.names)
 
     def apply_to(self, fleet: Fleet) -> Fleet:
         """The fleet with every active payload fault applied to each session it fits."""
