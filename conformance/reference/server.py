@@ -40,9 +40,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conformance.errors import UsageError
+from conformance.reference import siblings
 from conformance.reference.dataset import DEFAULT_SESSIONS, Fleet, StoredSession, build_fleet
 from conformance.reference.faults import Faults
-from conformance.reference import siblings
 from conformance.reference.oauth import Credentials, OAuthError, TokenIssuer, form_fields, json_fields, make_credentials
 from conformance.reference.variants import PODERO_TOKEN_TTL_S, RATE_LIMIT_EVERY, SHORT_TOKEN_TTL_S, Variants
 
