@@ -55,7 +55,8 @@ _entry(
     "session: $ref: '#/components/schemas/HEMSSessionItem'",
     "siblings.yaml HEMSSessionList.items; openapi.yaml HEMSSessionDetail.session",
     "Both routes answer the same schema for the same session, so an ended session (whose figures are final) reads "
-    "the same on both. Compared as parsed JSON: key order and 7 vs 7.0 aside, date-times as instants. Ongoing "
+    "the same on both. Compared as parsed JSON in the properties HEMSSessionItem declares (undeclared extras may "
+    "differ): key order and 7 vs 7.0 aside, date-times as instants. Ongoing "
     "sessions are left out (their figures move between the two reads). SHOULD: Podero's text names the same "
     "schema but does not say the two are one record.",
 )
@@ -162,12 +163,17 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-def item_matches_detail(item: Any, detail: Any) -> Iterator[Finding]:
-    """XEP-001: an ended session's list item against the detail's session object."""
+def item_fields(contract: Contract) -> tuple[str, ...]:
+    """The properties HEMSSessionItem declares: what XEP-001 compares (undeclared extras may differ)."""
+    return tuple(contract.document["components"]["schemas"].get("HEMSSessionItem", {}).get("properties", {}))
+
+
+def item_matches_detail(item: Any, detail: Any, fields: Iterable[str]) -> Iterator[Finding]:
+    """XEP-001: an ended session's list item against the detail's session object, in the declared `fields`."""
     session = detail.get("session") if isinstance(detail, dict) else None
     if not isinstance(item, dict) or not isinstance(session, dict) or session.get("ended_at") is None:
         return
-    for key in sorted(set(item) | set(session)):
+    for key in fields:
         if not _same(item.get(key), session.get(key)):
             yield Finding(f"/session/{key}", f"list item and detail of session {session.get('id')!r} differ at {key}",
                           expected=session.get(key), actual=item.get(key))

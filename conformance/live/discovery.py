@@ -88,7 +88,7 @@ def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery, budg
     if not complete and len(items) >= budget:
         run.ledger.note(f"discovery stopped at [discover] max_sessions = {run.config.discover.max_sessions} for "
                         f"tenant {key.upper()}: the list route has more sessions than were judged")
-    refs = []
+    refs, fields = [], cross.item_fields(run.contract)
     for item in items[:budget]:
         session_id = item.get("id") if isinstance(item, dict) else None
         if isinstance(session_id, bool) or not isinstance(session_id, int):
@@ -99,7 +99,7 @@ def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery, budg
             detail = run.read(ref, tenant=key, note="the detail of a listed session, to compare")
             if detail.status == 200:
                 run.ledger.judged("XEP-001")
-                _record(run, "XEP-001", cross.item_matches_detail(item, detail.body), detail)
+                _record(run, "XEP-001", cross.item_matches_detail(item, detail.body, fields), detail)
     return refs
 
 
