@@ -61,7 +61,7 @@ def render_markdown() -> str:
         "Text from other sources (RFC 3339, IEC 61851-1) and every interpretation stay in the reading.",
         "The XEP and SIB families judge the sibling routes (list and current, `spec/siblings.yaml`, a",
         "supplementary contract written from Podero's API reference): their quotes come from that file or the",
-        "pinned spec, and a live run judges them only with a `[discover]` block (see docs/podero.md).",
+        "pinned spec, and a live run lists and judges them only with a `[discover]` block (see docs/podero.md).",
         "",
     ]
     for family, title in ALL_FAMILIES.items():

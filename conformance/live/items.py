@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 
-from conformance.contract.catalogue import CATALOGUE
-from conformance.contract.cross import CROSS
 from conformance.errors import TargetError, UsageError
 from conformance.live.checks import LiveCheck, load_check_file
 from conformance.live.discovery import discover
@@ -63,7 +61,7 @@ class Catalogue(pytest.Collector):
     """The invariant catalogue, judged over every 200 the run received: collected after the live cases."""
 
     def collect(self) -> Any:
-        for invariant in [*CATALOGUE.values(), *CROSS.values()]:
+        for invariant in self.config.stash[RUN_KEY].invariants:
             yield CheckItem.from_parent(self, name=invariant.id, check=None)
         yield VerdictItem.from_parent(self, name=TESTABLE)
 

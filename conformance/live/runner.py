@@ -15,7 +15,7 @@ import pytest
 import schemathesis
 from schemathesis.core.failures import FailureGroup
 
-from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.catalogue import CATALOGUE, Invariant
 from conformance.contract.cross import CROSS, load_siblings
 from conformance.contract.findings import Finding
 from conformance.contract.judge import Judge
@@ -68,12 +68,10 @@ class LiveRun:
         self.operation = self.schema[SESSION_PATH]["GET"]
         self.siblings = load_siblings(contract)
         self.discovered: dict[str, tuple[SessionRef, ...]] = {}  # per tenant: the sessions only discovery found
-        for invariant in [*CATALOGUE.values(), *CROSS.values()]:
+        for invariant in self.invariants:
             kind = SIBLING_KIND if invariant.family == "SIB" else "invariant"
             self.ledger.register(CheckRecord(invariant.id, kind, self.level_of(invariant.id), invariant.statement,
                                              f"{invariant.spec} ({invariant.source})"))
-            if invariant.id in CROSS and config.discover is None:
-                self.ledger.skip(invariant.id, "no [discover] block: the sibling routes are not read")
         self.context = ResponseContext(self.judge, self.ledger, self.level_of)
         self._response_checks: list[tuple[str, ResponseCheck]] = []
 
@@ -88,6 +86,11 @@ class LiveRun:
 
     def close(self) -> None:
         self.client.close()
+
+    @property
+    def invariants(self) -> list[Invariant]:
+        """The catalogue, and the cross-endpoint and sibling checks when the run reads the sibling routes."""
+        return [*CATALOGUE.values(), *(CROSS.values() if self.config.discover else ())]
 
     def level_of(self, check_id: str) -> Level:
         entry = CATALOGUE.get(check_id) or CROSS.get(check_id)
