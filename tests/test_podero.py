@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import secrets
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -44,6 +48,27 @@ def only_discovery(target) -> None:
 
 
 # --- Done when: the podero-token deployment, and the encoding mismatch named ---
+
+
+def test_serve_podero_token_write_config_then_run_exits_0_and_its_form_copy_exits_2(tmp_path, capsys):
+    written, form = tmp_path / "podero.toml", tmp_path / "podero-form.toml"
+    process = subprocess.Popen([sys.executable, "-m", "conformance", "serve", "--port", "0", "--quiet", "--variant",
+                                "podero-token", "--write-config", str(written)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=os.environ | {"PYTHONUNBUFFERED": "1"})
+    try:
+        assert process.stdout.readline().startswith("hems-conformance serve: http://127.0.0.1:")
+        code, output = run_cli(capsys, "--config", str(written))
+        form.write_text(written.read_text().replace('token_body = "json"', 'token_body = "form"', 1))
+        form_code, form_output = run_cli(capsys, "--config", str(form))
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert code == 0, output
+    assert form_code == 2, form_output
+    [line] = [line for line in form_output.splitlines() if line.startswith("hems-conformance: error:")]
+    assert "auth.token_body" in line and 'token_body = "json"' in line
 
 
 def test_the_podero_deployment_and_its_written_config_are_conformant(tmp_path, capsys):

@@ -63,7 +63,7 @@ def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery, budg
     pages: list[Any] = []
     items: list[Any] = []
     complete = False
-    for _ in range(budget // cross.PAGE_LIMIT + 1):  # at most enough pages for the budget
+    for _ in range(budget):  # each page that does not end the walk adds a session: bounded by the budget
         query = {"from": window.from_day.isoformat(), "to": window.to_day.isoformat(), "limit": cross.PAGE_LIMIT,
                  "offset": len(items)}
         exchange = _get(run, key, url, f"tenant {key.upper()}: list of the wallbox's sessions", query)
