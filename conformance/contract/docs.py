@@ -4,22 +4,32 @@ from __future__ import annotations
 
 import json
 
+from conformance.contract import cross
 from conformance.contract.catalogue import BASES, CATALOGUE, FAMILIES, Invariant
+
+ENTRIES = {**CATALOGUE, **cross.CROSS}  # the payload invariants, then the cross-endpoint and sibling checks
+ALL_FAMILIES = {**FAMILIES, **cross.FAMILIES}
 
 
 def _levels(inv: Invariant) -> str:
     return inv.level.value + (f" ({inv.ongoing_level.value} while ongoing)" if inv.ongoing_level else "")
 
 
-def render_text() -> str:
+def _chosen(cross_endpoint: bool) -> dict[str, Invariant]:
+    """The payload catalogue (what `check` judges), or the cross-endpoint and sibling checks (what a run with
+    [discover] judges besides)."""
+    return cross.CROSS if cross_endpoint else CATALOGUE
+
+
+def render_text(cross_endpoint: bool = False) -> str:
     lines = []
-    for inv in CATALOGUE.values():
+    for inv in _chosen(cross_endpoint).values():
         lines.append(f"{inv.id:8} {_levels(inv):28} {inv.basis:9} {inv.statement}")
     return "\n".join(lines) + "\n"
 
 
-def render_json() -> str:
-    return json.dumps([as_dict(inv) for inv in CATALOGUE.values()], indent=2) + "\n"
+def render_json(cross_endpoint: bool = False) -> str:
+    return json.dumps([as_dict(inv) for inv in _chosen(cross_endpoint).values()], indent=2) + "\n"
 
 
 def as_dict(inv: Invariant) -> dict:
@@ -37,6 +47,7 @@ def as_dict(inv: Invariant) -> dict:
 
 
 def render_markdown() -> str:
+    """Both registries: the one document of every rule the suite judges."""
     out = [
         "# The invariant catalogue",
         "",
@@ -54,11 +65,14 @@ def render_markdown() -> str:
         "The quoted spec text (`>`) is verbatim from `spec/openapi.yaml`, whitespace folded: `; ` separates",
         "quotes from different places, `(...)` marks a cut (`tests/test_contract.py` checks every quote).",
         "Text from other sources (RFC 3339, IEC 61851-1) and every interpretation stay in the reading.",
+        "The XEP and SIB families judge the sibling routes (list and current, `spec/siblings.yaml`, a",
+        "supplementary contract written from Podero's API reference): their quotes come from that file or the",
+        "pinned spec, and a live run lists and judges them only with a `[discover]` block (see docs/podero.md).",
         "",
     ]
-    for family, title in FAMILIES.items():
+    for family, title in ALL_FAMILIES.items():
         out += [f"## {family}: {title}", ""]
-        for inv in (i for i in CATALOGUE.values() if i.family == family):
+        for inv in (i for i in ENTRIES.values() if i.family == family):
             out += [f"### {inv.id} ({_levels(inv)}, basis: {inv.basis})", "", inv.statement, "",
                     f"> {inv.spec}", "", f"Spec location: `{inv.source}`", ""]
             if inv.reading:

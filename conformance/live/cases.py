@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.cross import CROSS
 from conformance.contract.data_schemas import schema_problems
 from conformance.contract.levels import Level
 from conformance.errors import ConfigError
@@ -69,5 +70,6 @@ def load_cases(directory: Path | None = None) -> list[LiveCase]:
 
 
 def known_check_ids() -> set[str]:
-    """Every check ID a `[judge.levels]` table may name: the catalogue's and the bundled live cases'."""
-    return set(CATALOGUE) | {case.id for case in load_cases()}
+    """Every check ID a `[judge.levels]` table may name: the catalogue's, the cross-endpoint and sibling checks',
+    and the bundled live cases'."""
+    return set(CATALOGUE) | set(CROSS) | {case.id for case in load_cases()}

@@ -27,7 +27,8 @@ from authlib.integrations.requests_client import OAuth2Session
 from conformance.contract.spec import SESSION_PATH
 from conformance.errors import ConfigError, TargetError
 from conformance.live.exchange import Exchange
-from conformance.live.target import AUTH_TABLES, DEFAULT_BODY_LIMIT, TargetConfig, Tenant
+from conformance.live.target import AUTH_TABLES, DEFAULT_BODY_LIMIT, AuthConfig, TargetConfig, Tenant
+from conformance.live.token_request import authlib_method, mismatch
 from conformance.report.redaction import Redactor
 
 RETRIED_STATUSES = (429, 503)
@@ -229,13 +230,13 @@ class TokenSource:
 
     def _request(self, url: str) -> Any:
         auth = self.tenant.auth
-        method = "client_secret_basic" if auth.token_auth_method == "basic" else "client_secret_post"
         secret = auth.client_secret.reveal() if auth.client_secret else None
         extra = {"username": auth.username, "password": auth.password.reveal()} if auth.grant == "password" else {}
-        with OAuth2Session(auth.client_id or None, secret, token_endpoint_auth_method=method,
+        with OAuth2Session(auth.client_id or None, secret, token_endpoint_auth_method=authlib_method(auth),
                            scope=auth.scope or None) as oauth, self.client.deadline(f"token endpoint {url}"):
             _mount(oauth)
-            oauth.register_compliance_hook("access_token_response", lambda answer: _usable_token_answer(url, answer))
+            oauth.register_compliance_hook("access_token_response",
+                                           lambda answer: _usable_token_answer(url, answer, auth, self.where))
             self.fetches += 1
             try:
                 return oauth.fetch_token(url, grant_type=auth.grant, timeout=self.config.timeout_s, stream=True,
@@ -263,10 +264,11 @@ def _add_tokens(redactor: Redactor, answer: dict[str, Any], what: str) -> None:
             redactor.add(value)
 
 
-def _usable_token_answer(url: str, answer: requests.Response) -> requests.Response:
+def _usable_token_answer(url: str, answer: requests.Response, auth: AuthConfig, where: str) -> requests.Response:
     """What authlib cannot tell apart, as one-line TargetErrors: a redirect (never followed: it would carry the
     credentials elsewhere), an answer over TOKEN_ANSWER_LIMIT, a body that is not a JSON object, a success
-    without an access token. 429 and 503 are retried."""
+    without an access token; and, as a ConfigError naming token_body, the refusal of a body in the encoding the
+    endpoint does not read. 429 and 503 are retried."""
     status = answer.status_code
     if _read_capped(answer, TOKEN_ANSWER_LIMIT):
         raise TargetError(f"token endpoint {url} is broken: HTTP {status} with an answer over "
@@ -282,6 +284,9 @@ def _usable_token_answer(url: str, answer: requests.Response) -> requests.Respon
     if not isinstance(body, dict):
         kind = answer.headers.get("Content-Type") or "no Content-Type"
         raise TargetError(f"token endpoint {url} is broken: HTTP {status} with a body that is not a JSON object ({kind})")
+    refused = mismatch(where, url, auth, status, body)
+    if refused is not None:
+        raise refused
     access = body.get("access_token")
     if "error" not in body and (not isinstance(access, str) or not access):
         raise TargetError(f"token endpoint {url} is broken: HTTP {status} without an access_token")

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from conformance.contract.catalogue import CATALOGUE
 from conformance.errors import TargetError, UsageError
 from conformance.live.checks import LiveCheck, load_check_file
+from conformance.live.discovery import discover
 from conformance.live.runner import EXIT_INTERRUPTED, LiveRun
 from conformance.report.records import CheckRecord, Status
 
@@ -61,7 +61,7 @@ class Catalogue(pytest.Collector):
     """The invariant catalogue, judged over every 200 the run received: collected after the live cases."""
 
     def collect(self) -> Any:
-        for invariant in CATALOGUE.values():
+        for invariant in self.config.stash[RUN_KEY].invariants:
             yield CheckItem.from_parent(self, name=invariant.id, check=None)
         yield VerdictItem.from_parent(self, name=TESTABLE)
 
@@ -102,7 +102,7 @@ class CheckItem(_HemsItem):
         run.ran.add(self.name)
         if not run.halted and self.check is not None and self.check.procedure is not None:
             try:
-                run.preflight()
+                run.preflight(discover)
                 self.check.procedure(run, self.check.case)
             except (TargetError, UsageError) as exc:
                 run.halt(exc)

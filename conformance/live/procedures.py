@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from conformance.contract import pointers
 from conformance.contract.payload import parse_instant
 from conformance.errors import TargetError
+from conformance.live import token_request
 from conformance.live.cases import LiveCase
 from conformance.live.target import SessionRef
 
@@ -246,37 +247,37 @@ def expired_token(run: LiveRun, case: LiveCase) -> None:
 # --- the token endpoint (RFC 6749) ---
 
 
-def _token_post(run: LiveRun, form: dict[str, str], basic: tuple[str, str] | None, note: str) -> Any:
+def _token_post(run: LiveRun, fields: dict[str, str], basic: tuple[str, str] | None, note: str) -> Any:
     import requests.auth
 
     if basic:  # a probe's secret (TOK-002's wrong one) is masked like the configured ones, in every encoding
         run.redactor.add_basic(*basic)
     for key in ("client_secret", "password"):
-        run.redactor.add(form.get(key, ""))
+        run.redactor.add(fields.get(key, ""))
     auth = requests.auth.HTTPBasicAuth(*basic) if basic else None
-    return run.client.send("POST", run.config.token_url(run.config.tenant), tenant=None, data=form, auth=auth,
-                           note=note)
+    return run.client.send("POST", run.config.token_url(run.config.tenant), tenant=None, auth=auth, note=note,
+                           **token_request.encoded(run.config.tenant.auth, fields))
 
 
 def _credentials(run: LiveRun, wrong_secret: bool = False) -> tuple[dict[str, str], tuple[str, str] | None]:
+    """The configured token request's fields and HTTP Basic pair (a wrong secret or password if asked)."""
     auth = run.config.tenant.auth
-    form = {"grant_type": auth.grant}
-    secret = auth.client_secret.reveal() + "x" if wrong_secret and auth.client_secret else (
-        auth.client_secret.reveal() if auth.client_secret else "")
+    fields = {"grant_type": auth.grant}
+    wrong = "x" if wrong_secret else ""
     if auth.grant == "password":
-        form |= {"username": auth.username,
-                 "password": auth.password.reveal() + ("x" if wrong_secret else "")}
-    if auth.token_auth_method == "basic" and auth.client_id:
-        return form, (auth.client_id, secret)
-    if auth.client_id:
-        form |= {"client_id": auth.client_id, "client_secret": secret}
-    return form, None
+        fields |= {"username": auth.username, "password": auth.password.reveal() + wrong}
+    client_fields, basic = token_request.credentials(
+        auth, auth.client_secret.reveal() + wrong if auth.client_secret else None)
+    return fields | client_fields, basic
 
 
 def _token_grant_in_use(run: LiveRun, case: LiveCase) -> bool:
-    if run.config.tenant.auth.grant in ("client_credentials", "password"):
+    auth = run.config.tenant.auth
+    if auth.grant in ("client_credentials", "password"):
+        run.ledger.note(f"the token endpoint is judged (TOK-*) with {auth.token_body}-encoded requests, "
+                        f"as [auth] token_body configures")
         return True
-    run.ledger.skip(case.id, f"auth.grant = {run.config.tenant.auth.grant}: the suite does not use the token endpoint")
+    run.ledger.skip(case.id, f"auth.grant = {auth.grant}: the suite does not use the token endpoint")
     return False
 
 

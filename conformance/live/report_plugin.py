@@ -21,6 +21,7 @@ from conformance.contract.clipping import clip
 from conformance.live.ledger import Evidence
 from conformance.report.excerpt import body_excerpt
 from conformance.report.html import STYLE, banner, findings_html, metadata_table, spec_and_notes, status_text
+from conformance.report.records import SIBLING_KIND
 from conformance.report.summary import (
     CURL_LIMIT,
     HEADER_LIMIT,
@@ -97,26 +98,37 @@ class RunReport:
 
     def _build(self) -> dict[str, Any]:
         run, code = self.run, int(self.exit_code or 0)
-        checks = [self.check(check_id) for check_id in run.ledger.records]
+        checks = [self.check(i) for i, record in run.ledger.records.items() if record.kind != SIBLING_KIND]
+        siblings = [self.check(i) for i, record in run.ledger.records.items() if record.kind == SIBLING_KIND]
         metadata = base_metadata(run.contract, run.config.settings, strict=run.options.strict, command=self.command,
                                  started=run.started, finished=self.finished or time.time())
         metadata |= {"target_url": run.config.base_url, "target_config": run.config.source,
                      "profile": run.options.profile, "seed": run.options.seed, "workers": run.options.workers,
-                     "target_error": run.halted}
+                     "target_error": run.halted, "token_body": {key: tenant.auth.token_body for key, tenant in
+                                                                run.config.tenants()},
+                     "sessions": judged_sessions(run)}
         return {
             "format": SUMMARY_FORMAT,
             "kind": "run",
             "verdict": VERDICTS.get(code, "incomplete"),
             "exit_code": code,
             "metadata": metadata,
-            "counts": counts(checks),
+            "counts": counts(checks + siblings),
             "checks": checks,
+            "siblings": {"contract": str(run.siblings.path), "sha256": run.siblings.sha256, "checks": siblings},
             "spec_findings": [{"key": s.key, "message": s.message, "count": s.count,
                                "example": None if s.example is None else
                                {"method": s.example.method, "url": s.example.url, "status": s.example.status}}
                               for s in run.ledger.spec_findings.values()],
             "notes": list(run.ledger.notes),
         }
+
+
+def judged_sessions(run: LiveRun) -> list[dict[str, Any]]:
+    """Every session the run judged, per tenant, and whether it was configured or discovered."""
+    return [{"tenant": key, **ref.path_parameters,
+             "source": "discovered" if ref in run.discovered.get(key, ()) else "configured"}
+            for key, tenant in run.config.tenants() for ref in tenant.sessions]
 
 
 def add_options(group: Any) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shlex
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,8 @@ import pytest
 import schemathesis
 from schemathesis.core.failures import FailureGroup
 
-from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.catalogue import CATALOGUE, Invariant
+from conformance.contract.cross import CROSS, load_siblings
 from conformance.contract.findings import Finding
 from conformance.contract.judge import Judge
 from conformance.contract.levels import Level
@@ -26,7 +28,7 @@ from conformance.live.exchange import Exchange
 from conformance.live.ledger import Evidence, Ledger
 from conformance.live.response_checks import Request, ResponseCheck, ResponseContext, as_schemathesis_checks
 from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig
-from conformance.report.records import CheckRecord
+from conformance.report.records import SIBLING_KIND, CheckRecord
 from conformance.report.redaction import PLACEHOLDER
 
 PROFILES = ("quick", "ci", "thorough")
@@ -67,10 +69,13 @@ class LiveRun:
         self.started = time.time()
         self.schema = schemathesis.openapi.from_dict(contract.document)
         self.operation = self.schema[SESSION_PATH]["GET"]
-        for invariant in CATALOGUE.values():
-            self.ledger.register(CheckRecord(invariant.id, "invariant", self.level_of(invariant.id), invariant.statement,
+        self.siblings = load_siblings(contract)
+        self.discovered: dict[str, tuple[SessionRef, ...]] = {}  # per tenant: the sessions only discovery found
+        for invariant in self.invariants:
+            kind = SIBLING_KIND if invariant.family == "SIB" else "invariant"
+            self.ledger.register(CheckRecord(invariant.id, kind, self.level_of(invariant.id), invariant.statement,
                                              f"{invariant.spec} ({invariant.source})", invariant.basis))
-        self._context = ResponseContext(self.judge, self.ledger, self.level_of, config.max_body_bytes)
+        self.context = ResponseContext(self.judge, self.ledger, self.level_of, config.max_body_bytes)
         self._response_checks: list[tuple[str, ResponseCheck]] = []
 
     def add_case(self, case: LiveCase, on_every_response: ResponseCheck | None = None) -> None:
@@ -85,8 +90,14 @@ class LiveRun:
     def close(self) -> None:
         self.client.close()
 
+    @property
+    def invariants(self) -> list[Invariant]:
+        """The catalogue, and the cross-endpoint and sibling checks when the run reads the sibling routes."""
+        return [*CATALOGUE.values(), *(CROSS.values() if self.config.discover else ())]
+
     def level_of(self, check_id: str) -> Level:
-        default = CATALOGUE[check_id].level if check_id in CATALOGUE else self.cases[check_id].level
+        entry = CATALOGUE.get(check_id) or CROSS.get(check_id)
+        default = entry.level if entry is not None else self.cases[check_id].level
         return self.config.settings.level_of(check_id, default)
 
     @property
@@ -129,7 +140,7 @@ class LiveRun:
     def judge_response(self, case: Any, exchange: Exchange, *, negative: bool) -> None:
         request = Request(exchange, case.path_parameters.get("session_id"), negative, self.curl(exchange))
         try:
-            case.validate_response(exchange.raw, checks=as_schemathesis_checks(request, self._context,
+            case.validate_response(exchange.raw, checks=as_schemathesis_checks(request, self.context,
                                                                              self._response_checks))
         except FailureGroup:
             pass  # every failure is already in the ledger with its evidence
@@ -152,16 +163,22 @@ class LiveRun:
         parts.append(exchange.url)
         return " ".join(shlex.quote(p) if "$HEMS_TOKEN" not in p else f'"{p}"' for p in parts)
 
-    def preflight(self) -> None:
-        """Once, before any check: each tenant reads its first configured session. A target that redirects it
+    def preflight(self, discover: Callable[[LiveRun], None]) -> None:
+        """Once, before any check: `discover` (the sessions of [[wallboxes]], see discovery.py), then each tenant
+        reads its first session. A target that redirects it
         or refuses the tenant's credentials with 401 cannot be judged; reading that as a conformance failure
         of every check would mislead (exit 3, or exit 2 where the configuration is at fault)."""
         if self._preflown:
             return
         self._preflown = True
+        discover(self)
         for key, tenant in self.config.tenants():
             exchange = self.read(tenant.sessions[0], tenant=key, note=f"tenant {key.upper()}: first read, before any check")
-            _usable(exchange, tenant.auth.grant, AUTH_TABLES[key])
+            self.usable(exchange, key)
+
+    def usable(self, exchange: Exchange, tenant: str) -> None:
+        """Raise if this answer to one of the tenant's reads says the run cannot go on (see preflight)."""
+        _usable(exchange, dict(self.config.tenants())[tenant].auth.grant, AUTH_TABLES[tenant])
 
     # --- recording ---
 

@@ -6,6 +6,7 @@ Read from TOML (see `examples/conformance.toml`). Every error names the key; sec
 
 from __future__ import annotations
 
+import datetime
 import math
 import os
 import uuid
@@ -25,6 +26,8 @@ AUTH_TABLES = {"a": "auth", "b": "tenant_b.auth"}  # where each tenant's credent
 TOKEN_AUTH_METHODS = ("basic", "form")
 MAX_SECRET = 64 * 1024  # of a configured string: no credential is that long
 DEFAULT_BODY_LIMIT = 32 * 1024 * 1024  # max_body_mib's default: long decision timelines are MBs
+TOKEN_BODIES = ("form", "json")  # RFC 6749 §4.3.2 / §4.4.2 form encoding, or one JSON object (Podero's /oauth2/token/)
+DEFAULT_MAX_SESSIONS = 500
 
 
 class Secret:
@@ -69,6 +72,31 @@ class SessionRef:
 
 
 @dataclass(frozen=True)
+class WallboxRef:
+    """A wallbox whose sessions the run discovers through the list route (`[[wallboxes]]`)."""
+
+    org_id: str
+    user_id: str
+    wallbox_id: str
+
+    @property
+    def path_parameters(self) -> dict[str, str]:
+        return {"org_id": self.org_id, "user_id": self.user_id, "wallbox_id": self.wallbox_id}
+
+    def session(self, session_id: int) -> SessionRef:
+        return SessionRef(self.org_id, self.user_id, self.wallbox_id, session_id)
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """`[discover]`: the inclusive UTC days the list route is asked for, and how many sessions a tenant may add."""
+
+    from_day: datetime.date
+    to_day: datetime.date
+    max_sessions: int = DEFAULT_MAX_SESSIONS
+
+
+@dataclass(frozen=True)
 class AuthConfig:
     grant: str
     token_url: str = ""
@@ -79,6 +107,7 @@ class AuthConfig:
     token: Secret | None = None
     token_auth_method: str = "basic"
     scope: str = ""
+    token_body: str = "form"
 
     def secrets(self) -> list[str]:
         found = [s.reveal() for s in (self.client_secret, self.password, self.token) if s is not None]
@@ -91,6 +120,7 @@ class AuthConfig:
 class Tenant:
     auth: AuthConfig
     sessions: tuple[SessionRef, ...]
+    wallboxes: tuple[WallboxRef, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,9 +137,11 @@ class TargetConfig:
     max_run_s: float | None = None  # None: the profile's default (RUN_BUDGETS_S)
     max_body_bytes: int = DEFAULT_BODY_LIMIT  # max_body_mib: bodies are read up to this, then no further
     source: str = "<built-in>"
+    discover: Discovery | None = None
 
     def token_url(self, tenant: Tenant) -> str:
-        """The tenant's token URL: absolute as given, or appended to base_url like the endpoint's path."""
+        """The tenant's token URL: absolute as given, or appended to base_url (its path, a gateway prefix, kept)
+        like the endpoint's path."""
         url = tenant.auth.token_url
         return url if urlsplit(url).scheme else self.base_url + "/" + url.lstrip("/")
 
@@ -131,10 +163,13 @@ class TargetConfig:
 # --- parsing ---
 
 _TOP_KEYS = {"base_url", "auth", "sessions", "tenant_b", "judge", "timeout_s", "verify_tls", "ca_bundle",
-             "max_retries", "max_retry_wait_s", "max_retry_total_s", "max_run_s", "max_body_mib"}
+             "max_retries", "max_retry_wait_s", "max_retry_total_s", "max_run_s", "max_body_mib", "wallboxes",
+             "discover"}
 _AUTH_KEYS = {"grant", "token_url", "client_id", "client_secret", "client_secret_env", "username", "password",
-              "password_env", "token", "token_env", "token_auth_method", "scope"}
-_SESSION_KEYS = {"org_id", "user_id", "wallbox_id", "session_id"}
+              "password_env", "token", "token_env", "token_auth_method", "scope", "token_body"}
+_WALLBOX_KEYS = {"org_id", "user_id", "wallbox_id"}
+_SESSION_KEYS = _WALLBOX_KEYS | {"session_id"}
+_DISCOVER_KEYS = {"from", "to", "max_sessions"}
 
 
 def _check_url(value: Any, key: str) -> str:
@@ -211,29 +246,34 @@ def _auth(table: Any, where: str, default_token_url: str) -> AuthConfig:
     method = _string(table, "token_auth_method", where, "basic")
     if method not in TOKEN_AUTH_METHODS:
         raise ConfigError(f"{where}token_auth_method: {method!r} is not one of {', '.join(TOKEN_AUTH_METHODS)}")
-    fetches = grant in ("client_credentials", "password")
+    body = _string(table, "token_body", where, "form")
+    if body not in TOKEN_BODIES:
+        raise ConfigError(f"{where}token_body: {body!r} is not one of {', '.join(TOKEN_BODIES)}")
     return AuthConfig(
         grant=grant,
         token_url=_token_url(_string(table, "token_url", where, default_token_url), f"{where}token_url"),
-        client_id=_string(table, "client_id", where) if fetches else table.get("client_id", ""),
+        # the password grant may come from a public client: no client_id, no client authentication (RFC 6749 §2.3)
+        client_id=_string(table, "client_id", where, None if grant == "client_credentials" else ""),
         client_secret=_secret(table, "client_secret", where, required=grant == "client_credentials"),
         username=_string(table, "username", where) if grant == "password" else "",
         password=_secret(table, "password", where, required=grant == "password"),
         token=_secret(table, "token", where, required=grant == "bearer"),
         token_auth_method=method,
         scope=table.get("scope", ""),
+        token_body=body,
     )
 
 
-def _sessions(value: Any, where: str) -> tuple[SessionRef, ...]:
-    if not isinstance(value, list) or not value:
-        raise ConfigError(f"{where}: expected at least one [[{where}]] entry")
-    refs = []
+def _entries(value: Any, where: str, keys: set[str]) -> list[tuple[str, Mapping[str, Any], WallboxRef]]:
+    """Each `[[where]]` table with its place and its wallbox coordinates (three UUIDs)."""
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: expected [[{where}]] entries")
+    found = []
     for n, entry in enumerate(value):
         at = f"{where}[{n}]."
         if not isinstance(entry, Mapping):
             raise ConfigError(f"{at.rstrip('.')}: expected a table")
-        _unknown(entry, _SESSION_KEYS, at)
+        _unknown(entry, keys, at)
         ids = {}
         for key in ("org_id", "user_id", "wallbox_id"):
             text = _string(entry, key, at)
@@ -242,24 +282,75 @@ def _sessions(value: Any, where: str) -> tuple[SessionRef, ...]:
             except ValueError:
                 raise ConfigError(f"{at}{key}: {text!r} is not a UUID") from None
             ids[key] = text
+        found.append((at, entry, WallboxRef(**ids)))
+    return found
+
+
+def _sessions(value: Any, where: str) -> tuple[SessionRef, ...]:
+    refs = []
+    for at, entry, wallbox in _entries(value, where, _SESSION_KEYS):
         session_id = entry.get("session_id")
         if isinstance(session_id, bool) or not isinstance(session_id, int):
             raise ConfigError(f"{at}session_id: {'missing' if session_id is None else 'expected an integer'}")
-        refs.append(SessionRef(session_id=session_id, **ids))
+        refs.append(wallbox.session(session_id))
     return tuple(refs)
+
+
+def _tenant(table: Mapping[str, Any], prefix: str, default_token_url: str) -> Tenant:
+    """A tenant's auth, its `[[sessions]]` and its `[[wallboxes]]` (discovered); at least one of the two lists."""
+    auth = _auth(table.get("auth"), prefix + "auth.", default_token_url)
+    sessions = _sessions(table["sessions"], prefix + "sessions") if "sessions" in table else ()
+    wallboxes = tuple(ref for _, _, ref in _entries(table.get("wallboxes", []), prefix + "wallboxes", _WALLBOX_KEYS))
+    if not sessions and not wallboxes:
+        raise ConfigError(f"{prefix}sessions: expected at least one [[{prefix}sessions]] or [[{prefix}wallboxes]] entry")
+    return Tenant(auth, sessions, wallboxes)
+
+
+def _day(table: Mapping[str, Any], key: str) -> datetime.date:
+    """A TOML date or a "YYYY-MM-DD" string."""
+    value = table.get(key)
+    if isinstance(value, str):
+        try:
+            value = datetime.date.fromisoformat(value)
+        except ValueError:
+            pass
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value
+    raise ConfigError(f"discover.{key}: {'missing' if value is None else 'expected a day YYYY-MM-DD'}")
+
+
+def _discovery(document: Mapping[str, Any], tenants: list[Tenant]) -> Discovery | None:
+    wanted = any(tenant.wallboxes for tenant in tenants)
+    if "discover" not in document:
+        if wanted:
+            raise ConfigError("discover: [[wallboxes]] need a [discover] table with from and to")
+        return None
+    table = document["discover"]
+    if not isinstance(table, Mapping):
+        raise ConfigError("discover: expected a table")
+    _unknown(table, _DISCOVER_KEYS, "discover.")
+    if not wanted:
+        raise ConfigError("discover: no [[wallboxes]] to discover sessions of")
+    first, last = _day(table, "from"), _day(table, "to")
+    if last < first:
+        raise ConfigError(f"discover.to: {last} is before discover.from {first}")
+    most = table.get("max_sessions", DEFAULT_MAX_SESSIONS)
+    if isinstance(most, bool) or not isinstance(most, int) or most < 1:
+        raise ConfigError("discover.max_sessions: expected a positive integer")
+    return Discovery(first, last, most)
 
 
 def config_from_mapping(document: Mapping[str, Any], *, default_token_url: str, source: str = "<mapping>") -> TargetConfig:
     _unknown(document, _TOP_KEYS, "")
-    tenant = Tenant(_auth(document.get("auth"), "auth.", default_token_url), _sessions(document.get("sessions"), "sessions"))
+    tenant = _tenant(document, "", default_token_url)
     tenant_b = None
     if "tenant_b" in document:
         table = document["tenant_b"]
         if not isinstance(table, Mapping):
             raise ConfigError("tenant_b: expected a table")
-        _unknown(table, {"auth", "sessions"}, "tenant_b.")
-        tenant_b = Tenant(_auth(table.get("auth"), "tenant_b.auth.", default_token_url),
-                          _sessions(table.get("sessions"), "tenant_b.sessions"))
+        _unknown(table, {"auth", "sessions", "wallboxes"}, "tenant_b.")
+        tenant_b = _tenant(table, "tenant_b.", default_token_url)
+    discover = _discovery(document, [tenant] + ([tenant_b] if tenant_b else []))
     verify: bool | str = document.get("verify_tls", True)
     if not isinstance(verify, bool):
         raise ConfigError("verify_tls: expected true or false")
@@ -284,6 +375,7 @@ def config_from_mapping(document: Mapping[str, Any], *, default_token_url: str, 
         max_run_s=_number(document, "max_run_s", None, positive=True),
         max_body_bytes=int(_number(document, "max_body_mib", DEFAULT_BODY_LIMIT / 2**20, positive=True) * 2**20),
         source=source,
+        discover=discover,
     )
 
 

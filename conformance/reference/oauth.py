@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote_plus
 
 FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
 GRANTS = ("client_credentials", "password")
 
 
@@ -52,8 +54,29 @@ def _same(given: str, expected: str) -> bool:
     return secrets.compare_digest(given.encode(), expected.encode())
 
 
-def _form(body: bytes, content_type: str) -> dict[str, str]:
-    if content_type.split(";")[0].strip().lower() != FORM:
+def _media_type(content_type: str) -> str:
+    return content_type.split(";")[0].strip().lower()
+
+
+def json_fields(body: bytes, content_type: str) -> dict[str, str] | None:
+    """The token request of a JSON token backend: one JSON object (null values left out); None for a body that
+    is not JSON (such a backend reads a form as no fields at all)."""
+    if _media_type(content_type) != JSON:
+        return None
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(document, dict):
+        return None
+    if any(not isinstance(v, str) for v in document.values() if v is not None):
+        raise OAuthError("invalid_request", "every parameter of the token request is a string")
+    return {k: v for k, v in document.items() if v is not None}
+
+
+def form_fields(body: bytes, content_type: str) -> dict[str, str]:
+    """The token request as RFC 6749 writes it: application/x-www-form-urlencoded."""
+    if _media_type(content_type) != FORM:
         raise OAuthError("invalid_request", f"the token request must be {FORM} (RFC 6749 §4.4.2)")
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
@@ -96,10 +119,12 @@ class TokenIssuer:
                 return creds
         raise OAuthError("invalid_client", "client authentication failed", 401)
 
-    def tenant_for(self, body: bytes, content_type: str, authorization: str) -> str:
-        """The tenant a valid token request authenticates, or OAuthError."""
-        form = _form(body, content_type)
+    def tenant_for(self, form: dict[str, str], authorization: str, basic_only: bool = False) -> str:
+        """The tenant a valid token request (its fields, its Authorization header) authenticates, or OAuthError.
+        `basic_only`: the client authenticates with HTTP Basic or not at all, never in the body."""
         basic = _basic(authorization)
+        if basic_only and ("client_id" in form or "client_secret" in form):
+            raise OAuthError("invalid_request", "authenticate the client with HTTP Basic, not in the body")
         if basic and ("client_secret" in form or ("client_id" in form and form["client_id"] != basic[0])):
             raise OAuthError("invalid_request", "use one client authentication method, not two (RFC 6749 §2.3)")
         grant = form.get("grant_type")

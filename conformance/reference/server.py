@@ -40,14 +40,18 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conformance.errors import UsageError
+from conformance.reference import siblings
 from conformance.reference.dataset import DEFAULT_SESSIONS, Fleet, StoredSession, build_fleet
 from conformance.reference.faults import Faults
-from conformance.reference.oauth import Credentials, OAuthError, TokenIssuer, make_credentials
-from conformance.reference.variants import RATE_LIMIT_EVERY, SHORT_TOKEN_TTL_S, Variants
+from conformance.reference.oauth import Credentials, OAuthError, TokenIssuer, form_fields, json_fields, make_credentials
+from conformance.reference.variants import PODERO_TOKEN_TTL_S, RATE_LIMIT_EVERY, SHORT_TOKEN_TTL_S, Variants
 
 TOKEN_PATH = "/api/partners/v2.0/auth/token"
-SESSION_PATH = ("/api/partners/v2.0/org/{org_id}/users/{user_id}/wallboxes/{wallbox_id}"
-                "/hems-sessions/{session_id}")
+PODERO_TOKEN_PATH = "/oauth2/token/"  # Podero's developer guide: HTTP Basic, a JSON body
+LIST_PATH = "/api/partners/v2.0/org/{org_id}/users/{user_id}/wallboxes/{wallbox_id}/hems-sessions"
+CURRENT_PATH = LIST_PATH + "/current"
+SESSION_PATH = LIST_PATH + "/{session_id}"
+PODERO_SCOPE = "read write"
 DEFAULT_TOKEN_TTL_S = 3600.0
 EXPIRING_TOKEN_TTL_S = 2.0  # the lifetime under the expired-token-accepted fault
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -87,14 +91,30 @@ def _session_id(raw: str) -> int:
     return value
 
 
-def parse_path(params: dict[str, str]) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID, int]:
-    """The four path parameters, or _Invalid listing every malformed one (422)."""
-    errors, ids = [], []
+def _parents(params: dict[str, str], errors: list[dict[str, Any]]) -> list[uuid.UUID]:
+    """org_id, user_id and wallbox_id from the path; each malformed one is added to `errors`."""
+    ids = []
     for name in ("org_id", "user_id", "wallbox_id"):
         if _UUID.fullmatch(params[name]):
             ids.append(uuid.UUID(params[name]))
         else:
             errors.append({"type": "uuid_parsing", "loc": ["path", name], "msg": "Input should be a valid UUID"})
+    return ids
+
+
+def parse_parents(params: dict[str, str]) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
+    """The wallbox's three path parameters, or _Invalid listing every malformed one (422)."""
+    errors: list[dict[str, Any]] = []
+    ids = _parents(params, errors)
+    if errors:
+        raise _Invalid(errors)
+    return ids[0], ids[1], ids[2]
+
+
+def parse_path(params: dict[str, str]) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID, int]:
+    """The four path parameters, or _Invalid listing every malformed one (422)."""
+    errors: list[dict[str, Any]] = []
+    ids = _parents(params, errors)
     try:
         session_id = _session_id(params["session_id"])
     except _Invalid as exc:
@@ -114,6 +134,10 @@ class Deployment:
         self.variants = variants or Variants()
         self.fleet = self.faults.apply_to(fleet)
         self.credentials = credentials or make_credentials((t.key, t.client_id, t.username) for t in fleet.tenants)
+        self.podero = self.variants.on("podero-token")
+        self.serves_siblings = self.podero or self.faults.siblings
+        if self.podero:
+            token_ttl_s = PODERO_TOKEN_TTL_S
         if self.variants.on("short-lived-tokens"):
             token_ttl_s = min(token_ttl_s, SHORT_TOKEN_TTL_S)
         if self.faults.on("expired-token-accepted"):  # expiry is only observable on tokens that expire soon
@@ -123,8 +147,15 @@ class Deployment:
         self._bodies = {s.session_id: _encode(self.variants.transform(s.payload)) for s in self.fleet.sessions}
         self._reads: Counter[int] = Counter()
         self._requests = itertools.count()
+        routes = [Route(TOKEN_PATH, self.token, methods=METHODS)]
+        if self.podero:
+            routes.append(Route(PODERO_TOKEN_PATH, self.podero_token, methods=METHODS))
+        if self.serves_siblings:  # before the session route: `current` is a route, not a session id
+            routes += [Route(LIST_PATH, self.list_sessions, methods=["GET", "HEAD"]),
+                       Route(CURRENT_PATH, self.current_session, methods=["GET", "HEAD"])]
+        routes.append(Route(SESSION_PATH, self.session, methods=METHODS))
         app: ASGIApp = Starlette(
-            routes=[Route(TOKEN_PATH, self.token, methods=METHODS), Route(SESSION_PATH, self.session, methods=METHODS)],
+            routes=routes,
             exception_handlers={HTTPException: self._http_exception, Exception: self._crash},
         )
         self.app = app if log is None else AccessLog(app, log)
@@ -150,7 +181,7 @@ class Deployment:
         assert isinstance(exc, HTTPException)
         headers = dict(exc.headers or {})
         if exc.status_code == 405:  # a method outside METHODS: name the ones this path really answers
-            headers["Allow"] = "POST" if request.url.path == TOKEN_PATH else "GET, HEAD"
+            headers["Allow"] = "POST" if request.url.path in (TOKEN_PATH, PODERO_TOKEN_PATH) else "GET, HEAD"
         return self._error(exc.status_code, exc.detail, headers)
 
     async def _crash(self, request: Request, exc: Exception) -> Response:
@@ -159,13 +190,28 @@ class Deployment:
     # --- the token endpoint (RFC 6749) ---
 
     async def token(self, request: Request) -> Response:
+        """The spec's tokenUrl: an RFC 6749 form; under podero-token, Django Ninja reading a JSON TokenInput."""
+        return await self._token(request, basic_only=False)
+
+    async def podero_token(self, request: Request) -> Response:
+        """Podero's /oauth2/token/: a JSON token backend, the client authenticated by HTTP Basic only."""
+        return await self._token(request, basic_only=True)
+
+    async def _token(self, request: Request, *, basic_only: bool) -> Response:
         if request.method != "POST":
             return self._error(405, "Method Not Allowed", {"Allow": "POST"})
         if self.faults.on("token-endpoint-500"):
             return self._error(500, "Internal Server Error")
+        body, content_type = await request.body(), request.headers.get("content-type", "")
         try:
-            tenant = self.issuer.tenant_for(await request.body(), request.headers.get("content-type", ""),
-                                            request.headers.get("authorization", ""))
+            if self.podero:
+                fields = json_fields(body, content_type)
+                if fields is None and not basic_only:
+                    return self._error(400, "Cannot parse request body")
+                fields = fields or {}  # a JSON backend reads a form as no fields at all
+            else:
+                fields = form_fields(body, content_type)
+            tenant = self.issuer.tenant_for(fields, request.headers.get("authorization", ""), basic_only)
         except OAuthError as exc:
             if self.faults.on("token-errors-not-rfc"):
                 return self._error(403, exc.description)
@@ -175,7 +221,8 @@ class Deployment:
         token, expires_in = self.issuer.issue(tenant)
         headers = {} if self.faults.on("token-cacheable") else NO_STORE
         token_type = "mac" if self.faults.on("token-type-not-bearer") else "Bearer"
-        return JSONResponse({"access_token": token, "token_type": token_type, "expires_in": expires_in}, 200, headers)
+        answer = {"access_token": token, "token_type": token_type, "expires_in": expires_in}
+        return JSONResponse(answer | ({"scope": PODERO_SCOPE} if self.podero else {}), 200, headers)
 
     # --- the session endpoint ---
 
@@ -269,31 +316,88 @@ class Deployment:
             session["savings_eur"] = round(session["savings_eur"] + 0.01 * reads, 2)
         return _encode(payload)
 
+    # --- the sibling routes (spec/siblings.yaml) ---
+
+    def _wallbox_sessions(self, request: Request) -> list[StoredSession] | Response:
+        """The caller's sessions of the wallbox the path names (lookups as the session endpoint's), or the
+        answer to give: 401, 422 for a malformed id, 404 for a wallbox the caller does not have."""
+        caller = self._caller(request)
+        if isinstance(caller, Response):
+            return caller
+        try:
+            org, user, wallbox = parse_parents(request.path_params)
+        except _Invalid as exc:
+            return self._json({"detail": exc.errors}, 422)
+        if not any(self._owns(caller, tenant, org, user, wallbox) for tenant in self.fleet.tenants):
+            return self._error(404, "Not Found")
+        return [s for s in self.fleet.sessions if self._find(caller, org, user, wallbox, s.session_id) is s]
+
+    def _owns(self, caller: str, tenant: Any, org: uuid.UUID, user: uuid.UUID, wallbox: uuid.UUID) -> bool:
+        return caller in (_ANY_TENANT, tenant.key) and tenant.org_id == org and any(
+            u.id == user and any(w.id == wallbox for w in u.wallboxes) for u in tenant.users)
+
+    def _served(self, session_id: int) -> dict[str, Any]:
+        return json.loads(self._bodies[session_id])
+
+    async def list_sessions(self, request: Request) -> Response:
+        sessions = self._wallbox_sessions(request)
+        if isinstance(sessions, Response):
+            return sessions
+        try:
+            first, last, limit, offset = siblings.parse_window(request.query_params)
+        except siblings.QueryError as exc:
+            return self._json({"detail": exc.errors}, 422)
+        chosen = siblings.in_window(sessions, first, last)
+        items = [self._list_item(s) for s in chosen[offset:offset + limit]]
+        return self._json({"total": len(chosen), "items": items}, 200)
+
+    def _list_item(self, stored: StoredSession) -> dict[str, Any]:
+        item = self._served(stored.session_id)["session"]
+        if self.faults.on("list-detail-mismatch") and item.get("ended_at") is not None \
+                and isinstance(item.get("savings_eur"), (int, float)):
+            item["savings_eur"] = round(item["savings_eur"] + 0.5, 2)
+        return item
+
+    async def current_session(self, request: Request) -> Response:
+        sessions = self._wallbox_sessions(request)
+        if isinstance(sessions, Response):
+            return sessions
+        stored = siblings.running(sessions)
+        if stored is None:
+            return self._error(404, "Not Found")
+        return self._json({"session": self._served(stored.session_id)}, 200)
+
     # --- the target configuration `hems-conformance run` reads ---
 
     def target_config(self, base_url: str) -> dict[str, Any]:
         """Base URL, credentials and every session of the first two tenants, in issue 4's TOML shape.
 
         Tenant A authenticates with client credentials, tenant B with the password grant, so a run
-        exercises both flows of the token endpoint.
+        exercises both flows of the token endpoint. Under podero-token, tenant A uses /oauth2/token/ and
+        tenant B the spec's tokenUrl as a public client (no client_id), both with JSON bodies. A deployment
+        serving the sibling routes also lists every wallbox and a [discover] window covering its sessions.
         """
         first, second = (self.credentials[t.key] for t in self.fleet.tenants[:2])
+        body = {"token_body": "json"} if self.podero else {}
 
-        def sessions(tenant: str) -> list[dict[str, Any]]:
-            return [s.coordinates() for s in self.fleet.sessions_of(tenant)]
+        def tenant(creds: Credentials, auth: dict[str, Any]) -> dict[str, Any]:
+            table = {"auth": auth | body, "sessions": [s.coordinates() for s in self.fleet.sessions_of(creds.tenant)]}
+            if self.serves_siblings:
+                org = self.fleet.tenant(creds.tenant)
+                table["wallboxes"] = [{"org_id": str(org.org_id), "user_id": str(u.id), "wallbox_id": str(w.id)}
+                                      for u in org.users for w in u.wallboxes]
+            return table
 
-        client = {"token_url": TOKEN_PATH, "client_id": first.client_id, "client_secret": first.client_secret}
-        return {
-            "base_url": base_url,
-            "auth": {"grant": "client_credentials"} | client,
-            "sessions": sessions(first.tenant),
-            "tenant_b": {
-                "auth": {"grant": "password", "token_url": TOKEN_PATH, "client_id": second.client_id,
-                         "client_secret": second.client_secret, "username": second.username,
-                         "password": second.password},
-                "sessions": sessions(second.tenant),
-            },
-        }
+        client = {"client_id": first.client_id, "client_secret": first.client_secret}
+        owner = {"username": second.username, "password": second.password}
+        config = {"base_url": base_url} | tenant(first, {"grant": "client_credentials", "token_url": (
+            PODERO_TOKEN_PATH if self.podero else TOKEN_PATH)} | client)
+        config["tenant_b"] = tenant(second, {"grant": "password", "token_url": TOKEN_PATH} | owner | (
+            {} if self.podero else {"client_id": second.client_id, "client_secret": second.client_secret}))
+        if self.serves_siblings:
+            first_day, last_day = siblings.days(self.fleet.sessions)
+            config["discover"] = {"from": first_day.isoformat(), "to": last_day.isoformat()}
+        return config
 
 
 def _traceback(status: int) -> str:

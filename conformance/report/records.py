@@ -14,6 +14,7 @@ from typing import Any
 from conformance.contract.levels import Level
 
 EVIDENCE_PER_CHECK = 10
+SIBLING_KIND = "siblings"  # checks of the supplementary contract (spec/siblings.yaml): their own report section
 
 
 class Status(StrEnum):
@@ -28,7 +29,7 @@ class CheckRecord:
     """One catalogue entry or live check and what the run saw of it."""
 
     id: str
-    kind: str  # "invariant", "live" or "fuzz"
+    kind: str  # "invariant", "live", "fuzz" or SIBLING_KIND
     level: Level
     statement: str
     citation: str

@@ -1,0 +1,79 @@
+"""How a token request is written: the grant's fields (RFC 6749 §4.3.2 / §4.4.2) as a form or as one JSON
+object (`[auth] token_body`), the client authenticated by HTTP Basic, in the body, or not at all (a public
+client's password grant, RFC 6749 §2.3). The token source and the TOK-* probes both write requests here, so
+what the suite judges is what it authenticates with.
+
+A token endpoint that reads only the other encoding sees no grant at all (JSON backends read a form body as
+empty; form parsers read a JSON body as empty): its refusal is a configuration mismatch, named here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from authlib.common.urls import url_decode
+from authlib.oauth2.auth import encode_client_secret_basic
+
+from conformance.errors import ConfigError
+from conformance.live.target import TOKEN_BODIES, AuthConfig
+
+JSON = "application/json"
+# How an endpoint refuses a body it cannot read: no grant_type found, or the framework's parse error (no RFC code).
+_MISMATCH_STATUSES = (400, 415, 422)
+_MISMATCH_ERRORS = ("invalid_request", "unsupported_grant_type")
+
+AuthMethod = Callable[[Any, str, str, dict[str, str], str], tuple[str, dict[str, str], str]]
+
+
+def credentials(auth: AuthConfig, secret: str | None) -> tuple[dict[str, str], tuple[str, str] | None]:
+    """The client's credentials as body fields, or as an HTTP Basic pair; none for a client without client_id.
+    A client_id without a secret is a public client: its id goes in the body (RFC 6749 §3.2.1)."""
+    if not auth.client_id:
+        return {}, None
+    if secret is None:
+        return {"client_id": auth.client_id}, None
+    if auth.token_auth_method == "basic":
+        return {}, (auth.client_id, secret)
+    return {"client_id": auth.client_id, "client_secret": secret}, None
+
+
+def encoded(auth: AuthConfig, fields: dict[str, str]) -> dict[str, Any]:
+    """The `requests` keyword that sends `fields` in the configured encoding."""
+    return {"json": fields} if auth.token_body == "json" else {"data": fields}
+
+
+def authlib_method(auth: AuthConfig) -> AuthMethod:
+    """An authlib client authentication method that writes the whole token request: client credentials as
+    `credentials` says, then the body in the configured encoding."""
+
+    def write(client: Any, method: str, uri: str, headers: dict[str, str], body: str) -> tuple[str, dict[str, str], str]:
+        fields, basic = credentials(auth, client.client_secret)
+        sent = dict(url_decode(body or "")) | fields
+        if basic is not None:
+            uri, headers, _ = encode_client_secret_basic(client, method, uri, headers, "")
+        if auth.token_body == "json":
+            body, headers["Content-Type"] = json.dumps(sent), JSON
+        else:
+            body = urlencode(sent)
+        headers["Content-Length"] = str(len(body.encode()))
+        return uri, headers, body
+
+    return write
+
+
+def mismatch(where: str, url: str, auth: AuthConfig, status: int, body: Any) -> ConfigError | None:
+    """The refusal of a well-formed token request the way an endpoint reading only the other encoding refuses
+    it, as the one-line error that names the key to set; None for any other answer."""
+    if status not in _MISMATCH_STATUSES or not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    if error is not None and error not in _MISMATCH_ERRORS:
+        return None
+    other = next(b for b in TOKEN_BODIES if b != auth.token_body)
+    said = f"{status} {error}" if error else f"{status} without an RFC 6749 error code"
+    return ConfigError(f"{where}.token_body: token endpoint {url} refused the {auth.token_body}-encoded token request "
+                       f"with {said}, as an endpoint that reads only {other} bodies does: set token_body = "
+                       f"\"{other}\" in [{where}] (or check grant and token_url)")
