@@ -670,13 +670,15 @@ def rows_inside_window(view: SessionView, settings: Settings) -> Iterator[Findin
     "A command is not earlier than the decision that dispatched it.",
     "START - steering began: first rate/command imposed; dispatched: title: Dispatched",
     _KIND_SRC,
-    reading="Within judge.dispatch_skew_s (default 5 s) for clocks of different services.",
+    reading="Within judge.dispatch_skew_s (default 5 s) for clocks of different services. Only a decision "
+    "marked dispatched dispatched its command: a later one that names the command still in force without "
+    "dispatching (REF-001's) is not judged here.",
 )
 def command_after_decision(view: SessionView, settings: Settings) -> Iterator[Finding]:
     skew = timedelta(seconds=settings.dispatch_skew_s)
     for i, d in enumerate(view.decisions):
         ref = d["steering_command_id"]
-        j = view.command_index.get(ref) if ref is not None else None
+        j = view.command_index.get(ref) if ref is not None and d["dispatched"] else None
         if j is None:
             continue
         decided, commanded = view.decision_times[i], view.command_times[j]
