@@ -47,6 +47,7 @@ HTTP_EFFECTS = {
     "token-errors-not-rfc": {"token error", "token wrong secret"},
     "token-cacheable": {"token"},
     "malformed-ids-served": {"bad uuid"},
+    "malformed-parents-served": {"bad uuid"},
     "other-methods-allowed": {"post"},
     "token-type-not-bearer": {"token"},
 }

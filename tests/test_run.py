@@ -329,3 +329,12 @@ def test_a_check_turned_off_is_skipped_with_its_reason_not_passed(tmp_path, caps
     for check_id in ("AUTH-004", "CNT-002"):
         assert checks[check_id]["status"] == "skipped", checks[check_id]
         assert "turned OFF" in json.dumps(checks[check_id])
+
+
+def test_a_known_session_under_a_malformed_parent_is_caught_at_every_profile_naming_the_parameter(tmp_path, capsys):
+    with reference(tmp_path, faults=["malformed-parents-served"]) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    assert code == 1 and failed_checks(output) == {"FUZ-002"}, output
+    checks = {c["id"]: c for c in json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())["checks"]}
+    messages = {f["message"] for f in checks["FUZ-002"]["findings"]}
+    assert {"malformed org_id answered 200", "malformed user_id answered 200"} <= messages, messages

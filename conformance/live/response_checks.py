@@ -39,11 +39,11 @@ _BEARER_CHALLENGE = re.compile(r"(?i)(?:^|,)\s*bearer(?:\s|,|$)")
 
 @dataclass(frozen=True)
 class Request:
-    """What the run meant by a request: which session id the path names and whether the input was valid."""
+    """What the run meant by a request: which session id the path names and which path parameters it broke."""
 
     exchange: Exchange
     path_session_id: Any = None
-    negative: bool = False
+    malformed: tuple[str, ...] = ()
     curl: str = ""
 
 
@@ -170,12 +170,12 @@ def no_server_error(request: Request, ctx: ResponseContext, check_id: str) -> li
 def malformed_rejected(request: Request, ctx: ResponseContext, check_id: str) -> list[Evidence]:
     """A malformed path parameter is answered with a 4xx, never a 2xx."""
     exchange = request.exchange
-    if not request.negative:
+    if not request.malformed:
         return []
     ctx.ledger.judged(check_id)
     if exchange.status < 400:
-        return ctx.finding(check_id, request, f"malformed input answered {exchange.status}", expected="4xx",
-                           actual=exchange.status)
+        return ctx.finding(check_id, request, f"malformed {', '.join(request.malformed)} answered {exchange.status}",
+                           expected="4xx", actual=exchange.status)
     return []
 
 

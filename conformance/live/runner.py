@@ -96,7 +96,7 @@ class LiveRun:
         return self.operation.Case(path_parameters=path_parameters)
 
     def send_case(self, case: Any, *, tenant: str | None = "a", headers: dict[str, str] | None = None,
-                  negative: bool = False, note: str = "") -> Exchange:
+                  malformed: tuple[str, ...] = (), note: str = "") -> Exchange:
         """Send a Schemathesis case and judge the answer with every response check."""
         kwargs = case.as_transport_kwargs(base_url=self.config.base_url)
         sent_headers = {k: v for k, v in kwargs.get("headers", {}).items() if k.lower() != "x-schemathesis-testcaseid"}
@@ -105,7 +105,7 @@ class LiveRun:
                                     params=kwargs.get("params") or None)
         if exchange.status in GATEWAY_DOWN:
             self._gateway_check(exchange)
-        self.judge_response(case, exchange, negative=negative)
+        self.judge_response(case, exchange, malformed=malformed)
         return exchange
 
     def _gateway_check(self, exchange: Exchange) -> None:
@@ -123,8 +123,8 @@ class LiveRun:
         parameters = ref.path_parameters | (override or {})
         return self.send_case(self.session_case(parameters), tenant=tenant, headers=headers, note=note)
 
-    def judge_response(self, case: Any, exchange: Exchange, *, negative: bool) -> None:
-        request = Request(exchange, case.path_parameters.get("session_id"), negative, self.curl(exchange))
+    def judge_response(self, case: Any, exchange: Exchange, *, malformed: tuple[str, ...]) -> None:
+        request = Request(exchange, case.path_parameters.get("session_id"), malformed, self.curl(exchange))
         try:
             case.validate_response(exchange.raw, checks=as_schemathesis_checks(request, self._context,
                                                                              self._response_checks))

@@ -80,6 +80,8 @@ FAULTS: dict[str, Fault] = {
               "a malformed UUID or a session id beyond int64 answers 500 instead of 422"),
         Fault("malformed-ids-served", ("FUZ-002",),
               "malformed path ids are not validated: 200 with an empty session instead of 422"),
+        Fault("malformed-parents-served", ("FUZ-002",),
+              "a known session id is served under malformed org, user or wallbox ids (only session_id is parsed)"),
         Fault("intermittent-500", ("FUZ-001",), "every fourth request to the session endpoint answers 500"),
         Fault("other-methods-allowed", ("MTH-001",), "POST, PUT, PATCH and DELETE are answered like GET"),
         Fault("wrong-session-id", ("RSP-001",), "session.id is not the id in the path (off by one)"),

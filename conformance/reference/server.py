@@ -87,6 +87,13 @@ def _session_id(raw: str) -> int:
     return value
 
 
+def _parsed_session_id(raw: str) -> int | None:
+    try:
+        return _session_id(raw)
+    except _Invalid:
+        return None
+
+
 def parse_path(params: dict[str, str]) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID, int]:
     """The four path parameters, or _Invalid listing every malformed one (422)."""
     errors, ids = [], []
@@ -235,6 +242,9 @@ class Deployment:
                 return self._error(500, "Internal Server Error")
             if self.faults.on("malformed-ids-served"):
                 return self._json({"session": None, "decisions": [], "commands": []}, 200)
+            stored = self._stored.get(_parsed_session_id(request.path_params["session_id"]))
+            if self.faults.on("malformed-parents-served") and stored is not None and caller in (_ANY_TENANT, stored.tenant):
+                return Response(self._bodies[stored.session_id], 200, {"Cache-Control": "no-store"}, "application/json")
             return self._json({"detail": exc.errors}, 422)
         stored = self._find(caller, org, user, wallbox, session_id)
         if stored is None:
