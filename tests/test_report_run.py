@@ -114,6 +114,12 @@ def test_summary_lists_every_check_with_its_counts(summary):
     assert summary["spec_findings"] and all(s["count"] > 0 for s in summary["spec_findings"])
 
 
+def test_statements_messages_and_probe_notes_are_not_garbled_by_secret_masking(summary):
+    checks = by_id(summary)
+    assert checks["AUTH-004"]["statement"] == "Every 401 carries a WWW-Authenticate challenge for the Bearer scheme."
+    assert "Bearer not a token" in json.dumps(summary)  # a probe's note: the made-up token is no secret
+
+
 def test_a_finding_carries_request_response_window_and_reproduction(summary):
     finding = by_id(summary)["CNT-002"]["findings"][0]
     assert finding["pointer"] == "/session/commands_applied" and finding["actual"] == finding["expected"] + 1

@@ -250,6 +250,15 @@ def test_a_hundred_thousand_findings_make_a_report_of_bounded_size():
     ('{"received": "Basic Y2xpZW50OnMzY3JldA=="}', '{"received": "Basic [REDACTED]"}'),
     ('Basic realm="hems", charset="UTF-8"', 'Basic realm="hems", charset="UTF-8"'),
     ("basic authentication is not offered", "basic authentication is not offered"),
+    ("Every 401 carries a WWW-Authenticate challenge for the Bearer scheme.",
+     "Every 401 carries a WWW-Authenticate challenge for the Bearer scheme."),
+    ("401 without a Bearer challenge", "401 without a Bearer challenge"),
+    ("Authorization: Bearer not a token", "Authorization: Bearer not a token"),
+    ("Bearer AbCdEfGhIjKlMnOpQrStUvWx", "Bearer [REDACTED]"),  # letters only, but as long as a token
 ])
 def test_bearer_and_basic_credentials_are_masked_anywhere_and_challenges_stay_readable(text, shown):
     assert Redactor().text(text) == shown
+
+
+def test_a_known_secret_is_masked_whatever_its_shape():
+    assert Redactor(["hunter"]).text("Bearer hunter, said the log") == "Bearer [REDACTED], said the log"
