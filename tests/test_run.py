@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
+import shutil
+import subprocess
 import uuid
 
 import pytest
@@ -338,3 +341,25 @@ def test_a_known_session_under_a_malformed_parent_is_caught_at_every_profile_nam
     checks = {c["id"]: c for c in json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())["checks"]}
     messages = {f["message"] for f in checks["FUZ-002"]["findings"]}
     assert {"malformed org_id answered 200", "malformed user_id answered 200"} <= messages, messages
+
+
+@pytest.mark.skipif(not shutil.which("curl"), reason="needs curl to replay the reproduction")
+@pytest.mark.parametrize("grant, method", [("client_credentials", "basic"), ("password", "form")])
+def test_the_curl_of_a_token_endpoint_finding_reproduces_it_with_secret_placeholders(tmp_path, capsys, grant, method):
+    fleet = build_fleet(0)
+    deployment = Deployment(fleet, Faults(["token-cacheable"]))
+    creds = deployment.credentials[fleet.tenants[0].key]
+    with start_in_thread(deployment) as url:
+        target = deployment.target_config(url)
+        target["auth"] |= {"grant": grant, "token_auth_method": method, "username": creds.username,
+                           "password": creds.password}
+        write_target_config(str(tmp_path / "target.toml"), target)
+        code, output = run_cli(capsys, "--config", str(tmp_path / "target.toml"))
+        assert code == 0, output  # TOK-004 is a SHOULD
+        checks = {c["id"]: c for c in json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())["checks"]}
+        curl = checks["TOK-004"]["findings"][0]["curl"]
+        assert creds.client_secret not in curl and "${HEMS_CLIENT_SECRET}" in curl
+        assert f"grant_type={grant}" in curl and ("${HEMS_PASSWORD}" in curl) == (grant == "password")
+        env = {"PATH": os.environ["PATH"], "HEMS_CLIENT_SECRET": creds.client_secret, "HEMS_PASSWORD": creds.password}
+        replayed = subprocess.run(["bash", "-c", curl], env=env, capture_output=True, text=True, timeout=30, check=True)
+    assert json.loads(replayed.stdout)["token_type"].lower() == "bearer"

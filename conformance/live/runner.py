@@ -5,6 +5,7 @@ The pytest plugin drives a `LiveRun` item by item; `hems-conformance run` is pyt
 
 from __future__ import annotations
 
+import re
 import shlex
 import time
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ PROFILES = ("quick", "ci", "thorough")
 EXIT_INTERRUPTED = 130
 GATEWAY_DOWN = (502, 504)
 _VERDICT_REACHED = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+_SHELL_SPECIAL = re.compile(r'[\\"`]|\$(?!\{?HEMS_)')  # what double quotes would not keep literal
 
 
 def no_verdict(pytest_status: int) -> int:
@@ -138,16 +140,22 @@ class LiveRun:
             )
 
     def curl(self, exchange: Exchange) -> str:
-        """A reproduction with the token as a placeholder: paste a fresh token to replay."""
+        """A reproduction with shell variables where secrets were: $HEMS_TOKEN (a fresh token), and for the token
+        endpoint the form it sent and its Basic credentials with ${HEMS_CLIENT_SECRET} and ${HEMS_PASSWORD}."""
         parts = ["curl", "-sS", "-X", exchange.method]
         for name, value in exchange.request_headers.items():
-            if name.lower() in ("user-agent", "accept-encoding", "connection"):
+            if name.lower() in ("user-agent", "accept-encoding", "connection", "content-length"):
                 continue
-            if name.lower() == "authorization" and PLACEHOLDER in value:
+            if name.lower() == "authorization" and value.lower().startswith("bearer "):
                 value = value.replace(PLACEHOLDER, "$HEMS_TOKEN")
             parts += ["-H", f"{name}: {value}"]
+        if exchange.request_basic:
+            parts += ["-u", exchange.request_basic.replace(PLACEHOLDER, "${HEMS_CLIENT_SECRET}")]
+        for key, value in exchange.request_form:
+            variable = "${HEMS_PASSWORD}" if key == "password" else "${HEMS_CLIENT_SECRET}"
+            parts += ["--data-urlencode", f"{key}={value.replace(PLACEHOLDER, variable)}"]
         parts.append(exchange.url)
-        return " ".join(shlex.quote(p) if "$HEMS_TOKEN" not in p else f'"{p}"' for p in parts)
+        return " ".join(map(_shell_word, parts))
 
     def preflight(self) -> None:
         """Once, before any check: each tenant reads its first configured session. A target that redirects it
@@ -190,6 +198,13 @@ class LiveRun:
             return self.halt_code
         return 1 if self.ledger.failing(self.options.strict) else 0
 
+
+
+def _shell_word(text: str) -> str:
+    """One shell word: quoted as it is, or in double quotes where it names a $HEMS_ variable to expand."""
+    if "$HEMS_" not in text and "${HEMS_" not in text:
+        return shlex.quote(text)
+    return '"' + _SHELL_SPECIAL.sub(lambda m: "\\" + m.group(0), text) + '"'
 
 
 def _usable(exchange: Exchange, grant: str, table: str) -> None:
