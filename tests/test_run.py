@@ -334,6 +334,18 @@ def test_a_check_turned_off_is_skipped_with_its_reason_not_passed(tmp_path, caps
         assert "turned OFF" in json.dumps(checks[check_id])
 
 
+def test_auth_max_token_wait_s_bounds_the_wait_for_a_token_to_expire(tmp_path, capsys):
+    def patient(target):
+        target["auth"]["max_token_wait_s"] = 1  # the fault's tokens live 2 s
+
+    with reference(tmp_path, faults=["expired-token-accepted"], edit=patient) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    assert code == 0, output
+    checks = {c["id"]: c for c in json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())["checks"]}
+    assert checks["AUTH-005"]["status"] == "skipped"
+    assert "auth.max_token_wait_s = 1 s" in checks["AUTH-005"]["skip_reason"], checks["AUTH-005"]
+
+
 def test_a_known_session_under_a_malformed_parent_is_caught_at_every_profile_naming_the_parameter(tmp_path, capsys):
     with reference(tmp_path, faults=["malformed-parents-served"]) as config:
         code, output = run_cli(capsys, "--config", str(config))

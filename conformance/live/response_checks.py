@@ -156,6 +156,18 @@ def bearer_challenge(request: Request, ctx: ResponseContext, check_id: str) -> l
 
 
 @response_check
+def allow_on_405(request: Request, ctx: ResponseContext, check_id: str) -> list[Evidence]:
+    """A 405 names the methods the path serves in an Allow header (RFC 9110 §15.5.6)."""
+    exchange = request.exchange
+    if exchange.status != 405:
+        return []
+    ctx.ledger.judged(check_id)
+    if "allow" not in exchange.headers:
+        return ctx.finding(check_id, request, "405 without an Allow header", expected="Allow: GET, ...", actual=None)
+    return []
+
+
+@response_check
 def no_server_error(request: Request, ctx: ResponseContext, check_id: str) -> list[Evidence]:
     """No request, valid or not, is answered with a 5xx."""
     exchange = request.exchange

@@ -76,6 +76,7 @@ class AuthConfig:
     token: Secret | None = None
     token_auth_method: str = "basic"
     scope: str = ""
+    max_token_wait_s: float = 10.0  # AUTH-005 waits for a token to expire only if it lives at most this long
 
     def secrets(self) -> list[str]:
         found = [s.reveal() for s in (self.client_secret, self.password, self.token) if s is not None]
@@ -128,7 +129,7 @@ class TargetConfig:
 _TOP_KEYS = {"base_url", "auth", "sessions", "tenant_b", "judge", "timeout_s", "verify_tls", "ca_bundle",
              "max_retries", "max_retry_wait_s", "max_retry_total_s"}
 _AUTH_KEYS = {"grant", "token_url", "client_id", "client_secret", "client_secret_env", "username", "password",
-              "password_env", "token", "token_env", "token_auth_method", "scope"}
+              "password_env", "token", "token_env", "token_auth_method", "scope", "max_token_wait_s"}
 _SESSION_KEYS = {"org_id", "user_id", "wallbox_id", "session_id"}
 
 
@@ -201,6 +202,7 @@ def _auth(table: Any, where: str, default_token_url: str) -> AuthConfig:
         token=_secret(table, "token", where, required=grant == "bearer"),
         token_auth_method=method,
         scope=table.get("scope", ""),
+        max_token_wait_s=_number(table, "max_token_wait_s", 10.0, where),
     )
 
 
@@ -264,10 +266,10 @@ def config_from_mapping(document: Mapping[str, Any], *, default_token_url: str, 
     )
 
 
-def _number(table: Mapping[str, Any], key: str, default: float) -> float:
+def _number(table: Mapping[str, Any], key: str, default: float, where: str = "") -> float:
     value = table.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ConfigError(f"{key}: expected a non-negative number")
+        raise ConfigError(f"{where}{key}: expected a non-negative number")
     return float(value)
 
 

@@ -84,6 +84,7 @@ FAULTS: dict[str, Fault] = {
               "a known session id is served under malformed org, user or wallbox ids (only session_id is parsed)"),
         Fault("intermittent-500", ("FUZ-001",), "every fourth request to the session endpoint answers 500"),
         Fault("other-methods-allowed", ("MTH-001",), "POST, PUT, PATCH and DELETE are answered like GET"),
+        Fault("405-without-allow", ("MTH-002",), "405 answers carry no Allow header"),
         Fault("wrong-session-id", ("RSP-001",), "session.id is not the id in the path (off by one)"),
         Fault("wrong-content-type", ("RSP-002",), "200 bodies are served as text/html"),
         Fault("stack-trace-in-errors", ("RSP-003",), "error bodies carry a Python traceback"),

@@ -227,7 +227,7 @@ class Deployment:
     def _session(self, request: Request) -> Response:
         number = next(self._requests)
         if request.method not in ("GET", "HEAD") and not self.faults.on("other-methods-allowed"):
-            return self._error(405, "Method Not Allowed", {"Allow": "GET, HEAD"})
+            return self._error(405, "Method Not Allowed", {} if self.faults.on("405-without-allow") else {"Allow": "GET, HEAD"})
         if self.faults.on("intermittent-500") and number % 4 == 3:
             return self._error(500, "Internal Server Error")
         if self.variants.on("rate-limited") and number % RATE_LIMIT_EVERY == RATE_LIMIT_EVERY - 1:
