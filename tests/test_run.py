@@ -375,3 +375,21 @@ def test_the_curl_of_a_token_endpoint_finding_reproduces_it_with_secret_placehol
         env = {"PATH": os.environ["PATH"], "HEMS_CLIENT_SECRET": creds.client_secret, "HEMS_PASSWORD": creds.password}
         replayed = subprocess.run(["bash", "-c", curl], env=env, capture_output=True, text=True, timeout=30, check=True)
     assert json.loads(replayed.stdout)["token_type"].lower() == "bearer"
+
+
+def one_session(target):
+    target["sessions"] = target["sessions"][:1]
+    del target["tenant_b"]
+
+
+def test_one_defect_seen_through_many_requests_is_one_finding_with_every_request_as_evidence(tmp_path, capsys):
+    with reference(tmp_path, faults=["schema-violation"], edit=one_session) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    assert code == 1, output
+    summary = json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())
+    sch = {c["id"]: c for c in summary["checks"]}["SCH-001"]
+    [finding] = sch["findings"]
+    assert sch["findings_total"] == 1 and finding["requests"] == sch["judged"] > 2, sch
+    assert len(finding["seen_in"]) == min(20, finding["requests"])
+    assert summary["counts"]["findings"] == sum(c["findings_total"] for c in summary["checks"]) < 5
+    assert f"1 finding(s) over {sch['judged']} judged" in output, output

@@ -136,5 +136,7 @@ def _describe(record: CheckRecord) -> str:
         finding, exchange = evidence.finding, evidence.exchange
         where = f" {finding.pointer}" if finding.pointer else ""
         request = f" [{exchange.method} {exchange.url} -> {exchange.status}]" if exchange else ""
+        if evidence.requests > 1:
+            request += f" and {evidence.requests - 1} more request(s)"
         lines.append(f"  {finding.level.value}{where}: {finding.message}{request}")
     return "\n".join(lines)

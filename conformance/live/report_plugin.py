@@ -63,6 +63,10 @@ def evidence_entry(evidence: Evidence) -> dict[str, Any]:
                          "elapsed_ms": round(exchange.elapsed_ms, 1)}
     entry["excerpt"] = body_excerpt(exchange.text, evidence.finding.pointer).to_dict()
     entry["curl"] = clip(evidence.curl, CURL_LIMIT)
+    entry["requests"] = evidence.requests
+    entry["seen_in"] = sorted(({"method": s.method, "url": clip(s.url, URL_LIMIT), "status": s.status,
+                                "note": clip(s.note, TEXT_LIMIT)} for s in evidence.seen_in),
+                              key=lambda s: (s["url"], s["method"], s["note"], s["status"]))
     return entry
 
 

@@ -105,6 +105,8 @@ def _one_line(finding: dict[str, Any]) -> str:
     request, response = finding.get("request"), finding.get("response")
     where = finding.get("source") or (f"{request['method']} {request['url']} → {response['status']}"
                                       if request and response else "")
+    if finding.get("requests", 1) > 1:
+        where += f" and {finding['requests'] - 1} more request(s)"
     return (f"<li>{escape(finding['level'])} {_code(finding['pointer'] or '/')}: {escape(finding['message'])}"
             + (f" <small>[{escape(where)}]</small>" if where else "") + "</li>")
 
@@ -121,6 +123,13 @@ def finding_html(finding: dict[str, Any]) -> str:
     if response:
         timing = f" · {response['elapsed_ms']} ms" if "elapsed_ms" in response else ""
         rows.append(("Response", f"HTTP {response['status']}{timing}"))
+    if finding.get("requests", 1) > 1:
+        seen = "".join(f"<li>{escape(s['method'])} {_code(s['url'])} → {s['status']}"
+                       + (f" <small>({escape(s['note'])})</small>" if s.get("note") else "") + "</li>"
+                       for s in finding.get("seen_in", []))
+        listed = len(finding.get("seen_in", []))
+        more = f"<li>{finding['requests'] - listed} more</li>" if finding["requests"] > listed else ""
+        rows.append(("Seen in", f"{finding['requests']} requests<ul>{seen}{more}</ul>"))
     table = "".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in rows)
     parts = [f'<div class="hems-finding lvl-{escape(finding["level"])}">',
              f'<div class="hems-finding-head"><b>{escape(finding["id"])}</b> {escape(finding["level"])} '
