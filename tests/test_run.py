@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 from reference_support import CookieSessions, Misbehaving, authorization
@@ -393,3 +394,35 @@ def test_one_defect_seen_through_many_requests_is_one_finding_with_every_request
     assert len(finding["seen_in"]) == min(20, finding["requests"])
     assert summary["counts"]["findings"] == sum(c["findings_total"] for c in summary["checks"]) < 5
     assert f"1 finding(s) over {sch['judged']} judged" in output, output
+
+
+GOLDEN = Path(__file__).with_name("golden")
+
+
+def two_sessions_each(target):
+    target["sessions"] = target["sessions"][:2]
+    target["tenant_b"]["sessions"] = target["tenant_b"]["sessions"][:1]
+
+
+def test_the_console_of_run_names_failing_warning_and_skipped_checks_then_the_verdict(tmp_path, capsys):
+    with reference(tmp_path, faults=["counters-off-by-one", "missing-www-authenticate"], edit=two_sessions_each) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    assert code == 1
+    shown = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", output)
+    assert shown == (GOLDEN / "run-console.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("faults", "edit", "code", "verdict"), [
+    (["token-endpoint-500"], lambda target: None, 3,
+     "hems-conformance: target could not be tested: token endpoint http://127.0.0.1:PORT/api/partners/v2.0/auth/token "
+     "is broken: HTTP 500"),
+    ([], lambda target: target["auth"].update(client_secret="not-the-secret"), 2,
+     "hems-conformance: error: auth: token endpoint http://127.0.0.1:PORT/api/partners/v2.0/auth/token rejected the "
+     "configured credentials: invalid_client"),
+], ids=["exit-3", "exit-2"])
+def test_a_run_without_a_verdict_says_why_once_on_one_line(tmp_path, capsys, faults, edit, code, verdict):
+    with reference(tmp_path, faults=faults, edit=edit) as config:
+        exit_code, output = run_cli(capsys, "--config", str(config))
+    assert exit_code == code
+    assert re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", output).splitlines() == [
+        "hems-conformance: reports in reports-under-test/ (summary.json, report.html, junit.xml)", verdict]

@@ -9,16 +9,18 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conformance.contract.spec import load_contract
 from conformance.errors import ConfigError
 from conformance.live.cases import bundled_cases_dir
-from conformance.live.items import RUN_KEY, VERDICT_KEY
+from conformance.live.items import RUN_KEY, VERDICT_KEY, verdict_line
+from conformance.live.report_plugin import REPORT_PLUGIN
 from conformance.live.runner import LiveRun, RunOptions, no_verdict
 from conformance.live.target import TargetConfig, config_from_mapping, load_target
-from conformance.report.summary import HTML, JUNIT, ReportFolder, command_line
+from conformance.report.summary import HTML, JUNIT, SUMMARY, ReportFolder, command_line, console_lines
 
 
 @dataclass(frozen=True)
@@ -73,15 +75,22 @@ def run(request: RunRequest) -> int:
     folder = ReportFolder.create(request.report_dir)
     os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(_cache_dir() / "hypothesis"))
     with context as target:
-        args = [str(bundled_cases_dir()), "-p", "no:cacheprovider", "-o", "console_output_style=count",
-                "--assert=plain", "-c", os.devnull, "--rootdir", str(Path.cwd())]  # the caller's pytest config stays out
+        # the caller's pytest config stays out, and so does pytest's console: `run` prints its own
+        args = [str(bundled_cases_dir()), "-p", "no:cacheprovider", "-p", "no:terminal", "--assert=plain",
+                "-c", os.devnull, "--rootdir", str(Path.cwd())]
         args += ["--hems-report-dir", str(folder.path), "--hems-command", command_line(request.argv or ["run"]),
                  "--junitxml", str(folder.file(JUNIT)), "--html", str(folder.file(HTML)), "--self-contained-html"]
         args += list(request.extra_pytest_args)
         verdict = _Verdict(LiveRun(target, contract, options))
         code = int(pytest.main(args, plugins=[verdict]))
     folder.publish()
-    return no_verdict(code) if verdict.code is None else verdict.code  # None: the run never started
+    if verdict.code is None:  # the run never started: pytest said why
+        return no_verdict(code)
+    for line in console_lines(verdict.summary):
+        print(line)
+    print(f"hems-conformance: reports in {folder.path}{os.sep} ({SUMMARY}, {HTML}, {JUNIT})")
+    print(f"hems-conformance: {verdict_line(verdict.run, verdict.code)}")
+    return verdict.code
 
 
 class _Verdict:
@@ -89,6 +98,7 @@ class _Verdict:
     INTERNAL_ERROR) cannot pose as ours."""
 
     code: int | None = None
+    summary: dict[str, Any] = {}  # noqa: RUF012 -- the run's summary.json, once the session finished
 
     def __init__(self, run: LiveRun) -> None:
         self.run = run
@@ -100,3 +110,4 @@ class _Verdict:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.code = session.config.stash.get(VERDICT_KEY, None)
+        self.summary = session.config.pluginmanager.get_plugin(REPORT_PLUGIN).report.summary()

@@ -44,6 +44,7 @@ from conformance.report.summary import (
 if TYPE_CHECKING:
     from conformance.live.runner import LiveRun
 
+REPORT_PLUGIN = "hems-conformance-report"
 LOG_LIMIT = 2000  # characters of pytest's log per check row; the findings above carry the evidence
 
 
@@ -134,7 +135,7 @@ def register(config: pytest.Config, run: LiveRun) -> None:
     folder = config.getoption("hems_report_dir", None)
     command = config.getoption("hems_command", None) or " ".join(["pytest", *config.invocation_params.args])
     report = RunReport(run, command, Path(folder) if folder else None)
-    config.pluginmanager.register(ReportPlugin(report), "hems-conformance-report")
+    config.pluginmanager.register(ReportPlugin(report), REPORT_PLUGIN)
     if config.pluginmanager.hasplugin("html") and config.getoption("htmlpath", None):
         config.pluginmanager.register(HtmlHooks(report), "hems-conformance-html")
 

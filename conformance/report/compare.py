@@ -12,7 +12,7 @@ from typing import Any
 from conformance.contract.levels import Level
 from conformance.errors import InputError
 from conformance.report.records import Status
-from conformance.report.summary import SUMMARY, SUMMARY_FORMAT
+from conformance.report.summary import SUMMARY, SUMMARY_FORMAT, finding_line, first_request
 
 
 def load_summary(path: str) -> dict[str, Any]:
@@ -35,28 +35,12 @@ def load_summary(path: str) -> dict[str, Any]:
 _ORIGIN = re.compile(r"https?://[^/\s\"']+")
 
 
-def _first_request(finding: dict[str, Any]) -> dict[str, Any]:
-    """The request a finding names: the first of all that showed it (the same whichever one a run kept)."""
-    seen = [s for s in finding.get("seen_in") or [] if isinstance(s, dict)]
-    return min(seen, key=lambda s: (str(s.get("url", "")), str(s.get("method", "")))) if seen else \
-        finding.get("request") or {}
-
-
 def finding_key(finding: dict[str, Any]) -> tuple[str, ...]:
     """What makes two findings the same across runs: check, place, message and payload or request (host and
     port dropped, so two runs of a deployment on different ports compare)."""
-    request = _first_request(finding)
+    request = first_request(finding)
     where = finding.get("source") or f"{request.get('method', '')} {_ORIGIN.sub('', request.get('url', ''))}"
     return (finding.get("id", ""), finding.get("pointer", ""), _ORIGIN.sub("", finding.get("message", "")), where)
-
-
-def _describe(finding: dict[str, Any]) -> str:
-    request = _first_request(finding)
-    where = finding.get("source") or (f"{request.get('method')} {request.get('url')}" if request else "")
-    if finding.get("requests", 1) > 1:
-        where += f" and {finding['requests'] - 1} more request(s)"
-    return (f"{finding.get('id')} {finding.get('level')} {finding.get('pointer') or '/'}: {finding.get('message')}"
-            + (f" [{where}]" if where else ""))
 
 
 def _by_check_and_pointer(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -77,8 +61,8 @@ class Comparison:
         out = [f"warning: {w}" for w in self.warnings]
         out.append(f"verdict: {self.old.get('verdict')} -> {self.new.get('verdict')}")
         out += [f"changed: {check} {before} -> {after}" for check, before, after in self.changed]
-        out += [f"new: {_describe(f)}" for f in _by_check_and_pointer(self.new_findings)]
-        out += [f"fixed: {_describe(f)}" for f in _by_check_and_pointer(self.fixed_findings)]
+        out += [f"new: {finding_line(f)}" for f in _by_check_and_pointer(self.new_findings)]
+        out += [f"fixed: {finding_line(f)}" for f in _by_check_and_pointer(self.fixed_findings)]
         tail = "; ".join(self.worse) if self.worse else "nothing got worse"
         out.append(f"{len(self.new_findings)} new finding(s), {len(self.fixed_findings)} fixed, "
                    f"{len(self.changed)} changed verdict(s): {tail}")
