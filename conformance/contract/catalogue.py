@@ -130,7 +130,8 @@ _schema_entry(
     "'#/components/schemas/HEMSSessionDetail'",
     "paths.<session>.get.responses.200",
     "JSON Schema 2020-12 as OpenAPI 3.1 prescribes: 7.0 is an integer; extra properties are allowed. When the "
-    "shape is wrong, the semantic invariants are not evaluated for that payload.",
+    "shape is wrong, each semantic invariant is still judged unless it reads a value the schema refused (then it "
+    "is not evaluated for that payload).",
 )
 _schema_entry(
     "SCH-002",

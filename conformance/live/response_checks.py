@@ -75,9 +75,12 @@ def catalogue_check(request: Request, ctx: ResponseContext) -> list[Evidence]:
     if exchange.status != 200 or exchange.body is None:
         return []
     judgement = ctx.judge.judge(exchange.body)
-    view_ids = CATALOGUE if judgement.semantic_evaluated else ("SCH-001", "SCH-002")
-    for invariant_id in view_ids:
-        ctx.ledger.judged(invariant_id)
+    for invariant_id in CATALOGUE:
+        if invariant_id not in judgement.not_evaluated:
+            ctx.ledger.judged(invariant_id)
+    if judgement.not_evaluated:
+        ctx.ledger.note("some invariants were not evaluated on 200s whose shape SCH-001 refuses (they read the "
+                        "refused values): their judged counts leave those responses out")
     return [Evidence(finding, exchange, request.curl) for finding in judgement.findings]
 
 
