@@ -233,6 +233,16 @@ def test_plain_pytest_writes_reports_only_when_asked(tmp_path):
     assert summary["metadata"]["command"].startswith(f"pytest {cases} --target {config}")
 
 
+def test_pytest_with_only_a_target_collects_the_bundled_live_cases(tmp_path, capsys):
+    common = ["-p", "no:cacheprovider", "--hems-profile", "quick", "--rootdir", str(tmp_path)]
+    with reference_config(tmp_path) as config, inside(tmp_path):
+        assert pytest.main(["--target", str(config), *common]) == 1
+        out = capsys.readouterr().out
+        assert "hems-conformance: NON-CONFORMANT: 1 check(s) failed (CNT-002)" in out
+        assert pytest.main(["cases/", "--target", str(config), *common]) == pytest.ExitCode.USAGE_ERROR
+        assert "hems-conformance: no verdict: pytest stopped the session (exit 4)" in capsys.readouterr().out
+
+
 # --- compare over real runs ---
 
 

@@ -34,6 +34,7 @@ PROFILES = ("quick", "ci", "thorough")
 EXIT_INTERRUPTED = 130
 GATEWAY_DOWN = (502, 504)
 _VERDICT_REACHED = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+VERDICT_OR_INTERRUPTED = (*_VERDICT_REACHED, pytest.ExitCode.INTERRUPTED)  # pytest's codes the run's code replaces
 _SHELL_SPECIAL = re.compile(r'[\\"`]|\$(?!\{?HEMS_)')  # what double quotes would not keep literal
 
 
