@@ -47,6 +47,11 @@ def _cmd_report_compare(args: argparse.Namespace) -> int:
     return compare_command(args.old, args.new, args.format)
 
 
+def _count_or_file(value: str) -> int | str:
+    """`--sessions`: a number of sessions, or the path of a file of payloads."""
+    return int(value) if value.lstrip("-").isdigit() else value
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from conformance.reference.faults import fault_table
     from conformance.reference.server import serve
@@ -92,8 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
     serve.add_argument("--seed", type=int, default=0, help="seed of the simulated fleet (default: 0)")
-    serve.add_argument("--sessions", type=int, default=12, metavar="N",
-                       help="sessions per tenant (default: 12; more if covering every outcome takes more)")
+    serve.add_argument("--sessions", type=_count_or_file, default=12, metavar="N|FILE",
+                       help="sessions per tenant (default: 12; more if covering every outcome takes more), or a "
+                       "JSON / JSON Lines FILE of your own payloads with their coordinates, served as they are")
     serve.add_argument("--fault", action="append", default=[], metavar="NAME",
                        help="break the deployment in one named way; repeatable (see --list-faults)")
     serve.add_argument("--write-config", metavar="FILE", help="write the target config for `run` to FILE")

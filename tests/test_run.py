@@ -426,3 +426,53 @@ def test_a_run_without_a_verdict_says_why_once_on_one_line(tmp_path, capsys, fau
     assert exit_code == code
     assert re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", output).splitlines() == [
         "hems-conformance: reports in reports-under-test/ (summary.json, report.html, junit.xml)", verdict]
+
+
+def partner_file(tmp_path, *, break_counter: bool = False) -> tuple[Path, list[dict]]:
+    """A JSON Lines file of a partner's own payloads: two of tenant A (one user, two wallboxes), one of B."""
+    base = Path(__file__).resolve().parent.parent / "cases" / "payloads" / "base"
+    records = []
+    for n, (name, tenant) in enumerate([("ended-charged", "a"), ("ongoing", "a"), ("ended-no-surplus", "b")]):
+        detail = json.loads((base / f"{name}.json").read_text(encoding="utf-8"))
+        detail["session"]["id"] = 501 + n
+        if break_counter and n == 0:
+            detail["session"]["commands_applied"] += 1
+        records.append({"org_id": str(uuid.UUID(int=1 + (tenant == "b"))), "user_id": str(uuid.UUID(int=10 + n // 2)),
+                        "wallbox_id": str(uuid.UUID(int=100 + n)), "tenant": tenant, "detail": detail})
+    path = tmp_path / "mine.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path, records
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_serve_sessions_file_serves_a_partners_payloads_and_run_judges_exactly_them(tmp_path, capsys, broken):
+    from conformance.reference.dataset import load_fleet
+
+    path, records = partner_file(tmp_path, break_counter=broken)
+    deployment = Deployment(load_fleet(str(path)))
+    with start_in_thread(deployment) as url:
+        target = deployment.target_config(url)
+        write_target_config(str(tmp_path / "target.toml"), target)
+        code, output = run_cli(capsys, "--config", str(tmp_path / "target.toml"))
+    coordinates = [{k: r[k] for k in ("org_id", "user_id", "wallbox_id")} | {"session_id": r["detail"]["session"]["id"]}
+                   for r in records]
+    assert target["sessions"] + target["tenant_b"]["sessions"] == coordinates
+    summary = json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())
+    rsp = {c["id"]: c for c in summary["checks"]}["RSP-001"]
+    assert (code, failed_checks(output)) == ((1, {"CNT-002"}) if broken else (0, set())), output
+    assert rsp["status"] == "passed" and rsp["judged"] >= len(records)
+
+
+@pytest.mark.parametrize(("record", "says"), [
+    ({"org_id": "x", "user_id": str(uuid.UUID(int=1)), "wallbox_id": str(uuid.UUID(int=2)), "detail": {}},
+     "mine.json: org_id: 'x' is not a UUID"),
+    ({"detail": {"session": {"id": "7"}}, "org_id": str(uuid.UUID(int=1)), "user_id": str(uuid.UUID(int=1)),
+      "wallbox_id": str(uuid.UUID(int=1))}, "session_id: give an integer (the detail's session.id is '7')"),
+    ({"colour": "red", "detail": {}}, "unknown key 'colour'"),
+    ([], "no session of tenant a"),
+])
+def test_serve_sessions_file_mistakes_are_one_line_exit_2(tmp_path, capsys, record, says):
+    (tmp_path / "mine.json").write_text(json.dumps(record), encoding="utf-8")
+    assert main(["serve", "--sessions", str(tmp_path / "mine.json"), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1, err

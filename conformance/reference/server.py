@@ -40,7 +40,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conformance.errors import UsageError
-from conformance.reference.dataset import DEFAULT_SESSIONS, Fleet, StoredSession, build_fleet
+from conformance.reference.dataset import DEFAULT_SESSIONS, Fleet, StoredSession, build_fleet, load_fleet
 from conformance.reference.faults import Faults
 from conformance.reference.oauth import Credentials, OAuthError, TokenIssuer, make_credentials
 from conformance.reference.variants import RATE_LIMIT_EVERY, SHORT_TOKEN_TTL_S, Variants
@@ -293,17 +293,16 @@ class Deployment:
             return [s.coordinates() for s in self.fleet.sessions_of(tenant)]
 
         client = {"token_url": TOKEN_PATH, "client_id": first.client_id, "client_secret": first.client_secret}
-        return {
-            "base_url": base_url,
-            "auth": {"grant": "client_credentials"} | client,
-            "sessions": sessions(first.tenant),
-            "tenant_b": {
+        config = {"base_url": base_url, "auth": {"grant": "client_credentials"} | client,
+                  "sessions": sessions(first.tenant)}
+        if sessions(second.tenant):  # a file of payloads may hold tenant A's only
+            config["tenant_b"] = {
                 "auth": {"grant": "password", "token_url": TOKEN_PATH, "client_id": second.client_id,
                          "client_secret": second.client_secret, "username": second.username,
                          "password": second.password},
                 "sessions": sessions(second.tenant),
-            },
-        }
+            }
+        return config
 
 
 def _traceback(status: int) -> str:
@@ -425,24 +424,27 @@ def write_target_config(path: str, config: dict[str, Any]) -> None:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def serve(*, host: str = "127.0.0.1", port: int = 8000, seed: int = 0, sessions: int = DEFAULT_SESSIONS,
+def serve(*, host: str = "127.0.0.1", port: int = 8000, seed: int = 0, sessions: int | str = DEFAULT_SESSIONS,
           faults: Sequence[str] = (), token_ttl_s: float = DEFAULT_TOKEN_TTL_S, write_config: str | None = None,
           quiet: bool = False, variants: Sequence[str] = ()) -> int:
-    """The `serve` command: run until SIGINT or SIGTERM, then exit 0."""
-    if sessions < 1:
+    """The `serve` command: run until SIGINT or SIGTERM, then exit 0. `sessions` is a count per tenant, or a
+    file of the partner's own payloads (dataset.load_fleet)."""
+    if isinstance(sessions, int) and sessions < 1:
         raise UsageError(f"--sessions must be at least 1, got {sessions}")
     if token_ttl_s <= 0:
         raise UsageError(f"--token-ttl must be positive, got {token_ttl_s:g}")
     active = Faults(faults)
-    deployment = Deployment(build_fleet(seed, sessions), active, token_ttl_s=token_ttl_s,
+    fleet = load_fleet(sessions) if isinstance(sessions, str) else build_fleet(seed, sessions)
+    deployment = Deployment(fleet, active, token_ttl_s=token_ttl_s,
                             log=None if quiet else _log_line, variants=Variants(variants))
     sock = bind(host, port)
     url = base_url(sock)
     if write_config:
         write_target_config(write_config, deployment.target_config(url))
     fleet = deployment.fleet
+    origin = f"from {sessions}" if isinstance(sessions, str) else f"seed {seed}"
     print(f"hems-conformance serve: {url} ({len(fleet.tenants)} tenants, {len(fleet.sessions)} sessions, "
-          f"seed {seed}, faults: {', '.join(active.names) or 'none'}, "
+          f"{origin}, faults: {', '.join(active.names) or 'none'}, "
           f"variants: {', '.join(deployment.variants.names) or 'none'})"
           + (f"; target config in {write_config}" if write_config else ""), flush=True)
     try:
