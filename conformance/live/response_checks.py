@@ -161,13 +161,11 @@ def bearer_challenge(request: Request, ctx: ResponseContext, check_id: str) -> l
 @response_check
 def allow_on_405(request: Request, ctx: ResponseContext, check_id: str) -> list[Evidence]:
     """A 405 names the methods the path serves in an Allow header (RFC 9110 §15.5.6)."""
-    exchange = request.exchange
-    if exchange.status != 405:
+    if request.exchange.status != 405:
         return []
     ctx.ledger.judged(check_id)
-    if "allow" not in exchange.headers:
-        return ctx.finding(check_id, request, "405 without an Allow header", expected="Allow: GET, ...", actual=None)
-    return []
+    return [] if "allow" in request.exchange.headers else ctx.finding(
+        check_id, request, "405 without an Allow header", expected="Allow: GET, ...", actual=None)
 
 
 @response_check
