@@ -174,7 +174,7 @@ def test_the_html_report_renders_offline_in_chromium_with_the_failing_invariant_
     banner = re.search(r'<div class="hems-banner[^"]*" id="hems-verdict">([^<]*)', dom)
     assert banner and banner.group(1).strip() == "NON-CONFORMANT"
     assert "Podero Partner API 2.0" in dom and load_contract().sha256 in dom
-    # rows are built by pytest-html's script from its data: present in the DOM only if the script ran
+    # one row per check, in the layout of `check`'s page
     rows = re.findall(r'<td class="col-status status-(\w+)">', dom)
     assert len(rows) == len(CHECK_IDS) and rows.count("failed") == 2
     assert '<td class="col-status status-failed">failed (' in dom

@@ -394,6 +394,15 @@ def test_one_defect_seen_through_many_requests_is_one_finding_with_every_request
     assert len(finding["seen_in"]) == min(20, finding["requests"])
     assert summary["counts"]["findings"] == sum(c["findings_total"] for c in summary["checks"]) < 5
     assert f"1 finding(s) over {sch['judged']} judged" in output, output
+    page = (tmp_path / "reports-under-test" / "report.html").read_text(encoding="utf-8")
+    levels = ", ".join(f"{n} {level}" for level, n in summary["counts"]["findings_by_level"].items())
+    statuses = ", ".join(f"{n} {status}" for status, n in summary["counts"]["checks"].items())
+    assert f"checks: {statuses} · findings: {levels}" in page  # the one set of counts, as summary.json has it
+    assert len(re.findall(r'<tr class="hems-row"', page)) == len(summary["checks"]) == sum(
+        summary["counts"]["checks"].values())
+    assert "failed (1 finding(s))" in page and f"{finding['requests']} requests" in page
+    for chrome in ("Environment", "Expected failures", "Reruns", "pluggy", "tests took"):
+        assert chrome not in page
 
 
 GOLDEN = Path(__file__).with_name("golden")

@@ -78,8 +78,8 @@ def run(request: RunRequest) -> int:
         # the caller's pytest config stays out, and so does pytest's console: `run` prints its own
         args = [str(bundled_cases_dir()), "-p", "no:cacheprovider", "-p", "no:terminal", "--assert=plain",
                 "-c", os.devnull, "--rootdir", str(Path.cwd())]
-        args += ["--hems-report-dir", str(folder.path), "--hems-command", command_line(request.argv or ["run"]),
-                 "--junitxml", str(folder.file(JUNIT)), "--html", str(folder.file(HTML)), "--self-contained-html"]
+        args += ["--hems-report-dir", str(folder.path), "--hems-report-page", "--hems-command",
+                 command_line(request.argv or ["run"]), "--junitxml", str(folder.file(JUNIT))]
         args += list(request.extra_pytest_args)
         verdict = _Verdict(LiveRun(target, contract, options))
         code = int(pytest.main(args, plugins=[verdict]))

@@ -20,7 +20,15 @@ import pytest
 from conformance.contract.clipping import clip
 from conformance.live.ledger import Evidence
 from conformance.report.excerpt import body_excerpt
-from conformance.report.html import STYLE, banner, findings_html, metadata_table, spec_and_notes, status_text
+from conformance.report.html import (
+    STYLE,
+    banner,
+    findings_html,
+    metadata_table,
+    report_page,
+    spec_and_notes,
+    status_text,
+)
 from conformance.report.summary import (
     CURL_LIMIT,
     HEADER_LIMIT,
@@ -79,6 +87,7 @@ class RunReport:
     run: LiveRun
     command: str
     folder: Path | None
+    page: bool = False  # also write report.html (the page `check` writes) beside summary.json
     exit_code: int | None = None
     finished: float | None = None
     _summary: dict[str, Any] | None = field(default=None, repr=False)
@@ -128,13 +137,15 @@ def add_options(group: Any) -> None:
     group.addoption("--hems-report-dir", metavar="DIR",
                     help="write summary.json there (add --html/--junitxml for the other two reports)")
     group.addoption("--hems-command", metavar="TEXT", help="the command line to record as the way to reproduce")
+    group.addoption("--hems-report-page", action="store_true",
+                    help="with --hems-report-dir: write report.html there too (the layout of `check`)")
 
 
 def register(config: pytest.Config, run: LiveRun) -> None:
     """Plug the reports into a pytest session that judges a target (and pytest-html's hooks if it is on)."""
     folder = config.getoption("hems_report_dir", None)
     command = config.getoption("hems_command", None) or " ".join(["pytest", *config.invocation_params.args])
-    report = RunReport(run, command, Path(folder) if folder else None)
+    report = RunReport(run, command, Path(folder) if folder else None, config.getoption("hems_report_page", False))
     config.pluginmanager.register(ReportPlugin(report), REPORT_PLUGIN)
     if config.pluginmanager.hasplugin("html") and config.getoption("htmlpath", None):
         config.pluginmanager.register(HtmlHooks(report), "hems-conformance-html")
@@ -151,6 +162,8 @@ class ReportPlugin:
         if self.report.folder is not None:
             self.report.folder.mkdir(parents=True, exist_ok=True)
             write_summary(self.report.folder / SUMMARY, self.report.summary(), self.report.run.redactor)
+            if self.report.page:
+                (self.report.folder / HTML).write_text(report_page(self.report.summary()), encoding="utf-8")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         folder = self.report.folder
