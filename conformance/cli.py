@@ -117,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "without it the bundled reference deployment is started on a free loopback port")
     live.add_argument("--base-url", metavar="URL", help="override base_url of the config")
     live.add_argument("--profile", choices=("quick", "ci", "thorough"), default="ci",
-                      help="how many requests Schemathesis generates (default: ci)")
+                      help="how many requests Schemathesis generates, positive + negative: quick 25 + 25, "
+                      "ci 120 + 120, thorough 1000 + 1000 (default: ci)")
     live.add_argument("--seed", type=int, default=0, help="generation seed: same seed, same requests (default: 0)")
     live.add_argument("--strict", action="store_true", help="SHOULD findings fail the verdict too")
     live.add_argument("--workers", type=int, default=1, metavar="N", help="concurrent requests while fuzzing")

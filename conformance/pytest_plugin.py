@@ -31,7 +31,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--target", metavar="TOML",
                     help="target configuration; collects the bundled live cases (or the live folder given)")
     group.addoption("--hems-base-url", metavar="URL", help="override base_url of --target")
-    group.addoption("--hems-profile", choices=PROFILES, default="ci", help="example budget (default: ci)")
+    group.addoption("--hems-profile", choices=PROFILES, default="ci",
+                    help="requests generated, positive + negative: quick 25 + 25, ci 120 + 120, thorough 1000 + 1000 "
+                    "(default: ci)")
     group.addoption("--hems-seed", type=int, default=0, help="generation seed: same seed, same requests")
     group.addoption("--hems-strict", action="store_true", help="SHOULD findings fail the verdict too")
     group.addoption("--hems-workers", type=int, default=1, help="concurrent requests while fuzzing")
