@@ -98,10 +98,10 @@ class _Verdict:
     INTERNAL_ERROR) cannot pose as ours."""
 
     code: int | None = None
-    summary: dict[str, Any] = {}  # noqa: RUF012 -- the run's summary.json, once the session finished
 
     def __init__(self, run: LiveRun) -> None:
         self.run = run
+        self.summary: dict[str, Any] = {}  # the run's summary.json, once the session finished
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
