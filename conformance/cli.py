@@ -81,6 +81,11 @@ def _cmd_report_compare(args: argparse.Namespace) -> int:
     return compare_command(args.old, args.new, args.format)
 
 
+def _count_or_file(value: str) -> int | str:
+    """`--sessions`: a number of sessions, or the path of a file of payloads."""
+    return int(value) if value.lstrip("-").isdigit() else value
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from conformance.reference.faults import fault_table
     from conformance.reference.server import serve
@@ -134,8 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port (default: 8000; 0 picks a free one)")
     serve.add_argument("--seed", type=int, default=0, help="seed of the simulated fleet (default: 0)")
-    serve.add_argument("--sessions", type=int, default=12, metavar="N",
-                       help="sessions per tenant (default: 12; more if covering every outcome takes more)")
+    serve.add_argument("--sessions", type=_count_or_file, default=12, metavar="N|FILE",
+                       help="sessions per tenant (default: 12; more if covering every outcome takes more), or a "
+                       "JSON / JSON Lines FILE of your own payloads with their coordinates, served as they are")
     serve.add_argument("--fault", action="append", default=[], metavar="NAME",
                        help="break the deployment in one named way; repeatable (see --list-faults)")
     serve.add_argument("--write-config", metavar="FILE", help="write the target config for `run` to FILE")
@@ -153,7 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "without it the bundled reference deployment is started on a free loopback port")
     live.add_argument("--base-url", metavar="URL", help="override base_url of the config")
     live.add_argument("--profile", choices=("quick", "ci", "thorough"), default="ci",
-                      help="how many requests Schemathesis generates (default: ci)")
+                      help="how many requests Schemathesis generates, positive + negative: quick 25 + 25, "
+                      "ci 120 + 120, thorough 1000 + 1000 (default: ci)")
     live.add_argument("--seed", type=seed, default=0, help="generation seed: same seed, same requests (default: 0)")
     live.add_argument("--strict", action="store_true", help="SHOULD findings fail the verdict too")
     live.add_argument("--workers", type=int, default=1, metavar="N", help="concurrent requests while fuzzing")

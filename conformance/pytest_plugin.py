@@ -1,8 +1,10 @@
-"""The pytest plugin face: `pytest cases/ --target conformance.toml` judges a live deployment.
+"""The pytest plugin face: `pytest --target conformance.toml` judges a live deployment.
 
 Every live case in `cases/live/*.json` and every catalogue invariant becomes one test item, so JUnit XML
-and pytest-html report per case. Procedures run first, then the checks judged on every response, then
-the catalogue (which sums up all the 200s the run received). `hems-conformance run` is this plugin.
+and pytest-html report per case. The installed package's live cases are collected unless the arguments
+name a folder of live cases (`pytest cases/ --target ...` in a checkout). Procedures run first, then the
+checks judged on every response, then the catalogue (which sums up all the 200s the run received).
+`hems-conformance run` is this plugin.
 The hooks are here; the items and the run they share are in `conformance.live`.
 """
 
@@ -17,8 +19,9 @@ from conformance.cli import seed
 from conformance.contract.spec import load_contract
 from conformance.errors import UsageError
 from conformance.live import report_plugin as reporting
+from conformance.live.cases import bundled_cases_dir
 from conformance.live.items import RUN_KEY, VERDICT_KEY, LiveCasesDir, verdict_line
-from conformance.live.runner import PROFILES, LiveRun, RunOptions
+from conformance.live.runner import PROFILES, VERDICT_OR_INTERRUPTED, LiveRun, RunOptions
 from conformance.live.target import load_target
 
 _ORDER = {"procedure": 0, "response_check": 1, "catalogue": 2, "last": 3}
@@ -26,9 +29,12 @@ _ORDER = {"procedure": 0, "response_check": 1, "catalogue": 2, "last": 3}
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hems-conformance", "judge a live HEMS session endpoint")
-    group.addoption("--target", metavar="TOML", help="target configuration; turns on collection of cases/live")
+    group.addoption("--target", metavar="TOML",
+                    help="target configuration; collects the bundled live cases (or the live folder given)")
     group.addoption("--hems-base-url", metavar="URL", help="override base_url of --target")
-    group.addoption("--hems-profile", choices=PROFILES, default="ci", help="example budget (default: ci)")
+    group.addoption("--hems-profile", choices=PROFILES, default="ci",
+                    help="requests generated, positive + negative: quick 25 + 25, ci 120 + 120, thorough 1000 + 1000 "
+                    "(default: ci)")
     group.addoption("--hems-seed", type=seed, default=0, help="generation seed: same seed, same requests")
     group.addoption("--hems-strict", action="store_true", help="SHOULD findings fail the verdict too")
     group.addoption("--hems-workers", type=int, default=1, help="concurrent requests while fuzzing")
@@ -44,11 +50,20 @@ def _enabled(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     if not _enabled(config):
         return
-    run = config.stash.get(RUN_KEY, None) or _run_from_options(config)
-    config.stash[RUN_KEY] = run
+    if RUN_KEY not in config.stash:
+        config.stash[RUN_KEY] = _run_from_options(config)
+        if not any(_names_live_cases(arg) for arg in config.args):
+            config.args.append(str(bundled_cases_dir()))
+    run = config.stash[RUN_KEY]
     if run.config.tenant.auth.grant == "none":
         run.ledger.note("auth.grant = none: the authentication checks are skipped")
     reporting.register(config, run)
+
+
+def _names_live_cases(arg: str) -> bool:
+    """An argument that is (or holds, or lies in) a `live` folder of case files."""
+    path = Path(arg.split("::")[0])
+    return path.name == "live" or path.parent.name == "live" or (path / "live").is_dir()
 
 
 def _run_from_options(config: pytest.Config) -> LiveRun:
@@ -85,21 +100,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """The run's exit code replaces pytest's, first, so the reports and the console all state the same one."""
+    """The run's exit code replaces pytest's, first, so the reports and the console all state the same one;
+    where pytest itself stopped the session (usage error, nothing collected) its exit code stands."""
     run = session.config.stash.get(RUN_KEY, None)
-    if run is not None:
+    if run is not None and int(session.exitstatus) in VERDICT_OR_INTERRUPTED:
         session.exitstatus = run.exit_code(int(session.exitstatus))
         session.config.stash[VERDICT_KEY] = session.exitstatus
 
 
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     """The verdict in one line, last thing on the console: what CI logs show first."""
     run = config.stash.get(RUN_KEY, None)
     if run is None:
         return
     for note in run.ledger.notes:
         terminalreporter.write_line(f"hems-conformance: note: {note}")
-    terminalreporter.write_line(f"hems-conformance: {verdict_line(run, config.stash.get(VERDICT_KEY, None))}",
-                                bold=True)
+    code = config.stash.get(VERDICT_KEY, None)
+    terminalreporter.write_line(f"hems-conformance: {verdict_line(run, code, pytest_code=int(exitstatus))}", bold=True)
 
 

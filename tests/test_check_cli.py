@@ -432,6 +432,16 @@ def test_shape_failure_skips_semantic_invariants(tmp_path, capsys):
     assert report["summary"]["not_evaluated"] == 1
 
 
+def test_a_schema_failing_payload_still_gets_the_findings_that_do_not_read_the_refused_value(tmp_path, capsys):
+    body = must_broken()
+    body["session"]["outcome"] = "solar"  # SCH-001; CNT-004 reads the commands, not the outcome
+    code, out, _ = check(capsys, write_json(tmp_path / "trial.json", body))
+    assert code == 1
+    assert {line.split()[1] for line in finding_lines(out)} == {"SCH-001", "CNT-004"}
+    assert out.splitlines()[-1].endswith("1 with invariants not evaluated (they read values the schema refused): "
+                                         "non-conformant")
+
+
 def test_schema_findings_show_the_offending_value_as_json(tmp_path, capsys):
     body = payload(id="7", energy_from_solar_kwh=True, ended_at="2026-06-01T10:00:00")
     code, report = check_json(capsys, write_json(tmp_path / "values.json", body))

@@ -75,3 +75,25 @@ def test_every_catalogue_quote_is_verbatim_from_the_pinned_spec(invariant_id):
     spec_text = _folded(load_contract().path.read_text(encoding="utf-8"))
     for quote in re.split(r"; | ?\(\.\.\.\) ?", CATALOGUE[invariant_id].spec):
         assert quote.strip() and _folded(quote) in spec_text, f"{invariant_id}: not verbatim from the spec: {quote!r}"
+
+
+def _judged(patch) -> list:
+    import copy
+    import json
+
+    payload = json.loads((Path(__file__).resolve().parent.parent / "cases" / "payloads" / "base" /
+                          "ended-charged.json").read_text(encoding="utf-8"))
+    payload = copy.deepcopy(payload)
+    patch(payload)
+    return Judge().judge(payload).findings
+
+
+def test_schema_messages_say_what_is_allowed():
+    [wrong_enum] = _judged(lambda p: p["session"].update(outcome="solar"))
+    allowed = 'one of "charged_from_solar", "no_surplus", "steering_ineffective", "aborted" or null'
+    assert wrong_enum.message == f'"solar" is not allowed here: expected {allowed}' and wrong_enum.expected == allowed
+    [naive] = _judged(lambda p: p["session"].update(started_at="2026-06-14T09:30:00"))
+    assert naive.check_id == "SCH-002" and "missing its UTC offset" in naive.message
+    assert naive.expected == "a date-time with a UTC offset"
+    [wrong_type] = _judged(lambda p: p["commands"][0].update(commanded_phases="1"))
+    assert wrong_type.expected == "integer or null" and wrong_type.message.endswith("expected integer or null")

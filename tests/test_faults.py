@@ -47,7 +47,9 @@ HTTP_EFFECTS = {
     "token-errors-not-rfc": {"token error", "token wrong secret"},
     "token-cacheable": {"token"},
     "malformed-ids-served": {"bad uuid"},
+    "malformed-parents-served": {"bad uuid"},
     "other-methods-allowed": {"post"},
+    "405-without-allow": {"post"},
     "token-type-not-bearer": {"token"},
 }
 
@@ -57,7 +59,7 @@ def answer(response: httpx.Response) -> tuple[Any, ...]:
     if response.request.url.path == TOKEN_PATH and response.status_code == 200:
         text = sorted((k, v) for k, v in response.json().items() if k != "access_token")  # differs every call
     return (response.status_code, response.headers.get("content-type"), response.headers.get("cache-control"),
-            response.headers.get("www-authenticate"), text)
+            response.headers.get("www-authenticate"), response.headers.get("allow"), text)
 
 
 def probe(dep: Deployment, clock: Clock) -> dict[str, Any]:
@@ -120,7 +122,7 @@ def test_each_fault_changes_what_the_deployment_serves(clean, name):
         assert HTTP_EFFECTS[name] <= changed, (name, changed)
         return
     assert changed == {"reads", "rereads"}, changed
-    found = {f.check_id for status, _, _, _, text in faulty["reads"] for f in JUDGE.judge(json.loads(text)).findings}
+    found = {f.check_id for status, _, _, _, _, text in faulty["reads"] for f in JUDGE.judge(json.loads(text)).findings}
     assert found == {fault.invariant}
 
 

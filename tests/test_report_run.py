@@ -114,6 +114,12 @@ def test_summary_lists_every_check_with_its_counts(summary):
     assert summary["spec_findings"] and all(s["count"] > 0 for s in summary["spec_findings"])
 
 
+def test_statements_messages_and_probe_notes_are_not_garbled_by_secret_masking(summary):
+    checks = by_id(summary)
+    assert checks["AUTH-004"]["statement"] == "Every 401 carries a WWW-Authenticate challenge for the Bearer scheme."
+    assert "Bearer not a token" in json.dumps(summary)  # a probe's note: the made-up token is no secret
+
+
 def test_a_finding_carries_request_response_window_and_reproduction(summary):
     finding = by_id(summary)["CNT-002"]["findings"][0]
     assert finding["pointer"] == "/session/commands_applied" and finding["actual"] == finding["expected"] + 1
@@ -168,7 +174,7 @@ def test_the_html_report_renders_offline_in_chromium_with_the_failing_invariant_
     banner = re.search(r'<div class="hems-banner[^"]*" id="hems-verdict">([^<]*)', dom)
     assert banner and banner.group(1).strip() == "NON-CONFORMANT"
     assert "Podero Partner API 2.0" in dom and load_contract().sha256 in dom
-    # rows are built by pytest-html's script from its data: present in the DOM only if the script ran
+    # one row per check, in the layout of `check`'s page
     rows = re.findall(r'<td class="col-status status-(\w+)">', dom)
     assert len(rows) == len(CHECK_IDS) and rows.count("failed") == 2
     assert '<td class="col-status status-failed">failed (' in dom
@@ -225,6 +231,16 @@ def test_plain_pytest_writes_reports_only_when_asked(tmp_path):
     assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["junit.xml", "summary.json"]
     summary = json.loads((tmp_path / "mine" / "summary.json").read_text(encoding="utf-8"))
     assert summary["metadata"]["command"].startswith(f"pytest {cases} --target {config}")
+
+
+def test_pytest_with_only_a_target_collects_the_bundled_live_cases(tmp_path, capsys):
+    common = ["-p", "no:cacheprovider", "--hems-profile", "quick", "--rootdir", str(tmp_path)]
+    with reference_config(tmp_path) as config, inside(tmp_path):
+        assert pytest.main(["--target", str(config), *common]) == 1
+        out = capsys.readouterr().out
+        assert "hems-conformance: NON-CONFORMANT: 1 check(s) failed (CNT-002)" in out
+        assert pytest.main(["cases/", "--target", str(config), *common]) == pytest.ExitCode.USAGE_ERROR
+        assert "hems-conformance: no verdict: pytest stopped the session (exit 4)" in capsys.readouterr().out
 
 
 # --- compare over real runs ---

@@ -163,6 +163,25 @@ def test_a_new_failing_finding_in_a_failing_check_is_worse_unless_the_old_eviden
     assert compare(old, warned).worse == []  # a new SHOULD finding does not fail without --strict
 
 
+def test_one_defect_seen_through_several_requests_compares_as_one_finding_whichever_request_was_kept():
+    def grouped(kept_port: int, kept: str) -> dict:
+        entry = finding("CNT-002", "off by one", port=kept_port) | {"requests": 3, "seen_in": [
+            {"method": "GET", "url": f"http://127.0.0.1:{kept_port}/api/x/{n}", "status": 200} for n in (1, 2, 3)]}
+        entry["request"]["url"] = f"http://127.0.0.1:{kept_port}/api/x/{kept}"
+        return summary(check("CNT-002", "failed", entry))
+
+    result = compare(grouped(8000, "1"), grouped(9999, "3"))
+    assert (result.new_findings, result.fixed_findings, result.worse) == ([], [], [])
+    assert compare(summary(check("CNT-002", "passed")), grouped(8000, "2")).lines()[2] == (
+        "new: CNT-002 MUST /session/id: off by one [GET http://127.0.0.1:8000/api/x/1 and 2 more request(s)]")
+
+
+def test_comparing_a_run_with_a_check_warns():
+    checked = summary() | {"kind": "check"}
+    assert compare(summary(), checked).lines()[0].startswith("warning: comparing a run summary with a check one")
+    assert compare(summary(), summary()).warnings == []
+
+
 def test_a_run_that_became_untestable_is_worse():
     assert compare(summary(), summary(exit_code=3)).worse == ["verdict conformant -> non-conformant"]
 
@@ -221,7 +240,8 @@ def test_a_hundred_thousand_findings_make_a_report_of_bounded_size():
     ids = list(run.ledger.records)
     for n in range(100_000):
         check_id = ids[n % len(ids)]
-        finding = Finding("/decisions/3/time", "m" * 300, "e" * 1000, "a" * 1000, check_id, run.level_of(check_id))
+        message = f"{'m' * 300} {n}"  # distinct findings: the same one through many requests is one
+        finding = Finding("/decisions/3/time", message, "e" * 1000, "a" * 1000, check_id, run.level_of(check_id))
         run.ledger.add(Evidence(finding, exchange, "curl " + "c" * 2000))
     report = RunReport(run, "hems-conformance run", None)
     report.finish(1)
@@ -250,6 +270,15 @@ def test_a_hundred_thousand_findings_make_a_report_of_bounded_size():
     ('{"received": "Basic Y2xpZW50OnMzY3JldA=="}', '{"received": "Basic [REDACTED]"}'),
     ('Basic realm="hems", charset="UTF-8"', 'Basic realm="hems", charset="UTF-8"'),
     ("basic authentication is not offered", "basic authentication is not offered"),
+    ("Every 401 carries a WWW-Authenticate challenge for the Bearer scheme.",
+     "Every 401 carries a WWW-Authenticate challenge for the Bearer scheme."),
+    ("401 without a Bearer challenge", "401 without a Bearer challenge"),
+    ("Authorization: Bearer not a token", "Authorization: Bearer not a token"),
+    ("Bearer AbCdEfGhIjKlMnOpQrStUvWx", "Bearer [REDACTED]"),  # letters only, but as long as a token
 ])
 def test_bearer_and_basic_credentials_are_masked_anywhere_and_challenges_stay_readable(text, shown):
     assert Redactor().text(text) == shown
+
+
+def test_a_known_secret_is_masked_whatever_its_shape():
+    assert Redactor(["hunter"]).text("Bearer hunter, said the log") == "Bearer [REDACTED], said the log"

@@ -10,6 +10,7 @@ import pytest
 from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.judge import Judge
 from conformance.contract.levels import Level
+from conformance.live.cases import load_cases
 from conformance.live.checks import load_checks
 from conformance.live.exchange import Exchange
 from conformance.live.ledger import Ledger
@@ -62,6 +63,24 @@ def test_error_prose_is_not_taken_for_server_internals(detail):
 ])
 def test_stack_traces_and_sql_fire(leak):
     assert judged("RSP-003", 500, json.dumps({"detail": leak}), content_type="application/json") != []
+
+
+def test_a_405_without_an_allow_header_fires_and_one_with_it_stays_quiet():
+    assert judged("MTH-002", 405, '{"detail": "Method Not Allowed"}') == ["405 without an Allow header"]
+    assert judged("MTH-002", 405, '{"detail": "Method Not Allowed"}', allow="GET, HEAD, OPTIONS") == []
+    assert judged("MTH-002", 404, '{"detail": "Not Found"}') == []  # hiding the resource is MTH-001's business
+
+
+def test_live_case_statements_say_what_their_checks_accept():
+    cases = {case.id: case for case in load_cases()}
+    for case in cases.values():
+        for status in case.params.get("status", []):
+            assert str(status) in case.statement, (case.id, status)
+    tok3 = cases["TOK-003"]
+    for error in tok3.params["unknown_grant_errors"] + tok3.params["missing_grant_errors"]:
+        assert error in tok3.statement.split("; a missing one")[error in tok3.params["missing_grant_errors"]]
+    assert "expires_in" in cases["TOK-001"].statement  # a string expires_in fails TOK-001
+    assert "[auth] max_token_wait_s" in cases["AUTH-005"].statement and "max_wait_s" not in cases["AUTH-005"].params
 
 
 def test_an_answer_too_large_to_parse_is_noted_not_called_invalid_json():

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
+import shutil
+import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 from reference_support import CookieSessions, Misbehaving, authorization
@@ -336,3 +340,155 @@ def test_a_check_turned_off_is_skipped_with_its_reason_not_passed(tmp_path, caps
     for check_id in ("AUTH-004", "CNT-002"):
         assert checks[check_id]["status"] == "skipped", checks[check_id]
         assert "turned OFF" in json.dumps(checks[check_id])
+
+
+def test_auth_max_token_wait_s_bounds_the_wait_for_a_token_to_expire(tmp_path, capsys):
+    def patient(target):
+        target["auth"]["max_token_wait_s"] = 1  # the fault's tokens live 2 s
+
+    with reference(tmp_path, faults=["expired-token-accepted"], edit=patient) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    assert code == 0, output
+    checks = {c["id"]: c for c in json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())["checks"]}
+    assert checks["AUTH-005"]["status"] == "skipped"
+    assert "auth.max_token_wait_s = 1 s" in checks["AUTH-005"]["skip_reason"], checks["AUTH-005"]
+
+
+def test_a_known_session_under_a_malformed_parent_is_caught_at_every_profile_naming_the_parameter(tmp_path, capsys):
+    with reference(tmp_path, faults=["malformed-parents-served"]) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    assert code == 1 and failed_checks(output) == {"FUZ-002"}, output
+    checks = {c["id"]: c for c in json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())["checks"]}
+    messages = {f["message"] for f in checks["FUZ-002"]["findings"]}
+    assert {"malformed org_id answered 200", "malformed user_id answered 200"} <= messages, messages
+
+
+@pytest.mark.skipif(not shutil.which("curl"), reason="needs curl to replay the reproduction")
+@pytest.mark.parametrize("grant, method", [("client_credentials", "basic"), ("password", "form")])
+def test_the_curl_of_a_token_endpoint_finding_reproduces_it_with_secret_placeholders(tmp_path, capsys, grant, method):
+    fleet = build_fleet(0)
+    deployment = Deployment(fleet, Faults(["token-cacheable"]))
+    creds = deployment.credentials[fleet.tenants[0].key]
+    with start_in_thread(deployment) as url:
+        target = deployment.target_config(url)
+        target["auth"] |= {"grant": grant, "token_auth_method": method, "username": creds.username,
+                           "password": creds.password}
+        write_target_config(str(tmp_path / "target.toml"), target)
+        code, output = run_cli(capsys, "--config", str(tmp_path / "target.toml"))
+        assert code == 0, output  # TOK-004 is a SHOULD
+        checks = {c["id"]: c for c in json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())["checks"]}
+        curl = checks["TOK-004"]["findings"][0]["curl"]
+        assert creds.client_secret not in curl and "${HEMS_CLIENT_SECRET}" in curl
+        assert f"grant_type={grant}" in curl and ("${HEMS_PASSWORD}" in curl) == (grant == "password")
+        env = {"PATH": os.environ["PATH"], "HEMS_CLIENT_SECRET": creds.client_secret, "HEMS_PASSWORD": creds.password}
+        replayed = subprocess.run(["bash", "-c", curl], env=env, capture_output=True, text=True, timeout=30, check=True)
+    assert json.loads(replayed.stdout)["token_type"].lower() == "bearer"
+
+
+def one_session(target):
+    target["sessions"] = target["sessions"][:1]
+    del target["tenant_b"]
+
+
+def test_one_defect_seen_through_many_requests_is_one_finding_with_every_request_as_evidence(tmp_path, capsys):
+    with reference(tmp_path, faults=["schema-violation"], edit=one_session) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    assert code == 1, output
+    summary = json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())
+    sch = {c["id"]: c for c in summary["checks"]}["SCH-001"]
+    [finding] = sch["findings"]
+    assert sch["findings_total"] == 1 and finding["requests"] == sch["judged"] > 2, sch
+    assert len(finding["seen_in"]) == min(20, finding["requests"])
+    assert summary["counts"]["findings"] == sum(c["findings_total"] for c in summary["checks"]) < 5
+    assert f"1 finding(s) over {sch['judged']} judged" in output, output
+    page = (tmp_path / "reports-under-test" / "report.html").read_text(encoding="utf-8")
+    levels = ", ".join(f"{n} {level}" for level, n in summary["counts"]["findings_by_level"].items())
+    statuses = ", ".join(f"{n} {status}" for status, n in summary["counts"]["checks"].items())
+    assert f"checks: {statuses} · findings: {levels}" in page  # the one set of counts, as summary.json has it
+    assert len(re.findall(r'<tr class="hems-row"', page)) == len(summary["checks"]) == sum(
+        summary["counts"]["checks"].values())
+    assert "failed (1 finding(s))" in page and f"{finding['requests']} requests" in page
+    for chrome in ("Environment", "Expected failures", "Reruns", "pluggy", "tests took"):
+        assert chrome not in page
+
+
+GOLDEN = Path(__file__).with_name("golden")
+
+
+def two_sessions_each(target):
+    target["sessions"] = target["sessions"][:2]
+    target["tenant_b"]["sessions"] = target["tenant_b"]["sessions"][:1]
+
+
+def test_the_console_of_run_names_failing_warning_and_skipped_checks_then_the_verdict(tmp_path, capsys):
+    with reference(tmp_path, faults=["counters-off-by-one", "missing-www-authenticate"], edit=two_sessions_each) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    assert code == 1
+    shown = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", output)
+    assert shown == (GOLDEN / "run-console.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("faults", "edit", "code", "verdict"), [
+    (["token-endpoint-500"], lambda target: None, 3,
+     "hems-conformance: target could not be tested: token endpoint http://127.0.0.1:PORT/api/partners/v2.0/auth/token "
+     "is broken: HTTP 500"),
+    ([], lambda target: target["auth"].update(client_secret="not-the-secret"), 2,
+     "hems-conformance: error: auth: token endpoint http://127.0.0.1:PORT/api/partners/v2.0/auth/token rejected the "
+     "configured credentials: invalid_client"),
+], ids=["exit-3", "exit-2"])
+def test_a_run_without_a_verdict_says_why_once_on_one_line(tmp_path, capsys, faults, edit, code, verdict):
+    with reference(tmp_path, faults=faults, edit=edit) as config:
+        exit_code, output = run_cli(capsys, "--config", str(config))
+    assert exit_code == code
+    assert re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", output).splitlines() == [
+        "hems-conformance: reports in reports-under-test/ (summary.json, report.html, junit.xml)", verdict]
+
+
+def partner_file(tmp_path, *, break_counter: bool = False) -> tuple[Path, list[dict]]:
+    """A JSON Lines file of a partner's own payloads: two of tenant A (one user, two wallboxes), one of B."""
+    base = Path(__file__).resolve().parent.parent / "cases" / "payloads" / "base"
+    records = []
+    for n, (name, tenant) in enumerate([("ended-charged", "a"), ("ongoing", "a"), ("ended-no-surplus", "b")]):
+        detail = json.loads((base / f"{name}.json").read_text(encoding="utf-8"))
+        detail["session"]["id"] = 501 + n
+        if break_counter and n == 0:
+            detail["session"]["commands_applied"] += 1
+        records.append({"org_id": str(uuid.UUID(int=1 + (tenant == "b"))), "user_id": str(uuid.UUID(int=10 + n // 2)),
+                        "wallbox_id": str(uuid.UUID(int=100 + n)), "tenant": tenant, "detail": detail})
+    path = tmp_path / "mine.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path, records
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_serve_sessions_file_serves_a_partners_payloads_and_run_judges_exactly_them(tmp_path, capsys, broken):
+    from conformance.reference.dataset import load_fleet
+
+    path, records = partner_file(tmp_path, break_counter=broken)
+    deployment = Deployment(load_fleet(str(path)))
+    with start_in_thread(deployment) as url:
+        target = deployment.target_config(url)
+        write_target_config(str(tmp_path / "target.toml"), target)
+        code, output = run_cli(capsys, "--config", str(tmp_path / "target.toml"))
+    coordinates = [{k: r[k] for k in ("org_id", "user_id", "wallbox_id")} | {"session_id": r["detail"]["session"]["id"]}
+                   for r in records]
+    assert target["sessions"] + target["tenant_b"]["sessions"] == coordinates
+    summary = json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())
+    rsp = {c["id"]: c for c in summary["checks"]}["RSP-001"]
+    assert (code, failed_checks(output)) == ((1, {"CNT-002"}) if broken else (0, set())), output
+    assert rsp["status"] == "passed" and rsp["judged"] >= len(records)
+
+
+@pytest.mark.parametrize(("record", "says"), [
+    ({"org_id": "x", "user_id": str(uuid.UUID(int=1)), "wallbox_id": str(uuid.UUID(int=2)), "detail": {}},
+     "mine.json: org_id: 'x' is not a UUID"),
+    ({"detail": {"session": {"id": "7"}}, "org_id": str(uuid.UUID(int=1)), "user_id": str(uuid.UUID(int=1)),
+      "wallbox_id": str(uuid.UUID(int=1))}, "session_id: give an integer (the detail's session.id is '7')"),
+    ({"colour": "red", "detail": {}}, "unknown key 'colour'"),
+    ([], "no session of tenant a"),
+])
+def test_serve_sessions_file_mistakes_are_one_line_exit_2(tmp_path, capsys, record, says):
+    (tmp_path / "mine.json").write_text(json.dumps(record), encoding="utf-8")
+    assert main(["serve", "--sessions", str(tmp_path / "mine.json"), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1, err

@@ -88,6 +88,8 @@ def test_token_url_absolute_or_relative_to_base(tmp_path):
         (lambda t: t + "\n[judge.levels]\n\"XYZ-001\" = \"MUST\"\n", "judge.levels.XYZ-001: unknown invariant or live case"),
         (lambda t: t + "\n[judge.levels]\n\"CNT-002\" = \"LOUD\"\n", "judge.levels.CNT-002: level must be one of"),
         (lambda t: "max_retries = -1\n" + t, "target.toml: max_retries: expected a non-negative number"),
+        (lambda t: t.replace('client_id = "c"', 'client_id = "c"\nmax_token_wait_s = "10"'),
+         "auth.max_token_wait_s: expected a non-negative number"),
         (lambda t: "base_url = [", "not valid TOML"),
         (lambda t: "timeout_s = 0\n" + t, "target.toml: timeout_s: expected a positive number, got 0"),
         (lambda t: "timeout_s = inf\n" + t, "target.toml: timeout_s: expected a positive number, got inf"),

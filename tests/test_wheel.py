@@ -76,3 +76,16 @@ def test_the_schemathesis_hook_registers_the_catalogue(installed, tmp_path):
                     SCHEMATHESIS_HOOKS="conformance.schemathesis_hooks")
     assert result.returncode == 0, result.stderr
     assert "hems_catalogue" in result.stdout
+
+
+def test_the_documented_pytest_command_runs_the_installed_live_cases_from_an_empty_folder(installed, tmp_path):
+    from conformance.reference.dataset import build_fleet
+    from conformance.reference.server import Deployment, start_in_thread, write_target_config
+
+    deployment = Deployment(build_fleet(0))
+    with start_in_thread(deployment) as url:
+        write_target_config(str(tmp_path / "conformance.toml"), deployment.target_config(url))
+        result = run_in(installed, tmp_path, "-m", "pytest", "--target", "conformance.toml", "--hems-profile", "quick",
+                        "-p", "no:cacheprovider")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "hems-conformance: conformant" in result.stdout and "passed" in result.stdout

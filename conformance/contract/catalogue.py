@@ -154,7 +154,8 @@ _schema_entry(
     "'#/components/schemas/HEMSSessionDetail'",
     "paths.<session>.get.responses.200",
     "JSON Schema 2020-12 as OpenAPI 3.1 prescribes: 7.0 is an integer; extra properties are allowed. When the "
-    "shape is wrong, the semantic invariants are not evaluated for that payload.",
+    "shape is wrong, each semantic invariant is still judged unless it reads a value the schema refused (then it "
+    "is not evaluated for that payload).",
 )
 _schema_entry(
     "SCH-002",
@@ -843,14 +844,16 @@ def rows_inside_window(view: SessionView, settings: Settings) -> Iterator[Findin
     "A command is not earlier than the decision that dispatched it.",
     "START - steering began: first rate/command imposed; dispatched: title: Dispatched",
     _KIND_SRC,
-    reading="Within judge.dispatch_skew_s (default 5 s) for clocks of different services.",
+    reading="Within judge.dispatch_skew_s (default 5 s) for clocks of different services. Only a decision "
+    "marked dispatched dispatched its command: a later one that names the command still in force without "
+    "dispatching (REF-001's) is not judged here.",
     basis="normative",
 )
 def command_after_decision(view: SessionView, settings: Settings) -> Iterator[Finding]:
     skew = timedelta(seconds=settings.dispatch_skew_s)
     for i, d in enumerate(view.decisions):
         ref = d["steering_command_id"]
-        j = view.command_index.get(ref) if ref is not None else None
+        j = view.command_index.get(ref) if ref is not None and d["dispatched"] else None
         if j is None:
             continue
         decided, commanded = view.decision_times[i], view.command_times[j]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import jsonschema_rs
@@ -17,7 +18,7 @@ from conformance.contract.catalogue import CATALOGUE, SEMANTIC, Invariant
 from conformance.contract.clipping import clip
 from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
-from conformance.contract.payload import SessionView
+from conformance.contract.payload import SessionView, traced
 from conformance.contract.settings import Settings
 from conformance.contract.spec import RESPONSE_SCHEMA_NAME, Contract, load_contract
 from conformance.errors import ContractError
@@ -27,10 +28,15 @@ _MESSAGE_LIMIT = 240
 
 @dataclass(frozen=True)
 class Judgement:
-    """All findings for one payload, and whether the semantic invariants could be evaluated."""
+    """All findings for one payload, and the semantic invariants that could not be evaluated (a wrong shape
+    where they read)."""
 
     findings: list[Finding] = field(default_factory=list)
-    semantic_evaluated: bool = True
+    not_evaluated: tuple[str, ...] = ()
+
+    @property
+    def semantic_evaluated(self) -> bool:
+        return not self.not_evaluated
 
     def fails(self, strict: bool = False) -> bool:
         return any(f.level.fails(strict) for f in self.findings)
@@ -75,10 +81,9 @@ class Judge:
         return invariant.level_for(view, self.settings)
 
     def judge(self, payload: Any) -> Judgement:
-        findings = self._schema_findings(payload)
-        shape_ok = not any(f.check_id == "SCH-001" for f in findings)
-        if not shape_ok:
-            return Judgement([f for f in findings if f.level is not Level.OFF], semantic_evaluated=False)
+        findings, broken = self._schema_findings(payload)
+        if broken:
+            return self._judge_around(payload, findings, broken)
         view = SessionView(payload)
         for invariant in SEMANTIC:
             level = self.level(invariant, view)
@@ -87,7 +92,32 @@ class Judge:
             findings.extend(f.stamped(invariant.id, level) for f in invariant.check(view, self.settings))
         return Judgement([f for f in findings if f.level is not Level.OFF])
 
-    def _schema_findings(self, payload: Any) -> list[Finding]:
+    def _judge_around(self, payload: Any, findings: list[Finding], broken: list[tuple[Any, ...]]) -> Judgement:
+        """A payload of the wrong shape: each semantic invariant is still judged if none of the values it reads
+        is at or under a place the schema refused (its reads are traced), and it does not trip over the shape."""
+        reads: set[tuple[Any, ...]] = set()
+        not_evaluated = []
+        try:
+            tree = traced(payload, (), reads)
+        except RecursionError:
+            tree = None
+        for invariant in SEMANTIC:
+            reads.clear()
+            try:
+                view = SessionView(tree)
+                level = self.level(invariant, view)
+                found = [] if level is Level.OFF else [f.stamped(invariant.id, level)
+                                                       for f in invariant.check(view, self.settings)]
+            except (LookupError, TypeError, AttributeError, ValueError, RecursionError):
+                found = None
+            if found is None or any(read[:len(bad)] == bad for read in reads for bad in broken):
+                not_evaluated.append(invariant.id)
+            else:
+                findings.extend(found)
+        return Judgement([f for f in findings if f.level is not Level.OFF], tuple(not_evaluated))
+
+    def _schema_findings(self, payload: Any) -> tuple[list[Finding], list[tuple[Any, ...]]]:
+        """The schema's findings, and the places (paths) whose value the schema refused: SCH-001's."""
         try:
             errors = list(self._validator.iter_errors(payload))
         except UnicodeEncodeError:  # jsonschema-rs takes only strings that UTF-8 can encode
@@ -95,23 +125,62 @@ class Judge:
                                                            "Unicode text")
         except ValueError:  # jsonschema-rs reports errors only within ~255 levels of nesting
             return self._unlocated_schema_finding(payload, "nested too deeply to locate the errors")
-        findings = []
+        findings, broken = [], []
         for error in errors:
             invariant = CATALOGUE["SCH-002" if _is_format_only(error) else "SCH-001"]
-            pointer = pointers.join(error.instance_path)
-            findings.append(
-                Finding(pointer, clip(error.message, _MESSAGE_LIMIT), "per schema at " + pointers.join(error.schema_path),
-                        _as_json(error.instance), invariant.id, self.level(invariant))
-            )
-        return findings
+            message, expected = _explained(error)
+            findings.append(Finding(pointers.join(error.instance_path), clip(message, _MESSAGE_LIMIT), expected,
+                                    _as_json(error.instance), invariant.id, self.level(invariant)))
+            if invariant.id == "SCH-001":
+                kind = error.kind
+                missing = (kind.property,) if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required) else ()
+                broken.append((*error.instance_path, *missing))
+        return findings, broken
 
-    def _unlocated_schema_finding(self, payload: Any, why: str) -> list[Finding]:
+    def _unlocated_schema_finding(self, payload: Any, why: str) -> tuple[list[Finding], list[tuple[Any, ...]]]:
         """One SCH-001 finding at the root for a payload the validator cannot list errors in, unless it is valid."""
         try:
             if self._validator.is_valid(payload):
-                return []
+                return [], []
         except ValueError:
             pass
         invariant = CATALOGUE["SCH-001"]
         return [Finding("", f"the body does not validate against {RESPONSE_SCHEMA_NAME} ({why})",
-                        f"valid per {RESPONSE_SCHEMA_NAME}", _as_json(payload), invariant.id, self.level(invariant))]
+                        f"valid per {RESPONSE_SCHEMA_NAME}", _as_json(payload), invariant.id,
+                        self.level(invariant))], [()]
+
+
+def _alternatives(kind: Any) -> list[str]:
+    """What a schema keyword allows, as words ('"a"', 'integer', 'null', 'a date-time'); [] if it is not a list."""
+    kinds = jsonschema_rs.ValidationErrorKind
+    if isinstance(kind, kinds.Enum):
+        return [json.dumps(option, ensure_ascii=False) for option in kind.options]
+    if isinstance(kind, kinds.Type):
+        return list(kind.types)
+    if isinstance(kind, kinds.Format):
+        return [f"a {kind.format} with a UTC offset" if kind.format == "date-time" else f"a {kind.format}"]
+    if isinstance(kind, kinds.AnyOf) and all(len(branch) == 1 for branch in kind.context):
+        found = [_alternatives(branch[0].kind) for branch in kind.context]
+        return [word for words in found for word in words] if all(found) else []
+    return []
+
+
+def _explained(error: Any) -> tuple[str, str]:
+    """A schema error's message and expected value in the partner's terms: what is allowed, not where the
+    schema says so (a schema pointer only where no short list of allowed values exists)."""
+    where = "per schema at " + pointers.join(error.schema_path)
+    if isinstance(error.instance, str) and _naive_date_time(error.instance) and _is_format_only(error):
+        return f"{_as_json(error.instance)} is missing its UTC offset (Z or ±hh:mm)", "a date-time with a UTC offset"
+    words = _alternatives(error.kind)
+    if not words:
+        return error.message, where
+    allowed = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+    allowed = allowed if len(words) == 1 or not words[0].startswith('"') else f"one of {allowed}"
+    return f"{_as_json(error.instance)} is not allowed here: expected {allowed}", allowed
+
+
+def _naive_date_time(text: str) -> bool:
+    try:
+        return datetime.fromisoformat(text).tzinfo is None and "T" in text.upper()
+    except ValueError:
+        return False

@@ -48,6 +48,31 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+class _Traced(dict):
+    """A JSON object that records every key read through it (as a path) in a shared set."""
+
+    def __init__(self, items: dict[str, Any], path: tuple[Any, ...], reads: set[tuple[Any, ...]]) -> None:
+        super().__init__(items)
+        self.path, self.reads = path, reads
+
+    def __getitem__(self, key: str) -> Any:
+        self.reads.add((*self.path, key))
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.reads.add((*self.path, key))
+        return super().get(key, default)
+
+
+def traced(value: Any, path: tuple[Any, ...], reads: set[tuple[Any, ...]]) -> Any:
+    """A copy of a JSON value whose objects record the paths an invariant reads (see Judge)."""
+    if isinstance(value, dict):
+        return _Traced({k: traced(v, (*path, k), reads) for k, v in value.items()}, path, reads)
+    if isinstance(value, list):
+        return [traced(v, (*path, i), reads) for i, v in enumerate(value)]
+    return value
+
+
 @dataclass(frozen=True)
 class SessionView:
     """The payload plus derived lookups. Built only for payloads whose shape passed the schema."""

@@ -107,7 +107,8 @@ def settings_from_mapping(table: Mapping[str, Any], *, known_ids: Collection[str
         elif key == "levels":
             values[key] = _levels_from_mapping(value, name, known_ids)
         else:
-            raise ConfigError(f"{name}: unknown key")
+            known = sorted((*_VERDICT_SET_KEYS, *_NUMBER_KEYS, "dispatch_vocabulary", "levels"))
+            raise ConfigError(f"{name}: unknown key (known: {', '.join(known)})")
     settings = Settings(**values)
     if settings.amps_min > settings.amps_max:  # no command could be in range: every one would fire PHY-002
         raise ConfigError(f"{where}.amps_min: {settings.amps_min:g} A is above {where}.amps_max "

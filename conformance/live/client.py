@@ -7,6 +7,8 @@ answered is returned as an `Exchange` for the checks to judge.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import email.utils
 import http.client
@@ -18,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import requests
 import urllib3
@@ -455,6 +458,7 @@ class TargetClient:
         if isinstance(body, dict):  # a token endpoint answer: its tokens become secrets before anything is kept
             _add_tokens(self.redactor, body, f"{method} {self.redactor.text(url)}")
         text = response.content[:_BODY_LIMIT].decode(response.encoding or "utf-8", errors="replace")
+        form, basic = _sent_credentials(response.request)
         return Exchange(
             method=method,
             url=self.redactor.text(url),
@@ -464,7 +468,24 @@ class TargetClient:
             text=self.redactor.text(text),
             elapsed_ms=response.elapsed.total_seconds() * 1000,
             note=note,
+            request_form=tuple((key, self.redactor.text(value)) for key, value in form),
+            request_basic=self.redactor.text(basic),
             body=body,
             too_large=too_large,
             raw=response,
         )
+
+
+def _sent_credentials(request: requests.PreparedRequest) -> tuple[list[tuple[str, str]], str]:
+    """What a request carried besides its headers, decoded before masking (a percent-encoded secret would escape
+    it): the fields of a form body, and the user:password of a Basic Authorization the auth object added."""
+    form = []
+    if "application/x-www-form-urlencoded" in request.headers.get("Content-Type", ""):
+        body = request.body.decode("utf-8", "replace") if isinstance(request.body, bytes) else request.body or ""
+        form = parse_qsl(body, keep_blank_values=True)
+    scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+    try:
+        basic = base64.b64decode(credential, validate=True).decode() if scheme.lower() == "basic" else ""
+    except (binascii.Error, UnicodeDecodeError):
+        basic = ""
+    return form, basic

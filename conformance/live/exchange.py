@@ -24,6 +24,8 @@ class Exchange:
     text: str
     elapsed_ms: float
     note: str = ""  # how the request was built, e.g. "tenant B token"
+    request_form: tuple[tuple[str, str], ...] = ()  # a form body sent (a token request), decoded, secrets masked
+    request_basic: str = ""  # user:password of a Basic authentication added by the client, secrets masked
     body: Any = field(default=None, repr=False)  # parsed JSON, when the body is JSON
     too_large: bool = False  # over max_body_mib: read no further, not parsed, so neither judged nor called invalid
     raw: requests.Response | None = field(default=None, repr=False, compare=False)  # for Schemathesis' checks

@@ -1,9 +1,11 @@
 """The fuzzing glue: Schemathesis generates requests from the spec, anchored on the configured sessions.
 
 Positive generation keeps known parents (org, user, wallbox) so the ids it invents land next to real
-data; negative generation breaks path parameters (malformed UUIDs, non-integer ids, odd encodings).
-Requests are generated first, with a fixed seed, then sent (concurrently with `--workers`), so the same
-seed always sends the same requests.
+data; negative generation breaks path parameters (malformed UUIDs, non-integer ids, odd encodings). As
+Schemathesis invents the session id too, negative requests also break one parameter at a time of the first
+configured sessions (a known session under a malformed parent must not be served either). Requests are
+generated first, with a fixed seed, then sent (concurrently with `--workers`), so the same seed always sends
+the same requests.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
     from conformance.live.runner import LiveRun
 
 INT64_MAX = 2**63 - 1
+ANCHORED_SESSIONS = 3  # configured sessions whose every path parameter is broken once, in negative mode
+MALFORMED = {"org_id": "not-a-uuid", "user_id": "not-a-uuid", "wallbox_id": "not-a-uuid", "session_id": "not-an-integer"}
 
 
 @dataclass(frozen=True)
@@ -77,18 +81,34 @@ def names_a_route(case: Any) -> bool:
     return str(case.path_parameters.get("session_id")) == CURRENT
 
 
+def anchored_negatives(run: LiveRun) -> list[tuple[Any, tuple[str, ...]]]:
+    """Each path parameter of the first configured sessions broken alone: (case, the malformed parameter)."""
+    return [(run.session_case(ref.path_parameters | {name: value}), (name,))
+            for ref in run.config.tenant.sessions[:ANCHORED_SESSIONS] for name, value in MALFORMED.items()]
+
+
+def _mutated(st_case: Any) -> tuple[str, ...]:
+    """The path parameters Schemathesis broke in a negative case, as its metadata names them."""
+    mutations = getattr(st_case.meta.phase.data, "mutations", ()) if st_case.meta else ()
+    return tuple(dict.fromkeys(m.parameter for m in mutations if m.parameter)) or tuple(MALFORMED)
+
+
 def explore(run: LiveRun, case: LiveCase, negative: bool) -> None:
     budget = BUDGETS[run.options.profile]
     generated = generate(run, negative, budget.negative if negative else budget.positive)
+    requests = [(st_case, _mutated(st_case) if negative else ()) for st_case in generated]
+    if negative:
+        requests += anchored_negatives(run)
     note = "Schemathesis negative generation" if negative else "Schemathesis positive generation"
 
-    def exercise(st_case: Any) -> None:
-        exchange = run.send_case(st_case, negative=negative, note=note)
+    def exercise(request: tuple[Any, tuple[str, ...]]) -> None:
+        st_case, malformed = request
+        exchange = run.send_case(st_case, malformed=malformed, note=note)
         run.ledger.judged(case.id)
         _unbounded_id_finding(run, st_case, exchange, negative)
 
     with ThreadPoolExecutor(max_workers=max(1, run.options.workers)) as pool:
-        for _ in pool.map(exercise, generated):
+        for _ in pool.map(exercise, requests):
             pass
 
 

@@ -25,13 +25,17 @@ TESTABLE = "target-testable"  # the one item that is not a check: did the run re
 _HALTED = {2: "error", 3: "target could not be tested"}
 
 
-def verdict_line(run: LiveRun, code: int | None = None) -> str:
+def verdict_line(run: LiveRun, code: int | None = None, pytest_code: int | None = None) -> str:
+    """The verdict in one line: `code` is the run's exit code, None where pytest stopped the session itself
+    (its own `pytest_code` then stands, and the line says so)."""
     if code == EXIT_INTERRUPTED:
         return "interrupted: no verdict"
     if run.halted:
         return f"{_HALTED[run.halt_code]}: {run.halted}"
-    if code not in (None, 0, 1):
-        return f"no verdict: pytest stopped the session (exit {code})"
+    if code is None and pytest_code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        return f"no verdict: no check was collected (exit {pytest_code})"
+    if code is None and pytest_code is not None:
+        return f"no verdict: pytest stopped the session (exit {pytest_code})"
     statuses = {r.id: r.status(run.options.strict) for r in run.ledger.records.values()}
     failed = sorted(i for i, status in statuses.items() if status is Status.FAILED)
     warned = sum(status is Status.WARNING for status in statuses.values())
@@ -137,5 +141,7 @@ def _describe(record: CheckRecord) -> str:
         finding, exchange = evidence.finding, evidence.exchange
         where = f" {finding.pointer}" if finding.pointer else ""
         request = f" [{exchange.method} {exchange.url} -> {exchange.status}]" if exchange else ""
+        if evidence.requests > 1:
+            request += f" and {evidence.requests - 1} more request(s)"
         lines.append(f"  {finding.level.value}{where}: {finding.message}{request}")
     return "\n".join(lines)

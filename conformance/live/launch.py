@@ -18,10 +18,11 @@ import pytest
 from conformance.contract.spec import Contract, load_contract
 from conformance.errors import ConfigError
 from conformance.live.cases import bundled_cases_dir
-from conformance.live.items import RUN_KEY, VERDICT_KEY
+from conformance.live.items import RUN_KEY, VERDICT_KEY, verdict_line
+from conformance.live.report_plugin import REPORT_PLUGIN
 from conformance.live.runner import EXIT_INTERRUPTED, LiveRun, RunOptions, no_verdict
 from conformance.live.target import TargetConfig, config_from_mapping, load_target
-from conformance.report.summary import HTML, JUNIT, ReportFolder, command_line
+from conformance.report.summary import HTML, JUNIT, SUMMARY, ReportFolder, command_line, console_lines
 
 
 @dataclass(frozen=True)
@@ -114,21 +115,29 @@ def _run(request: RunRequest) -> int:
     except KeyboardInterrupt:
         folder.interrupted_early()
         raise
-    exit_code = no_verdict(code) if verdict.code is None else verdict.code  # None: the run never started
-    if exit_code == EXIT_INTERRUPTED:
-        folder.interrupted_early()  # pytest stopped before its session reached the report plugin
+    if verdict.code is None:  # the run never started: pytest said why
+        exit_code = no_verdict(code)
+        if exit_code == EXIT_INTERRUPTED:
+            folder.interrupted_early()  # pytest stopped before its session reached the report plugin
+        folder.publish()
+        return exit_code
     folder.publish()
-    return exit_code
+    for line in console_lines(verdict.summary):
+        print(line)
+    print(f"hems-conformance: reports in {folder.path}{os.sep} ({SUMMARY}, {HTML}, {JUNIT})")
+    print(f"hems-conformance: {verdict_line(verdict.run, verdict.code)}")
+    return verdict.code
 
 
 def _pytest_session(request: RunRequest, context: contextlib.AbstractContextManager[TargetConfig],
                     contract: Contract, options: RunOptions, folder: ReportFolder) -> tuple[int, _Verdict]:
     """Start the target if it is the bundled one, and run the live cases under pytest with the plugin."""
     with context as target:
-        args = [str(bundled_cases_dir()), "-p", "no:cacheprovider", "-o", "console_output_style=count",
-                "--assert=plain", "-c", os.devnull, "--rootdir", str(Path.cwd())]  # the caller's pytest config stays out
-        args += ["--hems-report-dir", str(folder.path), "--hems-command", command_line(request.argv or ["run"]),
-                 "--junitxml", str(folder.file(JUNIT)), "--html", str(folder.file(HTML)), "--self-contained-html"]
+        # the caller's pytest config stays out, and so does pytest's console: `run` prints its own
+        args = [str(bundled_cases_dir()), "-p", "no:cacheprovider", "-p", "no:terminal", "--assert=plain",
+                "-c", os.devnull, "--rootdir", str(Path.cwd())]
+        args += ["--hems-report-dir", str(folder.path), "--hems-report-page", "--hems-command",
+                 command_line(request.argv or ["run"]), "--junitxml", str(folder.file(JUNIT))]
         args += list(request.extra_pytest_args)
         verdict = _Verdict(LiveRun(target, contract, options))
         with _without_pytest_environment():
@@ -143,6 +152,7 @@ class _Verdict:
 
     def __init__(self, run: LiveRun) -> None:
         self.run = run
+        self.summary: dict[str, Any] = {}  # the run's summary.json, once the session finished
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -151,3 +161,4 @@ class _Verdict:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.code = session.config.stash.get(VERDICT_KEY, None)
+        self.summary = session.config.pluginmanager.get_plugin(REPORT_PLUGIN).report.summary()

@@ -1,27 +1,57 @@
 """The record of a run: for every catalogue entry and live check, how much it judged and what it found.
 
-Evidence is capped per check (the first few findings keep their request and response, the rest are
-counted), so a report stays small however many requests a run makes.
+One defect is one finding: the same finding (check, pointer, message) in the same body, seen through
+several requests, is counted once and keeps each request that showed it. Evidence is capped per check (the
+first few findings keep their request and response, the rest are counted), so a report stays small however
+many requests a run makes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
 from conformance.live.exchange import Exchange
 from conformance.report.records import EVIDENCE_PER_CHECK, CheckRecord, Status
 
+SIGHTINGS_KEPT = 20  # requests listed under one finding; all of them are counted
+
 
 @dataclass(frozen=True)
+class Sighting:
+    """One request that showed a finding: enough to find it again in a server log."""
+
+    method: str
+    url: str
+    status: int
+    note: str = ""
+
+
+@dataclass
 class Evidence:
-    """A finding of the live run with what shows it: the exchange, and a curl that reproduces it."""
+    """A finding of the live run with what shows it: the exchange, a curl that reproduces it, and every request
+    that showed the same finding (the first one included), `requests` of them in all."""
 
     finding: Finding
     exchange: Exchange | None = None
     curl: str = ""
+    requests: int = 0
+    seen_in: list[Sighting] = field(default_factory=list)
+
+    def key(self) -> tuple[str, str, str, str]:
+        """What makes two findings one defect: the check, the place, the message, the body it was found in."""
+        body = hashlib.blake2b(self.exchange.text.encode("utf-8", "replace"), digest_size=12).hexdigest() \
+            if self.exchange else ""
+        return self.finding.check_id, self.finding.pointer, self.finding.message, body
+
+    def seen(self, other: Evidence) -> None:
+        self.requests += 1
+        if other.exchange is not None and len(self.seen_in) < SIGHTINGS_KEPT:
+            exchange = other.exchange
+            self.seen_in.append(Sighting(exchange.method, exchange.url, exchange.status, exchange.note))
 
 
 @dataclass
@@ -42,6 +72,7 @@ class Ledger:
         self.spec_findings: dict[str, SpecFinding] = {}
         self.notes: list[str] = []
         self._lock = threading.Lock()
+        self._findings: dict[tuple[str, str, str, str], Evidence | None] = {}  # each finding: its kept evidence
 
     def register(self, record: CheckRecord) -> CheckRecord:
         return self.records.setdefault(record.id, record)
@@ -58,12 +89,22 @@ class Ledger:
         level = evidence.finding.level
         if level is Level.OFF:
             return
+        key = evidence.key()
         with self._lock:
+            if key in self._findings:  # the same defect through another request
+                kept = self._findings[key]
+                if kept is not None:
+                    kept.seen(evidence)
+                return
             record = self.records[evidence.finding.check_id]
             record.total_findings += 1
             record.levels_seen[level] += 1
+            self._findings[key] = None
             if len(record.findings) < EVIDENCE_PER_CHECK:  # with its evidence clipped, never the whole response
-                record.findings.append(replace(evidence, exchange=evidence.exchange and evidence.exchange.evidence()))
+                kept = replace(evidence, exchange=evidence.exchange and evidence.exchange.evidence())
+                kept.seen(evidence)
+                record.findings.append(kept)
+                self._findings[key] = kept
 
     def spec_finding(self, key: str, message: str, exchange: Exchange | None = None) -> None:
         with self._lock:

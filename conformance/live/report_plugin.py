@@ -20,7 +20,15 @@ import pytest
 from conformance.contract.clipping import clip
 from conformance.live.ledger import Evidence
 from conformance.report.excerpt import body_excerpt
-from conformance.report.html import STYLE, banner, findings_html, metadata_table, spec_and_notes, status_text
+from conformance.report.html import (
+    STYLE,
+    banner,
+    findings_html,
+    metadata_table,
+    report_page,
+    spec_and_notes,
+    status_text,
+)
 from conformance.report.records import SIBLING_KIND
 from conformance.report.summary import (
     CURL_LIMIT,
@@ -45,6 +53,7 @@ from conformance.report.summary import (
 if TYPE_CHECKING:
     from conformance.live.runner import LiveRun
 
+REPORT_PLUGIN = "hems-conformance-report"
 LOG_LIMIT = 2000  # characters of pytest's log per check row; the findings above carry the evidence
 
 
@@ -64,6 +73,10 @@ def evidence_entry(evidence: Evidence) -> dict[str, Any]:
                          "elapsed_ms": round(exchange.elapsed_ms, 1)}
     entry["excerpt"] = body_excerpt(exchange.text, evidence.finding.pointer).to_dict()
     entry["curl"] = clip(evidence.curl, CURL_LIMIT)
+    entry["requests"] = evidence.requests
+    entry["seen_in"] = sorted(({"method": s.method, "url": clip(s.url, URL_LIMIT), "status": s.status,
+                                "note": clip(s.note, TEXT_LIMIT)} for s in evidence.seen_in),
+                              key=lambda s: (s["url"], s["method"], s["note"], s["status"]))
     return entry
 
 
@@ -75,6 +88,7 @@ class RunReport:
     run: LiveRun
     command: str
     folder: Path | None
+    page: bool = False  # also write report.html (the page `check` writes) beside summary.json
     exit_code: int | None = None
     finished: float | None = None
     _summary: dict[str, Any] | None = field(default=None, repr=False)
@@ -135,14 +149,16 @@ def add_options(group: Any) -> None:
     group.addoption("--hems-report-dir", metavar="DIR",
                     help="write summary.json there (add --html/--junitxml for the other two reports)")
     group.addoption("--hems-command", metavar="TEXT", help="the command line to record as the way to reproduce")
+    group.addoption("--hems-report-page", action="store_true",
+                    help="with --hems-report-dir: write report.html there too (the layout of `check`)")
 
 
 def register(config: pytest.Config, run: LiveRun) -> None:
     """Plug the reports into a pytest session that judges a target (and pytest-html's hooks if it is on)."""
     folder = config.getoption("hems_report_dir", None)
     command = config.getoption("hems_command", None) or " ".join(["pytest", *config.invocation_params.args])
-    report = RunReport(run, command, Path(folder) if folder else None)
-    config.pluginmanager.register(ReportPlugin(report), "hems-conformance-report")
+    report = RunReport(run, command, Path(folder) if folder else None, config.getoption("hems_report_page", False))
+    config.pluginmanager.register(ReportPlugin(report), REPORT_PLUGIN)
     if config.pluginmanager.hasplugin("html") and config.getoption("htmlpath", None):
         config.pluginmanager.register(HtmlHooks(report), "hems-conformance-html")
 
@@ -158,6 +174,8 @@ class ReportPlugin:
         if self.report.folder is not None:
             self.report.folder.mkdir(parents=True, exist_ok=True)
             write_summary(self.report.folder / SUMMARY, self.report.summary(), self.report.run.redactor)
+            if self.report.page:
+                (self.report.folder / HTML).write_text(report_page(self.report.summary()), encoding="utf-8")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         folder = self.report.folder

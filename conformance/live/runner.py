@@ -5,6 +5,7 @@ The pytest plugin drives a `LiveRun` item by item; `hems-conformance run` is pyt
 
 from __future__ import annotations
 
+import re
 import shlex
 import time
 from collections.abc import Callable
@@ -36,6 +37,8 @@ RUN_BUDGETS_S = {"quick": 600.0, "ci": 1800.0, "thorough": 5400.0}  # max_run_s 
 EXIT_INTERRUPTED = 130
 GATEWAY_DOWN = (502, 504)
 _VERDICT_REACHED = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+VERDICT_OR_INTERRUPTED = (*_VERDICT_REACHED, pytest.ExitCode.INTERRUPTED)  # pytest's codes the run's code replaces
+_SHELL_SPECIAL = re.compile(r'[\\"`]|\$(?!\{?HEMS_)')  # what double quotes would not keep literal
 
 
 def no_verdict(pytest_status: int) -> int:
@@ -110,7 +113,7 @@ class LiveRun:
         return self.operation.Case(path_parameters=path_parameters)
 
     def send_case(self, case: Any, *, tenant: str | None = "a", headers: dict[str, str] | None = None,
-                  negative: bool = False, note: str = "") -> Exchange:
+                  malformed: tuple[str, ...] = (), note: str = "") -> Exchange:
         """Send a Schemathesis case and judge the answer with every response check."""
         kwargs = case.as_transport_kwargs(base_url=self.config.base_url)
         sent_headers = {k: v for k, v in kwargs.get("headers", {}).items() if k.lower() != "x-schemathesis-testcaseid"}
@@ -119,7 +122,7 @@ class LiveRun:
                                     params=kwargs.get("params") or None)
         if exchange.status in GATEWAY_DOWN:
             self._gateway_check(exchange)
-        self.judge_response(case, exchange, negative=negative)
+        self.judge_response(case, exchange, malformed=malformed)
         return exchange
 
     def _gateway_check(self, exchange: Exchange) -> None:
@@ -137,8 +140,8 @@ class LiveRun:
         parameters = ref.path_parameters | (override or {})
         return self.send_case(self.session_case(parameters), tenant=tenant, headers=headers, note=note)
 
-    def judge_response(self, case: Any, exchange: Exchange, *, negative: bool) -> None:
-        request = Request(exchange, case.path_parameters.get("session_id"), negative, self.curl(exchange))
+    def judge_response(self, case: Any, exchange: Exchange, *, malformed: tuple[str, ...]) -> None:
+        request = Request(exchange, case.path_parameters.get("session_id"), malformed, self.curl(exchange))
         try:
             case.validate_response(exchange.raw, checks=as_schemathesis_checks(request, self.context,
                                                                              self._response_checks))
@@ -152,16 +155,22 @@ class LiveRun:
             )
 
     def curl(self, exchange: Exchange) -> str:
-        """A reproduction with the token as a placeholder: paste a fresh token to replay."""
+        """A reproduction with shell variables where secrets were: $HEMS_TOKEN (a fresh token), and for the token
+        endpoint the form it sent and its Basic credentials with ${HEMS_CLIENT_SECRET} and ${HEMS_PASSWORD}."""
         parts = ["curl", "-sS", "-X", exchange.method]
         for name, value in exchange.request_headers.items():
-            if name.lower() in ("user-agent", "accept-encoding", "connection"):
+            if name.lower() in ("user-agent", "accept-encoding", "connection", "content-length"):
                 continue
-            if name.lower() == "authorization" and PLACEHOLDER in value:
+            if name.lower() == "authorization" and value.lower().startswith("bearer "):
                 value = value.replace(PLACEHOLDER, "$HEMS_TOKEN")
             parts += ["-H", f"{name}: {value}"]
+        if exchange.request_basic:
+            parts += ["-u", exchange.request_basic.replace(PLACEHOLDER, "${HEMS_CLIENT_SECRET}")]
+        for key, value in exchange.request_form:
+            variable = "${HEMS_PASSWORD}" if key == "password" else "${HEMS_CLIENT_SECRET}"
+            parts += ["--data-urlencode", f"{key}={value.replace(PLACEHOLDER, variable)}"]
         parts.append(exchange.url)
-        return " ".join(shlex.quote(p) if "$HEMS_TOKEN" not in p else f'"{p}"' for p in parts)
+        return " ".join(map(_shell_word, parts))
 
     def preflight(self, discover: Callable[[LiveRun], None]) -> None:
         """Once, before any check: `discover` (the sessions of [[wallboxes]], see discovery.py), then each tenant
@@ -214,6 +223,13 @@ class LiveRun:
             return self.halt_code
         return 1 if self.ledger.failing(self.options.strict) else 0
 
+
+
+def _shell_word(text: str) -> str:
+    """One shell word: quoted as it is, or in double quotes where it names a $HEMS_ variable to expand."""
+    if "$HEMS_" not in text and "${HEMS_" not in text:
+        return shlex.quote(text)
+    return '"' + _SHELL_SPECIAL.sub(lambda m: "\\" + m.group(0), text) + '"'
 
 
 def _usable(exchange: Exchange, grant: str, table: str) -> None:

@@ -108,6 +108,7 @@ class AuthConfig:
     token_auth_method: str = "basic"
     scope: str = ""
     token_body: str = "form"
+    max_token_wait_s: float = 10.0  # AUTH-005 waits for a token to expire only if it lives at most this long
 
     def secrets(self) -> list[str]:
         found = [s.reveal() for s in (self.client_secret, self.password, self.token) if s is not None]
@@ -166,7 +167,7 @@ _TOP_KEYS = {"base_url", "auth", "sessions", "tenant_b", "judge", "timeout_s", "
              "max_retries", "max_retry_wait_s", "max_retry_total_s", "max_run_s", "max_body_mib", "wallboxes",
              "discover"}
 _AUTH_KEYS = {"grant", "token_url", "client_id", "client_secret", "client_secret_env", "username", "password",
-              "password_env", "token", "token_env", "token_auth_method", "scope", "token_body"}
+              "password_env", "token", "token_env", "token_auth_method", "scope", "token_body", "max_token_wait_s"}
 _WALLBOX_KEYS = {"org_id", "user_id", "wallbox_id"}
 _SESSION_KEYS = _WALLBOX_KEYS | {"session_id"}
 _DISCOVER_KEYS = {"from", "to", "max_sessions"}
@@ -261,6 +262,7 @@ def _auth(table: Any, where: str, default_token_url: str) -> AuthConfig:
         token_auth_method=method,
         scope=table.get("scope", ""),
         token_body=body,
+        max_token_wait_s=_number(table, "max_token_wait_s", 10.0, where=where),
     )
 
 
@@ -379,7 +381,8 @@ def config_from_mapping(document: Mapping[str, Any], *, default_token_url: str, 
     )
 
 
-def _number(table: Mapping[str, Any], key: str, default: Any, *, positive: bool = False, integer: bool = False) -> Any:
+def _number(table: Mapping[str, Any], key: str, default: Any, *, positive: bool = False, integer: bool = False,
+            where: str = "") -> Any:
     """A finite number (an integer if `integer`), non-negative, or positive if `positive`; absent: `default`."""
     if key not in table:
         return default
@@ -387,7 +390,7 @@ def _number(table: Mapping[str, Any], key: str, default: Any, *, positive: bool 
     if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)) or not math.isfinite(value) \
             or value < 0 or (positive and value == 0):
         whole = " (an integer)" if integer else ""
-        raise ConfigError(f"{key}: expected a {'positive' if positive else 'non-negative'} number{whole}, got {value!r}")
+        raise ConfigError(f"{where}{key}: expected a {'positive' if positive else 'non-negative'} number{whole}, got {value!r}")
     return float(value)
 
 

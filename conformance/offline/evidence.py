@@ -36,7 +36,7 @@ class CheckEvidence:
 
     def add(self, payload: Payload, judgement: Judgement) -> None:
         for check_id, record in self.records.items():
-            if judgement.semantic_evaluated or check_id not in self.semantic:
+            if check_id not in judgement.not_evaluated:
                 record.judged += 1
         for finding in judgement.findings:
             record = self.records[finding.check_id]

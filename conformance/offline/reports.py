@@ -95,13 +95,13 @@ def junit_xml(summary: dict[str, Any]) -> str:
 
 def write_reports(folder: ReportFolder, summary: dict[str, Any], redactor: Redactor | None = None) -> None:
     """The three files of a check, every string masked by the redactor (Bearer credentials in payloads)."""
-    from conformance.report.html import check_page
+    from conformance.report.html import report_page
 
     redactor = redactor or Redactor()
     summary = redact_tree(summary, redactor)
     try:
         write_summary(folder.file(SUMMARY), summary, redactor)
-        folder.file(HTML).write_text(check_page(summary), encoding="utf-8")
+        folder.file(HTML).write_text(report_page(summary), encoding="utf-8")
         folder.file(JUNIT).write_text(junit_xml(summary), encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write the reports to {folder.path}: {exc.strerror or exc}") from None

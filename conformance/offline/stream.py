@@ -45,6 +45,9 @@ class Tally:
     def summary_line(self) -> str:
         levels = ", ".join(f"{n} {level}" for level, n in sorted(self.by_level.items())) or "no findings"
         extra = f", {self.input_errors} input error(s)" if self.input_errors else ""
+        if self.not_evaluated:
+            extra += (f", {self.not_evaluated} with invariants not evaluated (they read values the schema "
+                      "refused)")
         return (f"{self.payloads} payload(s) judged, {self.failing_payloads} failing ({levels}){extra}: "
                 f"{self.verdict()}")
 

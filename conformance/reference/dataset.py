@@ -10,13 +10,16 @@ rest are free draws.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from conformance.contract.vocabulary import VERDICTS
+from conformance.errors import UsageError
 from conformance.model.loop import RandomDraw, Scenario, draw_scenario, simulate
 
 OUTCOMES = ("charged_from_solar", "no_surplus", "steering_ineffective", "aborted", None)  # None: ongoing
@@ -206,3 +209,78 @@ def build_fleet(seed: int = 0, sessions_per_tenant: int = DEFAULT_SESSIONS) -> F
         tenants.append(tenant)
         stored.extend(_place(tenant, drawn))
     return Fleet(seed, tuple(tenants), tuple(stored))
+
+
+# --- a partner's own payloads (`serve --sessions FILE`) ---
+
+_RECORD_KEYS = {"org_id", "user_id", "wallbox_id", "session_id", "tenant", "detail"}
+
+
+def load_fleet(path: str) -> Fleet:
+    """The sessions of a JSON file (one record or an array) or a JSON Lines file, one record each:
+    `{"org_id", "user_id", "wallbox_id", "detail": HEMSSessionDetail}`, plus `session_id` (default: the
+    detail's session.id) and `tenant` ("a", the default, or "b"). Each detail is served as it is, under the
+    reference deployment's auth and error handling; a record it cannot place is a UsageError naming it."""
+    records = [(f"{path}[{n}]" if many else path, record) for n, record, many in _records(path)]
+    stored, seen = [], {}
+    for where, record in records:
+        placed = _placed(where, record)
+        if placed.session_id in seen:
+            raise UsageError(f"{where}: session_id {placed.session_id} repeats {seen[placed.session_id]}")
+        seen[placed.session_id] = where
+        stored.append(placed)
+    if not any(s.tenant == "a" for s in stored):
+        raise UsageError(f"{path}: no session of tenant a (every record without a tenant is a's)")
+    tenants = []
+    for key in TENANT_KEYS:
+        own = [s for s in stored if s.tenant == key]
+        org = own[0].org_id if own else uuid.uuid5(_NAMESPACE, f"file/{key}/org")
+        wallboxes: dict[uuid.UUID, list[uuid.UUID]] = {}
+        for s in own:
+            wallboxes.setdefault(s.user_id, []).append(s.wallbox_id)
+        users = tuple(User(user, tuple(Wallbox(w, 3) for w in dict.fromkeys(ids))) for user, ids in wallboxes.items())
+        tenants.append(Tenant(key, org, f"reference-client-{key}", f"operator@tenant-{key}.example", users))
+    return Fleet(0, tuple(tenants), tuple(stored))
+
+
+def _records(path: str) -> Iterable[tuple[int, Any, bool]]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None
+        lines = [(n, line) for n, line in enumerate(text.splitlines()) if line.strip()]
+        for n, line in lines:
+            try:
+                yield n, json.loads(line), True
+            except ValueError as exc:
+                raise UsageError(f"{path}:{n + 1}: not JSON (nor a JSON document): {exc}") from None
+        return
+    items = document if isinstance(document, list) else [document]
+    yield from ((n, item, isinstance(document, list)) for n, item in enumerate(items))
+
+
+def _placed(where: str, record: Any) -> StoredSession:
+    if not isinstance(record, dict) or not isinstance(record.get("detail"), dict):
+        raise UsageError(f'{where}: expected {{"org_id", "user_id", "wallbox_id", "detail": {{...}}}}')
+    unknown = sorted(set(record) - _RECORD_KEYS)
+    if unknown:
+        raise UsageError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_RECORD_KEYS))})")
+    ids = []
+    for key in ("org_id", "user_id", "wallbox_id"):
+        try:
+            ids.append(uuid.UUID(str(record.get(key))))
+        except ValueError:
+            raise UsageError(f"{where}: {key}: {record.get(key)!r} is not a UUID") from None
+    session = record["detail"].get("session")
+    session_id = record.get("session_id", session.get("id") if isinstance(session, dict) else None)
+    if isinstance(session_id, bool) or not isinstance(session_id, int):
+        raise UsageError(f"{where}: session_id: give an integer (the detail's session.id is {session_id!r})")
+    tenant = record.get("tenant", "a")
+    if tenant not in TENANT_KEYS:
+        raise UsageError(f"{where}: tenant: {tenant!r} is not one of {', '.join(TENANT_KEYS)}")
+    return StoredSession(tenant, *ids, session_id, record["detail"])
+

@@ -41,7 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conformance.errors import UsageError
 from conformance.reference import siblings
-from conformance.reference.dataset import DEFAULT_SESSIONS, Fleet, StoredSession, build_fleet
+from conformance.reference.dataset import DEFAULT_SESSIONS, Fleet, StoredSession, build_fleet, load_fleet
 from conformance.reference.faults import Faults
 from conformance.reference.oauth import Credentials, OAuthError, TokenIssuer, form_fields, json_fields, make_credentials
 from conformance.reference.variants import PODERO_TOKEN_TTL_S, RATE_LIMIT_EVERY, SHORT_TOKEN_TTL_S, Variants
@@ -89,6 +89,13 @@ def _session_id(raw: str) -> int:
         raise _Invalid([{"type": "greater_than_equal", "loc": loc, "ctx": {"ge": INT64_MIN},
                          "msg": f"Input should be greater than or equal to {INT64_MIN}"}])
     return value
+
+
+def _parsed_session_id(raw: str) -> int | None:
+    try:
+        return _session_id(raw)
+    except _Invalid:
+        return None
 
 
 def _parents(params: dict[str, str], errors: list[dict[str, Any]]) -> list[uuid.UUID]:
@@ -267,7 +274,7 @@ class Deployment:
     def _session(self, request: Request) -> Response:
         number = next(self._requests)
         if request.method not in ("GET", "HEAD") and not self.faults.on("other-methods-allowed"):
-            return self._error(405, "Method Not Allowed", {"Allow": "GET, HEAD"})
+            return self._error(405, "Method Not Allowed", {} if self.faults.on("405-without-allow") else {"Allow": "GET, HEAD"})
         if self.faults.on("intermittent-500") and number % 4 == 3:
             return self._error(500, "Internal Server Error")
         if self.variants.on("rate-limited") and number % RATE_LIMIT_EVERY == RATE_LIMIT_EVERY - 1:
@@ -282,6 +289,9 @@ class Deployment:
                 return self._error(500, "Internal Server Error")
             if self.faults.on("malformed-ids-served"):
                 return self._json({"session": None, "decisions": [], "commands": []}, 200)
+            stored = self._stored.get(_parsed_session_id(request.path_params["session_id"]))
+            if self.faults.on("malformed-parents-served") and stored is not None and caller in (_ANY_TENANT, stored.tenant):
+                return Response(self._bodies[stored.session_id], 200, {"Cache-Control": "no-store"}, "application/json")
             return self._json({"detail": exc.errors}, 422)
         stored = self._find(caller, org, user, wallbox, session_id)
         if stored is None:
@@ -392,8 +402,9 @@ class Deployment:
         owner = {"username": second.username, "password": second.password}
         config = {"base_url": base_url} | tenant(first, {"grant": "client_credentials", "token_url": (
             PODERO_TOKEN_PATH if self.podero else TOKEN_PATH)} | client)
-        config["tenant_b"] = tenant(second, {"grant": "password", "token_url": TOKEN_PATH} | owner | (
-            {} if self.podero else {"client_id": second.client_id, "client_secret": second.client_secret}))
+        if self.fleet.sessions_of(second.tenant):  # a file of payloads may hold tenant A's only
+            config["tenant_b"] = tenant(second, {"grant": "password", "token_url": TOKEN_PATH} | owner | (
+                {} if self.podero else {"client_id": second.client_id, "client_secret": second.client_secret}))
         if self.serves_siblings:
             first_day, last_day = siblings.days(self.fleet.sessions)
             config["discover"] = {"from": first_day.isoformat(), "to": last_day.isoformat()}
@@ -520,24 +531,27 @@ def write_target_config(path: str, config: dict[str, Any]) -> None:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def serve(*, host: str = "127.0.0.1", port: int = 8000, seed: int = 0, sessions: int = DEFAULT_SESSIONS,
+def serve(*, host: str = "127.0.0.1", port: int = 8000, seed: int = 0, sessions: int | str = DEFAULT_SESSIONS,
           faults: Sequence[str] = (), token_ttl_s: float = DEFAULT_TOKEN_TTL_S, write_config: str | None = None,
           quiet: bool = False, variants: Sequence[str] = ()) -> int:
-    """The `serve` command: run until SIGINT or SIGTERM, then exit 0."""
-    if sessions < 1:
+    """The `serve` command: run until SIGINT or SIGTERM, then exit 0. `sessions` is a count per tenant, or a
+    file of the partner's own payloads (dataset.load_fleet)."""
+    if isinstance(sessions, int) and sessions < 1:
         raise UsageError(f"--sessions must be at least 1, got {sessions}")
     if token_ttl_s <= 0:
         raise UsageError(f"--token-ttl must be positive, got {token_ttl_s:g}")
     active = Faults(faults)
-    deployment = Deployment(build_fleet(seed, sessions), active, token_ttl_s=token_ttl_s,
+    fleet = load_fleet(sessions) if isinstance(sessions, str) else build_fleet(seed, sessions)
+    deployment = Deployment(fleet, active, token_ttl_s=token_ttl_s,
                             log=None if quiet else _log_line, variants=Variants(variants))
     sock = bind(host, port)
     url = base_url(sock)
     if write_config:
         write_target_config(write_config, deployment.target_config(url))
     fleet = deployment.fleet
+    origin = f"from {sessions}" if isinstance(sessions, str) else f"seed {seed}"
     print(f"hems-conformance serve: {url} ({len(fleet.tenants)} tenants, {len(fleet.sessions)} sessions, "
-          f"seed {seed}, faults: {', '.join(active.names) or 'none'}, "
+          f"{origin}, faults: {', '.join(active.names) or 'none'}, "
           f"variants: {', '.join(deployment.variants.names) or 'none'})"
           + (f"; target config in {write_config}" if write_config else ""), flush=True)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from conformance.contract.levels import Level
 from conformance.errors import InputError
 from conformance.report.records import Status
-from conformance.report.summary import RUNNING, SUMMARY, SUMMARY_FORMAT
+from conformance.report.summary import RUNNING, SUMMARY, SUMMARY_FORMAT, finding_line, first_request
 
 
 def load_summary(path: str) -> dict[str, Any]:
@@ -37,18 +38,15 @@ _ORIGIN = re.compile(r"https?://[^/\s\"']+")
 
 
 def finding_key(finding: dict[str, Any]) -> tuple[str, ...]:
-    """What makes two findings the same across runs: check, place, message and request (host and port
-    dropped, so two runs of a deployment on different ports compare)."""
-    request = finding.get("request") or {}
+    """What makes two findings the same across runs: check, place, message and payload or request (host and
+    port dropped, so two runs of a deployment on different ports compare)."""
+    request = first_request(finding)
     where = finding.get("source") or f"{request.get('method', '')} {_ORIGIN.sub('', request.get('url', ''))}"
     return (finding.get("id", ""), finding.get("pointer", ""), _ORIGIN.sub("", finding.get("message", "")), where)
 
 
-def _describe(finding: dict[str, Any]) -> str:
-    request = finding.get("request")
-    where = finding.get("source") or (f"{request['method']} {request['url']}" if request else "")
-    return (f"{finding.get('id')} {finding.get('level')} {finding.get('pointer') or '/'}: {finding.get('message')}"
-            + (f" [{where}]" if where else ""))
+def _by_check_and_pointer(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(findings, key=lambda f: (str(f.get("id", "")), str(f.get("pointer", ""))))
 
 
 @dataclass
@@ -59,12 +57,14 @@ class Comparison:
     fixed_findings: list[dict[str, Any]] = field(default_factory=list)
     changed: list[tuple[str, str, str]] = field(default_factory=list)  # (check id, old status, new status)
     worse: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        out = [f"verdict: {self.old.get('verdict')} -> {self.new.get('verdict')}"]
+        out = [f"warning: {w}" for w in self.warnings]
+        out.append(f"verdict: {self.old.get('verdict')} -> {self.new.get('verdict')}")
         out += [f"changed: {check} {before} -> {after}" for check, before, after in self.changed]
-        out += [f"new: {_describe(f)}" for f in self.new_findings]
-        out += [f"fixed: {_describe(f)}" for f in self.fixed_findings]
+        out += [f"new: {finding_line(f)}" for f in _by_check_and_pointer(self.new_findings)]
+        out += [f"fixed: {finding_line(f)}" for f in _by_check_and_pointer(self.fixed_findings)]
         tail = "; ".join(self.worse) if self.worse else "nothing got worse"
         out.append(f"{len(self.new_findings)} new finding(s), {len(self.fixed_findings)} fixed, "
                    f"{len(self.changed)} changed verdict(s): {tail}")
@@ -74,7 +74,7 @@ class Comparison:
         return {"old_verdict": self.old.get("verdict"), "new_verdict": self.new.get("verdict"),
                 "changed": [{"id": c, "old": o, "new": n} for c, o, n in self.changed],
                 "new_findings": self.new_findings, "fixed_findings": self.fixed_findings, "worse": self.worse,
-                "exit_code": 1 if self.worse else 0}
+                "warnings": self.warnings, "exit_code": 1 if self.worse else 0}
 
 
 def compare(old: dict[str, Any], new: dict[str, Any]) -> Comparison:
@@ -84,6 +84,9 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> Comparison:
     kept: such a check only counts as worse through its verdict, never through one finding.
     """
     result = Comparison(old, new)
+    if old.get("kind") != new.get("kind"):
+        result.warnings.append(f"comparing a {old.get('kind')} summary with a {new.get('kind')} one: their findings "
+                               "name requests and payloads, so none match")
     strict = bool(new.get("metadata", {}).get("strict"))
     before = {c["id"]: c for c in old["checks"] if isinstance(c, dict) and "id" in c}
     if old.get("exit_code") == 0 and new.get("exit_code") not in (0, None):
@@ -119,6 +122,8 @@ def compare_command(old_path: str, new_path: str, output: str) -> int:
     """`hems-conformance report compare`: 0 nothing got worse, 1 something new fails, 2 unreadable input."""
     result = compare(load_summary(old_path), load_summary(new_path))
     if output == "json":
+        for warning in result.warnings:
+            print(f"hems-conformance: warning: {warning}", file=sys.stderr)
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         print(f"compare {old_path} -> {new_path}")

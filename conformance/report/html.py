@@ -1,6 +1,6 @@
-"""The HTML report: the pieces a live run's pytest-html report is built of, and the page of an offline check.
+"""The HTML report: one page for `run` and `check` alike (and the pieces the pytest route's pytest-html hooks use).
 
-Both render the summary data of `reporting.py`: the verdict banner and the metadata on top, a table of
+Both render the summary data of `summary.py`: the verdict banner and the metadata on top, a table of
 the whole catalogue and the live cases, and for each finding the request, the response (headers and a
 pretty-printed body window with the offending JSON pointer marked), expected vs actual and a `curl`
 reproduction. Everything is escaped and inlined: one file that opens offline, with no external assets.
@@ -105,6 +105,8 @@ def _one_line(finding: dict[str, Any]) -> str:
     request, response = finding.get("request"), finding.get("response")
     where = finding.get("source") or (f"{request['method']} {request['url']} → {response['status']}"
                                       if request and response else "")
+    if finding.get("requests", 1) > 1:
+        where += f" and {finding['requests'] - 1} more request(s)"
     return (f"<li>{escape(finding['level'])} {_code(finding['pointer'] or '/')}: {escape(finding['message'])}"
             + (f" <small>[{escape(where)}]</small>" if where else "") + "</li>")
 
@@ -121,6 +123,13 @@ def finding_html(finding: dict[str, Any]) -> str:
     if response:
         timing = f" · {response['elapsed_ms']} ms" if "elapsed_ms" in response else ""
         rows.append(("Response", f"HTTP {response['status']}{timing}"))
+    if finding.get("requests", 1) > 1:
+        seen = "".join(f"<li>{escape(s['method'])} {_code(s['url'])} → {s['status']}"
+                       + (f" <small>({escape(s['note'])})</small>" if s.get("note") else "") + "</li>"
+                       for s in finding.get("seen_in", []))
+        listed = len(finding.get("seen_in", []))
+        more = f"<li>{finding['requests'] - listed} more</li>" if finding["requests"] > listed else ""
+        rows.append(("Seen in", f"{finding['requests']} requests<ul>{seen}{more}</ul>"))
     table = "".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in rows)
     parts = [f'<div class="hems-finding lvl-{escape(finding["level"])}">',
              f'<div class="hems-finding-head"><b>{escape(finding["id"])}</b> {escape(finding["level"])} '
@@ -135,8 +144,8 @@ def finding_html(finding: dict[str, Any]) -> str:
         parts.append(f"<div>{label} around {_code(finding['excerpt']['pointer'] or '/')}:</div>"
                      + excerpt_html(finding["excerpt"]))
     if finding.get("curl"):
-        parts.append(f'<div>Reproduce (set HEMS_TOKEN to a fresh token):</div><pre class="hems-curl">'
-                     f"{escape(finding['curl'])}</pre>")
+        parts.append('<div>Reproduce (export HEMS_TOKEN, a fresh token; for a token request HEMS_CLIENT_SECRET and '
+                     f'HEMS_PASSWORD):</div><pre class="hems-curl">{escape(finding["curl"])}</pre>')
     return "".join(parts) + "</div>"
 
 
@@ -159,30 +168,32 @@ def status_text(check: dict[str, Any]) -> str:
     return check["status"]
 
 
-# --- the static page of an offline check ---
+# --- the page ---
 
 
-def check_page(summary: dict[str, Any]) -> str:
-    """The whole report of `hems-conformance check` as one self-contained page (no script needed)."""
+def report_page(summary: dict[str, Any]) -> str:
+    """The whole report of `run` or `check` as one self-contained page (no script needed): banner, metadata, one
+    row per check with its evidence, the findings about the spec and the notes; one set of counts."""
     rows = []
     for check in summary["checks"]:
         rows.append(f'<tr class="hems-row" id="check-{escape(check["id"])}"><td>{escape(check["id"])}</td>'
                     f"<td>{escape(check['level'])}</td><td>{escape(check['basis'])}</td>"
                     f"<td>{escape(check['statement'])}</td>"
                     f"<td><small>{escape(check['citation'])}</small></td>"
-                    f'<td class="status-{check["status"]}">{escape(status_text(check))}</td>'
+                    f'<td class="col-status status-{check["status"]}">{escape(status_text(check))}</td>'
                     f"<td>{check['judged']}</td></tr>")
         if check["findings"]:
             rows.append(f'<tr class="hems-evidence"><td colspan="7">{findings_html(check)}</td></tr>')
     errors = summary.get("input_errors", [])
     error_list = "".join(f"<li>{_code(e['source'])}: {escape(e['message'])}</li>" for e in errors)
     meta = summary["metadata"]
-    title = f"hems-conformance check: {meta['spec']['title']} {meta['spec']['version']}"
+    title = f"hems-conformance {summary['kind']}: {meta['spec']['title']} {meta['spec']['version']}"
+    judged = "Responses judged" if summary["kind"] == "run" else "Payloads judged"
     return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"/><title>{escape(title)}</title>'
             f"<style>body {{ font-family: Helvetica, Arial, sans-serif; font-size: 12px; }}{STYLE}</style></head>"
             f'<body><h1 id="title">{escape(title)}</h1>{banner(summary)}{metadata_table(summary)}'
             f'<h2>Catalogue</h2><table class="hems-catalogue" id="hems-catalogue"><thead><tr><th>ID</th><th>Level</th>'
-            f"<th>Basis</th><th>Statement</th><th>Spec citation</th><th>Status</th><th>Payloads judged</th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>"
+            f"<th>Basis</th><th>Statement</th><th>Spec citation</th><th>Status</th><th>{judged}</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>{spec_and_notes(summary)}"
             + (f"<h2>Input errors ({summary['counts']['input_errors']})</h2><ul>{error_list}</ul>" if errors else "")
             + "</body></html>\n")

@@ -12,19 +12,23 @@ from urllib.parse import quote, quote_plus
 
 PLACEHOLDER = "[REDACTED]"
 _SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie"}
-# Credentials the run did not mint itself can still show up in a body: mask `Bearer <anything>` wherever it
+# Credentials the run did not mint itself can still show up in a body: mask `Bearer <b64token>` wherever it
 # appears, also at the end of a quoted string (`"Bearer abc"` in JSON), and `Basic <base64 of a user:password>`.
 # RFC 6750 b64token / RFC 7617 token68; the challenge parameters of RFC 6750 §3 and RFC 7617 §2
-# (`Bearer realm="..."`, `error=...`, `Basic realm=...`) stay readable.
+# (`Bearer realm="..."`, `error=...`, `Basic realm=...`) stay readable, and so does prose: a short word of
+# letters only ("a Bearer challenge", "Bearer not a token") is no credential. Known secrets are masked whatever
+# their shape (Redactor.add).
 _CREDENTIAL = re.compile(r'(?i)\b(bearer|basic)\s+(?!(?:realm|scope|error|error_description|error_uri|charset)\s*=)'
                          r'(?>[A-Za-z0-9\-._~+/]+=*)')
 _MIN_SECRET = 4  # shorter values would mask innocent text and protect nothing
+# prose, up to a full stop: a random b64token this short and without digit or symbol is rare
+_WORD = re.compile(r"[A-Za-z]{1,19}\.?")
 
 
 def _mask_credential(match: re.Match[str]) -> str:
     scheme, credential = match.group(1), match.group(0)[len(match.group(1)):].lstrip()
-    if scheme.lower() == "basic" and not _is_basic_credential(credential):
-        return match.group(0)  # prose such as "basic auth", not a credential
+    if _WORD.fullmatch(credential) or (scheme.lower() == "basic" and not _is_basic_credential(credential)):
+        return match.group(0)  # prose such as "Bearer challenge" or "basic auth", not a credential
     return f"{scheme} {PLACEHOLDER}"
 
 

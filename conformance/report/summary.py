@@ -147,6 +147,44 @@ def finding_entry(finding: Finding) -> dict[str, Any]:
             "actual": clip_value(finding.actual)}
 
 
+def first_request(finding: dict[str, Any]) -> dict[str, Any]:
+    """The request a finding of `run` names: the first of all that showed it (the same whichever one was kept)."""
+    seen = [s for s in finding.get("seen_in") or [] if isinstance(s, dict)]
+    return min(seen, key=lambda s: (str(s.get("url", "")), str(s.get("method", "")))) if seen else \
+        finding.get("request") or {}
+
+
+def finding_line(finding: dict[str, Any], named: bool = True) -> str:
+    """A finding of summary.json in one line: check (unless `named` is false), level, pointer, message, and
+    where it was seen."""
+    request = first_request(finding)
+    where = finding.get("source") or (f"{request.get('method')} {request.get('url')}" if request else "")
+    if finding.get("requests", 1) > 1:
+        where += f" and {finding['requests'] - 1} more request(s)"
+    return (f"{finding.get('id')} " * named + f"{finding.get('level')} {finding.get('pointer') or '/'}: "
+            f"{finding.get('message')}" + (f" [{where}]" if where else ""))
+
+
+def console_lines(summary: dict[str, Any], shown: int = 10) -> list[str]:
+    """What `run` prints before its verdict: a line per failing or warning check with its first findings, then
+    the skipped checks with their reasons (unless the run stopped: its one-line cause says why), then notes."""
+    lines = []
+    for check in summary["checks"]:
+        if check["status"] not in (Status.FAILED.value, Status.WARNING.value):
+            continue
+        tag = "FAIL" if check["status"] == Status.FAILED.value else "WARN"
+        lines.append(f"{tag} {check['id']} {check['level']}: {check['statement']} "
+                     f"({check['findings_total']} finding(s) over {check['judged']} judged)")
+        lines += [f"    {finding_line(f, named=False)}" for f in check["findings"][:shown]]
+        more = check["findings_total"] - len(check["findings"][:shown])
+        if more > 0:
+            lines.append(f"    ... {more} more in {HTML}")
+    if not summary["metadata"].get("target_error") and summary["exit_code"] in (0, 1):
+        lines += [f"SKIP {c['id']}: {c['skip_reason']}" for c in summary["checks"]
+                  if c["status"] == Status.SKIPPED.value]
+    return lines + [f"hems-conformance: note: {note}" for note in summary.get("notes", [])]
+
+
 def _compact(entry: dict[str, Any]) -> dict[str, Any]:
     """A finding without its bulky evidence (headers, body window): still explainable in one line."""
     short = {k: v for k, v in entry.items() if k != "excerpt"}
