@@ -87,8 +87,9 @@ def gzip_bomb(decoded_mib: int = 1024) -> bytes:
 
 
 def bomb(decoded_mib: int = 1024) -> Answer:
+    body = gzip_bomb(decoded_mib)  # made before the server answers (1 GiB takes a few seconds)
+
     def answer(handler: BaseHTTPRequestHandler) -> None:
-        body = gzip_bomb(decoded_mib)
         head(handler, Content_Encoding="gzip", Content_Length=str(len(body)))
         handler.wfile.write(body)
 

@@ -50,7 +50,7 @@ def test_a_body_is_read_no_further_than_max_body_mib_decoded(tmp_path, answer):
         exchange = client.send("GET", session_url(client))
         client.close()
     assert exchange.too_large and exchange.body is None
-    assert len(exchange.raw.content) == MIB and len(exchange.text) <= 64 * 1024
+    assert 64 * 1024 <= len(exchange.raw.content) <= 128 * 1024 and len(exchange.text) == 64 * 1024  # the head
 
 
 def test_a_kept_finding_holds_a_clipped_excerpt_never_the_whole_response(tmp_path):

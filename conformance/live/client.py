@@ -85,16 +85,24 @@ def _parse_json(text: str) -> Any:
 
 def _read_capped(response: requests.Response, limit: int) -> bool:
     """Read a streamed body, decoded (gzip included), up to `limit` bytes and no further; True if there was more.
-    What was read becomes the response's content, so nothing downstream ever reads the rest."""
-    content, more = bytearray(), False
+    What was read becomes the response's content: all of it, or of a larger body (neither parsed nor judged) only
+    its head, as evidence. Nothing downstream reads the rest, or holds more than `limit`."""
+    chunks, size = [], 0
     for chunk in response.iter_content(_CHUNK):
-        content += chunk
-        if len(content) > limit:
-            more = True
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
             break
     response.close()  # unread rest: the connection is dropped, not drained
-    response._content = bytes(content[:limit])  # requests' own cache of the body
-    return more
+    if size > limit:  # the head only
+        kept = 0
+        for n, chunk in enumerate(chunks):
+            kept += len(chunk)
+            if kept >= _BODY_LIMIT:
+                del chunks[n + 1:]
+                break
+    response._content = b"".join(chunks)  # requests' own cache of the body
+    return size > limit
 
 
 def _cut(connection: Any) -> None:
