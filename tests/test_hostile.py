@@ -279,3 +279,101 @@ def test_a_run_marks_its_report_folder_running_before_anything_runs_and_compare_
     assert json.loads(folder.file("summary.json").read_text())["verdict"] == "running"
     assert main(["report", "compare", str(folder.path), str(folder.path)]) == 2
     assert "the run never finished (verdict running" in capsys.readouterr().err
+
+
+# --- 12. bad input and environments: exit 2 in one line; odd answers are findings or say what happened ---
+
+
+def deep_json(handler) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    head(handler, Content_Length=str(len(body)))
+    handler.wfile.write(body)
+
+
+def test_a_200_nested_100000_deep_is_a_finding_not_an_untestable_target(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with hostile(deep_json) as url:
+        (tmp_path / "t.toml").write_text(target_toml(url))
+        code = main(["run", "--config", str(tmp_path / "t.toml"), "--profile", "quick", "--report-dir", "r"])
+    output = "".join(capsys.readouterr())
+    assert code == 1, output
+    assert "RSP-002" in output and "RecursionError" not in output and "Traceback" not in output
+
+
+def too_many_headers(handler) -> None:
+    handler.send_response(200)
+    for n in range(150):
+        handler.send_header(f"X-Header-{n}", "x")
+    handler.send_header("Content-Length", "0")
+    handler.end_headers()
+
+
+def test_an_answer_that_is_not_valid_http_says_what_is_wrong_with_it(tmp_path):
+    with hostile(too_many_headers) as url:
+        client = client_on(tmp_path, url)
+        with pytest.raises(TargetError, match=r"hems-sessions/101: the answer is not valid HTTP: got more than 100 headers"):
+            client.send("GET", session_url(client))
+        client.close()
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (b'base_url = "http://x\xff"\n', "not valid TOML: not UTF-8 (byte 20)"),
+    (b"a = " + b"[" * 100_000 + b"]" * 100_000 + b"\n", "not valid TOML: nested too deeply to parse"),
+])
+def test_a_config_that_is_not_utf8_or_nested_too_deeply_is_exit_2(tmp_path, capsys, content, says):
+    (tmp_path / "t.toml").write_bytes(content)
+    assert main(["run", "--config", str(tmp_path / "t.toml")]) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_spec_nested_too_deeply_is_exit_2(tmp_path, capsys):
+    (tmp_path / "spec.json").write_bytes(b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+    assert main(["run", "--spec", str(tmp_path / "spec.json")]) == 2
+    assert "not valid YAML/JSON: nested too deeply to parse" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "closed", "says"), [
+    (["check", "-"], "stdin", "<stdin>: cannot read: standard input is closed"),
+    (["invariants"], "stdout", "hems-conformance: error: stdout closed: no verdict could be seen"),
+    (["invariants"], "stderr", ""),
+])
+def test_closed_standard_streams_are_exit_2_without_a_traceback(tmp_path, argv, closed, says):
+    redirect = {"stdin": "<&-", "stdout": ">&-", "stderr": "2>&-"}[closed]  # the process starts with it closed
+    result = subprocess.run(["sh", "-c", f'exec "$0" -m conformance {" ".join(argv)} {redirect}', sys.executable],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert says in result.stdout + result.stderr and "Traceback" not in result.stderr
+
+
+# --- 13. inputs are read whole only up to a documented size ---
+
+
+def test_a_json_document_or_a_json_lines_line_over_max_document_is_refused_and_the_rest_judged(tmp_path, capsys,
+                                                                                               monkeypatch):
+    from conformance.offline import sources
+
+    monkeypatch.setattr(sources, "MAX_DOCUMENT", 4096)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "big.json").write_text(json.dumps({"padding": "x" * 5000}))
+    (tmp_path / "lines.jsonl").write_text("{}\n" + json.dumps({"padding": "x" * 9000}) + "\n{}\n")
+    code = main(["check", str(tmp_path / "big.json"), str(tmp_path / "lines.jsonl")])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert [line.split(": ", 1)[0] for line in captured.err.splitlines() if "larger than" in line] == \
+        [str(tmp_path / "big.json"), f"{tmp_path / 'lines.jsonl'}:2"]
+    assert "2 payload(s) judged" in captured.out
+
+
+@pytest.mark.parametrize(("checks", "says"), [
+    ([1, "x"], "is not of type 'object'"),
+    ([{"id": "X", "status": "passed", "findings": [{"message": "m", "request": {"method": 1}}]}],
+     "at /checks/0/findings/0/request: 'url' is a required property"),
+    ([{"id": "X"}], "at /checks/0: 'status' is a required property"),
+])
+def test_compare_refuses_a_summary_of_the_right_format_but_the_wrong_shape(tmp_path, capsys, checks, says):
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps({"format": "hems-conformance-summary/1", "verdict": "conformant", "checks": checks}))
+    assert main(["report", "compare", str(path), str(path)]) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1
