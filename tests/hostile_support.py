@@ -5,13 +5,17 @@ as the client hangs up."""
 from __future__ import annotations
 
 import contextlib
+import signal
 import ssl
+import subprocess
+import sys
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import tomli_w
@@ -124,3 +128,25 @@ def ok(handler: BaseHTTPRequestHandler) -> None:
     body = b'{"session": {"id": 101}}'
     head(handler, Content_Length=str(len(body)))
     handler.wfile.write(body)
+
+
+def terminated_run(tmp_path: Path, folder: Path) -> tuple[int, str]:
+    """(exit code, output) of `run` sent SIGTERM while inside its first request (to a target that drips)."""
+    asked, dripping = threading.Event(), drip(every_s=0.5)
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        asked.set()
+        dripping(handler)
+
+    with hostile(answer) as url:
+        (tmp_path / "t.toml").write_text(target_toml(url, timeout_s=60))
+        process = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--config", str(tmp_path / "t.toml"),
+                                    "--report-dir", str(folder)], cwd=tmp_path, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+        try:
+            if asked.wait(timeout=60):
+                process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=60)
+        finally:
+            process.kill()
+    return process.returncode, output

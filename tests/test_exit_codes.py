@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hostile_support import CLIENT, drip, head, hostile, target_toml
+from hostile_support import CLIENT, drip, head, hostile, target_toml, terminated_run
 
 from conformance.cli import main
 from conformance.live.launch import RunRequest, run
@@ -79,24 +75,6 @@ def only_some_checks(tmp_path: Path) -> int:
     return run(RunRequest(profile="quick", report_dir=str(tmp_path / "r"), extra_pytest_args=("-k", "TOK")))
 
 
-def terminated(tmp_path: Path) -> int:
-    with hostile(drip(every_s=0.5)) as url:
-        (tmp_path / "t.toml").write_text(target_toml(url, timeout_s=60))
-        process = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--config", str(tmp_path / "t.toml"),
-                                    "--report-dir", str(tmp_path / "r")], cwd=tmp_path, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        try:
-            for _ in range(200):  # until the run has started: its summary says so
-                if (tmp_path / "r" / "summary.json").exists() or process.poll() is not None:
-                    break
-                time.sleep(0.05)
-            time.sleep(1.0)
-            process.send_signal(signal.SIGTERM)
-            return process.wait(timeout=30)
-        finally:
-            process.kill()
-
-
 CLOSED_PORT = "http://127.0.0.1:9"
 SCENARIOS: dict[int, dict[str, tuple[str, Callable[[Path], int]]]] = {
     # code: {scenario: (the words of the README row that name it, how to get there)}
@@ -124,7 +102,7 @@ SCENARIOS: dict[int, dict[str, tuple[str, Callable[[Path], int]]]] = {
         "a rate-limited token endpoint": ("rate limited past the retry budget",
                                           against(rate_limited, auth=CLIENT, max_retries=1)),
     },
-    130: {"SIGTERM": ("SIGTERM", terminated)},
+    130: {"SIGTERM": ("SIGTERM", lambda tmp_path: terminated_run(tmp_path, tmp_path / "r")[0])},
 }
 
 

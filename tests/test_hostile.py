@@ -5,15 +5,13 @@ deployment answering some requests itself (reference_support.Misbehaving)."""
 from __future__ import annotations
 
 import json
-import signal
 import ssl
 import subprocess
 import sys
-import time
 from dataclasses import replace
 
 import pytest
-from hostile_support import CLIENT, bomb, drip, endless_chunked, head, hostile, ok, target_toml
+from hostile_support import CLIENT, bomb, drip, endless_chunked, head, hostile, ok, target_toml, terminated_run
 from reference_support import Misbehaving
 
 from conformance.cli import main
@@ -250,22 +248,8 @@ def test_sigterm_ends_a_run_like_ctrl_c_and_no_earlier_verdict_stays(tmp_path):
     (folder / "summary.json").write_text(json.dumps({"format": "hems-conformance-summary/1", "verdict": "conformant",
                                                      "exit_code": 0, "checks": []}))
     (folder / "junit.xml").write_text("<testsuites/>")
-    with hostile(drip(every_s=0.5)) as url:
-        (tmp_path / "t.toml").write_text(target_toml(url, timeout_s=60))
-        process = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--config", str(tmp_path / "t.toml"),
-                                    "--report-dir", str(folder)], cwd=tmp_path, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True)
-        try:
-            for _ in range(200):  # the run has started once its summary says so
-                if "running" in (folder / "summary.json").read_text() or process.poll() is not None:
-                    break
-                time.sleep(0.05)
-            time.sleep(1.0)  # well into the first (dripping) request
-            process.send_signal(signal.SIGTERM)
-            output, _ = process.communicate(timeout=30)
-        finally:
-            process.kill()
-    assert process.returncode == 130, output
+    code, output = terminated_run(tmp_path, folder)
+    assert code == 130, output
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["verdict"] == "interrupted" and summary["exit_code"] == 130
     assert "<testsuites/>" not in (folder / "junit.xml").read_text()
