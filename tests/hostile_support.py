@@ -61,7 +61,9 @@ def hostile(answer: Answer, tls: ssl.SSLContext | None = None) -> Iterator[str]:
 
 
 def head(handler: BaseHTTPRequestHandler, status: int = 200, **headers: str) -> None:
+    """Status line and headers; every connection serves one answer (said, so that no client reuses it)."""
     handler.send_response(status)
+    handler.send_header("Connection", "close")
     handler.send_header("Content-Type", "application/json")
     for name, value in headers.items():
         handler.send_header(name.replace("_", "-"), value)
@@ -104,7 +106,8 @@ def drip(body: bytes = b'{"session": {"id": 101}}' + b" " * 76, every_s: float =
     """An answer sent one byte every `every_s` seconds: the body only, or the status line and headers too."""
 
     def answer(handler: BaseHTTPRequestHandler) -> None:
-        head_bytes = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+        head_bytes = (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: %d\r\n\r\n" % len(body))
         if not headers_too:
             handler.wfile.write(head_bytes)
         for byte in (head_bytes if headers_too else b"") + body:

@@ -361,3 +361,38 @@ def test_compare_refuses_a_summary_of_the_right_format_but_the_wrong_shape(tmp_p
     assert main(["report", "compare", str(path), str(path)]) == 2
     err = capsys.readouterr().err
     assert says in err and len(err.strip().splitlines()) == 1
+
+
+def test_ctrl_c_during_check_writes_reports_that_say_interrupted(tmp_path, capsys, monkeypatch):
+    from conformance.contract.judge import Judge
+
+    judge, calls = Judge.judge, []
+
+    def interrupted_at_the_second(self, body):
+        calls.append(body)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return judge(self, body)
+
+    monkeypatch.setattr(Judge, "judge", interrupted_at_the_second)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.jsonl").write_text("{}\n{}\n{}\n")
+    assert main(["check", str(tmp_path / "p.jsonl"), "--report-dir", "r"]) == 130
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["verdict"] == "interrupted" and summary["exit_code"] == 130 and summary["counts"]["payloads"] == 1
+    assert "hems-conformance: interrupted: no verdict" in capsys.readouterr().err
+
+
+def short_token_answer(handler) -> None:
+    body = json.dumps({"access_token": "abc", "token_type": "Bearer", "expires_in": 60}).encode()
+    head(handler, Content_Length=str(len(body)))
+    handler.wfile.write(body)
+
+
+def test_a_token_too_short_to_mask_is_a_broken_token_endpoint(tmp_path):
+    with hostile(short_token_answer) as url:
+        (tmp_path / "t.toml").write_text(target_toml(url, CLIENT))
+        client = TargetClient(load_target(tmp_path / "t.toml", default_token_url="/token"))
+        with pytest.raises(TargetError, match="is broken: an access_token of fewer than 4 characters"):
+            client.send("GET", session_url(client))
+        client.close()

@@ -28,7 +28,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from conformance.contract.spec import SESSION_PATH
 from conformance.errors import ConfigError, TargetError
 from conformance.live.target import AUTH_TABLES, DEFAULT_BODY_LIMIT, TargetConfig, Tenant
-from conformance.report.redaction import Redactor
+from conformance.report.redaction import MIN_SECRET, Redactor
 
 RETRIED_STATUSES = (429, 503)
 _BODY_LIMIT = 64 * 1024  # of the text an Exchange keeps for evidence
@@ -304,6 +304,8 @@ def _add_tokens(redactor: Redactor, answer: dict[str, Any], what: str) -> None:
         value = answer.get(key)
         if isinstance(value, str) and len(value) > TOKEN_ANSWER_LIMIT:
             raise TargetError(f"{what} is broken: an {key} over {TOKEN_ANSWER_LIMIT // 1024} KiB (no token is that large)")
+        if isinstance(value, str) and 0 < len(value) < MIN_SECRET:  # too short to mask without masking innocent text
+            raise TargetError(f"{what} is broken: an {key} of fewer than {MIN_SECRET} characters")
         if isinstance(value, str):
             redactor.add(value)
 
