@@ -202,7 +202,7 @@ def test_a_token_over_64_kib_is_a_broken_token_endpoint(tmp_path):
         client = TargetClient(load_target(path, default_token_url="/token"))
         with pytest.raises(TargetError, match=r"token endpoint .*/token is broken: HTTP 200 with an answer over 64 KiB"):
             client.send("GET", session_url(client))
-        with pytest.raises(TargetError, match=r"is broken: an access_token over 64 KiB"):
+        with pytest.raises(TargetError, match=r"is broken: its access_token is over 64 KiB"):
             client.send("POST", url + "/token", tenant=None)
         client.close()
 
@@ -393,6 +393,6 @@ def test_a_token_too_short_to_mask_is_a_broken_token_endpoint(tmp_path):
     with hostile(short_token_answer) as url:
         (tmp_path / "t.toml").write_text(target_toml(url, CLIENT))
         client = TargetClient(load_target(tmp_path / "t.toml", default_token_url="/token"))
-        with pytest.raises(TargetError, match="is broken: an access_token of fewer than 4 characters"):
+        with pytest.raises(TargetError, match="is broken: its access_token has fewer than 4 characters"):
             client.send("GET", session_url(client))
         client.close()

@@ -160,12 +160,12 @@ class _WatchedConnection:
     """A urllib3 connection whose reads a _Deadline can end."""
 
     def connect(self) -> None:
-        super().connect()  # type: ignore[misc]
+        super().connect()
         _Deadline.watch(self)
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         _Deadline.watch(self)
-        super().request(*args, **kwargs)  # type: ignore[misc]
+        super().request(*args, **kwargs)
 
 
 class _HTTPConnection(_WatchedConnection, urllib3.connection.HTTPConnection):
@@ -223,7 +223,8 @@ class TokenSource:
     """One tenant's access token: fetched on first use, refetched when expired or after a 401."""
 
     def __init__(self, client: TargetClient, tenant: Tenant, where: str = AUTH_TABLES["a"]) -> None:
-        self.client, self.config, self.tenant, self.redactor, self.where = client, client.config, tenant, client.redactor, where
+        self.client, self.config, self.redactor = client, client.config, client.redactor
+        self.tenant, self.where = tenant, where
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = threading.Lock()
@@ -303,9 +304,9 @@ def _add_tokens(redactor: Redactor, answer: dict[str, Any], what: str) -> None:
     for key in _TOKEN_FIELDS:
         value = answer.get(key)
         if isinstance(value, str) and len(value) > TOKEN_ANSWER_LIMIT:
-            raise TargetError(f"{what} is broken: an {key} over {TOKEN_ANSWER_LIMIT // 1024} KiB (no token is that large)")
+            raise TargetError(f"{what} is broken: its {key} is over {TOKEN_ANSWER_LIMIT // 1024} KiB (no token is that large)")
         if isinstance(value, str) and 0 < len(value) < MIN_SECRET:  # too short to mask without masking innocent text
-            raise TargetError(f"{what} is broken: an {key} of fewer than {MIN_SECRET} characters")
+            raise TargetError(f"{what} is broken: its {key} has fewer than {MIN_SECRET} characters")
         if isinstance(value, str):
             redactor.add(value)
 
@@ -416,7 +417,8 @@ class TargetClient:
             raise TargetError(f"{what}: not sent, {over}")
         if left < self.config.timeout_s:
             return _Deadline(left, what, f"timed out: no complete answer before {over}")
-        return _Deadline(self.config.timeout_s, what, f"timed out: no complete answer within timeout_s = {self.config.timeout_s:g} s")
+        return _Deadline(self.config.timeout_s, what,
+                         f"timed out: no complete answer within timeout_s = {self.config.timeout_s:g} s")
 
     def send(self, method: str, url: str, *, tenant: str | None = "a", headers: dict[str, str] | None = None,
              note: str = "", **kwargs: Any) -> Exchange:
