@@ -102,17 +102,23 @@ def bomb(decoded_mib: int = 1024) -> Answer:
     return answer
 
 
-def drip(body: bytes = b'{"session": {"id": 101}}' + b" " * 76, every_s: float = 0.5, headers_too: bool = False) -> Answer:
-    """An answer sent one byte every `every_s` seconds: the body only, or the status line and headers too."""
+DRIPPED = b'{"session": {"id": 101}}' + b" " * 76
+
+
+def drip(body: bytes = DRIPPED, every_s: float = 0.5, headers_too: bool = False, sent: list[int] | None = None) -> Answer:
+    """An answer sent one byte every `every_s` seconds: the body only, or the status line and headers too; `sent`
+    counts the bytes of the body that went out (1 each) before the client hung up."""
 
     def answer(handler: BaseHTTPRequestHandler) -> None:
         head_bytes = (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\n"
                       b"Content-Length: %d\r\n\r\n" % len(body))
         if not headers_too:
             handler.wfile.write(head_bytes)
-        for byte in (head_bytes if headers_too else b"") + body:
+        for n, byte in enumerate((head_bytes if headers_too else b"") + body):
             handler.wfile.write(bytes([byte]))
             handler.wfile.flush()
+            if sent is not None and n >= (len(head_bytes) if headers_too else 0):
+                sent.append(1)
             time.sleep(every_s)
 
     return answer

@@ -11,7 +11,7 @@ import sys
 from dataclasses import replace
 
 import pytest
-from hostile_support import CLIENT, bomb, drip, endless_chunked, head, hostile, ok, target_toml, terminated_run
+from hostile_support import CLIENT, DRIPPED, bomb, drip, endless_chunked, head, hostile, ok, target_toml, terminated_run
 from reference_support import Misbehaving
 
 from conformance.cli import main
@@ -81,21 +81,37 @@ def test_endless_bodies_are_said_once_not_a_crash(tmp_path, capsys, monkeypatch)
 
 @pytest.mark.parametrize("headers_too", [False, True], ids=["body", "status-line-and-headers"])
 def test_a_target_dripping_bytes_is_cut_at_timeout_s(tmp_path, headers_too):
-    with hostile(drip(every_s=0.2, headers_too=headers_too)) as url:
+    sent: list[int] = []
+    with hostile(drip(every_s=0.2, headers_too=headers_too, sent=sent)) as url:
         client = client_on(tmp_path, url, timeout_s=1.0)
         with pytest.raises(TargetError, match=r"timed out: no complete answer within timeout_s = 1 s"):
             client.send("GET", session_url(client))
         client.close()
+    assert len(sent) < len(DRIPPED) // 2  # cut off, not waited out (the answer says Connection: close)
+
+
+def test_a_proxy_dripping_bytes_is_cut_at_timeout_s_too(tmp_path, monkeypatch):
+    sent: list[int] = []
+    with hostile(drip(every_s=0.2, sent=sent)) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        monkeypatch.setenv("NO_PROXY", "")
+        client = client_on(tmp_path, "http://target.example.invalid", timeout_s=1.0)
+        with pytest.raises(TargetError, match=r"example.invalid/.*timed out: no complete answer within timeout_s = 1 s"):
+            client.send("GET", session_url(client))
+        client.close()
+    assert len(sent) < len(DRIPPED) // 2
 
 
 def test_a_token_endpoint_dripping_bytes_is_cut_at_timeout_s(tmp_path):
-    with hostile(drip(every_s=0.2)) as url:
+    sent: list[int] = []
+    with hostile(drip(every_s=0.2, sent=sent)) as url:
         path = tmp_path / "target.toml"
         path.write_text(target_toml(url, CLIENT, timeout_s=1))
         client = TargetClient(load_target(path, default_token_url="/token"))
         with pytest.raises(TargetError, match=r"token endpoint .*/token: timed out: no complete answer within"):
             client.send("GET", session_url(client))
         client.close()
+    assert len(sent) < len(DRIPPED) // 2
 
 
 def test_no_request_is_sent_past_max_run_s(tmp_path):

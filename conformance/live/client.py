@@ -106,8 +106,9 @@ def _read_capped(response: requests.Response, limit: int) -> bool:
 
 
 def _cut(connection: Any) -> None:
-    """End whatever read is blocked on this connection's socket (shutdown wakes it, close would not)."""
-    sock = getattr(connection, "sock", None)
+    """End whatever read is blocked on this connection's socket (shutdown wakes it, close would not). The socket
+    as connected: http.client forgets it once a response that closes the connection has it."""
+    sock = getattr(connection, "connected_sock", None)
     if sock is not None:
         with contextlib.suppress(OSError):
             socket.socket.shutdown(sock, socket.SHUT_RDWR)
@@ -159,8 +160,11 @@ class _Deadline:
 class _WatchedConnection:
     """A urllib3 connection whose reads a _Deadline can end."""
 
+    connected_sock: socket.socket | None = None
+
     def connect(self) -> None:
         super().connect()
+        self.connected_sock = self.sock
         _Deadline.watch(self)
 
     def request(self, *args: Any, **kwargs: Any) -> None:
@@ -185,11 +189,19 @@ class _HTTPSPool(urllib3.HTTPSConnectionPool):
 
 
 class _Adapter(requests.adapters.HTTPAdapter):
-    """requests' adapter with connections a _Deadline can end."""
+    """requests' adapter with connections a _Deadline can end, direct or through an HTTP(S) proxy."""
+
+    _POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+        self.poolmanager.pool_classes_by_scheme = self._POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if type(manager) is urllib3.ProxyManager:  # not SOCKS, whose pools have connections of their own
+            manager.pool_classes_by_scheme = self._POOLS
+        return manager
 
 
 def _mount(session: requests.Session, connections: int = 10) -> None:
