@@ -181,6 +181,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    closed = [name for name in ("stdout", "stderr") if getattr(sys, name) is None]  # started with fd 1 or 2 closed
+    if closed:
+        for name in closed:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # for the rest of the process
+        print(f"hems-conformance: error: {' and '.join(closed)} closed: no verdict could be seen",
+              file=sys.stderr)
+        return EXIT_USAGE
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:

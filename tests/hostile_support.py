@@ -5,13 +5,17 @@ as the client hangs up."""
 from __future__ import annotations
 
 import contextlib
+import signal
 import ssl
+import subprocess
+import sys
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import tomli_w
@@ -57,7 +61,9 @@ def hostile(answer: Answer, tls: ssl.SSLContext | None = None) -> Iterator[str]:
 
 
 def head(handler: BaseHTTPRequestHandler, status: int = 200, **headers: str) -> None:
+    """Status line and headers; every connection serves one answer (said, so that no client reuses it)."""
     handler.send_response(status)
+    handler.send_header("Connection", "close")
     handler.send_header("Content-Type", "application/json")
     for name, value in headers.items():
         handler.send_header(name.replace("_", "-"), value)
@@ -87,24 +93,32 @@ def gzip_bomb(decoded_mib: int = 1024) -> bytes:
 
 
 def bomb(decoded_mib: int = 1024) -> Answer:
+    body = gzip_bomb(decoded_mib)  # made before the server answers (1 GiB takes a few seconds)
+
     def answer(handler: BaseHTTPRequestHandler) -> None:
-        body = gzip_bomb(decoded_mib)
         head(handler, Content_Encoding="gzip", Content_Length=str(len(body)))
         handler.wfile.write(body)
 
     return answer
 
 
-def drip(body: bytes = b'{"session": {"id": 101}}' + b" " * 76, every_s: float = 0.5, headers_too: bool = False) -> Answer:
-    """An answer sent one byte every `every_s` seconds: the body only, or the status line and headers too."""
+DRIPPED = b'{"session": {"id": 101}}' + b" " * 76
+
+
+def drip(body: bytes = DRIPPED, every_s: float = 0.5, headers_too: bool = False, sent: list[int] | None = None) -> Answer:
+    """An answer sent one byte every `every_s` seconds: the body only, or the status line and headers too; `sent`
+    counts the bytes of the body that went out (1 each) before the client hung up."""
 
     def answer(handler: BaseHTTPRequestHandler) -> None:
-        head_bytes = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+        head_bytes = (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: %d\r\n\r\n" % len(body))
         if not headers_too:
             handler.wfile.write(head_bytes)
-        for byte in (head_bytes if headers_too else b"") + body:
+        for n, byte in enumerate((head_bytes if headers_too else b"") + body):
             handler.wfile.write(bytes([byte]))
             handler.wfile.flush()
+            if sent is not None and n >= (len(head_bytes) if headers_too else 0):
+                sent.append(1)
             time.sleep(every_s)
 
     return answer
@@ -123,3 +137,25 @@ def ok(handler: BaseHTTPRequestHandler) -> None:
     body = b'{"session": {"id": 101}}'
     head(handler, Content_Length=str(len(body)))
     handler.wfile.write(body)
+
+
+def terminated_run(tmp_path: Path, folder: Path) -> tuple[int, str]:
+    """(exit code, output) of `run` sent SIGTERM while inside its first request (to a target that drips)."""
+    asked, dripping = threading.Event(), drip(every_s=0.5)
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        asked.set()
+        dripping(handler)
+
+    with hostile(answer) as url:
+        (tmp_path / "t.toml").write_text(target_toml(url, timeout_s=60))
+        process = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--config", str(tmp_path / "t.toml"),
+                                    "--report-dir", str(folder)], cwd=tmp_path, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+        try:
+            if asked.wait(timeout=60):
+                process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=60)
+        finally:
+            process.kill()
+    return process.returncode, output

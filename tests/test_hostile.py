@@ -5,15 +5,13 @@ deployment answering some requests itself (reference_support.Misbehaving)."""
 from __future__ import annotations
 
 import json
-import signal
 import ssl
 import subprocess
 import sys
-import time
 from dataclasses import replace
 
 import pytest
-from hostile_support import CLIENT, bomb, drip, endless_chunked, head, hostile, ok, target_toml
+from hostile_support import CLIENT, DRIPPED, bomb, drip, endless_chunked, head, hostile, ok, target_toml, terminated_run
 from reference_support import Misbehaving
 
 from conformance.cli import main
@@ -51,7 +49,7 @@ def test_a_body_is_read_no_further_than_max_body_mib_decoded(tmp_path, answer):
         exchange = client.send("GET", session_url(client))
         client.close()
     assert exchange.too_large and exchange.body is None
-    assert len(exchange.raw.content) == MIB and len(exchange.text) <= 64 * 1024
+    assert 64 * 1024 <= len(exchange.raw.content) <= 128 * 1024 and len(exchange.text) == 64 * 1024  # the head
 
 
 def test_a_kept_finding_holds_a_clipped_excerpt_never_the_whole_response(tmp_path):
@@ -84,21 +82,37 @@ def test_endless_bodies_are_said_once_not_a_crash(tmp_path, capsys, monkeypatch)
 
 @pytest.mark.parametrize("headers_too", [False, True], ids=["body", "status-line-and-headers"])
 def test_a_target_dripping_bytes_is_cut_at_timeout_s(tmp_path, headers_too):
-    with hostile(drip(every_s=0.2, headers_too=headers_too)) as url:
+    sent: list[int] = []
+    with hostile(drip(every_s=0.2, headers_too=headers_too, sent=sent)) as url:
         client = client_on(tmp_path, url, timeout_s=1.0)
         with pytest.raises(TargetError, match=r"timed out: no complete answer within timeout_s = 1 s"):
             client.send("GET", session_url(client))
         client.close()
+    assert len(sent) < len(DRIPPED) // 2  # cut off, not waited out (the answer says Connection: close)
+
+
+def test_a_proxy_dripping_bytes_is_cut_at_timeout_s_too(tmp_path, monkeypatch):
+    sent: list[int] = []
+    with hostile(drip(every_s=0.2, sent=sent)) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        monkeypatch.setenv("NO_PROXY", "")
+        client = client_on(tmp_path, "http://target.example.invalid", timeout_s=1.0)
+        with pytest.raises(TargetError, match=r"example.invalid/.*timed out: no complete answer within timeout_s = 1 s"):
+            client.send("GET", session_url(client))
+        client.close()
+    assert len(sent) < len(DRIPPED) // 2
 
 
 def test_a_token_endpoint_dripping_bytes_is_cut_at_timeout_s(tmp_path):
-    with hostile(drip(every_s=0.2)) as url:
+    sent: list[int] = []
+    with hostile(drip(every_s=0.2, sent=sent)) as url:
         path = tmp_path / "target.toml"
         path.write_text(target_toml(url, CLIENT, timeout_s=1))
         client = TargetClient(load_target(path, default_token_url="/token"))
         with pytest.raises(TargetError, match=r"token endpoint .*/token: timed out: no complete answer within"):
             client.send("GET", session_url(client))
         client.close()
+    assert len(sent) < len(DRIPPED) // 2
 
 
 def test_no_request_is_sent_past_max_run_s(tmp_path):
@@ -205,7 +219,7 @@ def test_a_token_over_64_kib_is_a_broken_token_endpoint(tmp_path):
         client = TargetClient(load_target(path, default_token_url="/token"))
         with pytest.raises(TargetError, match=r"token endpoint .*/token is broken: HTTP 200 with an answer over 64 KiB"):
             client.send("GET", session_url(client))
-        with pytest.raises(TargetError, match=r"is broken: an access_token over 64 KiB"):
+        with pytest.raises(TargetError, match=r"is broken: its access_token is over 64 KiB"):
             client.send("POST", url + "/token", tenant=None)
         client.close()
 
@@ -251,22 +265,8 @@ def test_sigterm_ends_a_run_like_ctrl_c_and_no_earlier_verdict_stays(tmp_path):
     (folder / "summary.json").write_text(json.dumps({"format": "hems-conformance-summary/1", "verdict": "conformant",
                                                      "exit_code": 0, "checks": []}))
     (folder / "junit.xml").write_text("<testsuites/>")
-    with hostile(drip(every_s=0.5)) as url:
-        (tmp_path / "t.toml").write_text(target_toml(url, timeout_s=60))
-        process = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--config", str(tmp_path / "t.toml"),
-                                    "--report-dir", str(folder)], cwd=tmp_path, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True)
-        try:
-            for _ in range(200):  # the run has started once its summary says so
-                if "running" in (folder / "summary.json").read_text() or process.poll() is not None:
-                    break
-                time.sleep(0.05)
-            time.sleep(1.0)  # well into the first (dripping) request
-            process.send_signal(signal.SIGTERM)
-            output, _ = process.communicate(timeout=30)
-        finally:
-            process.kill()
-    assert process.returncode == 130, output
+    code, output = terminated_run(tmp_path, folder)
+    assert code == 130, output
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["verdict"] == "interrupted" and summary["exit_code"] == 130
     assert "<testsuites/>" not in (folder / "junit.xml").read_text()
@@ -280,3 +280,136 @@ def test_a_run_marks_its_report_folder_running_before_anything_runs_and_compare_
     assert json.loads(folder.file("summary.json").read_text())["verdict"] == "running"
     assert main(["report", "compare", str(folder.path), str(folder.path)]) == 2
     assert "the run never finished (verdict running" in capsys.readouterr().err
+
+
+# --- 12. bad input and environments: exit 2 in one line; odd answers are findings or say what happened ---
+
+
+def deep_json(handler) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    head(handler, Content_Length=str(len(body)))
+    handler.wfile.write(body)
+
+
+def test_a_200_nested_100000_deep_is_a_finding_not_an_untestable_target(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with hostile(deep_json) as url:
+        (tmp_path / "t.toml").write_text(target_toml(url))
+        code = main(["run", "--config", str(tmp_path / "t.toml"), "--profile", "quick", "--report-dir", "r"])
+    output = "".join(capsys.readouterr())
+    assert code == 1, output
+    assert "RSP-002" in output and "RecursionError" not in output and "Traceback" not in output
+
+
+def too_many_headers(handler) -> None:
+    handler.send_response(200)
+    for n in range(150):
+        handler.send_header(f"X-Header-{n}", "x")
+    handler.send_header("Content-Length", "0")
+    handler.end_headers()
+
+
+def test_an_answer_that_is_not_valid_http_says_what_is_wrong_with_it(tmp_path):
+    with hostile(too_many_headers) as url:
+        client = client_on(tmp_path, url)
+        with pytest.raises(TargetError, match=r"hems-sessions/101: the answer is not valid HTTP: got more than 100 headers"):
+            client.send("GET", session_url(client))
+        client.close()
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (b'base_url = "http://x\xff"\n', "not valid TOML: not UTF-8 (byte 20)"),
+    (b"a = " + b"[" * 100_000 + b"]" * 100_000 + b"\n", "not valid TOML: nested too deeply to parse"),
+])
+def test_a_config_that_is_not_utf8_or_nested_too_deeply_is_exit_2(tmp_path, capsys, content, says):
+    (tmp_path / "t.toml").write_bytes(content)
+    assert main(["run", "--config", str(tmp_path / "t.toml")]) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_spec_nested_too_deeply_is_exit_2(tmp_path, capsys):
+    (tmp_path / "spec.json").write_bytes(b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+    assert main(["run", "--spec", str(tmp_path / "spec.json")]) == 2
+    assert "not valid YAML/JSON: nested too deeply to parse" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "closed", "says"), [
+    (["check", "-"], "stdin", "<stdin>: cannot read: standard input is closed"),
+    (["invariants"], "stdout", "hems-conformance: error: stdout closed: no verdict could be seen"),
+    (["invariants"], "stderr", ""),
+])
+def test_closed_standard_streams_are_exit_2_without_a_traceback(tmp_path, argv, closed, says):
+    redirect = {"stdin": "<&-", "stdout": ">&-", "stderr": "2>&-"}[closed]  # the process starts with it closed
+    result = subprocess.run(["sh", "-c", f'exec "$0" -m conformance {" ".join(argv)} {redirect}', sys.executable],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert says in result.stdout + result.stderr and "Traceback" not in result.stderr
+
+
+# --- 13. inputs are read whole only up to a documented size ---
+
+
+def test_a_json_document_or_a_json_lines_line_over_max_document_is_refused_and_the_rest_judged(tmp_path, capsys,
+                                                                                               monkeypatch):
+    from conformance.offline import sources
+
+    monkeypatch.setattr(sources, "MAX_DOCUMENT", 4096)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "big.json").write_text(json.dumps({"padding": "x" * 5000}))
+    (tmp_path / "lines.jsonl").write_text("{}\n" + json.dumps({"padding": "x" * 9000}) + "\n{}\n")
+    code = main(["check", str(tmp_path / "big.json"), str(tmp_path / "lines.jsonl")])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert [line.split(": ", 1)[0] for line in captured.err.splitlines() if "larger than" in line] == \
+        [str(tmp_path / "big.json"), f"{tmp_path / 'lines.jsonl'}:2"]
+    assert "2 payload(s) judged" in captured.out
+
+
+@pytest.mark.parametrize(("checks", "says"), [
+    ([1, "x"], "is not of type 'object'"),
+    ([{"id": "X", "status": "passed", "findings": [{"message": "m", "request": {"method": 1}}]}],
+     "at /checks/0/findings/0/request: 'url' is a required property"),
+    ([{"id": "X"}], "at /checks/0: 'status' is a required property"),
+])
+def test_compare_refuses_a_summary_of_the_right_format_but_the_wrong_shape(tmp_path, capsys, checks, says):
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps({"format": "hems-conformance-summary/1", "verdict": "conformant", "checks": checks}))
+    assert main(["report", "compare", str(path), str(path)]) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1
+
+
+def test_ctrl_c_during_check_writes_reports_that_say_interrupted(tmp_path, capsys, monkeypatch):
+    from conformance.contract.judge import Judge
+
+    judge, calls = Judge.judge, []
+
+    def interrupted_at_the_second(self, body):
+        calls.append(body)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return judge(self, body)
+
+    monkeypatch.setattr(Judge, "judge", interrupted_at_the_second)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.jsonl").write_text("{}\n{}\n{}\n")
+    assert main(["check", str(tmp_path / "p.jsonl"), "--report-dir", "r"]) == 130
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["verdict"] == "interrupted" and summary["exit_code"] == 130 and summary["counts"]["payloads"] == 1
+    assert "hems-conformance: interrupted: no verdict" in capsys.readouterr().err
+
+
+def short_token_answer(handler) -> None:
+    body = json.dumps({"access_token": "abc", "token_type": "Bearer", "expires_in": 60}).encode()
+    head(handler, Content_Length=str(len(body)))
+    handler.wfile.write(body)
+
+
+def test_a_token_too_short_to_mask_is_a_broken_token_endpoint(tmp_path):
+    with hostile(short_token_answer) as url:
+        (tmp_path / "t.toml").write_text(target_toml(url, CLIENT))
+        client = TargetClient(load_target(tmp_path / "t.toml", default_token_url="/token"))
+        with pytest.raises(TargetError, match="is broken: its access_token has fewer than 4 characters"):
+            client.send("GET", session_url(client))
+        client.close()

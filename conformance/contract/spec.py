@@ -77,6 +77,8 @@ def load_contract(path: str | Path | None = None) -> Contract:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ContractError(f"{spec_path}: not valid YAML/JSON{where}") from None
+    except RecursionError:
+        raise ContractError(f"{spec_path}: not valid YAML/JSON: nested too deeply to parse") from None
     if not isinstance(document, dict):
         raise ContractError(f"{spec_path}: not an OpenAPI document (top level is not a mapping)")
     schemas = document.get("components", {}).get("schemas", {})

@@ -32,7 +32,7 @@ from conformance.errors import ConfigError, TargetError
 from conformance.live.exchange import Exchange
 from conformance.live.target import AUTH_TABLES, DEFAULT_BODY_LIMIT, AuthConfig, TargetConfig, Tenant
 from conformance.live.token_request import authlib_method, mismatch
-from conformance.report.redaction import Redactor
+from conformance.report.redaction import MIN_SECRET, Redactor
 
 RETRIED_STATUSES = (429, 503)
 _BODY_LIMIT = 64 * 1024  # of the text an Exchange keeps for evidence
@@ -52,21 +52,30 @@ def _parse_json(text: str) -> Any:
 
 def _read_capped(response: requests.Response, limit: int) -> bool:
     """Read a streamed body, decoded (gzip included), up to `limit` bytes and no further; True if there was more.
-    What was read becomes the response's content, so nothing downstream ever reads the rest."""
-    content, more = bytearray(), False
+    What was read becomes the response's content: all of it, or of a larger body (neither parsed nor judged) only
+    its head, as evidence. Nothing downstream reads the rest, or holds more than `limit`."""
+    chunks, size = [], 0
     for chunk in response.iter_content(_CHUNK):
-        content += chunk
-        if len(content) > limit:
-            more = True
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
             break
     response.close()  # unread rest: the connection is dropped, not drained
-    response._content = bytes(content[:limit])  # requests' own cache of the body
-    return more
+    if size > limit:  # the head only
+        kept = 0
+        for n, chunk in enumerate(chunks):
+            kept += len(chunk)
+            if kept >= _BODY_LIMIT:
+                del chunks[n + 1:]
+                break
+    response._content = b"".join(chunks)  # requests' own cache of the body
+    return size > limit
 
 
 def _cut(connection: Any) -> None:
-    """End whatever read is blocked on this connection's socket (shutdown wakes it, close would not)."""
-    sock = getattr(connection, "sock", None)
+    """End whatever read is blocked on this connection's socket (shutdown wakes it, close would not). The socket
+    as connected: http.client forgets it once a response that closes the connection has it."""
+    sock = getattr(connection, "connected_sock", None)
     if sock is not None:
         with contextlib.suppress(OSError):
             socket.socket.shutdown(sock, socket.SHUT_RDWR)
@@ -118,13 +127,16 @@ class _Deadline:
 class _WatchedConnection:
     """A urllib3 connection whose reads a _Deadline can end."""
 
+    connected_sock: socket.socket | None = None
+
     def connect(self) -> None:
-        super().connect()  # type: ignore[misc]
+        super().connect()
+        self.connected_sock = self.sock
         _Deadline.watch(self)
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         _Deadline.watch(self)
-        super().request(*args, **kwargs)  # type: ignore[misc]
+        super().request(*args, **kwargs)
 
 
 class _HTTPConnection(_WatchedConnection, urllib3.connection.HTTPConnection):
@@ -144,11 +156,19 @@ class _HTTPSPool(urllib3.HTTPSConnectionPool):
 
 
 class _Adapter(requests.adapters.HTTPAdapter):
-    """requests' adapter with connections a _Deadline can end."""
+    """requests' adapter with connections a _Deadline can end, direct or through an HTTP(S) proxy."""
+
+    _POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+        self.poolmanager.pool_classes_by_scheme = self._POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if type(manager) is urllib3.ProxyManager:  # not SOCKS, whose pools have connections of their own
+            manager.pool_classes_by_scheme = self._POOLS
+        return manager
 
 
 def _mount(session: requests.Session, connections: int = 10) -> None:
@@ -182,7 +202,8 @@ class TokenSource:
     """One tenant's access token: fetched on first use, refetched when expired or after a 401."""
 
     def __init__(self, client: TargetClient, tenant: Tenant, where: str = AUTH_TABLES["a"]) -> None:
-        self.client, self.config, self.tenant, self.redactor, self.where = client, client.config, tenant, client.redactor, where
+        self.client, self.config, self.redactor = client, client.config, client.redactor
+        self.tenant, self.where = tenant, where
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = threading.Lock()
@@ -262,7 +283,9 @@ def _add_tokens(redactor: Redactor, answer: dict[str, Any], what: str) -> None:
     for key in _TOKEN_FIELDS:
         value = answer.get(key)
         if isinstance(value, str) and len(value) > TOKEN_ANSWER_LIMIT:
-            raise TargetError(f"{what} is broken: an {key} over {TOKEN_ANSWER_LIMIT // 1024} KiB (no token is that large)")
+            raise TargetError(f"{what} is broken: its {key} is over {TOKEN_ANSWER_LIMIT // 1024} KiB (no token is that large)")
+        if isinstance(value, str) and 0 < len(value) < MIN_SECRET:  # too short to mask without masking innocent text
+            raise TargetError(f"{what} is broken: its {key} has fewer than {MIN_SECRET} characters")
         if isinstance(value, str):
             redactor.add(value)
 
@@ -377,7 +400,8 @@ class TargetClient:
             raise TargetError(f"{what}: not sent, {over}")
         if left < self.config.timeout_s:
             return _Deadline(left, what, f"timed out: no complete answer before {over}")
-        return _Deadline(self.config.timeout_s, what, f"timed out: no complete answer within timeout_s = {self.config.timeout_s:g} s")
+        return _Deadline(self.config.timeout_s, what,
+                         f"timed out: no complete answer within timeout_s = {self.config.timeout_s:g} s")
 
     def send(self, method: str, url: str, *, tenant: str | None = "a", headers: dict[str, str] | None = None,
              note: str = "", **kwargs: Any) -> Exchange:

@@ -113,8 +113,12 @@ def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: 
     """`hems-conformance check`: judge the inputs as they stream, then write the three reports."""
     folder = ReportFolder.create(report_dir)
     started = time.time()
-    evidence = CheckEvidence(judge)
-    tally = run_check(judge, paths, strict=strict, output=output, evidence=evidence)
+    evidence, tally = CheckEvidence(judge), Tally()
+    try:
+        run_check(judge, paths, strict=strict, output=output, evidence=evidence, tally=tally)
+    except KeyboardInterrupt:  # reports of what was judged, saying "interrupted", as `run` writes them
+        tally.interrupted = True
+        print("hems-conformance: interrupted: no verdict", file=sys.stderr)
     write_reports(folder, check_summary(evidence, tally, judge, paths=[display(p) for p in paths], strict=strict,
                                         command=command_line([display(a) for a in argv]), started=started))
     print(f"hems-conformance: reports in {folder.path}/ ({SUMMARY}, {HTML}, {JUNIT})", file=sys.stderr)

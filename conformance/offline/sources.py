@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 from conformance.contract import pointers
 
 JSON_SUFFIXES = (".json",)
+MAX_DOCUMENT = 128 * 1024 * 1024  # a JSON document, or one JSON Lines line, is parsed whole: larger ones are refused
 _TOO_DEEP = "invalid JSON: nested too deeply to parse"
 _EMPTY = "empty: no JSON document"
 LINES_SUFFIXES = (".jsonl", ".ndjson")
@@ -93,6 +94,8 @@ def iter_payloads(paths: Iterable[str], progress: Progress | None = None) -> Ite
     for item in _expand(paths):
         if isinstance(item, SourceError):
             yield item
+        elif item == "-" and sys.stdin is None:  # the process started with fd 0 closed
+            yield SourceError("<stdin>", "cannot read: standard input is closed")
         elif item == "-":
             yield from _guarded("<stdin>", _read_stream("<stdin>", sys.stdin.buffer, progress, lines=None))
         else:
@@ -121,20 +124,35 @@ def _guarded(label: str, items: Iterator[Payload | SourceError]) -> Iterator[Pay
 def _read_stream(label: str, stream: BinaryIO, progress: Progress, lines: bool | None) -> Iterator[Payload | SourceError]:
     """`lines`: True JSON Lines, False one JSON document, None sniff (one document if it parses whole)."""
     if lines is False:
-        data = stream.read()
+        data = stream.read(MAX_DOCUMENT + 1)
         progress.read += len(data)
         yield from _document(label, data)
         return
-    reader: Iterable[bytes] = stream
+    reader: Iterable[bytes | None] = _lines(stream)
     if lines is None:  # JSON Lines if the first line is a whole JSON value and more lines follow
-        first = stream.readline()
+        first = stream.readline(MAX_DOCUMENT + 1)
         if not _parses(first) or not _more(stream):
-            data = first + stream.read()
+            data = first + stream.read(MAX_DOCUMENT + 1 - len(first))
             progress.read += len(data)
             yield from _document(label, data)
             return
-        reader = itertools.chain([first], stream)
+        reader = itertools.chain([first], reader)
     yield from _json_lines(label, reader, progress)
+
+
+def _too_large() -> str:
+    return f"larger than {MAX_DOCUMENT / 2**20:g} MiB: not read (split it into JSON Lines, one payload a line)"
+
+
+def _lines(stream: BinaryIO) -> Iterator[bytes | None]:
+    """The lines of `stream`, each read up to MAX_DOCUMENT bytes: a longer one is None (and skipped to its end)."""
+    while line := stream.readline(MAX_DOCUMENT + 1):
+        if len(line) > MAX_DOCUMENT and not line.endswith(b"\n"):
+            while (rest := stream.readline(MAX_DOCUMENT)) and not rest.endswith(b"\n"):
+                pass
+            yield None
+        else:
+            yield line
 
 
 def _more(stream: BinaryIO) -> bool:
@@ -216,6 +234,9 @@ def _invalid(exc: json.JSONDecodeError) -> str:
 
 
 def _document(label: str, data: bytes) -> Iterator[Payload | SourceError]:
+    if len(data) > MAX_DOCUMENT:
+        yield SourceError(label, _too_large())
+        return
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -244,9 +265,13 @@ def _document(label: str, data: bytes) -> Iterator[Payload | SourceError]:
         yield Payload(label, body)
 
 
-def _json_lines(label: str, reader: Iterable[bytes], progress: Progress) -> Iterator[Payload | SourceError]:
+def _json_lines(label: str, reader: Iterable[bytes | None], progress: Progress) -> Iterator[Payload | SourceError]:
     empty = True
     for number, raw in enumerate(reader, start=1):
+        if raw is None:
+            empty = False
+            yield SourceError(f"{label}:{number}", _too_large())
+            continue
         progress.read += len(raw)
         if not raw.strip():
             continue

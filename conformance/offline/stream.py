@@ -25,6 +25,7 @@ class Tally:
     by_level: Counter = field(default_factory=Counter)
     by_invariant: Counter = field(default_factory=Counter)
     not_evaluated: int = 0
+    interrupted: bool = False  # Ctrl-C before the end: no verdict (130), the reports say so
 
     def add(self, judgement: Judgement, strict: bool) -> None:
         self.payloads += 1
@@ -35,12 +36,14 @@ class Tally:
             self.by_invariant[finding.check_id] += 1
 
     def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
         if self.input_errors or not self.payloads:
             return 2
         return 1 if self.failing_payloads else 0
 
     def verdict(self) -> str:
-        return {0: "conformant", 1: "non-conformant", 2: "incomplete (input errors)"}[self.exit_code()]
+        return {0: "conformant", 1: "non-conformant", 2: "incomplete (input errors)", 130: "interrupted"}[self.exit_code()]
 
     def summary_line(self) -> str:
         levels = ", ".join(f"{n} {level}" for level, n in sorted(self.by_level.items())) or "no findings"
@@ -90,13 +93,15 @@ class _ProgressLine:
 
 
 def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
-              out: IO[str] | None = None, err: IO[str] | None = None, evidence: CheckEvidence | None = None) -> Tally:
-    """Judge every payload under `paths`, writing findings as they come; return the tally.
+              out: IO[str] | None = None, err: IO[str] | None = None, evidence: CheckEvidence | None = None,
+              tally: Tally | None = None) -> Tally:
+    """Judge every payload under `paths`, writing findings as they come; return the tally (`tally`, if given, so
+    that a caller interrupted half-way still has what was judged).
 
     `out`/`err` default to the streams current at call time (not at import), so callers that swap them work.
     """
     out, err = out or sys.stdout, err or sys.stderr
-    tally, progress = Tally(), Progress()
+    tally, progress = tally or Tally(), Progress()
     ticker = _ProgressLine(progress, err)
     as_json = output == "json"
     if as_json:

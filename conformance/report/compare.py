@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 from conformance.contract.levels import Level
 from conformance.errors import InputError
 from conformance.report.records import Status
@@ -31,7 +33,33 @@ def load_summary(path: str) -> dict[str, Any]:
     if not isinstance(summary, dict) or summary.get("format") != SUMMARY_FORMAT or \
             not isinstance(summary.get("checks"), list):
         raise InputError(f"{file}: not a hems-conformance summary.json (format {SUMMARY_FORMAT})")
+    problem = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(_SHAPE).iter_errors(summary))
+    if problem is not None:
+        where = "/" + "/".join(map(str, problem.absolute_path))
+        raise InputError(f"{file}: not a hems-conformance summary.json: at {where}: {problem.message[:200]}")
     return summary
+
+
+_TEXT = {"type": "string"}
+_MAYBE_TEXT = {"type": ["string", "null"]}
+# The parts of summary.json that `compare` reads, and their shapes.
+_SHAPE = {
+    "type": "object",
+    "properties": {
+        "verdict": _MAYBE_TEXT,
+        "exit_code": {"type": ["integer", "null"]},
+        "metadata": {"type": "object", "properties": {"strict": {"type": "boolean"}}},
+        "checks": {"type": "array", "items": {
+            "type": "object", "required": ["id", "status"],
+            "properties": {"id": _TEXT, "status": _TEXT, "findings_total": {"type": "integer"},
+                           "findings": {"type": "array", "items": {
+                               "type": "object",
+                               "properties": {"id": _TEXT, "level": _MAYBE_TEXT, "pointer": _MAYBE_TEXT,
+                                              "message": _TEXT, "source": _MAYBE_TEXT,
+                                              "request": {"type": ["object", "null"], "required": ["method", "url"],
+                                                          "properties": {"method": _TEXT, "url": _TEXT}}}}}}}},
+    },
+}
 
 
 _ORIGIN = re.compile(r"https?://[^/\s\"']+")

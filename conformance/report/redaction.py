@@ -20,7 +20,7 @@ _SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-coo
 # their shape (Redactor.add).
 _CREDENTIAL = re.compile(r'(?i)\b(bearer|basic)\s+(?!(?:realm|scope|error|error_description|error_uri|charset)\s*=)'
                          r'(?>[A-Za-z0-9\-._~+/]+=*)')
-_MIN_SECRET = 4  # shorter values would mask innocent text and protect nothing
+MIN_SECRET = 4  # shorter values would mask innocent text and protect nothing: they are refused instead
 # prose, up to a full stop: a random b64token this short and without digit or symbol is rare
 _WORD = re.compile(r"[A-Za-z]{1,19}\.?")
 
@@ -67,10 +67,10 @@ class Redactor:
             self.add(secret)
 
     def add(self, secret: str) -> None:
-        if not secret or len(secret) < _MIN_SECRET:
+        if not secret or len(secret) < MIN_SECRET:
             return
         with self._lock:
-            new = {form for form in encodings(secret) if len(form) >= _MIN_SECRET} - self._secrets
+            new = {form for form in encodings(secret) if len(form) >= MIN_SECRET} - self._secrets
             if new:
                 self._secrets |= new
                 self._ordered = tuple(sorted(self._secrets, key=len, reverse=True))
