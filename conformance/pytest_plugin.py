@@ -99,6 +99,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     for note in run.ledger.notes:
         terminalreporter.write_line(f"hems-conformance: note: {note}")
+    for line in run.ledger.acceptance.lines() if run.ledger.acceptance else ():
+        terminalreporter.write_line(f"hems-conformance: baseline: {run.redactor.text(line)}")
     terminalreporter.write_line(f"hems-conformance: {verdict_line(run, config.stash.get(VERDICT_KEY, None))}",
                                 bold=True)
 

@@ -5,6 +5,7 @@ started on a free loopback port), then run pytest with the plugin over the live 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import threading
@@ -17,11 +18,13 @@ import pytest
 
 from conformance.contract.spec import load_contract
 from conformance.errors import ConfigError
-from conformance.live.cases import bundled_cases_dir
+from conformance.live.cases import bundled_cases_dir, known_check_ids
 from conformance.live.items import RUN_KEY, VERDICT_KEY
 from conformance.live.runner import LiveRun, RunOptions, no_verdict
 from conformance.live.target import TargetConfig, config_from_mapping, load_target
-from conformance.report.summary import HTML, JUNIT, ReportFolder, command_line
+from conformance.report.baseline import load_baseline
+from conformance.report.markdown import annotations
+from conformance.report.summary import HTML, JUNIT, SUMMARY, ReportFolder, command_line
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class RunRequest:
     spec: str | None = None
     faults: Sequence[str] = ()  # only for the bundled reference deployment
     report_dir: str | None = None
+    baseline: str | None = None  # a TOML file of accepted failures
+    annotations: str = "none"  # "github": one ::error / ::warning line per failing check on stdout
     extra_pytest_args: Sequence[str] = field(default_factory=tuple)
     argv: Sequence[str] = ()  # the command's arguments, recorded in the reports as the way to reproduce the run
 
@@ -99,8 +104,9 @@ def _run(request: RunRequest) -> int:
     if request.base_url and not request.config:
         raise ConfigError("--base-url needs --config (the bundled reference deployment picks its own port)")
     contract = load_contract(request.spec)
+    baseline = load_baseline(request.baseline).known_checks(known_check_ids()) if request.baseline else None
     options = RunOptions(profile=request.profile, seed=request.seed, strict=request.strict,
-                         workers=max(1, request.workers))
+                         workers=max(1, request.workers), baseline=baseline)
     if request.config:
         target = load_target(request.config, default_token_url=contract.token_url)
         target = target.with_base_url(request.base_url) if request.base_url else target
@@ -119,7 +125,19 @@ def _run(request: RunRequest) -> int:
         with _without_pytest_environment():
             code = int(pytest.main(args, plugins=[verdict]))
     folder.publish()
+    if request.annotations == "github":
+        _annotate(folder, verdict.run)
     return no_verdict(code) if verdict.code is None else verdict.code  # None: the run never started
+
+
+def _annotate(folder: ReportFolder, run: LiveRun) -> None:
+    """GitHub workflow annotations for the failing checks of the summary.json just written."""
+    try:
+        summary = json.loads(folder.file(SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # no summary (pytest stopped first): the exit code speaks
+    for line in annotations(summary, run.redactor):
+        print(line, flush=True)
 
 
 class _Verdict:

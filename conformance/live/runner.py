@@ -26,6 +26,7 @@ from conformance.live.exchange import Exchange
 from conformance.live.ledger import Evidence, Ledger
 from conformance.live.response_checks import Request, ResponseCheck, ResponseContext, as_schemathesis_checks
 from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig
+from conformance.report.baseline import Acceptance, Baseline
 from conformance.report.records import CheckRecord
 from conformance.report.redaction import PLACEHOLDER
 
@@ -47,6 +48,7 @@ class RunOptions:
     seed: int = 0
     strict: bool = False
     workers: int = 1
+    baseline: Baseline | None = None  # accepted failures (--baseline)
 
 
 class LiveRun:
@@ -58,7 +60,7 @@ class LiveRun:
         self.client = TargetClient(config, on_retry=self._retried, connections=options.workers,
                                    max_run_s=config.max_run_s or RUN_BUDGETS_S[options.profile])
         self.redactor = self.client.redactor
-        self.ledger = Ledger()
+        self.ledger = Ledger(Acceptance(options.baseline) if options.baseline else None)
         self.cases: dict[str, LiveCase] = {}
         self.halted = ""  # why the run stopped before a verdict (one line), and its exit code (2 or 3)
         self.halt_code = 0
@@ -144,7 +146,7 @@ class LiveRun:
         """A reproduction with the token as a placeholder: paste a fresh token to replay."""
         parts = ["curl", "-sS", "-X", exchange.method]
         for name, value in exchange.request_headers.items():
-            if name.lower() in ("user-agent", "accept-encoding", "connection"):
+            if name.lower() in ("user-agent", "x-request-id", "accept-encoding", "connection"):
                 continue
             if name.lower() == "authorization" and PLACEHOLDER in value:
                 value = value.replace(PLACEHOLDER, "$HEMS_TOKEN")
