@@ -119,6 +119,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
                               argv=args.argv, baseline=baseline, annotations=args.annotations)
 
 
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from conformance.live.replay import replay_command
+
+    return replay_command(args.report_dir, args.checks, args.config, sys.stdout)
+
+
 def _cmd_report_compare(args: argparse.Namespace) -> int:
     from conformance.report.compare import compare_command
 
@@ -226,6 +232,14 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("pytest_args", nargs="*", metavar="PYTEST_ARGS",
                       help="after --: arguments for the underlying pytest session (reporters such as --alluredir)")
     live.set_defaults(handler=_cmd_run)
+
+    replay = commands.add_parser("replay", help="re-send the requests behind a run's failing findings and judge "
+                                 "them again (exit 0: all fixed, 1: any still failing)")
+    replay.add_argument("report_dir", metavar="REPORT_DIR", help="report folder (or summary.json) of a `run`")
+    replay.add_argument("checks", nargs="*", metavar="CHECK_ID", help="only these failing checks (default: all)")
+    replay.add_argument("--config", metavar="FILE", help="target TOML with fresh credentials (default: the config "
+                        "the run used, if it is still there); requests go to its base_url")
+    replay.set_defaults(handler=_cmd_replay)
 
     report = commands.add_parser("report", help="work with the reports of earlier runs")
     report_commands = report.add_subparsers(dest="report_command", required=True, parser_class=_Parser)
