@@ -15,7 +15,7 @@ from conformance.errors import TargetError, UsageError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
 ENV_PREFIX = "HEMS_CONFORMANCE_"
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 def seed(text: str) -> int:
@@ -42,7 +42,7 @@ def _port(text: str) -> int:
 def _flag(text: str) -> bool:
     if text.strip().lower() in _TRUE + _FALSE:
         return text.strip().lower() in _TRUE
-    raise argparse.ArgumentTypeError(f"expected one of {', '.join(_TRUE + _FALSE[:-1])}, got {text[:40]!r}")
+    raise argparse.ArgumentTypeError(f"expected one of {', '.join(_TRUE + _FALSE)}, got {text[:40]!r}")
 
 
 def _annotations_default() -> str:
@@ -59,12 +59,13 @@ def _with_environment(parser: argparse.ArgumentParser, *flags: str, default: obj
 
 
 def apply_environment(args: argparse.Namespace) -> None:
-    """Fill the options not given on the command line from the environment, then from their defaults."""
+    """Fill the options not given on the command line from the environment (an empty variable is unset, as CI
+    templates leave unused inputs), then from their defaults."""
     for action, env, default in getattr(args, "environment", ()):
         if getattr(args, action.dest) is not None:
             continue
-        text = os.environ.get(env)
-        if text is None:
+        text = os.environ.get(env, "").strip()
+        if not text:
             setattr(args, action.dest, default() if callable(default) else default)
             continue
         try:

@@ -97,7 +97,8 @@ def junit_xml(summary: dict[str, Any]) -> str:
 
 
 def write_reports(folder: ReportFolder, summary: dict[str, Any], redactor: Redactor | None = None) -> None:
-    """The three files of a check, every string masked by the redactor (Bearer credentials in payloads)."""
+    """The reports of a check (summary.json, report.html, junit.xml, summary.md), every string masked by the
+    redactor (Bearer credentials in payloads)."""
     from conformance.report.html import check_page
     from conformance.report.markdown import write_markdown
 
