@@ -84,7 +84,8 @@ def _run_from_options(config: pytest.Config) -> LiveRun:
             target = target.with_base_url(_setting(config, "hems_base_url"))
         baseline = _setting(config, "hems_baseline")
         options = RunOptions(profile=_choice(_setting(config, "hems_profile") or "ci"),
-                             seed=_parsed("hems_seed", seed, _setting(config, "hems_seed"), 0), strict=bool(_setting(config, "hems_strict")),
+                             seed=_parsed("hems_seed", seed, _setting(config, "hems_seed"), 0),
+                             strict=bool(_setting(config, "hems_strict")),
                              workers=max(1, _parsed("hems_workers", int, _setting(config, "hems_workers"), 1)),
                              baseline=load_baseline(baseline).known_checks(known_check_ids()) if baseline else None)
     except UsageError as exc:  # one line from pytest, not an INTERNALERROR traceback
