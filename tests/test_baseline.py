@@ -26,8 +26,6 @@ expires = {expires}
 @pytest.fixture(autouse=True)
 def _in_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def baseline(tmp_path: Path, expires: str = "2099-12-31", extra: str = "") -> str:

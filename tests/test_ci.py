@@ -45,6 +45,8 @@ def test_action_yml_is_a_composite_action_with_the_inputs_teams_need():
         if "run" in step:
             assert step["shell"] == "bash" and step.get("id")
             assert "${{" not in step["run"], "expressions go through env:, never into the script (injection)"
+            syntax = subprocess.run(["bash", "-n"], input=step["run"], capture_output=True, text=True, timeout=30)
+            assert syntax.returncode == 0, syntax.stderr
     run_step = next(s for s in steps if s.get("id") == "run")
     env = run_step["env"]
     for name in RUN_OPTIONS:  # each input reaches `run` through its environment fallback
