@@ -14,9 +14,9 @@ from conformance.reference.server import start_in_thread, write_target_config
 
 
 @contextlib.contextmanager
-def served(config: Path, *faults: str, log: list[str] | None = None) -> Iterator[Path]:
-    """A deployment (seed 0, these faults) on a free loopback port; its target config written to `config`."""
-    dep = deployment(faults=Faults(faults), log=None if log is None else log.append)
+def served(config: Path, *faults: str, log: list[str] | None = None, seed: int = 0) -> Iterator[Path]:
+    """A deployment (this seed, these faults) on a free loopback port; its target config written to `config`."""
+    dep = deployment(seed, faults=Faults(faults), log=None if log is None else log.append)
     with start_in_thread(dep) as url:
         write_target_config(str(config), dep.target_config(url))
         yield config

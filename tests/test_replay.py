@@ -76,6 +76,17 @@ def test_replay_against_the_deployment_without_the_fault_exits_0(faulty_run, tmp
     assert "secret-a" not in "\n".join(lines)
 
 
+def test_replay_against_other_data_is_no_fix_but_nothing_judged(faulty_run, tmp_path, capsys):
+    folder, _ = faulty_run
+    with served(tmp_path / "other.toml", seed=1):  # other sessions: the recorded ones are 404 there
+        assert main(["replay", str(folder), "--config", str(tmp_path / "other.toml")]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert all(line.startswith("NOT REPLAYABLE  CNT-002 ") and "nothing to judge (HTTP 404" in line
+               for line in lines[:-1]), lines
+    kept = len(findings(folder, "CNT-002"))
+    assert lines[-1].endswith(f" 0 of {kept} finding(s) fixed, 0 still failing, {kept} not replayable")
+
+
 def test_replay_refuses_a_check_that_is_not_failing_and_a_missing_report(faulty_run, tmp_path, capsys):
     folder, _ = faulty_run
     assert main(["replay", str(folder), "SCH-001", "--config", str(tmp_path / "faulty.toml")]) == 2

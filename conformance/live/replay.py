@@ -102,11 +102,16 @@ class Replayer:
         what = f"{request.get('method', 'GET')} {request.get('url', '')}"
         if check_id not in CATALOGUE and getattr(self.checks.get(check_id), "on_every_response", None) is None:
             return Outcome(check_id, UNKNOWN, what, "judged by a procedure, not by one answer: re-run `hems-conformance run`")
+        if "tenant" not in request:
+            return Outcome(check_id, UNKNOWN, what, "the report does not say whose credentials it carried")
         sent = self._send(request)
         if isinstance(sent, str):
             return Outcome(check_id, UNKNOWN, what, sent)
+        judged = self.run.ledger.records[check_id].judged
         evidence = self._judge(check_id, sent)
         detail = f"HTTP {sent.status}, X-Request-ID {sent.request_id}"
+        if self.run.ledger.records[check_id].judged == judged:  # e.g. a 401 where the run got a 200: not a fix
+            return Outcome(check_id, UNKNOWN, what, f"the answer gave {check_id} nothing to judge ({detail})")
         if evidence:
             return Outcome(check_id, FAILING, what, f"{evidence[0].finding.message} ({detail})")
         return Outcome(check_id, FIXED, what, f"no finding ({detail})")
