@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from conformance.cli import main
+from conformance.live.cases import known_check_ids
 from conformance.model.loop import RandomDraw, draw_scenario, simulate
+from conformance.report.baseline import load_baseline
 
 FAULT = "counters-off-by-one"  # breaks CNT-002 in many sessions, session 964 among them
 ACCEPT = """
@@ -178,3 +180,9 @@ def test_annotations_can_be_turned_off_and_are_off_outside_github(tmp_path, caps
     code, output, _ = run(capsys, "--fault", FAULT)
     assert code == 1 and "::error" not in output
     assert Path("r/summary.md").is_file()
+
+
+def test_the_example_baseline_is_valid():
+    example = load_baseline(Path(__file__).resolve().parent.parent / "examples" / "conformance-baseline.toml")
+    assert [e.check for e in example.known_checks(known_check_ids()).entries] == ["CNT-002", "EVD-001"]
+    assert example.entries[0].session_id == "964" and example.entries[1].pointer == "/commands/3/outcome"
