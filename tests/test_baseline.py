@@ -60,6 +60,8 @@ def test_an_accepted_fault_passes_and_is_listed_with_its_reason_and_expiry(tmp_p
     markdown = Path("r/summary.md").read_text(encoding="utf-8")
     assert "### Accepted by the baseline" in markdown and "expires 2099-12-31" in markdown
     assert "### Failing checks" not in markdown
+    assert f"accepted ({cnt['findings_total']} finding(s); accepted until 2099-12-31: counter fix ships in 2.4 (TICKET-123))" in \
+        Path("r/report.html").read_text(encoding="utf-8").replace("&#x27;", "'")
     junit = Path("r/junit.xml").read_text(encoding="utf-8")
     assert '<skipped type="pytest.xfail" message="accepted by the baseline: until 2099-12-31: counter fix' in junit
 
