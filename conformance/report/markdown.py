@@ -38,7 +38,7 @@ def _first(check: dict[str, Any]) -> str:
     where = f" at {first['pointer']}" if first.get("pointer") else ""
     request = f" (X-Request-ID {first['request_id']})" if first.get("request_id") else ""
     source = f" in {first['source']}" if first.get("source") else ""
-    return (f"{check['statement']}: {check['findings_total']} finding(s); first{source}{where}: {message}"
+    return (f"{check['statement'].rstrip('.')}: {check['findings_total']} finding(s); first{source}{where}: {message}"
             f"{request}")
 
 
