@@ -14,6 +14,8 @@ from conformance import __version__
 from conformance.errors import TargetError, UsageError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
+ENV_PREFIX = "HEMS_CONFORMANCE_"
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 def seed(text: str) -> int:
@@ -35,6 +37,49 @@ def _port(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text}")
     return value
+
+
+def _flag(text: str) -> bool:
+    if text.strip().lower() in _TRUE + _FALSE:
+        return text.strip().lower() in _TRUE
+    raise argparse.ArgumentTypeError(f"expected one of {', '.join(_TRUE + _FALSE)}, got {text[:40]!r}")
+
+
+def _annotations_default() -> str:
+    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "none"
+
+
+def _with_environment(parser: argparse.ArgumentParser, *flags: str, default: object = None, **kwargs: object) -> None:
+    """An option with an environment fallback, HEMS_CONFORMANCE_<NAME>: the command line wins, then the
+    environment, then `default`. --help names the variable; a bad value is exit 2 naming it."""
+    env = ENV_PREFIX + flags[0].lstrip("-").replace("-", "_").upper()
+    kwargs["help"] = f"{kwargs.get('help', '')} [env {env}]".lstrip()
+    action = parser.add_argument(*flags, default=None, **kwargs)  # type: ignore[arg-type]
+    parser.get_default("environment").append((action, env, default))
+
+
+def apply_environment(args: argparse.Namespace) -> None:
+    """Fill the options not given on the command line from the environment (an empty variable is unset, as CI
+    templates leave unused inputs), then from their defaults."""
+    for action, env, default in getattr(args, "environment", ()):
+        if getattr(args, action.dest) is not None:
+            continue
+        text = os.environ.get(env, "").strip()
+        if not text:
+            setattr(args, action.dest, default() if callable(default) else default)
+            continue
+        try:
+            if action.nargs == 0:  # a flag: --strict
+                value: object = _flag(text)
+            elif isinstance(action, argparse._AppendAction):  # repeatable: comma-separated
+                value = [item.strip() for item in text.split(",") if item.strip()]
+            else:
+                value = action.type(text) if action.type else text  # type: ignore[operator]
+        except (ValueError, argparse.ArgumentTypeError) as exc:
+            raise UsageError(f"{env}: {exc}") from None
+        if action.choices is not None and value not in action.choices:
+            raise UsageError(f"{env}: invalid choice {text[:40]!r} (choose from {', '.join(action.choices)})")
+        setattr(args, action.dest, value)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,10 +114,18 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from conformance.contract.spec import load_contract
     from conformance.live.cases import known_check_ids
     from conformance.offline.reports import check_with_reports
+    from conformance.report.baseline import load_baseline
 
     judge = Judge(load_contract(args.spec), load_settings(args.config, known_ids=known_check_ids()))
+    baseline = load_baseline(args.baseline).known_checks(known_check_ids()) if args.baseline else None
     return check_with_reports(judge, args.paths, strict=args.strict, output=args.format, report_dir=args.report_dir,
-                              argv=args.argv)
+                              argv=args.argv, baseline=baseline, annotations=args.annotations)
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from conformance.live.replay import replay_command
+
+    return replay_command(args.report_dir, args.checks, args.config, sys.stdout)
 
 
 def _cmd_report_compare(args: argparse.Namespace) -> int:
@@ -106,7 +159,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers must be at least 1, got {args.workers}")
     return run(RunRequest(config=args.config, base_url=args.base_url, profile=args.profile, seed=args.seed,
                           strict=args.strict, workers=args.workers, spec=args.spec, faults=tuple(args.fault),
-                          report_dir=args.report_dir, argv=args.argv))
+                          report_dir=args.report_dir, baseline=args.baseline, annotations=args.annotations,
+                          extra_pytest_args=tuple(args.pytest_args), argv=args.argv))
+
+
+BASELINE_HELP = ("TOML file of accepted failures ([[accept]] check, reason, expires; optional session_id or "
+                 "pointer): accepted findings do not fail, stale entries do")
+ANNOTATIONS_HELP = "github: one ::error / ::warning line per failing check (default: github when GITHUB_ACTIONS=true)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--spec", metavar="FILE", help="judge against this OpenAPI document instead of the pinned one")
     check.add_argument("--config", metavar="FILE", help="TOML file whose [judge] table sets readings and levels")
     check.add_argument("--report-dir", metavar="DIR", help="where the reports go (default: reports/<UTC time>)")
+    check.add_argument("--baseline", metavar="FILE", help=BASELINE_HELP)
+    check.add_argument("--annotations", choices=("github", "none"), default=_annotations_default(),
+                       help=ANNOTATIONS_HELP)
     check.set_defaults(handler=_cmd_check)
 
     serve = commands.add_parser("serve", help="run the reference deployment (optionally with faults)")
@@ -154,21 +216,42 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--list-variants", action="store_true", help="print the legitimate variants and exit")
     serve.set_defaults(handler=_cmd_serve)
 
-    live = commands.add_parser("run", help="judge a live deployment (default: the bundled reference deployment)")
-    live.add_argument("--config", metavar="FILE", help="target TOML (see examples/conformance.toml); "
+    live = commands.add_parser("run", help="judge a live deployment (default: the bundled reference deployment)",
+                               usage="%(prog)s [options] [-- PYTEST_ARGS ...]",
+                               epilog="Every option has an environment fallback (named in brackets); the command "
+                                      "line wins. Arguments after -- go to the underlying pytest session as they are "
+                                      "(e.g. -- --alluredir allure-results).")
+    live.set_defaults(environment=[])
+    _with_environment(live, "--config", metavar="FILE", help="target TOML (see examples/conformance.toml); "
                       "without it the bundled reference deployment is started on a free loopback port")
-    live.add_argument("--base-url", metavar="URL", help="override base_url of the config")
-    live.add_argument("--profile", choices=("quick", "ci", "thorough"), default="ci",
+    _with_environment(live, "--base-url", metavar="URL", help="override base_url of the config")
+    _with_environment(live, "--profile", choices=("quick", "ci", "thorough"), default="ci",
                       help="how many requests Schemathesis generates, positive + negative: quick 25 + 25, "
                       "ci 120 + 120, thorough 1000 + 1000 (default: ci)")
-    live.add_argument("--seed", type=seed, default=0, help="generation seed: same seed, same requests (default: 0)")
-    live.add_argument("--strict", action="store_true", help="SHOULD findings fail the verdict too")
-    live.add_argument("--workers", type=int, default=1, metavar="N", help="concurrent requests while fuzzing")
-    live.add_argument("--spec", metavar="FILE", help="judge against this OpenAPI document instead of the pinned one")
-    live.add_argument("--report-dir", metavar="DIR", help="where the reports go (default: reports/<UTC time>)")
-    live.add_argument("--fault", action="append", default=[], metavar="NAME",
-                      help="start the bundled reference deployment with this fault; repeatable (see serve --list-faults)")
+    _with_environment(live, "--seed", type=seed, default=0,
+                      help="generation seed: same seed, same requests (default: 0)")
+    _with_environment(live, "--strict", action="store_true", default=False,
+                      help="SHOULD findings fail the verdict too")
+    _with_environment(live, "--workers", type=int, default=1, metavar="N", help="concurrent requests while fuzzing")
+    _with_environment(live, "--spec", metavar="FILE", help="judge against this OpenAPI document instead of the pinned one")
+    _with_environment(live, "--report-dir", metavar="DIR", help="where the reports go (default: reports/<UTC time>)")
+    _with_environment(live, "--fault", action="append", default=list, metavar="NAME",
+                      help="start the bundled reference deployment with this fault; repeatable, comma-separated "
+                           "in the environment (see serve --list-faults)")
+    _with_environment(live, "--baseline", metavar="FILE", help=BASELINE_HELP)
+    _with_environment(live, "--annotations", choices=("github", "none"), default=_annotations_default,
+                      help=ANNOTATIONS_HELP)
+    live.add_argument("pytest_args", nargs="*", metavar="PYTEST_ARGS",
+                      help="after --: arguments for the underlying pytest session (reporters such as --alluredir)")
     live.set_defaults(handler=_cmd_run)
+
+    replay = commands.add_parser("replay", help="re-send the requests behind a run's failing findings and judge "
+                                 "them again (exit 0: all fixed, 1: any still failing)")
+    replay.add_argument("report_dir", metavar="REPORT_DIR", help="report folder (or summary.json) of a `run`")
+    replay.add_argument("checks", nargs="*", metavar="CHECK_ID", help="only these failing checks (default: all)")
+    replay.add_argument("--config", metavar="FILE", help="target TOML with fresh credentials (default: the config "
+                        "the run used, if it is still there); requests go to its base_url")
+    replay.set_defaults(handler=_cmd_replay)
 
     report = commands.add_parser("report", help="work with the reports of earlier runs")
     report_commands = report.add_subparsers(dest="report_command", required=True, parser_class=_Parser)
@@ -191,6 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        apply_environment(args)
         return args.handler(args)
     except UsageError as exc:
         print(f"hems-conformance: error: {exc}", file=sys.stderr)

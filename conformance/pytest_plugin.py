@@ -10,6 +10,7 @@ The hooks are here; the items and the run they share are in `conformance.live`.
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import Any
 
@@ -19,32 +20,53 @@ from conformance.cli import seed
 from conformance.contract.spec import load_contract
 from conformance.errors import UsageError
 from conformance.live import report_plugin as reporting
-from conformance.live.cases import bundled_cases_dir
+from conformance.live.cases import bundled_cases_dir, known_check_ids
 from conformance.live.items import RUN_KEY, VERDICT_KEY, LiveCasesDir, verdict_line
 from conformance.live.runner import PROFILES, VERDICT_OR_INTERRUPTED, LiveRun, RunOptions
 from conformance.live.target import load_target
+from conformance.report.baseline import load_baseline
 
 _ORDER = {"procedure": 0, "response_check": 1, "catalogue": 2, "last": 3}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hems-conformance", "judge a live HEMS session endpoint")
-    group.addoption("--target", metavar="TOML",
-                    help="target configuration; collects the bundled live cases (or the live folder given)")
-    group.addoption("--hems-base-url", metavar="URL", help="override base_url of --target")
-    group.addoption("--hems-profile", choices=PROFILES, default="ci",
+    group.addoption("--target", metavar="TOML", help="target configuration; collects the bundled live cases (or the "
+                    "live folder given) [ini hems_target]")
+    group.addoption("--hems-base-url", metavar="URL", help="override base_url of --target [ini hems_base_url]")
+    group.addoption("--hems-profile", choices=PROFILES,
                     help="requests generated, positive + negative: quick 25 + 25, ci 120 + 120, thorough 1000 + 1000 "
-                    "(default: ci)")
-    group.addoption("--hems-seed", type=seed, default=0, help="generation seed: same seed, same requests")
-    group.addoption("--hems-strict", action="store_true", help="SHOULD findings fail the verdict too")
-    group.addoption("--hems-workers", type=int, default=1, help="concurrent requests while fuzzing")
-    group.addoption("--hems-spec", metavar="FILE", help="judge against this OpenAPI document")
+                    "(default: ci) [ini hems_profile]")
+    group.addoption("--hems-seed", type=seed, help="generation seed: same seed, same requests [ini hems_seed]")
+    group.addoption("--hems-strict", action="store_true", help="SHOULD findings fail the verdict too [ini hems_strict]")
+    group.addoption("--hems-workers", type=int, help="concurrent requests while fuzzing [ini hems_workers]")
+    group.addoption("--hems-spec", metavar="FILE", help="judge against this OpenAPI document [ini hems_spec]")
+    group.addoption("--hems-baseline", metavar="FILE", help="TOML file of accepted failures [ini hems_baseline]")
+    for name, help_text in _INI.items():
+        parser.addini(name, help_text, type="bool" if name == "hems_strict" else "string")
     reporting.add_options(group)
 
 
+# What pytest.ini / pyproject.toml ([tool.pytest.ini_options]) may set, the pytest-base-url way: the same values
+# as `run`'s options and HEMS_CONFORMANCE_* variables; the command line wins.
+_INI = {"hems_target": "target configuration (TOML) of the live cases", "hems_base_url": "override base_url",
+        "hems_profile": "example budget: quick, ci or thorough", "hems_seed": "generation seed",
+        "hems_strict": "SHOULD findings fail the verdict too", "hems_workers": "concurrent requests while fuzzing",
+        "hems_spec": "judge against this OpenAPI document", "hems_baseline": "TOML file of accepted failures"}
+
+
+def _setting(config: pytest.Config, name: str, option: str | None = None) -> Any:
+    """A setting from the command line, else from the ini file (None when neither sets it)."""
+    value = config.getoption(option or name, default=None)
+    if value is None or value is False:
+        ini = config.getini(name)
+        value = ini if ini not in ("", [], None) else value
+    return value
+
+
 def _enabled(config: pytest.Config) -> bool:
-    """A run was handed over by `hems-conformance run`, or `--target` names a config file."""
-    return RUN_KEY in config.stash or bool(config.getoption("target", default=None))
+    """A run was handed over by `hems-conformance run`, or `--target` (or ini hems_target) names a config file."""
+    return RUN_KEY in config.stash or bool(_setting(config, "hems_target", "target"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -67,17 +89,37 @@ def _names_live_cases(arg: str) -> bool:
 
 
 def _run_from_options(config: pytest.Config) -> LiveRun:
-    """`pytest --target FILE`: the run from the file and the --hems-* options."""
+    """`pytest --target FILE`: the run from the file and the --hems-* options (or the ini file's hems_*)."""
     try:
-        contract = load_contract(config.getoption("hems_spec"))
-        target = load_target(config.getoption("target"), default_token_url=contract.token_url)
-        if config.getoption("hems_base_url"):
-            target = target.with_base_url(config.getoption("hems_base_url"))
+        contract = load_contract(_setting(config, "hems_spec"))
+        target = load_target(_setting(config, "hems_target", "target"), default_token_url=contract.token_url)
+        if _setting(config, "hems_base_url"):
+            target = target.with_base_url(_setting(config, "hems_base_url"))
+        baseline = _setting(config, "hems_baseline")
+        options = RunOptions(profile=_choice(_setting(config, "hems_profile") or "ci"),
+                             seed=_parsed("hems_seed", seed, _setting(config, "hems_seed"), 0),
+                             strict=bool(_setting(config, "hems_strict")),
+                             workers=max(1, _parsed("hems_workers", int, _setting(config, "hems_workers"), 1)),
+                             baseline=load_baseline(baseline).known_checks(known_check_ids()) if baseline else None)
     except UsageError as exc:  # one line from pytest, not an INTERNALERROR traceback
         raise pytest.UsageError(str(exc)) from None
-    options = RunOptions(profile=config.getoption("hems_profile"), seed=config.getoption("hems_seed"),
-                         strict=config.getoption("hems_strict"), workers=max(1, config.getoption("hems_workers")))
     return LiveRun(target, contract, options)
+
+
+def _choice(profile: str) -> str:
+    if profile not in PROFILES:
+        raise UsageError(f"hems_profile: expected one of {', '.join(PROFILES)}, got {profile!r}")
+    return profile
+
+
+def _parsed(name: str, parse: Any, value: Any, default: int) -> int:
+    """An ini value (text) or an option (already parsed) as an integer; UsageError naming it otherwise."""
+    if value is None:
+        return default
+    try:
+        return parse(value) if isinstance(value, str) else value
+    except (ValueError, argparse.ArgumentTypeError) as exc:
+        raise UsageError(f"{name}: {exc}") from None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -115,6 +157,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     for note in run.ledger.notes:
         terminalreporter.write_line(f"hems-conformance: note: {note}")
+    for line in run.ledger.acceptance.lines() if run.ledger.acceptance else ():
+        terminalreporter.write_line(f"hems-conformance: baseline: {run.redactor.text(line)}")
     code = config.stash.get(VERDICT_KEY, None)
     terminalreporter.write_line(f"hems-conformance: {verdict_line(run, code, pytest_code=int(exitstatus))}", bold=True)
 

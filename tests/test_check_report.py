@@ -61,7 +61,7 @@ def summary_of(cwd: Path) -> dict:
 def test_check_writes_the_three_files_without_flags(reported, capsys):
     [made] = [p for p in (reported / "reports").iterdir() if p.name != "latest"]
     assert os.readlink(reported / "reports" / "latest") == made.name
-    assert sorted(p.name for p in made.iterdir()) == ["junit.xml", "report.html", "summary.json"]
+    assert sorted(p.name for p in made.iterdir()) == ["junit.xml", "report.html", "summary.json", "summary.md"]
 
 
 def test_summary_counts_every_invariant_and_shows_findings_in_their_payload(reported):

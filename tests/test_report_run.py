@@ -79,7 +79,7 @@ def test_a_run_writes_three_files_into_reports_utc_time_and_latest_points_there(
     [made] = [p for p in (faulty / "reports").iterdir() if p.name != "latest"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ", made.name)
     assert os.readlink(faulty / "reports" / "latest") == made.name and folder == made
-    assert sorted(p.name for p in made.iterdir()) == ["junit.xml", "report.html", "summary.json"]
+    assert sorted(p.name for p in made.iterdir()) == ["junit.xml", "report.html", "summary.json", "summary.md"]
     assert sorted(p.name for p in faulty.iterdir()) == ["reports"]  # nothing else is written
 
 
@@ -228,7 +228,7 @@ def test_plain_pytest_writes_reports_only_when_asked(tmp_path):
         assert sorted(p.name for p in tmp_path.iterdir()) == ["target.toml"]
         assert pytest.main([cases, "--target", str(config), *common, "--hems-report-dir", "mine",
                             "--junitxml", "mine/junit.xml"]) == 1
-    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["junit.xml", "summary.json"]
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["junit.xml", "summary.json", "summary.md"]
     summary = json.loads((tmp_path / "mine" / "summary.json").read_text(encoding="utf-8"))
     assert summary["metadata"]["command"].startswith(f"pytest {cases} --target {config}")
 

@@ -72,9 +72,12 @@ def test_no_secret_appears_in_anything_the_run_wrote(tmp_path, monkeypatch, capf
         target["tenant_b"]["auth"] = auth(grant_b, second, method_b, bearer)
         write_target_config(str(config_dir / "target.toml"), target)
         monkeypatch.chdir(cwd)
+        monkeypatch.setenv("GITHUB_ACTIONS", "true")  # annotations on stdout, summary.md into the job summary
+        monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(config_dir / "step-summary.md"))
         code = main(["run", "--config", str(config_dir / "target.toml"), "--profile", "quick"])
     out, err = capfd.readouterr()
     assert code == 1, out + err
+    assert "\n::error title=CNT-002::" in out  # the annotations are covered below, as stdout
 
     needles = {f"{kind} of {c.tenant}": value for c in credentials.values()
                for kind, value in (("client secret", c.client_secret), ("password", c.password))}
@@ -85,8 +88,9 @@ def test_no_secret_appears_in_anything_the_run_wrote(tmp_path, monkeypatch, capf
     assert len(issued) >= (grant_a != "none") + (grant_b != "none"), "the run never authenticated"
 
     written = {str(p.relative_to(cwd)): p.read_bytes() for p in cwd.rglob("*") if p.is_file()}
-    assert sorted(Path(p).name for p in written) == ["junit.xml", "report.html", "summary.json"]
-    written |= {"stdout": out.encode(), "stderr": err.encode()}
+    assert sorted(Path(p).name for p in written) == ["junit.xml", "report.html", "summary.json", "summary.md"]
+    written |= {"stdout": out.encode(), "stderr": err.encode(),
+                "the job summary": (config_dir / "step-summary.md").read_bytes()}
     leaks = [f"{what} in {where}" for where, data in written.items() for what, value in needles.items()
              if value.encode() in data]
     assert leaks == []
@@ -183,7 +187,7 @@ def test_an_echoing_token_endpoint_leaks_no_encoding_of_any_secret_the_suite_sen
                for name, form in sent_forms(client_id, value).items()}
     written = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} | {"stdout": out.encode(),
                                                                                  "stderr": err.encode()}
-    assert sorted(written) == ["junit.xml", "report.html", "stderr", "stdout", "summary.json"]
+    assert sorted(written) == ["junit.xml", "report.html", "stderr", "stdout", "summary.json", "summary.md"]
     assert b"echo_ascii" in written["summary.json"]  # the echoes are evidence, masked
     leaks = [f"{what} in {where}" for where, data in written.items() for what, form in needles.items()
              if form.encode() in data]

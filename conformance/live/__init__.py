@@ -1,6 +1,6 @@
 """Judging a live deployment: the target config, the HTTP client and its recorded exchanges, the ledger,
 the live cases (data) and their procedures, the checks judged on every response, Schemathesis fuzzing,
-the run, its pytest items and report plugin, and `run`'s launcher.
+the run, its pytest items and report plugin, `run`'s launcher, and `replay` of a run's failing requests.
 
 House rules: imports `conformance.reference` (to start the bundled deployment), `conformance.report`,
 `conformance.contract` and `conformance.errors`; nothing imports this room but the faces. `cases.py`

@@ -18,6 +18,7 @@ import math
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -27,6 +28,7 @@ import urllib3
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
+from conformance import __version__
 from conformance.contract.spec import SESSION_PATH
 from conformance.errors import ConfigError, TargetError
 from conformance.live.exchange import Exchange
@@ -41,6 +43,15 @@ TOKEN_ANSWER_LIMIT = 64 * 1024  # a token answer larger than this is a broken to
 _CHUNK = 64 * 1024
 _TOKEN_FIELDS = ("access_token", "refresh_token", "id_token")
 _CREDENTIAL_ERRORS = {"invalid_client", "invalid_grant", "unauthorized_client", "invalid_scope"}
+USER_AGENT = f"hems-conformance/{__version__}"
+REQUEST_ID = "X-Request-ID"
+
+
+def traced(headers: dict[str, str]) -> dict[str, str]:
+    """The headers with the suite's User-Agent and a fresh X-Request-ID first (replacing any the caller set, in
+    any case): the API owner finds each request of a report in the server's logs by its id."""
+    own = {"User-Agent": USER_AGENT, REQUEST_ID: str(uuid.uuid4())}
+    return own | {name: value for name, value in headers.items() if name.lower() not in ("user-agent", "x-request-id")}
 
 
 def _parse_json(text: str) -> Any:
@@ -259,6 +270,7 @@ class TokenSource:
         with OAuth2Session(auth.client_id or None, secret, token_endpoint_auth_method=authlib_method(auth),
                            scope=auth.scope or None) as oauth, self.client.deadline(f"token endpoint {url}"):
             _mount(oauth)
+            oauth.headers["User-Agent"] = USER_AGENT
             oauth.register_compliance_hook("access_token_response",
                                            lambda answer: _usable_token_answer(url, answer, auth, self.where))
             self.fetches += 1
@@ -412,7 +424,7 @@ class TargetClient:
         refreshed = False
         attempt = 0
         while True:
-            sent_headers = dict(headers or {})
+            sent_headers = traced(headers or {})
             if source is not None:
                 sent_headers.update(source.authorization())
             response, too_large = self._transmit(method, url, sent_headers, kwargs, what)
@@ -427,7 +439,7 @@ class TargetClient:
                 self.wait_to_retry(response.status_code, response.headers.get("Retry-After"), attempt, what)
                 attempt += 1
                 continue
-            return self._record(method, url, sent_headers, response, too_large, note)
+            return self._record(method, url, sent_headers, response, too_large, note, tenant)
 
     def _fresh_token_refused(self, source: TokenSource, url: str) -> None:
         """A token fetched just now got a 401 too. If the tenant's own first session refuses it as well, every
@@ -435,7 +447,7 @@ class TargetClient:
         ref = source.tenant.sessions[0]
         own = self.url(SESSION_PATH.format(**ref.path_parameters))
         if own != url:
-            probe, _ = self._transmit("GET", own, source.authorization(), {}, f"GET {self.redactor.text(own)}")
+            probe, _ = self._transmit("GET", own, traced(source.authorization()), {}, f"GET {self.redactor.text(own)}")
             if probe.status_code != 401:
                 return
         raise TargetError(f"the target refuses the token its token endpoint just issued for {source.where} with 401 "
@@ -477,7 +489,7 @@ class TargetClient:
                 raise TargetError(f"{what}: {_network_cause(exc)}") from None
 
     def _record(self, method: str, url: str, headers: dict[str, str], response: requests.Response,
-                too_large: bool, note: str) -> Exchange:
+                too_large: bool, note: str, tenant: str | None = None) -> Exchange:
         body = None if too_large else _parse_json(response.text)
         if isinstance(body, dict):  # a token endpoint answer: its tokens become secrets before anything is kept
             _add_tokens(self.redactor, body, f"{method} {self.redactor.text(url)}")
@@ -497,6 +509,8 @@ class TargetClient:
             body=body,
             too_large=too_large,
             raw=response,
+            request_id=headers[REQUEST_ID],
+            tenant=tenant,
         )
 
 

@@ -29,6 +29,8 @@ class Exchange:
     body: Any = field(default=None, repr=False)  # parsed JSON, when the body is JSON
     too_large: bool = False  # over max_body_mib: read no further, not parsed, so neither judged nor called invalid
     raw: requests.Response | None = field(default=None, repr=False, compare=False)  # for Schemathesis' checks
+    request_id: str = ""  # the X-Request-ID it carried: how the API owner finds it in the server's logs
+    tenant: str | None = None  # whose credentials it carried ("a", "b"), None for none: what replay sends again
 
     def evidence(self) -> Exchange:
         """What a kept finding holds: the redacted, clipped record without the parsed body and the response."""
@@ -48,4 +50,5 @@ class Exchange:
             "body_excerpt": self.text[:4096],
             "elapsed_ms": round(self.elapsed_ms, 1),
             "note": self.note,
+            "request_id": self.request_id,
         }

@@ -40,8 +40,14 @@ def verdict_line(run: LiveRun, code: int | None = None, pytest_code: int | None 
     failed = sorted(i for i, status in statuses.items() if status is Status.FAILED)
     warned = sum(status is Status.WARNING for status in statuses.values())
     tail = f"; {warned} check(s) with warnings" if warned else ""
+    accepted = sum(status is Status.ACCEPTED for status in statuses.values())
+    tail += f"; {accepted} failing check(s) accepted by the baseline" if accepted else ""
+    stale = run.ledger.acceptance.stale() if run.ledger.acceptance else []
     if failed:
         return f"NON-CONFORMANT: {len(failed)} check(s) failed ({', '.join(failed)}){tail}"
+    if stale:
+        return (f"NON-CONFORMANT: {len(stale)} stale baseline entr{'y' if len(stale) == 1 else 'ies'} accepted "
+                f"nothing in this run ({', '.join(e.describe() for e in stale)}): delete them{tail}")
     return f"conformant{tail} ({run.client.requests} requests to {run.config.base_url})"
 
 
@@ -118,19 +124,22 @@ class CheckItem(_HemsItem):
         status = record.status(run.options.strict)
         if status is Status.FAILED:
             raise CheckFailed(run.redactor.text(_describe(record)))  # the console is as careful as the reports
+        if status is Status.ACCEPTED:
+            pytest.xfail(f"accepted by the baseline: {'; '.join(f'until {e.expires}: {e.reason}' for e in record.accepted_by)}")
         if status is Status.SKIPPED:
             pytest.skip(record.skip_reason())
 
 
 class VerdictItem(_HemsItem):
     """Last of all: fails when the run stopped without a verdict, so a CI system that reads only JUnit
-    XML does not show an untestable target as green (every check is skipped then). The exit code stays 3."""
+    XML does not show an untestable target as green (every check is skipped then). The exit code stays 3.
+    It fails too when a baseline entry is stale (exit 1), the one failure that belongs to no check."""
 
     stage = "last"
 
     def runtest(self) -> None:
         run = self.config.stash[RUN_KEY]
-        if run.halted:
+        if run.halted or (run.ledger.acceptance and run.ledger.acceptance.stale()):
             raise CheckFailed(verdict_line(run))
 
 

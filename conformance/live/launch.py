@@ -5,6 +5,7 @@ started on a free loopback port), then run pytest with the plugin over the live 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import threading
@@ -17,11 +18,13 @@ import pytest
 
 from conformance.contract.spec import Contract, load_contract
 from conformance.errors import ConfigError
-from conformance.live.cases import bundled_cases_dir
+from conformance.live.cases import bundled_cases_dir, known_check_ids
 from conformance.live.items import RUN_KEY, VERDICT_KEY, verdict_line
 from conformance.live.report_plugin import REPORT_PLUGIN
 from conformance.live.runner import EXIT_INTERRUPTED, LiveRun, RunOptions, no_verdict
 from conformance.live.target import TargetConfig, config_from_mapping, load_target
+from conformance.report.baseline import load_baseline
+from conformance.report.markdown import annotations
 from conformance.report.summary import HTML, JUNIT, SUMMARY, ReportFolder, command_line, console_lines
 
 
@@ -36,6 +39,8 @@ class RunRequest:
     spec: str | None = None
     faults: Sequence[str] = ()  # only for the bundled reference deployment
     report_dir: str | None = None
+    baseline: str | None = None  # a TOML file of accepted failures
+    annotations: str = "none"  # "github": one ::error / ::warning line per failing check on stdout
     extra_pytest_args: Sequence[str] = field(default_factory=tuple)
     argv: Sequence[str] = ()  # the command's arguments, recorded in the reports as the way to reproduce the run
 
@@ -100,8 +105,9 @@ def _run(request: RunRequest) -> int:
     if request.base_url and not request.config:
         raise ConfigError("--base-url needs --config (the bundled reference deployment picks its own port)")
     contract = load_contract(request.spec)
+    baseline = load_baseline(request.baseline).known_checks(known_check_ids()) if request.baseline else None
     options = RunOptions(profile=request.profile, seed=request.seed, strict=request.strict,
-                         workers=max(1, request.workers))
+                         workers=max(1, request.workers), baseline=baseline)
     if request.config:
         target = load_target(request.config, default_token_url=contract.token_url)
         target = target.with_base_url(request.base_url) if request.base_url else target
@@ -120,8 +126,12 @@ def _run(request: RunRequest) -> int:
         if exit_code == EXIT_INTERRUPTED:
             folder.interrupted_early()  # pytest stopped before its session reached the report plugin
         folder.publish()
+        if request.annotations == "github":
+            _annotate(folder, verdict.run)
         return exit_code
     folder.publish()
+    if request.annotations == "github":
+        _annotate(folder, verdict.run)
     for line in console_lines(verdict.summary):
         print(line)
     print(f"hems-conformance: reports in {folder.path}{os.sep} ({SUMMARY}, {HTML}, {JUNIT})")
@@ -142,6 +152,16 @@ def _pytest_session(request: RunRequest, context: contextlib.AbstractContextMana
         verdict = _Verdict(LiveRun(target, contract, options))
         with _without_pytest_environment():
             return int(pytest.main(args, plugins=[verdict])), verdict
+
+
+def _annotate(folder: ReportFolder, run: LiveRun) -> None:
+    """GitHub workflow annotations for the failing checks of the summary.json just written."""
+    try:
+        summary = json.loads(folder.file(SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # no summary (pytest stopped first): the exit code speaks
+    for line in annotations(summary, run.redactor):
+        print(line, flush=True)
 
 
 class _Verdict:

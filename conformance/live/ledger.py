@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
 from conformance.live.exchange import Exchange
+from conformance.report.baseline import Acceptance, session_of_url
 from conformance.report.records import EVIDENCE_PER_CHECK, CheckRecord, Status
 
 SIGHTINGS_KEPT = 20  # requests listed under one finding; all of them are counted
@@ -65,9 +66,11 @@ class SpecFinding:
 
 
 class Ledger:
-    """Thread-safe collection of check records, findings and spec findings for one run."""
+    """Thread-safe collection of check records, findings and spec findings for one run; with a baseline
+    (`acceptance`), each finding is offered to it as it is added."""
 
-    def __init__(self) -> None:
+    def __init__(self, acceptance: Acceptance | None = None) -> None:
+        self.acceptance = acceptance
         self.records: dict[str, CheckRecord] = {}
         self.spec_findings: dict[str, SpecFinding] = {}
         self.notes: list[str] = []
@@ -99,6 +102,12 @@ class Ledger:
             record = self.records[evidence.finding.check_id]
             record.total_findings += 1
             record.levels_seen[level] += 1
+            if self.acceptance is not None:
+                finding, exchange = evidence.finding, evidence.exchange
+                entry = self.acceptance.accepts(finding.check_id, finding.pointer,
+                                                session_of_url(exchange.url) if exchange else None)
+                if entry is not None:
+                    record.accept(level, entry)
             self._findings[key] = None
             if len(record.findings) < EVIDENCE_PER_CHECK:  # with its evidence clipped, never the whole response
                 kept = replace(evidence, exchange=evidence.exchange and evidence.exchange.evidence())
@@ -120,4 +129,6 @@ class Ledger:
         return [e for record in self.records.values() for e in record.findings]
 
     def failing(self, strict: bool) -> bool:
-        return any(r.status(strict) is Status.FAILED for r in self.records.values())
+        """A check failed, or a baseline entry is stale (it accepted nothing: delete it)."""
+        stale = self.acceptance is not None and bool(self.acceptance.stale())
+        return stale or any(r.status(strict) is Status.FAILED for r in self.records.values())

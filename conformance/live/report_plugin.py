@@ -29,6 +29,7 @@ from conformance.report.html import (
     spec_and_notes,
     status_text,
 )
+from conformance.report.markdown import write_markdown
 from conformance.report.records import SIBLING_KIND
 from conformance.report.summary import (
     CURL_LIMIT,
@@ -36,6 +37,7 @@ from conformance.report.summary import (
     HEADERS_KEPT,
     HTML,
     JUNIT,
+    MARKDOWN,
     SUMMARY,
     SUMMARY_FORMAT,
     TEXT_LIMIT,
@@ -67,8 +69,10 @@ def evidence_entry(evidence: Evidence) -> dict[str, Any]:
     exchange = evidence.exchange
     if exchange is None:
         return entry
+    entry["request_id"] = exchange.request_id
     entry["request"] = {"method": exchange.method, "url": clip(exchange.url, URL_LIMIT),
-                        "note": clip(exchange.note, TEXT_LIMIT), "headers": _headers(exchange.request_headers)}
+                        "note": clip(exchange.note, TEXT_LIMIT), "tenant": exchange.tenant,
+                        "headers": _headers(exchange.request_headers)}
     entry["response"] = {"status": exchange.status, "headers": _headers(exchange.headers),
                          "elapsed_ms": round(exchange.elapsed_ms, 1)}
     entry["excerpt"] = body_excerpt(exchange.text, evidence.finding.pointer).to_dict()
@@ -135,6 +139,7 @@ class RunReport:
                                {"method": s.example.method, "url": s.example.url, "status": s.example.status}}
                               for s in run.ledger.spec_findings.values()],
             "notes": list(run.ledger.notes),
+            **({"baseline": run.ledger.acceptance.to_dict()} if run.ledger.acceptance else {}),
         }
 
 
@@ -176,11 +181,12 @@ class ReportPlugin:
             write_summary(self.report.folder / SUMMARY, self.report.summary(), self.report.run.redactor)
             if self.report.page:
                 (self.report.folder / HTML).write_text(report_page(self.report.summary()), encoding="utf-8")
+            write_markdown(self.report.folder, self.report.summary(), self.report.run.redactor)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         folder = self.report.folder
         if folder is not None:
-            written = ", ".join(name for name in (SUMMARY, HTML, JUNIT) if (folder / name).exists())
+            written = ", ".join(name for name in (SUMMARY, MARKDOWN, HTML, JUNIT) if (folder / name).exists())
             terminalreporter.write_line(f"hems-conformance: reports in {folder}{os.sep} ({written})")
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:

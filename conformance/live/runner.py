@@ -29,6 +29,7 @@ from conformance.live.exchange import Exchange
 from conformance.live.ledger import Evidence, Ledger
 from conformance.live.response_checks import Request, ResponseCheck, ResponseContext, as_schemathesis_checks
 from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig
+from conformance.report.baseline import Acceptance, Baseline
 from conformance.report.records import SIBLING_KIND, CheckRecord
 from conformance.report.redaction import PLACEHOLDER
 
@@ -52,6 +53,7 @@ class RunOptions:
     seed: int = 0
     strict: bool = False
     workers: int = 1
+    baseline: Baseline | None = None  # accepted failures (--baseline)
 
 
 class LiveRun:
@@ -63,7 +65,7 @@ class LiveRun:
         self.client = TargetClient(config, on_retry=self._retried, connections=options.workers,
                                    max_run_s=config.max_run_s or RUN_BUDGETS_S[options.profile])
         self.redactor = self.client.redactor
-        self.ledger = Ledger()
+        self.ledger = Ledger(Acceptance(options.baseline) if options.baseline else None)
         self.cases: dict[str, LiveCase] = {}
         self.halted = ""  # why the run stopped before a verdict (one line), and its exit code (2 or 3)
         self.halt_code = 0
@@ -159,7 +161,7 @@ class LiveRun:
         endpoint the form it sent and its Basic credentials with ${HEMS_CLIENT_SECRET} and ${HEMS_PASSWORD}."""
         parts = ["curl", "-sS", "-X", exchange.method]
         for name, value in exchange.request_headers.items():
-            if name.lower() in ("user-agent", "accept-encoding", "connection", "content-length"):
+            if name.lower() in ("user-agent", "x-request-id", "accept-encoding", "connection", "content-length"):
                 continue
             if name.lower() == "authorization" and value.lower().startswith("bearer "):
                 value = value.replace(PLACEHOLDER, "$HEMS_TOKEN")

@@ -34,14 +34,17 @@ class CheckEvidence:
             if record.level is Level.OFF:
                 record.skipped = "level OFF in the configuration"
 
-    def add(self, payload: Payload, judgement: Judgement) -> None:
+    def add(self, payload: Payload, judgement: Judgement, accepted: list[Any] | None = None) -> None:
+        """One payload's findings; `accepted`, per finding, the baseline entry that accepts it, or None."""
         for check_id, record in self.records.items():
             if check_id not in judgement.not_evaluated:
                 record.judged += 1
-        for finding in judgement.findings:
+        for finding, entry in zip(judgement.findings, accepted or [None] * len(judgement.findings), strict=True):
             record = self.records[finding.check_id]
             record.total_findings += 1
             record.levels_seen[finding.level] += 1
+            if entry is not None:
+                record.accept(finding.level, entry)
             if len(self.kept[finding.check_id]) < EVIDENCE_PER_CHECK:
                 self.kept[finding.check_id].append(_entry(payload, finding))
 

@@ -20,6 +20,8 @@ from conformance.errors import UsageError
 from conformance.offline.evidence import CheckEvidence
 from conformance.offline.sources import display
 from conformance.offline.stream import Tally, run_check
+from conformance.report.baseline import Acceptance, Baseline
+from conformance.report.markdown import annotations as github_annotations
 from conformance.report.records import Status
 from conformance.report.redaction import Redactor
 from conformance.report.summary import (
@@ -38,7 +40,7 @@ from conformance.report.summary import (
 
 
 def check_summary(evidence: CheckEvidence, tally: Tally, judge: Judge, *, paths: list[str], strict: bool,
-                  command: str, started: float) -> dict[str, Any]:
+                  command: str, started: float, acceptance: Acceptance | None = None) -> dict[str, Any]:
     checks = [check_entry(record, strict, evidence.kept[check_id]) for check_id, record in evidence.records.items()]
     metadata = base_metadata(judge.contract, judge.settings, strict=strict, command=command, started=started,
                              finished=time.time())
@@ -56,6 +58,7 @@ def check_summary(evidence: CheckEvidence, tally: Tally, judge: Judge, *, paths:
         "input_errors": evidence.errors,
         "spec_findings": [],
         "notes": [],
+        **({"baseline": acceptance.to_dict()} if acceptance else {}),
     }
 
 
@@ -94,8 +97,10 @@ def junit_xml(summary: dict[str, Any]) -> str:
 
 
 def write_reports(folder: ReportFolder, summary: dict[str, Any], redactor: Redactor | None = None) -> None:
-    """The three files of a check, every string masked by the redactor (Bearer credentials in payloads)."""
+    """The reports of a check (summary.json, report.html, junit.xml, summary.md), every string masked by the
+    redactor (Bearer credentials in payloads)."""
     from conformance.report.html import report_page
+    from conformance.report.markdown import write_markdown
 
     redactor = redactor or Redactor()
     summary = redact_tree(summary, redactor)
@@ -103,23 +108,31 @@ def write_reports(folder: ReportFolder, summary: dict[str, Any], redactor: Redac
         write_summary(folder.file(SUMMARY), summary, redactor)
         folder.file(HTML).write_text(report_page(summary), encoding="utf-8")
         folder.file(JUNIT).write_text(junit_xml(summary), encoding="utf-8")
+        write_markdown(folder.path, summary, redactor)
     except OSError as exc:
         raise UsageError(f"cannot write the reports to {folder.path}: {exc.strerror or exc}") from None
     folder.publish()
 
 
 def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: str, report_dir: str | None,
-                       argv: list[str]) -> int:
-    """`hems-conformance check`: judge the inputs as they stream, then write the three reports."""
+                       argv: list[str], baseline: Baseline | None = None, annotations: str = "none") -> int:
+    """`hems-conformance check`: judge the inputs as they stream, then write the reports (and with
+    `annotations="github"`, print one workflow annotation per failing check)."""
     folder = ReportFolder.create(report_dir)
     started = time.time()
     evidence, tally = CheckEvidence(judge), Tally()
+    acceptance = Acceptance(baseline) if baseline else None
     try:
-        run_check(judge, paths, strict=strict, output=output, evidence=evidence, tally=tally)
+        run_check(judge, paths, strict=strict, output=output, evidence=evidence, tally=tally, acceptance=acceptance)
     except KeyboardInterrupt:  # reports of what was judged, saying "interrupted", as `run` writes them
         tally.interrupted = True
         print("hems-conformance: interrupted: no verdict", file=sys.stderr)
-    write_reports(folder, check_summary(evidence, tally, judge, paths=[display(p) for p in paths], strict=strict,
-                                        command=command_line([display(a) for a in argv]), started=started))
+    summary = check_summary(evidence, tally, judge, paths=[display(p) for p in paths], strict=strict,
+                            command=command_line([display(a) for a in argv]), started=started, acceptance=acceptance)
+    write_reports(folder, summary)
+    for line in acceptance.lines() if acceptance else ():
+        print(f"hems-conformance: baseline: {line}", file=sys.stderr)
+    for line in github_annotations(summary, Redactor()) if annotations == "github" else ():
+        print(line, flush=True)
     print(f"hems-conformance: reports in {folder.path}/ ({SUMMARY}, {HTML}, {JUNIT})", file=sys.stderr)
     return tally.exit_code()

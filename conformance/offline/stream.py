@@ -13,6 +13,7 @@ from typing import IO
 from conformance.contract.judge import Judge, Judgement
 from conformance.offline.evidence import CheckEvidence
 from conformance.offline.sources import Payload, Progress, SourceError, iter_payloads
+from conformance.report.baseline import Acceptance, Entry, session_of_payload
 
 
 @dataclass
@@ -26,10 +27,14 @@ class Tally:
     by_invariant: Counter = field(default_factory=Counter)
     not_evaluated: int = 0
     interrupted: bool = False  # Ctrl-C before the end: no verdict (130), the reports say so
+    stale_entries: int = 0  # baseline entries that accepted nothing: they fail the check too
 
-    def add(self, judgement: Judgement, strict: bool) -> None:
+    def add(self, judgement: Judgement, strict: bool, accepted: list[Entry | None] | None = None) -> None:
+        """One payload's judgement; `accepted` says, per finding, which baseline entry accepts it (if any)."""
         self.payloads += 1
-        self.failing_payloads += judgement.fails(strict)
+        accepted = accepted or [None] * len(judgement.findings)
+        self.failing_payloads += any(f.level.fails(strict) and entry is None
+                                     for f, entry in zip(judgement.findings, accepted, strict=True))
         self.not_evaluated += not judgement.semantic_evaluated
         for finding in judgement.findings:
             self.by_level[finding.level.value] += 1
@@ -40,7 +45,7 @@ class Tally:
             return 130
         if self.input_errors or not self.payloads:
             return 2
-        return 1 if self.failing_payloads else 0
+        return 1 if self.failing_payloads or self.stale_entries else 0
 
     def verdict(self) -> str:
         return {0: "conformant", 1: "non-conformant", 2: "incomplete (input errors)", 130: "interrupted"}[self.exit_code()]
@@ -51,6 +56,7 @@ class Tally:
         if self.not_evaluated:
             extra += (f", {self.not_evaluated} with invariants not evaluated (they read values the schema "
                       "refused)")
+        extra += f", {self.stale_entries} stale baseline entr(ies)" if self.stale_entries else ""
         return (f"{self.payloads} payload(s) judged, {self.failing_payloads} failing ({levels}){extra}: "
                 f"{self.verdict()}")
 
@@ -94,9 +100,10 @@ class _ProgressLine:
 
 def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
               out: IO[str] | None = None, err: IO[str] | None = None, evidence: CheckEvidence | None = None,
-              tally: Tally | None = None) -> Tally:
+              tally: Tally | None = None, acceptance: Acceptance | None = None) -> Tally:
     """Judge every payload under `paths`, writing findings as they come; return the tally (`tally`, if given, so
-    that a caller interrupted half-way still has what was judged).
+    that a caller interrupted half-way still has what was judged). With a baseline (`acceptance`), accepted
+    findings are marked and do not fail, and stale entries do.
 
     `out`/`err` default to the streams current at call time (not at import), so callers that swap them work.
     """
@@ -118,19 +125,24 @@ def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
                 err.write(f"{item.line()}\n")
         else:
             judgement = judge.judge(item.body)
-            tally.add(judgement, strict)
+            session = session_of_payload(item.body)
+            accepted = [acceptance.accepts(f.check_id, f.pointer, session) if acceptance else None
+                        for f in judgement.findings]
+            tally.add(judgement, strict, accepted)
             if evidence is not None:
-                evidence.add(item, judgement)
+                evidence.add(item, judgement, accepted)
             record = _record(item, judgement)
             if not as_json and judgement.findings:
                 ticker.clear()
-                for finding in judgement.findings:
-                    out.write(f"{item.label}: {finding.line()}\n")
+                for finding, entry in zip(judgement.findings, accepted, strict=True):
+                    mark = f" [accepted by accept[{entry.index}] until {entry.expires}]" if entry else ""
+                    out.write(f"{item.label}: {finding.line()}{mark}\n")
         if as_json:
             out.write(("\n  " if first else ",\n  ") + json.dumps(record, default=str))
             first = False
         ticker.tick(tally)
     ticker.clear()
+    tally.stale_entries = len(acceptance.stale()) if acceptance else 0
     if as_json:
         summary = tally.to_dict() | {"strict": strict, "spec_sha256": judge.contract.sha256,
                                      "readings": judge.settings.readings()}

@@ -419,8 +419,12 @@ def _traceback(status: int) -> str:
         return traceback.format_exc()
 
 
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
 class AccessLog:
-    """One line per request: method, path (never the query string), status, milliseconds."""
+    """One line per request: method, path (never the query string), status, milliseconds, and the client's
+    X-Request-ID when it sent a plain one (a UUID, say; anything else is left out, never logged raw)."""
 
     def __init__(self, app: ASGIApp, log: Callable[[str], None]) -> None:
         self.app, self.log = app, log
@@ -440,7 +444,9 @@ class AccessLog:
         try:
             await self.app(scope, receive, capture)
         finally:
-            self.log(f"{scope['method']} {scope['path']} {status} {(time.perf_counter() - started) * 1000:.1f}ms")
+            line = f"{scope['method']} {scope['path']} {status} {(time.perf_counter() - started) * 1000:.1f}ms"
+            request_id = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+            self.log(f"{line} request_id={request_id}" if _REQUEST_ID.fullmatch(request_id) else line)
 
 
 # --- running it ---

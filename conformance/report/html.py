@@ -163,8 +163,9 @@ def findings_html(check: dict[str, Any]) -> str:
 def status_text(check: dict[str, Any]) -> str:
     if check["status"] == "skipped":
         return f"skipped: {check['skip_reason']}"
+    accepted = "".join(f"; accepted until {e['expires']}: {e['reason']}" for e in check.get("accepted_by", []))
     if check["findings_total"]:
-        return f"{check['status']} ({check['findings_total']} finding(s))"
+        return f"{check['status']} ({check['findings_total']} finding(s){accepted})"
     return check["status"]
 
 

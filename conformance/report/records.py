@@ -22,6 +22,7 @@ class Status(StrEnum):
     FAILED = "failed"
     WARNING = "warning"
     SKIPPED = "skipped"
+    ACCEPTED = "accepted"  # every finding that would fail is accepted by a baseline entry (--baseline)
 
 
 @dataclass
@@ -39,12 +40,22 @@ class CheckRecord:
     findings: list[Any] = field(default_factory=list)  # the evidence kept, EVIDENCE_PER_CHECK at most
     skipped: str = ""
     levels_seen: Counter = field(default_factory=Counter)
+    accepted_levels: Counter = field(default_factory=Counter)  # of the findings a baseline entry accepted
+    accepted_by: list[Any] = field(default_factory=list)  # those entries (baseline.Entry), each once
+
+    def accept(self, level: Level, entry: Any) -> None:
+        """One finding of this check is accepted by a baseline entry."""
+        self.accepted_levels[level] += 1
+        if entry not in self.accepted_by:
+            self.accepted_by.append(entry)
 
     def status(self, strict: bool) -> Status:
         if self.level is Level.OFF or (self.skipped and not self.total_findings):
             return Status.SKIPPED
-        if any(level.fails(strict) for level in self.levels_seen):
+        if any(level.fails(strict) for level in self.levels_seen - self.accepted_levels):
             return Status.FAILED
+        if self.accepted_levels:
+            return Status.ACCEPTED
         if self.total_findings:
             return Status.WARNING
         return Status.PASSED if self.judged else Status.SKIPPED

@@ -28,7 +28,7 @@ from conformance.report.records import CheckRecord, Status
 from conformance.report.redaction import Redactor
 
 SUMMARY_FORMAT = "hems-conformance-summary/1"
-SUMMARY, HTML, JUNIT = "summary.json", "report.html", "junit.xml"
+SUMMARY, HTML, JUNIT, MARKDOWN = "summary.json", "report.html", "junit.xml", "summary.md"
 # Evidence per check, whatever the run saw: the ledger keeps 10 findings, a report shows the first
 # FULL_EVIDENCE with headers and body window, the rest in one line each, within these byte budgets.
 FULL_EVIDENCE = 3
@@ -83,7 +83,7 @@ class ReportFolder:
         until this run replaces it (a run killed before that leaves "running", never an old "conformant").
         Raises UsageError if the folder cannot be written."""
         try:
-            for name in (HTML, JUNIT):
+            for name in (HTML, JUNIT, MARKDOWN):
                 self.file(name).unlink(missing_ok=True)
             self._mark(RUNNING, None)
         except OSError as exc:
@@ -227,6 +227,7 @@ def check_entry(record: CheckRecord, strict: bool, findings: list[dict[str, Any]
         "findings_total": record.total_findings,
         "findings_by_level": {level.value: n for level, n in sorted(record.levels_seen.items())},
         "findings": cap_findings(findings),
+        **({"accepted_by": [entry.to_dict() for entry in record.accepted_by]} if record.accepted_by else {}),
     }
 
 

@@ -1,0 +1,122 @@
+"""Summaries where people look: `summary.md` in every report folder (appended to the GitHub job summary when
+`GITHUB_STEP_SUMMARY` is set), and GitHub workflow annotations (`--annotations github`).
+
+Both are rendered from summary.json's data, which is redacted already; the text passes the redactor once
+more before it is written, so no secret reaches a job page.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from conformance.contract.clipping import clip
+from conformance.report.redaction import Redactor
+from conformance.report.summary import MARKDOWN
+
+STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
+LINE_LIMIT = 300  # characters of a finding's message in a summary line or an annotation
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+
+
+def _md(text: Any) -> str:
+    """Plain text for one line of Markdown: no line breaks, no markup, no HTML."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def _failing(summary: dict[str, Any], status: str) -> Iterable[dict[str, Any]]:
+    return (check for check in summary.get("checks", []) if check.get("status") == status)
+
+
+def _first(check: dict[str, Any]) -> str:
+    """A check in one line: statement, how many findings, the first one's message (and request id)."""
+    first = (check.get("findings") or [{}])[0]
+    message = clip(" ".join(str(first.get("message", "")).split()), LINE_LIMIT)
+    where = f" at {first['pointer']}" if first.get("pointer") else ""
+    request = f" (X-Request-ID {first['request_id']})" if first.get("request_id") else ""
+    source = f" in {first['source']}" if first.get("source") else ""
+    return (f"{check['statement'].rstrip('.')}: {check['findings_total']} finding(s); first{source}{where}: {message}"
+            f"{request}")
+
+
+def render(summary: dict[str, Any]) -> str:
+    """summary.md: verdict, counts, failing checks one line each, accepted ones, the baseline, reproduction."""
+    meta = summary.get("metadata", {})
+    counts = summary.get("counts", {})
+    by_status = ", ".join(f"{n} {status}" for status, n in counts.get("checks", {}).items() if n)
+    by_level = ", ".join(f"{n} {level}" for level, n in counts.get("findings_by_level", {}).items())
+    lines = [f"## hems-conformance {summary.get('kind', 'run')}: {summary.get('verdict')} "
+             f"(exit {summary.get('exit_code')})", ""]
+    spec = meta.get("spec", {})
+    about = [f"spec {spec.get('title', '')} {spec.get('version', '')}".strip()]
+    about += [f"target {meta['target_url']}"] if meta.get("target_url") else []
+    about += [f"profile {meta['profile']}, seed {meta['seed']}"] if "profile" in meta else []
+    about += [f"strict {'yes' if meta.get('strict') else 'no'}"]
+    lines += [_md(" · ".join(about)), "", f"Checks: {by_status or 'none'}; findings: {by_level or 'none'}"]
+    if meta.get("target_error"):
+        lines += ["", f"**No verdict:** {_md(meta['target_error'])}"]
+    for title, status in (("Failing checks", "failed"), ("Warnings", "warning")):
+        checks = list(_failing(summary, status))
+        if checks:
+            lines += ["", f"### {title}", ""]
+            lines += [f"- `{_md(c['id'])}` {c['level']}: {_md(_first(c))}" for c in checks]
+    accepted = list(_failing(summary, "accepted"))
+    if accepted:
+        lines += ["", "### Accepted by the baseline", ""]
+        lines += [f"- `{_md(c['id'])}` {c['findings_total']} finding(s): " + "; ".join(
+            f"{_md(e['reason'])} (accept[{e['entry']}], expires {e['expires']})" for e in c.get("accepted_by", []))
+            for c in accepted]
+    baseline = summary.get("baseline") or {}
+    problems = [f"- expired on {e['expires']}: accept[{e['entry']}] ({_md(e['check'])}), {e['findings']} finding(s) "
+                f"fail again: fix them or renew the entry" for e in baseline.get("expired", [])]
+    problems += [f"- stale: accept[{e['entry']}] ({_md(e['check'])}) matched nothing in this run: delete it from "
+                 f"{_md(baseline['file'])}" for e in baseline.get("stale", [])]
+    if problems:
+        lines += ["", "### Baseline", "", *problems]
+    lines += ["", "### Reproduce", "", "```", str(meta.get("command", "")).replace("```", "'''"), "```"]
+    if summary.get("kind") == "run" and any(_failing(summary, "failed")):
+        lines += ["", "After a fix, re-send only the failing requests: `hems-conformance replay REPORT_DIR`."]
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(folder: Path, summary: dict[str, Any], redactor: Redactor) -> None:
+    """summary.md into the report folder, and appended to $GITHUB_STEP_SUMMARY when that is set."""
+    text = redactor.text(render(summary))
+    (folder / MARKDOWN).write_text(text, encoding="utf-8")
+    step_summary = os.environ.get(STEP_SUMMARY)
+    if step_summary:
+        try:
+            with open(step_summary, "a", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+        except OSError:  # a job summary that cannot be written is no reason to lose the verdict
+            pass
+
+
+def _escape(text: str, *, property_value: bool = False) -> str:
+    """GitHub's workflow-command escaping (data: %, CR, LF; property values also : and ,)."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
+
+
+def annotations(summary: dict[str, Any], redactor: Redactor) -> list[str]:
+    """GitHub annotations: `::error` per failing check, `::warning` per check with SHOULD warnings, one per
+    stale or expired baseline entry, and one when the run reached no verdict."""
+    out = []
+    for status, command in (("failed", "error"), ("warning", "warning")):
+        for check in _failing(summary, status):
+            message = f"{check['id']} {check['level']}: {_first(check)}"
+            out.append(f"::{command} title={_escape(check['id'], property_value=True)}::{_escape(message)}")
+    baseline = summary.get("baseline") or {}
+    for entry in baseline.get("stale", []):
+        text = f"stale entry accept[{entry['entry']}] ({entry['check']}) matched nothing: delete it from {baseline['file']}"
+        out.append(f"::error title=baseline::{_escape(text)}")
+    for entry in baseline.get("expired", []):
+        text = f"entry accept[{entry['entry']}] ({entry['check']}) expired on {entry['expires']}: its findings fail again"
+        out.append(f"::error title=baseline::{_escape(text)}")
+    error = summary.get("metadata", {}).get("target_error")
+    if error:
+        out.append(f"::error title=hems-conformance::{_escape('no verdict: ' + error)}")
+    return [redactor.text(line) for line in out]

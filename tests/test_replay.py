@@ -1,0 +1,103 @@
+"""Traceable requests and replay: each request carries the suite's User-Agent and its own X-Request-ID, which
+the report records beside the finding and the reference deployment logs; `replay` re-sends the requests behind
+a run's failing findings and judges them again."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from gate_support import served
+
+from conformance import __version__
+from conformance.cli import main
+
+FAULT = "counters-off-by-one"
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def faulty_run(tmp_path, capsys):
+    """A quick run against a faulty deployment: (its report folder, the deployment's request log)."""
+    log: list[str] = []
+    with served(tmp_path / "faulty.toml", FAULT, log=log) as config:
+        assert main(["run", "--config", str(config), "--profile", "quick", "--report-dir", "r"]) == 1
+    capsys.readouterr()
+    return tmp_path / "r", log
+
+
+def findings(folder: Path, check_id: str) -> list[dict]:
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    return next(c for c in summary["checks"] if c["id"] == check_id)["findings"]
+
+
+def test_the_request_id_of_a_finding_is_in_the_deployments_request_log(faulty_run):
+    folder, log = faulty_run
+    for finding in findings(folder, "CNT-002"):
+        request_id, request = finding["request_id"], finding["request"]
+        assert str(uuid.UUID(request_id)) == request_id
+        if "headers" in request:  # the first findings of a check keep their headers, the rest are compact
+            assert request["headers"]["X-Request-ID"] == request_id
+            assert request["headers"]["User-Agent"] == f"hems-conformance/{__version__}"
+        [line] = [line for line in log if line.endswith(f" request_id={request_id}")]
+        assert line.startswith(f"GET {re.sub(r'^https?://[^/]+', '', request['url'])} 200 ")
+        assert "X-Request-ID" not in finding["curl"]  # a reproduction gets its own id
+    assert "headers" in findings(folder, "CNT-002")[0]["request"]
+    ids = [line.rsplit("request_id=", 1)[1] for line in log if "request_id=" in line]
+    assert len(ids) == len(set(ids)) > 50  # one per request, never reused
+
+
+def test_replay_against_the_still_faulty_deployment_exits_1(faulty_run, tmp_path, capsys):
+    folder, _ = faulty_run
+    with served(tmp_path / "faulty.toml", FAULT):  # the same deployment, up again (a new port, new config)
+        assert main(["replay", str(folder), "--config", str(tmp_path / "faulty.toml")]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    kept = findings(folder, "CNT-002")
+    assert [line.split()[:3] for line in lines[:-1]] == [["STILL", "FAILING", "CNT-002"]] * len(kept)
+    assert lines[-1] == f"hems-conformance replay: 0 of {len(kept)} finding(s) fixed, {len(kept)} still failing, 0 not replayable"
+
+
+def test_replay_against_the_deployment_without_the_fault_exits_0(faulty_run, tmp_path, capsys):
+    folder, _ = faulty_run
+    log: list[str] = []
+    with served(tmp_path / "fixed.toml", log=log):  # same data, fault removed
+        assert main(["replay", str(folder), "CNT-002", "--config", str(tmp_path / "fixed.toml")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert all(line.startswith("FIXED           CNT-002 GET ") for line in lines[:-1]) and len(lines) > 1
+    sent = {line.rsplit("request_id=", 1)[1] for line in log if "request_id=" in line}
+    assert all(re.search(r"X-Request-ID ([0-9a-f-]{36})\)$", line).group(1) in sent for line in lines[:-1])
+    assert "secret-a" not in "\n".join(lines)
+
+
+def test_replay_against_other_data_is_no_fix_but_nothing_judged(faulty_run, tmp_path, capsys):
+    folder, _ = faulty_run
+    with served(tmp_path / "other.toml", seed=1):  # other sessions: the recorded ones are 404 there
+        assert main(["replay", str(folder), "--config", str(tmp_path / "other.toml")]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert all(line.startswith("NOT REPLAYABLE  CNT-002 ") and "nothing to judge (HTTP 404" in line
+               for line in lines[:-1]), lines
+    kept = len(findings(folder, "CNT-002"))
+    assert lines[-1].endswith(f" 0 of {kept} finding(s) fixed, 0 still failing, {kept} not replayable")
+
+
+def test_replay_refuses_a_check_that_is_not_failing_and_a_missing_report(faulty_run, tmp_path, capsys):
+    folder, _ = faulty_run
+    assert main(["replay", str(folder), "SCH-001", "--config", str(tmp_path / "faulty.toml")]) == 2
+    assert "SCH-001 is not a failing check of this report (failing: CNT-002)" in capsys.readouterr().err
+    assert main(["replay", str(tmp_path / "nowhere")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+
+def test_replay_of_a_deployment_that_is_down_is_untestable_not_still_failing(faulty_run, capsys):
+    folder, _ = faulty_run  # without --config: the run's own config, whose deployment has stopped
+    assert main(["replay", str(folder)]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("hems-conformance: target could not be tested: ") and len(err.splitlines()) == 1
