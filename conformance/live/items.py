@@ -35,7 +35,9 @@ def verdict_line(run: LiveRun, code: int | None = None) -> str:
     statuses = {r.id: r.status(run.options.strict) for r in run.ledger.records.values()}
     failed = sorted(i for i, status in statuses.items() if status is Status.FAILED)
     warned = sum(status is Status.WARNING for status in statuses.values())
+    idle = sorted(i for i, status in statuses.items() if status is Status.NOT_EXERCISED)
     tail = f"; {warned} check(s) with warnings" if warned else ""
+    tail += f"; {len(idle)} check(s) not exercised ({', '.join(idle)})" if idle else ""
     if failed:
         return f"NON-CONFORMANT: {len(failed)} check(s) failed ({', '.join(failed)}){tail}"
     return f"conformant{tail} ({run.client.requests} requests to {run.config.base_url})"
@@ -110,12 +112,16 @@ class CheckItem(_HemsItem):
                 run.halt(TargetError(f"{self.name} stopped on {type(exc).__name__}: {exc}"))
         if run.halted:
             pytest.skip(f"not judged: {verdict_line(run)}")
+        if self.stage == "catalogue":
+            run.settle_coverage()
         record = run.ledger.records[self.name]
         status = record.status(run.options.strict)
         if status is Status.FAILED:
             raise CheckFailed(run.redactor.text(_describe(record)))  # the console is as careful as the reports
         if status is Status.SKIPPED:
             pytest.skip(record.skip_reason())
+        if status is Status.NOT_EXERCISED:
+            pytest.skip(f"not exercised: the run would need {record.unexercised}")
 
 
 class VerdictItem(_HemsItem):

@@ -6,18 +6,22 @@ The pytest plugin drives a `LiveRun` item by item; `hems-conformance run` is pyt
 from __future__ import annotations
 
 import shlex
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import schemathesis
 from schemathesis.core.failures import FailureGroup
 
 from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.coverage import NEEDS, Coverage, unexercised
 from conformance.contract.findings import Finding
-from conformance.contract.judge import Judge
+from conformance.contract.judge import Judge, Judgement
 from conformance.contract.levels import Level
+from conformance.contract.payload import SessionView
 from conformance.contract.spec import SESSION_PATH, Contract
 from conformance.errors import ConfigError, TargetError, UsageError
 from conformance.live.cases import LiveCase
@@ -28,6 +32,8 @@ from conformance.live.response_checks import Request, ResponseCheck, ResponseCon
 from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig
 from conformance.report.records import CheckRecord
 from conformance.report.redaction import PLACEHOLDER
+from conformance.report.summary import finding_entry
+from conformance.report.timeline import SessionSample
 
 PROFILES = ("quick", "ci", "thorough")
 RUN_BUDGETS_S = {"quick": 600.0, "ci": 1800.0, "thorough": 5400.0}  # max_run_s unless configured
@@ -70,7 +76,11 @@ class LiveRun:
         for invariant in CATALOGUE.values():
             self.ledger.register(CheckRecord(invariant.id, "invariant", self.level_of(invariant.id), invariant.statement,
                                              f"{invariant.spec} ({invariant.source})", invariant.basis))
-        self._context = ResponseContext(self.judge, self.ledger, self.level_of, config.max_body_bytes)
+        self.coverage = Coverage()  # what the sessions served held, each session counted once
+        self.sessions = SessionSample(once=True)  # the sessions the report draws
+        self._seen_lock = threading.Lock()
+        self._context = ResponseContext(self.judge, self.ledger, self.level_of, config.max_body_bytes,
+                                        self._saw_session)
         self._response_checks: list[tuple[str, ResponseCheck]] = []
 
     def add_case(self, case: LiveCase, on_every_response: ResponseCheck | None = None) -> None:
@@ -164,6 +174,20 @@ class LiveRun:
             _usable(exchange, tenant.auth.grant, AUTH_TABLES[key])
 
     # --- recording ---
+
+    def _saw_session(self, exchange: Exchange, judgement: Judgement) -> None:
+        """A 200 read as a session: counted in the coverage, offered to the sample of drawn sessions."""
+        path = urlsplit(exchange.url).path
+        with self._seen_lock:
+            self.coverage.add(SessionView(exchange.body), path)
+        self.sessions.add(path, f"session {exchange.body['session']['id']} ({path})", exchange.body,
+                          [finding_entry(f) for f in judgement.findings])
+
+    def settle_coverage(self) -> None:
+        """Mark the catalogue invariants the sessions served never exercised (call once the requests are done)."""
+        needs = unexercised(self.coverage)
+        for check_id in NEEDS:
+            self.ledger.records[check_id].unexercised = needs.get(check_id, "")
 
     def finding(self, check_id: str, message: str, exchange: Exchange | None = None, *, pointer: str = "",
                 expected: Any = None, actual: Any = None) -> None:

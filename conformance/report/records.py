@@ -21,6 +21,7 @@ class Status(StrEnum):
     FAILED = "failed"
     WARNING = "warning"
     SKIPPED = "skipped"
+    NOT_EXERCISED = "not_exercised"  # judged, found nothing, but never met what it judges: a vacuous pass
 
 
 @dataclass
@@ -37,6 +38,7 @@ class CheckRecord:
     total_findings: int = 0
     findings: list[Any] = field(default_factory=list)  # the evidence kept, EVIDENCE_PER_CHECK at most
     skipped: str = ""
+    unexercised: str = ""  # what the data or configuration would need to exercise this check, if it never was
     levels_seen: Counter = field(default_factory=Counter)
 
     def status(self, strict: bool) -> Status:
@@ -46,6 +48,8 @@ class CheckRecord:
             return Status.FAILED
         if self.total_findings:
             return Status.WARNING
+        if self.unexercised:
+            return Status.NOT_EXERCISED
         return Status.PASSED if self.judged else Status.SKIPPED
 
     def skip_reason(self) -> str:

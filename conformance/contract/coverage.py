@@ -1,0 +1,131 @@
+"""What the judged payloads held, and what each invariant needs to see before its pass means anything.
+
+A check that never met what it judges (EVD-003 without a phase_switch_ineffective command, OUT-003 without a
+no_surplus session) passes vacuously: reports show it as "not exercised", with the data it would need. The
+coverage counts are also the report's table of the breadth of the evidence behind a verdict.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.contract.payload import SessionView
+from conformance.contract.vocabulary import FAILURE_VERDICTS
+
+OUTCOMES, ENDED, KINDS, DISPATCHED = "sessions by outcome", "ongoing vs ended", "decisions by kind", "decisions dispatched"
+VERDICTS, DISPATCH, PHASES = "commands by verdict", "dispatch statuses", "phase counts"
+GROUPS = (OUTCOMES, ENDED, KINDS, DISPATCHED, VERDICTS, DISPATCH, PHASES)
+
+
+def _word(value: Any) -> str:
+    return "null" if value is None else str(value)
+
+
+class Coverage:
+    """Counts over the sessions judged; a session read twice (same `key`) counts once."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, Counter[str]] = {group: Counter() for group in GROUPS}
+        self._seen: set[Hashable] = set()
+
+    def add(self, view: SessionView, key: Hashable | None = None) -> None:
+        if key is not None:
+            if key in self._seen:
+                return
+            self._seen.add(key)
+        counts = self.counts
+        counts[OUTCOMES][_word(view.session["outcome"])] += 1
+        counts[ENDED]["ongoing" if view.ongoing else "ended"] += 1
+        for decision in view.decisions:
+            counts[KINDS][_word(decision["decision"])] += 1
+            counts[DISPATCHED]["dispatched" if decision["dispatched"] else "not dispatched"] += 1
+            if decision["phases"] is not None:
+                counts[PHASES][f"decision {_word(decision['phases'])}"] += 1
+        for command in view.commands:
+            counts[VERDICTS][_word(command["outcome"])] += 1
+            counts[DISPATCH][_word(command["dispatch_status"])] += 1
+            if command["commanded_phases"] is not None:
+                counts[PHASES][f"command {_word(command['commanded_phases'])}"] += 1
+
+    def seen(self, group: str, values: tuple[str, ...] = ()) -> bool:
+        """Some session had one of `values` in `group` (any value when none are named)."""
+        counter = self.counts[group]
+        return any(counter[v] for v in values) if values else bool(+counter)
+
+    def to_dict(self) -> dict[str, dict[str, int]]:
+        return {group: dict(sorted(counter.items())) for group, counter in self.counts.items()}
+
+
+@dataclass(frozen=True)
+class Need:
+    """What a check judges: one of `values` in a coverage group (any, when empty), said in words."""
+
+    group: str
+    values: tuple[str, ...]
+    text: str
+
+
+def _verdicts(*verdicts: str) -> Need:
+    return Need(VERDICTS, verdicts, f"a command whose outcome is {' or '.join(verdicts)}")
+
+
+def _kinds(*kinds: str) -> Need:
+    return Need(KINDS, kinds, f"a {' or '.join(kinds)} decision")
+
+
+def _outcome(outcome: str) -> Need:
+    return Need(OUTCOMES, (outcome,), f"an ended session whose outcome is {outcome}")
+
+
+COMMANDS = Need(VERDICTS, (), "a session with commands")
+DECISIONS = Need(KINDS, (), "a session with decisions")
+DISPATCHES = Need(DISPATCHED, ("dispatched",), "a dispatched decision")
+ENDED_SESSION = Need(ENDED, ("ended",), "an ended session")
+
+# Invariants not named here judge every session (schema, counters' signs, outcome on an ongoing session).
+NEEDS: dict[str, Need] = {
+    "CNT-002": _verdicts("applied"),
+    "CNT-003": _verdicts("accepted_ineffective", "phase_switch_ineffective"),
+    "CNT-004": COMMANDS,
+    "REF-001": DECISIONS,
+    "REF-002": DISPATCHES,
+    "REF-003": DISPATCHES,
+    "REF-004": _kinds("hold", "skip"),
+    "KND-001": _kinds("start"),
+    "KND-002": _kinds("step", "stop"),
+    "KND-003": _kinds("stop"),
+    "OUT-001": _outcome("charged_from_solar"),
+    "OUT-002": _outcome("steering_ineffective"),
+    "OUT-003": _outcome("no_surplus"),
+    "OUT-004": _outcome("no_surplus"),
+    "OUT-006": ENDED_SESSION,
+    "OUT-007": _outcome("charged_from_solar"),
+    "EVD-001": _verdicts("applied"),
+    "EVD-002": _verdicts("unverified"),
+    "EVD-003": _verdicts("phase_switch_ineffective"),
+    "EVD-004": COMMANDS,
+    "EVD-005": COMMANDS,
+    "EVD-006": _verdicts("accepted_ineffective"),
+    "EVD-007": _verdicts(*sorted(FAILURE_VERDICTS)),
+    "EVD-008": _verdicts("applied"),
+    "EVD-009": _verdicts("phase_switch_ineffective"),
+    "TIM-001": ENDED_SESSION,
+    "TIM-002": DECISIONS,
+    "TIM-003": COMMANDS,
+    "TIM-004": DECISIONS,
+    "TIM-005": DISPATCHES,
+    "IDN-001": COMMANDS,
+    "PHY-001": Need(PHASES, (), "a decision or command with a phase count"),
+    "PHY-002": COMMANDS,
+    "PHY-003": COMMANDS,
+    "PHY-005": COMMANDS,
+    "PHY-006": DECISIONS,
+}
+
+
+def unexercised(coverage: Coverage) -> dict[str, str]:
+    """Invariant ID -> what the data would need, for every invariant the judged sessions never exercised."""
+    return {check_id: need.text for check_id, need in NEEDS.items() if not coverage.seen(need.group, need.values)}
