@@ -17,7 +17,7 @@ import schemathesis
 from schemathesis.core.failures import FailureGroup
 
 from conformance.contract.catalogue import CATALOGUE
-from conformance.contract.coverage import NEEDS, Coverage, unexercised
+from conformance.contract.coverage import Coverage
 from conformance.contract.findings import Finding
 from conformance.contract.judge import Judge, Judgement
 from conformance.contract.levels import Level
@@ -30,9 +30,8 @@ from conformance.live.exchange import Exchange
 from conformance.live.ledger import Evidence, Ledger
 from conformance.live.response_checks import Request, ResponseCheck, ResponseContext, as_schemathesis_checks
 from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig
-from conformance.report.records import CheckRecord
+from conformance.report.records import CheckRecord, mark_unexercised
 from conformance.report.redaction import PLACEHOLDER
-from conformance.report.summary import finding_entry
 from conformance.report.timeline import SessionSample
 
 PROFILES = ("quick", "ci", "thorough")
@@ -181,13 +180,11 @@ class LiveRun:
         with self._seen_lock:
             self.coverage.add(SessionView(exchange.body), path)
         self.sessions.add(path, f"session {exchange.body['session']['id']} ({path})", exchange.body,
-                          [finding_entry(f) for f in judgement.findings])
+                          judgement.findings)
 
     def settle_coverage(self) -> None:
         """Mark the catalogue invariants the sessions served never exercised (call once the requests are done)."""
-        needs = unexercised(self.coverage)
-        for check_id in NEEDS:
-            self.ledger.records[check_id].unexercised = needs.get(check_id, "")
+        mark_unexercised(self.ledger.records, self.coverage)
 
     def finding(self, check_id: str, message: str, exchange: Exchange | None = None, *, pointer: str = "",
                 expected: Any = None, actual: Any = None) -> None:

@@ -8,13 +8,16 @@ from typing import Any
 
 from conformance.contract.catalogue import CATALOGUE, SEMANTIC
 from conformance.contract.clipping import clip
+from conformance.contract.coverage import Coverage
 from conformance.contract.findings import Finding
 from conformance.contract.judge import Judge, Judgement
 from conformance.contract.levels import Level
+from conformance.contract.payload import SessionView
 from conformance.offline.sources import Payload, SourceError
 from conformance.report.excerpt import excerpt
-from conformance.report.records import EVIDENCE_PER_CHECK, CheckRecord
+from conformance.report.records import EVIDENCE_PER_CHECK, CheckRecord, mark_unexercised
 from conformance.report.summary import TEXT_LIMIT, finding_entry
+from conformance.report.timeline import SessionSample
 
 ERRORS_KEPT = 20
 
@@ -30,6 +33,8 @@ class CheckEvidence:
         self.semantic = {inv.id for inv in SEMANTIC}
         self.errors: list[dict[str, str]] = []
         self.error_count = 0
+        self.coverage = Coverage()
+        self.sessions = SessionSample(once=False)  # labels are unique: no set of them grows with the input
         for record in self.records.values():
             if record.level is Level.OFF:
                 record.skipped = "level OFF in the configuration"
@@ -38,12 +43,19 @@ class CheckEvidence:
         for check_id, record in self.records.items():
             if judgement.semantic_evaluated or check_id not in self.semantic:
                 record.judged += 1
+        if judgement.semantic_evaluated:
+            self.coverage.add(SessionView(payload.body))
+            self.sessions.add(payload.label, payload.label, payload.body, judgement.findings)
         for finding in judgement.findings:
             record = self.records[finding.check_id]
             record.total_findings += 1
             record.levels_seen[finding.level] += 1
             if len(self.kept[finding.check_id]) < EVIDENCE_PER_CHECK:
                 self.kept[finding.check_id].append(_entry(payload, finding))
+
+    def settle(self) -> None:
+        """Once every payload is in: mark the invariants no payload exercised."""
+        mark_unexercised(self.records, self.coverage)
 
     def add_error(self, error: SourceError) -> None:
         self.error_count += 1

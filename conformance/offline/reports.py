@@ -39,6 +39,7 @@ from conformance.report.summary import (
 
 def check_summary(evidence: CheckEvidence, tally: Tally, judge: Judge, *, paths: list[str], strict: bool,
                   command: str, started: float) -> dict[str, Any]:
+    evidence.settle()
     checks = [check_entry(record, strict, evidence.kept[check_id]) for check_id, record in evidence.records.items()]
     metadata = base_metadata(judge.contract, judge.settings, strict=strict, command=command, started=started,
                              finished=time.time())
@@ -53,6 +54,8 @@ def check_summary(evidence: CheckEvidence, tally: Tally, judge: Judge, *, paths:
         "metadata": metadata | {"inputs": paths},
         "counts": totals,
         "checks": checks,
+        "coverage": evidence.coverage.to_dict(),
+        "sessions": evidence.sessions.to_dict(),
         "input_errors": evidence.errors,
         "spec_findings": [],
         "notes": [],
@@ -66,7 +69,7 @@ def junit_xml(summary: dict[str, Any]) -> str:
     errors = summary.get("input_errors", [])
     suite = ET.Element("testsuite", name="hems-conformance check", errors="0",
                        failures=str(by_status[Status.FAILED.value] + bool(errors)),
-                       skipped=str(by_status[Status.SKIPPED.value]), tests=str(len(checks) + bool(errors)),
+                       skipped=str(by_status[Status.SKIPPED.value] + by_status[Status.NOT_EXERCISED.value]), tests=str(len(checks) + bool(errors)),
                        time=f"{summary['metadata']['duration_s']:.3f}",
                        timestamp=datetime.now(UTC).isoformat(timespec="seconds"), hostname=socket.gethostname())
     properties = ET.SubElement(suite, "properties")
@@ -82,6 +85,8 @@ def junit_xml(summary: dict[str, Any]) -> str:
                                      for f in check["findings"])
         elif check["status"] == Status.SKIPPED.value:
             ET.SubElement(case, "skipped", type="pytest.skip", message=check["skip_reason"])
+        elif check["status"] == Status.NOT_EXERCISED.value:
+            ET.SubElement(case, "skipped", type="pytest.skip", message=f"not exercised: needs {check['needs']}")
         elif check["status"] == Status.WARNING.value:
             ET.SubElement(case, "system-out").text = f"{check['findings_total']} warning finding(s)"
     if errors:  # unreadable input is no invariant's failure, but CI must not show the run as green
@@ -115,7 +120,12 @@ def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: 
     started = time.time()
     evidence = CheckEvidence(judge)
     tally = run_check(judge, paths, strict=strict, output=output, evidence=evidence)
-    write_reports(folder, check_summary(evidence, tally, judge, paths=[display(p) for p in paths], strict=strict,
-                                        command=command_line([display(a) for a in argv]), started=started))
+    summary = check_summary(evidence, tally, judge, paths=[display(p) for p in paths], strict=strict,
+                            command=command_line([display(a) for a in argv]), started=started)
+    write_reports(folder, summary)
+    idle = [c for c in summary["checks"] if c["status"] == Status.NOT_EXERCISED.value]
+    if idle:
+        print(f"hems-conformance: {len(idle)} check(s) not exercised: "
+              + "; ".join(f"{c['id']} (needs {c['needs']})" for c in idle), file=sys.stderr)
     print(f"hems-conformance: reports in {folder.path}/ ({SUMMARY}, {HTML}, {JUNIT})", file=sys.stderr)
     return tally.exit_code()

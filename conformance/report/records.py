@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from conformance.contract.coverage import NEEDS, Coverage, unexercised
 from conformance.contract.levels import Level
 
 EVIDENCE_PER_CHECK = 10
@@ -56,3 +57,11 @@ class CheckRecord:
         if self.level is Level.OFF:
             return "turned OFF in [judge.levels]"
         return self.skipped or ("nothing to judge: no response reached this check" if not self.judged else "")
+
+
+def mark_unexercised(records: dict[str, CheckRecord], coverage: Coverage) -> None:
+    """Mark the catalogue invariants the judged sessions never exercised (and unmark the others)."""
+    needs = unexercised(coverage)
+    for check_id in NEEDS:
+        if check_id in records:
+            records[check_id].unexercised = needs.get(check_id, "")

@@ -21,7 +21,9 @@ from html import escape
 from typing import Any
 
 from conformance.contract import pointers
+from conformance.contract.findings import Finding
 from conformance.contract.payload import instant, is_number, parse_instant
+from conformance.report.summary import finding_entry
 
 FULL_SESSIONS = 12  # sessions with findings drawn in full
 ROWS_KEPT = 2000  # decisions and commands kept per session (a longer session is drawn from its first rows)
@@ -80,7 +82,7 @@ class SessionSample:
         self._seen: set[Hashable] | None = set() if once else None
         self._lock = threading.Lock()
 
-    def add(self, key: str, label: str, payload: dict[str, Any], findings: list[dict[str, Any]]) -> None:
+    def add(self, key: str, label: str, payload: dict[str, Any], findings: list[Finding]) -> None:
         with self._lock:
             if self._seen is not None:
                 if key in self._seen:
@@ -89,9 +91,9 @@ class SessionSample:
             if findings:
                 self.sessions_with_findings += 1
                 if len(self.with_findings) < FULL_SESSIONS:
-                    self.with_findings.append(session_data(key, label, payload, findings))
+                    self.with_findings.append(session_data(key, label, payload, [finding_entry(f) for f in findings]))
             elif outcome_key(payload) not in self.by_outcome:
-                self.by_outcome[outcome_key(payload)] = session_data(key, label, payload, findings)
+                self.by_outcome[outcome_key(payload)] = session_data(key, label, payload, [])
 
     def to_dict(self) -> dict[str, Any]:
         """What summary.json keeps: the drawn sessions in a stable order (by key, outcomes by name)."""
