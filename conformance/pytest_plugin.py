@@ -17,7 +17,7 @@ from conformance.cli import seed
 from conformance.contract.spec import load_contract
 from conformance.errors import UsageError
 from conformance.live import report_plugin as reporting
-from conformance.live.items import RUN_KEY, VERDICT_KEY, LiveCasesDir, verdict_line
+from conformance.live.items import RUN_KEY, VERDICT_KEY, LiveCasesDir, unexercised_lines, verdict_line
 from conformance.live.runner import PROFILES, LiveRun, RunOptions
 from conformance.live.target import load_target
 
@@ -99,6 +99,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     for note in run.ledger.notes:
         terminalreporter.write_line(f"hems-conformance: note: {note}")
+    if not run.halted:
+        for line in unexercised_lines(run):
+            terminalreporter.write_line(f"hems-conformance: {line}")
     terminalreporter.write_line(f"hems-conformance: {verdict_line(run, config.stash.get(VERDICT_KEY, None))}",
                                 bold=True)
 

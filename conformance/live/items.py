@@ -43,6 +43,15 @@ def verdict_line(run: LiveRun, code: int | None = None) -> str:
     return f"conformant{tail} ({run.client.requests} requests to {run.config.base_url})"
 
 
+def not_exercised(record: CheckRecord) -> str:
+    return f"not exercised: {record.id}: the run would need {record.unexercised}"
+
+
+def unexercised_lines(run: LiveRun) -> list[str]:
+    """One console line per check that ran but never met what it judges."""
+    return [not_exercised(r) for r in run.ledger.records.values() if r.status(run.options.strict) is Status.NOT_EXERCISED]
+
+
 class LiveCasesDir(pytest.Directory):
     """A `live` folder of case files: an item per live case, then the catalogue and the verdict item."""
 
@@ -121,7 +130,7 @@ class CheckItem(_HemsItem):
         if status is Status.SKIPPED:
             pytest.skip(record.skip_reason())
         if status is Status.NOT_EXERCISED:
-            pytest.skip(f"not exercised: the run would need {record.unexercised}")
+            pytest.skip(not_exercised(record))
 
 
 class VerdictItem(_HemsItem):
