@@ -36,19 +36,15 @@ class Coverage:
             if key in self._seen:
                 return
             self._seen.add(key)
-        counts = self.counts
+        counts, decisions, commands = self.counts, view.decisions, view.commands
         counts[OUTCOMES][_word(view.session["outcome"])] += 1
         counts[ENDED]["ongoing" if view.ongoing else "ended"] += 1
-        for decision in view.decisions:
-            counts[KINDS][_word(decision["decision"])] += 1
-            counts[DISPATCHED]["dispatched" if decision["dispatched"] else "not dispatched"] += 1
-            if decision["phases"] is not None:
-                counts[PHASES][f"decision {_word(decision['phases'])}"] += 1
-        for command in view.commands:
-            counts[VERDICTS][_word(command["outcome"])] += 1
-            counts[DISPATCH][_word(command["dispatch_status"])] += 1
-            if command["commanded_phases"] is not None:
-                counts[PHASES][f"command {_word(command['commanded_phases'])}"] += 1
+        counts[KINDS].update([_word(d["decision"]) for d in decisions])  # update() counts a list in C
+        counts[DISPATCHED].update(["dispatched" if d["dispatched"] else "not dispatched" for d in decisions])
+        counts[VERDICTS].update([_word(c["outcome"]) for c in commands])
+        counts[DISPATCH].update([_word(c["dispatch_status"]) for c in commands])
+        counts[PHASES].update([f"decision {d['phases']}" for d in decisions if d["phases"] is not None]
+                              + [f"command {c['commanded_phases']}" for c in commands if c["commanded_phases"] is not None])
 
     def seen(self, group: str, values: tuple[str, ...] = ()) -> bool:
         """Some session had one of `values` in `group` (any value when none are named)."""
