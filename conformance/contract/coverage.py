@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from conformance.contract.payload import SessionView
@@ -24,11 +25,19 @@ def _word(value: Any) -> str:
     return "null" if value is None else str(value)
 
 
+# (rows, field) counted as the payload has them; `to_dict` turns them into the groups' words
+_FIELDS = (("decisions", "decision"), ("decisions", "dispatched"), ("decisions", "phases"), ("commands", "outcome"),
+           ("commands", "dispatch_status"), ("commands", "commanded_phases"))
+
+
 class Coverage:
-    """Counts over the sessions judged; a session read twice (same `key`) counts once."""
+    """Counts over the sessions judged; a session read twice (same `key`) counts once. Values are counted as the
+    payload holds them (Counter.update over itemgetter runs in C), and named only when asked."""
 
     def __init__(self) -> None:
-        self.counts: dict[str, Counter[str]] = {group: Counter() for group in GROUPS}
+        self._raw: dict[tuple[str, str], Counter[Any]] = {field: Counter() for field in _FIELDS}
+        self._outcomes: Counter[Any] = Counter()
+        self._ongoing: Counter[bool] = Counter()
         self._seen: set[Hashable] = set()
 
     def add(self, view: SessionView, key: Hashable | None = None) -> None:
@@ -36,23 +45,24 @@ class Coverage:
             if key in self._seen:
                 return
             self._seen.add(key)
-        counts, decisions, commands = self.counts, view.decisions, view.commands
-        counts[OUTCOMES][_word(view.session["outcome"])] += 1
-        counts[ENDED]["ongoing" if view.ongoing else "ended"] += 1
-        counts[KINDS].update([_word(d["decision"]) for d in decisions])  # update() counts a list in C
-        counts[DISPATCHED].update(["dispatched" if d["dispatched"] else "not dispatched" for d in decisions])
-        counts[VERDICTS].update([_word(c["outcome"]) for c in commands])
-        counts[DISPATCH].update([_word(c["dispatch_status"]) for c in commands])
-        counts[PHASES].update([f"decision {d['phases']}" for d in decisions if d["phases"] is not None]
-                              + [f"command {c['commanded_phases']}" for c in commands if c["commanded_phases"] is not None])
-
-    def seen(self, group: str, values: tuple[str, ...] = ()) -> bool:
-        """Some session had one of `values` in `group` (any value when none are named)."""
-        counter = self.counts[group]
-        return any(counter[v] for v in values) if values else bool(+counter)
+        self._outcomes[view.session["outcome"]] += 1
+        self._ongoing[view.ongoing] += 1
+        payload = view.payload
+        for (rows, name), counter in self._raw.items():
+            counter.update(map(itemgetter(name), payload[rows]))
 
     def to_dict(self) -> dict[str, dict[str, int]]:
-        return {group: dict(sorted(counter.items())) for group, counter in self.counts.items()}
+        raw = self._raw
+        phases = {f"decision {_word(k)}": n for k, n in raw["decisions", "phases"].items() if k is not None}
+        phases |= {f"command {_word(k)}": n for k, n in raw["commands", "commanded_phases"].items() if k is not None}
+        groups = {OUTCOMES: {_word(k): n for k, n in self._outcomes.items()},
+                  ENDED: {"ongoing" if k else "ended": n for k, n in self._ongoing.items()},
+                  KINDS: {_word(k): n for k, n in raw["decisions", "decision"].items()},
+                  DISPATCHED: {"dispatched" if k else "not dispatched": n for k, n in raw["decisions", "dispatched"].items()},
+                  VERDICTS: {_word(k): n for k, n in raw["commands", "outcome"].items()},
+                  DISPATCH: {_word(k): n for k, n in raw["commands", "dispatch_status"].items()},
+                  PHASES: phases}
+        return {group: dict(sorted(groups[group].items())) for group in GROUPS}
 
 
 @dataclass(frozen=True)
@@ -124,4 +134,6 @@ NEEDS: dict[str, Need] = {
 
 def unexercised(coverage: Coverage) -> dict[str, str]:
     """Invariant ID -> what the data would need, for every invariant the judged sessions never exercised."""
-    return {check_id: need.text for check_id, need in NEEDS.items() if not coverage.seen(need.group, need.values)}
+    seen = coverage.to_dict()
+    return {check_id: need.text for check_id, need in NEEDS.items()
+            if not any(n for value, n in seen[need.group].items() if not need.values or value in need.values)}
