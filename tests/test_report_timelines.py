@@ -183,6 +183,18 @@ def test_check_reports_draw_the_same_pictures(tmp_path):
     assert 'id="hems-coverage"' in html and "Proof it can fail" in html and "counters-off-by-one" in html
 
 
+def test_check_names_the_checks_its_payloads_never_exercise(tmp_path, capsys):
+    with inside(tmp_path):
+        assert main(["check", str(PAYLOAD_CASES / "base" / "ended-charged.json"), "--format", "json",
+                     "--report-dir", "r"]) == 0
+    idle = json.loads(capsys.readouterr().out)["summary"]["not_exercised"]
+    assert idle["OUT-003"] == "an ended session whose outcome is no_surplus" and "CNT-002" not in idle
+    checks = {c["id"]: c for c in json.loads((tmp_path / "r" / "summary.json").read_text(encoding="utf-8"))["checks"]}
+    assert {i for i, c in checks.items() if c["status"] == "not_exercised"} == set(idle)
+    junit = (tmp_path / "r" / "junit.xml").read_text(encoding="utf-8")
+    assert 'message="not exercised: needs an ended session whose outcome is no_surplus"' in junit
+
+
 def test_compare_draws_the_changed_sessions_side_by_side(runs, tmp_path, capsys):
     clean, folder = runs(()), runs(FAULTS)
     capsys.readouterr()

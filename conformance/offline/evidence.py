@@ -15,7 +15,7 @@ from conformance.contract.levels import Level
 from conformance.contract.payload import SessionView
 from conformance.offline.sources import Payload, SourceError
 from conformance.report.excerpt import excerpt
-from conformance.report.records import EVIDENCE_PER_CHECK, CheckRecord, mark_unexercised
+from conformance.report.records import EVIDENCE_PER_CHECK, CheckRecord, Status, mark_unexercised
 from conformance.report.summary import TEXT_LIMIT, finding_entry
 from conformance.report.timeline import SessionSample
 
@@ -53,9 +53,10 @@ class CheckEvidence:
             if len(self.kept[finding.check_id]) < EVIDENCE_PER_CHECK:
                 self.kept[finding.check_id].append(_entry(payload, finding))
 
-    def settle(self) -> None:
-        """Once every payload is in: mark the invariants no payload exercised."""
+    def settle(self, strict: bool) -> dict[str, str]:
+        """Once every payload is in: mark the invariants no payload exercised; return them with what they need."""
         mark_unexercised(self.records, self.coverage)
+        return {r.id: r.unexercised for r in self.records.values() if r.status(strict) is Status.NOT_EXERCISED}
 
     def add_error(self, error: SourceError) -> None:
         self.error_count += 1

@@ -39,7 +39,7 @@ from conformance.report.summary import (
 
 def check_summary(evidence: CheckEvidence, tally: Tally, judge: Judge, *, paths: list[str], strict: bool,
                   command: str, started: float) -> dict[str, Any]:
-    evidence.settle()
+    evidence.settle(strict)
     checks = [check_entry(record, strict, evidence.kept[check_id]) for check_id, record in evidence.records.items()]
     metadata = base_metadata(judge.contract, judge.settings, strict=strict, command=command, started=started,
                              finished=time.time())
