@@ -40,7 +40,7 @@ pre.hems-body mark { background: #ffe082; }
 .status-failed { color: #c62828; font-weight: bold; } .status-warning { color: #ef6c00; font-weight: bold; }
 .status-passed { color: #2e7d32; } .status-skipped { color: #777; }
 .status-not_exercised { color: #6a1b9a; font-style: italic; }
-.hems-noproof { color: #c62828; font-weight: bold; } .hems-proof { font-size: 11px; }
+.hems-noproof { color: #c62828; font-weight: bold; } .hems-proof { font-size: 11px; } .hems-proof code { white-space: nowrap; }
 .hems-session { margin: 10px 0 18px; } .hems-session h3, .hems-good h3 { font-size: 13px; font-weight: normal; }
 .hems-good { display: flex; flex-wrap: wrap; gap: 8px 18px; } .hems-good h3 { flex-basis: 100%; }
 figure.hems-small-session { margin: 0; } figure.hems-small-session figcaption { font-size: 11px; max-width: 480px; }

@@ -259,6 +259,8 @@ def _amps(svg: _Canvas, commands: list[list[Any]], times: list[float], x: _Axis,
 
 def _phases(svg: _Canvas, decisions: list[list[Any]], commands: list[list[Any]], d_times: list[float],
             c_times: list[float], x: _Axis, y: _Axis) -> None:
+    for phases in (1, 3):
+        svg.text(x.start + 3, y(phases) + 3, str(phases), size=7, fill="#aaa")
     for rows, times, column, colour in ((decisions, d_times, 4, TARGET), (commands, c_times, 5, COMMANDED)):
         marks = [f"M{_num(x(t) - 1.5)},{_num(y(r[column]))}h3" for t, r in zip(times, rows, strict=True)
                  if is_number(r[column]) and 0 <= r[column] <= 3]
