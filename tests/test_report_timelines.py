@@ -107,6 +107,10 @@ def test_the_report_draws_one_timeline_per_session_with_findings_and_per_outcome
                                                                           "no_surplus", "steering_ineffective",
                                                                           "ongoing"}
     assert 'id="hems-coverage"' in dom and "phase_switch_ineffective" in dom
+    proofs = [cell for cell in re.findall(r'<td class="col-proof">(.*?)</td>', dom) if cell]  # built by pytest-html's
+    # script; the row of target-testable (no check) has none
+    assert len(proofs) == len(summary["checks"]) and all("hems-proof" in cell for cell in proofs)
+    assert "counters-off-by-one" in "".join(proofs) and "no proof" not in dom
     assert page_requests(net_log) == []
     shot = tmp_path / "report.png"
     browse(folder / "report.html", tmp_path / "profile-shot", f"--screenshot={shot}")

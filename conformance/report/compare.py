@@ -145,14 +145,15 @@ def compare_page(result: Comparison, old_path: str, new_path: str) -> str:
     """The comparison as one self-contained page: its lines, then each changed session's timelines side by side."""
     rows = "".join(
         f'<tr class="hems-changed-session"><th colspan="2">{escape(key)}</th></tr><tr>'
-        + "".join(f"<td>{timeline_svg(s) if s else '<p>not drawn in this run (no findings there)</p>'}</td>"
+        + "".join(f"<td>{timeline_svg(s) if s else '<p>not drawn in this run</p>'}</td>"
                   for s in (old, new)) + "</tr>"
         for key, old, new in result.sessions)
     lines = "\n".join(result.lines())
     return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"/><title>hems-conformance report compare</title>'
             f"<style>body {{ font-family: Helvetica, Arial, sans-serif; font-size: 12px; }}{STYLE}"
-            "table.hems-side td { vertical-align: top; width: 50%; }</style></head><body>"
-            f"<h1>compare {escape(old_path)} → {escape(new_path)}</h1><pre>{escape(lines)}</pre>"
+            "table.hems-side td { vertical-align: top; width: 50%; } pre.hems-lines { white-space: pre-wrap; }"
+            "</style></head><body>"
+            f'<h1>compare {escape(old_path)} → {escape(new_path)}</h1><pre class="hems-lines">{escape(lines)}</pre>'
             f"<h2>Sessions that changed ({len(result.sessions)})</h2>"
             f'<table class="hems-side"><tr><th>{escape(old_path)}</th><th>{escape(new_path)}</th></tr>{rows}</table>'
             "</body></html>\n")
