@@ -131,7 +131,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 def _cmd_report_compare(args: argparse.Namespace) -> int:
     from conformance.report.compare import compare_command
 
-    return compare_command(args.old, args.new, args.format)
+    return compare_command(args.old, args.new, args.format, args.html)
 
 
 def _count_or_file(value: str) -> int | str:
@@ -259,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("old", metavar="OLD", help="report folder or summary.json of the earlier run")
     compare.add_argument("new", metavar="NEW", help="report folder or summary.json of the later run")
     compare.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    compare.add_argument("--html", metavar="FILE", help="also write a page with the changed sessions' timelines "
+                         "side by side")
     compare.set_defaults(handler=_cmd_report_compare)
     return parser
 

@@ -21,7 +21,7 @@ from conformance.contract.spec import load_contract
 from conformance.errors import UsageError
 from conformance.live import report_plugin as reporting
 from conformance.live.cases import bundled_cases_dir, known_check_ids
-from conformance.live.items import RUN_KEY, VERDICT_KEY, LiveCasesDir, verdict_line
+from conformance.live.items import RUN_KEY, VERDICT_KEY, LiveCasesDir, unexercised_lines, verdict_line
 from conformance.live.runner import PROFILES, VERDICT_OR_INTERRUPTED, LiveRun, RunOptions
 from conformance.live.target import load_target
 from conformance.report.baseline import load_baseline
@@ -159,6 +159,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(f"hems-conformance: note: {note}")
     for line in run.ledger.acceptance.lines() if run.ledger.acceptance else ():
         terminalreporter.write_line(f"hems-conformance: baseline: {run.redactor.text(line)}")
+    if not run.halted:
+        for line in unexercised_lines(run):
+            terminalreporter.write_line(f"hems-conformance: {line}")
     code = config.stash.get(VERDICT_KEY, None)
     terminalreporter.write_line(f"hems-conformance: {verdict_line(run, code, pytest_code=int(exitstatus))}", bold=True)
 

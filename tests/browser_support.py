@@ -6,9 +6,12 @@ in CI (CI=true), where a missing browser is a failure rather than a silently ski
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import struct
 import subprocess
+import zlib
 from pathlib import Path
 
 import pytest
@@ -42,3 +45,34 @@ def browse(page: Path, profile: Path, *args: str) -> str:
     result = subprocess.run(command, capture_output=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr.decode(errors="replace")[-2000:]
     return result.stdout.decode("utf-8")
+
+
+def page_requests(net_log: Path) -> list[str]:
+    """The URLs the page itself asked for, from a `--log-net-log` file: requests whose initiator is an origin
+    (the browser's own background traffic has none), file and data URLs left out."""
+    log = json.loads(net_log.read_text(encoding="utf-8"))
+    start = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    urls = (event["params"].get("url", "") for event in log["events"]
+            if event["type"] == start and event.get("params", {}).get("initiator", "not an origin") != "not an origin")
+    return sorted({url for url in urls if url and not url.startswith(("file:", "data:"))})
+
+
+def png_pixels(png: bytes) -> bytes:
+    """The filtered scanlines of a PNG (enough to tell a blank picture from a drawn one), without PIL."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    data, at = b"", 8
+    while at < len(png):
+        length, kind = struct.unpack(">I4s", png[at:at + 8])
+        if kind == b"IDAT":
+            data += png[at + 8:at + 8 + length]
+        at += 12 + length
+    return zlib.decompress(data)
+
+
+def ppm_ink(ppm: bytes) -> float:
+    """The share of pixels that are not white in a binary PPM (P6, as pdftoppm writes)."""
+    magic, width, height, depth, pixels = ppm.split(maxsplit=4)
+    assert magic == b"P6" and depth == b"255"
+    count = int(width) * int(height)
+    white = sum(1 for n in range(0, 3 * count, 3) if pixels[n:n + 3] == b"\xff\xff\xff")
+    return 1 - white / count

@@ -39,16 +39,27 @@ def verdict_line(run: LiveRun, code: int | None = None, pytest_code: int | None 
     statuses = {r.id: r.status(run.options.strict) for r in run.ledger.records.values()}
     failed = sorted(i for i, status in statuses.items() if status is Status.FAILED)
     warned = sum(status is Status.WARNING for status in statuses.values())
+    idle = sorted(i for i, status in statuses.items() if status is Status.NOT_EXERCISED)
     tail = f"; {warned} check(s) with warnings" if warned else ""
     accepted = sum(status is Status.ACCEPTED for status in statuses.values())
     tail += f"; {accepted} failing check(s) accepted by the baseline" if accepted else ""
     stale = run.ledger.acceptance.stale() if run.ledger.acceptance else []
+    tail += f"; {len(idle)} check(s) not exercised ({', '.join(idle)})" if idle else ""
     if failed:
         return f"NON-CONFORMANT: {len(failed)} check(s) failed ({', '.join(failed)}){tail}"
     if stale:
         return (f"NON-CONFORMANT: {len(stale)} stale baseline entr{'y' if len(stale) == 1 else 'ies'} accepted "
                 f"nothing in this run ({', '.join(e.describe() for e in stale)}): delete them{tail}")
     return f"conformant{tail} ({run.client.requests} requests to {run.config.base_url})"
+
+
+def not_exercised(record: CheckRecord) -> str:
+    return f"not exercised: {record.id}: the run would need {record.unexercised}"
+
+
+def unexercised_lines(run: LiveRun) -> list[str]:
+    """One console line per check that ran but never met what it judges."""
+    return [not_exercised(r) for r in run.ledger.records.values() if r.status(run.options.strict) is Status.NOT_EXERCISED]
 
 
 class LiveCasesDir(pytest.Directory):
@@ -120,6 +131,8 @@ class CheckItem(_HemsItem):
                 run.halt(TargetError(f"{self.name} stopped on {type(exc).__name__}: {exc}"))
         if run.halted:
             pytest.skip(f"not judged: {verdict_line(run)}")
+        if self.stage == "catalogue":
+            run.settle_coverage()
         record = run.ledger.records[self.name]
         status = record.status(run.options.strict)
         if status is Status.FAILED:
@@ -128,6 +141,8 @@ class CheckItem(_HemsItem):
             pytest.xfail(f"accepted by the baseline: {'; '.join(f'until {e.expires}: {e.reason}' for e in record.accepted_by)}")
         if status is Status.SKIPPED:
             pytest.skip(record.skip_reason())
+        if status is Status.NOT_EXERCISED:
+            pytest.skip(not_exercised(record))
 
 
 class VerdictItem(_HemsItem):

@@ -88,6 +88,11 @@ class Ledger:
         with self._lock:
             self.records[check_id].skipped = reason
 
+    def not_exercised(self, check_id: str, need: str) -> None:
+        """The check ran but the configuration gave it nothing to judge: `need` says what would."""
+        with self._lock:
+            self.records[check_id].unexercised = need
+
     def add(self, evidence: Evidence) -> None:
         level = evidence.finding.level
         if level is Level.OFF:

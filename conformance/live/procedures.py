@@ -112,7 +112,7 @@ def moved_session(run: LiveRun, case: LiveCase) -> None:
     """A known session requested under another wallbox of its user, or another user of its org, is not served."""
     moves = list(itertools.islice(_moves(run.config.tenant.sessions), case.params.get("limit", 4)))
     if not moves:
-        run.ledger.skip(case.id, "needs two configured sessions of one org on different wallboxes or users")
+        run.ledger.not_exercised(case.id, "two configured sessions of one org on different wallboxes or users")
     for ref, name, value in moves:
         what = "another wallbox of its user" if name == "wallbox_id" else "another user of its org"
         exchange = run.read(ref, override={name: value}, note=f"moved under {what}")
@@ -142,7 +142,7 @@ def _same_session(run: LiveRun, ref: SessionRef, served: Any) -> bool:
 def cross_tenant(run: LiveRun, case: LiveCase) -> None:
     """Tenant B's token on tenant A's sessions, and the reverse: 403 or 404, never the session."""
     if not run.config.tenant_b:
-        run.ledger.skip(case.id, "no [tenant_b] configured")
+        run.ledger.not_exercised(case.id, "a [tenant_b] table: a second tenant with its own sessions")
         return
     if any(tenant.auth.grant == "none" for _, tenant in run.config.tenants()):
         run.ledger.skip(case.id, "a tenant with grant = none: tenants cannot be told apart")

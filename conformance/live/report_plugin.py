@@ -23,6 +23,7 @@ from conformance.report.excerpt import body_excerpt
 from conformance.report.html import (
     STYLE,
     banner,
+    evidence_sections,
     findings_html,
     metadata_table,
     report_page,
@@ -30,6 +31,7 @@ from conformance.report.html import (
     status_text,
 )
 from conformance.report.markdown import write_markdown
+from conformance.report.proof import proof_html
 from conformance.report.records import SIBLING_KIND
 from conformance.report.summary import (
     CURL_LIMIT,
@@ -134,6 +136,8 @@ class RunReport:
             "counts": counts(checks + siblings),
             "checks": checks,
             "siblings": {"contract": str(run.siblings.path), "sha256": run.siblings.sha256, "checks": siblings},
+            "coverage": run.coverage.to_dict(),
+            "sessions": run.sessions.to_dict(),
             "spec_findings": [{"key": s.key, "message": s.message, "count": s.count,
                                "example": None if s.example is None else
                                {"method": s.example.method, "url": s.example.url, "status": s.example.status}}
@@ -198,7 +202,8 @@ class ReportPlugin:
 
 
 _COLUMNS = (("level", "Level", True), ("basis", "Basis", True), ("statement", "Statement", False),
-            ("citation", "Spec citation", False), ("status", "Status", True), ("judged", "Judged", True))
+            ("citation", "Spec citation", False), ("status", "Status", True), ("judged", "Judged", True),
+            ("proof", "Proof it can fail", False))
 
 
 class HtmlHooks:
@@ -215,7 +220,7 @@ class HtmlHooks:
                                     session: pytest.Session) -> None:
         data = self.report.summary()
         prefix.extend([f"<style>{STYLE}</style>", banner(data), metadata_table(data)])
-        postfix.append(spec_and_notes(data))
+        postfix.append(spec_and_notes(data) + evidence_sections(data))
 
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
         cells[:] = [c for c in cells if ">Links<" not in c]
@@ -230,8 +235,9 @@ class HtmlHooks:
                   "judged": check.get("judged", "")}
         cells[:] = [c for c in cells if 'class="col-links"' not in c]
         css = f" status-{check['status']}" if check else ""
-        cells[2:2] = [f'<td class="col-{key}{css if key == "status" else ""}">{escape(str(values[key]))}</td>'
-                      for key, _, _ in _COLUMNS]
+        cells[2:2] = [f'<td class="col-{key}{css if key == "status" else ""}">'
+                      f'{proof_html(check["proof"]) if key == "proof" and check else escape(str(values.get(key, "")))}'
+                      "</td>" for key, _, _ in _COLUMNS]
 
     def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:
         if getattr(report, "hems_check", None):  # the evidence above says it all: keep the log short

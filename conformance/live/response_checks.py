@@ -17,7 +17,7 @@ from typing import Any
 
 from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.findings import Finding
-from conformance.contract.judge import Judge
+from conformance.contract.judge import Judge, Judgement
 from conformance.contract.levels import Level
 from conformance.live.client import PARSE_LIMIT
 from conformance.live.exchange import Exchange
@@ -53,6 +53,7 @@ class ResponseContext:
     ledger: Ledger
     level_of: Callable[[str], Level]
     body_limit: int = PARSE_LIMIT  # max_body_mib, in bytes
+    on_session: Callable[[Exchange, Judgement], None] | None = None  # each 200 the catalogue could read as a session
 
     def finding(self, check_id: str, request: Request, message: str, *, pointer: str = "", expected: Any = None,
                 actual: Any = None) -> list[Evidence]:
@@ -82,6 +83,8 @@ def catalogue_check(request: Request, ctx: ResponseContext) -> list[Evidence]:
     if judgement.not_evaluated:
         ctx.ledger.note("some invariants were not evaluated on 200s whose shape SCH-001 refuses (they read the "
                         "refused values): their judged counts leave those responses out")
+    if judgement.semantic_evaluated and ctx.on_session is not None:
+        ctx.on_session(exchange, judgement)
     return [Evidence(finding, exchange, request.curl) for finding in judgement.findings]
 
 

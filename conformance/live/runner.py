@@ -7,20 +7,24 @@ from __future__ import annotations
 
 import re
 import shlex
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import schemathesis
 from schemathesis.core.failures import FailureGroup
 
 from conformance.contract.catalogue import CATALOGUE, Invariant
+from conformance.contract.coverage import Coverage
 from conformance.contract.cross import CROSS, load_siblings
 from conformance.contract.findings import Finding
-from conformance.contract.judge import Judge
+from conformance.contract.judge import Judge, Judgement
 from conformance.contract.levels import Level
+from conformance.contract.payload import SessionView
 from conformance.contract.spec import SESSION_PATH, Contract
 from conformance.errors import ConfigError, TargetError, UsageError
 from conformance.live.cases import LiveCase
@@ -30,8 +34,9 @@ from conformance.live.ledger import Evidence, Ledger
 from conformance.live.response_checks import Request, ResponseCheck, ResponseContext, as_schemathesis_checks
 from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig
 from conformance.report.baseline import Acceptance, Baseline
-from conformance.report.records import SIBLING_KIND, CheckRecord
+from conformance.report.records import SIBLING_KIND, CheckRecord, mark_unexercised
 from conformance.report.redaction import PLACEHOLDER
+from conformance.report.timeline import SessionSample
 
 PROFILES = ("quick", "ci", "thorough")
 RUN_BUDGETS_S = {"quick": 600.0, "ci": 1800.0, "thorough": 5400.0}  # max_run_s unless configured
@@ -80,7 +85,11 @@ class LiveRun:
             kind = SIBLING_KIND if invariant.family == "SIB" else "invariant"
             self.ledger.register(CheckRecord(invariant.id, kind, self.level_of(invariant.id), invariant.statement,
                                              f"{invariant.spec} ({invariant.source})", invariant.basis))
-        self.context = ResponseContext(self.judge, self.ledger, self.level_of, config.max_body_bytes)
+        self.coverage = Coverage()  # what the sessions served held, each session counted once
+        self.sessions = SessionSample(once=True)  # the sessions the report draws
+        self._seen_lock = threading.Lock()
+        self.context = ResponseContext(self.judge, self.ledger, self.level_of, config.max_body_bytes,
+                                       self._saw_session)
         self._response_checks: list[tuple[str, ResponseCheck]] = []
 
     def add_case(self, case: LiveCase, on_every_response: ResponseCheck | None = None) -> None:
@@ -192,6 +201,18 @@ class LiveRun:
         _usable(exchange, dict(self.config.tenants())[tenant].auth.grant, AUTH_TABLES[tenant])
 
     # --- recording ---
+
+    def _saw_session(self, exchange: Exchange, judgement: Judgement) -> None:
+        """A 200 read as a session: counted in the coverage, offered to the sample of drawn sessions."""
+        path = urlsplit(exchange.url).path
+        with self._seen_lock:
+            self.coverage.add(SessionView(exchange.body), path)
+        self.sessions.add(path, f"session {exchange.body['session']['id']} ({path})", exchange.body,
+                          judgement.findings)
+
+    def settle_coverage(self) -> None:
+        """Mark the catalogue invariants the sessions served never exercised (call once the requests are done)."""
+        mark_unexercised(self.ledger.records, self.coverage)
 
     def finding(self, check_id: str, message: str, exchange: Exchange | None = None, *, pointer: str = "",
                 expected: Any = None, actual: Any = None) -> None:

@@ -41,6 +41,7 @@ from conformance.report.summary import (
 
 def check_summary(evidence: CheckEvidence, tally: Tally, judge: Judge, *, paths: list[str], strict: bool,
                   command: str, started: float, acceptance: Acceptance | None = None) -> dict[str, Any]:
+    evidence.settle(strict)
     checks = [check_entry(record, strict, evidence.kept[check_id]) for check_id, record in evidence.records.items()]
     metadata = base_metadata(judge.contract, judge.settings, strict=strict, command=command, started=started,
                              finished=time.time())
@@ -55,6 +56,8 @@ def check_summary(evidence: CheckEvidence, tally: Tally, judge: Judge, *, paths:
         "metadata": metadata | {"inputs": paths},
         "counts": totals,
         "checks": checks,
+        "coverage": evidence.coverage.to_dict(),
+        "sessions": evidence.sessions.to_dict(),
         "input_errors": evidence.errors,
         "spec_findings": [],
         "notes": [],
@@ -69,7 +72,7 @@ def junit_xml(summary: dict[str, Any]) -> str:
     errors = summary.get("input_errors", [])
     suite = ET.Element("testsuite", name="hems-conformance check", errors="0",
                        failures=str(by_status[Status.FAILED.value] + bool(errors)),
-                       skipped=str(by_status[Status.SKIPPED.value]), tests=str(len(checks) + bool(errors)),
+                       skipped=str(by_status[Status.SKIPPED.value] + by_status[Status.NOT_EXERCISED.value]), tests=str(len(checks) + bool(errors)),
                        time=f"{summary['metadata']['duration_s']:.3f}",
                        timestamp=datetime.now(UTC).isoformat(timespec="seconds"), hostname=socket.gethostname())
     properties = ET.SubElement(suite, "properties")
@@ -85,6 +88,8 @@ def junit_xml(summary: dict[str, Any]) -> str:
                                      for f in check["findings"])
         elif check["status"] == Status.SKIPPED.value:
             ET.SubElement(case, "skipped", type="pytest.skip", message=check["skip_reason"])
+        elif check["status"] == Status.NOT_EXERCISED.value:
+            ET.SubElement(case, "skipped", type="pytest.skip", message=f"not exercised: needs {check['needs']}")
         elif check["status"] == Status.WARNING.value:
             ET.SubElement(case, "system-out").text = f"{check['findings_total']} warning finding(s)"
     if errors:  # unreadable input is no invariant's failure, but CI must not show the run as green

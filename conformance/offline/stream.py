@@ -146,6 +146,8 @@ def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
     if as_json:
         summary = tally.to_dict() | {"strict": strict, "spec_sha256": judge.contract.sha256,
                                      "readings": judge.settings.readings()}
+        if evidence is not None:
+            summary["not_exercised"] = evidence.settle(strict)
         out.write("\n], \"summary\": " + json.dumps(summary) + "}\n")
     else:
         out.write(tally.summary_line() + "\n")

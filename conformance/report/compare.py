@@ -6,6 +6,7 @@ import json
 import re
 import sys
 from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,10 @@ import jsonschema
 
 from conformance.contract.levels import Level
 from conformance.errors import InputError
+from conformance.report.html import STYLE
 from conformance.report.records import Status
 from conformance.report.summary import RUNNING, SUMMARY, SUMMARY_FORMAT, finding_line, first_request
+from conformance.report.timeline import timeline_svg
 
 
 def load_summary(path: str) -> dict[str, Any]:
@@ -86,11 +89,13 @@ class Comparison:
     changed: list[tuple[str, str, str]] = field(default_factory=list)  # (check id, old status, new status)
     worse: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    sessions: list[tuple[str, dict[str, Any] | None, dict[str, Any] | None]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"warning: {w}" for w in self.warnings]
         out.append(f"verdict: {self.old.get('verdict')} -> {self.new.get('verdict')}")
         out += [f"changed: {check} {before} -> {after}" for check, before, after in self.changed]
+        out += [f"session changed: {key}: {_checks(old)} -> {_checks(new)}" for key, old, new in self.sessions]
         out += [f"new: {finding_line(f)}" for f in _by_check_and_pointer(self.new_findings)]
         out += [f"fixed: {finding_line(f)}" for f in _by_check_and_pointer(self.fixed_findings)]
         tail = "; ".join(self.worse) if self.worse else "nothing got worse"
@@ -102,6 +107,8 @@ class Comparison:
         return {"old_verdict": self.old.get("verdict"), "new_verdict": self.new.get("verdict"),
                 "changed": [{"id": c, "old": o, "new": n} for c, o, n in self.changed],
                 "new_findings": self.new_findings, "fixed_findings": self.fixed_findings, "worse": self.worse,
+                "sessions_changed": [{"key": key, "old": _checks(old), "new": _checks(new)}
+                                     for key, old, new in self.sessions],
                 "warnings": self.warnings, "exit_code": 1 if self.worse else 0}
 
 
@@ -136,7 +143,51 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> Comparison:
         result.fixed_findings += [f for key, f in old_keys.items() if key not in new_keys]
     for check in before.values():  # checks NEW does not have (another suite version): not "fixed", just gone
         result.changed.append((check["id"], check["status"], "absent"))
+    result.sessions = changed_sessions(old, new)
     return result
+
+
+def _drawn(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    sessions = summary.get("sessions") or {}
+    return {s["key"]: s for s in [*sessions.get("by_outcome", []), *sessions.get("full", [])]}
+
+
+def _checks(session: dict[str, Any] | None) -> str:
+    if session is None:
+        return "not drawn"
+    return ", ".join(sorted({f["id"] for f in session["findings"]})) or "no findings"
+
+
+def _signature(session: dict[str, Any] | None) -> Any:
+    if session is None:
+        return None
+    return (sorted((f["id"], f["pointer"]) for f in session["findings"]), session["decisions"], session["commands"])
+
+
+def changed_sessions(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, dict | None, dict | None]]:
+    """(key, old session, new session) for each session drawn in either run whose findings or rows differ; a
+    session drawn in one run only (its findings came or went) counts as changed."""
+    before, after = _drawn(old), _drawn(new)
+    return [(key, before.get(key), after.get(key)) for key in sorted(before.keys() | after.keys())
+            if _signature(before.get(key)) != _signature(after.get(key))]
+
+
+def compare_page(result: Comparison, old_path: str, new_path: str) -> str:
+    """The comparison as one self-contained page: its lines, then each changed session's timelines side by side."""
+    rows = "".join(
+        f'<tr class="hems-changed-session"><th colspan="2">{escape(key)}</th></tr><tr>'
+        + "".join(f"<td>{timeline_svg(s) if s else '<p>not drawn in this run</p>'}</td>"
+                  for s in (old, new)) + "</tr>"
+        for key, old, new in result.sessions)
+    lines = "\n".join(result.lines())
+    return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"/><title>hems-conformance report compare</title>'
+            f"<style>body {{ font-family: Helvetica, Arial, sans-serif; font-size: 12px; }}{STYLE}"
+            "table.hems-side td { vertical-align: top; width: 50%; } pre.hems-lines { white-space: pre-wrap; }"
+            "</style></head><body>"
+            f'<h1>compare {escape(old_path)} → {escape(new_path)}</h1><pre class="hems-lines">{escape(lines)}</pre>'
+            f"<h2>Sessions that changed ({len(result.sessions)})</h2>"
+            f'<table class="hems-side"><tr><th>{escape(old_path)}</th><th>{escape(new_path)}</th></tr>{rows}</table>'
+            "</body></html>\n")
 
 
 def _fails(finding: dict[str, Any], strict: bool) -> bool:
@@ -146,9 +197,14 @@ def _fails(finding: dict[str, Any], strict: bool) -> bool:
         return False
 
 
-def compare_command(old_path: str, new_path: str, output: str) -> int:
+def compare_command(old_path: str, new_path: str, output: str, html: str | None = None) -> int:
     """`hems-conformance report compare`: 0 nothing got worse, 1 something new fails, 2 unreadable input."""
     result = compare(load_summary(old_path), load_summary(new_path))
+    if html:
+        try:
+            Path(html).write_text(compare_page(result, old_path, new_path), encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{html}: cannot write: {exc.strerror or exc}") from None
     if output == "json":
         for warning in result.warnings:
             print(f"hems-conformance: warning: {warning}", file=sys.stderr)

@@ -12,6 +12,9 @@ import json
 from html import escape
 from typing import Any
 
+from conformance.report.proof import proof_html
+from conformance.report.timeline import coverage_html, timelines_html
+
 STYLE = """
 body { display: flex; flex-direction: column; }
 body > #title { order: -3; }
@@ -36,6 +39,21 @@ pre.hems-body .ln { color: #999; display: inline-block; width: 3.5em; text-align
 pre.hems-body mark { background: #ffe082; }
 .status-failed { color: #c62828; font-weight: bold; } .status-warning { color: #ef6c00; font-weight: bold; }
 .status-passed { color: #2e7d32; } .status-skipped { color: #777; }
+.status-not_exercised { color: #6a1b9a; font-style: italic; }
+.hems-noproof { color: #c62828; font-weight: bold; } .hems-proof { font-size: 11px; } .hems-proof code { white-space: nowrap; }
+.hems-session { margin: 10px 0 18px; } .hems-session h3, .hems-good h3 { font-size: 13px; font-weight: normal; }
+.hems-good { display: flex; flex-wrap: wrap; gap: 8px 18px; } .hems-good h3 { flex-basis: 100%; }
+figure.hems-small-session { margin: 0; } figure.hems-small-session figcaption { font-size: 11px; max-width: 480px; }
+svg.hems-timeline { display: block; max-width: 100%; height: auto; }
+@media print {
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  body { display: block; }
+  .filters, .collapse, #show_all_details, #hide_all_details, .summary__reload, .controls { display: none !important; }
+  .hems-banner, table.hems-meta, .hems-coverage, svg.hems-timeline, figure.hems-small-session { break-inside: avoid; }
+  .hems-session { break-before: page; break-inside: avoid; }
+  .hems-good { break-before: page; }
+  .hems-sessions + *, #hems-catalogue { break-before: page; }
+}
 td.col-statement, td.col-citation { font-size: 11px; color: #333; }
 td.col-citation { max-width: 28em; }
 .hems-spec li, .hems-notes li { color: #222; }
@@ -51,7 +69,7 @@ def _code(value: Any) -> str:
 
 def banner(summary: dict[str, Any]) -> str:
     counts = summary["counts"]
-    checks = ", ".join(f"{n} {status}" for status, n in counts["checks"].items())
+    checks = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in counts["checks"].items())
     levels = ", ".join(f"{n} {level}" for level, n in counts["findings_by_level"].items()) or "no findings"
     return (f'<div class="hems-banner hems-verdict-{summary["exit_code"]}" id="hems-verdict">'
             f'{escape(summary["verdict"].upper())} <small>exit {summary["exit_code"]} · checks: {escape(checks)} · '
@@ -86,6 +104,12 @@ def spec_and_notes(summary: dict[str, Any]) -> str:
         out.append('<div class="hems-notes"><h2>Notes</h2><ul>'
                    + "".join(f"<li>{escape(n)}</li>" for n in summary["notes"]) + "</ul></div>")
     return "".join(out)
+
+
+def evidence_sections(summary: dict[str, Any]) -> str:
+    """What the run saw (the coverage table) and its sessions drawn as timelines; empty for older summaries."""
+    coverage = coverage_html(summary["coverage"]) if summary.get("coverage") else ""
+    return coverage + timelines_html(summary.get("sessions") or {})
 
 
 def excerpt_html(excerpt: dict[str, Any]) -> str:
@@ -163,6 +187,8 @@ def findings_html(check: dict[str, Any]) -> str:
 def status_text(check: dict[str, Any]) -> str:
     if check["status"] == "skipped":
         return f"skipped: {check['skip_reason']}"
+    if check["status"] == "not_exercised":
+        return f"not exercised: needs {check['needs']}"
     accepted = "".join(f"; accepted until {e['expires']}: {e['reason']}" for e in check.get("accepted_by", []))
     if check["findings_total"]:
         return f"{check['status']} ({check['findings_total']} finding(s){accepted})"
@@ -182,9 +208,9 @@ def report_page(summary: dict[str, Any]) -> str:
                     f"<td>{escape(check['statement'])}</td>"
                     f"<td><small>{escape(check['citation'])}</small></td>"
                     f'<td class="col-status status-{check["status"]}">{escape(status_text(check))}</td>'
-                    f"<td>{check['judged']}</td></tr>")
+                    f"<td>{check['judged']}</td><td>{proof_html(check.get('proof', {}))}</td></tr>")
         if check["findings"]:
-            rows.append(f'<tr class="hems-evidence"><td colspan="7">{findings_html(check)}</td></tr>')
+            rows.append(f'<tr class="hems-evidence"><td colspan="8">{findings_html(check)}</td></tr>')
     errors = summary.get("input_errors", [])
     error_list = "".join(f"<li>{_code(e['source'])}: {escape(e['message'])}</li>" for e in errors)
     meta = summary["metadata"]
@@ -193,8 +219,10 @@ def report_page(summary: dict[str, Any]) -> str:
     return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"/><title>{escape(title)}</title>'
             f"<style>body {{ font-family: Helvetica, Arial, sans-serif; font-size: 12px; }}{STYLE}</style></head>"
             f'<body><h1 id="title">{escape(title)}</h1>{banner(summary)}{metadata_table(summary)}'
+            f"{evidence_sections(summary)}"
             f'<h2>Catalogue</h2><table class="hems-catalogue" id="hems-catalogue"><thead><tr><th>ID</th><th>Level</th>'
-            f"<th>Basis</th><th>Statement</th><th>Spec citation</th><th>Status</th><th>{judged}</th></tr></thead>"
+            f"<th>Basis</th><th>Statement</th><th>Spec citation</th><th>Status</th><th>{judged}</th>"
+            f"<th>Proof it can fail</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>{spec_and_notes(summary)}"
             + (f"<h2>Input errors ({summary['counts']['input_errors']})</h2><ul>{error_list}</ul>" if errors else "")
             + "</body></html>\n")

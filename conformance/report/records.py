@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from conformance.contract.coverage import NEEDS, Coverage, unexercised
 from conformance.contract.levels import Level
 
 EVIDENCE_PER_CHECK = 10
@@ -23,6 +24,7 @@ class Status(StrEnum):
     WARNING = "warning"
     SKIPPED = "skipped"
     ACCEPTED = "accepted"  # every finding that would fail is accepted by a baseline entry (--baseline)
+    NOT_EXERCISED = "not_exercised"  # judged, found nothing, but never met what it judges: a vacuous pass
 
 
 @dataclass
@@ -39,6 +41,7 @@ class CheckRecord:
     total_findings: int = 0
     findings: list[Any] = field(default_factory=list)  # the evidence kept, EVIDENCE_PER_CHECK at most
     skipped: str = ""
+    unexercised: str = ""  # what the data or configuration would need to exercise this check, if it never was
     levels_seen: Counter = field(default_factory=Counter)
     accepted_levels: Counter = field(default_factory=Counter)  # of the findings a baseline entry accepted
     accepted_by: list[Any] = field(default_factory=list)  # those entries (baseline.Entry), each once
@@ -58,9 +61,19 @@ class CheckRecord:
             return Status.ACCEPTED
         if self.total_findings:
             return Status.WARNING
+        if self.unexercised:
+            return Status.NOT_EXERCISED
         return Status.PASSED if self.judged else Status.SKIPPED
 
     def skip_reason(self) -> str:
         if self.level is Level.OFF:
             return "turned OFF in [judge.levels]"
         return self.skipped or ("nothing to judge: no response reached this check" if not self.judged else "")
+
+
+def mark_unexercised(records: dict[str, CheckRecord], coverage: Coverage) -> None:
+    """Mark the catalogue invariants the judged sessions never exercised (and unmark the others)."""
+    needs = unexercised(coverage)
+    for check_id in NEEDS:
+        if check_id in records:
+            records[check_id].unexercised = needs.get(check_id, "")

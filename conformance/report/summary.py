@@ -24,6 +24,7 @@ from conformance.contract.findings import Finding
 from conformance.contract.settings import Settings
 from conformance.contract.spec import Contract
 from conformance.errors import UsageError
+from conformance.report.proof import proof_of
 from conformance.report.records import CheckRecord, Status
 from conformance.report.redaction import Redactor
 
@@ -223,6 +224,8 @@ def check_entry(record: CheckRecord, strict: bool, findings: list[dict[str, Any]
         "basis": record.basis,
         "status": status.value,
         "skip_reason": record.skip_reason() if status is Status.SKIPPED else "",
+        "needs": record.unexercised if status is Status.NOT_EXERCISED else "",
+        "proof": proof_of(record.id),
         "judged": record.judged,
         "findings_total": record.total_findings,
         "findings_by_level": {level.value: n for level, n in sorted(record.levels_seen.items())},

@@ -1,0 +1,50 @@
+"""Every check can fail, and the report says what shows it: the proof table of conformance/report/proofs.json
+is the payload cases and the faults that trip each check, and no check is without one.
+
+`python tests/test_proof.py` rewrites the file from the case files and the fault table.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from conformance.contract.cases import load_cases
+from conformance.contract.catalogue import CATALOGUE
+from conformance.live.cases import load_cases as load_live_cases
+from conformance.reference.faults import FAULTS
+from conformance.report.proof import PROOFS, PROOFS_FILE, proof_html, proof_of
+
+CHECK_IDS = [*CATALOGUE, *(case.id for case in load_live_cases())]
+
+
+def proof_table() -> dict[str, dict[str, list[str]]]:
+    cases = load_cases()
+    return {check_id: {"cases": [case.id for case in cases if check_id in case.expected],
+                       "faults": [fault.name for fault in FAULTS.values() if check_id in fault.breaks]}
+            for check_id in CHECK_IDS}
+
+
+def proofs_text() -> str:
+    return json.dumps(proof_table(), indent=1) + "\n"
+
+
+def test_the_proof_table_is_current():
+    assert PROOFS_FILE.read_text(encoding="utf-8") == proofs_text(), "stale: run python tests/test_proof.py"
+
+
+def test_every_catalogue_check_and_live_case_has_proof():
+    unproven = [check_id for check_id in CHECK_IDS if not proof_of(check_id)["cases"] and not proof_of(check_id)["faults"]]
+    assert unproven == []
+    assert set(PROOFS) == set(CHECK_IDS)
+
+
+def test_a_check_without_proof_is_marked_as_such():
+    assert "no proof" in proof_html(proof_of("XYZ-999"))
+    cell = proof_html(proof_of("CNT-002"))
+    assert "CNT-002[0]" in cell and "counters-off-by-one" in cell and "no proof" not in cell
+
+
+if __name__ == "__main__":
+    PROOFS_FILE.write_text(proofs_text(), encoding="utf-8")
+    sys.exit(0)

@@ -1,0 +1,76 @@
+"""Timelines and coverage as plain functions: bounded, escaped, legible with hundreds of decisions, each finding
+pinned where its pointer says; what each invariant needs to be exercised."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from conformance.contract.cases import PAYLOAD_CASES
+from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.coverage import NEEDS, Coverage, unexercised
+from conformance.contract.findings import Finding
+from conformance.contract.levels import Level
+from conformance.contract.payload import SessionView
+from conformance.report.summary import finding_entry
+from conformance.report.timeline import FULL_SESSIONS, SessionSample, session_data, timeline_svg, timelines_html
+
+
+def base(name: str = "ended-charged") -> dict:
+    return json.loads((PAYLOAD_CASES / "base" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def finding(check_id: str, pointer: str) -> Finding:
+    return Finding(pointer, "off <by> one", 1, 2, check_id, Level.MUST)
+
+
+def test_every_need_names_a_catalogue_invariant_and_a_base_payload_exercises_its_own():
+    assert set(NEEDS) <= set(CATALOGUE)
+    coverage = Coverage()
+    coverage.add(SessionView(base()))
+    idle = unexercised(coverage)
+    assert "EVD-003" not in idle and idle["OUT-003"] == "an ended session whose outcome is no_surplus"
+    coverage.add(SessionView(base("ended-no-surplus")), key="again")
+    coverage.add(SessionView(base("ended-no-surplus")), key="again")  # one session read twice counts once
+    assert coverage.to_dict()["sessions by outcome"] == {"charged_from_solar": 1, "no_surplus": 1}
+    assert "OUT-003" not in unexercised(coverage)
+
+
+def test_each_finding_is_pinned_at_its_decision_or_command_with_its_values_escaped():
+    payload = base()
+    findings = [finding("CNT-002", "/session/commands_applied"), finding("PHY-002", "/commands/1/commanded_amps"),
+                finding("REF-004", "/decisions/3/dispatched"), finding("IDN-001", "/commands/99")]
+    data = session_data("k", '<b>"label"</b>', payload, [finding_entry(f) for f in findings])
+    svg = timeline_svg(data)
+    pins = re.findall(r'<g class="hems-pin" data-check="([^"]+)" data-pointer="([^"]*)"><title>([^<]*)</title>'
+                      r'<path d="M([\d.]+),', svg)
+    assert sorted((c, p) for c, p, _, _ in pins) == sorted((f.check_id, f.pointer) for f in findings)
+    x = {c: float(at) for c, _, _, at in pins}
+    assert x["CNT-002"] == x["IDN-001"] == 52  # the session as a whole, and a row that is not there
+    assert x["PHY-002"] > 52 and x["REF-004"] > 52
+    command = payload["commands"][1]
+    assert f"{command['commanded_amps']:g} A commanded" in dict((c, t) for c, _, t, _ in pins)["PHY-002"]
+    page = timelines_html({"full": [data]})
+    assert "off &lt;by&gt; one" in svg and '<b>"label"' not in page and "&lt;b&gt;&quot;label&quot;&lt;/b&gt;" in page
+
+
+def test_hundreds_of_decisions_stay_legible_and_small():
+    payload = base()
+    payload["decisions"] = payload["decisions"] * 60  # 780 decisions, all at the same 13 instants
+    svg = timeline_svg(session_data("k", "long", payload, []))
+    kinds = [d["decision"] for d in payload["decisions"]]
+    assert svg.count('class="hems-decision"') == sum(k in ("start", "step", "stop") for k in kinds)
+    assert svg.count("<path") < len(kinds) / 2  # holds and skips are one path each, not one element per tick
+    assert len(svg) < 250_000
+
+
+def test_the_sample_is_bounded_and_reads_a_session_once():
+    sample = SessionSample(once=True)
+    for n in range(FULL_SESSIONS + 5):
+        sample.add(f"s{n:02}", f"s{n}", base(), [finding("CNT-002", "/session/commands_applied")])
+        sample.add(f"s{n:02}", f"s{n}", base(), [finding("CNT-002", "/session/commands_applied")])
+    sample.add("good", "good", base("ongoing"), [])
+    sample.add("better", "better", base("ongoing"), [])
+    drawn = sample.to_dict()
+    assert drawn["sessions_with_findings"] == FULL_SESSIONS + 5 and len(drawn["full"]) == FULL_SESSIONS
+    assert [s["key"] for s in drawn["by_outcome"]] == ["good"] and drawn["by_outcome"][0]["outcome"] == "ongoing"
