@@ -19,7 +19,7 @@ import pytest
 from conformance.contract.spec import Contract, load_contract
 from conformance.errors import ConfigError
 from conformance.live.cases import bundled_cases_dir, known_check_ids
-from conformance.live.items import RUN_KEY, VERDICT_KEY, verdict_line
+from conformance.live.items import RUN_KEY, VERDICT_KEY, unexercised_lines, verdict_line
 from conformance.live.report_plugin import REPORT_PLUGIN
 from conformance.live.runner import EXIT_INTERRUPTED, LiveRun, RunOptions, no_verdict
 from conformance.live.target import TargetConfig, config_from_mapping, load_target
@@ -130,10 +130,15 @@ def _run(request: RunRequest) -> int:
             _annotate(folder, verdict.run)
         return exit_code
     folder.publish()
-    if request.annotations == "github":
-        _annotate(folder, verdict.run)
+    run = verdict.run
     for line in console_lines(verdict.summary):
         print(line)
+    for line in run.ledger.acceptance.lines() if run.ledger.acceptance else ():
+        print(f"hems-conformance: baseline: {run.redactor.text(line)}")
+    for line in unexercised_lines(run) if not run.halted else ():
+        print(f"hems-conformance: {line}")
+    if request.annotations == "github":
+        _annotate(folder, run)
     print(f"hems-conformance: reports in {folder.path}{os.sep} ({SUMMARY}, {HTML}, {JUNIT})")
     print(f"hems-conformance: {verdict_line(verdict.run, verdict.code)}")
     return verdict.code

@@ -135,8 +135,9 @@ class Replayer:
                                     note="replay")
 
     def _judge(self, check_id: str, exchange: Exchange) -> list[Any]:
-        request = Request(exchange, session_of_url(exchange.url), negative=True)  # only MAL checks read `negative`,
-        if check_id in CATALOGUE:                                                 # and they fire on negative input only
+        # only FUZ-002's check reads `malformed`, and the recorded request it replays was a malformed one
+        request = Request(exchange, session_of_url(exchange.url), malformed=("path parameters",))
+        if check_id in CATALOGUE:
             evidence = catalogue_check(request, self.context)
         else:
             evidence = self.checks[check_id].on_every_response(request, self.context, check_id)  # type: ignore[misc]

@@ -52,7 +52,8 @@ svg.hems-timeline { display: block; max-width: 100%; height: auto; }
   .hems-banner, table.hems-meta, .hems-coverage, svg.hems-timeline, figure.hems-small-session { break-inside: avoid; }
   .hems-session { break-before: page; break-inside: avoid; }
   .hems-good { break-before: page; }
-  .hems-sessions + *, #hems-catalogue { break-before: page; }
+  .hems-sessions + * { break-before: page; }
+  h2 { break-after: avoid; }
 }
 td.col-statement, td.col-citation { font-size: 11px; color: #333; }
 td.col-citation { max-width: 28em; }
@@ -69,7 +70,7 @@ def _code(value: Any) -> str:
 
 def banner(summary: dict[str, Any]) -> str:
     counts = summary["counts"]
-    checks = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in counts["checks"].items())
+    checks = ", ".join(f"{n} {status}" for status, n in counts["checks"].items())  # summary.json's own keys
     levels = ", ".join(f"{n} {level}" for level, n in counts["findings_by_level"].items()) or "no findings"
     return (f'<div class="hems-banner hems-verdict-{summary["exit_code"]}" id="hems-verdict">'
             f'{escape(summary["verdict"].upper())} <small>exit {summary["exit_code"]} · checks: {escape(checks)} · '
@@ -208,7 +209,7 @@ def report_page(summary: dict[str, Any]) -> str:
                     f"<td>{escape(check['statement'])}</td>"
                     f"<td><small>{escape(check['citation'])}</small></td>"
                     f'<td class="col-status status-{check["status"]}">{escape(status_text(check))}</td>'
-                    f"<td>{check['judged']}</td><td>{proof_html(check.get('proof', {}))}</td></tr>")
+                    f"<td>{check['judged']}</td><td class=\"col-proof\">{proof_html(check.get('proof', {}))}</td></tr>")
         if check["findings"]:
             rows.append(f'<tr class="hems-evidence"><td colspan="8">{findings_html(check)}</td></tr>')
     errors = summary.get("input_errors", [])
