@@ -18,7 +18,7 @@ _SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-coo
 # (`Bearer realm="..."`, `error=...`, `Basic realm=...`) stay readable.
 _CREDENTIAL = re.compile(r'(?i)\b(bearer|basic)\s+(?!(?:realm|scope|error|error_description|error_uri|charset)\s*=)'
                          r'(?>[A-Za-z0-9\-._~+/]+=*)')
-MIN_SECRET = 4  # shorter values would mask innocent text and protect nothing: they are refused instead
+MIN_SECRET = 4  # shorter values would mask innocent text and protect nothing (an issued token that short is refused)
 
 
 def _mask_credential(match: re.Match[str]) -> str:
