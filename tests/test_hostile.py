@@ -184,9 +184,10 @@ def test_a_token_endpoint_answering_429_is_retried_like_any_request(tmp_path, ca
 # --- 7. the environment does not choose what is judged ---
 
 
-def test_pytest_options_from_the_environment_do_not_reach_the_verdict(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("addopts", ["-k TOK", "--collect-only"])
+def test_pytest_options_from_the_environment_do_not_reach_the_verdict(tmp_path, capsys, monkeypatch, addopts):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("PYTEST_ADDOPTS", "-k TOK")
+    monkeypatch.setenv("PYTEST_ADDOPTS", addopts)
     code = main(["run", "--fault", "cross-tenant-read", "--profile", "quick", "--report-dir", "r"])
     output = "".join(capsys.readouterr())
     assert code == 1 and "OBJ-004" in output, output

@@ -20,7 +20,7 @@ _SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-coo
 # their shape (Redactor.add).
 _CREDENTIAL = re.compile(r'(?i)\b(bearer|basic)\s+(?!(?:realm|scope|error|error_description|error_uri|charset)\s*=)'
                          r'(?>[A-Za-z0-9\-._~+/]+=*)')
-MIN_SECRET = 4  # shorter values would mask innocent text and protect nothing: they are refused instead
+MIN_SECRET = 4  # shorter values would mask innocent text and protect nothing (an issued token that short is refused)
 # prose, up to a full stop: a random b64token this short and without digit or symbol is rare
 _WORD = re.compile(r"[A-Za-z]{1,19}\.?")
 
