@@ -25,7 +25,7 @@ from conformance.live.runner import EXIT_INTERRUPTED, LiveRun, RunOptions, no_ve
 from conformance.live.target import TargetConfig, config_from_mapping, load_target
 from conformance.report.baseline import load_baseline
 from conformance.report.markdown import annotations
-from conformance.report.summary import HTML, JUNIT, SUMMARY, ReportFolder, command_line, console_lines
+from conformance.report.summary import HTML, JUNIT, MARKDOWN, SUMMARY, ReportFolder, command_line, console_lines
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ def _run(request: RunRequest) -> int:
         print(f"hems-conformance: {line}")
     if request.annotations == "github":
         _annotate(folder, run)
-    print(f"hems-conformance: reports in {folder.path}{os.sep} ({SUMMARY}, {HTML}, {JUNIT})")
+    print(f"hems-conformance: reports in {folder.path}{os.sep} ({SUMMARY}, {HTML}, {JUNIT}, {MARKDOWN})")
     print(f"hems-conformance: {verdict_line(verdict.run, verdict.code)}")
     return verdict.code
 

@@ -27,6 +27,7 @@ from conformance.report.redaction import Redactor
 from conformance.report.summary import (
     HTML,
     JUNIT,
+    MARKDOWN,
     SUMMARY,
     SUMMARY_FORMAT,
     ReportFolder,
@@ -139,5 +140,5 @@ def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: 
         print(f"hems-conformance: baseline: {line}", file=sys.stderr)
     for line in github_annotations(summary, Redactor()) if annotations == "github" else ():
         print(line, flush=True)
-    print(f"hems-conformance: reports in {folder.path}/ ({SUMMARY}, {HTML}, {JUNIT})", file=sys.stderr)
+    print(f"hems-conformance: reports in {folder.path}/ ({SUMMARY}, {HTML}, {JUNIT}, {MARKDOWN})", file=sys.stderr)
     return tally.exit_code()
