@@ -9,7 +9,6 @@ judged by a procedure (a sequence of requests) cannot: it is reported as such an
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,8 +23,8 @@ from conformance.live.response_checks import Request, ResponseContext, catalogue
 from conformance.live.runner import LiveRun, RunOptions
 from conformance.live.target import load_target
 from conformance.report.baseline import session_of_url
+from conformance.report.compare import load_summary
 from conformance.report.records import Status
-from conformance.report.summary import SUMMARY
 
 FIXED, FAILING, UNKNOWN = "fixed", "still failing", "not replayable"
 _NOT_REPLAYED_HEADERS = ("user-agent", "x-request-id", "accept-encoding", "connection", "content-length", "host")
@@ -44,16 +43,11 @@ class Outcome:
 
 
 def _summary(report_dir: str) -> dict[str, Any]:
-    path = Path(report_dir)
-    path = path if path.name == SUMMARY else path / SUMMARY
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise UsageError(f"{path} is not JSON: {exc}") from None
-    if not isinstance(summary, dict) or summary.get("kind") != "run":
-        raise UsageError(f"{path} is not the summary of a finished `hems-conformance run` (replay needs recorded requests)")
+    """The recorded run's summary.json (read as `report compare` reads it); only a finished run holds requests."""
+    summary = load_summary(report_dir)
+    if summary.get("kind") != "run":
+        raise UsageError(f"{report_dir} is not the summary of a finished `hems-conformance run` (replay needs "
+                         "recorded requests)")
     return summary
 
 
