@@ -38,8 +38,11 @@ class Invariant:
     ongoing_level: Level | None = None
 
     def level_for(self, view: SessionView | None, settings: Settings) -> Level:
-        ongoing = self.ongoing_level is not None and view is not None and view.ongoing
-        return settings.level_of(self.id, self.ongoing_level if ongoing else self.level)
+        return self.level_when(view is not None and view.ongoing, settings)
+
+    def level_when(self, ongoing: bool, settings: Settings) -> Level:
+        """The level for an ongoing (ended_at null) or an ended session."""
+        return settings.level_of(self.id, self.ongoing_level if ongoing and self.ongoing_level is not None else self.level)
 
 
 FAMILIES = {
@@ -291,8 +294,10 @@ _NEVER_DISPATCH = ("hold", "skip")
     basis="title",
 )
 def dispatched_iff_command(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    for i, d in enumerate(view.decisions):
-        has_id = d["steering_command_id"] is not None
+    named = {i for i, _ in view.references}
+    for i in sorted(named.symmetric_difference(view.dispatched)):  # only these can break the "if and only if"
+        d = view.decisions[i]
+        has_id = i in named
         if d["dispatched"] and d["decision"] in _NEVER_DISPATCH:
             continue  # a hold or skip marked dispatched is REF-004's
         if d["dispatched"] and not has_id:
@@ -313,9 +318,8 @@ def dispatched_iff_command(view: SessionView, settings: Settings) -> Iterator[Fi
     basis="normative",
 )
 def reference_resolves(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    for i, d in enumerate(view.decisions):
-        ref = d["steering_command_id"]
-        if ref is not None and ref not in view.command_index:
+    for i, ref in view.references:
+        if ref not in view.command_index:
             yield Finding(
                 _d(i, "steering_command_id"),
                 f"command {ref} is not among this session's {len(view.commands)} command(s)",
@@ -337,10 +341,7 @@ def reference_resolves(view: SessionView, settings: Settings) -> Iterator[Findin
 )
 def reference_unique(view: SessionView, settings: Settings) -> Iterator[Finding]:
     first: dict[Any, int] = {}
-    for i, d in enumerate(view.decisions):
-        ref = d["steering_command_id"]
-        if ref is None:
-            continue
+    for i, ref in view.references:
         if ref in first:
             yield Finding(
                 _d(i, "steering_command_id"),
@@ -362,8 +363,9 @@ def reference_unique(view: SessionView, settings: Settings) -> Iterator[Finding]
     basis="normative",
 )
 def hold_skip_not_dispatched(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    for i, d in enumerate(view.decisions):
-        if d["decision"] in _NEVER_DISPATCH and d["dispatched"]:
+    for i in view.dispatched:
+        d = view.decisions[i]
+        if d["decision"] in _NEVER_DISPATCH:
             yield Finding(_d(i, "dispatched"), f"a {d['decision']} decision is dispatched", False, True)
 
 
@@ -848,11 +850,11 @@ def rows_inside_window(view: SessionView, settings: Settings) -> Iterator[Findin
 )
 def command_after_decision(view: SessionView, settings: Settings) -> Iterator[Finding]:
     skew = timedelta(seconds=settings.dispatch_skew_s)
-    for i, d in enumerate(view.decisions):
-        ref = d["steering_command_id"]
-        j = view.command_index.get(ref) if ref is not None else None
+    for i, ref in view.references:
+        j = view.command_index.get(ref)
         if j is None:
             continue
+        d = view.decisions[i]
         decided, commanded = view.decision_times[i], view.command_times[j]
         if decided is not None and commanded is not None and commanded < decided - skew:
             yield Finding(_c(j, "time"), f"command is earlier than the decision {_d(i)} that dispatched it",
@@ -937,18 +939,17 @@ def amps_in_range(view: SessionView, settings: Settings) -> Iterator[Finding]:
 )
 def watts_match_amps(view: SessionView, settings: Settings) -> Iterator[Finding]:
     volts, margin = settings.nominal_voltage_v, settings.voltage_tolerance_pct / 100.0
+    below, above, slack = 1 - margin, 1 + margin, settings.watts_slack_a * volts  # the same floats, hoisted
     for i, command in enumerate(view.commands):
         amps, watts, phases = command["commanded_amps"], command["commanded_watts"], command["commanded_phases"]
         if amps < 0 or watts < 0 or phases not in (None, 1, 2, 3):
             continue  # PHY-004's and PHY-001's
         counts = (phases,) if phases is not None else (1, 2, 3)
-        bounds = [
-            (amps * volts * (1 - margin) * n - settings.watts_slack_a * volts * n,
-             amps * volts * (1 + margin) * n + settings.watts_slack_a * volts * n)
-            for n in counts
-        ]
         if amps == 0:
             bounds = [(0.0, 0.0)]
+        else:
+            least, most = amps * volts * below, amps * volts * above
+            bounds = [(least * n - slack * n, most * n + slack * n) for n in counts]
         if not any(_at_most(low, watts) and _at_most(watts, high) for low, high in bounds):
             expected = " or ".join(f"{max(low, 0):.0f}..{high:.0f} W" for low, high in bounds)
             yield Finding(_c(i, "commanded_watts"),
@@ -975,11 +976,14 @@ def quantities_not_negative(view: SessionView, settings: Settings) -> Iterator[F
     yield from _negative_fields(view.commands, ("commanded_watts", "commanded_amps"), _c)
 
 
+_PLAIN_NUMBERS = (int, float)  # what JSON parsing yields; a bool's class is neither
+
+
 def _negative_fields(rows: list[dict[str, Any]], names: tuple[str, ...], pointer) -> Iterator[Finding]:
     for i, row in enumerate(rows):
         for name in names:
             value = row[name]
-            if is_number(value) and value < 0:
+            if (value.__class__ in _PLAIN_NUMBERS or value is not None and is_number(value)) and value < 0:
                 yield Finding(pointer(i, name), f"negative {name}", ">= 0", value)
 
 

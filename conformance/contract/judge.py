@@ -70,6 +70,10 @@ class Judge:
         except (ValueError, jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError) as exc:
             first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ContractError(f"{self.contract.path}: {RESPONSE_SCHEMA_NAME} is not a usable JSON Schema: {first_line}") from None
+        # the semantic checks to run and their levels, for ended and for ongoing sessions: decided once, not per payload
+        self._plans = {ongoing: tuple((inv.id, inv.check, level) for inv in SEMANTIC
+                                      if (level := inv.level_when(ongoing, self.settings)) is not Level.OFF)
+                       for ongoing in (False, True)}
 
     def level(self, invariant: Invariant, view: SessionView | None = None) -> Level:
         return invariant.level_for(view, self.settings)
@@ -80,12 +84,11 @@ class Judge:
         if not shape_ok:
             return Judgement([f for f in findings if f.level is not Level.OFF], semantic_evaluated=False)
         view = SessionView(payload)
-        for invariant in SEMANTIC:
-            level = self.level(invariant, view)
-            if level is Level.OFF:
-                continue
-            findings.extend(f.stamped(invariant.id, level) for f in invariant.check(view, self.settings))
-        return Judgement([f for f in findings if f.level is not Level.OFF])
+        settings = self.settings
+        for check_id, check, level in self._plans[view.ongoing]:
+            for finding in check(view, settings):
+                findings.append(finding.stamped(check_id, level))
+        return Judgement([f for f in findings if f.level is not Level.OFF] if findings else findings)
 
     def _schema_findings(self, payload: Any) -> list[Finding]:
         try:
