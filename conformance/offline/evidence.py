@@ -4,6 +4,7 @@ first few findings of each invariant the payload's label and a window of the pay
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from conformance.contract.catalogue import CATALOGUE, SEMANTIC
@@ -19,8 +20,48 @@ from conformance.report.summary import TEXT_LIMIT, finding_entry
 ERRORS_KEPT = 20
 
 
+class Evidence:
+    """What one part of a run saw, mergeable: counts per invariant and level, the first findings of each
+    invariant with their payload window, the first input errors. Plain data, so a worker can send it back;
+    `merge` is associative and keeps the earlier part's evidence first, so any grouping gives one result."""
+
+    def __init__(self) -> None:
+        self.payloads = 0
+        self.evaluated = 0  # payloads whose semantic invariants were evaluated (their shape passed)
+        self.seen: Counter[tuple[str, Level]] = Counter()
+        self.kept: dict[str, list[dict[str, Any]]] = {}
+        self.errors: list[dict[str, str]] = []
+        self.error_count = 0
+
+    def add(self, payload: Payload, judgement: Judgement) -> None:
+        self.payloads += 1
+        self.evaluated += judgement.semantic_evaluated
+        for finding in judgement.findings:
+            self.seen[finding.check_id, finding.level] += 1
+            kept = self.kept.setdefault(finding.check_id, [])
+            if len(kept) < EVIDENCE_PER_CHECK:
+                kept.append(_entry(payload, finding))
+
+    def add_error(self, error: SourceError) -> None:
+        self.error_count += 1
+        if len(self.errors) < ERRORS_KEPT:
+            self.errors.append({"source": error.label, "message": error.message})
+
+    def merge(self, later: Evidence) -> Evidence:
+        """This part followed by `later`, in place."""
+        self.payloads += later.payloads
+        self.evaluated += later.evaluated
+        self.seen.update(later.seen)
+        for check_id, entries in later.kept.items():
+            kept = self.kept.setdefault(check_id, [])
+            kept.extend(entries[:EVIDENCE_PER_CHECK - len(kept)])
+        self.errors.extend(later.errors[:ERRORS_KEPT - len(self.errors)])
+        self.error_count += later.error_count
+        return self
+
+
 class CheckEvidence:
-    """Counts per invariant and level, plus the first findings of each invariant with their payload window."""
+    """Per catalogue invariant, the report's record of a whole run: counts, levels seen and the kept findings."""
 
     def __init__(self, judge: Judge) -> None:
         settings = judge.settings
@@ -34,21 +75,19 @@ class CheckEvidence:
             if record.level is Level.OFF:
                 record.skipped = "level OFF in the configuration"
 
-    def add(self, payload: Payload, judgement: Judgement) -> None:
+    def absorb(self, evidence: Evidence) -> None:
+        """Add what a part of the run saw (parts in input order)."""
         for check_id, record in self.records.items():
-            if judgement.semantic_evaluated or check_id not in self.semantic:
-                record.judged += 1
-        for finding in judgement.findings:
-            record = self.records[finding.check_id]
-            record.total_findings += 1
-            record.levels_seen[finding.level] += 1
-            if len(self.kept[finding.check_id]) < EVIDENCE_PER_CHECK:
-                self.kept[finding.check_id].append(_entry(payload, finding))
-
-    def add_error(self, error: SourceError) -> None:
-        self.error_count += 1
-        if len(self.errors) < ERRORS_KEPT:
-            self.errors.append({"source": error.label, "message": error.message})
+            record.judged += evidence.evaluated if check_id in self.semantic else evidence.payloads
+        for (check_id, level), count in evidence.seen.items():
+            record = self.records[check_id]
+            record.total_findings += count
+            record.levels_seen[level] += count
+        for check_id, entries in evidence.kept.items():
+            kept = self.kept[check_id]
+            kept.extend(entries[:EVIDENCE_PER_CHECK - len(kept)])
+        self.errors.extend(evidence.errors[:ERRORS_KEPT - len(self.errors)])
+        self.error_count += evidence.error_count
 
 
 def _entry(payload: Payload, finding: Finding) -> dict[str, Any]:
