@@ -68,9 +68,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from conformance.live.cases import known_check_ids
     from conformance.offline.reports import check_with_reports
 
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
+    if args.workers is None:
+        from conformance.offline.parallel import usable_cores
+
+        args.workers = usable_cores()
     judge = Judge(load_contract(args.spec), load_settings(args.config, known_ids=known_check_ids()))
     return check_with_reports(judge, args.paths, strict=args.strict, output=args.format, report_dir=args.report_dir,
-                              argv=args.argv)
+                              argv=args.argv, workers=args.workers, column=args.column, dask=args.dask)
 
 
 def _cmd_report_compare(args: argparse.Namespace) -> int:
@@ -118,12 +124,21 @@ def build_parser() -> argparse.ArgumentParser:
     trace.set_defaults(handler=_cmd_trace)
 
     check = commands.add_parser("check", help="judge recorded payloads offline (files, directories, JSON Lines, -)")
-    check.add_argument("paths", nargs="+", metavar="PATH", help="JSON file, directory, .jsonl/.ndjson file, or - for stdin")
+    check.add_argument("paths", nargs="+", metavar="PATH",
+                       help="JSON file, directory, .jsonl/.ndjson file, .parquet/.arrow file (with --column), .har "
+                       "file, - for stdin; or an fsspec URL (s3://, gs://, az://, file://); .gz/.bz2/.xz/.zst are "
+                       "decompressed")
     check.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     check.add_argument("--strict", action="store_true", help="SHOULD findings fail the verdict too")
     check.add_argument("--spec", metavar="FILE", help="judge against this OpenAPI document instead of the pinned one")
     check.add_argument("--config", metavar="FILE", help="TOML file whose [judge] table sets readings and levels")
     check.add_argument("--report-dir", metavar="DIR", help="where the reports go (default: reports/<UTC time>)")
+    check.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="processes that judge files and ranges of large JSON Lines files (default: usable cores); "
+                       "the output is the same for any N")
+    check.add_argument("--column", metavar="NAME", help="the column of a Parquet/Arrow file that holds each raw JSON body")
+    check.add_argument("--dask", metavar="ADDRESS", help="judge on a Dask cluster: 'local' (a LocalCluster of "
+                       "processes) or a scheduler address such as tcp://host:8786 (needs the [dask] extra)")
     check.set_defaults(handler=_cmd_check)
 
     serve = commands.add_parser("serve", help="run the reference deployment (optionally with faults)")

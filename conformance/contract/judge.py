@@ -75,6 +75,10 @@ class Judge:
                                       if (level := inv.level_when(ongoing, self.settings)) is not Level.OFF)
                        for ongoing in (False, True)}
 
+    def __reduce__(self) -> tuple:
+        """Pickled as its contract and settings (a worker process compiles the schema again)."""
+        return Judge, (self.contract, self.settings)
+
     def level(self, invariant: Invariant, view: SessionView | None = None) -> Level:
         return invariant.level_for(view, self.settings)
 

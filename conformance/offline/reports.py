@@ -109,12 +109,23 @@ def write_reports(folder: ReportFolder, summary: dict[str, Any], redactor: Redac
 
 
 def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: str, report_dir: str | None,
-                       argv: list[str]) -> int:
-    """`hems-conformance check`: judge the inputs as they stream, then write the three reports."""
+                       argv: list[str], workers: int = 1, column: str | None = None, dask: str | None = None) -> int:
+    """`hems-conformance check`: judge the inputs as they stream (here, in `workers` processes, or on a Dask
+    cluster), then write the three reports."""
     folder = ReportFolder.create(report_dir)
     started = time.time()
     evidence = CheckEvidence(judge)
-    tally = run_check(judge, paths, strict=strict, output=output, evidence=evidence)
+    partials = None
+    as_json = output == "json"
+    if dask is not None:
+        from conformance.offline.dask_engine import dask_partials
+
+        partials = dask_partials(judge, paths, strict=strict, as_json=as_json, address=dask, column=column)
+    elif workers > 1:
+        from conformance.offline.parallel import pool_partials
+
+        partials = pool_partials(judge, paths, strict=strict, as_json=as_json, workers=workers, column=column)
+    tally = run_check(judge, paths, strict=strict, output=output, evidence=evidence, partials=partials, column=column)
     write_reports(folder, check_summary(evidence, tally, judge, paths=[display(p) for p in paths], strict=strict,
                                         command=command_line([display(a) for a in argv]), started=started))
     print(f"hems-conformance: reports in {folder.path}/ ({SUMMARY}, {HTML}, {JUNIT})", file=sys.stderr)

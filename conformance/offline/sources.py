@@ -57,7 +57,7 @@ def display(path: str | os.PathLike[str]) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
-def _expand(paths: Iterable[str]) -> Iterator[str | Path | SourceError]:
+def expand(paths: Iterable[str]) -> Iterator[str | Path | SourceError]:
     for raw in paths:
         if raw == "-":
             yield raw
@@ -92,11 +92,11 @@ def _walk(directory: Path) -> Iterator[Path | SourceError]:
 def iter_payloads(paths: Iterable[str], progress: Progress | None = None) -> Iterator[Payload | SourceError]:
     """Every payload under `paths`, in a stable order: arguments as given, directories sorted."""
     progress = progress or Progress()
-    for item in _expand(paths):
+    for item in expand(paths):
         if isinstance(item, SourceError):
             yield item
         elif item == "-":
-            yield from _guarded("<stdin>", _read_stream("<stdin>", sys.stdin.buffer, progress, lines=None))
+            yield from guarded("<stdin>", read_stream("<stdin>", sys.stdin.buffer, progress, lines=None))
         else:
             try:
                 handle = open(item, "rb")
@@ -108,11 +108,16 @@ def iter_payloads(paths: Iterable[str], progress: Progress | None = None) -> Ite
                     progress.total += Path(item).stat().st_size
                 except OSError:
                     pass
-                lines = True if item.suffix in LINES_SUFFIXES else None if item.suffix not in JSON_SUFFIXES else False
-                yield from _guarded(display(item), _read_stream(display(item), handle, progress, lines=lines))
+                lines = layout(item.suffix)
+                yield from guarded(display(item), read_stream(display(item), handle, progress, lines=lines))
 
 
-def _guarded(label: str, items: Iterator[Payload | SourceError]) -> Iterator[Payload | SourceError]:
+def layout(suffix: str) -> bool | None:
+    """How a file with this suffix is read: True JSON Lines, False one JSON document, None sniff."""
+    return True if suffix in LINES_SUFFIXES else False if suffix in JSON_SUFFIXES else None
+
+
+def guarded(label: str, items: Iterator[Payload | SourceError]) -> Iterator[Payload | SourceError]:
     """`items`, ending in a SourceError where reading fails after the open (EIO, a vanished mount)."""
     try:
         yield from items
@@ -120,7 +125,7 @@ def _guarded(label: str, items: Iterator[Payload | SourceError]) -> Iterator[Pay
         yield SourceError(label, f"cannot read: {exc.strerror or exc}")
 
 
-def _read_stream(label: str, stream: BinaryIO, progress: Progress, lines: bool | None) -> Iterator[Payload | SourceError]:
+def read_stream(label: str, stream: BinaryIO, progress: Progress, lines: bool | None) -> Iterator[Payload | SourceError]:
     """`lines`: True JSON Lines, False one JSON document, None sniff (one document if it parses whole)."""
     if lines is False:
         data = stream.read()
@@ -136,7 +141,7 @@ def _read_stream(label: str, stream: BinaryIO, progress: Progress, lines: bool |
             yield from _document(label, data)
             return
         reader = itertools.chain([first], stream)
-    yield from _json_lines(label, reader, progress)
+    yield from json_lines(label, reader, progress)
 
 
 def _more(stream: BinaryIO) -> bool:
@@ -290,9 +295,12 @@ def parse_line(label: str, number: int, raw: bytes) -> Payload | SourceError:
     return Payload(f"{label}:{number}", body)
 
 
-def _json_lines(label: str, reader: Iterable[bytes], progress: Progress) -> Iterator[Payload | SourceError]:
-    empty = True
-    for number, raw in enumerate(reader, start=1):
+def json_lines(label: str, reader: Iterable[bytes], progress: Progress, *, first: int = 1,
+               whole: bool = True) -> Iterator[Payload | SourceError]:
+    """The lines of a JSON Lines file, numbered from `first`; `whole`: the reader has the whole file, so a
+    file of blank lines only is an error (a byte range of a larger file may be blank)."""
+    empty = whole
+    for number, raw in enumerate(reader, start=first):
         progress.read += len(raw)
         if not raw.strip():
             continue

@@ -11,7 +11,8 @@ from typing import IO
 from conformance.contract.judge import Judge
 from conformance.offline.core import ERR, Partial, Tally, judge_items
 from conformance.offline.evidence import CheckEvidence
-from conformance.offline.sources import Progress, iter_payloads
+from conformance.offline.parts import iter_inputs
+from conformance.offline.sources import Progress
 
 __all__ = ["Tally", "run_check"]
 
@@ -75,7 +76,7 @@ class _Live(Partial):
 
 def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
               out: IO[str] | None = None, err: IO[str] | None = None, evidence: CheckEvidence | None = None,
-              partials: Callable[[Progress], Iterator[Partial]] | None = None) -> Tally:
+              partials: Callable[[Progress], Iterator[Partial]] | None = None, column: str | None = None) -> Tally:
     """Judge every payload under `paths`, writing findings as they come; return the tally.
 
     `partials` runs the partitions elsewhere (a process pool, a Dask cluster) and yields their results in
@@ -91,7 +92,7 @@ def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
         out.write('{"results": [')
     run = _Live(writer)
     if partials is None:
-        judge_items(judge, iter_payloads(paths, progress), strict=strict, as_json=as_json, into=run)
+        judge_items(judge, iter_inputs(paths, progress, column), strict=strict, as_json=as_json, into=run)
     else:
         for partial in partials(progress):
             run.merge(partial)

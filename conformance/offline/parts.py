@@ -1,0 +1,171 @@
+"""Partitions of `check`'s inputs, and judging one: the unit a process pool or a Dask cluster runs.
+
+`plan` turns the command's paths into parts in input order: a local file, a byte range of a large local
+JSON Lines file (split on line boundaries, each range knowing the number of its first line), a file in
+object storage or compressed, a Parquet file, a HAR file, or an input error found while walking. `judge_part`
+reads one part and judges it into a `Partial`; it depends on nothing but the part, so any engine can run it.
+"""
+
+from __future__ import annotations
+
+import mmap
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from conformance.contract.judge import Judge
+from conformance.offline.core import Partial, judge_items
+from conformance.offline.sources import (
+    LINES_SUFFIXES,
+    Payload,
+    Progress,
+    SourceError,
+    display,
+    expand,
+    guarded,
+    iter_payloads,
+    json_lines,
+)
+
+BLOCK = 32 << 20  # a JSON Lines file larger than this is judged in ranges of about this size
+COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
+PARQUET_SUFFIXES = (".parquet", ".arrow", ".feather")
+HAR_SUFFIXES = (".har",)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One partition: `kind` is file, range, parquet, har or error (then `label: message` is the error)."""
+
+    kind: str
+    path: str
+    label: str
+    start: int = 0
+    end: int = 0
+    first: int = 1  # the number of the first line of a range
+    size: int = 0
+    column: str | None = None
+    message: str = ""
+
+
+def is_url(path: str) -> bool:
+    return "://" in path
+
+
+def remote(path: str) -> bool:
+    """Read through fsspec: a URL, or a compressed local file."""
+    return is_url(path) or PurePosixPath(path).suffix in COMPRESSION
+
+
+def inner_suffix(path: str) -> str:
+    """The suffix that says what a file holds, under any compression suffix (x.jsonl.gz -> .jsonl)."""
+    pure = PurePosixPath(path.split("?", 1)[0])
+    if pure.suffix in COMPRESSION:
+        pure = pure.with_suffix("")
+    return pure.suffix
+
+
+def plan(paths: Iterable[str], *, split: int | None = None, column: str | None = None) -> Iterator[Part]:
+    """The parts of `paths` in input order; with `split`, local JSON Lines files larger than it in ranges."""
+    for raw in paths:
+        if raw != "-" and remote(raw):
+            yield _part(raw, raw, column, size=0)
+            continue
+        for item in expand([raw]):
+            if isinstance(item, SourceError):
+                yield Part("error", "", item.label, message=item.message)
+            elif item == "-":
+                yield Part("file", "-", "<stdin>")
+            else:
+                try:
+                    size = item.stat().st_size
+                except OSError:
+                    size = 0  # opening it says why
+                if split and item.suffix in LINES_SUFFIXES and size > split:
+                    yield from _ranges(item, size, split)
+                else:
+                    yield _part(str(item), display(item), column, size)
+
+
+def _part(path: str, label: str, column: str | None, size: int) -> Part:
+    suffix = inner_suffix(path)
+    kind = "parquet" if suffix in PARQUET_SUFFIXES else "har" if suffix in HAR_SUFFIXES else "file"
+    return Part(kind, path, label, size=size, column=column)
+
+
+def _ranges(path: Path, size: int, block: int) -> Iterator[Part]:
+    """Byte ranges of about `block` bytes, each starting at a line start, with the number of its first line.
+    One pass over the file counts the lines; a file of blank lines only stays whole (it is one error)."""
+    label, whole = display(path), Part("file", str(path), display(path), size=size)
+    ranges, blank = [], True
+    try:
+        with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            start, line = 0, 1
+            while start < size:
+                newline = view.find(b"\n", min(start + block, size) - 1)
+                end = size if newline < 0 else newline + 1
+                ranges.append(Part("range", str(path), label, start=start, end=end, first=line, size=end - start))
+                chunk = view[start:end]
+                line += chunk.count(b"\n")
+                blank = blank and not chunk.strip()
+                start = end
+    except (OSError, ValueError):
+        blank = True  # unreadable or changed under us: read whole, which reports the error
+    yield from [whole] if blank else ranges
+
+
+def read_part(part: Part, progress: Progress) -> Iterator[Payload | SourceError]:
+    """The payloads and input errors of one part, in order."""
+    if part.kind == "error":
+        yield SourceError(part.label, part.message)
+    elif part.kind == "range":
+        yield from guarded(part.label, _range(part, progress))
+    elif part.kind == "parquet":
+        from conformance.offline.parquet import read_parquet
+
+        yield from read_parquet(part.path, part.label, part.column, progress)
+    elif part.kind == "har":
+        from conformance.offline.har import read_har
+
+        yield from read_har(part.path, part.label, progress)
+    elif remote(part.path):
+        from conformance.offline.remote import read_remote
+
+        yield from read_remote(part.path, part.label, progress)
+    else:
+        yield from iter_payloads([part.path], progress)
+
+
+def _range(part: Part, progress: Progress) -> Iterator[Payload | SourceError]:
+    try:
+        handle = open(part.path, "rb")
+    except OSError as exc:
+        yield SourceError(part.label, f"cannot read: {exc.strerror or exc}")
+        return
+    with handle:
+        handle.seek(part.start)
+        yield from json_lines(part.label, _lines(handle, part.end - part.start), progress, first=part.first,
+                              whole=False)
+
+
+def _lines(handle, length: int) -> Iterator[bytes]:
+    while length > 0:
+        line = handle.readline()
+        if not line:
+            return
+        length -= len(line)
+        yield line
+
+
+def iter_inputs(paths: Iterable[str], progress: Progress, column: str | None = None) -> Iterator[Payload | SourceError]:
+    """Every payload and input error of `paths` in input order, read here, without splitting."""
+    for part in plan(paths, column=column):
+        yield from read_part(part, progress)
+
+
+def judge_part(judge: Judge, part: Part, *, strict: bool, as_json: bool) -> Partial:
+    """Read and judge one part: what a worker of any engine runs."""
+    progress = Progress()
+    partial = judge_items(judge, read_part(part, progress), strict=strict, as_json=as_json, into=Partial())
+    partial.read = progress.read
+    return partial

@@ -1,0 +1,176 @@
+"""`check` at scale: --workers, ranges of large JSON Lines files, fsspec URLs, Parquet, HAR and Dask.
+
+Every way of running the same inputs must give the same bytes on stdout and stderr, the same reports and the
+same exit code as one process reading them in order; that identity is what these tests check.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from test_check_cli import BASE, drawn, must_broken, should_broken, write_lines
+
+from conformance.cli import main
+from conformance.contract.judge import Judge
+from conformance.offline.evidence import CheckEvidence
+from conformance.offline.parallel import pool_partials
+from conformance.offline.stream import run_check
+
+VOLATILE = ("started_at", "finished_at", "duration_s", "command", "python", "hostname", "timestamp")
+
+
+def broken_ids(body: dict) -> dict:
+    body = copy.deepcopy(body)
+    body["decisions"][0]["steering_command_id"] = 999_999  # REF-002
+    return body
+
+
+def mixed(directory: Path) -> Path:
+    """A directory of every input shape: documents, arrays, JSON Lines (with a BOM, blank and broken lines),
+    an empty file, invalid JSON, a non-payload; conformant and broken payloads spread over them."""
+    bodies = drawn(5, 6)
+    (directory / "sub").mkdir(parents=True)
+    (directory / "a.json").write_text(json.dumps(BASE), encoding="utf-8")
+    (directory / "b.json").write_text(json.dumps([bodies[0], must_broken(), {"x": 1}]), encoding="utf-8")
+    lines = [json.dumps(b) for b in bodies] + ["{broken", "", json.dumps(should_broken()), json.dumps(broken_ids(BASE))]
+    (directory / "c.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (directory / "sub" / "e.json").write_text("", encoding="utf-8")
+    (directory / "sub" / "f.ndjson").write_bytes(b"\xef\xbb\xbf" + json.dumps(must_broken()).encode() + b"\n[1]\n")
+    (directory / "sub" / "g.json").write_text("[]", encoding="utf-8")
+    return directory
+
+
+def run(*argv: object, cwd: Path) -> tuple[int, bytes, bytes]:
+    result = subprocess.run([sys.executable, "-m", "conformance", "check", *map(str, argv)], capture_output=True,
+                            cwd=cwd, timeout=300, check=False)
+    return result.returncode, result.stdout, result.stderr
+
+
+def steady(summary_path: Path) -> dict:
+    """summary.json without what differs between any two runs (times, command line, host)."""
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in VOLATILE}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+    return strip(json.loads(summary_path.read_text(encoding="utf-8")))
+
+
+def junit_cases(path: Path) -> str:
+    text = path.read_text(encoding="utf-8")
+    return text[text.index("<testcase"):]
+
+
+def same_run(tmp_path: Path, inputs: list[object], variants: list[list[str]], fmt: str) -> None:
+    """Every variant gives byte-identical stdout and stderr, the same exit code and the same reports."""
+    seen = []
+    for n, extra in enumerate(variants):
+        reports = tmp_path / f"r{fmt}{n}"
+        code, out, err = run(*inputs, "--format", fmt, "--report-dir", reports, *extra, cwd=tmp_path)
+        err = err.replace(str(reports).encode(), b"REPORTS")
+        seen.append((code, out, err, steady(reports / "summary.json"), junit_cases(reports / "junit.xml")))
+    for other in seen[1:]:
+        assert other[:3] == seen[0][:3]
+        assert other[3] == seen[0][3]
+        assert other[4] == seen[0][4]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_workers_give_byte_identical_output_and_reports(tmp_path, fmt):
+    directory = mixed(tmp_path / "in")
+    same_run(tmp_path, [directory, directory / "a.json"], [["--workers", "1"], ["--workers", "2"], ["--workers", "3"]],
+             fmt)
+    code, out, _ = run(directory, "--workers", "2", "--format", fmt, "--report-dir", tmp_path / "r", cwd=tmp_path)
+    assert code == 2 and b"REF-002" in out and b"CNT-004" in out and b"OUT-006" in out
+
+
+def test_ranges_of_a_json_lines_file_judge_as_the_whole_file(tmp_path):
+    """Split on line boundaries with the right line numbers: blank, broken, BOM-led and failing lines alike."""
+    bodies = drawn(9, 8)
+    lines = [b"\xef\xbb\xbf" + json.dumps(must_broken()).encode()]
+    for i in range(60):
+        lines.append(json.dumps(bodies[i % 8] if i % 7 else broken_ids(bodies[i % 8])).encode())
+        lines.extend([b"", b"{nope"] if i % 13 == 0 else [])
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b"\n".join(lines))  # no final newline
+    judge = Judge()
+    outputs = []
+    for block in (None, 1, 4096, 50_000):
+        out, err, evidence = io.StringIO(), io.StringIO(), CheckEvidence(judge)
+        partials = None if block is None else pool_partials(judge, [str(path)], strict=False, as_json=False, workers=2,
+                                                            block=block)
+        tally = run_check(judge, [str(path)], strict=False, output="text", out=out, err=err, evidence=evidence,
+                          partials=partials)
+        outputs.append((out.getvalue(), err.getvalue(), tally.to_dict(), evidence.kept, evidence.errors,
+                        {k: (r.judged, r.total_findings) for k, r in evidence.records.items()}))
+    assert all(o == outputs[0] for o in outputs[1:])
+    assert f"{path}:1: CNT-004" in outputs[0][0] and f"{path}:{len(lines)}:" not in outputs[0][1]
+
+
+def test_blank_json_lines_file_larger_than_a_range_is_one_error(tmp_path):
+    path = tmp_path / "blank.jsonl"
+    path.write_bytes(b"\n \n" * 5000)
+    judge = Judge()
+    err = io.StringIO()
+    tally = run_check(judge, [str(path), str(path)], strict=False, output="text", out=io.StringIO(), err=err,
+                      partials=pool_partials(judge, [str(path), str(path)], strict=False, as_json=False, workers=2,
+                                             block=100))
+    assert err.getvalue() == f"{path}: empty: no JSON document\n" * 2 and tally.exit_code() == 2
+
+
+def test_ctrl_c_stops_every_worker_with_exit_130(tmp_path):
+    """A FIFO nobody writes keeps one worker waiting, so the run lasts until Ctrl-C ends it."""
+    write_lines(tmp_path / "a.jsonl", drawn(3, 2))
+    os.mkfifo(tmp_path / "never.jsonl")
+    child = subprocess.Popen([sys.executable, "-m", "conformance", "check", "a.jsonl", "a.jsonl", "never.jsonl",
+                              "--workers", "2", "--report-dir", "r"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             cwd=tmp_path, start_new_session=True)
+    try:
+        for _ in range(400):  # until both workers run
+            if len(children(child.pid)) >= 2:
+                break
+            time.sleep(0.05)
+        workers = children(child.pid)
+        assert len(workers) >= 2
+        os.killpg(child.pid, signal.SIGINT)  # as a terminal does: to the whole process group
+        _, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 130
+    assert err.decode().strip().splitlines()[-1] == "hems-conformance: interrupted" and b"Traceback" not in err
+    for _ in range(200):
+        if not any(Path(f"/proc/{pid}").exists() for pid in workers):
+            break
+        time.sleep(0.05)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_workers_must_be_positive(capsys):
+    assert main(["check", "x.json", "--workers", "0"]) == 2
+    assert "--workers must be at least 1" in capsys.readouterr().err
+
