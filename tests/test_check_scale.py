@@ -174,3 +174,90 @@ def test_workers_must_be_positive(capsys):
     assert main(["check", "x.json", "--workers", "0"]) == 2
     assert "--workers must be at least 1" in capsys.readouterr().err
 
+
+
+# --- where archives live: fsspec URLs, compression ---
+
+
+def test_gzipped_json_lines_in_memory_store_are_judged_like_the_plain_file(tmp_path, capsys):
+    fsspec = pytest.importorskip("fsspec")
+    import gzip
+
+    bodies = [BASE, must_broken(), BASE]
+    plain = write_lines(tmp_path / "day.jsonl", bodies)
+    with fsspec.filesystem("memory").open("/archive/day.jsonl.gz", "wb") as handle:
+        handle.write(gzip.compress(plain.read_bytes()))
+    assert main(["check", str(plain), "--workers", "1", "--report-dir", str(tmp_path / "r1")]) == 1
+    local = capsys.readouterr().out
+    assert main(["check", "memory://archive/day.jsonl.gz", "--workers", "1", "--report-dir", str(tmp_path / "r2")]) == 1
+    assert capsys.readouterr().out == local.replace(str(plain), "memory://archive/day.jsonl.gz")
+
+
+@pytest.mark.parametrize("suffix", [".bz2", ".xz", ".zst"])
+def test_compression_follows_the_suffix(tmp_path, capsys, suffix):
+    pytest.importorskip("fsspec")
+    import bz2
+    import lzma
+
+    compress = {".bz2": bz2.compress, ".xz": lzma.compress,
+                ".zst": lambda data: pytest.importorskip("zstandard").ZstdCompressor().compress(data)}[suffix]
+    path = tmp_path / f"one.json{suffix}"
+    path.write_bytes(compress(json.dumps(must_broken()).encode()))
+    assert main(["check", str(path), "--report-dir", str(tmp_path / "r")]) == 1
+    assert f"{path}: CNT-004 MUST" in capsys.readouterr().out
+
+
+def test_a_missing_object_is_an_input_error_and_a_password_in_a_url_is_refused(tmp_path, capsys):
+    pytest.importorskip("fsspec")
+    assert main(["check", "memory://nowhere/x.json", "--report-dir", str(tmp_path / "r")]) == 2
+    assert "memory://nowhere/x.json: cannot read: no such file or object" in capsys.readouterr().err
+    assert main(["check", "s3://key:secret@bucket/x.json"]) == 2
+    err = capsys.readouterr().err
+    assert "URL with a password" in err and "secret" not in err
+
+
+# --- Parquet and Arrow ---
+
+
+def parquet_file(path: Path, bodies: list, typed: bool = False) -> Path:
+    pa = pytest.importorskip("pyarrow")
+    parquet = pytest.importorskip("pyarrow.parquet")
+    column = bodies if typed else [None if b is None else json.dumps(b) for b in bodies]
+    parquet.write_table(pa.table({"id": list(range(len(bodies))), "body": column}), path)
+    return path
+
+
+def test_a_parquet_string_column_is_judged_row_by_row(tmp_path, capsys):
+    path = parquet_file(tmp_path / "a.parquet", [BASE, must_broken(), None])
+    assert main(["check", str(path), "--column", "body", "--report-dir", str(tmp_path / "r")]) == 2
+    out, err = capsys.readouterr()
+    assert f"{path}:2: CNT-004 MUST" in out and f"{path}:3: null: no JSON body" in err
+    assert "2 payload(s) judged, 1 failing (1 MUST), 1 input error(s)" in out
+
+
+def test_a_parquet_binary_column_is_judged_and_an_arrow_file_too(tmp_path, capsys):
+    pa = pytest.importorskip("pyarrow")
+    table = pa.table({"body": [json.dumps(BASE).encode(), json.dumps(must_broken()).encode()]})
+    pytest.importorskip("pyarrow.parquet").write_table(table, tmp_path / "b.parquet")
+    with pa.OSFile(str(tmp_path / "b.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    for name in ("b.parquet", "b.arrow"):
+        assert main(["check", str(tmp_path / name), "--column", "body", "--report-dir", str(tmp_path / "r")]) == 1
+        assert f"{tmp_path / name}:2: CNT-004 MUST" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("column", ["body", "id"])
+def test_a_typed_column_is_refused_with_why(tmp_path, capsys, column):
+    path = parquet_file(tmp_path / "typed.parquet", [BASE], typed=True)
+    assert main(["check", str(path), "--column", column, "--report-dir", str(tmp_path / "r")]) == 2
+    line = capsys.readouterr().err.splitlines()[0]
+    assert line.startswith(f"{path}: column '{column}' is {'struct' if column == 'body' else 'int64'}, not raw JSON")
+    assert "7.0 versus 7, UTC offsets, a missing field versus null, extra properties" in line
+
+
+def test_a_parquet_file_without_column_or_with_a_missing_one_is_an_input_error(tmp_path, capsys):
+    path = parquet_file(tmp_path / "a.parquet", [BASE])
+    assert main(["check", str(path), "--report-dir", str(tmp_path / "r")]) == 2
+    assert "needs --column NAME" in capsys.readouterr().err
+    assert main(["check", str(path), "--column", "nope", "--report-dir", str(tmp_path / "r")]) == 2
+    assert "no column 'nope' (columns: id, body)" in capsys.readouterr().err

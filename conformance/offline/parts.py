@@ -11,10 +11,11 @@ from __future__ import annotations
 import mmap
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from conformance.contract.judge import Judge
 from conformance.offline.core import Partial, judge_items
+from conformance.offline.remote import inner_suffix, is_remote, read_remote
 from conformance.offline.sources import (
     LINES_SUFFIXES,
     Payload,
@@ -28,7 +29,6 @@ from conformance.offline.sources import (
 )
 
 BLOCK = 32 << 20  # a JSON Lines file larger than this is judged in ranges of about this size
-COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
 PARQUET_SUFFIXES = (".parquet", ".arrow", ".feather")
 HAR_SUFFIXES = (".har",)
 
@@ -48,27 +48,10 @@ class Part:
     message: str = ""
 
 
-def is_url(path: str) -> bool:
-    return "://" in path
-
-
-def remote(path: str) -> bool:
-    """Read through fsspec: a URL, or a compressed local file."""
-    return is_url(path) or PurePosixPath(path).suffix in COMPRESSION
-
-
-def inner_suffix(path: str) -> str:
-    """The suffix that says what a file holds, under any compression suffix (x.jsonl.gz -> .jsonl)."""
-    pure = PurePosixPath(path.split("?", 1)[0])
-    if pure.suffix in COMPRESSION:
-        pure = pure.with_suffix("")
-    return pure.suffix
-
-
 def plan(paths: Iterable[str], *, split: int | None = None, column: str | None = None) -> Iterator[Part]:
     """The parts of `paths` in input order; with `split`, local JSON Lines files larger than it in ranges."""
     for raw in paths:
-        if raw != "-" and remote(raw):
+        if raw != "-" and is_remote(raw):
             yield _part(raw, raw, column, size=0)
             continue
         for item in expand([raw]):
@@ -128,9 +111,7 @@ def read_part(part: Part, progress: Progress) -> Iterator[Payload | SourceError]
         from conformance.offline.har import read_har
 
         yield from read_har(part.path, part.label, progress)
-    elif remote(part.path):
-        from conformance.offline.remote import read_remote
-
+    elif is_remote(part.path):
         yield from read_remote(part.path, part.label, progress)
     else:
         yield from iter_payloads([part.path], progress)

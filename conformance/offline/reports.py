@@ -18,6 +18,7 @@ from typing import Any
 from conformance.contract.judge import Judge
 from conformance.errors import UsageError
 from conformance.offline.evidence import CheckEvidence
+from conformance.offline.remote import refuse_secrets
 from conformance.offline.sources import display
 from conformance.offline.stream import Tally, run_check
 from conformance.report.records import Status
@@ -112,6 +113,8 @@ def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: 
                        argv: list[str], workers: int = 1, column: str | None = None, dask: str | None = None) -> int:
     """`hems-conformance check`: judge the inputs as they stream (here, in `workers` processes, or on a Dask
     cluster), then write the three reports."""
+    for path in paths:
+        refuse_secrets(path)
     folder = ReportFolder.create(report_dir)
     started = time.time()
     evidence = CheckEvidence(judge)

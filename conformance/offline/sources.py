@@ -130,7 +130,7 @@ def read_stream(label: str, stream: BinaryIO, progress: Progress, lines: bool | 
     if lines is False:
         data = stream.read()
         progress.read += len(data)
-        yield from _document(label, data)
+        yield from document(label, data)
         return
     reader: Iterable[bytes] = stream
     if lines is None:  # JSON Lines if the first line is a whole JSON value and more lines follow
@@ -138,7 +138,7 @@ def read_stream(label: str, stream: BinaryIO, progress: Progress, lines: bool | 
         if not _parses(first) or not _more(stream):
             data = first + stream.read()
             progress.read += len(data)
-            yield from _document(label, data)
+            yield from document(label, data)
             return
         reader = itertools.chain([first], stream)
     yield from json_lines(label, reader, progress)
@@ -243,7 +243,7 @@ def _invalid(exc: json.JSONDecodeError) -> str:
     return exc.msg if isinstance(exc, _Unsupported) else f"invalid JSON: {exc.msg}"
 
 
-def _document(label: str, data: bytes) -> Iterator[Payload | SourceError]:
+def document(label: str, data: bytes) -> Iterator[Payload | SourceError]:
     body = _parse_document(label, data)
     if isinstance(body, SourceError):
         yield body
