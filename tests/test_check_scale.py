@@ -261,3 +261,21 @@ def test_a_parquet_file_without_column_or_with_a_missing_one_is_an_input_error(t
     assert "needs --column NAME" in capsys.readouterr().err
     assert main(["check", str(path), "--column", "nope", "--report-dir", str(tmp_path / "r")]) == 2
     assert "no column 'nope' (columns: id, body)" in capsys.readouterr().err
+
+
+# --- Dask ---
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_dask_local_cluster_gives_the_output_reports_and_exit_code_of_a_local_run(tmp_path, fmt):
+    pytest.importorskip("dask.bag")
+    pytest.importorskip("distributed")
+    directory = mixed(tmp_path / "in")
+    same_run(tmp_path, [directory], [["--workers", "1"], ["--dask", "local", "--workers", "2"]], fmt)
+
+
+def test_dask_refuses_stdin(tmp_path):
+    pytest.importorskip("distributed")
+    code, _, err = run("-", "--dask", "local", "--report-dir", tmp_path / "r", cwd=tmp_path)
+    assert code == 2 and err.decode().strip() == ("hems-conformance: error: stdin (-) cannot be sent to a Dask "
+                                                  "cluster: give files or URLs")

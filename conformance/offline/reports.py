@@ -115,19 +115,20 @@ def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: 
     cluster), then write the three reports."""
     for path in paths:
         refuse_secrets(path)
-    folder = ReportFolder.create(report_dir)
-    started = time.time()
-    evidence = CheckEvidence(judge)
     partials = None
     as_json = output == "json"
     if dask is not None:
         from conformance.offline.dask_engine import dask_partials
 
-        partials = dask_partials(judge, paths, strict=strict, as_json=as_json, address=dask, column=column)
+        partials = dask_partials(judge, paths, strict=strict, as_json=as_json, address=dask, column=column,
+                                 workers=workers)
     elif workers > 1:
         from conformance.offline.parallel import pool_partials
 
         partials = pool_partials(judge, paths, strict=strict, as_json=as_json, workers=workers, column=column)
+    folder = ReportFolder.create(report_dir)
+    started = time.time()
+    evidence = CheckEvidence(judge)
     tally = run_check(judge, paths, strict=strict, output=output, evidence=evidence, partials=partials, column=column)
     write_reports(folder, check_summary(evidence, tally, judge, paths=[display(p) for p in paths], strict=strict,
                                         command=command_line([display(a) for a in argv]), started=started))
