@@ -63,9 +63,10 @@ def _cmd_trace(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from conformance.contract.judge import Judge
+    from conformance.contract.served import ServedCheck
     from conformance.contract.settings import load_settings
     from conformance.contract.spec import load_contract
-    from conformance.live.cases import known_check_ids
+    from conformance.live.cases import known_check_ids, load_cases
     from conformance.offline.reports import check_with_reports
 
     if args.workers is not None and args.workers < 1:
@@ -74,7 +75,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
         from conformance.offline.parallel import usable_cores
 
         args.workers = usable_cores()
-    judge = Judge(load_contract(args.spec), load_settings(args.config, known_ids=known_check_ids()))
+    settings = load_settings(args.config, known_ids=known_check_ids())
+    # recordings that keep the request path (HAR) are judged by the live case that checks it, too
+    case = next(case for case in load_cases() if case.on_every_response == "path_names_session")
+    served = ServedCheck(case.id, settings.level_of(case.id, case.level), case.statement, case.cite)
+    judge = Judge(load_contract(args.spec), settings, served)
     return check_with_reports(judge, args.paths, strict=args.strict, output=args.format, report_dir=args.report_dir,
                               argv=args.argv, workers=args.workers, column=args.column, dask=args.dask)
 

@@ -279,3 +279,75 @@ def test_dask_refuses_stdin(tmp_path):
     code, _, err = run("-", "--dask", "local", "--report-dir", tmp_path / "r", cwd=tmp_path)
     assert code == 2 and err.decode().strip() == ("hems-conformance: error: stdin (-) cannot be sent to a Dask "
                                                   "cluster: give files or URLs")
+
+
+# --- HAR ---
+
+
+def har_entry(method: str, url: str, status: int, text: str | None, encoding: str | None = None) -> dict:
+    content = {"mimeType": "application/json", "size": len(text or "")}
+    if text is not None:
+        content["text"] = text
+    if encoding:
+        content["encoding"] = encoding
+    return {"startedDateTime": "2026-12-01T10:00:00.000Z", "time": 1.0,
+            "request": {"method": method, "url": url, "httpVersion": "HTTP/1.1", "headers": [], "queryString": [],
+                        "cookies": [], "headersSize": -1, "bodySize": 0},
+            "response": {"status": status, "statusText": "", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [],
+                         "content": content, "redirectURL": "", "headersSize": -1, "bodySize": -1},
+            "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}}
+
+
+def write_har(path: Path, entries: list[dict]) -> Path:
+    path.write_text(json.dumps({"log": {"version": "1.2", "creator": {"name": "test", "version": "1"},
+                                        "entries": entries}}), encoding="utf-8")
+    return path
+
+
+def test_a_har_recorded_against_a_wrong_session_id_gives_the_live_finding_offline(tmp_path, capsys):
+    import base64
+
+    import httpx
+    from reference_support import bearer, deployment, stored_url
+
+    from conformance.reference.faults import Faults
+    from conformance.reference.server import start_in_thread
+
+    dep = deployment(faults=Faults(["wrong-session-id"]))
+    stored = dep.fleet.sessions[0]
+    with start_in_thread(dep) as base:
+        url = stored_url(base, stored)
+        answer = httpx.get(url, headers=bearer(dep), timeout=30)
+        missing = httpx.get(stored_url(base, stored, session_id=10**9), headers=bearer(dep), timeout=30)
+    assert answer.status_code == 200 and missing.status_code == 404
+    path = write_har(tmp_path / "run.har", [
+        har_entry("POST", f"{base}/api/partners/v2.0/auth/token", 200, '{"access_token": "x"}'),
+        har_entry("GET", url, 200, answer.text),
+        har_entry("GET", stored_url(base, stored, session_id=10**9), 404, missing.text),
+        har_entry("GET", url, 200, base64.b64encode(answer.content).decode(), encoding="base64"),
+    ])
+    assert main(["check", str(path), "--report-dir", str(tmp_path / "offline")]) == 1
+    out = capsys.readouterr().out
+    [first, second] = [line for line in out.splitlines() if "RSP-001" in line]
+    session_id = stored.coordinates()["session_id"]
+    message = f"path names session {session_id}, body serves {answer.json()['session']['id']!r}"
+    assert first == f"{path}:2: RSP-001 MUST /session/id: {message}" and second.startswith(f"{path}:4: RSP-001")
+    assert out.splitlines()[-1] == ("2 payload(s) judged, 2 failing (2 MUST), 2 other exchange(s) skipped: "
+                                    "non-conformant")
+    offline = json.loads((tmp_path / "offline" / "summary.json").read_text(encoding="utf-8"))
+    [rsp] = [c for c in offline["checks"] if c["id"] == "RSP-001"]
+    assert rsp["status"] == "failed" and rsp["judged"] == 2
+
+    assert main(["run", "--profile", "quick", "--fault", "wrong-session-id", "--report-dir", str(tmp_path / "live")]) == 1
+    capsys.readouterr()
+    live = json.loads((tmp_path / "live" / "summary.json").read_text(encoding="utf-8"))
+    [live_rsp] = [c for c in live["checks"] if c["id"] == "RSP-001"]
+    seen_live = {(f["id"], f["level"], f["pointer"], f["message"]) for f in live_rsp["findings"]}
+    assert ("RSP-001", "MUST", "/session/id", message) in seen_live
+
+
+def test_a_file_that_is_no_har_is_an_input_error(tmp_path, capsys):
+    path = tmp_path / "x.har"
+    path.write_text('{"log": {}}', encoding="utf-8")
+    assert main(["check", str(path), "--report-dir", str(tmp_path / "r")]) == 2
+    assert f"{path}: not a HAR file: no log.entries list" in capsys.readouterr().err

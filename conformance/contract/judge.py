@@ -18,6 +18,7 @@ from conformance.contract.clipping import clip
 from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
 from conformance.contract.payload import SessionView
+from conformance.contract.served import ServedCheck, path_parameters, path_pattern, served_session
 from conformance.contract.settings import Settings
 from conformance.contract.spec import RESPONSE_SCHEMA_NAME, Contract, load_contract
 from conformance.errors import ContractError
@@ -62,9 +63,12 @@ def _is_format_only(error: Any) -> bool:
 class Judge:
     """Compiles the contract's response schema once and judges payloads against the whole catalogue."""
 
-    def __init__(self, contract: Contract | None = None, settings: Settings | None = None) -> None:
+    def __init__(self, contract: Contract | None = None, settings: Settings | None = None,
+                 served: ServedCheck | None = None) -> None:
         self.contract = contract or load_contract()
         self.settings = settings or Settings()
+        self.served = served  # judges the path's session_id in `judge_at`
+        self._path = path_pattern(self.contract.session_path)
         try:
             self._validator = jsonschema_rs.validator_for(self.contract.response_schema, validate_formats=True)
         except (ValueError, jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError) as exc:
@@ -77,7 +81,7 @@ class Judge:
 
     def __reduce__(self) -> tuple:
         """Pickled as its contract and settings (a worker process compiles the schema again)."""
-        return Judge, (self.contract, self.settings)
+        return Judge, (self.contract, self.settings, self.served)
 
     def level(self, invariant: Invariant, view: SessionView | None = None) -> Level:
         return invariant.level_for(view, self.settings)
@@ -93,6 +97,19 @@ class Judge:
             for finding in check(view, settings):
                 findings.append(finding.stamped(check_id, level))
         return Judgement([f for f in findings if f.level is not Level.OFF] if findings else findings)
+
+    def judge_at(self, payload: Any, path: str) -> Judgement | None:
+        """Judge a response recorded with the path it answered; None if that is not the session endpoint's path.
+        The served check, if any, judges the path's session_id against the body as a live run does."""
+        parameters = path_parameters(self._path, path)
+        if parameters is None:
+            return None
+        judgement = self.judge(payload)
+        finding = served_session(payload, parameters.get("session_id")) if self.served is not None else None
+        if finding is None or self.served.level is Level.OFF:
+            return judgement
+        stamped = finding.stamped(self.served.id, self.served.level)
+        return Judgement([stamped, *judgement.findings], judgement.semantic_evaluated)
 
     def _schema_findings(self, payload: Any) -> list[Finding]:
         try:

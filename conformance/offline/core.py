@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from conformance.contract.judge import Judge, Judgement
 from conformance.offline.evidence import Evidence
-from conformance.offline.sources import Payload, SourceError
+from conformance.offline.sources import Payload, Skipped, SourceError
 
 OUT, ERR = 1, 2
 RECORD_SEPARATOR = ",\n  "  # before every record of --format json; the writer drops the first one's comma
@@ -32,6 +32,7 @@ class Tally:
     by_level: Counter = field(default_factory=Counter)
     by_invariant: Counter = field(default_factory=Counter)
     not_evaluated: int = 0
+    skipped: int = 0  # recorded exchanges that are no response of the session endpoint
 
     def add(self, judgement: Judgement, strict: bool) -> None:
         self.payloads += 1
@@ -49,6 +50,7 @@ class Tally:
         self.by_level.update(later.by_level)
         self.by_invariant.update(later.by_invariant)
         self.not_evaluated += later.not_evaluated
+        self.skipped += later.skipped
         return self
 
     def exit_code(self) -> int:
@@ -62,6 +64,7 @@ class Tally:
     def summary_line(self) -> str:
         levels = ", ".join(f"{n} {level}" for level, n in sorted(self.by_level.items())) or "no findings"
         extra = f", {self.input_errors} input error(s)" if self.input_errors else ""
+        extra += f", {self.skipped} other exchange(s) skipped" if self.skipped else ""
         return (f"{self.payloads} payload(s) judged, {self.failing_payloads} failing ({levels}){extra}: "
                 f"{self.verdict()}")
 
@@ -75,7 +78,7 @@ class Tally:
             "not_evaluated": self.not_evaluated,
             "findings_by_level": dict(sorted(self.by_level.items())),
             "findings_by_invariant": dict(sorted(self.by_invariant.items())),
-        }
+        } | ({"skipped_exchanges": self.skipped} if self.skipped else {})
 
 
 @dataclass
@@ -106,11 +109,15 @@ class Partial:
         return self
 
 
-def judge_items(judge: Judge, items: Iterable[Payload | SourceError], *, strict: bool, as_json: bool,
+def judge_items(judge: Judge, items: Iterable[Payload | SourceError | Skipped], *, strict: bool, as_json: bool,
                 into: Partial) -> Partial:
-    """Judge a partition's payloads and input errors in order into `into`."""
+    """Judge a partition's payloads and input errors in order into `into`; count what is skipped."""
     tally, evidence = into.tally, into.evidence
     for item in items:
+        judgement = None
+        if isinstance(item, Payload):
+            judgement = judge.judge(item.body) if item.path is None else judge.judge_at(item.body, item.path)
+            evidence.at_path += judgement is not None and item.path is not None
         if isinstance(item, SourceError):
             tally.input_errors += 1
             evidence.add_error(item)
@@ -118,8 +125,9 @@ def judge_items(judge: Judge, items: Iterable[Payload | SourceError], *, strict:
                 into.write(OUT, RECORD_SEPARATOR + json.dumps({"source": item.label, "error": item.message}))
             else:
                 into.write(ERR, f"{item.line()}\n")
+        elif judgement is None:  # Skipped, or a recorded response of another endpoint
+            tally.skipped += 1
         else:
-            judgement = judge.judge(item.body)
             tally.add(judgement, strict)
             evidence.add(item, judgement)
             if as_json:

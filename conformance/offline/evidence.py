@@ -28,6 +28,7 @@ class Evidence:
     def __init__(self) -> None:
         self.payloads = 0
         self.evaluated = 0  # payloads whose semantic invariants were evaluated (their shape passed)
+        self.at_path = 0  # payloads judged with the request path they answered (so by the served check too)
         self.seen: Counter[tuple[str, Level]] = Counter()
         self.kept: dict[str, list[dict[str, Any]]] = {}
         self.errors: list[dict[str, str]] = []
@@ -51,6 +52,7 @@ class Evidence:
         """This part followed by `later`, in place."""
         self.payloads += later.payloads
         self.evaluated += later.evaluated
+        self.at_path += later.at_path
         self.seen.update(later.seen)
         for check_id, entries in later.kept.items():
             kept = self.kept.setdefault(check_id, [])
@@ -69,6 +71,7 @@ class CheckEvidence:
                                             f"{inv.spec} ({inv.source})", inv.basis) for inv in CATALOGUE.values()}
         self.kept: dict[str, list[dict[str, Any]]] = {check_id: [] for check_id in self.records}
         self.semantic = {inv.id for inv in SEMANTIC}
+        self.served = judge.served
         self.errors: list[dict[str, str]] = []
         self.error_count = 0
         for record in self.records.values():
@@ -77,7 +80,14 @@ class CheckEvidence:
 
     def absorb(self, evidence: Evidence) -> None:
         """Add what a part of the run saw (parts in input order)."""
+        if evidence.at_path and self.served is not None and self.served.id not in self.records:
+            served = self.served  # judged only where a recording kept the path: reported only then
+            self.records[served.id] = CheckRecord(served.id, "live", served.level, served.statement, served.cite)
+            self.kept[served.id] = []
         for check_id, record in self.records.items():
+            if self.served is not None and check_id == self.served.id:
+                record.judged += evidence.at_path
+                continue
             record.judged += evidence.evaluated if check_id in self.semantic else evidence.payloads
         for (check_id, level), count in evidence.seen.items():
             record = self.records[check_id]

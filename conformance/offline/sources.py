@@ -31,6 +31,14 @@ LINES_SUFFIXES = (".jsonl", ".ndjson")
 class Payload:
     label: str  # "file", "file:LINE" (JSON Lines) or "file[INDEX]" (a JSON array of payloads)
     body: Any
+    path: str | None = None  # the request path it answered, where the recording keeps it (HAR)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A recorded exchange that is no response of the session endpoint (a HAR entry): counted, not judged."""
+
+    label: str
 
 
 @dataclass(frozen=True)
@@ -244,7 +252,7 @@ def _invalid(exc: json.JSONDecodeError) -> str:
 
 
 def document(label: str, data: bytes) -> Iterator[Payload | SourceError]:
-    body = _parse_document(label, data)
+    body = parse_document(label, data)
     if isinstance(body, SourceError):
         yield body
     elif body == []:
@@ -256,7 +264,7 @@ def document(label: str, data: bytes) -> Iterator[Payload | SourceError]:
         yield Payload(label, body)
 
 
-def _parse_document(label: str, data: bytes) -> Any:
+def parse_document(label: str, data: bytes) -> Any:
     """One JSON document: its value, or the `SourceError` that says why it has none."""
     body = _quick(data)
     if body is not _REFUSED:
