@@ -21,6 +21,7 @@ from test_check_cli import BASE, drawn, must_broken, should_broken, write_lines
 
 from conformance.cli import main
 from conformance.contract.judge import Judge
+from conformance.offline import parts
 from conformance.offline.evidence import CheckEvidence
 from conformance.offline.parallel import pool_partials
 from conformance.offline.stream import run_check
@@ -94,8 +95,11 @@ def test_workers_give_byte_identical_output_and_reports(tmp_path, fmt):
     assert code == 2 and b"REF-002" in out and b"CNT-004" in out and b"OUT-006" in out
 
 
-def test_ranges_of_a_json_lines_file_judge_as_the_whole_file(tmp_path):
-    """Split on line boundaries with the right line numbers: blank, broken, BOM-led and failing lines alike."""
+@pytest.mark.parametrize("scan", [997, 1 << 20])
+def test_ranges_of_a_json_lines_file_judge_as_the_whole_file(tmp_path, monkeypatch, scan):
+    """Split on line boundaries with the right line numbers: blank, broken, BOM-led and failing lines alike,
+    whether a boundary falls in the piece the scan reads or a later one."""
+    monkeypatch.setattr(parts, "SCAN", scan)
     bodies = drawn(9, 8)
     lines = [b"\xef\xbb\xbf" + json.dumps(must_broken()).encode()]
     for i in range(60):
@@ -103,6 +107,8 @@ def test_ranges_of_a_json_lines_file_judge_as_the_whole_file(tmp_path):
         lines.extend([b"", b"{nope"] if i % 13 == 0 else [])
     path = tmp_path / "big.jsonl"
     path.write_bytes(b"\n".join(lines))  # no final newline
+    ranges = list(parts.plan([str(path)], split=4096))
+    assert len(ranges) > 20 and {r.kind for r in ranges} == {"range"} and ranges[-1].end == path.stat().st_size
     judge = Judge()
     outputs = []
     for block in (None, 1, 4096, 50_000):

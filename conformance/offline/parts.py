@@ -8,7 +8,6 @@ reads one part and judges it into a `Partial`; it depends on nothing but the par
 
 from __future__ import annotations
 
-import mmap
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from conformance.offline.sources import (
 )
 
 BLOCK = 32 << 20  # a JSON Lines file larger than this is judged in ranges of about this size
+SCAN = 1 << 20  # bytes read at a time while finding the ranges' line boundaries
 PARQUET_SUFFIXES = (".parquet", ".arrow", ".feather")
 HAR_SUFFIXES = (".har",)
 
@@ -78,22 +78,31 @@ def _part(path: str, label: str, column: str | None, size: int) -> Part:
 
 def _ranges(path: Path, size: int, block: int) -> Iterator[Part]:
     """Byte ranges of about `block` bytes, each starting at a line start, with the number of its first line.
-    One pass over the file counts the lines; a file of blank lines only stays whole (it is one error)."""
+    One pass over the file, a piece at a time, counts the lines; a file of blank lines only stays whole (it is
+    one error)."""
     label, whole = display(path), Part("file", str(path), display(path), size=size)
     ranges, blank = [], True
     try:
-        with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
-            start, line = 0, 1
-            while start < size:
-                newline = view.find(b"\n", min(start + block, size) - 1)
-                end = size if newline < 0 else newline + 1
-                ranges.append(Part("range", str(path), label, start=start, end=end, first=line, size=end - start))
-                chunk = view[start:end]
-                line += chunk.count(b"\n")
-                blank = blank and not chunk.strip()
-                start = end
-    except (OSError, ValueError):
-        blank = True  # unreadable or changed under us: read whole, which reports the error
+        with open(path, "rb") as handle:
+            start, first, lines, position = 0, 1, 0, 0  # lines: newlines in [start, position)
+            while piece := handle.read(SCAN):
+                blank = blank and not piece.strip()
+                counted = 0  # newlines of the piece before this index are in `lines` or an earlier range
+                while (goal := start + block - 1 - position) < len(piece):
+                    newline = piece.find(b"\n", max(goal, counted))
+                    if newline < 0:
+                        break
+                    end = position + newline + 1
+                    lines += piece.count(b"\n", counted, newline + 1)
+                    ranges.append(Part("range", str(path), label, start=start, end=end, first=first, size=end - start))
+                    start, first, lines, counted = end, first + lines, 0, newline + 1
+                lines += piece.count(b"\n", counted)
+                position += len(piece)
+            if start < position:
+                ranges.append(Part("range", str(path), label, start=start, end=position, first=first,
+                                   size=position - start))
+    except OSError:
+        blank = True  # read whole, which reports the error
     yield from [whole] if blank else ranges
 
 
