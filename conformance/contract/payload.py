@@ -11,6 +11,7 @@ Instant = timedelta  # distance from 1970-01-01T00:00:00Z: never overflows, unli
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # aware minus aware works on day numbers: no overflow at year 1 or 9999
 _LEAP_SECOND = re.compile(r"(\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:)60(?:\.\d+)?([Zz]|[+-]\d\d:\d\d)")
 _LAST_MICROSECOND = timedelta(microseconds=999_999)
+_FROM_ISO = datetime.fromisoformat
 
 
 def parse_instant(value: Any) -> datetime | None:
@@ -34,19 +35,26 @@ def instant(value: Any) -> Instant | None:
     of its minute: after every earlier time, before the next minute, so no order or window check can
     fire on it falsely (two times inside one leap second compare equal).
     """
-    if value.__class__ is str and value[10:11] == "T" and ":60" not in value:  # the common case, read once
-        try:
-            parsed = datetime.fromisoformat(value)  # as parse_instant reads it: upper() leaves this form alone
-        except ValueError:
-            parsed = None
-        if parsed is not None and parsed.tzinfo is not None:
-            return parsed - _EPOCH
     leap = _LEAP_SECOND.fullmatch(value) if isinstance(value, str) and ":60" in value else None
     parsed = parse_instant(f"{leap[1]}59{leap[2]}" if leap else value)
     if parsed is None:
         return None
     since_epoch = parsed - _EPOCH
     return since_epoch + _LAST_MICROSECOND if leap else since_epoch
+
+
+def instants(values: list[Any]) -> list[Instant | None]:
+    """`instant` of each value, in one sweep through `datetime.fromisoformat` when every value is an ASCII string
+    without lower-case letters (so `upper()` leaves it as it is) that parses with an offset: the common case.
+    Anything else (a leap second, a naive or unreadable time) takes `instant` value by value."""
+    if all(v.__class__ is str and v.isascii() and v.isupper() for v in values):
+        try:
+            parsed = [_FROM_ISO(v) for v in values]
+        except ValueError:
+            parsed = None
+        if parsed is not None and all(p.tzinfo is not None for p in parsed):
+            return [p - _EPOCH for p in parsed]
+    return [instant(v) for v in values]
 
 
 def is_number(value: Any) -> bool:
@@ -72,26 +80,23 @@ class SessionView:
         self.ongoing: bool = self.session["ended_at"] is None
         self.started: Instant | None = instant(self.session["started_at"])
         self.ended: Instant | None = instant(self.session["ended_at"])
-        self.decision_times: list[Instant | None] = []
-        self._kinds: dict[str, list[int]] = {}
-        self.references: list[tuple[int, int | float]] = []  # (decision index, steering_command_id) where one is named
-        self.dispatched: list[int] = []  # indices of the decisions marked dispatched
-        times, kinds, references, dispatched = self.decision_times.append, self._kinds, self.references, self.dispatched
-        for i, decision in enumerate(self.decisions):
-            times(instant(decision["time"]))
-            kinds.setdefault(decision["decision"], []).append(i)
-            if decision["steering_command_id"] is not None:
-                references.append((i, decision["steering_command_id"]))
-            if decision["dispatched"]:
-                dispatched.append(i)
-        self.command_times: list[Instant | None] = []
-        self.command_index: dict[int | float, int] = {}  # command id -> index of its first occurrence (7 = 7.0)
+        decisions, commands = self.decisions, self.commands  # comprehensions: the cheapest single passes in Python
+        self.decision_times: list[Instant | None] = instants([d["time"] for d in decisions])
+        # (decision index, steering_command_id) where one is named; the decisions marked dispatched
+        self.references: list[tuple[int, Any]] = [(i, d["steering_command_id"]) for i, d in enumerate(decisions)
+                                                  if d["steering_command_id"] is not None]
+        self.dispatched: list[int] = [i for i, d in enumerate(decisions) if d["dispatched"]]
+        self._kinds: dict[str, list[int]] = {}  # filled on demand: checks ask for two kinds of five
+        self.command_times: list[Instant | None] = instants([c["time"] for c in commands])
+        # command id -> index of its first occurrence (7 and 7.0 are one id): later rows written first, then overwritten
+        self.command_index: dict[int | float, int] = {c["id"]: i for i, c in reversed(list(enumerate(commands)))}
         self._verdicts: dict[str, list[int]] = {}
-        times, index, verdicts = self.command_times.append, self.command_index.setdefault, self._verdicts
-        for i, command in enumerate(self.commands):
-            times(instant(command["time"]))
-            index(command["id"], i)
-            verdicts.setdefault(command["outcome"], []).append(i)
+        for i, command in enumerate(commands):
+            group = self._verdicts.get(command["outcome"])
+            if group is None:
+                self._verdicts[command["outcome"]] = [i]
+            else:
+                group.append(i)
         self.pending: int | None = self._pending() if self.ongoing and self.commands else None
 
     def _pending(self) -> int | None:
@@ -119,4 +124,7 @@ class SessionView:
         return groups[0] if len(groups) == 1 else sorted(i for group in groups for i in group)
 
     def decisions_of_kind(self, kind: str) -> list[int]:
-        return self._kinds.get(kind, _NONE)
+        found = self._kinds.get(kind)
+        if found is None:
+            found = self._kinds[kind] = [i for i, d in enumerate(self.decisions) if d["decision"] == kind]
+        return found

@@ -310,7 +310,7 @@ def json_lines(label: str, reader: Iterable[bytes], progress: Progress, *, first
     empty = whole
     for number, raw in enumerate(reader, start=first):
         progress.read += len(raw)
-        if not raw.strip():
+        if not raw or raw.isspace():  # blank (bytes.isspace knows the whitespace bytes.strip strips), without a copy
             continue
         empty = False
         yield parse_line(label, number, raw)
