@@ -14,7 +14,6 @@ top functions by own time.
 from __future__ import annotations
 
 import argparse
-import copy
 import cProfile
 import io
 import json
@@ -33,20 +32,7 @@ from conformance.contract.judge import Judge
 from conformance.offline.evidence import CheckEvidence
 from conformance.offline.stream import run_check
 
-POOL = 200
-BROKEN_EVERY = 100  # every 100th payload breaks CNT-004, so the finding path runs too
 MIB = 1 << 20
-
-
-def write_lines(path: Path, count: int) -> None:
-    pool = payloads.realistic(POOL)
-    broken = copy.deepcopy(pool[0])
-    broken["session"]["commands_sent"] += 1
-    lines = [json.dumps(body).encode() + b"\n" for body in pool]
-    broken_line = json.dumps(broken).encode() + b"\n"
-    with open(path, "wb", buffering=MIB) as out:
-        for n in range(count):
-            out.write(broken_line if n % BROKEN_EVERY == BROKEN_EVERY - 1 else lines[n % POOL])
 
 
 def floor(path: Path, validator: jsonschema_rs.Validator) -> tuple[float, float]:
@@ -79,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     validator = jsonschema_rs.validator_for(judge.contract.response_schema, validate_formats=True)  # as the judge
     with tempfile.TemporaryDirectory(prefix="bench-floor-", dir=args.tmpdir) as tmp:
         path = Path(tmp, "sessions.jsonl")
-        write_lines(path, args.profile or args.payloads)
+        payloads.write_lines(path, count=args.profile or args.payloads)
         size = path.stat().st_size
         if args.profile:
             profiler = cProfile.Profile()
@@ -87,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
             return 0
         print(f"{os.cpu_count()} cores (shared); {args.payloads} payloads, {size / MIB:.0f} MiB of JSON Lines "
-              f"(every {BROKEN_EVERY}th breaks CNT-004)")
-        expected = f"{args.payloads} payload(s) judged, {args.payloads // BROKEN_EVERY} failing"
+              f"(every {payloads.BROKEN_EVERY}th breaks CNT-004)")
+        expected = f"{args.payloads} payload(s) judged, {args.payloads // payloads.BROKEN_EVERY} failing"
         ratios, cpu_ratios, floors, checks = [], [], [], []
         for n in range(1, args.rounds + 1):
             f, f_cpu = floor(path, validator)

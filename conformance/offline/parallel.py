@@ -90,8 +90,9 @@ def local_partials(judge: Judge, part: Part, *, strict: bool, as_json: bool) -> 
     """One part judged in this process, a chunk of payloads at a time (so a long stdin stays bounded)."""
     progress = Progress()
     items = read_part(part, progress)
-    while chunk := list(itertools.islice(items, CHUNK)):
+    while (first := next(items, None)) is not None:  # payloads stream through; only the output is held
         before = progress.read
+        chunk = itertools.chain([first], itertools.islice(items, CHUNK - 1))
         partial = judge_items(judge, chunk, strict=strict, as_json=as_json, into=Partial())
         partial.read = progress.read - before
         yield partial
