@@ -91,10 +91,7 @@ class Partial:
     read: int = 0
 
     def write(self, stream: int, text: str) -> None:
-        if self.chunks and self.chunks[-1][0] == stream:
-            self.chunks[-1] = (stream, self.chunks[-1][1] + text)
-        else:
-            self.chunks.append((stream, text))
+        self.chunks.append((stream, text))
 
     def step(self) -> None:
         """Called after each payload or error; a partial written as it goes shows progress here."""
