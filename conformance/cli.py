@@ -131,8 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="judge recorded payloads offline (files, directories, JSON Lines, -)")
     check.add_argument("paths", nargs="+", metavar="PATH",
                        help="JSON file, directory, .jsonl/.ndjson file, .parquet/.arrow file (with --column), .har "
-                       "file, - for stdin; or an fsspec URL (s3://, gs://, az://, file://); .gz/.bz2/.xz/.zst are "
-                       "decompressed")
+                       "file, - for stdin; or an fsspec URL (s3://, gs://, az://, file://; a glob, or a prefix ending "
+                       "in / for the objects below it); .gz/.bz2/.xz/.zst are decompressed")
     check.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     check.add_argument("--strict", action="store_true", help="SHOULD findings fail the verdict too")
     check.add_argument("--spec", metavar="FILE", help="judge against this OpenAPI document instead of the pinned one")

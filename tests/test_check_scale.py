@@ -199,6 +199,22 @@ def test_gzipped_json_lines_in_memory_store_are_judged_like_the_plain_file(tmp_p
     assert capsys.readouterr().out == local.replace(str(plain), "memory://archive/day.jsonl.gz")
 
 
+def test_a_glob_or_a_prefix_of_urls_names_each_object_in_order(tmp_path, capsys):
+    fsspec = pytest.importorskip("fsspec")
+    memory = fsspec.filesystem("memory")
+    for name, body in (("02.json", must_broken()), ("01.json", BASE), ("notes.txt", {}), ("deeper/03.json", BASE)):
+        with memory.open(f"/glob/{name}", "wb") as handle:
+            handle.write(json.dumps(body).encode())
+    assert main(["check", "memory://glob/*.json", "memory://glob/", "memory://glob/none-*.json", "--workers", "1",
+                 "--format", "json", "--report-dir", str(tmp_path / "r")]) == 2
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert [r["source"] for r in results] == [
+        "memory:///glob/01.json", "memory:///glob/02.json",
+        "memory:///glob/01.json", "memory:///glob/02.json", "memory:///glob/deeper/03.json",
+        "memory://glob/none-*.json"]
+    assert results[-1]["error"] == "no object matches" and results[1]["findings"][0]["invariant"] == "CNT-004"
+
+
 @pytest.mark.parametrize("suffix", [".bz2", ".xz", ".zst"])
 def test_compression_follows_the_suffix(tmp_path, capsys, suffix):
     pytest.importorskip("fsspec")

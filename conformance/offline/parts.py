@@ -14,8 +14,9 @@ from pathlib import Path
 
 from conformance.contract.judge import Judge
 from conformance.offline.core import Partial, judge_items
-from conformance.offline.remote import inner_suffix, is_remote, read_remote
+from conformance.offline.remote import expand_url, inner_suffix, is_remote, read_remote
 from conformance.offline.sources import (
+    JSON_SUFFIXES,
     LINES_SUFFIXES,
     Payload,
     Progress,
@@ -52,7 +53,11 @@ def plan(paths: Iterable[str], *, split: int | None = None, column: str | None =
     """The parts of `paths` in input order; with `split`, local JSON Lines files larger than it in ranges."""
     for raw in paths:
         if raw != "-" and is_remote(raw):
-            yield _part(raw, raw, column, size=0)
+            for url in expand_url(raw, JSON_SUFFIXES + LINES_SUFFIXES + PARQUET_SUFFIXES + HAR_SUFFIXES):
+                if isinstance(url, SourceError):
+                    yield Part("error", "", url.label, message=url.message)
+                else:
+                    yield _part(url, display(url), column, size=0)
             continue
         for item in expand([raw]):
             if isinstance(item, SourceError):

@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from conformance.errors import UsageError
-from conformance.offline.sources import Payload, Progress, SourceError, guarded, layout, read_stream
+from conformance.offline.sources import Payload, Progress, SourceError, display, guarded, layout, read_stream
 
 COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
 NEEDS_FSSPEC = "reading URLs and compressed files needs fsspec: pip install 'hems-conformance[remote]'"
@@ -46,6 +46,29 @@ def refuse_secrets(url: str) -> None:
     if password is not None:
         raise UsageError(f"{urlsplit(url).scheme}:// URL with a password: give credentials through the store's "
                          "environment (e.g. AWS_ACCESS_KEY_ID, GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_KEY)")
+
+
+def expand_url(url: str, suffixes: tuple[str, ...]) -> Iterator[str | SourceError]:
+    """The objects a URL names, sorted: a glob (s3://bucket/2026/*.jsonl.gz) its matches, a prefix ending in /
+    the objects below it whose suffix (under any compression) is in `suffixes`, anything else itself."""
+    if not (url.endswith("/") or any(c in url for c in "*?[")):
+        yield url
+        return
+    try:
+        import fsspec
+    except ImportError:
+        yield SourceError(display(url), NEEDS_FSSPEC)
+        return
+    try:
+        fs, path = fsspec.core.url_to_fs(url)
+        found = fs.glob(path) if any(c in url for c in "*?[") else [p for p in fs.find(path)
+                                                                   if inner_suffix(p) in suffixes]
+    except (OSError, ValueError, ImportError) as exc:
+        yield SourceError(display(url), f"cannot list: {why(exc)}")
+        return
+    if not found:
+        yield SourceError(display(url), "no object matches")
+    yield from sorted(fs.unstrip_protocol(p) for p in found)
 
 
 def open_binary(url: str, compression: str | None = None):
