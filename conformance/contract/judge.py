@@ -113,6 +113,8 @@ class Judge:
 
     def _schema_findings(self, payload: Any) -> list[Finding]:
         try:
+            if self._validator.is_valid(payload):  # the common case: no error objects to build
+                return []
             errors = list(self._validator.iter_errors(payload))
         except UnicodeEncodeError:  # jsonschema-rs takes only strings that UTF-8 can encode
             return self._unlocated_schema_finding(payload, "a string holds an unpaired surrogate, which is not "
