@@ -35,20 +35,22 @@ def dask_partials(judge: Judge, paths: list[str], *, strict: bool, as_json: bool
     if "-" in paths:
         raise UsageError("stdin (-) cannot be sent to a Dask cluster: give files or URLs")
 
+    try:
+        import dask.bag
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise UsageError(NEEDS_DASK) from None
+    # connected before anything is written, so an unreachable scheduler is one line and no partial output
+    cluster = (LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                            silence_logs=logging.ERROR) if address == "local" else None)
+    try:
+        client = Client(cluster if cluster is not None else address)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+
     def partials(progress: Progress) -> Iterator[Partial]:
         try:
-            import dask.bag
-            from dask.distributed import Client, LocalCluster
-        except ImportError:
-            raise UsageError(NEEDS_DASK) from None
-        parts = list(plan(paths, split=block, column=column))
-        cluster = (LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                silence_logs=logging.ERROR) if address == "local" else None)
-        try:
-            client = Client(cluster if cluster is not None else address)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
-        try:
+            parts = list(plan(paths, split=block, column=column))
             progress.total = sum(part.size for part in parts)
             bag = dask.bag.from_sequence(parts, npartitions=max(len(parts), 1))
             judged = bag.map(_judge, judge, strict, as_json).to_delayed()  # one delayed list per part
