@@ -373,3 +373,32 @@ def test_a_file_that_is_no_har_is_an_input_error(tmp_path, capsys):
     path.write_text('{"log": {}}', encoding="utf-8")
     assert main(["check", str(path), "--report-dir", str(tmp_path / "r")]) == 2
     assert f"{path}: not a HAR file: no log.entries list" in capsys.readouterr().err
+
+
+# --- the fast parser reads what json.loads reads ---
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": 7, "b": 7.0, "c": -0.0, "d": -0, "e": 1E5, "f": 0.1, "g": 5e-324, "h": 1.7976931348623157e308}',
+    '{"big": 123456789012345678901234567890, "neg": -9223372036854775809, "u64": 18446744073709551616}',
+    '{"dup": 1, "dup": 2.5, "s": "\\u00e9\\ud83d\\ude00\\u2028", "n": null, "t": true, "l": [[], {}]}',
+    '{"many": ' + "9" * 4300 + "}",
+])
+def test_the_fast_parser_reads_numbers_and_strings_as_json_loads_does(text):
+    from conformance.offline.sources import _loads, parse_line
+
+    parsed = parse_line("x", 2, text.encode()).body
+    assert repr(parsed) == repr(_loads(text)) and repr(parsed) == repr(json.loads(text))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('{"a": 1e400}', "x:1:7: number 1e400 is beyond the range of a 64-bit float"),
+    ('{"a": NaN}', "x:1:7: invalid JSON: NaN is not a JSON value"),
+    ('"\\ud800"', "x:1: the string at / is not Unicode text (unpaired surrogate \\ud800)"),
+    ('{"a": ' + "9" * 4301 + "}", "x:1:7: number with more than 4300 digits"),
+])
+def test_what_the_fast_parser_refuses_gets_the_message_of_the_old_one(text, expected):
+    from conformance.offline.sources import parse_line
+
+    assert parse_line("x", 1, text.encode()).line() == expected
+    assert parse_line("x", 1, b"\xef\xbb\xbf{}").body == {}  # a byte order mark on the first line
