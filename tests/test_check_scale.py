@@ -358,7 +358,7 @@ def test_a_har_recorded_against_a_wrong_session_id_gives_the_live_finding_offlin
                                     "non-conformant")
     offline = json.loads((tmp_path / "offline" / "summary.json").read_text(encoding="utf-8"))
     [rsp] = [c for c in offline["checks"] if c["id"] == "RSP-001"]
-    assert rsp["status"] == "failed" and rsp["judged"] == 2
+    assert rsp["status"] == "failed" and rsp["judged"] == 2 and offline["counts"]["skipped_exchanges"] == 2
 
     assert main(["run", "--profile", "quick", "--fault", "wrong-session-id", "--report-dir", str(tmp_path / "live")]) == 1
     capsys.readouterr()

@@ -46,6 +46,8 @@ def check_summary(evidence: CheckEvidence, tally: Tally, judge: Judge, *, paths:
     code = tally.exit_code()
     totals = counts(checks) | {"payloads": tally.payloads, "failing_payloads": tally.failing_payloads,
                                "not_evaluated": tally.not_evaluated, "input_errors": evidence.error_count}
+    if tally.skipped:  # only recordings (HAR) have exchanges that are not responses of the session endpoint
+        totals["skipped_exchanges"] = tally.skipped
     return {
         "format": SUMMARY_FORMAT,
         "kind": "check",
