@@ -108,6 +108,9 @@ def invariant(
 
 
 MUST, SHOULD, INFO = Level.MUST, Level.SHOULD, Level.INFO
+# the verdict sets checks ask the view for, built once
+_APPLIED, _UNVERIFIED = frozenset({"applied"}), frozenset({"unverified"})
+_PHASE_SWITCH_INEFFECTIVE, _ACCEPTED_INEFFECTIVE = frozenset({"phase_switch_ineffective"}), frozenset({"accepted_ineffective"})
 _OUTCOME_SRC = "components.schemas.WBHEMSSessionOutcome.description"
 _VERDICT_SRC = "components.schemas.SteeringOutcome.description"
 _KIND_SRC = "components.schemas.SmartChargingDecisionKind.description"
@@ -131,7 +134,7 @@ def _converged(command: dict[str, Any], settings: Settings) -> bool:
 def _energising(view: SessionView) -> list[int]:
     """Applied commands that command current: only these can have 'delivered energy'. An applied 0 A command
     (a stop) on a wallbox that never moved converges trivially and proves no steering."""
-    return [i for i in view.commands_with(frozenset({"applied"})) if view.commands[i]["commanded_amps"] != 0]  # a negative one is PHY-004's
+    return [i for i in view.commands_with(_APPLIED) if view.commands[i]["commanded_amps"] != 0]  # a negative one is PHY-004's
 
 
 def _d(i: int, field: str = "") -> str:
@@ -572,7 +575,7 @@ def charged_delivered_energy(view: SessionView, settings: Settings) -> Iterator[
     basis="normative",
 )
 def applied_has_current(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    for i in view.commands_with(frozenset({"applied"})):
+    for i in view.commands_with(_APPLIED):
         command = view.commands[i]
         if i != view.pending and command["observed_current_offered_a"] is None:
             yield Finding(_c(i, "observed_current_offered_a"), "applied command has no observed Current.Offered",
@@ -589,7 +592,7 @@ def applied_has_current(view: SessionView, settings: Settings) -> Iterator[Findi
     basis="normative",
 )
 def unverified_has_no_current(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    for i in view.commands_with(frozenset({"unverified"})):
+    for i in view.commands_with(_UNVERIFIED):
         observed = view.commands[i]["observed_current_offered_a"]
         if observed is not None:
             yield Finding(_c(i, "observed_current_offered_a"), "unverified command has an observed Current.Offered",
@@ -606,7 +609,7 @@ def unverified_has_no_current(view: SessionView, settings: Settings) -> Iterator
     basis="normative",
 )
 def phase_verdict_needs_phases(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    for i in view.commands_with(frozenset({"phase_switch_ineffective"})):
+    for i in view.commands_with(_PHASE_SWITCH_INEFFECTIVE):
         if view.commands[i]["commanded_phases"] is None:
             yield Finding(_c(i, "commanded_phases"), "phase_switch_ineffective without a commanded phase count",
                             "1, 2 or 3", None)
@@ -668,7 +671,7 @@ def dispatch_status_known(view: SessionView, settings: Settings) -> Iterator[Fin
     basis="normative",
 )
 def ineffective_has_diverging_current(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    for i in view.commands_with(frozenset({"accepted_ineffective"})):
+    for i in view.commands_with(_ACCEPTED_INEFFECTIVE):
         command = view.commands[i]
         observed, commanded = command["observed_current_offered_a"], command["commanded_amps"]
         tolerance = settings.current_tolerance(commanded)
@@ -713,12 +716,12 @@ def failed_dispatch_has_no_current(view: SessionView, settings: Settings) -> Ite
     basis="normative",
 )
 def applied_current_converged(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    return _diverging(view, settings, "applied", "applied but")
+    return _diverging(view, settings, _APPLIED, "applied but")
 
 
-def _diverging(view: SessionView, settings: Settings, verdict: str, claim: str) -> Iterator[Finding]:
-    """Commands of `verdict` whose sample is off their commanded amps (EVD-008, EVD-009)."""
-    for i in view.commands_with(frozenset({verdict})):
+def _diverging(view: SessionView, settings: Settings, verdicts: frozenset[str], claim: str) -> Iterator[Finding]:
+    """Commands of `verdicts` whose sample is off their commanded amps (EVD-008, EVD-009)."""
+    for i in view.commands_with(verdicts):
         command = view.commands[i]
         observed, commanded = command["observed_current_offered_a"], command["commanded_amps"]
         if observed is None or observed < 0 or commanded < 0 or _converged(command, settings):
@@ -742,12 +745,12 @@ def _diverging(view: SessionView, settings: Settings, verdict: str, claim: str) 
     basis="normative",
 )
 def phase_verdict_current_converged(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    for i in view.commands_with(frozenset({"phase_switch_ineffective"})):
+    for i in view.commands_with(_PHASE_SWITCH_INEFFECTIVE):
         command = view.commands[i]
         if command["observed_current_offered_a"] is None:
             yield Finding(_c(i, "observed_current_offered_a"), "phase_switch_ineffective without an observed sample",
                             f"a sample near {command['commanded_amps']} A", None)
-    yield from _diverging(view, settings, "phase_switch_ineffective",
+    yield from _diverging(view, settings, _PHASE_SWITCH_INEFFECTIVE,
                           "phase_switch_ineffective but the amperage cap did not take effect:")
 
 
