@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "the output is the same for any N")
     check.add_argument("--column", metavar="NAME", help="the column of a Parquet/Arrow file that holds each raw JSON body")
     check.add_argument("--dask", metavar="ADDRESS", help="judge on a Dask cluster: 'local' (a LocalCluster of "
-                       "processes) or a scheduler address such as tcp://host:8786 (needs the [dask] extra)")
+                       "--workers processes) or a scheduler address such as tcp://host:8786 (needs the [dask] extra)")
     check.set_defaults(handler=_cmd_check)
 
     serve = commands.add_parser("serve", help="run the reference deployment (optionally with faults)")
