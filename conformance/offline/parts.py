@@ -28,7 +28,7 @@ from conformance.offline.sources import (
     json_lines,
 )
 
-BLOCK = 32 << 20  # a JSON Lines file larger than this is judged in ranges of about this size
+BLOCK = 8 << 20  # a JSON Lines file larger than this is judged in ranges of about this size
 SCAN = 1 << 20  # bytes read at a time while finding the ranges' line boundaries
 PARQUET_SUFFIXES = (".parquet", ".arrow", ".feather")
 HAR_SUFFIXES = (".har",)
@@ -82,11 +82,12 @@ def _part(path: str, label: str, column: str | None, size: int) -> Part:
 
 
 def _ranges(path: Path, size: int, block: int) -> Iterator[Part]:
-    """Byte ranges of about `block` bytes, each starting at a line start, with the number of its first line.
-    One pass over the file, a piece at a time, counts the lines; a file of blank lines only stays whole (it is
-    one error)."""
-    label, whole = display(path), Part("file", str(path), display(path), size=size)
-    ranges, blank = [], True
+    """Byte ranges of about `block` bytes, each starting at a line start, with the number of its first line,
+    yielded as one pass over the file (a piece at a time) finds them, so workers start at once. A file of blank
+    lines only stays whole (it is one error): ranges wait until a piece with content is seen."""
+    whole = Part("file", str(path), display(path), size=size)
+    waiting: list[Part] = []  # ranges found while every piece so far was blank
+    blank = True
     try:
         with open(path, "rb") as handle:
             start, first, lines, position = 0, 1, 0, 0  # lines: newlines in [start, position)
@@ -99,16 +100,22 @@ def _ranges(path: Path, size: int, block: int) -> Iterator[Part]:
                         break
                     end = position + newline + 1
                     lines += piece.count(b"\n", counted, newline + 1)
-                    ranges.append(Part("range", str(path), label, start=start, end=end, first=first, size=end - start))
+                    waiting.append(_range_part(path, start, end, first))
                     start, first, lines, counted = end, first + lines, 0, newline + 1
                 lines += piece.count(b"\n", counted)
                 position += len(piece)
+                if not blank:
+                    yield from waiting
+                    waiting.clear()
             if start < position:
-                ranges.append(Part("range", str(path), label, start=start, end=position, first=first,
-                                   size=position - start))
-    except OSError:
-        blank = True  # read whole, which reports the error
-    yield from [whole] if blank else ranges
+                waiting.append(_range_part(path, start, position, first))
+    except OSError:  # the rest as one range (or the file whole), whose reading reports the error
+        waiting.append(_range_part(path, start, max(size, start + 1), first))
+    yield from [whole] if blank else waiting
+
+
+def _range_part(path: Path, start: int, end: int, first: int) -> Part:
+    return Part("range", str(path), display(path), start=start, end=end, first=first, size=end - start)
 
 
 def read_part(part: Part, progress: Progress) -> Iterator[Payload | SourceError]:
