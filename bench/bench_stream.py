@@ -12,67 +12,32 @@ it is about the same for both sizes. The files live in a temporary directory tha
 from __future__ import annotations
 
 import argparse
-import copy
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import payloads
 
 MIB = 1 << 20
-POOL = 200
-BROKEN_EVERY = 100
 
 
-def write_lines(path: Path, size: int) -> int:
-    """Write about `size` bytes of JSON Lines, cycling through a pool of sessions; return the payload count."""
-    pool = payloads.realistic(POOL)
-    broken = copy.deepcopy(pool[0])
-    broken["session"]["commands_sent"] += 1
-    lines = [json.dumps(body).encode() + b"\n" for body in pool]
-    broken_line = json.dumps(broken).encode() + b"\n"
-    written = count = 0
-    with open(path, "wb", buffering=MIB) as out:
-        while written < size:
-            line = broken_line if count % BROKEN_EVERY == BROKEN_EVERY - 1 else lines[count % POOL]
-            out.write(line)
-            written += len(line)
-            count += 1
-    return count
+def run_check(path: Path, out_path: Path, timeout: float, workers: int | None) -> tuple[int, float, int]:
+    """Run `hems-conformance check PATH`; return exit code, wall seconds and the peak RSS in KiB of the largest
+    process of its tree (the child, or a worker it reaped)."""
+    command = [sys.executable, "-m", "conformance", "check", str(path), "--report-dir", str(path.parent / "reports"),
+               *(["--workers", str(workers)] if workers else [])]
+    return payloads.run_child(command, out_path, timeout)[:3]  # the summary is stdout's last line
 
 
-def run_check(path: Path, out_path: Path, timeout: float) -> tuple[int, float, int]:
-    """Run `hems-conformance check PATH`; return exit code, wall seconds and the child's peak RSS in KiB."""
-    command = [sys.executable, "-m", "conformance", "check", str(path), "--report-dir", str(path.parent / "reports")]
-    start = time.perf_counter()
-    with open(out_path, "wb") as out, open(out_path.with_suffix(".err"), "wb") as err:
-        child = subprocess.Popen(command, stdout=out, stderr=err)  # the summary is stdout's last line
-        deadline = start + timeout
-        while True:
-            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                child.kill()
-                child.wait()
-                sys.exit(f"check did not finish within {timeout:.0f} s")
-            time.sleep(0.05)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return child.returncode, time.perf_counter() - start, usage.ru_maxrss  # Linux: KiB
-
-
-def measure(directory: Path, size_mb: float, timeout: float) -> dict[str, float]:
+def measure(directory: Path, size_mb: float, timeout: float, workers: int | None) -> dict[str, float]:
     path = directory / f"sessions-{size_mb:g}MB.jsonl"
-    count = write_lines(path, int(size_mb * MIB))
+    count = payloads.write_lines(path, size=int(size_mb * MIB))
     file_size = path.stat().st_size
-    code, wall, rss_kib = run_check(path, directory / "out.txt", timeout)
+    code, wall, rss_kib = run_check(path, directory / "out.txt", timeout, workers)
     output = (directory / "out.txt").read_text(encoding="utf-8").splitlines()
-    expected_failing = count // BROKEN_EVERY
+    expected_failing = count // payloads.BROKEN_EVERY
     summary = output[-1] if output else ""
     if code != 1 or not summary.startswith(f"{count} payload(s) judged, {expected_failing} failing"):
         sys.exit(f"unexpected result (exit {code}): {summary or 'no output'}")
@@ -87,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small-mb", type=float, default=None, help="small file size (default a quarter)")
     parser.add_argument("--tmpdir", default=None, help="where to write the files (default: the system temp dir)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds allowed per check run")
+    parser.add_argument("--workers", type=int, default=None, help="--workers N for check (default: check's own)")
     args = parser.parse_args(argv)
     sizes = (args.small_mb or args.size_mb / 4, args.size_mb)
 
@@ -95,8 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         free_mb = shutil.disk_usage(directory).free / MIB
         if free_mb < max(sizes) * 1.1 + 100:
             sys.exit(f"not enough disk in {directory}: {free_mb:.0f} MiB free, {max(sizes):.0f} MiB needed")
-        print(f"{os.cpu_count()} cores; command: {sys.executable} -m conformance check FILE.jsonl")
-        results = [measure(directory, size, args.timeout) for size in sizes]
+        workers = f" --workers {args.workers}" if args.workers else ""
+        print(f"{os.cpu_count()} cores; command: {sys.executable} -m conformance check FILE.jsonl{workers}")
+        results = [measure(directory, size, args.timeout, args.workers) for size in sizes]
     for r in results:
         print(f"{r['size_mb']:8.0f} MiB  {r['payloads']:8d} payloads  {r['wall_s']:7.1f} s  "
               f"{r['rate']:7.0f} payloads/s  {r['mb_s']:5.1f} MiB/s  peak RSS {r['rss_mib']:6.1f} MiB  "

@@ -110,16 +110,28 @@ def _cmd_trace(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from conformance.contract.judge import Judge
+    from conformance.contract.served import ServedCheck
     from conformance.contract.settings import load_settings
     from conformance.contract.spec import load_contract
-    from conformance.live.cases import known_check_ids
+    from conformance.live.cases import known_check_ids, load_cases
     from conformance.offline.reports import check_with_reports
     from conformance.report.baseline import load_baseline
 
-    judge = Judge(load_contract(args.spec), load_settings(args.config, known_ids=known_check_ids()))
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
+    if args.workers is None:
+        from conformance.offline.parallel import usable_cores
+
+        args.workers = usable_cores()
+    settings = load_settings(args.config, known_ids=known_check_ids())
     baseline = load_baseline(args.baseline).known_checks(known_check_ids()) if args.baseline else None
+    # recordings that keep the request path (HAR) are judged by the live case that checks it, too
+    case = next(case for case in load_cases() if case.on_every_response == "path_names_session")
+    served = ServedCheck(case.id, settings.level_of(case.id, case.level), case.statement, case.cite)
+    judge = Judge(load_contract(args.spec), settings, served)
     return check_with_reports(judge, args.paths, strict=args.strict, output=args.format, report_dir=args.report_dir,
-                              argv=args.argv, baseline=baseline, annotations=args.annotations)
+                              argv=args.argv, baseline=baseline, annotations=args.annotations, workers=args.workers,
+                              column=args.column, dask=args.dask)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -186,7 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     trace.set_defaults(handler=_cmd_trace)
 
     check = commands.add_parser("check", help="judge recorded payloads offline (files, directories, JSON Lines, -)")
-    check.add_argument("paths", nargs="+", metavar="PATH", help="JSON file, directory, .jsonl/.ndjson file, or - for stdin")
+    check.add_argument("paths", nargs="+", metavar="PATH",
+                       help="JSON file, directory, .jsonl/.ndjson file, .parquet/.arrow file (with --column), .har "
+                       "file, - for stdin; or an fsspec URL (s3://, gs://, az://, file://; a glob, or a prefix ending "
+                       "in / for the objects below it); .gz/.bz2/.xz/.zst are decompressed")
     check.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     check.add_argument("--strict", action="store_true", help="SHOULD findings fail the verdict too")
     check.add_argument("--spec", metavar="FILE", help="judge against this OpenAPI document instead of the pinned one")
@@ -195,6 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--baseline", metavar="FILE", help=BASELINE_HELP)
     check.add_argument("--annotations", choices=("github", "none"), default=_annotations_default(),
                        help=ANNOTATIONS_HELP)
+    check.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="processes that judge files and ranges of large JSON Lines files (default: usable cores); "
+                       "the output is the same for any N")
+    check.add_argument("--column", metavar="NAME", help="the column of a Parquet/Arrow file that holds each raw JSON body")
+    check.add_argument("--dask", metavar="ADDRESS", help="judge on a Dask cluster: 'local' (a LocalCluster of "
+                       "--workers processes) or a scheduler address such as tcp://host:8786 (needs the [dask] extra)")
     check.set_defaults(handler=_cmd_check)
 
     serve = commands.add_parser("serve", help="run the reference deployment (optionally with faults)")

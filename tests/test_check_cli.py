@@ -21,6 +21,7 @@ import pytest
 
 from conformance.cli import main
 from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.judge import Judge
 from conformance.model.loop import RandomDraw, Scenario, draw_scenario, simulate
 
 # Three commands: applied, unverified, accepted_ineffective; ended, charged_from_solar.
@@ -581,3 +582,14 @@ def test_catalogue_ids_are_stable_in_output(tmp_path, capsys):
     _, out, _ = check(capsys, path)
     ids = {line.split(" ")[1] for line in finding_lines(out)}
     assert ids and ids <= set(CATALOGUE)
+
+
+def test_a_broken_row_keeps_out_only_the_invariants_that_read_it():
+    """The view of a broken payload looks up only what each invariant asks for: an outcome no grouping by verdict
+    can use fails the invariants that read outcomes, not the ones that read times or the session."""
+    body = should_broken()
+    body["commands"][0]["outcome"] = ["applied"]  # SCH-001, and unhashable
+    judgement = Judge().judge(body)
+    assert {f.check_id for f in judgement.findings} == {"SCH-001", "OUT-006"}
+    assert {"EVD-001", "CNT-002"} <= set(judgement.not_evaluated)
+    assert not {"OUT-006", "TIM-002", "TIM-003", "REF-002"} & set(judgement.not_evaluated)

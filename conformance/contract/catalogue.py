@@ -38,8 +38,11 @@ class Invariant:
     ongoing_level: Level | None = None
 
     def level_for(self, view: SessionView | None, settings: Settings) -> Level:
-        ongoing = self.ongoing_level is not None and view is not None and view.ongoing
-        return settings.level_of(self.id, self.ongoing_level if ongoing else self.level)
+        return self.level_when(view is not None and view.ongoing, settings)
+
+    def level_when(self, ongoing: bool, settings: Settings) -> Level:
+        """The level for an ongoing (ended_at null) or an ended session."""
+        return settings.level_of(self.id, self.ongoing_level if ongoing and self.ongoing_level is not None else self.level)
 
 
 FAMILIES = {
@@ -105,6 +108,9 @@ def invariant(
 
 
 MUST, SHOULD, INFO = Level.MUST, Level.SHOULD, Level.INFO
+# the verdict sets checks ask the view for, built once
+_APPLIED, _UNVERIFIED = frozenset({"applied"}), frozenset({"unverified"})
+_PHASE_SWITCH_INEFFECTIVE, _ACCEPTED_INEFFECTIVE = frozenset({"phase_switch_ineffective"}), frozenset({"accepted_ineffective"})
 _OUTCOME_SRC = "components.schemas.WBHEMSSessionOutcome.description"
 _VERDICT_SRC = "components.schemas.SteeringOutcome.description"
 _KIND_SRC = "components.schemas.SmartChargingDecisionKind.description"
@@ -128,7 +134,7 @@ def _converged(command: dict[str, Any], settings: Settings) -> bool:
 def _energising(view: SessionView) -> list[int]:
     """Applied commands that command current: only these can have 'delivered energy'. An applied 0 A command
     (a stop) on a wallbox that never moved converges trivially and proves no steering."""
-    return [i for i in view.commands_with(frozenset({"applied"})) if view.commands[i]["commanded_amps"] != 0]  # a negative one is PHY-004's
+    return [i for i in view.commands_with(_APPLIED) if view.commands[i]["commanded_amps"] != 0]  # a negative one is PHY-004's
 
 
 def _d(i: int, field: str = "") -> str:
@@ -292,8 +298,10 @@ _NEVER_DISPATCH = ("hold", "skip")
     basis="title",
 )
 def dispatched_iff_command(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    for i, d in enumerate(view.decisions):
-        has_id = d["steering_command_id"] is not None
+    named = {i for i, _ in view.references}
+    for i in sorted(named.symmetric_difference(view.dispatched)):  # only these can break the "if and only if"
+        d = view.decisions[i]
+        has_id = i in named
         if d["dispatched"] and d["decision"] in _NEVER_DISPATCH:
             continue  # a hold or skip marked dispatched is REF-004's
         if d["dispatched"] and not has_id:
@@ -314,9 +322,8 @@ def dispatched_iff_command(view: SessionView, settings: Settings) -> Iterator[Fi
     basis="normative",
 )
 def reference_resolves(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    for i, d in enumerate(view.decisions):
-        ref = d["steering_command_id"]
-        if ref is not None and ref not in view.command_index:
+    for i, ref in view.references:
+        if ref not in view.command_index:
             yield Finding(
                 _d(i, "steering_command_id"),
                 f"command {ref} is not among this session's {len(view.commands)} command(s)",
@@ -338,10 +345,7 @@ def reference_resolves(view: SessionView, settings: Settings) -> Iterator[Findin
 )
 def reference_unique(view: SessionView, settings: Settings) -> Iterator[Finding]:
     first: dict[Any, int] = {}
-    for i, d in enumerate(view.decisions):
-        ref = d["steering_command_id"]
-        if ref is None:
-            continue
+    for i, ref in view.references:
         if ref in first:
             yield Finding(
                 _d(i, "steering_command_id"),
@@ -363,8 +367,9 @@ def reference_unique(view: SessionView, settings: Settings) -> Iterator[Finding]
     basis="normative",
 )
 def hold_skip_not_dispatched(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    for i, d in enumerate(view.decisions):
-        if d["decision"] in _NEVER_DISPATCH and d["dispatched"]:
+    for i in view.dispatched:
+        d = view.decisions[i]
+        if d["decision"] in _NEVER_DISPATCH:
             yield Finding(_d(i, "dispatched"), f"a {d['decision']} decision is dispatched", False, True)
 
 
@@ -571,7 +576,7 @@ def charged_delivered_energy(view: SessionView, settings: Settings) -> Iterator[
     basis="normative",
 )
 def applied_has_current(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    for i in view.commands_with(frozenset({"applied"})):
+    for i in view.commands_with(_APPLIED):
         command = view.commands[i]
         if i != view.pending and command["observed_current_offered_a"] is None:
             yield Finding(_c(i, "observed_current_offered_a"), "applied command has no observed Current.Offered",
@@ -588,7 +593,7 @@ def applied_has_current(view: SessionView, settings: Settings) -> Iterator[Findi
     basis="normative",
 )
 def unverified_has_no_current(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    for i in view.commands_with(frozenset({"unverified"})):
+    for i in view.commands_with(_UNVERIFIED):
         observed = view.commands[i]["observed_current_offered_a"]
         if observed is not None:
             yield Finding(_c(i, "observed_current_offered_a"), "unverified command has an observed Current.Offered",
@@ -605,7 +610,7 @@ def unverified_has_no_current(view: SessionView, settings: Settings) -> Iterator
     basis="normative",
 )
 def phase_verdict_needs_phases(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    for i in view.commands_with(frozenset({"phase_switch_ineffective"})):
+    for i in view.commands_with(_PHASE_SWITCH_INEFFECTIVE):
         if view.commands[i]["commanded_phases"] is None:
             yield Finding(_c(i, "commanded_phases"), "phase_switch_ineffective without a commanded phase count",
                             "1, 2 or 3", None)
@@ -667,7 +672,7 @@ def dispatch_status_known(view: SessionView, settings: Settings) -> Iterator[Fin
     basis="normative",
 )
 def ineffective_has_diverging_current(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    for i in view.commands_with(frozenset({"accepted_ineffective"})):
+    for i in view.commands_with(_ACCEPTED_INEFFECTIVE):
         command = view.commands[i]
         observed, commanded = command["observed_current_offered_a"], command["commanded_amps"]
         tolerance = settings.current_tolerance(commanded)
@@ -712,12 +717,12 @@ def failed_dispatch_has_no_current(view: SessionView, settings: Settings) -> Ite
     basis="normative",
 )
 def applied_current_converged(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    return _diverging(view, settings, "applied", "applied but")
+    return _diverging(view, settings, _APPLIED, "applied but")
 
 
-def _diverging(view: SessionView, settings: Settings, verdict: str, claim: str) -> Iterator[Finding]:
-    """Commands of `verdict` whose sample is off their commanded amps (EVD-008, EVD-009)."""
-    for i in view.commands_with(frozenset({verdict})):
+def _diverging(view: SessionView, settings: Settings, verdicts: frozenset[str], claim: str) -> Iterator[Finding]:
+    """Commands of `verdicts` whose sample is off their commanded amps (EVD-008, EVD-009)."""
+    for i in view.commands_with(verdicts):
         command = view.commands[i]
         observed, commanded = command["observed_current_offered_a"], command["commanded_amps"]
         if observed is None or observed < 0 or commanded < 0 or _converged(command, settings):
@@ -741,12 +746,12 @@ def _diverging(view: SessionView, settings: Settings, verdict: str, claim: str) 
     basis="normative",
 )
 def phase_verdict_current_converged(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    for i in view.commands_with(frozenset({"phase_switch_ineffective"})):
+    for i in view.commands_with(_PHASE_SWITCH_INEFFECTIVE):
         command = view.commands[i]
         if command["observed_current_offered_a"] is None:
             yield Finding(_c(i, "observed_current_offered_a"), "phase_switch_ineffective without an observed sample",
                             f"a sample near {command['commanded_amps']} A", None)
-    yield from _diverging(view, settings, "phase_switch_ineffective",
+    yield from _diverging(view, settings, _PHASE_SWITCH_INEFFECTIVE,
                           "phase_switch_ineffective but the amperage cap did not take effect:")
 
 
@@ -851,9 +856,9 @@ def rows_inside_window(view: SessionView, settings: Settings) -> Iterator[Findin
 )
 def command_after_decision(view: SessionView, settings: Settings) -> Iterator[Finding]:
     skew = timedelta(seconds=settings.dispatch_skew_s)
-    for i, d in enumerate(view.decisions):
-        ref = d["steering_command_id"]
-        j = view.command_index.get(ref) if ref is not None and d["dispatched"] else None
+    for i, ref in view.references:
+        d = view.decisions[i]
+        j = view.command_index.get(ref) if d["dispatched"] else None
         if j is None:
             continue
         decided, commanded = view.decision_times[i], view.command_times[j]
@@ -940,18 +945,21 @@ def amps_in_range(view: SessionView, settings: Settings) -> Iterator[Finding]:
 )
 def watts_match_amps(view: SessionView, settings: Settings) -> Iterator[Finding]:
     volts, margin = settings.nominal_voltage_v, settings.voltage_tolerance_pct / 100.0
+    below, above, slack = 1 - margin, 1 + margin, settings.watts_slack_a * volts  # the same floats, hoisted
     for i, command in enumerate(view.commands):
         amps, watts, phases = command["commanded_amps"], command["commanded_watts"], command["commanded_phases"]
         if amps < 0 or watts < 0 or phases not in (None, 1, 2, 3):
             continue  # PHY-004's and PHY-001's
+        if phases is not None and amps != 0:  # the common case, without building the bounds
+            least, most = amps * volts * below * phases - slack * phases, amps * volts * above * phases + slack * phases
+            if least <= watts <= most:
+                continue
         counts = (phases,) if phases is not None else (1, 2, 3)
-        bounds = [
-            (amps * volts * (1 - margin) * n - settings.watts_slack_a * volts * n,
-             amps * volts * (1 + margin) * n + settings.watts_slack_a * volts * n)
-            for n in counts
-        ]
         if amps == 0:
             bounds = [(0.0, 0.0)]
+        else:
+            least, most = amps * volts * below, amps * volts * above
+            bounds = [(least * n - slack * n, most * n + slack * n) for n in counts]
         if not any(_at_most(low, watts) and _at_most(watts, high) for low, high in bounds):
             expected = " or ".join(f"{max(low, 0):.0f}..{high:.0f} W" for low, high in bounds)
             yield Finding(_c(i, "commanded_watts"),
@@ -978,11 +986,14 @@ def quantities_not_negative(view: SessionView, settings: Settings) -> Iterator[F
     yield from _negative_fields(view.commands, ("commanded_watts", "commanded_amps"), _c)
 
 
+_PLAIN_NUMBERS = (int, float)  # what JSON parsing yields; a bool's class is neither
+
+
 def _negative_fields(rows: list[dict[str, Any]], names: tuple[str, ...], pointer) -> Iterator[Finding]:
     for i, row in enumerate(rows):
         for name in names:
             value = row[name]
-            if is_number(value) and value < 0:
+            if (value.__class__ in _PLAIN_NUMBERS or value is not None and is_number(value)) and value < 0:
                 yield Finding(pointer(i, name), f"negative {name}", ">= 0", value)
 
 

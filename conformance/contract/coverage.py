@@ -51,6 +51,15 @@ class Coverage:
         for (rows, name), counter in self._raw.items():
             counter.update(map(itemgetter(name), payload[rows]))
 
+    def merge(self, later: Coverage) -> Coverage:
+        """These counts plus `later`'s (another part of a run, whose keyed sessions are not among these), in place."""
+        for field, counter in self._raw.items():
+            counter.update(later._raw[field])
+        self._outcomes.update(later._outcomes)
+        self._ongoing.update(later._ongoing)
+        self._seen |= later._seen
+        return self
+
     def to_dict(self) -> dict[str, dict[str, int]]:
         raw = self._raw
         phases = {f"decision {_word(k)}": n for k, n in raw["decisions", "phases"].items() if k is not None}

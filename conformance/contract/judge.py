@@ -18,7 +18,8 @@ from conformance.contract.catalogue import CATALOGUE, SEMANTIC, Invariant
 from conformance.contract.clipping import clip
 from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
-from conformance.contract.payload import SessionView, traced
+from conformance.contract.payload import LazyView, SessionView, traced
+from conformance.contract.served import ServedCheck, path_parameters, path_pattern, served_session
 from conformance.contract.settings import Settings
 from conformance.contract.spec import RESPONSE_SCHEMA_NAME, Contract, load_contract
 from conformance.errors import ContractError
@@ -68,14 +69,25 @@ def _is_format_only(error: Any) -> bool:
 class Judge:
     """Compiles the contract's response schema once and judges payloads against the whole catalogue."""
 
-    def __init__(self, contract: Contract | None = None, settings: Settings | None = None) -> None:
+    def __init__(self, contract: Contract | None = None, settings: Settings | None = None,
+                 served: ServedCheck | None = None) -> None:
         self.contract = contract or load_contract()
         self.settings = settings or Settings()
+        self.served = served  # judges the path's session_id in `judge_at`
+        self._path = path_pattern(self.contract.session_path)
         try:
             self._validator = jsonschema_rs.validator_for(self.contract.response_schema, validate_formats=True)
         except (ValueError, jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError) as exc:
             first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ContractError(f"{self.contract.path}: {RESPONSE_SCHEMA_NAME} is not a usable JSON Schema: {first_line}") from None
+        # the semantic checks to run and their levels, for ended and for ongoing sessions: decided once, not per payload
+        self._plans = {ongoing: tuple((inv.id, inv.check, level) for inv in SEMANTIC
+                                      if (level := inv.level_when(ongoing, self.settings)) is not Level.OFF)
+                       for ongoing in (False, True)}
+
+    def __reduce__(self) -> tuple:
+        """Pickled as its contract and settings (a worker process compiles the schema again)."""
+        return Judge, (self.contract, self.settings, self.served)
 
     def level(self, invariant: Invariant, view: SessionView | None = None) -> Level:
         return invariant.level_for(view, self.settings)
@@ -85,16 +97,29 @@ class Judge:
         if broken:
             return self._judge_around(payload, findings, broken)
         view = SessionView(payload)
-        for invariant in SEMANTIC:
-            level = self.level(invariant, view)
-            if level is Level.OFF:
-                continue
-            findings.extend(f.stamped(invariant.id, level) for f in invariant.check(view, self.settings))
-        return Judgement([f for f in findings if f.level is not Level.OFF])
+        settings = self.settings
+        for check_id, check, level in self._plans[view.ongoing]:
+            for finding in check(view, settings):
+                findings.append(finding.stamped(check_id, level))
+        return Judgement([f for f in findings if f.level is not Level.OFF] if findings else findings)
+
+    def judge_at(self, payload: Any, path: str) -> Judgement | None:
+        """Judge a response recorded with the path it answered; None if that is not the session endpoint's path.
+        The served check, if any, judges the path's session_id against the body as a live run does."""
+        parameters = path_parameters(self._path, path)
+        if parameters is None:
+            return None
+        judgement = self.judge(payload)
+        finding = served_session(payload, parameters.get("session_id")) if self.served is not None else None
+        if finding is None or self.served.level is Level.OFF:
+            return judgement
+        stamped = finding.stamped(self.served.id, self.served.level)
+        return Judgement([stamped, *judgement.findings], judgement.not_evaluated)
 
     def _judge_around(self, payload: Any, findings: list[Finding], broken: list[tuple[Any, ...]]) -> Judgement:
         """A payload of the wrong shape: each semantic invariant is still judged if none of the values it reads
-        is at or under a place the schema refused (its reads are traced), and it does not trip over the shape."""
+        is at or under a place the schema refused (its reads are traced, through a view that looks up only what
+        the invariant asks for), and it does not trip over the shape."""
         reads: set[tuple[Any, ...]] = set()
         not_evaluated = []
         try:
@@ -104,7 +129,7 @@ class Judge:
         for invariant in SEMANTIC:
             reads.clear()
             try:
-                view = SessionView(tree)
+                view = LazyView(tree)
                 level = self.level(invariant, view)
                 found = [] if level is Level.OFF else [f.stamped(invariant.id, level)
                                                        for f in invariant.check(view, self.settings)]
@@ -119,6 +144,8 @@ class Judge:
     def _schema_findings(self, payload: Any) -> tuple[list[Finding], list[tuple[Any, ...]]]:
         """The schema's findings, and the places (paths) whose value the schema refused: SCH-001's."""
         try:
+            if self._validator.is_valid(payload):  # the common case: no error objects to build
+                return [], []
             errors = list(self._validator.iter_errors(payload))
         except UnicodeEncodeError:  # jsonschema-rs takes only strings that UTF-8 can encode
             return self._unlocated_schema_finding(payload, "a string holds an unpaired surrogate, which is not "

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from operator import attrgetter
 from typing import Any
 
 Instant = timedelta  # distance from 1970-01-01T00:00:00Z: never overflows, unlike a datetime near year 1 or 9999
@@ -13,6 +13,8 @@ Instant = timedelta  # distance from 1970-01-01T00:00:00Z: never overflows, unli
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # aware minus aware works on day numbers: no overflow at year 1 or 9999
 _LEAP_SECOND = re.compile(r"(\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:)60(?:\.\d+)?([Zz]|[+-]\d\d:\d\d)")
 _LAST_MICROSECOND = timedelta(microseconds=999_999)
+_FROM_ISO = datetime.fromisoformat
+_TZINFO = attrgetter("tzinfo")
 
 
 def parse_instant(value: Any) -> datetime | None:
@@ -44,6 +46,25 @@ def instant(value: Any) -> Instant | None:
     return since_epoch + _LAST_MICROSECOND if leap else since_epoch
 
 
+def instants(values: list[Any]) -> list[Instant | None]:
+    """`instant` of each value, in one sweep through `datetime.fromisoformat` when every value is an ASCII string
+    without lower-case letters (so `upper()` leaves it as it is) that parses with an offset: the common case.
+    Anything else (a leap second, a naive or unreadable time) takes `instant` value by value. The tests run
+    as `map` over the str methods, in C: a value that is no string stops them with a TypeError."""
+    try:
+        common = all(map(str.isascii, values)) and all(map(str.isupper, values))
+    except TypeError:
+        common = False
+    if common:
+        try:
+            parsed = [_FROM_ISO(v) for v in values]
+        except ValueError:
+            parsed = None
+        if parsed is not None and None not in map(_TZINFO, parsed):
+            return [p - _EPOCH for p in parsed]
+    return [instant(v) for v in values]
+
+
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -73,62 +94,42 @@ def traced(value: Any, path: tuple[Any, ...], reads: set[tuple[Any, ...]]) -> An
     return value
 
 
-@dataclass(frozen=True)
+_NONE: list[int] = []  # no rows: shared, like every list a view hands out, and never changed
+
+
 class SessionView:
-    """The payload plus derived lookups. Built only for payloads whose shape passed the schema."""
+    """The payload plus derived lookups, built in one pass over its decisions and one over its commands, so
+    that no check parses an instant or scans the rows for a kind or verdict again. Built only for payloads
+    whose shape passed the schema; read-only (the lists it hands out are shared by every check)."""
 
-    payload: dict[str, Any]
+    __slots__ = ("payload", "session", "decisions", "commands", "ongoing", "started", "ended", "decision_times",
+                 "command_times", "command_index", "pending", "references", "dispatched", "_kinds", "_verdicts")
 
-    @property
-    def session(self) -> dict[str, Any]:
-        return self.payload["session"]
+    def __init__(self, payload: dict[str, Any]) -> None:
+        self.payload = payload
+        self.session: dict[str, Any] = payload["session"]
+        self.decisions: list[dict[str, Any]] = payload["decisions"]
+        self.commands: list[dict[str, Any]] = payload["commands"]
+        self.ongoing: bool = self.session["ended_at"] is None
+        self.started: Instant | None = instant(self.session["started_at"])
+        self.ended: Instant | None = instant(self.session["ended_at"])
+        decisions, commands = self.decisions, self.commands
+        self.decision_times: list[Instant | None] = _times(decisions)
+        self.references: list[tuple[int, Any]] = _references(decisions)
+        self.dispatched: list[int] = _dispatched(decisions)
+        self._kinds: dict[str, list[int]] = {}  # filled on demand: checks ask for two kinds of five
+        self.command_times: list[Instant | None] = _times(commands)
+        self.command_index: dict[int | float, int] = _command_index(commands)
+        self._verdicts: dict[str, list[int]] = _by_verdict(commands)
+        self.pending: int | None = self._pending() if self.ongoing and self.commands else None
 
-    @property
-    def decisions(self) -> list[dict[str, Any]]:
-        return self.payload["decisions"]
-
-    @property
-    def commands(self) -> list[dict[str, Any]]:
-        return self.payload["commands"]
-
-    @property
-    def ongoing(self) -> bool:
-        return self.session["ended_at"] is None
-
-    @cached_property
-    def started(self) -> Instant | None:
-        return instant(self.session["started_at"])
-
-    @cached_property
-    def ended(self) -> Instant | None:
-        return instant(self.session["ended_at"])
-
-    @cached_property
-    def decision_times(self) -> list[Instant | None]:
-        return [instant(d["time"]) for d in self.decisions]
-
-    @cached_property
-    def command_times(self) -> list[Instant | None]:
-        return [instant(c["time"]) for c in self.commands]
-
-    @cached_property
-    def command_index(self) -> dict[int | float, int]:
-        """Command id -> index of its first occurrence (7 and 7.0 are the same id)."""
-        index: dict[int | float, int] = {}
-        for i, command in enumerate(self.commands):
-            index.setdefault(command["id"], i)
-        return index
-
-    @cached_property
-    def pending(self) -> int | None:
+    def _pending(self) -> int | None:
         """The command whose verdict may still be the dispatch-time one, or None.
 
         "The first four mirror the dispatch-time CommandStatus"; verification overwrites `applied` once a
         Current.Offered sample lands. So while a session runs, its newest command (latest time, else the
         last row) may read `applied` without a sample: that one is pending, not unproven.
         """
-        if not self.ongoing or not self.commands:
-            return None
         times = self.command_times
         newest = len(times) - 1
         if None not in times:
@@ -139,7 +140,74 @@ class SessionView:
         return None
 
     def commands_with(self, verdicts: frozenset[str]) -> list[int]:
-        return [i for i, c in enumerate(self.commands) if c["outcome"] in verdicts]
+        """Indices of the commands whose outcome is in `verdicts`, in order."""
+        if len(verdicts) == 1:
+            for verdict in verdicts:
+                return self._verdicts.get(verdict, _NONE)
+        groups = [self._verdicts[v] for v in verdicts if v in self._verdicts]
+        return groups[0] if len(groups) == 1 else sorted(i for group in groups for i in group)
 
     def decisions_of_kind(self, kind: str) -> list[int]:
-        return [i for i, d in enumerate(self.decisions) if d["decision"] == kind]
+        found = self._kinds.get(kind)
+        if found is None:
+            found = self._kinds[kind] = [i for i, d in enumerate(self.decisions) if d["decision"] == kind]
+        return found
+
+
+class LazyView(SessionView):
+    """The lookups of a `SessionView`, each made when a check first asks for it, so that reading a payload
+    through it reads only what the asking check needs. For a payload of the wrong shape (Judge builds one per
+    invariant inside the traced region: an invariant's reads are then its own, and a lookup the shape breaks
+    fails only the invariants that ask for it), and where only a few lookups are wanted (coverage)."""
+
+    def __init__(self, payload: dict[str, Any]) -> None:  # reads nothing yet
+        self.payload = payload
+        self._kinds = {}
+
+    session = cached_property(lambda self: self.payload["session"])
+    decisions = cached_property(lambda self: self.payload["decisions"])
+    commands = cached_property(lambda self: self.payload["commands"])
+    ongoing = cached_property(lambda self: self.session["ended_at"] is None)
+    started = cached_property(lambda self: instant(self.session["started_at"]))
+    ended = cached_property(lambda self: instant(self.session["ended_at"]))
+    decision_times = cached_property(lambda self: _times(self.decisions))
+    references = cached_property(lambda self: _references(self.decisions))
+    dispatched = cached_property(lambda self: _dispatched(self.decisions))
+    command_times = cached_property(lambda self: _times(self.commands))
+    command_index = cached_property(lambda self: _command_index(self.commands))
+    _verdicts = cached_property(lambda self: _by_verdict(self.commands))
+    pending = cached_property(lambda self: self._pending() if self.ongoing and self.commands else None)
+
+
+# The lookups of a view, each one pass over its rows (comprehensions: the cheapest single passes in Python).
+
+def _times(rows: list[dict[str, Any]]) -> list[Instant | None]:
+    return instants([row["time"] for row in rows])
+
+
+def _references(decisions: list[dict[str, Any]]) -> list[tuple[int, Any]]:
+    """(decision index, steering_command_id) where one is named."""
+    return [(i, d["steering_command_id"]) for i, d in enumerate(decisions) if d["steering_command_id"] is not None]
+
+
+def _dispatched(decisions: list[dict[str, Any]]) -> list[int]:
+    """The decisions marked dispatched."""
+    return [i for i, d in enumerate(decisions) if d["dispatched"]]
+
+
+def _command_index(commands: list[dict[str, Any]]) -> dict[int | float, int]:
+    """Command id -> index of its first occurrence (7 and 7.0 are one id): later rows written first, then
+    overwritten."""
+    return {c["id"]: i for i, c in reversed(list(enumerate(commands)))}
+
+
+def _by_verdict(commands: list[dict[str, Any]]) -> dict[str, list[int]]:
+    """Outcome -> indices of the commands that have it, in order."""
+    groups: dict[str, list[int]] = {}
+    for i, command in enumerate(commands):
+        group = groups.get(command["outcome"])
+        if group is None:
+            groups[command["outcome"]] = [i]
+        else:
+            group.append(i)
+    return groups

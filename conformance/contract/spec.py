@@ -17,6 +17,7 @@ SESSION_PATH = (
     "/api/partners/v2.0/org/{org_id}/users/{user_id}/wallboxes/{wallbox_id}/hems-sessions/{session_id}"
 )
 RESPONSE_SCHEMA_NAME = "HEMSSessionDetail"
+SESSION_PATH = "/api/partners/v2.0/org/{org_id}/users/{user_id}/wallboxes/{wallbox_id}/hems-sessions/{session_id}"
 _REPO_SPEC = Path(__file__).resolve().parents[2] / "spec" / "openapi.yaml"
 
 
@@ -52,6 +53,12 @@ class Contract:
             "$ref": f"#/components/schemas/{RESPONSE_SCHEMA_NAME}",
             "components": self.document.get("components", {}),
         }
+
+    @cached_property
+    def session_path(self) -> str:
+        """The path template of the session endpoint (the one whose last parameter is session_id)."""
+        return next((str(p) for p in self.document.get("paths", {}) if str(p).rstrip("/").endswith("{session_id}")),
+                    SESSION_PATH)
 
     @cached_property
     def token_url(self) -> str:

@@ -19,6 +19,7 @@ from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.findings import Finding
 from conformance.contract.judge import Judge, Judgement
 from conformance.contract.levels import Level
+from conformance.contract.served import served_session
 from conformance.live.client import PARSE_LIMIT
 from conformance.live.exchange import Exchange
 from conformance.live.ledger import Evidence, Ledger
@@ -95,15 +96,11 @@ def path_names_session(request: Request, ctx: ResponseContext, check_id: str) ->
     if exchange.status != 200 or not isinstance(exchange.body, dict) or request.path_session_id is None:
         return []
     ctx.ledger.judged(check_id)
-    served = exchange.body.get("session", {}).get("id") if isinstance(exchange.body.get("session"), dict) else None
-    try:
-        expected = int(str(request.path_session_id))
-    except ValueError:
+    finding = served_session(exchange.body, request.path_session_id)
+    if finding is None:
         return []
-    if served != expected:
-        return ctx.finding(check_id, request, f"path names session {expected}, body serves {served!r}",
-                           pointer="/session/id", expected=expected, actual=served)
-    return []
+    return ctx.finding(check_id, request, finding.message, pointer=finding.pointer, expected=finding.expected,
+                       actual=finding.actual)
 
 
 @response_check

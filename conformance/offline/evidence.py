@@ -1,19 +1,22 @@
-"""The evidence `check` keeps while payloads stream past: counts per invariant and level, and for the
-first few findings of each invariant the payload's label and a window of the payload at the pointer.
+"""The evidence `check` keeps while payloads stream past: counts per invariant and level, for the first few
+findings of each invariant the payload's label and a window of the payload at the pointer, the coverage of
+the sessions judged and the sessions a report draws; per partition, merged in input order.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
-from conformance.contract.catalogue import CATALOGUE, SEMANTIC
+from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.clipping import clip
 from conformance.contract.coverage import Coverage
 from conformance.contract.findings import Finding
 from conformance.contract.judge import Judge, Judgement
 from conformance.contract.levels import Level
-from conformance.contract.payload import SessionView
+from conformance.contract.payload import LazyView
 from conformance.offline.sources import Payload, SourceError
+from conformance.report.baseline import Entry
 from conformance.report.excerpt import excerpt
 from conformance.report.records import EVIDENCE_PER_CHECK, CheckRecord, Status, mark_unexercised
 from conformance.report.summary import TEXT_LIMIT, finding_entry
@@ -22,15 +25,82 @@ from conformance.report.timeline import SessionSample
 ERRORS_KEPT = 20
 
 
+class Evidence:
+    """What one part of a run saw, mergeable: counts per invariant and level (and those a baseline accepted),
+    the first findings of each invariant with their payload window, the first input errors, the coverage and
+    the sessions a report draws. Plain data, so a worker can send it back; `merge` is associative and keeps
+    the earlier part's evidence first, so any grouping gives one result."""
+
+    def __init__(self) -> None:
+        self.payloads = 0
+        self.not_evaluated: Counter[str] = Counter()  # per invariant: payloads it could not be evaluated on
+        self.at_path = 0  # payloads judged with the request path they answered (so by the served check too)
+        self.seen: Counter[tuple[str, Level]] = Counter()
+        self.accepted: Counter[tuple[str, Level]] = Counter()  # findings a baseline entry accepted
+        self.accepted_by: dict[str, list[Entry]] = {}  # per invariant, the entries that accepted, first first
+        self.kept: dict[str, list[dict[str, Any]]] = {}
+        self.errors: list[dict[str, str]] = []
+        self.error_count = 0
+        self.coverage = Coverage()
+        self.sessions = SessionSample(once=False)  # labels are unique: no set of them grows with the input
+
+    def add(self, payload: Payload, judgement: Judgement, accepted: list[Entry | None]) -> None:
+        """One payload's findings; `accepted`, per finding, the baseline entry that accepts it, or None."""
+        self.payloads += 1
+        if judgement.not_evaluated:  # a broken shape: judged in part, neither counted in coverage nor drawn
+            self.not_evaluated.update(judgement.not_evaluated)
+        else:
+            self.coverage.add(LazyView(payload.body))  # reads only the few values coverage counts
+            self.sessions.add(payload.label, payload.label, payload.body, judgement.findings)
+        for finding, entry in zip(judgement.findings, accepted, strict=True):
+            self.seen[finding.check_id, finding.level] += 1
+            if entry is not None:
+                self.accepted[finding.check_id, finding.level] += 1
+                _first_seen(self.accepted_by.setdefault(finding.check_id, []), [entry])
+            kept = self.kept.setdefault(finding.check_id, [])
+            if len(kept) < EVIDENCE_PER_CHECK:
+                kept.append(_entry(payload, finding))
+
+    def add_error(self, error: SourceError) -> None:
+        self.error_count += 1
+        if len(self.errors) < ERRORS_KEPT:
+            self.errors.append({"source": error.label, "message": error.message})
+
+    def merge(self, later: Evidence) -> Evidence:
+        """This part followed by `later`, in place."""
+        self.payloads += later.payloads
+        self.not_evaluated.update(later.not_evaluated)
+        self.at_path += later.at_path
+        self.seen.update(later.seen)
+        self.accepted.update(later.accepted)
+        for check_id, entries in later.accepted_by.items():
+            _first_seen(self.accepted_by.setdefault(check_id, []), entries)
+        for check_id, entries in later.kept.items():
+            kept = self.kept.setdefault(check_id, [])
+            kept.extend(entries[:EVIDENCE_PER_CHECK - len(kept)])
+        self.errors.extend(later.errors[:ERRORS_KEPT - len(self.errors)])
+        self.error_count += later.error_count
+        self.coverage.merge(later.coverage)
+        self.sessions.merge(later.sessions)
+        return self
+
+
+def _first_seen(entries: list[Any], more: list[Any]) -> None:
+    """Add the entries of `more` that `entries` lacks, in order."""
+    for entry in more:
+        if entry not in entries:
+            entries.append(entry)
+
+
 class CheckEvidence:
-    """Counts per invariant and level, plus the first findings of each invariant with their payload window."""
+    """Per catalogue invariant, the report's record of a whole run: counts, levels seen and the kept findings."""
 
     def __init__(self, judge: Judge) -> None:
         settings = judge.settings
         self.records = {inv.id: CheckRecord(inv.id, "invariant", settings.level_of(inv.id, inv.level), inv.statement,
                                             f"{inv.spec} ({inv.source})", inv.basis) for inv in CATALOGUE.values()}
         self.kept: dict[str, list[dict[str, Any]]] = {check_id: [] for check_id in self.records}
-        self.semantic = {inv.id for inv in SEMANTIC}
+        self.served = judge.served
         self.errors: list[dict[str, str]] = []
         self.error_count = 0
         self.coverage = Coverage()
@@ -39,32 +109,37 @@ class CheckEvidence:
             if record.level is Level.OFF:
                 record.skipped = "level OFF in the configuration"
 
-    def add(self, payload: Payload, judgement: Judgement, accepted: list[Any] | None = None) -> None:
-        """One payload's findings; `accepted`, per finding, the baseline entry that accepts it, or None."""
+    def absorb(self, evidence: Evidence) -> None:
+        """Add what a part of the run saw (parts in input order)."""
+        if evidence.at_path and self.served is not None and self.served.id not in self.records:
+            served = self.served  # judged only where a recording kept the path: reported only then
+            self.records[served.id] = CheckRecord(served.id, "live", served.level, served.statement, served.cite)
+            self.kept[served.id] = []
         for check_id, record in self.records.items():
-            if check_id not in judgement.not_evaluated:
-                record.judged += 1
-        if judgement.semantic_evaluated:
-            self.coverage.add(SessionView(payload.body))
-            self.sessions.add(payload.label, payload.label, payload.body, judgement.findings)
-        for finding, entry in zip(judgement.findings, accepted or [None] * len(judgement.findings), strict=True):
-            record = self.records[finding.check_id]
-            record.total_findings += 1
-            record.levels_seen[finding.level] += 1
-            if entry is not None:
-                record.accept(finding.level, entry)
-            if len(self.kept[finding.check_id]) < EVIDENCE_PER_CHECK:
-                self.kept[finding.check_id].append(_entry(payload, finding))
+            if self.served is not None and check_id == self.served.id:
+                record.judged += evidence.at_path
+                continue
+            record.judged += evidence.payloads - evidence.not_evaluated[check_id]
+        for (check_id, level), count in evidence.seen.items():
+            record = self.records[check_id]
+            record.total_findings += count
+            record.levels_seen[level] += count
+        for (check_id, level), count in evidence.accepted.items():
+            self.records[check_id].accepted_levels[level] += count
+        for check_id, entries in evidence.accepted_by.items():
+            _first_seen(self.records[check_id].accepted_by, entries)
+        for check_id, entries in evidence.kept.items():
+            kept = self.kept[check_id]
+            kept.extend(entries[:EVIDENCE_PER_CHECK - len(kept)])
+        self.errors.extend(evidence.errors[:ERRORS_KEPT - len(self.errors)])
+        self.error_count += evidence.error_count
+        self.coverage.merge(evidence.coverage)
+        self.sessions.merge(evidence.sessions)
 
     def settle(self, strict: bool) -> dict[str, str]:
         """Once every payload is in: mark the invariants no payload exercised; return them with what they need."""
         mark_unexercised(self.records, self.coverage)
         return {r.id: r.unexercised for r in self.records.values() if r.status(strict) is Status.NOT_EXERCISED}
-
-    def add_error(self, error: SourceError) -> None:
-        self.error_count += 1
-        if len(self.errors) < ERRORS_KEPT:
-            self.errors.append({"source": error.label, "message": error.message})
 
 
 def _entry(payload: Payload, finding: Finding) -> dict[str, Any]:

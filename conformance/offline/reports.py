@@ -1,4 +1,4 @@
-"""The reports of `hems-conformance check`: summary.json, report.html and junit.xml, like a live run's.
+"""The reports of `hems-conformance check`: summary.json, report.html, junit.xml and summary.md, like a live run's.
 
 Payloads stream past and are gone, so the evidence is taken as they pass: per invariant, the first few
 findings keep their payload's label (file, file:LINE or file[INDEX]) and a window of the payload around
@@ -18,6 +18,7 @@ from typing import Any
 from conformance.contract.judge import Judge
 from conformance.errors import UsageError
 from conformance.offline.evidence import CheckEvidence
+from conformance.offline.remote import refuse_secrets
 from conformance.offline.sources import display
 from conformance.offline.stream import Tally, run_check
 from conformance.report.baseline import Acceptance, Baseline
@@ -49,6 +50,8 @@ def check_summary(evidence: CheckEvidence, tally: Tally, judge: Judge, *, paths:
     code = tally.exit_code()
     totals = counts(checks) | {"payloads": tally.payloads, "failing_payloads": tally.failing_payloads,
                                "not_evaluated": tally.not_evaluated, "input_errors": evidence.error_count}
+    if tally.skipped:  # only recordings (HAR) have exchanges that are not responses of the session endpoint
+        totals["skipped_exchanges"] = tally.skipped
     return {
         "format": SUMMARY_FORMAT,
         "kind": "check",
@@ -121,15 +124,32 @@ def write_reports(folder: ReportFolder, summary: dict[str, Any], redactor: Redac
 
 
 def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: str, report_dir: str | None,
-                       argv: list[str], baseline: Baseline | None = None, annotations: str = "none") -> int:
-    """`hems-conformance check`: judge the inputs as they stream, then write the reports (and with
-    `annotations="github"`, print one workflow annotation per failing check)."""
+                       argv: list[str], baseline: Baseline | None = None, annotations: str = "none",
+                       workers: int = 1, column: str | None = None, dask: str | None = None) -> int:
+    """`hems-conformance check`: judge the inputs as they stream (here, in `workers` processes, or on a Dask
+    cluster), then write the reports (and with `annotations="github"`, print one workflow annotation per failing
+    check)."""
+    for path in paths:
+        refuse_secrets(path)
+    acceptance = Acceptance(baseline) if baseline else None
+    partials = None
+    as_json = output == "json"
+    if dask is not None:
+        from conformance.offline.dask_engine import dask_partials
+
+        partials = dask_partials(judge, paths, strict=strict, as_json=as_json, address=dask, column=column,
+                                 workers=workers, acceptance=acceptance)
+    elif workers > 1:
+        from conformance.offline.parallel import pool_partials
+
+        partials = pool_partials(judge, paths, strict=strict, as_json=as_json, workers=workers, column=column,
+                                 acceptance=acceptance)
     folder = ReportFolder.create(report_dir)
     started = time.time()
     evidence, tally = CheckEvidence(judge), Tally()
-    acceptance = Acceptance(baseline) if baseline else None
     try:
-        run_check(judge, paths, strict=strict, output=output, evidence=evidence, tally=tally, acceptance=acceptance)
+        run_check(judge, paths, strict=strict, output=output, evidence=evidence, tally=tally, acceptance=acceptance,
+                  partials=partials, column=column)
     except KeyboardInterrupt:  # reports of what was judged, saying "interrupted", as `run` writes them
         tally.interrupted = True
         print("hems-conformance: interrupted: no verdict", file=sys.stderr)

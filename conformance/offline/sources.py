@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import msgspec
+
 from conformance.contract import pointers
 
 JSON_SUFFIXES = (".json",)
@@ -30,6 +32,14 @@ LINES_SUFFIXES = (".jsonl", ".ndjson")
 class Payload:
     label: str  # "file", "file:LINE" (JSON Lines) or "file[INDEX]" (a JSON array of payloads)
     body: Any
+    path: str | None = None  # the request path it answered, where the recording keeps it (HAR)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A recorded exchange that is no response of the session endpoint (a HAR entry): counted, not judged."""
+
+    label: str
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,7 @@ def display(path: str | os.PathLike[str]) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
-def _expand(paths: Iterable[str]) -> Iterator[str | Path | SourceError]:
+def expand(paths: Iterable[str]) -> Iterator[str | Path | SourceError]:
     for raw in paths:
         if raw == "-":
             yield raw
@@ -91,13 +101,13 @@ def _walk(directory: Path) -> Iterator[Path | SourceError]:
 def iter_payloads(paths: Iterable[str], progress: Progress | None = None) -> Iterator[Payload | SourceError]:
     """Every payload under `paths`, in a stable order: arguments as given, directories sorted."""
     progress = progress or Progress()
-    for item in _expand(paths):
+    for item in expand(paths):
         if isinstance(item, SourceError):
             yield item
         elif item == "-" and sys.stdin is None:  # the process started with fd 0 closed
             yield SourceError("<stdin>", "cannot read: standard input is closed")
         elif item == "-":
-            yield from _guarded("<stdin>", _read_stream("<stdin>", sys.stdin.buffer, progress, lines=None))
+            yield from guarded("<stdin>", read_stream("<stdin>", sys.stdin.buffer, progress, lines=None))
         else:
             try:
                 handle = open(item, "rb")
@@ -109,11 +119,16 @@ def iter_payloads(paths: Iterable[str], progress: Progress | None = None) -> Ite
                     progress.total += Path(item).stat().st_size
                 except OSError:
                     pass
-                lines = True if item.suffix in LINES_SUFFIXES else None if item.suffix not in JSON_SUFFIXES else False
-                yield from _guarded(display(item), _read_stream(display(item), handle, progress, lines=lines))
+                lines = layout(item.suffix)
+                yield from guarded(display(item), read_stream(display(item), handle, progress, lines=lines))
 
 
-def _guarded(label: str, items: Iterator[Payload | SourceError]) -> Iterator[Payload | SourceError]:
+def layout(suffix: str) -> bool | None:
+    """How a file with this suffix is read: True JSON Lines, False one JSON document, None sniff."""
+    return True if suffix in LINES_SUFFIXES else False if suffix in JSON_SUFFIXES else None
+
+
+def guarded(label: str, items: Iterator[Payload | SourceError]) -> Iterator[Payload | SourceError]:
     """`items`, ending in a SourceError where reading fails after the open (EIO, a vanished mount)."""
     try:
         yield from items
@@ -121,35 +136,39 @@ def _guarded(label: str, items: Iterator[Payload | SourceError]) -> Iterator[Pay
         yield SourceError(label, f"cannot read: {exc.strerror or exc}")
 
 
-def _read_stream(label: str, stream: BinaryIO, progress: Progress, lines: bool | None) -> Iterator[Payload | SourceError]:
+def read_stream(label: str, stream: BinaryIO, progress: Progress, lines: bool | None) -> Iterator[Payload | SourceError]:
     """`lines`: True JSON Lines, False one JSON document, None sniff (one document if it parses whole)."""
     if lines is False:
         data = stream.read(MAX_DOCUMENT + 1)
         progress.read += len(data)
-        yield from _document(label, data)
+        yield from document(label, data)
         return
-    reader: Iterable[bytes | None] = _lines(stream)
+    reader: Iterable[bytes | None] = lines_of(stream)
     if lines is None:  # JSON Lines if the first line is a whole JSON value and more lines follow
         first = stream.readline(MAX_DOCUMENT + 1)
         if not _parses(first) or not _more(stream):
             data = first + stream.read(MAX_DOCUMENT + 1 - len(first))
             progress.read += len(data)
-            yield from _document(label, data)
+            yield from document(label, data)
             return
         reader = itertools.chain([first], reader)
-    yield from _json_lines(label, reader, progress)
+    yield from json_lines(label, reader, progress)
 
 
 def _too_large() -> str:
     return f"larger than {MAX_DOCUMENT / 2**20:g} MiB: not read (split it into JSON Lines, one payload a line)"
 
 
-def _lines(stream: BinaryIO) -> Iterator[bytes | None]:
-    """The lines of `stream`, each read up to MAX_DOCUMENT bytes: a longer one is None (and skipped to its end)."""
-    while line := stream.readline(MAX_DOCUMENT + 1):
+def lines_of(stream: BinaryIO, length: float = math.inf) -> Iterator[bytes | None]:
+    """The lines of `stream` (of its next `length` bytes, a range's, ending on a line end), each read up to
+    MAX_DOCUMENT bytes: a longer one is None (and skipped to its end)."""
+    while length > 0 and (line := stream.readline(MAX_DOCUMENT + 1)):
+        length -= len(line)
         if len(line) > MAX_DOCUMENT and not line.endswith(b"\n"):
-            while (rest := stream.readline(MAX_DOCUMENT)) and not rest.endswith(b"\n"):
-                pass
+            while rest := stream.readline(MAX_DOCUMENT):
+                length -= len(rest)
+                if rest.endswith(b"\n"):
+                    break
             yield None
         else:
             yield line
@@ -161,6 +180,8 @@ def _more(stream: BinaryIO) -> bool:
 
 
 def _parses(line: bytes) -> bool:
+    if _quick(line) is not _REFUSED:
+        return True
     try:
         _loads(line.decode("utf-8-sig"))
     except (ValueError, RecursionError):
@@ -179,6 +200,25 @@ def _position(text: str, token: str) -> int:
     """Where `token` first stands outside a string in `text` (0 if nowhere)."""
     pattern = re.compile(f"{_STRING}|(?<![0-9A-Za-z.+-])({re.escape(token)})")
     return next((m.start(1) for m in pattern.finditer(text) if m.group(1)), 0)
+
+
+_REFUSED = object()
+_DECODE = msgspec.json.Decoder().decode
+# msgspec refuses integers of more than 4300 digits; Python's own limit may be set lower than that
+_QUICK = not 0 < sys.get_int_max_str_digits() < 4300
+
+
+def _quick(data: bytes) -> Any:
+    """`data` parsed by msgspec, which reads what `_loads` reads (ints stay ints, floats correctly rounded, big
+    integers exact, the last of duplicate keys wins) about twice as fast; `_REFUSED` for whatever it refuses
+    (invalid JSON or UTF-8, a byte order mark, NaN, 1e400, unpaired surrogates, deep nesting), which `_loads`
+    then reads again to say why in its own words."""
+    if not _QUICK:
+        return _REFUSED
+    try:
+        return _DECODE(data)
+    except (msgspec.DecodeError, RecursionError):
+        return _REFUSED
 
 
 def _loads(text: str) -> Any:
@@ -233,30 +273,11 @@ def _invalid(exc: json.JSONDecodeError) -> str:
     return exc.msg if isinstance(exc, _Unsupported) else f"invalid JSON: {exc.msg}"
 
 
-def _document(label: str, data: bytes) -> Iterator[Payload | SourceError]:
-    if len(data) > MAX_DOCUMENT:
-        yield SourceError(label, _too_large())
-        return
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        yield SourceError(label, f"not UTF-8 (byte {exc.start})")
-        return
-    if not text.strip():
-        yield SourceError(label, _EMPTY)
-        return
-    try:
-        body = _loads(text)
-    except json.JSONDecodeError as exc:
-        yield SourceError(f"{label}:{exc.lineno}:{exc.colno}", _invalid(exc))
-        return
-    except RecursionError:
-        yield SourceError(label, _TOO_DEEP)
-        return
-    except NotUnicode as exc:
-        yield SourceError(label, str(exc))
-        return
-    if body == []:
+def document(label: str, data: bytes) -> Iterator[Payload | SourceError]:
+    body = parse_document(label, data)
+    if isinstance(body, SourceError):
+        yield body
+    elif body == []:
         yield SourceError(label, "empty array: no payload")
     elif isinstance(body, list):
         for index, item in enumerate(body):
@@ -265,31 +286,61 @@ def _document(label: str, data: bytes) -> Iterator[Payload | SourceError]:
         yield Payload(label, body)
 
 
-def _json_lines(label: str, reader: Iterable[bytes | None], progress: Progress) -> Iterator[Payload | SourceError]:
-    empty = True
-    for number, raw in enumerate(reader, start=1):
+def parse_document(label: str, data: bytes) -> Any:
+    """One JSON document: its value, or the `SourceError` that says why it has none."""
+    if len(data) > MAX_DOCUMENT:
+        return SourceError(label, _too_large())
+    body = _quick(data)
+    if body is not _REFUSED:
+        return body
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return SourceError(label, f"not UTF-8 (byte {exc.start})")
+    if not text.strip():
+        return SourceError(label, _EMPTY)
+    try:
+        return _loads(text)
+    except json.JSONDecodeError as exc:
+        return SourceError(f"{label}:{exc.lineno}:{exc.colno}", _invalid(exc))
+    except RecursionError:
+        return SourceError(label, _TOO_DEEP)
+    except NotUnicode as exc:
+        return SourceError(label, str(exc))
+
+
+def parse_line(label: str, number: int, raw: bytes) -> Payload | SourceError:
+    """Line `number` (from 1) of a JSON Lines file labelled `label`, not blank, as a payload or an error."""
+    body = _quick(raw)
+    if body is not _REFUSED:
+        return Payload(f"{label}:{number}", body)
+    try:
+        body = _loads(raw.rstrip(b"\r\n").decode("utf-8-sig" if number == 1 else "utf-8"))
+    except UnicodeDecodeError as exc:
+        return SourceError(f"{label}:{number}", f"not UTF-8 (byte {exc.start})")
+    except json.JSONDecodeError as exc:
+        return SourceError(f"{label}:{number}:{exc.colno}", _invalid(exc))
+    except RecursionError:
+        return SourceError(f"{label}:{number}", _TOO_DEEP)
+    except NotUnicode as exc:
+        return SourceError(f"{label}:{number}", str(exc))
+    return Payload(f"{label}:{number}", body)
+
+
+def json_lines(label: str, reader: Iterable[bytes | None], progress: Progress, *, first: int = 1,
+               whole: bool = True) -> Iterator[Payload | SourceError]:
+    """The lines of a JSON Lines file (None: one over MAX_DOCUMENT), numbered from `first`; `whole`: the reader
+    has the whole file, so a file of blank lines only is an error (a byte range of a larger file may be blank)."""
+    empty = whole
+    for number, raw in enumerate(reader, start=first):
         if raw is None:
             empty = False
             yield SourceError(f"{label}:{number}", _too_large())
             continue
         progress.read += len(raw)
-        if not raw.strip():
+        if not raw or raw.isspace():  # blank (bytes.isspace knows the whitespace bytes.strip strips), without a copy
             continue
         empty = False
-        try:
-            body = _loads(raw.rstrip(b"\r\n").decode("utf-8-sig" if number == 1 else "utf-8"))
-        except UnicodeDecodeError as exc:
-            yield SourceError(f"{label}:{number}", f"not UTF-8 (byte {exc.start})")
-            continue
-        except json.JSONDecodeError as exc:
-            yield SourceError(f"{label}:{number}:{exc.colno}", _invalid(exc))
-            continue
-        except RecursionError:
-            yield SourceError(f"{label}:{number}", _TOO_DEEP)
-            continue
-        except NotUnicode as exc:
-            yield SourceError(f"{label}:{number}", str(exc))
-            continue
-        yield Payload(f"{label}:{number}", body)
+        yield parse_line(label, number, raw)
     if empty:
         yield SourceError(label, _EMPTY)

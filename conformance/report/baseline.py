@@ -131,7 +131,9 @@ def session_of_payload(body: Any) -> str | None:
 
 class Acceptance:
     """The baseline applied to one run: asked for every finding as it is recorded (thread-safe), it says which
-    live entry accepts it and remembers which entries matched anything, and which matched only while expired."""
+    live entry accepts it and remembers which entries matched anything, and which matched only while expired.
+    A run judged in partitions gives each its own `fresh` copy (picklable: the lock is not sent) and merges the
+    copies' counts back (`merge`), so the outcome does not depend on how the run was split."""
 
     def __init__(self, baseline: Baseline, today: date | None = None) -> None:
         self.baseline = baseline
@@ -148,6 +150,24 @@ class Acceptance:
                 counter = self.expired_hits if entry.expired(self.today) else self.accepted
                 counter[entry.index] += 1
         return live[0] if live else None
+
+    def fresh(self) -> Acceptance:
+        """The same baseline on the same day, with nothing matched yet."""
+        return Acceptance(self.baseline, self.today)
+
+    def merge(self, later: Acceptance) -> Acceptance:
+        """This run's matches plus `later`'s (the same baseline), in place."""
+        with self._lock:
+            for mine, theirs in ((self.accepted, later.accepted), (self.expired_hits, later.expired_hits)):
+                for index, count in theirs.items():
+                    mine[index] += count
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {key: value for key, value in self.__dict__.items() if key != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
 
     def stale(self) -> list[Entry]:
         """Entries that matched no finding at all, expired or not: to be deleted."""

@@ -95,6 +95,22 @@ class SessionSample:
             elif outcome_key(payload) not in self.by_outcome:
                 self.by_outcome[outcome_key(payload)] = session_data(key, label, payload, [])
 
+    def merge(self, later: SessionSample) -> SessionSample:
+        """This sample followed by `later`'s (a later part of a run, without `once`), in place: the same sample
+        as if one had seen both parts' sessions in order."""
+        with self._lock:
+            self.sessions_with_findings += later.sessions_with_findings
+            self.with_findings.extend(later.with_findings[:FULL_SESSIONS - len(self.with_findings)])
+            for outcome, session in later.by_outcome.items():
+                self.by_outcome.setdefault(outcome, session)
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:  # picklable (a worker sends its sample back): without the lock
+        return {key: value for key, value in self.__dict__.items() if key != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
+
     def to_dict(self) -> dict[str, Any]:
         """What summary.json keeps: the drawn sessions in a stable order (by key, outcomes by name)."""
         return {"sessions_with_findings": self.sessions_with_findings,

@@ -1,0 +1,174 @@
+"""The engine-neutral core of `check`: judge one partition of the inputs into a partial result, merge partials.
+
+A partition is any run of payloads and input errors in input order (a file, a byte range of a JSON Lines
+file, a Parquet file, a HAR file, a chunk of stdin). Judging it gives a `Partial`: its output text in order,
+its tally, its evidence and, with a baseline, its matches per entry. `Partial.merge` is associative and keeps order, so whatever runs the partitions
+(this process, a pool of processes, a Dask cluster) and however it groups them, writing the partials in input
+order gives the same bytes, the same reports and the same exit code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from conformance.contract.judge import Judge, Judgement
+from conformance.offline.evidence import Evidence
+from conformance.offline.sources import Payload, Skipped, SourceError
+from conformance.report.baseline import Acceptance, Entry, session_of_payload
+
+OUT, ERR = 1, 2
+RECORD_SEPARATOR = ",\n  "  # before every record of --format json; the writer drops the first one's comma
+
+
+@dataclass
+class Tally:
+    """What a check run saw, kept as counts so memory stays flat however many payloads stream by."""
+
+    payloads: int = 0
+    failing_payloads: int = 0
+    input_errors: int = 0
+    by_level: Counter = field(default_factory=Counter)
+    by_invariant: Counter = field(default_factory=Counter)
+    not_evaluated: int = 0
+    skipped: int = 0  # recorded exchanges that are no response of the session endpoint
+    interrupted: bool = False  # Ctrl-C before the end: no verdict (130), the reports say so
+    stale_entries: int = 0  # baseline entries that accepted nothing: they fail the check too (set once, at the end)
+
+    def add(self, judgement: Judgement, strict: bool, accepted: list[Entry | None] | None = None) -> None:
+        """One payload's judgement; `accepted` says, per finding, which baseline entry accepts it (if any)."""
+        self.payloads += 1
+        accepted = accepted or [None] * len(judgement.findings)
+        self.failing_payloads += any(f.level.fails(strict) and entry is None
+                                     for f, entry in zip(judgement.findings, accepted, strict=True))
+        self.not_evaluated += not judgement.semantic_evaluated
+        for finding in judgement.findings:
+            self.by_level[finding.level.value] += 1
+            self.by_invariant[finding.check_id] += 1
+
+    def merge(self, later: Tally) -> Tally:
+        """This tally plus `later`'s, in place."""
+        self.payloads += later.payloads
+        self.failing_payloads += later.failing_payloads
+        self.input_errors += later.input_errors
+        self.by_level.update(later.by_level)
+        self.by_invariant.update(later.by_invariant)
+        self.not_evaluated += later.not_evaluated
+        self.skipped += later.skipped
+        return self
+
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
+        if self.input_errors or not self.payloads:
+            return 2
+        return 1 if self.failing_payloads or self.stale_entries else 0
+
+    def verdict(self) -> str:
+        return {0: "conformant", 1: "non-conformant", 2: "incomplete (input errors)", 130: "interrupted"}[self.exit_code()]
+
+    def summary_line(self) -> str:
+        levels = ", ".join(f"{n} {level}" for level, n in sorted(self.by_level.items())) or "no findings"
+        extra = f", {self.input_errors} input error(s)" if self.input_errors else ""
+        if self.not_evaluated:
+            extra += (f", {self.not_evaluated} with invariants not evaluated (they read values the schema "
+                      "refused)")
+        extra += f", {self.stale_entries} stale baseline entr(ies)" if self.stale_entries else ""
+        extra += f", {self.skipped} other exchange(s) skipped" if self.skipped else ""
+        return (f"{self.payloads} payload(s) judged, {self.failing_payloads} failing ({levels}){extra}: "
+                f"{self.verdict()}")
+
+    def to_dict(self) -> dict:
+        return {
+            "verdict": self.verdict(),
+            "exit_code": self.exit_code(),
+            "payloads": self.payloads,
+            "failing_payloads": self.failing_payloads,
+            "input_errors": self.input_errors,
+            "not_evaluated": self.not_evaluated,
+            "findings_by_level": dict(sorted(self.by_level.items())),
+            "findings_by_invariant": dict(sorted(self.by_invariant.items())),
+        } | ({"skipped_exchanges": self.skipped} if self.skipped else {})
+
+
+@dataclass
+class Partial:
+    """What judging one partition produced: output as (stream, text) in order, tally, evidence, bytes read, and
+    with a baseline the partition's own `Acceptance` (its matches per entry; the same baseline and day)."""
+
+    chunks: list[tuple[int, str]] = field(default_factory=list)
+    tally: Tally = field(default_factory=Tally)
+    evidence: Evidence = field(default_factory=Evidence)
+    read: int = 0
+    acceptance: Acceptance | None = None
+
+    def write(self, stream: int, text: str) -> None:
+        self.chunks.append((stream, text))
+
+    def step(self) -> None:
+        """Called after each payload or error; a partial written as it goes shows progress here."""
+
+    def merge(self, later: Partial) -> Partial:
+        """This partition followed by `later`, in place."""
+        for stream, text in later.chunks:
+            self.write(stream, text)
+        self.tally.merge(later.tally)
+        self.evidence.merge(later.evidence)
+        self.read += later.read
+        if self.acceptance is not None and later.acceptance is not None:
+            self.acceptance.merge(later.acceptance)
+        return self
+
+
+def judge_items(judge: Judge, items: Iterable[Payload | SourceError | Skipped], *, strict: bool, as_json: bool,
+                into: Partial) -> Partial:
+    """Judge a partition's payloads and input errors in order into `into` (its acceptance, if any, decides which
+    findings a baseline accepts); count what is skipped."""
+    tally, evidence, acceptance = into.tally, into.evidence, into.acceptance
+    for item in items:
+        judgement = None
+        if isinstance(item, Payload):
+            judgement = judge.judge(item.body) if item.path is None else judge.judge_at(item.body, item.path)
+            evidence.at_path += judgement is not None and item.path is not None
+        if isinstance(item, SourceError):
+            tally.input_errors += 1
+            evidence.add_error(item)
+            if as_json:
+                into.write(OUT, RECORD_SEPARATOR + json.dumps({"source": item.label, "error": item.message}))
+            else:
+                into.write(ERR, f"{item.line()}\n")
+        elif judgement is None:  # Skipped, or a recorded response of another endpoint
+            tally.skipped += 1
+        else:
+            accepted = _accepted(acceptance, item, judgement)
+            tally.add(judgement, strict, accepted)
+            evidence.add(item, judgement, accepted)
+            if as_json:
+                into.write(OUT, RECORD_SEPARATOR + json.dumps(_record(item, judgement), default=str))
+            elif judgement.findings:
+                into.write(OUT, "".join(f"{item.label}: {finding.line()}{_mark(entry)}\n"
+                                        for finding, entry in zip(judgement.findings, accepted, strict=True)))
+        into.step()
+    return into
+
+
+def _accepted(acceptance: Acceptance | None, payload: Payload, judgement: Judgement) -> list[Entry | None]:
+    """Per finding, the baseline entry that accepts it, or None."""
+    if acceptance is None or not judgement.findings:
+        return [None] * len(judgement.findings)
+    session = session_of_payload(payload.body)
+    return [acceptance.accepts(f.check_id, f.pointer, session) for f in judgement.findings]
+
+
+def _mark(entry: Entry | None) -> str:
+    return f" [accepted by accept[{entry.index}] until {entry.expires}]" if entry else ""
+
+
+def _record(payload: Payload, judgement: Judgement) -> dict:
+    return {
+        "source": payload.label,
+        "findings": [f.to_dict() for f in judgement.findings],
+        "semantic_evaluated": judgement.semantic_evaluated,
+    }

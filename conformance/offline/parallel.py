@@ -1,0 +1,109 @@
+"""`check --workers N`: the parts of the inputs judged by a pool of processes, written in input order.
+
+At most two parts per worker are in flight, so memory stays bounded however large the input: a worker holds
+one part's output at a time (a range of a large JSON Lines file is about `parts.BLOCK` bytes of input). Stdin
+is read here, in chunks, since only this process has it. Ctrl-C (or a failing write) terminates the workers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import signal
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from multiprocessing.pool import AsyncResult
+
+from conformance.contract.judge import Judge
+from conformance.offline.core import Partial, judge_items
+from conformance.offline.parts import BLOCK, Part, judge_part, plan, read_part
+from conformance.offline.sources import Progress
+from conformance.report.baseline import Acceptance
+
+CHUNK = 1000  # payloads per partial of a part judged in this process
+
+_judge: Judge | None = None
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _start_worker(judge: Judge) -> None:
+    global _judge
+    _judge = judge
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the pool; no traceback per worker
+
+
+def _run(part: Part, strict: bool, as_json: bool, acceptance: Acceptance | None) -> Partial:
+    assert _judge is not None
+    return judge_part(_judge, part, strict=strict, as_json=as_json, acceptance=acceptance)
+
+
+def pool_partials(judge: Judge, paths: Iterable[str], *, strict: bool, as_json: bool, workers: int,
+                  column: str | None = None, block: int = BLOCK,
+                  acceptance: Acceptance | None = None) -> Callable[[Progress], Iterator[Partial]]:
+    """A source of partials for `run_check`: the parts judged by `workers` processes, yielded in input order
+    (with a baseline, each part judged with its own fresh copy of `acceptance`)."""
+    acceptance = acceptance.fresh() if acceptance else None  # sent to the workers, never changed here
+
+    def partials(progress: Progress) -> Iterator[Partial]:
+        parts = plan(paths, split=block, column=column)
+        opening = list(itertools.islice(parts, 2))
+        if len(opening) < 2:  # one part: no pool to start
+            for part in opening:
+                progress.total += part.size
+                yield from local_partials(judge, part, strict=strict, as_json=as_json, acceptance=acceptance)
+            return
+        pool = multiprocessing.get_context().Pool(workers, initializer=_start_worker, initargs=(judge,))
+        try:
+            pending: deque = deque()
+            for part in itertools.chain(opening, parts):
+                progress.total += part.size
+                if part.path == "-":  # only this process has stdin
+                    while pending:
+                        yield _result(pending.popleft())
+                    yield from local_partials(judge, part, strict=strict, as_json=as_json, acceptance=acceptance)
+                    continue
+                pending.append(pool.apply_async(_run, (part, strict, as_json, acceptance)))
+                while len(pending) >= 2 * workers:
+                    yield _result(pending.popleft())
+            while pending:
+                yield _result(pending.popleft())
+            pool.close()
+        finally:
+            pool.terminate()
+            pool.join()
+
+    return partials
+
+
+def _result(pending: AsyncResult) -> Partial:
+    """The result, waited for in short steps: Ctrl-C may reach one of the pool's threads, and a main thread
+    blocked without a timeout would not see it."""
+    while not pending.ready():
+        pending.wait(0.1)
+    return pending.get()
+
+
+def local_partials(judge: Judge, part: Part, *, strict: bool, as_json: bool,
+                   acceptance: Acceptance | None = None) -> Iterator[Partial]:
+    """One part judged in this process, a chunk of payloads at a time (so a long stdin stays bounded). On Ctrl-C
+    the chunk judged so far is yielded before the interruption goes on, so the reports count what was judged."""
+    progress = Progress()
+    items = read_part(part, progress)
+    while (first := next(items, None)) is not None:  # payloads stream through; only the output is held
+        before = progress.read
+        chunk = itertools.chain([first], itertools.islice(items, CHUNK - 1))
+        partial = Partial(acceptance=acceptance.fresh() if acceptance else None)
+        try:
+            judge_items(judge, chunk, strict=strict, as_json=as_json, into=partial)
+        except KeyboardInterrupt:
+            yield partial
+            raise
+        partial.read = progress.read - before
+        yield partial

@@ -1,0 +1,69 @@
+"""Parquet and Arrow files whose column holds each raw JSON body (`check archive.parquet --column body`).
+
+Only a string or binary column of raw bodies can be judged: a column of structs or typed numbers has already
+erased what the contract judges (7.0 versus 7, UTC offsets, a missing field versus null, extra properties).
+Rows are read a batch at a time; each row's body is labelled FILE:ROW, rows counted from 1 like lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from conformance.offline.remote import is_remote, open_binary, why
+from conformance.offline.sources import Payload, Progress, SourceError, document
+
+BATCH = 1024
+NEEDS_PYARROW = "reading Parquet and Arrow files needs pyarrow: pip install 'hems-conformance[parquet]'"
+ERASED = ("typed columns have already erased what the contract judges (7.0 versus 7, UTC offsets, a missing field "
+          "versus null, extra properties): keep the raw response body in a string or binary column")
+
+
+def read_parquet(path: str, label: str, column: str | None, progress: Progress) -> Iterator[Payload | SourceError]:
+    try:
+        import pyarrow as pa
+        import pyarrow.ipc
+        import pyarrow.parquet
+    except ImportError:
+        yield SourceError(label, NEEDS_PYARROW)
+        return
+    if column is None:
+        yield SourceError(label, "a Parquet or Arrow file needs --column NAME: the column that holds each raw JSON body")
+        return
+    try:
+        handle = open_binary(path) if is_remote(path) else open(path, "rb")
+    except (OSError, ValueError, ImportError) as exc:
+        yield SourceError(label, f"cannot read: {why(exc)}")
+        return
+    with handle:
+        try:
+            if path.endswith(".parquet"):
+                source = pyarrow.parquet.ParquetFile(handle)
+                schema, batches = source.schema_arrow, source.iter_batches(batch_size=BATCH, columns=[column])
+            else:
+                source = pyarrow.ipc.open_file(handle)
+                schema, batches = source.schema, (source.get_batch(i) for i in range(source.num_record_batches))
+        except (OSError, pa.ArrowException) as exc:
+            yield SourceError(label, f"not a readable {'Parquet' if path.endswith('.parquet') else 'Arrow'} file: "
+                              f"{why(exc)}")
+            return
+        if column not in schema.names:
+            yield SourceError(label, f"no column {column!r} (columns: {', '.join(schema.names) or 'none'})")
+            return
+        kind = schema.field(column).type
+        if not any(test(kind) for test in (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary,
+                                           pa.types.is_large_binary)):
+            yield SourceError(label, f"column {column!r} is {str(kind).split('<', 1)[0]}, not raw JSON text: {ERASED}")
+            return
+        row = 0
+        try:
+            for batch in batches:
+                for value in batch.column(column).to_pylist():
+                    row += 1
+                    if value is None:
+                        yield SourceError(f"{label}:{row}", "null: no JSON body")
+                        continue
+                    data = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
+                    progress.read += len(data)
+                    yield from document(f"{label}:{row}", data)
+        except (OSError, pa.ArrowException) as exc:
+            yield SourceError(f"{label}:{row + 1}", f"cannot read: {why(exc)}")

@@ -1,0 +1,102 @@
+"""Inputs in object storage or compressed: fsspec URLs (s3://, gs://, az://, file://, memory://, ...) and files
+ending in .gz, .bz2, .xz or .zst, read as a stream and decompressed on the way.
+
+Credentials come from each store's own environment (AWS_* variables and profiles for s3fs, Application Default
+Credentials for gcsfs, AZURE_STORAGE_* for adlfs), never from the command line: a URL with a password is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import PurePosixPath
+from urllib.parse import urlsplit
+
+from conformance.errors import UsageError
+from conformance.offline.sources import Payload, Progress, SourceError, display, guarded, layout, read_stream
+
+COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
+NEEDS_FSSPEC = "reading URLs and compressed files needs fsspec: pip install 'hems-conformance[remote]'"
+
+
+def is_url(path: str) -> bool:
+    return "://" in path
+
+
+def is_remote(path: str) -> bool:
+    """Read through fsspec: a URL, or a compressed local file."""
+    return is_url(path) or PurePosixPath(path).suffix in COMPRESSION
+
+
+def inner_suffix(path: str) -> str:
+    """The suffix that says what a file holds, under any compression suffix (x.jsonl.gz -> .jsonl)."""
+    pure = PurePosixPath(path.split("?", 1)[0])
+    if pure.suffix in COMPRESSION:
+        pure = pure.with_suffix("")
+    return pure.suffix
+
+
+def refuse_secrets(url: str) -> None:
+    """A password in a URL would land in shell history, logs and reports: credentials belong to the environment."""
+    if not is_url(url):
+        return
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return  # fsspec says what is wrong with it
+    if password is not None:
+        raise UsageError(f"{urlsplit(url).scheme}:// URL with a password: give credentials through the store's "
+                         "environment (e.g. AWS_ACCESS_KEY_ID, GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_KEY)")
+
+
+def expand_url(url: str, suffixes: tuple[str, ...]) -> Iterator[str | SourceError]:
+    """The objects a URL names, sorted: a glob (s3://bucket/2026/*.jsonl.gz) its matches, a prefix ending in /
+    the objects below it whose suffix (under any compression) is in `suffixes`, anything else itself."""
+    if not (url.endswith("/") or any(c in url for c in "*?[")):
+        yield url
+        return
+    try:
+        import fsspec
+    except ImportError:
+        yield SourceError(display(url), NEEDS_FSSPEC)
+        return
+    try:
+        fs, path = fsspec.core.url_to_fs(url)
+        found = fs.glob(path) if any(c in url for c in "*?[") else [p for p in fs.find(path)
+                                                                   if inner_suffix(p) in suffixes]
+    except (OSError, ValueError, ImportError) as exc:
+        yield SourceError(display(url), f"cannot list: {why(exc)}")
+        return
+    if not found:
+        yield SourceError(display(url), "no object matches")
+    yield from sorted(fs.unstrip_protocol(p) for p in found)
+
+
+def open_binary(url: str, compression: str | None = None):
+    """A binary file object for `url` (the caller closes it); errors as OSError or ImportError."""
+    import fsspec
+
+    return fsspec.open(url, "rb", compression=compression).open()
+
+
+def read_remote(url: str, label: str, progress: Progress) -> Iterator[Payload | SourceError]:
+    try:
+        import fsspec  # noqa: F401
+    except ImportError:
+        yield SourceError(label, NEEDS_FSSPEC)
+        return
+    compression = COMPRESSION.get(PurePosixPath(url.split("?", 1)[0]).suffix)
+    try:
+        handle = open_binary(url, compression)
+    except (OSError, ValueError, ImportError, RuntimeError) as exc:
+        yield SourceError(label, f"cannot read: {why(exc)}")
+        return
+    with handle:
+        yield from guarded(label, read_stream(label, handle, progress, lines=layout(inner_suffix(url))))
+
+
+def why(exc: BaseException) -> str:
+    """One line on why a store could not be read."""
+    if isinstance(exc, FileNotFoundError):
+        return "no such file or object"
+    text = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
