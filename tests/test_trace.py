@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conformance.cli import main
-from conformance.contract import trace
+from conformance.contract import pointers, trace
 from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.spec import load_contract
 from conformance.live.cases import load_cases
@@ -50,7 +50,7 @@ def test_every_description_line_and_sentence_is_a_unit():
         if isinstance(node, dict):
             for key, value in node.items():
                 if key in ("description", "summary") and isinstance(value, str):
-                    descriptions[trace._pointer((*path, key))] = value
+                    descriptions[pointers.join((*path, key))] = value
                 else:
                     collect(value, (*path, str(key)))
         elif isinstance(node, list):

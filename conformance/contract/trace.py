@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from conformance.contract import pointers
 from conformance.contract.catalogue import CATALOGUE
 
 _ENUM_LINE = re.compile(r"[A-Z][A-Z_]*[A-Z]\s+-\s")
@@ -27,10 +28,6 @@ _MIN_QUOTE = 20  # shorter quotes ("decision timeline") name a thing, not a stat
 
 def _fold(text: str) -> str:
     return " ".join(text.split())
-
-
-def _pointer(path: tuple[str, ...]) -> str:
-    return "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in path)
 
 
 def sentences(text: str) -> list[str]:
@@ -82,14 +79,14 @@ def spec_units(document: Mapping[str, Any]) -> list[tuple[str, str]]:
             for key, value in node.items():
                 here = (*path, str(key))
                 if key in ("description", "summary") and isinstance(value, str):
-                    found.extend((_pointer(here), unit) for unit in description_units(value))
+                    found.extend((pointers.join(here), unit) for unit in description_units(value))
                 elif key == "required" and isinstance(value, list):
-                    found.append((_pointer(here), "required: " + ", ".join(map(str, value))))
+                    found.append((pointers.join(here), "required: " + ", ".join(map(str, value))))
                 elif key in ("format", "tokenUrl") and isinstance(value, str):
-                    found.append((_pointer(here), f"{key}: {value}"))
+                    found.append((pointers.join(here), f"{key}: {value}"))
                 elif key == "security" and isinstance(value, list):
                     names = [name for requirement in value if isinstance(requirement, Mapping) for name in requirement]
-                    found.append((_pointer(here), "security: " + (", ".join(names) if names else "[]")))
+                    found.append((pointers.join(here), "security: " + (", ".join(names) if names else "[]")))
                 else:
                     walk(value, here)
         elif isinstance(node, list):
