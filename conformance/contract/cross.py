@@ -9,16 +9,13 @@ answers and yield `Finding`s with the place and the facts; the live run stamps I
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
-import yaml
 
 from conformance.contract import pointers
 from conformance.contract.catalogue import Invariant
@@ -26,14 +23,13 @@ from conformance.contract.clipping import clip
 from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
 from conformance.contract.payload import parse_instant
-from conformance.contract.spec import SESSION_PATH, Contract
+from conformance.contract.spec import SESSION_PATH, Contract, bundled_spec_path, read_document
 from conformance.errors import ContractError
 
 LIST_PATH = SESSION_PATH.rsplit("/", 1)[0]
 CURRENT = "current"  # the last segment of the current route: a route, never a session id
 CURRENT_PATH = f"{LIST_PATH}/{CURRENT}"
 PAGE_LIMIT = 200  # the list route's largest page (limit: maximum: 200)
-_REPO_SIBLINGS = Path(__file__).resolve().parents[2] / "spec" / "siblings.yaml"
 _PINNED_REF = "openapi.yaml#"
 
 FAMILIES = {
@@ -105,11 +101,6 @@ _entry(
 # --- the supplementary contract ---
 
 
-def bundled_siblings_path() -> Path:
-    packaged = resources.files("conformance").joinpath("_spec/siblings.yaml")
-    return Path(str(packaged)) if packaged.is_file() else _REPO_SIBLINGS
-
-
 def _local_refs(value: Any) -> Any:
     """References into the pinned spec (`openapi.yaml#/...`) as local ones: the schemas are merged."""
     if isinstance(value, dict):
@@ -145,15 +136,11 @@ class SiblingContract:
 
 
 def load_siblings(contract: Contract, path: str | Path | None = None) -> SiblingContract:
-    sibling_path = Path(path) if path is not None else bundled_siblings_path()
-    try:
-        raw = sibling_path.read_bytes()
-        document = yaml.safe_load(raw)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ContractError(f"{sibling_path}: cannot read the sibling contract ({type(exc).__name__})") from None
+    sibling_path = Path(path) if path is not None else bundled_spec_path("siblings.yaml")
+    document, sha256 = read_document(sibling_path, "the sibling contract")
     if not isinstance(document, dict) or not isinstance(document.get("components", {}).get("schemas"), dict):
         raise ContractError(f"{sibling_path}: no components.schemas in the sibling contract")
-    return SiblingContract(sibling_path, hashlib.sha256(raw).hexdigest(), document,
+    return SiblingContract(sibling_path, sha256, document,
                            contract.document.get("components", {}))
 
 

@@ -13,20 +13,32 @@ import yaml
 
 from conformance.errors import ContractError
 
-SESSION_PATH = (
-    "/api/partners/v2.0/org/{org_id}/users/{user_id}/wallboxes/{wallbox_id}/hems-sessions/{session_id}"
-)
 RESPONSE_SCHEMA_NAME = "HEMSSessionDetail"
 SESSION_PATH = "/api/partners/v2.0/org/{org_id}/users/{user_id}/wallboxes/{wallbox_id}/hems-sessions/{session_id}"
-_REPO_SPEC = Path(__file__).resolve().parents[2] / "spec" / "openapi.yaml"
+_REPO_SPEC = Path(__file__).resolve().parents[2] / "spec"
 
 
-def bundled_spec_path() -> Path:
-    """The pinned spec: packaged with a wheel install, `spec/` in a source checkout."""
-    packaged = resources.files("conformance").joinpath("_spec/openapi.yaml")
-    if packaged.is_file():
-        return Path(str(packaged))
-    return _REPO_SPEC
+def bundled_spec_path(name: str = "openapi.yaml") -> Path:
+    """A file of `spec/` (the pinned spec by default): packaged with a wheel install, `spec/` in a checkout."""
+    packaged = resources.files("conformance").joinpath(f"_spec/{name}")
+    return Path(str(packaged)) if packaged.is_file() else _REPO_SPEC / name
+
+
+def read_document(path: Path, what: str) -> tuple[Any, str]:
+    """A YAML or JSON document and the SHA-256 of its bytes; a ContractError naming the file otherwise."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ContractError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    try:
+        document = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ContractError(f"{path}: not valid YAML/JSON{where}") from None
+    except RecursionError:
+        raise ContractError(f"{path}: not valid YAML/JSON: nested too deeply to parse") from None
+    return document, hashlib.sha256(raw).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -74,18 +86,7 @@ class Contract:
 def load_contract(path: str | Path | None = None) -> Contract:
     """Read and sanity-check an OpenAPI document; `None` means the pinned one."""
     spec_path = Path(path) if path is not None else bundled_spec_path()
-    try:
-        raw = spec_path.read_bytes()
-    except OSError as exc:
-        raise ContractError(f"{spec_path}: cannot read spec: {exc.strerror or exc}") from None
-    try:
-        document = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ContractError(f"{spec_path}: not valid YAML/JSON{where}") from None
-    except RecursionError:
-        raise ContractError(f"{spec_path}: not valid YAML/JSON: nested too deeply to parse") from None
+    document, sha256 = read_document(spec_path, "spec")
     if not isinstance(document, dict):
         raise ContractError(f"{spec_path}: not an OpenAPI document (top level is not a mapping)")
     schemas = document.get("components", {}).get("schemas", {})
@@ -93,4 +94,4 @@ def load_contract(path: str | Path | None = None) -> Contract:
         raise ContractError(f"{spec_path}: no components.schemas.{RESPONSE_SCHEMA_NAME}")
     if SESSION_PATH not in document.get("paths", {}):
         raise ContractError(f"{spec_path}: no path {SESSION_PATH}")
-    return Contract(path=spec_path, sha256=hashlib.sha256(raw).hexdigest(), document=document)
+    return Contract(path=spec_path, sha256=sha256, document=document)
