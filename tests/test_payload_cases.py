@@ -152,9 +152,9 @@ def test_every_case_file_keeps_its_schema(folder: str, schema: str) -> None:
     """The case files' own schemas (as the JSON-Schema-Test-Suite has test-schema.json) hold for every file."""
     import json
 
-    from conformance.contract.data_schemas import schema_path, schema_problems
+    from conformance.contract.data_schemas import bundled_cases_path, schema_problems
 
-    files = sorted((schema_path(schema).parent / folder).glob("*.json"))
+    files = sorted((bundled_cases_path(schema).parent / folder).glob("*.json"))
     assert files
     assert {f.name: schema_problems(json.loads(f.read_text(encoding="utf-8")), schema) for f in files} == \
         {f.name: [] for f in files}

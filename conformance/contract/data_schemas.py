@@ -20,15 +20,15 @@ from conformance.contract import pointers
 _REPO_CASES = Path(__file__).resolve().parents[2] / "cases"
 
 
-def schema_path(name: str) -> Path:
-    """`cases/NAME` of the checkout, or the copy a wheel carries."""
+def bundled_cases_path(name: str) -> Path:
+    """`cases/NAME` (a file or a folder): the copy a wheel carries, else the checkout's."""
     packaged = resources.files("conformance").joinpath(f"_cases/{name}")
-    return Path(str(packaged)) if packaged.is_file() else _REPO_CASES / name
+    return Path(str(packaged)) if packaged.is_file() or packaged.is_dir() else _REPO_CASES / name
 
 
 @cache
 def _validator(name: str) -> tuple[Any, dict[str, Any]]:
-    schema = json.loads(schema_path(name).read_text(encoding="utf-8"))
+    schema = json.loads(bundled_cases_path(name).read_text(encoding="utf-8"))
     return jsonschema_rs.validator_for(schema), schema
 
 

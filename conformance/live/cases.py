@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.cross import CROSS
-from conformance.contract.data_schemas import schema_problems
+from conformance.contract.data_schemas import bundled_cases_path, schema_problems
 from conformance.contract.levels import Level
 from conformance.errors import ConfigError
 
-_REPO_CASES = Path(__file__).resolve().parents[2] / "cases" / "live"
-
 
 def bundled_cases_dir() -> Path:
-    packaged = resources.files("conformance").joinpath("_cases/live")
-    return Path(str(packaged)) if packaged.is_dir() else _REPO_CASES
+    return bundled_cases_path("live")
 
 
 @dataclass(frozen=True)
