@@ -411,9 +411,11 @@ def step_stop_after_start(view: SessionView, settings: Settings) -> Iterator[Fin
     if None in starts:
         return  # an unreadable time is SCH-002's; no order to judge
     first = min(starts, default=None)
-    for i, d in enumerate(view.decisions):
+    steps, stops = view.decisions_of_kind("step"), view.decisions_of_kind("stop")
+    for i in sorted(steps + stops) if steps and stops else steps or stops:
         time = view.decision_times[i]
-        if d["decision"] in ("step", "stop") and time is not None and (first is None or time < first):
+        if time is not None and (first is None or time < first):
+            d = view.decisions[i]
             yield Finding(_d(i, "decision"), f"a {d['decision']} before any start of this session",
                             "a start at or before " + str(d["time"]), d["decision"])
 
@@ -882,6 +884,8 @@ def command_after_decision(view: SessionView, settings: Settings) -> Iterator[Fi
     basis="schema",
 )
 def command_ids_unique(view: SessionView, settings: Settings) -> Iterator[Finding]:
+    if len(view.command_index) == len(view.commands):
+        return  # as many ids as commands: none repeats
     for i, command in enumerate(view.commands):
         first = view.command_index[command["id"]]
         if first != i:

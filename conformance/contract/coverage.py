@@ -25,9 +25,11 @@ def _word(value: Any) -> str:
     return "null" if value is None else str(value)
 
 
-# (rows, field) counted as the payload has them; `to_dict` turns them into the groups' words
-_FIELDS = (("decisions", "decision"), ("decisions", "dispatched"), ("decisions", "phases"), ("commands", "outcome"),
-           ("commands", "dispatch_status"), ("commands", "commanded_phases"))
+# (rows, field) counted as the payload has them; `to_dict` turns them into the groups' words. Decision kinds,
+# dispatched decisions and command verdicts are counted from the view's groups, which the judge built anyway.
+_GROUPED = (("decisions", "decision"), ("decisions", "dispatched"), ("commands", "outcome"))
+_FIELDS = (*_GROUPED, ("decisions", "phases"), ("commands", "dispatch_status"), ("commands", "commanded_phases"))
+_COUNTED = _FIELDS[len(_GROUPED):]
 
 
 class Coverage:
@@ -47,9 +49,17 @@ class Coverage:
             self._seen.add(key)
         self._outcomes[view.session["outcome"]] += 1
         self._ongoing[view.ongoing] += 1
-        payload = view.payload
-        for (rows, name), counter in self._raw.items():
-            counter.update(map(itemgetter(name), payload[rows]))
+        raw, payload = self._raw, view.payload
+        for value, rows in view.kinds.items():
+            raw["decisions", "decision"][value] += len(rows)
+        dispatched = len(view.dispatched)
+        for value, count in ((True, dispatched), (False, len(view.decisions) - dispatched)):
+            if count:
+                raw["decisions", "dispatched"][value] += count
+        for value, rows in view.verdicts.items():
+            raw["commands", "outcome"][value] += len(rows)
+        for field in _COUNTED:
+            raw[field].update(map(itemgetter(field[1]), payload[field[0]]))
 
     def merge(self, later: Coverage) -> Coverage:
         """These counts plus `later`'s (another part of a run, whose keyed sessions are not among these), in place."""

@@ -29,11 +29,13 @@ _MESSAGE_LIMIT = 240
 
 @dataclass(frozen=True)
 class Judgement:
-    """All findings for one payload, and the semantic invariants that could not be evaluated (a wrong shape
-    where they read)."""
+    """All findings for one payload, the semantic invariants that could not be evaluated (a wrong shape where
+    they read) and, for a payload of the right shape, the view the invariants read it through (coverage counts
+    from its groups instead of walking the rows again)."""
 
     findings: list[Finding] = field(default_factory=list)
     not_evaluated: tuple[str, ...] = ()
+    view: SessionView | None = field(default=None, repr=False, compare=False)
 
     @property
     def semantic_evaluated(self) -> bool:
@@ -101,7 +103,7 @@ class Judge:
         for check_id, check, level in self._plans[view.ongoing]:
             for finding in check(view, settings):
                 findings.append(finding.stamped(check_id, level))
-        return Judgement([f for f in findings if f.level is not Level.OFF] if findings else findings)
+        return Judgement([f for f in findings if f.level is not Level.OFF] if findings else findings, view=view)
 
     def judge_at(self, payload: Any, path: str) -> Judgement | None:
         """Judge a response recorded with the path it answered; None if that is not the session endpoint's path.
@@ -114,7 +116,7 @@ class Judge:
         if finding is None or self.served.level is Level.OFF:
             return judgement
         stamped = finding.stamped(self.served.id, self.served.level)
-        return Judgement([stamped, *judgement.findings], judgement.not_evaluated)
+        return Judgement([stamped, *judgement.findings], judgement.not_evaluated, judgement.view)
 
     def _judge_around(self, payload: Any, findings: list[Finding], broken: list[tuple[Any, ...]]) -> Judgement:
         """A payload of the wrong shape: each semantic invariant is still judged if none of the values it reads

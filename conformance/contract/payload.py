@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
-from operator import attrgetter
+from functools import cached_property, lru_cache
 from typing import Any
 
 Instant = timedelta  # distance from 1970-01-01T00:00:00Z: never overflows, unlike a datetime near year 1 or 9999
@@ -14,7 +13,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # aware minus aware works on day numb
 _LEAP_SECOND = re.compile(r"(\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:)60(?:\.\d+)?([Zz]|[+-]\d\d:\d\d)")
 _LAST_MICROSECOND = timedelta(microseconds=999_999)
 _FROM_ISO = datetime.fromisoformat
-_TZINFO = attrgetter("tzinfo")
 
 
 def parse_instant(value: Any) -> datetime | None:
@@ -47,22 +45,40 @@ def instant(value: Any) -> Instant | None:
 
 
 def instants(values: list[Any]) -> list[Instant | None]:
-    """`instant` of each value, in one sweep through `datetime.fromisoformat` when every value is an ASCII string
-    without lower-case letters (so `upper()` leaves it as it is) that parses with an offset: the common case.
-    Anything else (a leap second, a naive or unreadable time) takes `instant` value by value. The tests run
-    as `map` over the str methods, in C: a value that is no string stops them with a TypeError."""
+    """`instant` of each value. The common case (every value in RFC 3339's plain form with one and the same
+    offset, as a deployment writes its rows) takes one regular expression over them all and parses the local
+    times without their offset, which is the same instant: local time minus offset. Anything else (a leap
+    second, mixed offsets, a naive or unreadable time, no string) takes `instant` value by value."""
     try:
-        common = all(map(str.isascii, values)) and all(map(str.isupper, values))
-    except TypeError:
-        common = False
-    if common:
-        try:
-            parsed = [_FROM_ISO(v) for v in values]
-        except ValueError:
-            parsed = None
-        if parsed is not None and None not in map(_TZINFO, parsed):
-            return [p - _EPOCH for p in parsed]
+        common = _ONE_OFFSET.fullmatch("\n".join(values))
+    except TypeError:  # a value that is no string
+        common = None
+    if common is not None:
+        suffix = common[1]
+        base = _offset_base(suffix)
+        if base is not None:
+            try:
+                return [_FROM_ISO(v[:-len(suffix)]) - base for v in values]
+            except ValueError:  # a field out of range (hour 24, day 31 of June, second 60): `instant` says
+                pass
     return [instant(v) for v in values]
+
+
+_LOCAL_TIME = "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.][0-9]+)?"
+# ASCII digits only: `\d` would take other scripts' digits too
+_ONE_OFFSET = re.compile(f"{_LOCAL_TIME}(Z|[+-][0-9]{{2}}:[0-9]{{2}})(?:\n{_LOCAL_TIME}\\1)*")
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+
+
+@lru_cache(maxsize=64)
+def _offset_base(suffix: str) -> datetime | None:
+    """The naive local time at the epoch under offset `suffix` (local minus it is the instant); None for an
+    offset `datetime` refuses (+24:00)."""
+    try:
+        offset = _FROM_ISO(f"2000-01-01T00:00:00{suffix}").utcoffset()
+    except ValueError:
+        return None
+    return _NAIVE_EPOCH + offset
 
 
 def is_number(value: Any) -> bool:
@@ -98,12 +114,13 @@ _NONE: list[int] = []  # no rows: shared, like every list a view hands out, and 
 
 
 class SessionView:
-    """The payload plus derived lookups, built in one pass over its decisions and one over its commands, so
-    that no check parses an instant or scans the rows for a kind or verdict again. Built only for payloads
-    whose shape passed the schema; read-only (the lists it hands out are shared by every check)."""
+    """The payload plus derived lookups, each one pass over the rows, so that no check parses an instant or
+    scans the rows for a kind or verdict again: `kinds` (decision kind -> indices) and `verdicts` (outcome ->
+    command indices) also serve the coverage counts. Built only for payloads whose shape passed the schema;
+    read-only (the lists and dicts it hands out are shared by every check)."""
 
     __slots__ = ("payload", "session", "decisions", "commands", "ongoing", "started", "ended", "decision_times",
-                 "command_times", "command_index", "pending", "references", "dispatched", "_kinds", "_verdicts")
+                 "command_times", "command_index", "pending", "references", "dispatched", "kinds", "verdicts")
 
     def __init__(self, payload: dict[str, Any]) -> None:
         self.payload = payload
@@ -117,10 +134,10 @@ class SessionView:
         self.decision_times: list[Instant | None] = _times(decisions)
         self.references: list[tuple[int, Any]] = _references(decisions)
         self.dispatched: list[int] = _dispatched(decisions)
-        self._kinds: dict[str, list[int]] = {}  # filled on demand: checks ask for two kinds of five
+        self.kinds: dict[str, list[int]] = _grouped(decisions, "decision")
         self.command_times: list[Instant | None] = _times(commands)
         self.command_index: dict[int | float, int] = _command_index(commands)
-        self._verdicts: dict[str, list[int]] = _by_verdict(commands)
+        self.verdicts: dict[str, list[int]] = _grouped(commands, "outcome")
         self.pending: int | None = self._pending() if self.ongoing and self.commands else None
 
     def _pending(self) -> int | None:
@@ -139,19 +156,17 @@ class SessionView:
             return newest
         return None
 
-    def commands_with(self, verdicts: frozenset[str]) -> list[int]:
-        """Indices of the commands whose outcome is in `verdicts`, in order."""
-        if len(verdicts) == 1:
-            for verdict in verdicts:
-                return self._verdicts.get(verdict, _NONE)
-        groups = [self._verdicts[v] for v in verdicts if v in self._verdicts]
+    def commands_with(self, wanted: frozenset[str]) -> list[int]:
+        """Indices of the commands whose outcome is in `wanted`, in order."""
+        if len(wanted) == 1:
+            for verdict in wanted:
+                return self.verdicts.get(verdict, _NONE)
+        groups = [self.verdicts[v] for v in wanted if v in self.verdicts]
         return groups[0] if len(groups) == 1 else sorted(i for group in groups for i in group)
 
     def decisions_of_kind(self, kind: str) -> list[int]:
-        found = self._kinds.get(kind)
-        if found is None:
-            found = self._kinds[kind] = [i for i, d in enumerate(self.decisions) if d["decision"] == kind]
-        return found
+        """Indices of the decisions of this kind, in order."""
+        return self.kinds.get(kind, _NONE)
 
 
 class LazyView(SessionView):
@@ -162,7 +177,6 @@ class LazyView(SessionView):
 
     def __init__(self, payload: dict[str, Any]) -> None:  # reads nothing yet
         self.payload = payload
-        self._kinds = {}
 
     session = cached_property(lambda self: self.payload["session"])
     decisions = cached_property(lambda self: self.payload["decisions"])
@@ -175,7 +189,8 @@ class LazyView(SessionView):
     dispatched = cached_property(lambda self: _dispatched(self.decisions))
     command_times = cached_property(lambda self: _times(self.commands))
     command_index = cached_property(lambda self: _command_index(self.commands))
-    _verdicts = cached_property(lambda self: _by_verdict(self.commands))
+    kinds = cached_property(lambda self: _grouped(self.decisions, "decision"))
+    verdicts = cached_property(lambda self: _grouped(self.commands, "outcome"))
     pending = cached_property(lambda self: self._pending() if self.ongoing and self.commands else None)
 
 
@@ -201,13 +216,14 @@ def _command_index(commands: list[dict[str, Any]]) -> dict[int | float, int]:
     return {c["id"]: i for i, c in reversed(list(enumerate(commands)))}
 
 
-def _by_verdict(commands: list[dict[str, Any]]) -> dict[str, list[int]]:
-    """Outcome -> indices of the commands that have it, in order."""
+def _grouped(rows: list[dict[str, Any]], name: str) -> dict[str, list[int]]:
+    """Value of `name` (a decision's kind, a command's outcome) -> indices of the rows that have it, in order."""
     groups: dict[str, list[int]] = {}
-    for i, command in enumerate(commands):
-        group = groups.get(command["outcome"])
+    for i, row in enumerate(rows):
+        value = row[name]
+        group = groups.get(value)
         if group is None:
-            groups[command["outcome"]] = [i]
+            groups[value] = [i]
         else:
             group.append(i)
     return groups

@@ -50,7 +50,7 @@ class Evidence:
         if judgement.not_evaluated:  # a broken shape: judged in part, neither counted in coverage nor drawn
             self.not_evaluated.update(judgement.not_evaluated)
         else:
-            self.coverage.add(LazyView(payload.body))  # reads only the few values coverage counts
+            self.coverage.add(judgement.view or LazyView(payload.body))  # a lazy one reads only what coverage counts
             self.sessions.add(payload.label, payload.label, payload.body, judgement.findings)
         for finding, entry in zip(judgement.findings, accepted, strict=True):
             self.seen[finding.check_id, finding.level] += 1
