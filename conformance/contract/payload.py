@@ -55,10 +55,10 @@ def instants(values: list[Any]) -> list[Instant | None]:
         common = None
     if common is not None:
         suffix = common[1]
-        base = _offset_base(suffix)
+        base, cut = _offset_base(suffix), -len(suffix)
         if base is not None:
             try:
-                return [_FROM_ISO(v[:-len(suffix)]) - base for v in values]
+                return [_FROM_ISO(v[:cut]) - base for v in values]
             except ValueError:  # a field out of range (hour 24, day 31 of June, second 60): `instant` says
                 pass
     return [instant(v) for v in values]
