@@ -10,6 +10,7 @@ import pytest
 from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.judge import Judge
 from conformance.contract.levels import Level
+from conformance.contract.served import served_session
 from conformance.live.cases import load_cases
 from conformance.live.checks import load_checks
 from conformance.live.exchange import Exchange
@@ -112,3 +113,10 @@ def test_a_case_naming_an_unregistered_function_is_refused(tmp_path):
     (tmp_path / "x.json").write_text(json.dumps({"cases": [case]}), encoding="utf-8")
     with pytest.raises(ConfigError, match="XX-001: unknown response check 'no_such_check'"):
         load_check_file(tmp_path / "x.json")
+
+
+@pytest.mark.parametrize(("served", "fires"), [(7, False), (7.0, False), ("7", False), ("8", True), (8, True),
+                                               ("seven", True), (None, True)])
+def test_the_served_session_is_judged_by_value_so_a_string_id_is_one_finding(served, fires):
+    """A string "7" for session 7 is a schema defect (SCH-001), not another session; "8" is both."""
+    assert (served_session({"session": {"id": served}}, "7") is not None) is fires
