@@ -492,3 +492,15 @@ def test_serve_sessions_file_mistakes_are_one_line_exit_2(tmp_path, capsys, reco
     assert main(["serve", "--sessions", str(tmp_path / "mine.json"), "--port", "0"]) == 2
     err = capsys.readouterr().err
     assert says in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_the_reproduction_of_a_probe_sends_the_probe_not_a_fresh_token(tmp_path, capsys):
+    """AUTH-002's malformed tokens are the case file's public strings: `$HEMS_TOKEN` in their place would send a
+    valid token, and the reproduction would show a 200 that proves nothing."""
+    with reference(tmp_path, faults=["any-token-accepted"]) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    assert code == 1 and "AUTH-002" in failed_checks(output), output
+    checks = {c["id"]: c for c in json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())["checks"]}
+    curls = [finding["curl"] for finding in checks["AUTH-002"]["findings"]]
+    assert any("Authorization: Bearer not a token" in curl for curl in curls), curls
+    assert not any("$HEMS_TOKEN" in curl for curl in curls), curls

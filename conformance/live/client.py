@@ -416,9 +416,10 @@ class TargetClient:
                          f"timed out: no complete answer within timeout_s = {self.config.timeout_s:g} s")
 
     def send(self, method: str, url: str, *, tenant: str | None = "a", headers: dict[str, str] | None = None,
-             note: str = "", **kwargs: Any) -> Exchange:
+             note: str = "", public: bool = False, **kwargs: Any) -> Exchange:
         """Send one request; `tenant=None` sends no credentials. A 401 refetches the token once (and a fresh token
-        refused where the tenant's own session refuses it too stops the run); 429/503 wait."""
+        refused where the tenant's own session refuses it too stops the run); 429/503 wait. `public` (only without
+        a tenant): `headers` are a case file's probe values, kept as sent (Redactor.headers)."""
         source = self.tokens[tenant] if tenant else None
         what = f"{method} {self.redactor.text(url)}"
         refreshed = False
@@ -439,7 +440,8 @@ class TargetClient:
                 self.wait_to_retry(response.status_code, response.headers.get("Retry-After"), attempt, what)
                 attempt += 1
                 continue
-            return self._record(method, url, sent_headers, response, too_large, note, tenant)
+            return self._record(method, url, sent_headers, response, too_large, note, tenant,
+                                public=public and source is None)
 
     def _fresh_token_refused(self, source: TokenSource, url: str) -> None:
         """A token fetched just now got a 401 too. If the tenant's own first session refuses it as well, every
@@ -489,7 +491,7 @@ class TargetClient:
                 raise TargetError(f"{what}: {_network_cause(exc)}") from None
 
     def _record(self, method: str, url: str, headers: dict[str, str], response: requests.Response,
-                too_large: bool, note: str, tenant: str | None = None) -> Exchange:
+                too_large: bool, note: str, tenant: str | None = None, public: bool = False) -> Exchange:
         body = None if too_large else _parse_json(response.text)
         if isinstance(body, dict):  # a token endpoint answer: its tokens become secrets before anything is kept
             _add_tokens(self.redactor, body, f"{method} {self.redactor.text(url)}")
@@ -498,7 +500,7 @@ class TargetClient:
         return Exchange(
             method=method,
             url=self.redactor.text(url),
-            request_headers=self.redactor.headers(headers),
+            request_headers=self.redactor.headers(headers, public),
             status=response.status_code,
             headers=self.redactor.headers({k.lower(): v for k, v in response.headers.items()}),
             text=self.redactor.text(text),

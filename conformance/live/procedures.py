@@ -63,7 +63,7 @@ def unauthenticated(run: LiveRun, case: LiveCase) -> None:
         return
     for _, ref in _first_sessions(run)[:1]:
         for variant in case.params.get("headers", [{}]):
-            exchange = run.read(ref, tenant=None, headers=variant, note=f"credentials: {variant or 'none'}")
+            exchange = run.read(ref, tenant=None, headers=variant, public=True, note=f"credentials: {variant or 'none'}")
             _expect_status(run, case, exchange, case.params.get("status", [401]), f"credentials {variant or 'none'}")
 
 

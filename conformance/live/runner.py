@@ -124,13 +124,14 @@ class LiveRun:
         return self.operation.Case(path_parameters=path_parameters)
 
     def send_case(self, case: Any, *, tenant: str | None = "a", headers: dict[str, str] | None = None,
-                  malformed: tuple[str, ...] = (), note: str = "") -> Exchange:
-        """Send a Schemathesis case and judge the answer with every response check."""
+                  public: bool = False, malformed: tuple[str, ...] = (), note: str = "") -> Exchange:
+        """Send a Schemathesis case and judge the answer with every response check. `public`: `headers` are a case
+        file's probe values (see Redactor.headers)."""
         kwargs = case.as_transport_kwargs(base_url=self.config.base_url)
         sent_headers = {k: v for k, v in kwargs.get("headers", {}).items() if k.lower() != "x-schemathesis-testcaseid"}
         sent_headers.update(headers or {})
         exchange = self.client.send(kwargs["method"], kwargs["url"], tenant=tenant, headers=sent_headers, note=note,
-                                    params=kwargs.get("params") or None)
+                                    public=public, params=kwargs.get("params") or None)
         if exchange.status in GATEWAY_DOWN:
             self._gateway_check(exchange)
         self.judge_response(case, exchange, malformed=malformed)
@@ -147,9 +148,9 @@ class LiveRun:
                               f"session: the deployment behind the gateway is down")
 
     def read(self, ref: SessionRef, *, tenant: str | None = "a", headers: dict[str, str] | None = None,
-             override: dict[str, Any] | None = None, note: str = "") -> Exchange:
+             public: bool = False, override: dict[str, Any] | None = None, note: str = "") -> Exchange:
         parameters = ref.path_parameters | (override or {})
-        return self.send_case(self.session_case(parameters), tenant=tenant, headers=headers, note=note)
+        return self.send_case(self.session_case(parameters), tenant=tenant, headers=headers, public=public, note=note)
 
     def judge_response(self, case: Any, exchange: Exchange, *, malformed: tuple[str, ...]) -> None:
         request = Request(exchange, case.path_parameters.get("session_id"), malformed, self.curl(exchange))

@@ -80,16 +80,24 @@ class Redactor:
         for secret in (password, *basic_credentials(user, password)):
             self.add(secret)
 
-    def text(self, text: str) -> str:
+    def known(self, text: str) -> str:
+        """`text` with the known secrets masked, and nothing else."""
         for secret in self._ordered:
             if secret in text:
                 text = text.replace(secret, PLACEHOLDER)
-        return _CREDENTIAL.sub(_mask_credential, text)
+        return text
 
-    def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+    def text(self, text: str) -> str:
+        return _CREDENTIAL.sub(_mask_credential, self.known(text))
+
+    def headers(self, headers: Mapping[str, str], public: bool = False) -> dict[str, str]:
+        """Headers as they may be kept. `public`: their values are a case file's probes (a malformed token, another
+        scheme), which a reproduction must send as they were: only known secrets are masked in them."""
         out = {}
         for name, value in headers.items():
-            if name.lower() in _SENSITIVE_HEADERS:
+            if public:
+                out[name] = self.known(value)
+            elif name.lower() in _SENSITIVE_HEADERS:
                 scheme = value.split(" ", 1)[0] if " " in value else ""
                 out[name] = f"{scheme} {PLACEHOLDER}".strip()
             else:
