@@ -23,8 +23,8 @@ PINNED = load_contract()
 ROWS = trace.trace(PINNED.document)
 
 
-def run_trace(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    assert main(["trace", *args]) == 0
+def run_trace(capsys: pytest.CaptureFixture[str], *args: str, code: int = 0) -> str:
+    assert main(["trace", *args]) == code
     captured = capsys.readouterr()
     assert captured.err == ""
     return captured.out
@@ -108,7 +108,7 @@ def test_a_newer_spec_marks_changed_added_and_removed_units(tmp_path, capsys):
     schemas["HEMSDecisionItem"]["description"] = "One steering decision point."
     path = tmp_path / "newer.yaml"
     path.write_text(yaml.safe_dump(newer, allow_unicode=True), encoding="utf-8")
-    rows = json.loads(run_trace(capsys, "--format", "json", "--spec", str(path)))
+    rows = json.loads(run_trace(capsys, "--format", "json", "--spec", str(path), code=1))  # units to read: exit 1
     changed = {row["change"] for row in rows}
     assert changed == {"unchanged", "changed", "added", "removed"}
     [hold] = [r for r in rows if r["change"] == "changed"]
@@ -118,4 +118,15 @@ def test_a_newer_spec_marks_changed_added_and_removed_units(tmp_path, capsys):
     assert paused["text"].startswith("PAUSED") and paused["checks"] == [] and paused["reason"] is None
     [removed] = [r for r in rows if r["change"] == "removed"]
     assert removed["text"].startswith("Typed view") and removed["pointer"].endswith("HEMSDecisionItem/description")
-    assert run_trace(capsys, "--spec", str(path)).splitlines()[-1].endswith("1 added, 1 changed, 1 removed")
+    assert run_trace(capsys, "--spec", str(path), code=1).splitlines()[-1].endswith("1 added, 1 changed, 1 removed")
+
+
+def test_a_newer_spec_that_only_rewords_prose_without_checks_exits_0(tmp_path, capsys):
+    """Exit 1 means a person must read something: a blind spot or a reading that quotes old text. A changed unit
+    that no check rests on, given a reason, is neither."""
+    newer = json.loads(json.dumps(PINNED.document))
+    newer["info"]["description"] = newer["info"]["description"].replace("unified", "single")
+    path = tmp_path / "newer.yaml"
+    path.write_text(yaml.safe_dump(newer, allow_unicode=True), encoding="utf-8")
+    rows = json.loads(run_trace(capsys, "--format", "json", "--spec", str(path)))
+    assert [r["change"] for r in rows if r["change"] != "unchanged"] == ["changed"]

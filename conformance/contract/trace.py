@@ -238,6 +238,12 @@ def diff(pinned: Mapping[str, Any], newer: Mapping[str, Any]) -> list[Row]:
     return rows
 
 
+def open_units(rows: list[Row]) -> list[Row]:
+    """The units a person must look at: untraced ones (no check, no reason: a blind spot), and changed or removed
+    ones whose checks' readings rest on the old text."""
+    return [row for row in rows if row.revisit or (not row.checks and not row.reason and row.change != "removed")]
+
+
 # --- rendering ---
 
 _MARK = {"added": "+", "changed": "~", "removed": "-", "unchanged": " "}
