@@ -6,9 +6,13 @@ Exit codes: 0 conformant, 1 non-conformant, 2 bad usage/config/input, 3 target c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from conformance import __version__
 from conformance.errors import TargetError, UsageError
@@ -286,6 +290,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job, a stopped container) ends a command as Ctrl-C does: `run` and `check` stop
+    their work (and `check` its workers), write reports that say "interrupted" and exit 130. Only the main thread
+    can take signals; elsewhere SIGTERM keeps its own handler (and `serve` sets its own)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     closed = [name for name in ("stdout", "stderr") if getattr(sys, name) is None]  # started with fd 1 or 2 closed
     if closed:
@@ -298,7 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         apply_environment(args)
-        return args.handler(args)
+        with _terminate_as_interrupt():
+            return args.handler(args)
     except UsageError as exc:
         print(f"hems-conformance: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -185,8 +185,11 @@ def test_blank_json_lines_file_larger_than_a_range_is_one_error(tmp_path):
     assert err.getvalue() == f"{path}: empty: no JSON document\n" * 2 and tally.exit_code() == 2
 
 
-def test_ctrl_c_stops_every_worker_with_exit_130(tmp_path):
-    """A FIFO nobody writes keeps one worker waiting, so the run lasts until Ctrl-C ends it."""
+@pytest.mark.parametrize(("sent", "to_group"), [(signal.SIGINT, True), (signal.SIGTERM, False), (signal.SIGTERM, True)],
+                         ids=["ctrl-c", "sigterm-to-the-command", "sigterm-to-the-group"])
+def test_ctrl_c_or_sigterm_stops_every_worker_with_exit_130(tmp_path, sent, to_group):
+    """A FIFO nobody writes keeps one worker waiting, so the run lasts until Ctrl-C ends it (a terminal signals the
+    whole process group), or SIGTERM (a stopped container signals the command, a cancelled CI job the group)."""
     write_lines(tmp_path / "a.jsonl", drawn(3, 2))
     os.mkfifo(tmp_path / "never.jsonl")
     child = subprocess.Popen([sys.executable, "-m", "conformance", "check", "a.jsonl", "a.jsonl", "never.jsonl",
@@ -199,7 +202,7 @@ def test_ctrl_c_stops_every_worker_with_exit_130(tmp_path):
             time.sleep(0.05)
         workers = children(child.pid)
         assert len(workers) >= 2
-        os.killpg(child.pid, signal.SIGINT)  # as a terminal does: to the whole process group
+        (os.killpg if to_group else os.kill)(child.pid, sent)
         _, err = child.communicate(timeout=60)
     finally:
         if child.poll() is None:

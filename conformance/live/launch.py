@@ -7,8 +7,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,29 +75,6 @@ def _cache_dir() -> Path:
 def run(request: RunRequest) -> int:
     """Read and validate the configuration once (exit 2 before any request), then run the live cases under
     pytest: the loaded run reaches the plugin through pytest's stash, not through argv."""
-    with _terminate_as_interrupt():
-        return _run(request)
-
-
-@contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a cancelled CI job, a stopped container) ends a run as Ctrl-C does: exit 130 and reports that say
-    "interrupted". Only the main thread can take signals; elsewhere SIGTERM keeps its own handler."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _run(request: RunRequest) -> int:
     if request.faults and request.config:
         raise ConfigError("--fault applies to the bundled reference deployment only (drop --config)")
     if request.base_url and not request.config:

@@ -36,7 +36,13 @@ def usable_cores() -> int:
 def _start_worker(judge: Judge) -> None:
     global _judge
     _judge = judge
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the pool; no traceback per worker
+    # Out of the command's process group: Ctrl-C or a cancelled CI job signals the group, and a worker that died
+    # of it while reading the pool's queue would leave the queue locked, so the parent's terminate() would hang.
+    # The parent alone takes them and stops the pool; terminate() ends a worker with SIGTERM, its default action
+    # here (not the parent's handler, which turns it into Ctrl-C).
+    os.setsid()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _run(part: Part, strict: bool, as_json: bool, acceptance: Acceptance | None) -> Partial:
