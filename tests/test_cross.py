@@ -143,7 +143,7 @@ def test_a_generated_session_id_that_names_the_current_route_is_never_sent():
 
 WALLBOX = {"org_id": "7d4f3c52-0c1e-4f7a-9a43-3f1b5f7a9c01", "user_id": "0b8e1a9d-5c2f-4e61-8d7a-2c9e4f6b1a02",
            "wallbox_id": "c3a1f5e7-9b2d-4c8e-a6f4-1d3b5e7f9a03"}
-BASE = {"base_url": "https://x.example", "auth": {"grant": "password", "username": "u", "password": "p"},
+BASE = {"base_url": "https://x.example", "auth": {"grant": "password", "username": "u", "password": "p4ssword"},
         "wallboxes": [WALLBOX], "discover": {"from": "2026-04-01", "to": "2026-04-30"}}
 
 

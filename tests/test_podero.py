@@ -318,7 +318,7 @@ def test_gateway_token_url_is_relative_to_base_url_with_its_path():
     from conformance.live.target import config_from_mapping
 
     document = {"base_url": "https://gw.example.com/podero/", "discover": {"from": "2026-04-01", "to": "2026-04-30"},
-                "auth": {"grant": "client_credentials", "client_id": "c", "client_secret": "s",
+                "auth": {"grant": "client_credentials", "client_id": "c", "client_secret": "s3cret",
                          "token_url": "/oauth2/token/"},
                 "wallboxes": [{"org_id": "7d4f3c52-0c1e-4f7a-9a43-3f1b5f7a9c01",
                                "user_id": "0b8e1a9d-5c2f-4e61-8d7a-2c9e4f6b1a02",
@@ -331,8 +331,8 @@ def test_gateway_token_url_is_relative_to_base_url_with_its_path():
 def test_the_docs_describe_podero_and_the_example_config_parses(monkeypatch):
     from conformance.live.target import load_target
 
-    monkeypatch.setenv("PODERO_CLIENT_SECRET", "s")
-    monkeypatch.setenv("PODERO_PASSWORD_B", "p")
+    monkeypatch.setenv("PODERO_CLIENT_SECRET", "sandbox-secret")
+    monkeypatch.setenv("PODERO_PASSWORD_B", "sandbox-password")
     root = Path(__file__).resolve().parent.parent
     doc = (root / "docs" / "podero.md").read_text(encoding="utf-8")
     for needle in ("sandbox-app.podero.com", "/oauth2/token/", "/api/partners/v2.0/auth/token", "token_body",

@@ -32,14 +32,14 @@ def _write(tmp_path, text: str):
 
 
 def test_the_commented_example_loads(monkeypatch):
-    monkeypatch.setenv("HEMS_CLIENT_SECRET", "one")
-    monkeypatch.setenv("HEMS_CLIENT_SECRET_B", "two")
+    monkeypatch.setenv("HEMS_CLIENT_SECRET", "one-secret")
+    monkeypatch.setenv("HEMS_CLIENT_SECRET_B", "two-secret")
     config = load_target("examples/conformance.toml", default_token_url="/t")
     assert config.base_url == "https://staging.example.com"
     assert config.token_url(config.tenant) == "https://staging.example.com/api/partners/v2.0/auth/token"
     assert [s.session_id for s in config.tenant.sessions] == [101, 102]
     assert config.tenant_b and config.tenant_b.sessions[0].session_id == 301
-    assert {"one", "two"} <= set(config.secrets())
+    assert {"one-secret", "two-secret"} <= set(config.secrets())
 
 
 def test_secrets_never_print():
@@ -75,6 +75,8 @@ def test_token_url_absolute_or_relative_to_base(tmp_path):
         (lambda t: t.replace('client_id = "c"', 'client_id = "c"\ntoken_url = "https://c:s3cret-value@auth.example/t"'),
          "auth.token_url: credentials in the URL are not supported"),
         (lambda t: t.replace('client_id = "c"', ""), "auth.client_id: missing"),
+        (lambda t: t.replace('"s3cret-value"', '"abc"'),
+         "auth.client_secret holds fewer than 4 characters: too short to mask"),
         (lambda t: t.replace('client_secret = "s3cret-value"', 'client_secret_env = "HEMS_NOT_SET_ANYWHERE"'),
          "auth.client_secret_env: environment variable HEMS_NOT_SET_ANYWHERE is not set"),
         (lambda t: t.replace('client_id = "c"', 'client_id = "c"\nclient_secret_env = "X"'), "auth.client_secret: give either"),

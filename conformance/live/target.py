@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from conformance.contract.settings import Settings, read_toml, settings_from_mapping
 from conformance.errors import ConfigError
 from conformance.live.cases import known_check_ids
-from conformance.report.redaction import basic_credentials
+from conformance.report.redaction import MIN_SECRET, basic_credentials
 
 GRANTS = ("client_credentials", "password", "bearer", "none")
 AUTH_TABLES = {"a": "auth", "b": "tenant_b.auth"}  # where each tenant's credentials are configured
@@ -218,7 +218,8 @@ def _string(table: Mapping[str, Any], key: str, where: str, default: str | None 
 
 
 def _secret(table: Mapping[str, Any], key: str, where: str, required: bool) -> Secret | None:
-    """`key = "literal"` or `key_env = "VARIABLE"`; never both."""
+    """`key = "literal"` or `key_env = "VARIABLE"`; never both. A value too short to be masked without masking
+    ordinary text (see redaction.MIN_SECRET) is refused: the reports could not be kept free of it."""
     env_key = f"{key}_env"
     if key in table and env_key in table:
         raise ConfigError(f"{where}{key}: give either {key} or {env_key}, not both")
@@ -229,12 +230,17 @@ def _secret(table: Mapping[str, Any], key: str, where: str, required: bool) -> S
             raise ConfigError(f"{where}{env_key}: environment variable {variable} is not set")
         if len(value) > MAX_SECRET:
             raise ConfigError(f"{where}{env_key}: environment variable {variable} is longer than {MAX_SECRET // 1024} KiB")
-        return Secret(value)
-    if key in table:
-        return Secret(_string(table, key, where))
-    if required:
+        named = f"{where}{env_key}: environment variable {variable}"
+    elif key in table:
+        value, named = _string(table, key, where), f"{where}{key}"
+    elif required:
         raise ConfigError(f"{where}{key}: missing (or {env_key})")
-    return None
+    else:
+        return None
+    if len(value) < MIN_SECRET:
+        raise ConfigError(f"{named} holds fewer than {MIN_SECRET} characters: too short to mask in output and reports "
+                          "without masking ordinary words, so it is not used")
+    return Secret(value)
 
 
 def _auth(table: Any, where: str, default_token_url: str) -> AuthConfig:
