@@ -19,7 +19,7 @@ import jsonschema_rs
 
 from conformance.contract import pointers
 from conformance.contract.catalogue import Invariant
-from conformance.contract.clipping import clip
+from conformance.contract.clipping import MESSAGE_LIMIT, clip
 from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
 from conformance.contract.payload import parse_instant
@@ -131,7 +131,7 @@ class SiblingContract:
     def problems(self, check_id: str, body: Any) -> Iterator[Finding]:
         """Schema findings of a 200 body of the route `check_id` judges (SIB-001 list, SIB-002 current)."""
         for error in self._validators[check_id].iter_errors(body):
-            yield Finding(pointers.join(error.instance_path), clip(error.message, 240),
+            yield Finding(pointers.join(error.instance_path), clip(error.message, MESSAGE_LIMIT),
                           "per spec/siblings.yaml at " + pointers.join(error.schema_path), None)
 
 

@@ -15,7 +15,7 @@ import jsonschema_rs
 
 from conformance.contract import pointers
 from conformance.contract.catalogue import CATALOGUE, SEMANTIC, Invariant
-from conformance.contract.clipping import clip
+from conformance.contract.clipping import MESSAGE_LIMIT, clip
 from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
 from conformance.contract.payload import LazyView, SessionView, traced
@@ -23,8 +23,6 @@ from conformance.contract.served import ServedCheck, path_parameters, path_patte
 from conformance.contract.settings import Settings
 from conformance.contract.spec import RESPONSE_SCHEMA_NAME, Contract, load_contract
 from conformance.errors import ContractError
-
-_MESSAGE_LIMIT = 240
 
 
 @dataclass(frozen=True)
@@ -53,9 +51,9 @@ def _as_json(value: Any) -> str:
     """The offending value as the payload spells it (null, true, "7"), shortened for a finding."""
     try:
         text = json.dumps(value, ensure_ascii=False, default=str)
-        return clip(text.encode("utf-8", "backslashreplace").decode("utf-8"), _MESSAGE_LIMIT)  # a lone surrogate as \ud800
+        return clip(text.encode("utf-8", "backslashreplace").decode("utf-8"), MESSAGE_LIMIT)  # a lone surrogate as \ud800
     except (ValueError, RecursionError):
-        return clip(repr(value), _MESSAGE_LIMIT)
+        return clip(repr(value), MESSAGE_LIMIT)
 
 
 def _is_format_only(error: Any) -> bool:
@@ -158,7 +156,7 @@ class Judge:
         for error in errors:
             invariant = CATALOGUE["SCH-002" if _is_format_only(error) else "SCH-001"]
             message, expected = _explained(error)
-            findings.append(Finding(pointers.join(error.instance_path), clip(message, _MESSAGE_LIMIT), expected,
+            findings.append(Finding(pointers.join(error.instance_path), clip(message, MESSAGE_LIMIT), expected,
                                     _as_json(error.instance), invariant.id, self.level(invariant)))
             if invariant.id == "SCH-001":
                 kind = error.kind
