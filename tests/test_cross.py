@@ -3,11 +3,13 @@ stays quiet on legitimate variation; the configuration keys of issue 9; the toke
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import unquote_plus
 
 import pytest
 
@@ -218,3 +220,15 @@ def test_a_refusal_of_the_encoding_names_token_body(status, body):
                                           (400, {"error": "invalid_scope"}), (500, {}), (400, "<html>")])
 def test_other_refusals_are_not_blamed_on_the_encoding(status, body):
     assert mismatch("auth", "https://t", _auth(), status, body) is None
+
+
+@pytest.mark.parametrize("secret", ["plain-Secret_9", "a+b/c=", "50% off", "colon:inside", "ünïcode"])
+def test_basic_client_credentials_are_form_urlencoded_first_and_decode_to_themselves(secret):
+    """RFC 6749 §2.3.1: id and secret are form-urlencoded, then Base64. A server that decodes them (as the RFC
+    says, and as unquote_plus does) gets back exactly what was configured; authlib's own encoder skips this."""
+    client = SimpleNamespace(client_id="my client+1", client_secret=secret)
+    _, headers, _ = authlib_method(_auth(client_id="my client+1"))(client, "POST", "https://t", {},
+                                                                   "grant_type=client_credentials")
+    user, _, password = base64.b64decode(headers["Authorization"].removeprefix("Basic ")).decode().partition(":")
+    assert (unquote_plus(user), unquote_plus(password)) == ("my client+1", secret)
+    assert "+" not in password and " " not in password

@@ -17,6 +17,7 @@ from conformance.errors import TargetError
 from conformance.live import token_request
 from conformance.live.cases import LiveCase
 from conformance.live.target import SessionRef
+from conformance.report.redaction import form_encoded
 
 if TYPE_CHECKING:
     from conformance.live.runner import LiveRun
@@ -254,7 +255,7 @@ def _token_post(run: LiveRun, fields: dict[str, str], basic: tuple[str, str] | N
         run.redactor.add_basic(*basic)
     for key in ("client_secret", "password"):
         run.redactor.add(fields.get(key, ""))
-    auth = requests.auth.HTTPBasicAuth(*basic) if basic else None
+    auth = requests.auth.HTTPBasicAuth(*form_encoded(*basic)) if basic else None  # as the token source sends it
     return run.client.send("POST", run.config.token_url(run.config.tenant), tenant=None, auth=auth, note=note,
                            **token_request.encoded(run.config.tenant.auth, fields))
 

@@ -9,16 +9,17 @@ empty; form parsers read a JSON body as empty): its refusal is a configuration m
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from authlib.common.urls import url_decode
-from authlib.oauth2.auth import encode_client_secret_basic
 
 from conformance.errors import ConfigError
 from conformance.live.target import TOKEN_BODIES, AuthConfig
+from conformance.report.redaction import form_encoded
 
 JSON = "application/json"
 # How an endpoint refuses a body it cannot read: no grant_type found, or the framework's parse error (no RFC code).
@@ -52,8 +53,9 @@ def authlib_method(auth: AuthConfig) -> AuthMethod:
     def write(client: Any, method: str, uri: str, headers: dict[str, str], body: str) -> tuple[str, dict[str, str], str]:
         fields, basic = credentials(auth, client.client_secret)
         sent = dict(url_decode(body or "")) | fields
-        if basic is not None:
-            uri, headers, _ = encode_client_secret_basic(client, method, uri, headers, "")
+        if basic is not None:  # not authlib's encode_client_secret_basic, which skips the form-urlencoding
+            pair = ":".join(form_encoded(*basic)).encode()
+            headers["Authorization"] = f"Basic {base64.b64encode(pair).decode('ascii')}"
         if auth.token_body == "json":
             body, headers["Content-Type"] = json.dumps(sent), JSON
         else:

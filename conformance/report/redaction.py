@@ -39,10 +39,17 @@ def _is_basic_credential(text: str) -> bool:
         return False
 
 
+def form_encoded(user: str, password: str) -> tuple[str, str]:
+    """A client's id and secret as RFC 6749 §2.3.1 puts them in HTTP Basic: each form-urlencoded first. With
+    `quote(safe="")` neither holds a '+' or a space, so decoders reading '+' as a space or not agree."""
+    return quote(user, safe=""), quote(password, safe="")
+
+
 def basic_credentials(user: str, password: str) -> list[str]:
-    """The HTTP Basic encodings of a client id and secret: as sent plainly, and form-urlencoded first (RFC 6749
-    §2.3.1), so that an echo of the Authorization header is masked even without its scheme."""
-    pairs = {f"{user}:{password}", f"{quote(user, safe='')}:{quote(password, safe='')}"}
+    """The HTTP Basic encodings of a client id and secret: form-urlencoded first (RFC 6749 §2.3.1), as the suite
+    sends them, and plainly, as other clients do, so that an echo of the Authorization header is masked even
+    without its scheme."""
+    pairs = {f"{user}:{password}", ":".join(form_encoded(user, password))}
     return [base64.b64encode(pair.encode()).decode() for pair in sorted(pairs)]
 
 
