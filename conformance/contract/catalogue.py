@@ -213,9 +213,11 @@ def _counter_matches(view: SessionView, name: str, verdicts: frozenset[str]) -> 
     value = view.session[name]
     if value < 0:
         return  # CNT-001's
-    matching = view.commands_with(verdicts)
-    counts = {len(matching), len(matching) - (view.pending in matching)}  # a pending verdict may be uncounted
+    count = sum(len(rows) for verdict, rows in view.verdicts.items() if verdict in verdicts)  # no list to sort
+    pending = view.pending is not None and view.commands[view.pending]["outcome"] in verdicts
+    counts = {count, count - pending}  # a pending verdict may be uncounted
     if value not in counts:
+        matching = view.commands_with(verdicts)
         where = ", ".join(_c(i) for i in matching[:10]) or "none"
         pending = f"; {_c(view.pending)} is pending" if len(counts) > 1 else ""
         yield Finding(
