@@ -836,12 +836,10 @@ def rows_inside_window(view: SessionView, settings: Settings) -> Iterator[Findin
     if view.started is None or (view.ended is not None and view.ended < view.started):
         return  # no window to judge against: an inverted one is TIM-001's
     skew = timedelta(seconds=settings.clock_skew_s)
-    low, high = view.started - skew, (view.ended + skew) if view.ended is not None else None
+    low, high = view.started - skew, (view.ended + skew) if view.ended is not None else timedelta.max
     for rows, times, pointer in ((view.decisions, view.decision_times, _d), (view.commands, view.command_times, _c)):
         for i, time in enumerate(times):
-            if time is None:
-                continue
-            if time < low or (high is not None and time > high):
+            if time is not None and not low <= time <= high:
                 yield Finding(pointer(i, "time"), "outside the session window",
                                 f"{view.session['started_at']} .. {view.session['ended_at'] or 'now'} ± {settings.clock_skew_s:g} s",
                                 rows[i]["time"])
@@ -956,17 +954,16 @@ def watts_match_amps(view: SessionView, settings: Settings) -> Iterator[Finding]
         amps, watts, phases = command["commanded_amps"], command["commanded_watts"], command["commanded_phases"]
         if amps < 0 or watts < 0 or phases not in (None, 1, 2, 3):
             continue  # PHY-004's and PHY-001's
-        if phases is not None and amps != 0:  # the common case, without building the bounds
-            least, most = amps * volts * below * phases - slack * phases, amps * volts * above * phases + slack * phases
-            if least <= watts <= most:
-                continue
         counts = (phases,) if phases is not None else (1, 2, 3)
         if amps == 0:
             bounds = [(0.0, 0.0)]
         else:
             least, most = amps * volts * below, amps * volts * above
             bounds = [(least * n - slack * n, most * n + slack * n) for n in counts]
-        if not any(_at_most(low, watts) and _at_most(watts, high) for low, high in bounds):
+        for low, high in bounds:  # exact comparisons first: _at_most forgives rounding, needed only at a bound
+            if low <= watts <= high or _at_most(low, watts) and _at_most(watts, high):
+                break
+        else:
             expected = " or ".join(f"{max(low, 0):.0f}..{high:.0f} W" for low, high in bounds)
             yield Finding(_c(i, "commanded_watts"),
                             f"{watts} W does not fit {amps} A × {volts:g} V × {'/'.join(map(str, counts))} phase(s)",
@@ -999,7 +996,7 @@ def _negative_fields(rows: list[dict[str, Any]], names: tuple[str, ...], pointer
     for i, row in enumerate(rows):
         for name in names:
             value = row[name]
-            if (value.__class__ in _PLAIN_NUMBERS or value is not None and is_number(value)) and value < 0:
+            if value is not None and (value.__class__ in _PLAIN_NUMBERS or is_number(value)) and value < 0:
                 yield Finding(pointer(i, name), f"negative {name}", ">= 0", value)
 
 
