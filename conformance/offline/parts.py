@@ -90,22 +90,23 @@ def _ranges(path: Path, size: int, block: int) -> Iterator[Part]:
     whole = Part("file", str(path), display(path), size=size)
     waiting: list[Part] = []  # ranges found while every piece so far was blank
     blank = True
+    piece = bytearray(SCAN)  # one buffer read into again and again: no new object, no fresh pages, per read
     try:
         with open(path, "rb") as handle:
             start, first, lines, position = 0, 1, 0, 0  # lines: newlines in [start, position)
-            while piece := handle.read(SCAN):
-                blank = blank and not piece.strip()
+            while length := handle.readinto(piece):
+                blank = blank and piece[:length].isspace()
                 counted = 0  # newlines of the piece before this index are in `lines` or an earlier range
-                while (goal := start + block - 1 - position) < len(piece):
-                    newline = piece.find(b"\n", max(goal, counted))
+                while (goal := start + block - 1 - position) < length:
+                    newline = piece.find(b"\n", max(goal, counted), length)
                     if newline < 0:
                         break
                     end = position + newline + 1
                     lines += piece.count(b"\n", counted, newline + 1)
                     waiting.append(_range_part(path, start, end, first))
                     start, first, lines, counted = end, first + lines, 0, newline + 1
-                lines += piece.count(b"\n", counted)
-                position += len(piece)
+                lines += piece.count(b"\n", counted, length)
+                position += length
                 if not blank:
                     yield from waiting
                     waiting.clear()
