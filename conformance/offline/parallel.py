@@ -7,6 +7,7 @@ is read here, in chunks, since only this process has it. Ctrl-C (or a failing wr
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
 import os
@@ -33,16 +34,32 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+_STOPS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def _stops_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM held back while the pool starts: its workers and threads are born with them blocked."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _start_worker(judge: Judge) -> None:
+    """Born with Ctrl-C and SIGTERM blocked (`_stops_held`), a worker leaves the command's process group first:
+    Ctrl-C or a cancelled CI job signals the group, and a worker killed by it while reading the pool's queue
+    would leave the queue locked, so the parent's terminate() would hang. The parent alone takes them and stops
+    the pool; terminate() ends a worker with SIGTERM, whose default action is restored here (the parent's
+    handler turns it into Ctrl-C). Only then are they unblocked: one that came meanwhile is ignored or ends the
+    worker before it touches the queue."""
     global _judge
     _judge = judge
-    # Out of the command's process group: Ctrl-C or a cancelled CI job signals the group, and a worker that died
-    # of it while reading the pool's queue would leave the queue locked, so the parent's terminate() would hang.
-    # The parent alone takes them and stops the pool; terminate() ends a worker with SIGTERM, its default action
-    # here (not the parent's handler, which turns it into Ctrl-C).
     os.setsid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
 
 
 def _run(part: Part, strict: bool, as_json: bool, acceptance: Acceptance | None) -> Partial:
@@ -65,8 +82,10 @@ def pool_partials(judge: Judge, paths: Iterable[str], *, strict: bool, as_json: 
                 progress.total += part.size
                 yield from local_partials(judge, part, strict=strict, as_json=as_json, acceptance=acceptance)
             return
-        pool = multiprocessing.get_context().Pool(workers, initializer=_start_worker, initargs=(judge,))
+        pool = None
         try:
+            with _stops_held():  # one that comes meanwhile is raised here, with `pool` set: terminate() runs
+                pool = multiprocessing.get_context().Pool(workers, initializer=_start_worker, initargs=(judge,))
             pending: deque = deque()
             for part in itertools.chain(opening, parts):
                 progress.total += part.size
@@ -82,8 +101,9 @@ def pool_partials(judge: Judge, paths: Iterable[str], *, strict: bool, as_json: 
                 yield _result(pending.popleft())
             pool.close()
         finally:
-            pool.terminate()
-            pool.join()
+            if pool is not None:
+                pool.terminate()
+                pool.join()
 
     return partials
 
