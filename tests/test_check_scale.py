@@ -458,3 +458,13 @@ def test_what_the_fast_parser_refuses_gets_the_message_of_the_old_one(text, expe
 
     assert parse_line("x", 1, text.encode()).line() == expected
     assert parse_line("x", 1, b"\xef\xbb\xbf{}").body == {}  # a byte order mark on the first line
+
+
+@pytest.mark.parametrize("data", [b"", b"\n", b"a\nb", b"x" * 5000 + b"\n" * 3, b"\n" * 200, b"ab\n" * 500,
+                                  (b"y" * 20000 + b"\n") * 5])
+def test_the_range_scan_counts_newlines_as_count_does(data):
+    from conformance.offline.parts import _newlines
+
+    piece = bytearray(data)
+    for start, end in [(0, len(data)), (1, len(data)), (0, len(data) // 2), (len(data) // 3, len(data) - 1)]:
+        assert _newlines(piece, max(start, 0), max(end, 0)) == data.count(b"\n", max(start, 0), max(end, 0))

@@ -102,10 +102,10 @@ def _ranges(path: Path, size: int, block: int) -> Iterator[Part]:
                     if newline < 0:
                         break
                     end = position + newline + 1
-                    lines += piece.count(b"\n", counted, newline + 1)
+                    lines += _newlines(piece, counted, newline + 1)
                     waiting.append(_range_part(path, start, end, first))
                     start, first, lines, counted = end, first + lines, 0, newline + 1
-                lines += piece.count(b"\n", counted, length)
+                lines += _newlines(piece, counted, length)
                 position += length
                 if not blank:
                     yield from waiting
@@ -115,6 +115,19 @@ def _ranges(path: Path, size: int, block: int) -> Iterator[Part]:
     except OSError:  # the rest as one range (or the file whole), whose reading reports the error
         waiting.append(_range_part(path, start, max(size, start + 1), first))
     yield from [whole] if blank else waiting
+
+
+def _newlines(piece: bytearray, start: int, end: int) -> int:
+    """The newlines in piece[start:end]. Session payloads are kilobytes long, and `find` reaches each line end by
+    memchr in about half the time `count` takes to test every byte; past 64 of them (short lines), `count` does
+    the rest. The scan runs in the command while the workers judge, so it takes a share of their cores."""
+    found, at = 0, piece.find(b"\n", start, end)
+    while at >= 0:
+        found += 1
+        if found == 64:
+            return found + piece.count(b"\n", at + 1, end)
+        at = piece.find(b"\n", at + 1, end)
+    return found
 
 
 def _range_part(path: Path, start: int, end: int, first: int) -> Part:
