@@ -468,3 +468,21 @@ def test_the_range_scan_counts_newlines_as_count_does(data):
     piece = bytearray(data)
     for start, end in [(0, len(data)), (1, len(data)), (0, len(data) // 2), (len(data) // 3, len(data) - 1)]:
         assert _newlines(piece, max(start, 0), max(end, 0)) == data.count(b"\n", max(start, 0), max(end, 0))
+
+
+def test_a_large_file_that_cannot_be_opened_is_one_input_error_not_a_traceback(tmp_path, monkeypatch):
+    """stat() can succeed where open() fails (permissions; root passes every mode bit, so open is made to fail)."""
+    import builtins
+
+    from conformance.offline import parts
+
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b'{"a": 1}\n' * 200)
+
+    def refuse(name, *args, **kwargs):
+        if str(name) == str(path):
+            raise PermissionError(13, "Permission denied", str(name))
+        return builtins.open(name, *args, **kwargs)
+
+    monkeypatch.setattr(parts, "open", refuse, raising=False)
+    assert [(p.kind, p.path) for p in parts.plan([str(path)], split=100)] == [("file", str(path))]

@@ -91,9 +91,9 @@ def _ranges(path: Path, size: int, block: int) -> Iterator[Part]:
     waiting: list[Part] = []  # ranges found while every piece so far was blank
     blank = True
     piece = bytearray(SCAN)  # one buffer read into again and again: no new object, no fresh pages, per read
+    start, first, lines, position = 0, 1, 0, 0  # lines: newlines in [start, position)
     try:
         with open(path, "rb") as handle:
-            start, first, lines, position = 0, 1, 0, 0  # lines: newlines in [start, position)
             while length := handle.readinto(piece):
                 blank = blank and piece[:length].isspace()
                 counted = 0  # newlines of the piece before this index are in `lines` or an earlier range
