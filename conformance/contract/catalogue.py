@@ -214,8 +214,8 @@ def _counter_matches(view: SessionView, name: str, verdicts: frozenset[str]) -> 
     if value < 0:
         return  # CNT-001's
     count = sum(len(rows) for verdict, rows in view.verdicts.items() if verdict in verdicts)  # no list to sort
-    pending = view.pending is not None and view.commands[view.pending]["outcome"] in verdicts
-    counts = {count, count - pending}  # a pending verdict may be uncounted
+    counts_pending = view.pending is not None and view.commands[view.pending]["outcome"] in verdicts
+    counts = {count, count - counts_pending}  # a pending verdict may be uncounted
     if value not in counts:
         matching = view.commands_with(verdicts)
         where = ", ".join(_c(i) for i in matching[:10]) or "none"
