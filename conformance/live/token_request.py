@@ -9,7 +9,6 @@ empty; form parsers read a JSON body as empty): its refusal is a configuration m
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +18,7 @@ from authlib.common.urls import url_decode
 
 from conformance.errors import ConfigError
 from conformance.live.target import TOKEN_BODIES, AuthConfig
-from conformance.report.redaction import form_encoded
+from conformance.report.redaction import basic_credential
 
 JSON = "application/json"
 # How an endpoint refuses a body it cannot read: no grant_type found, or the framework's parse error (no RFC code).
@@ -54,8 +53,7 @@ def authlib_method(auth: AuthConfig) -> AuthMethod:
         fields, basic = credentials(auth, client.client_secret)
         sent = dict(url_decode(body or "")) | fields
         if basic is not None:  # not authlib's encode_client_secret_basic, which skips the form-urlencoding
-            pair = ":".join(form_encoded(*basic)).encode()
-            headers["Authorization"] = f"Basic {base64.b64encode(pair).decode('ascii')}"
+            headers["Authorization"] = f"Basic {basic_credential(*basic)}"
         if auth.token_body == "json":
             body, headers["Content-Type"] = json.dumps(sent), JSON
         else:

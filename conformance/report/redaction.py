@@ -45,12 +45,16 @@ def form_encoded(user: str, password: str) -> tuple[str, str]:
     return quote(user, safe=""), quote(password, safe="")
 
 
+def basic_credential(user: str, password: str) -> str:
+    """The HTTP Basic credential the suite sends for a client: id and secret form-urlencoded, then Base64."""
+    return base64.b64encode(":".join(form_encoded(user, password)).encode()).decode()
+
+
 def basic_credentials(user: str, password: str) -> list[str]:
     """The HTTP Basic encodings of a client id and secret: form-urlencoded first (RFC 6749 §2.3.1), as the suite
     sends them, and plainly, as other clients do, so that an echo of the Authorization header is masked even
     without its scheme."""
-    pairs = {f"{user}:{password}", ":".join(form_encoded(user, password))}
-    return [base64.b64encode(pair.encode()).decode() for pair in sorted(pairs)]
+    return sorted({basic_credential(user, password), base64.b64encode(f"{user}:{password}".encode()).decode()})
 
 
 def encodings(secret: str) -> set[str]:
