@@ -27,9 +27,8 @@ def _word(value: Any) -> str:
 
 # (rows, field) counted as the payload has them; `to_dict` turns them into the groups' words. Decision kinds,
 # dispatched decisions and command verdicts are counted from the view's groups, which the judge built anyway.
-_GROUPED = (("decisions", "decision"), ("decisions", "dispatched"), ("commands", "outcome"))
-_FIELDS = (*_GROUPED, ("decisions", "phases"), ("commands", "dispatch_status"), ("commands", "commanded_phases"))
-_COUNTED = _FIELDS[len(_GROUPED):]
+_COUNTED = (("decisions", "phases"), ("commands", "dispatch_status"), ("commands", "commanded_phases"))
+_FIELDS = (("decisions", "decision"), ("decisions", "dispatched"), ("commands", "outcome"), *_COUNTED)
 
 
 class Coverage:
