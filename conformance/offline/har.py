@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from conformance.offline.remote import is_remote, open_binary, why
+from conformance.offline.remote import open_path, why
 from conformance.offline.sources import MAX_DOCUMENT, Payload, Progress, Skipped, SourceError, parse_document
 
 
 def read_har(path: str, label: str, progress: Progress) -> Iterator[Payload | Skipped | SourceError]:
     try:
-        with open_binary(path) if is_remote(path) else open(path, "rb") as handle:
+        with open_path(path) as handle:
             data = handle.read(MAX_DOCUMENT + 1)  # a larger recording is refused as any JSON document is
     except (OSError, ValueError, ImportError) as exc:
         yield SourceError(label, f"cannot read: {why(exc)}")

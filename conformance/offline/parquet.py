@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from conformance.offline.remote import is_remote, open_binary, why
+from conformance.offline.remote import open_path, why
 from conformance.offline.sources import Payload, Progress, SourceError, document
 
 BATCH = 1024
@@ -30,7 +30,7 @@ def read_parquet(path: str, label: str, column: str | None, progress: Progress) 
         yield SourceError(label, "a Parquet or Arrow file needs --column NAME: the column that holds each raw JSON body")
         return
     try:
-        handle = open_binary(path) if is_remote(path) else open(path, "rb")
+        handle = open_path(path)
     except (OSError, ValueError, ImportError) as exc:
         yield SourceError(label, f"cannot read: {why(exc)}")
         return

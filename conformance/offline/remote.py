@@ -78,6 +78,11 @@ def open_binary(url: str, compression: str | None = None):
     return fsspec.open(url, "rb", compression=compression).open()
 
 
+def open_path(path: str):
+    """A binary file object for a local path or a URL, as given (the caller closes it); errors as open_binary's."""
+    return open_binary(path) if is_remote(path) else open(path, "rb")
+
+
 def read_remote(url: str, label: str, progress: Progress) -> Iterator[Payload | SourceError]:
     try:
         import fsspec  # noqa: F401
