@@ -168,4 +168,5 @@ def _describe(record: CheckRecord) -> str:
         if evidence.requests > 1:
             request += f" and {evidence.requests - 1} more request(s)"
         lines.append(f"  {finding.level.value}{where}: {finding.message}{request}")
+        lines += [f"    also {line}" for line in evidence.also]
     return "\n".join(lines)

@@ -1,7 +1,9 @@
 """The record of a run: for every catalogue entry and live check, how much it judged and what it found.
 
 One defect is one finding: the same finding (check, pointer, message) in the same body, seen through
-several requests, is counted once and keeps each request that showed it. Evidence is capped per check (the
+several requests, is counted once and keeps each request that showed it; and one cause is one finding: the
+findings several checks make of the same answer's status (a 500 that a procedure expected to be a 200 or a
+404) are grouped under the first check that named it (same X-Request-ID), listed there as `also`. Evidence is capped per check (the
 first few findings keep their request and response, the rest are counted), so a report stays small however
 many requests a run makes.
 """
@@ -19,6 +21,7 @@ from conformance.report.baseline import Acceptance, session_of_url
 from conformance.report.records import EVIDENCE_PER_CHECK, CheckRecord, Status
 
 SIGHTINGS_KEPT = 20  # requests listed under one finding; all of them are counted
+STATUS_CAUSE = "status"  # a finding about the status an answer has (or that it has none): grouped per exchange
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Evidence:
     curl: str = ""
     requests: int = 0
     seen_in: list[Sighting] = field(default_factory=list)
+    cause: str = ""  # STATUS_CAUSE: findings of one exchange with the same cause are one finding
+    also: list[str] = field(default_factory=list)  # "CHECK-ID: message" of the findings grouped under this one
 
     def key(self) -> tuple[str, str, str, str]:
         """What makes two findings one defect: the check, the place, the message, the body it was found in."""
@@ -76,6 +81,7 @@ class Ledger:
         self.notes: list[str] = []
         self._lock = threading.Lock()
         self._findings: dict[tuple[str, str, str, str], Evidence | None] = {}  # each finding: its kept evidence
+        self._causes: dict[tuple[str, str], tuple[str, Evidence | None]] = {}  # (request id, cause): first check
 
     def register(self, record: CheckRecord) -> CheckRecord:
         return self.records.setdefault(record.id, record)
@@ -99,10 +105,13 @@ class Ledger:
             return
         key = evidence.key()
         with self._lock:
+            if self._grouped(evidence):
+                return
             if key in self._findings:  # the same defect through another request
                 kept = self._findings[key]
                 if kept is not None:
                     kept.seen(evidence)
+                self._named_cause(evidence, kept)
                 return
             record = self.records[evidence.finding.check_id]
             record.total_findings += 1
@@ -119,6 +128,33 @@ class Ledger:
                 kept.seen(evidence)
                 record.findings.append(kept)
                 self._findings[key] = kept
+            self._named_cause(evidence, self._findings[key])
+
+    def _cause_key(self, evidence: Evidence) -> tuple[str, str] | None:
+        exchange = evidence.exchange
+        return (exchange.request_id, evidence.cause) if evidence.cause and exchange and exchange.request_id else None
+
+    def _named_cause(self, evidence: Evidence, kept: Evidence | None) -> None:
+        """The first finding of an exchange's cause: later ones of other checks are grouped under it."""
+        key = self._cause_key(evidence)
+        if key is not None and key not in self._causes:
+            self._causes[key] = (evidence.finding.check_id, kept)
+
+    def _grouped(self, evidence: Evidence) -> bool:
+        """A finding whose cause another check already named for the same exchange: listed under that finding
+        (when its evidence is kept), never counted as a failure of its own."""
+        key = self._cause_key(evidence)
+        if key is None or key not in self._causes or self._causes[key][0] == evidence.finding.check_id:
+            return False
+        first, kept = self._causes[key]
+        line = f"{evidence.finding.check_id}: {evidence.finding.message}"
+        if kept is not None and line not in kept.also and len(kept.also) < SIGHTINGS_KEPT:
+            kept.also.append(line)
+        note = (f"findings of several checks on one answer are one finding, under the check that first named its "
+                f"cause (e.g. {evidence.finding.check_id} under {first}): see `also` in the reports")
+        if not any(n.startswith("findings of several checks on one answer") for n in self.notes):
+            self.notes.append(note)
+        return True
 
     def spec_finding(self, key: str, message: str, exchange: Exchange | None = None) -> None:
         with self._lock:

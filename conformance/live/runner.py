@@ -28,10 +28,16 @@ from conformance.contract.payload import SessionView
 from conformance.contract.spec import SESSION_PATH, Contract
 from conformance.errors import ConfigError, TargetError, UsageError
 from conformance.live.cases import LiveCase
-from conformance.live.client import TargetClient
+from conformance.live.client import REQUEST_ID, TRANSIENT_STATUSES, NoAnswer, TargetClient
 from conformance.live.exchange import Exchange
-from conformance.live.ledger import Evidence, Ledger
-from conformance.live.response_checks import Request, ResponseCheck, ResponseContext, as_schemathesis_checks
+from conformance.live.ledger import STATUS_CAUSE, Evidence, Ledger
+from conformance.live.response_checks import (
+    Request,
+    ResponseCheck,
+    ResponseContext,
+    as_schemathesis_checks,
+    no_server_error,
+)
 from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig
 from conformance.report.baseline import Acceptance, Baseline
 from conformance.report.records import SIBLING_KIND, CheckRecord, mark_unexercised
@@ -41,7 +47,6 @@ from conformance.report.timeline import SessionSample
 PROFILES = ("quick", "ci", "thorough")
 RUN_BUDGETS_S = {"quick": 600.0, "ci": 1800.0, "thorough": 5400.0}  # max_run_s unless configured
 EXIT_INTERRUPTED = 130
-GATEWAY_DOWN = (502, 504)
 _VERDICT_REACHED = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
 VERDICT_OR_INTERRUPTED = (*_VERDICT_REACHED, pytest.ExitCode.INTERRUPTED)  # pytest's codes the run's code replaces
 _SHELL_SPECIAL = re.compile(r'[\\"`]|\$(?!\{?HEMS_)')  # what double quotes would not keep literal
@@ -68,7 +73,7 @@ class LiveRun:
         self.config, self.contract, self.options = config, contract, options
         self.judge = Judge(contract, config.settings)
         self.client = TargetClient(config, on_retry=self._retried, connections=options.workers,
-                                   max_run_s=config.max_run_s or RUN_BUDGETS_S[options.profile])
+                                   max_run_s=config.max_run_s or RUN_BUDGETS_S[options.profile], seed=options.seed)
         self.redactor = self.client.redactor
         self.ledger = Ledger(Acceptance(options.baseline) if options.baseline else None)
         self.cases: dict[str, LiveCase] = {}
@@ -130,22 +135,48 @@ class LiveRun:
         kwargs = case.as_transport_kwargs(base_url=self.config.base_url)
         sent_headers = {k: v for k, v in kwargs.get("headers", {}).items() if k.lower() != "x-schemathesis-testcaseid"}
         sent_headers.update(headers or {})
-        exchange = self.client.send(kwargs["method"], kwargs["url"], tenant=tenant, headers=sent_headers, note=note,
-                                    public=public, params=kwargs.get("params") or None)
-        if exchange.status in GATEWAY_DOWN:
-            self._gateway_check(exchange)
+        try:
+            exchange = self.client.send(kwargs["method"], kwargs["url"], tenant=tenant, headers=sent_headers,
+                                        note=note, public=public, params=kwargs.get("params") or None)
+        except NoAnswer as silence:
+            return self._no_answer(silence, note, tenant)
+        if exchange.status in TRANSIENT_STATUSES:
+            self._still_answering(f"{exchange.method} {exchange.url} answered {exchange.status}")
         self.judge_response(case, exchange, malformed=malformed)
         return exchange
 
-    def _gateway_check(self, exchange: Exchange) -> None:
-        """A 502 / 504 is a gateway saying the deployment behind it did not answer. If a configured session
-        now fails the same way, the deployment is down (exit 3); otherwise this request broke it (a finding)."""
+    def _still_answering(self, trouble: str) -> None:
+        """Transient trouble persisted on one request through every retry. If a configured session now fails too
+        (after its own retries), the target as a whole stopped answering: exit 3 naming the trouble. Otherwise it
+        is the target's answer to that request, judged as any other."""
         ref = self.config.tenant.sessions[0]
-        probe = self.client.send("GET", self.client.url(SESSION_PATH.format(**ref.path_parameters)),
-                                 note="is the deployment up?")
-        if probe.status in GATEWAY_DOWN:
-            raise TargetError(f"{exchange.method} {exchange.url} answered {exchange.status}, and so does a configured "
-                              f"session: the deployment behind the gateway is down")
+        url = self.client.url(SESSION_PATH.format(**ref.path_parameters))
+        try:
+            probe = self.client.send("GET", url, note="is the deployment up?")
+        except NoAnswer as silence:
+            raise TargetError(f"{trouble}, and a configured session gets no answer either ({silence.cause}): "
+                              "the target stopped answering") from None
+        if probe.status in TRANSIENT_STATUSES:
+            why = ("the deployment behind the gateway is down" if probe.status in (502, 504) else
+                   "the target is unavailable or rate limits everything")
+            same = "so does a configured session" if trouble.endswith(f" {probe.status}") else \
+                f"a configured session answers {probe.status}"
+            raise TargetError(f"{trouble}, and {same}: {why}")
+
+    def _no_answer(self, silence: NoAnswer, note: str, tenant: str | None) -> Exchange:
+        """One request got no answer through every retry while the target answers others: the request broke the
+        server, a finding of the check that judges server errors. Returned as an exchange without a status (0)
+        that no other check judges; the procedure's own findings on it are grouped under that one."""
+        self._still_answering(f"{silence.method} {silence.url}: {silence.cause}")
+        exchange = Exchange(method=silence.method, url=silence.url, request_headers=silence.headers, status=0,
+                            headers={}, text="", elapsed_ms=0.0, note=note,
+                            request_id=silence.headers.get(REQUEST_ID, ""), tenant=tenant)
+        check_id = next((i for i, check in self._response_checks if check is no_server_error), None)
+        if check_id is not None:
+            self.ledger.judged(check_id)
+            self.finding(check_id, f"no answer: {silence.cause}, on every attempt", exchange, expected="an answer",
+                         actual=silence.cause, cause=STATUS_CAUSE)
+        return exchange
 
     def read(self, ref: SessionRef, *, tenant: str | None = "a", headers: dict[str, str] | None = None,
              public: bool = False, override: dict[str, Any] | None = None, note: str = "") -> Exchange:
@@ -216,9 +247,10 @@ class LiveRun:
         mark_unexercised(self.ledger.records, self.coverage)
 
     def finding(self, check_id: str, message: str, exchange: Exchange | None = None, *, pointer: str = "",
-                expected: Any = None, actual: Any = None) -> None:
+                expected: Any = None, actual: Any = None, cause: str = "") -> None:
+        """Record a finding; `cause` = STATUS_CAUSE for one about the answer's status (see Ledger)."""
         finding = Finding(pointer, message, expected, actual, check_id, self.level_of(check_id))
-        self.ledger.add(Evidence(finding, exchange, self.curl(exchange) if exchange else ""))
+        self.ledger.add(Evidence(finding, exchange, self.curl(exchange) if exchange else "", cause=cause))
 
     def _retried(self, status: int, url: str) -> None:
         """A 429 / 503 the client waited out: correct behaviour, but the spec does not document it."""
