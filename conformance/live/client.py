@@ -536,7 +536,10 @@ class TargetClient:
         ref = source.tenant.sessions[0]
         own = self.url(SESSION_PATH.format(**ref.path_parameters))
         if own != url:
-            probe, _ = self._transmit("GET", own, traced(source.authorization()), {}, f"GET {self.redactor.text(own)}")
+            try:
+                probe, _ = self._transmit("GET", own, traced(source.authorization()), {}, f"GET {self.redactor.text(own)}")
+            except _Transient:  # no telling now: the 401 stands as this request's answer
+                return
             if probe.status_code != 401:
                 return
         raise TargetError(f"the target refuses the token its token endpoint just issued for {source.where} with 401 "

@@ -88,18 +88,23 @@ def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery, budg
     if not complete and len(items) >= budget:
         run.ledger.note(f"discovery stopped at [discover] max_sessions = {run.config.discover.max_sessions} for "
                         f"tenant {key.upper()}: the list route has more sessions than were judged")
-    refs, fields = [], cross.item_fields(run.contract)
+    refs, fields, ended = [], cross.item_fields(run.contract), []
     for item in items[:budget]:
         session_id = item.get("id") if isinstance(item, dict) else None
         if isinstance(session_id, bool) or not isinstance(session_id, int):
             continue  # SIB-001 reports it
-        ref = wallbox.session(session_id)
-        refs.append(ref)
+        refs.append(wallbox.session(session_id))
         if item.get("ended_at") is not None:
-            detail = run.read(ref, tenant=key, note="the detail of a listed session, to compare")
-            if detail.status == 200:
-                run.ledger.judged("XEP-001")
-                _record(run, "XEP-001", cross.item_matches_detail(item, detail.body, fields), detail)
+            ended.append((item, refs[-1]))
+
+    def compare(entry: tuple[Any, SessionRef]) -> None:
+        item, ref = entry
+        detail = run.read(ref, tenant=key, note="the detail of a listed session, to compare")
+        if detail.status == 200:
+            run.ledger.judged("XEP-001")
+            _record(run, "XEP-001", cross.item_matches_detail(item, detail.body, fields), detail)
+
+    run.concurrently(compare, ended)
     return refs
 
 

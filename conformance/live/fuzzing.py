@@ -4,13 +4,12 @@ Positive generation keeps known parents (org, user, wallbox) so the ids it inven
 data; negative generation breaks path parameters (malformed UUIDs, non-integer ids, odd encodings). As
 Schemathesis invents the session id too, negative requests also break one parameter at a time of the first
 configured sessions (a known session under a malformed parent must not be served either). Requests are
-generated first, with a fixed seed, then sent (concurrently with `--workers`), so the same seed always sends
-the same requests.
+generated first, with a fixed seed, then sent (concurrently with `--workers`, recorded in plan order), so the
+same seed always sends the same requests and reports the same findings.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -107,9 +106,7 @@ def explore(run: LiveRun, case: LiveCase, negative: bool) -> None:
         run.ledger.judged(case.id)
         _unbounded_id_finding(run, st_case, exchange, negative)
 
-    with ThreadPoolExecutor(max_workers=max(1, run.options.workers)) as pool:
-        for _ in pool.map(exercise, requests):
-            pass
+    run.concurrently(exercise, requests)
 
 
 def _unbounded_id_finding(run: LiveRun, st_case: Any, exchange: Any, negative: bool) -> None:

@@ -6,6 +6,7 @@ the reports and `run` reach that run and its exit code.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +125,12 @@ class CheckItem(_HemsItem):
         if not run.halted and self.check is not None and self.check.procedure is not None:
             try:
                 run.preflight(discover)
-                self.check.procedure(run, self.check.case)
+                run.run_procedures([(item.name, functools.partial(item.check.procedure, run, item.check.case))
+                                    for item in self.session.items
+                                    if isinstance(item, CheckItem) and item.check and item.check.procedure])
+                error = run.procedure_error(self.name)
+                if error is not None:
+                    raise error
             except (TargetError, UsageError) as exc:
                 run.halt(exc)
             except Exception as exc:  # a suite bug or an answer it cannot handle: no verdict, and no traceback

@@ -1,5 +1,9 @@
 """The record of a run: for every catalogue entry and live check, how much it judged and what it found.
 
+Parts of a run that send concurrently record in a journal each (`journaled`), replayed in the order the
+parts were planned (`replay`): whatever order the answers came in, the ledger sees the same sequence, so the
+reports are the same for any number of workers.
+
 One defect is one finding: the same finding (check, pointer, message) in the same body, seen through
 several requests, is counted once and keeps each request that showed it; and one cause is one finding: the
 findings several checks make of the same answer's status (a 500 that a procedure expected to be a 200 or a
@@ -10,9 +14,12 @@ many requests a run makes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
@@ -20,6 +27,7 @@ from conformance.live.exchange import Exchange
 from conformance.report.baseline import Acceptance, session_of_url
 from conformance.report.records import EVIDENCE_PER_CHECK, CheckRecord, Status
 
+T = TypeVar("T")
 SIGHTINGS_KEPT = 20  # requests listed under one finding; all of them are counted
 STATUS_CAUSE = "status"  # a finding about the status an answer has (or that it has none): grouped per exchange
 
@@ -70,6 +78,16 @@ class SpecFinding:
     example: Exchange | None = None
 
 
+def _in_order(method: Callable[..., None]) -> Callable[..., None]:
+    """A recording method: applied now, or inside `Ledger.journaled`, when the journal is replayed."""
+
+    @functools.wraps(method)
+    def recorded(self: Ledger, *args: Any, **kwargs: Any) -> None:
+        self.later(functools.partial(method, self, *args, **kwargs))
+
+    return recorded
+
+
 class Ledger:
     """Thread-safe collection of check records, findings and spec findings for one run; with a baseline
     (`acceptance`), each finding is offered to it as it is added."""
@@ -82,23 +100,50 @@ class Ledger:
         self._lock = threading.Lock()
         self._findings: dict[tuple[str, str, str, str], Evidence | None] = {}  # each finding: its kept evidence
         self._causes: dict[tuple[str, str], tuple[str, Evidence | None]] = {}  # (request id, cause): first check
+        self._journal = threading.local()  # this thread's journal, inside `journaled`
+
+    def later(self, action: Callable[[], None]) -> None:
+        """Apply a recording now, or append it to this thread's journal (see the module)."""
+        journal = getattr(self._journal, "entries", None)
+        if journal is None:
+            action()
+        else:
+            journal.append(action)
+
+    def journaled(self, work: Callable[[], T]) -> tuple[Sequence[Callable[[], None]], T | None, Exception | None]:
+        """Do `work`, its recordings kept in a journal: (the journal, its result, or the exception it raised)."""
+        self._journal.entries = entries = []
+        try:
+            return entries, work(), None
+        except Exception as exc:  # the caller re-raises it, in plan order
+            return entries, None, exc
+        finally:
+            self._journal.entries = None
+
+    def replay(self, entries: Sequence[Callable[[], None]]) -> None:
+        for action in entries:
+            self.later(action)
 
     def register(self, record: CheckRecord) -> CheckRecord:
         return self.records.setdefault(record.id, record)
 
+    @_in_order
     def judged(self, check_id: str, count: int = 1) -> None:
         with self._lock:
             self.records[check_id].judged += count
 
+    @_in_order
     def skip(self, check_id: str, reason: str) -> None:
         with self._lock:
             self.records[check_id].skipped = reason
 
+    @_in_order
     def not_exercised(self, check_id: str, need: str) -> None:
         """The check ran but the configuration gave it nothing to judge: `need` says what would."""
         with self._lock:
             self.records[check_id].unexercised = need
 
+    @_in_order
     def add(self, evidence: Evidence) -> None:
         level = evidence.finding.level
         if level is Level.OFF:
@@ -150,20 +195,23 @@ class Ledger:
         line = f"{evidence.finding.check_id}: {evidence.finding.message}"
         if kept is not None and line not in kept.also and len(kept.also) < SIGHTINGS_KEPT:
             kept.also.append(line)
-        note = (f"findings of several checks on one answer are one finding, under the check that first named its "
-                f"cause (e.g. {evidence.finding.check_id} under {first}): see `also` in the reports")
-        if not any(n.startswith("findings of several checks on one answer") for n in self.notes):
-            self.notes.append(note)
+        said = "findings of several checks on one answer are one finding"
+        if not any(n.startswith(said) for n in self.notes):
+            self.notes.append(f"{said}, under the check that first named its cause (e.g. {evidence.finding.check_id} "
+                              f"under {first}): see `also` in the reports")
         return True
 
+    @_in_order
     def spec_finding(self, key: str, message: str, exchange: Exchange | None = None) -> None:
         with self._lock:
             entry = self.spec_findings.setdefault(key, SpecFinding(key, message, example=exchange and exchange.evidence()))
             entry.count += 1
 
-    def note(self, text: str) -> None:
+    @_in_order
+    def note(self, text: str, once_per: str = "") -> None:
+        """A note, once; with `once_per`, only the first of the notes starting with it."""
         with self._lock:
-            if text not in self.notes:
+            if text not in self.notes and not (once_per and any(n.startswith(once_per) for n in self.notes)):
                 self.notes.append(text)
 
     def evidence(self) -> list[Evidence]:

@@ -120,8 +120,7 @@ def _json_body(request: Request, ctx: ResponseContext, check_id: str) -> list[Ev
     exchange = request.exchange
     if exchange.too_large:  # said once per status, however many such answers the run gets
         said = f"a {exchange.status} answer over {ctx.body_limit / 2**20:g} MiB was not judged"
-        if not any(note.startswith(said) for note in ctx.ledger.notes):
-            ctx.ledger.note(f"{said} (e.g. {exchange.url})")
+        ctx.ledger.note(f"{said} (e.g. {exchange.url})", once_per=said)
         return []
     ctx.ledger.judged(check_id)
     content_type = exchange.headers.get("content-type", "")

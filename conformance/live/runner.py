@@ -5,13 +5,15 @@ The pytest plugin drives a `LiveRun` item by item; `hems-conformance run` is pyt
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import pytest
@@ -44,7 +46,10 @@ from conformance.report.records import SIBLING_KIND, CheckRecord, mark_unexercis
 from conformance.report.redaction import PLACEHOLDER
 from conformance.report.timeline import SessionSample
 
+T = TypeVar("T")
+R = TypeVar("R")
 PROFILES = ("quick", "ci", "thorough")
+DEFAULT_WORKERS = 8  # requests in flight at once unless --workers says otherwise (a 429 halves it, see client.Pace)
 RUN_BUDGETS_S = {"quick": 600.0, "ci": 1800.0, "thorough": 5400.0}  # max_run_s unless configured
 EXIT_INTERRUPTED = 130
 _VERDICT_REACHED = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
@@ -62,7 +67,7 @@ class RunOptions:
     profile: str = "ci"
     seed: int = 0
     strict: bool = False
-    workers: int = 1
+    workers: int = DEFAULT_WORKERS
     baseline: Baseline | None = None  # accepted failures (--baseline)
 
 
@@ -81,6 +86,7 @@ class LiveRun:
         self.halt_code = 0
         self.ran: set[str] = set()  # the checks whose items ran (not deselected, not only collected)
         self._preflown = False
+        self._procedures: dict[str, Exception | None] | None = None  # per check: its procedure's error, once run
         self.started = time.time()
         self.schema = schemathesis.openapi.from_dict(contract.document)
         self.operation = self.schema[SESSION_PATH]["GET"]
@@ -122,6 +128,52 @@ class LiveRun:
     @property
     def auth_enabled(self) -> bool:
         return self.config.tenant.auth.grant != "none"
+
+    # --- concurrency ---
+
+    def concurrently(self, work: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """`work` on each item, up to --workers at once, recorded in the ledger as if done one after the other in
+        item order (Ledger.journaled): the verdict and the reports are the same for any --workers. The first
+        exception in item order is raised once what came before it is recorded; what came after is dropped."""
+        items = list(items)
+        if self.options.workers <= 1 or len(items) <= 1:
+            return [work(item) for item in items]
+        results: list[R] = []
+        with ThreadPoolExecutor(max_workers=min(self.options.workers, len(items))) as pool:
+            futures = [pool.submit(self.ledger.journaled, functools.partial(work, item)) for item in items]
+            try:
+                for future in futures:
+                    entries, result, error = future.result()
+                    self.ledger.replay(entries)
+                    if error is not None:
+                        raise error
+                    results.append(result)  # type: ignore[arg-type]
+            finally:
+                for future in futures:
+                    future.cancel()
+        return results
+
+    def run_procedures(self, planned: list[tuple[str, Callable[[], None]]]) -> None:
+        """Every procedure of the session, once, concurrently (see `concurrently`), in the order of their items;
+        then the error of `planned[i]`, for the item that asks, so that a run that stops reads as with one worker:
+        the checks before the failing one judged, it and those after not. Each procedure keeps its own order
+        (token expiry, AUTH-005's wait)."""
+        if self._procedures is None:
+            self._procedures = dict.fromkeys(name for name, _ in planned)
+
+            def perform(entry: tuple[str, Callable[[], None]]) -> None:
+                try:
+                    entry[1]()
+                except Exception as exc:
+                    raise _ProcedureFailed(entry[0], exc) from None
+
+            try:
+                self.concurrently(perform, planned)
+            except _ProcedureFailed as failed:
+                self._procedures[failed.name] = failed.error
+
+    def procedure_error(self, name: str) -> Exception | None:
+        return (self._procedures or {}).get(name)
 
     # --- sending ---
 
@@ -237,10 +289,14 @@ class LiveRun:
     def _saw_session(self, exchange: Exchange, judgement: Judgement) -> None:
         """A 200 read as a session: counted in the coverage, offered to the sample of drawn sessions."""
         path = urlsplit(exchange.url).path
-        with self._seen_lock:
-            self.coverage.add(SessionView(exchange.body), path)
-        self.sessions.add(path, f"session {exchange.body['session']['id']} ({path})", exchange.body,
-                          judgement.findings)
+
+        def seen() -> None:
+            with self._seen_lock:
+                self.coverage.add(SessionView(exchange.body), path)
+            self.sessions.add(path, f"session {exchange.body['session']['id']} ({path})", exchange.body,
+                              judgement.findings)
+
+        self.ledger.later(seen)  # in plan order, as the findings (the sample keeps the first sessions it is offered)
 
     def settle_coverage(self) -> None:
         """Mark the catalogue invariants the sessions served never exercised (call once the requests are done)."""
@@ -279,6 +335,12 @@ class LiveRun:
             return self.halt_code
         return 1 if self.ledger.failing(self.options.strict) else 0
 
+
+
+class _ProcedureFailed(Exception):
+    def __init__(self, name: str, error: Exception) -> None:
+        super().__init__(name)
+        self.name, self.error = name, error
 
 
 def _shell_word(text: str) -> str:
