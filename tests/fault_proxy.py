@@ -3,7 +3,8 @@ passing trouble (a 503 with Retry-After: 1, a 502 HTML page, a reset connection)
 
 Shared by tests/test_transient.py (trouble) and bench/bench_latency.py (latency). It reads each request of a
 kept-alive connection, decides its fate (a seeded draw, or `persistent` for one request that always fails the
-same way), and forwards the others to the deployment with httpx, the path byte for byte (`raw_path`).
+same way), and forwards the others to the deployment byte for byte (a connection each: fuzzed request lines and headers arrive
+as they were sent, and the deployment judges them).
 """
 
 from __future__ import annotations
@@ -23,8 +24,25 @@ KINDS = ("503", "502", "reset")
 _GATEWAY_PAGE = (b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center>"
                  b"<hr><center>nginx</center></body></html>")
 _UNAVAILABLE = b'{"detail": "Service Unavailable"}'
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "host",
-               "accept-encoding", "proxy-connection", "te", "upgrade"}
+
+
+def _answer(status: int, headers: list[tuple[str, str]], content: bytes) -> bytes:
+    lines = [f"HTTP/1.1 {status} {httpx.codes.get_reason_phrase(status)}", *(f"{k}: {v}" for k, v in headers),
+             f"Content-Length: {len(content)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + content
+
+
+def _without_connection_headers(head: bytes, extra: bytes) -> bytes:
+    """A message head without Connection and Keep-Alive, plus `extra` (a header line or nothing), and its end."""
+    first, *lines = head.split(b"\r\n")
+    kept = [line for line in lines if line and not line.lower().startswith((b"connection:", b"keep-alive:"))]
+    return b"\r\n".join([first, *kept, *([extra] if extra else []), b"", b""])
+
+
+def _delimited(answer: bytes) -> bool:
+    """Whether an answer says where it ends (Content-Length or chunked), so the connection can stay open."""
+    head = answer.partition(b"\r\n\r\n")[0].lower()
+    return b"\r\ncontent-length:" in head or b"\r\ntransfer-encoding: chunked" in head
 
 
 class FaultProxy:
@@ -50,14 +68,15 @@ class FaultProxy:
                 self.injected[kind] += 1
             return kind
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, client: httpx.AsyncClient) -> None:
-        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+                                 asyncio.CancelledError):  # cancelled: the proxy stops
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 request_line, *lines = head.decode("latin-1").split("\r\n")
                 method, target, _ = request_line.split(" ", 2)
-                headers = [tuple(part.strip() for part in line.split(":", 1)) for line in lines if ":" in line]
-                length = next((int(v) for k, v in headers if k.lower() == "content-length"), 0)
+                length = next((int(line.split(":", 1)[1]) for line in lines
+                               if line.lower().startswith("content-length:")), 0)
                 body = await reader.readexactly(length) if length else b""
                 kind = self.fate(method, target.split("?")[0])
                 if kind == "reset":  # RST, not FIN: SO_LINGER 0, then close
@@ -66,24 +85,37 @@ class FaultProxy:
                     writer.transport.abort()
                     return
                 if kind == "503":
-                    status, out_headers, content = 503, [("Content-Type", "application/json"), ("Retry-After", "1")], \
-                        _UNAVAILABLE
+                    answer = _answer(503, [("Content-Type", "application/json"), ("Retry-After", "1")], _UNAVAILABLE)
                 elif kind == "502":
-                    status, out_headers, content = 502, [("Content-Type", "text/html")], _GATEWAY_PAGE
+                    answer = _answer(502, [("Content-Type", "text/html")], _GATEWAY_PAGE)
                 else:
-                    sent = [(k, v) for k, v in headers if k.lower() not in _HOP_BY_HOP]
-                    url = httpx.URL(self.upstream).copy_with(raw_path=target.encode("latin-1"))
-                    answer = await client.request(method, url, headers=sent, content=body)
-                    status, content = answer.status_code, answer.content
-                    out_headers = [(k, v) for k, v in answer.headers.multi_items() if k.lower() not in _HOP_BY_HOP]
+                    answer = await self._forward(head, body)
+                    if not answer:  # the deployment closed without an answer: so does the proxy
+                        break
                 if self.delay_s:
                     await asyncio.sleep(self.delay_s)
-                lines_out = [f"HTTP/1.1 {status} {httpx.codes.get_reason_phrase(status)}",
-                             *(f"{k}: {v}" for k, v in out_headers), f"Content-Length: {len(content)}"]
-                writer.write(("\r\n".join(lines_out) + "\r\n\r\n").encode("latin-1") + content)
+                writer.write(answer)
                 await writer.drain()
+                if not _delimited(answer):  # its end is where the connection closes
+                    break
         with contextlib.suppress(OSError):
             writer.close()
+
+    async def _forward(self, head: bytes, body: bytes) -> bytes:
+        """The request as it came (bytes, on a connection of its own that closes after it), the answer as it
+        came but for its connection headers: the client's connection stays open."""
+        upstream = httpx.URL(self.upstream)
+        reader, writer = await asyncio.open_connection(upstream.host, upstream.port)
+        try:
+            writer.write(_without_connection_headers(head.rstrip(b"\r\n"), b"Connection: close") + body)
+            await writer.drain()
+            answer = await reader.read()
+        finally:
+            writer.close()
+        answer_head, separator, rest = answer.partition(b"\r\n\r\n")
+        if not separator or not _delimited(answer):
+            return answer  # as it came, its Connection: close included
+        return _without_connection_headers(answer_head, b"") + rest
 
     @contextlib.contextmanager
     def running(self) -> Iterator[str]:
@@ -93,13 +125,16 @@ class FaultProxy:
         state: dict[str, object] = {}
 
         async def main() -> None:
-            async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=64)) as client:
-                server = await asyncio.start_server(lambda r, w: self._serve(r, w, client), "127.0.0.1", 0)
-                state["port"] = server.sockets[0].getsockname()[1]
-                state["stop"] = stop = asyncio.Event()
-                started.set()
-                async with server:
-                    await stop.wait()
+            server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+            state["port"] = server.sockets[0].getsockname()[1]
+            state["stop"] = stop = asyncio.Event()
+            started.set()
+            async with server:
+                await stop.wait()
+            connections = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in connections:
+                task.cancel()
+            await asyncio.gather(*connections, return_exceptions=True)
 
         thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
         thread.start()
