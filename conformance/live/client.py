@@ -217,6 +217,10 @@ class _Transient(Exception):
         self.kind, self.cause, self.retry_after = kind, cause, retry_after
 
 
+class Stopped(TargetError):
+    """Not sent: another part of the run met an error that ends it (TargetClient.stop)."""
+
+
 class NoAnswer(TargetError):
     """A request that got no answer (reset, refused, closed) however often it was sent: the run decides whether
     the request broke the server (a finding) or the target stopped answering (exit 3)."""
@@ -267,6 +271,8 @@ class TokenSource:
 
     def _fetch(self) -> None:
         url = self.config.token_url(self.tenant)
+        if self.client.stopped is not None:
+            raise Stopped(f"token endpoint {url}: not sent, the run stopped")
         attempt = 0
         while True:
             try:
@@ -463,11 +469,16 @@ class TargetClient:
         self.retries = 0
         self.waited = 0.0  # seconds waited before retries in this run
         self.absorbed: Counter[str] = Counter()  # transient trouble retried, per kind (TRANSIENT_KINDS)
+        self.stopped: Exception | None = None  # the error that ended the run, once one has (see stop)
         self._jitter = random.Random(seed)  # the same seed, the same waits (as far as threads ask in turn)
         self._counting = threading.Lock()  # --workers send from several threads
 
     def close(self) -> None:
         self.session.close()
+
+    def stop(self, error: Exception) -> None:
+        """The run ends on `error`: every request not yet sent, by any thread, raises Stopped instead."""
+        self.stopped = self.stopped or error
 
     @property
     def requests(self) -> int:
@@ -583,6 +594,8 @@ class TargetClient:
     def _transmit(self, method: str, url: str, headers: dict[str, str], kwargs: dict[str, Any],
                   what: str) -> tuple[requests.Response, bool]:
         """Send, and read the body within the deadline up to max_body_mib: (response, whether there was more)."""
+        if self.stopped is not None:
+            raise Stopped(f"{what}: not sent, the run stopped")
         with self._counting:
             self.requests_sent += 1
         with self.pace, self.deadline(what):

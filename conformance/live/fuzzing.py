@@ -10,6 +10,7 @@ same seed always sends the same requests and reports the same findings.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from conformance.live.runner import LiveRun
 
 INT64_MAX = 2**63 - 1
+_GENERATING = threading.Lock()
 ANCHORED_SESSIONS = 3  # configured sessions whose every path parameter is broken once, in negative mode
 MALFORMED = {"org_id": "not-a-uuid", "user_id": "not-a-uuid", "wallbox_id": "not-a-uuid", "session_id": "not-an-integer"}
 
@@ -70,7 +72,8 @@ def generate(run: LiveRun, negative: bool, count: int) -> list[Any]:
     def collect(case: Any) -> None:
         cases.append(case)
 
-    collect()
+    with _GENERATING:  # Hypothesis runs one test at a time: FUZ-001 and FUZ-002 generate in turn
+        collect()
     return [case for case in cases if not names_a_route(case)][:count]
 
 

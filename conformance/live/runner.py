@@ -30,7 +30,7 @@ from conformance.contract.payload import SessionView
 from conformance.contract.spec import SESSION_PATH, Contract
 from conformance.errors import ConfigError, TargetError, UsageError
 from conformance.live.cases import LiveCase
-from conformance.live.client import REQUEST_ID, TRANSIENT_STATUSES, NoAnswer, TargetClient
+from conformance.live.client import REQUEST_ID, TRANSIENT_STATUSES, NoAnswer, Stopped, TargetClient
 from conformance.live.exchange import Exchange
 from conformance.live.ledger import STATUS_CAUSE, Evidence, Ledger
 from conformance.live.response_checks import (
@@ -165,12 +165,14 @@ class LiveRun:
                 try:
                     entry[1]()
                 except Exception as exc:
+                    self.client.stop(exc)  # the others send no more: the run ends on this
                     raise _ProcedureFailed(entry[0], exc) from None
 
             try:
                 self.concurrently(perform, planned)
-            except _ProcedureFailed as failed:
-                self._procedures[failed.name] = failed.error
+            except _ProcedureFailed as failed:  # the error that stopped the others, not their Stopped
+                self._procedures[failed.name] = self.client.stopped if isinstance(failed.error, Stopped) \
+                    else failed.error
 
     def procedure_error(self, name: str) -> Exception | None:
         return (self._procedures or {}).get(name)
