@@ -81,11 +81,16 @@ def test_passing_trouble_never_fails_a_clean_deployment_and_never_hides_a_persis
     assert injected >= RUNS  # about 2.7 a run: the runs did meet trouble
 
 
-def test_the_absorbed_trouble_is_in_every_report(tmp_path, capsys):
+def through_proxy(tmp_path: Path, capsys, config: dict | None = None, **proxy: object) -> tuple[int, dict, str, FaultProxy]:
+    """One run of the clean deployment behind a FaultProxy(**proxy), with `config` in its target config."""
     with deployment_url() as upstream:
-        proxy = FaultProxy(upstream[1], trouble=0.1, seed=3)
-        with proxied(tmp_path, upstream, proxy) as path:
-            code, summary, output = run(path, tmp_path / "r", capsys)
+        faults = FaultProxy(upstream[1], **proxy)
+        with proxied(tmp_path, upstream, faults, **(config or {})) as path:
+            return (*run(path, tmp_path / "r", capsys), faults)
+
+
+def test_the_absorbed_trouble_is_in_every_report(tmp_path, capsys):
+    code, summary, output, proxy = through_proxy(tmp_path, capsys, trouble=0.1, seed=3)
     assert code == 0, output
     kinds = {kind: n for kind, n in summary["transient"]["absorbed"].items() if n}
     assert set(summary["transient"]["absorbed"]) == {"reset", "429", "502", "503", "504"}
@@ -97,29 +102,20 @@ def test_the_absorbed_trouble_is_in_every_report(tmp_path, capsys):
     assert summary["transient"]["waited_s"] >= proxy.injected["503"]  # Retry-After: 1 honoured
 
 
-def test_a_target_that_stops_answering_is_exit_3_naming_the_trouble(tmp_path, capsys):
-    with deployment_url() as upstream:
-        proxy = FaultProxy(upstream[1], persistent=lambda method, path: "503" if "/hems-sessions/" in path else None)
-        with proxied(tmp_path, upstream, proxy, max_retries=1) as path:
-            code, summary, output = run(path, tmp_path / "r", capsys)
+@pytest.mark.parametrize(("kind", "says"), [
+    ("503", "answered 503, and so does a configured session: the target is unavailable"),
+    ("502", "answered 502, and so does a configured session: the deployment behind the gateway is down"),
+    ("reset", "a configured session gets no answer either (the server closed the connection"),
+])
+def test_a_target_that_stops_answering_is_exit_3_naming_the_trouble(tmp_path, capsys, kind, says):
+    code, summary, output, _ = through_proxy(tmp_path, capsys, {"max_retries": 1},
+                                             persistent=lambda method, path: kind if "/hems-sessions/" in path else None)
     assert code == 3, output
-    assert "answered 503, and so does a configured session: the target is unavailable" in summary["metadata"]["target_error"]
-
-
-def test_resets_on_every_request_are_exit_3_naming_them(tmp_path, capsys):
-    with deployment_url() as upstream:
-        proxy = FaultProxy(upstream[1], persistent=lambda method, path: "reset" if "/hems-sessions/" in path else None)
-        with proxied(tmp_path, upstream, proxy, max_retries=1) as path:
-            code, summary, output = run(path, tmp_path / "r", capsys)
-    assert code == 3, output
-    assert "a configured session gets no answer either" in summary["metadata"]["target_error"]
+    assert says in summary["metadata"]["target_error"]
 
 
 def test_trouble_past_the_run_wide_budget_is_exit_3(tmp_path, capsys):
-    with deployment_url() as upstream:
-        proxy = FaultProxy(upstream[1], trouble=0.2, seed=1)
-        with proxied(tmp_path, upstream, proxy, max_retry_total_s=0.0) as path:
-            code, summary, output = run(path, tmp_path / "r", capsys)
+    code, summary, output, _ = through_proxy(tmp_path, capsys, {"max_retry_total_s": 0.0}, trouble=0.2, seed=1)
     assert code == 3, output
     assert "max_retry_total_s = 0" in summary["metadata"]["target_error"]
 
