@@ -25,6 +25,7 @@ from conformance.live.items import RUN_KEY, VERDICT_KEY, LiveCasesDir, unexercis
 from conformance.live.runner import DEFAULT_WORKERS, PROFILES, VERDICT_OR_INTERRUPTED, LiveRun, RunOptions
 from conformance.live.target import load_target
 from conformance.report.baseline import load_baseline
+from conformance.report.summary import trouble_line
 
 _ORDER = {"procedure": 0, "response_check": 1, "catalogue": 2, "last": 3}
 
@@ -156,7 +157,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     run = config.stash.get(RUN_KEY, None)
     if run is None:
         return
-    for note in run.ledger.notes:
+    trouble = trouble_line({"transient": run.client.trouble()})
+    for note in ([trouble] if trouble else []) + run.ledger.notes:
         terminalreporter.write_line(f"hems-conformance: note: {note}")
     for line in run.ledger.acceptance.lines() if run.ledger.acceptance else ():
         terminalreporter.write_line(f"hems-conformance: baseline: {run.redactor.text(line)}")
