@@ -15,6 +15,7 @@ row per delay, then the goal of issue 19: at 50 ms, run's wall time at most 1.0x
 and secrets are never printed.
 
     python bench/bench_latency.py [--delays 0,20,50,100] [--max-examples 100] [--rounds 1] [--timeout 300]
+                                  [--workers N]
 """
 
 from __future__ import annotations
@@ -55,12 +56,12 @@ def _behind_proxy(delay_ms: int) -> Iterator[tuple[Deployment, dict[str, Any], F
             yield deployment, deployment.target_config(url), proxy
 
 
-def _run(delay_ms: int, timeout: float) -> tuple[Run, int]:
+def _run(delay_ms: int, timeout: float, workers: int | None) -> tuple[Run, int]:
     with _behind_proxy(delay_ms) as (_, config, proxy), tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "target.toml")
         write_target_config(path, config)
         command = [sys.executable, "-m", "conformance", "run", "--config", path,
-                   "--report-dir", os.path.join(tmp, "reports")]
+                   "--report-dir", os.path.join(tmp, "reports")] + (["--workers", str(workers)] if workers else [])
         run = _timed(command, tmp, timeout, _secrets(config), lambda output: output,
                      summary=os.path.join(tmp, "reports", "summary.json"))
         return run, proxy.forwarded
@@ -83,16 +84,17 @@ def main() -> int:
     parser.add_argument("--max-examples", type=int, default=100, help="plain Schemathesis --max-examples")
     parser.add_argument("--rounds", type=int, default=1, help="measurements per delay and command (median shown)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds each child process may take")
+    parser.add_argument("--workers", type=int, default=None, help="run's --workers (default: none given, run's own)")
     args = parser.parse_args()
     logging.getLogger("uvicorn.error").addFilter(lambda record: not record.getMessage().startswith("Invalid HTTP"))
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start; Python {sys.version.split()[0]}, "
-          f"schemathesis {version('schemathesis')}; run: default profile and workers; plain: pinned, --checks all "
+          f"schemathesis {version('schemathesis')}; run: default profile, workers {args.workers or 'default'}; plain: pinned, --checks all "
           f"--seed 1 --max-examples {args.max_examples}; {args.rounds} round(s), medians", flush=True)
     print("\n| added per answer | run: wall / exit | run: requests | plain: wall / exit | plain: requests | ratio |")
     print("|---:|---:|---:|---:|---:|---:|")
     ratios: dict[int, float] = {}
     for delay in (int(d) for d in args.delays.split(",") if d):
-        runs = [_run(delay, args.timeout) for _ in range(args.rounds)]
+        runs = [_run(delay, args.timeout, args.workers) for _ in range(args.rounds)]
         plains = [_plain(delay, args.max_examples, args.timeout) for _ in range(args.rounds)]
         run_s = statistics.median(r.seconds for r, _ in runs)
         plain_s = statistics.median(p.seconds for p, _ in plains)
