@@ -561,7 +561,8 @@ class TargetClient:
         BACKOFF_BASE_S doubled per attempt with jitter (half to all of it), never more than max_retry_wait_s;
         raise once max_retries are spent (the token endpoint's callers) or the run's budget would be."""
         if attempt >= self.config.max_retries:
-            raise TargetError(f"{what}: still {trouble.cause} after {attempt} retries (rate limited or unavailable)")
+            why = " (rate limited or unavailable)" if trouble.kind != RESET else ""
+            raise TargetError(f"{what}: still {trouble.cause} after {attempt} retries{why}")
         given = _retry_after(trouble.retry_after)
         with self._counting:
             backoff = BACKOFF_BASE_S * 2.0 ** attempt * (0.5 + self._jitter.random() / 2)
