@@ -87,7 +87,7 @@ def metadata_table(summary: dict[str, Any]) -> str:
             ("Profile", meta.get("profile")), ("Seed", meta.get("seed")), ("Strict", "yes" if meta["strict"] else "no"),
             ("Started (UTC)", meta["started_at"]), ("Duration", f"{meta['duration_s']:.1f} s"),
             ("Readings", json.dumps(meta["readings"]) if meta["readings"] else "the catalogue's defaults"),
-            ("Stopped", meta.get("target_error") or None), ("Transient trouble", trouble_line(summary) or None)]
+            ("Stopped", meta.get("target_error") or None), ("Transient trouble", trouble_line(summary) or ("none absorbed" if "transient" in summary else None))]
     cells = "".join(f"<tr><th>{name}</th><td>{escape(str(value))}</td></tr>" for name, value in rows if value is not None)
     cells += f'<tr><th>Reproduce</th><td>{_code(meta["command"])}</td></tr>'
     return f'<table class="hems-meta" id="hems-metadata">{cells}</table>'
