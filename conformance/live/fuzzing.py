@@ -11,6 +11,7 @@ same seed always sends the same requests and reports the same findings.
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 INT64_MAX = 2**63 - 1
 _GENERATING = threading.Lock()
+_GENERATED: weakref.WeakKeyDictionary[Any, dict[bool, list[Any]]] = weakref.WeakKeyDictionary()  # per run
 ANCHORED_SESSIONS = 3  # configured sessions whose every path parameter is broken once, in negative mode
 MALFORMED = {"org_id": "not-a-uuid", "user_id": "not-a-uuid", "wallbox_id": "not-a-uuid", "session_id": "not-an-integer"}
 
@@ -72,9 +74,21 @@ def generate(run: LiveRun, negative: bool, count: int) -> list[Any]:
     def collect(case: Any) -> None:
         cases.append(case)
 
-    with _GENERATING:  # Hypothesis runs one test at a time: FUZ-001 and FUZ-002 generate in turn
-        collect()
+    collect()
     return [case for case in cases if not names_a_route(case)][:count]
+
+
+def planned(run: LiveRun, negative: bool) -> list[Any]:
+    """The run's generated cases of one mode. Both modes are generated once, positive first, whichever fuzz
+    procedure asks first and on whatever thread: Hypothesis runs one test at a time, and what it generates for
+    one mode depends on what it generated before, so a fixed order keeps the same seed sending the same requests
+    for any --workers."""
+    budget = BUDGETS[run.options.profile]
+    with _GENERATING:
+        if run not in _GENERATED:
+            _GENERATED[run] = {mode: generate(run, mode, budget.negative if mode else budget.positive)
+                               for mode in (False, True)}
+        return _GENERATED[run][negative]
 
 
 def names_a_route(case: Any) -> bool:
@@ -96,9 +110,7 @@ def _mutated(st_case: Any) -> tuple[str, ...]:
 
 
 def explore(run: LiveRun, case: LiveCase, negative: bool) -> None:
-    budget = BUDGETS[run.options.profile]
-    generated = generate(run, negative, budget.negative if negative else budget.positive)
-    requests = [(st_case, _mutated(st_case) if negative else ()) for st_case in generated]
+    requests = [(st_case, _mutated(st_case) if negative else ()) for st_case in planned(run, negative)]
     if negative:
         requests += anchored_negatives(run)
     note = "Schemathesis negative generation" if negative else "Schemathesis positive generation"

@@ -123,18 +123,20 @@ class CheckItem(_HemsItem):
         run = self.run
         run.ran.add(self.name)
         if not run.halted and self.check is not None and self.check.procedure is not None:
+            whose = self.name
             try:
                 run.preflight(discover)
                 run.run_procedures([(item.name, functools.partial(item.check.procedure, run, item.check.case))
                                     for item in self.session.items
                                     if isinstance(item, CheckItem) and item.check and item.check.procedure])
-                error = run.procedure_error(self.name)
-                if error is not None:
+                failure = run.procedure_error(self.name)
+                if failure is not None:
+                    whose, error = failure
                     raise error
             except (TargetError, UsageError) as exc:
                 run.halt(exc)
             except Exception as exc:  # a suite bug or an answer it cannot handle: no verdict, and no traceback
-                run.halt(TargetError(f"{self.name} stopped on {type(exc).__name__}: {exc}"))
+                run.halt(TargetError(f"{whose} stopped on {type(exc).__name__}: {exc}"))
         if run.halted:
             pytest.skip(f"not judged: {verdict_line(run)}")
         if self.stage == "catalogue":

@@ -86,7 +86,8 @@ class LiveRun:
         self.halt_code = 0
         self.ran: set[str] = set()  # the checks whose items ran (not deselected, not only collected)
         self._preflown = False
-        self._procedures: dict[str, Exception | None] | None = None  # per check: its procedure's error, once run
+        self._procedures: dict[str, tuple[str, Exception]] | None = None  # per check: (whose error, error), once run
+        self._stopped_by = ""  # the procedure whose error stopped the others
         self.started = time.time()
         self.schema = schemathesis.openapi.from_dict(contract.document)
         self.operation = self.schema[SESSION_PATH]["GET"]
@@ -159,22 +160,26 @@ class LiveRun:
         the checks before the failing one judged, it and those after not. Each procedure keeps its own order
         (token expiry, AUTH-005's wait)."""
         if self._procedures is None:
-            self._procedures = dict.fromkeys(name for name, _ in planned)
+            self._procedures = {}
 
             def perform(entry: tuple[str, Callable[[], None]]) -> None:
                 try:
                     entry[1]()
                 except Exception as exc:
+                    if not isinstance(exc, Stopped) and self.client.stopped is None:
+                        self._stopped_by = entry[0]
                     self.client.stop(exc)  # the others send no more: the run ends on this
                     raise _ProcedureFailed(entry[0], exc) from None
 
             try:
                 self.concurrently(perform, planned)
             except _ProcedureFailed as failed:  # the error that stopped the others, not their Stopped
-                self._procedures[failed.name] = self.client.stopped if isinstance(failed.error, Stopped) \
-                    else failed.error
+                stopped = isinstance(failed.error, Stopped) and self.client.stopped is not None
+                self._procedures[failed.name] = (self._stopped_by, self.client.stopped) if stopped \
+                    else (failed.name, failed.error)  # type: ignore[assignment]
 
-    def procedure_error(self, name: str) -> Exception | None:
+    def procedure_error(self, name: str) -> tuple[str, Exception] | None:
+        """(the check whose procedure raised it, the error) where `name`'s procedure did not finish."""
         return (self._procedures or {}).get(name)
 
     # --- sending ---
