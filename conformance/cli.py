@@ -141,7 +141,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_replay(args: argparse.Namespace) -> int:
     from conformance.live.replay import replay_command
 
-    return replay_command(args.report_dir, args.checks, args.config, sys.stdout)
+    return replay_command(args.report_dir, args.checks, args.config, sys.stdout, args.max_requests)
 
 
 def _cmd_report_compare(args: argparse.Namespace) -> int:
@@ -274,8 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
                                  "them again (exit 0: all fixed, 1: any still failing)")
     replay.add_argument("report_dir", metavar="REPORT_DIR", help="report folder (or summary.json) of a `run`")
     replay.add_argument("checks", nargs="*", metavar="CHECK_ID", help="only these failing checks (default: all)")
-    replay.add_argument("--config", metavar="FILE", help="target TOML with fresh credentials (default: the config "
-                        "the run used, if it is still there); requests go to its base_url")
+    replay.add_argument("--config", metavar="FILE", help="target TOML with fresh credentials (required: a report "
+                        "is untrusted and never chooses them); requests go to its base_url")
+    replay.add_argument("--max-requests", type=int, metavar="N", help="send at most N requests (default: one per "
+                        "finding of the report; at most 1000)")
     replay.set_defaults(handler=_cmd_replay)
 
     report = commands.add_parser("report", help="work with the reports of earlier runs")
