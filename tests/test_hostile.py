@@ -414,3 +414,57 @@ def test_a_token_too_short_to_mask_is_a_broken_token_endpoint(tmp_path):
         with pytest.raises(TargetError, match="is broken: its access_token has fewer than 4 characters"):
             client.send("GET", session_url(client))
         client.close()
+
+
+# --- 14. hostile report folders and reports (issue 21) ---
+
+REPORT_FILES = ("summary.json", "report.html", "junit.xml", "summary.md")
+
+
+def linked_folder(tmp_path):
+    """A report folder whose report files are symlinks to files elsewhere (a committed link in a CI checkout)."""
+    folder, victims = tmp_path / "r", tmp_path / "victims"
+    folder.mkdir()
+    victims.mkdir()
+    for name in REPORT_FILES:
+        (victims / name).write_text("precious\n")
+        (folder / name).symlink_to(victims / name)
+    return folder, victims
+
+
+def assert_links_replaced_not_followed(folder, victims) -> None:
+    for name in REPORT_FILES:
+        assert (victims / name).read_text() == "precious\n", name
+        assert not (folder / name).is_symlink() and (folder / name).stat().st_size > 0, name
+    assert not list(folder.glob(".*.tmp"))
+
+
+def test_check_writes_no_report_through_a_symlink(tmp_path, capsys):
+    folder, victims = linked_folder(tmp_path)
+    (tmp_path / "p.json").write_text("{}")
+    assert main(["check", str(tmp_path / "p.json"), "--report-dir", str(folder)]) == 1
+    assert_links_replaced_not_followed(folder, victims)
+
+
+def test_run_writes_no_report_through_a_symlink(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder, victims = linked_folder(tmp_path)
+    with hostile(ok) as url:
+        (tmp_path / "t.toml").write_text(target_toml(url))
+        assert main(["run", "--config", "t.toml", "--profile", "quick", "--report-dir", str(folder)]) == 1
+    assert_links_replaced_not_followed(folder, victims)
+
+
+def test_a_full_disk_leaves_the_previous_summary_whole(tmp_path):
+    folder = tmp_path / "r"
+    folder.mkdir()
+    (folder / "summary.json").write_text('{"verdict": "previous"}\n')
+    (tmp_path / "p.jsonl").write_text("{}\n" * 200)
+    script = ("import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+              "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096)); from conformance.cli import main; "
+              "sys.exit(main(sys.argv[1:]))")  # a file over 4 KiB fails to write, as on a full disk
+    result = subprocess.run([sys.executable, "-c", script, "check", str(tmp_path / "p.jsonl"), "--report-dir",
+                             str(folder)], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2 and "cannot write the reports" in result.stderr, result.stderr
+    assert (folder / "summary.json").read_text() == '{"verdict": "previous"}\n'
+    assert not list(folder.glob(".*.tmp"))

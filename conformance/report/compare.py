@@ -16,7 +16,7 @@ from conformance.contract.levels import Level
 from conformance.errors import InputError
 from conformance.report.html import STYLE
 from conformance.report.records import Status
-from conformance.report.summary import RUNNING, SUMMARY, SUMMARY_FORMAT, finding_line, first_request
+from conformance.report.summary import RUNNING, SUMMARY, SUMMARY_FORMAT, finding_line, first_request, write_report_file
 from conformance.report.timeline import timeline_svg
 
 
@@ -202,7 +202,7 @@ def compare_command(old_path: str, new_path: str, output: str, html: str | None 
     result = compare(load_summary(old_path), load_summary(new_path))
     if html:
         try:
-            Path(html).write_text(compare_page(result, old_path, new_path), encoding="utf-8")
+            write_report_file(Path(html), compare_page(result, old_path, new_path))
         except OSError as exc:
             raise InputError(f"{html}: cannot write: {exc.strerror or exc}") from None
     if output == "json":

@@ -15,7 +15,7 @@ from typing import Any
 
 from conformance.contract.clipping import clip
 from conformance.report.redaction import Redactor
-from conformance.report.summary import MARKDOWN
+from conformance.report.summary import MARKDOWN, write_report_file
 
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 LINE_LIMIT = 300  # characters of a finding's message in a summary line or an annotation
@@ -85,7 +85,7 @@ def render(summary: dict[str, Any]) -> str:
 def write_markdown(folder: Path, summary: dict[str, Any], redactor: Redactor) -> None:
     """summary.md into the report folder, and appended to $GITHUB_STEP_SUMMARY when that is set."""
     text = redactor.text(render(summary))
-    (folder / MARKDOWN).write_text(text, encoding="utf-8")
+    write_report_file(folder / MARKDOWN, text)
     step_summary = os.environ.get(STEP_SUMMARY)
     if step_summary:
         try:
