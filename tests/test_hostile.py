@@ -468,3 +468,53 @@ def test_a_full_disk_leaves_the_previous_summary_whole(tmp_path):
     assert result.returncode == 2 and "cannot write the reports" in result.stderr, result.stderr
     assert (folder / "summary.json").read_text() == '{"verdict": "previous"}\n'
     assert not list(folder.glob(".*.tmp"))
+
+
+def drawn_summary(tmp_path, capsys) -> dict:
+    """The summary.json of a check that drew one session (a good one, by its outcome)."""
+    from pathlib import Path
+
+    payload = Path(__file__).parent.parent / "cases" / "payloads" / "base" / "ended-charged.json"
+    assert main(["check", str(payload), "--report-dir", str(tmp_path / "drawn")]) == 0
+    capsys.readouterr()
+    summary = json.loads((tmp_path / "drawn" / "summary.json").read_text())
+    assert summary["sessions"]["by_outcome"]
+    return summary
+
+
+@pytest.mark.parametrize(("field", "value", "says"), [
+    ("rows_total", ["<script>alert(1)</script>", 1], "at /sessions/by_outcome/0/rows_total/0"),
+    ("rows_total", [1, '<img src=x onerror="alert(1)">'], "at /sessions/by_outcome/0/rows_total/1"),
+    ("ended_s", "<b>late</b>", "at /sessions/by_outcome/0/ended_s"),
+    ("decisions", [["<script>", {"a": 1}, 0, 0, 1, True, None]], "at /sessions/by_outcome/0/decisions/0/"),
+    ("findings", [{"id": "X"}], "at /sessions/by_outcome/0/findings/0: 'pointer' is a required property"),
+])
+def test_compare_refuses_a_tampered_session_before_any_page_is_written(tmp_path, capsys, field, value, says):
+    old = drawn_summary(tmp_path, capsys)
+    new = json.loads(json.dumps(old))
+    new["sessions"]["by_outcome"][0][field] = value
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    code = main(["report", "compare", str(tmp_path / "old.json"), str(tmp_path / "new.json"), "--html",
+                 str(tmp_path / "page.html")])
+    err = capsys.readouterr().err
+    assert code == 2 and says in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "page.html").exists()
+
+
+def test_compare_escapes_every_text_of_a_session_in_its_page(tmp_path, capsys):
+    old = drawn_summary(tmp_path, capsys)
+    new = json.loads(json.dumps(old))
+    session = new["sessions"]["by_outcome"][0]
+    hostile_text = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+    session |= {"label": hostile_text, "outcome": hostile_text, "key": hostile_text, "started_at": hostile_text,
+                "findings": [{"id": hostile_text, "pointer": hostile_text, "message": hostile_text}],
+                "findings_total": 1}
+    session["decisions"][0][1] = hostile_text
+    session["commands"][0][3] = hostile_text
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    main(["report", "compare", str(tmp_path / "old.json"), str(tmp_path / "new.json"), "--html",
+          str(tmp_path / "page.html")])
+    page = (tmp_path / "page.html").read_text()
+    assert "alert(1)" in page and "<img" not in page and "<script" not in page

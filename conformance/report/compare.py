@@ -45,6 +45,23 @@ def load_summary(path: str) -> dict[str, Any]:
 
 _TEXT = {"type": "string"}
 _MAYBE_TEXT = {"type": ["string", "null"]}
+_COUNT = {"type": "integer", "minimum": 0}
+_SCALAR = {"type": ["string", "number", "boolean", "null"], "minimum": -1e300, "maximum": 1e300}
+_ROW = {"type": "array", "minItems": 7, "prefixItems": [{"type": ["number", "null"], "minimum": -1e300,
+                                                         "maximum": 1e300}], "items": _SCALAR}
+# A drawn session (timeline.session_data), as `report compare --html` draws it.
+_SESSION = {"type": "object",
+            "required": ["key", "label", "outcome", "started_at", "ended_s", "rows_total", "decisions", "commands",
+                         "findings_total", "findings"],
+            "properties": {"key": _TEXT, "label": _TEXT, "outcome": _TEXT, "started_at": _MAYBE_TEXT,
+                           "ended_s": {"type": ["number", "null"], "minimum": -1e300, "maximum": 1e300},
+                           "rows_total": {"type": "array", "items": _COUNT, "minItems": 2, "maxItems": 2},
+                           "decisions": {"type": "array", "items": _ROW}, "commands": {"type": "array", "items": _ROW},
+                           "findings_total": _COUNT,
+                           "findings": {"type": "array", "items": {
+                               "type": "object", "required": ["id", "pointer"],
+                               "properties": {"id": _TEXT, "pointer": _TEXT, "level": _MAYBE_TEXT,
+                                              "message": _TEXT}}}}}
 # The parts of summary.json that `compare` reads, and their shapes.
 _SHAPE = {
     "type": "object",
@@ -61,6 +78,9 @@ _SHAPE = {
                                               "message": _TEXT, "source": _MAYBE_TEXT,
                                               "request": {"type": ["object", "null"], "required": ["method", "url"],
                                                           "properties": {"method": _TEXT, "url": _TEXT}}}}}}}},
+        "sessions": {"type": ["object", "null"], "properties": {
+            "sessions_with_findings": _COUNT, "full": {"type": "array", "items": _SESSION},
+            "by_outcome": {"type": "array", "items": _SESSION}}},
     },
 }
 
