@@ -518,3 +518,35 @@ def test_compare_escapes_every_text_of_a_session_in_its_page(tmp_path, capsys):
           str(tmp_path / "page.html")])
     page = (tmp_path / "page.html").read_text()
     assert "alert(1)" in page and "<img" not in page and "<script" not in page
+
+
+def test_the_access_log_of_serve_cannot_be_forged_through_the_path(tmp_path):
+    import http.client
+
+    from gate_support import served
+
+    log: list[str] = []
+    with served(tmp_path / "t.toml", log=log) as config:
+        port = int(config.read_text().split("127.0.0.1:")[1].split('"')[0].split("/")[0])
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        forged = "/x%0APOST%20/api/partners/v2.0/token%20200%201.0ms%20request_id=forged%0D%0A%00%E2%80%A8"
+        connection.request("GET", forged, headers={"X-Request-ID": "real-id"})
+        connection.getresponse().read()
+        connection.close()
+    [entry] = log
+    assert entry.startswith("GET /x%0APOST%20/api/partners/v2.0/token%20200%201.0ms%20request_id=forged%0D%0A%00")
+    assert entry.endswith(" request_id=real-id") and len(entry.split(" ")) == 5 and entry.isprintable()
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    ("[" * 100_000 + "]" * 100_000, "s.json: not valid JSON: nested too deeply to parse"),
+    ('{"a": 1}\n' + "[" * 100_000 + "]" * 100_000 + "\n", "s.json:2: not valid JSON: nested too deeply to parse"),
+    (json.dumps({"org_id": "x" * 10_000_000, "user_id": "u", "wallbox_id": "w", "detail": {}}),
+     "s.json: org_id: 'xxxxxxxxxx"),
+])
+def test_serve_sessions_that_are_nested_too_deeply_or_huge_are_exit_2_in_one_short_line(tmp_path, capsys, content,
+                                                                                         says):
+    (tmp_path / "s.json").write_text(content)
+    assert main(["serve", "--port", "0", "--sessions", str(tmp_path / "s.json")]) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err) < 400 and len(err.strip().splitlines()) == 1, err[:400]
