@@ -550,3 +550,82 @@ def test_serve_sessions_that_are_nested_too_deeply_or_huge_are_exit_2_in_one_sho
     assert main(["serve", "--port", "0", "--sessions", str(tmp_path / "s.json")]) == 2
     err = capsys.readouterr().err
     assert says in err and len(err) < 400 and len(err.strip().splitlines()) == 1, err[:400]
+
+
+# --- 15. bad input is exit 2 in one line, never a traceback or exit 1 (issue 21) ---
+
+DEEP_TOML = "a = " + "[" * 5_000 + "]" * 5_000 + "\n"
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+@pytest.mark.parametrize(("content", "says"), [(b'[[accept]]\ncheck = "\xff"\n', "not valid TOML: not UTF-8"),
+                                               (DEEP_TOML.encode(), "not valid TOML: nested too deeply to parse")])
+def test_a_baseline_that_is_not_utf8_or_nested_too_deeply_is_exit_2(tmp_path, capsys, monkeypatch, command, content,
+                                                                   says):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "b.toml").write_bytes(content)
+    (tmp_path / "p.json").write_text("{}")
+    argv = ["check", "p.json"] if command == "check" else ["run", "--profile", "quick"]
+    assert main([*argv, "--baseline", "b.toml"]) == 2
+    err = capsys.readouterr().err
+    assert f"baseline b.toml: {says}" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_summary_nested_too_deeply_is_exit_2_for_compare_and_replay(tmp_path, capsys):
+    (tmp_path / "summary.json").write_text("[" * 100_000 + "]" * 100_000)
+    for argv in (["report", "compare", str(tmp_path), str(tmp_path)], ["replay", str(tmp_path), "--config", "x"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "not a summary.json: nested too deeply to parse" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_archives_and_stores_fsspec_cannot_open_are_input_errors(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("fsspec")
+    import zipfile
+
+    monkeypatch.chdir(tmp_path)
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as archive:
+        archive.writestr("p.json", "{}")
+    (tmp_path / "not.tar").write_text("not a tar archive")
+    assert main(["check", f"zip://p.json::file://{tmp_path / 'a.zip'}", "--workers", "1"]) == 1  # judged
+    assert "1 payload(s) judged" in capsys.readouterr().out
+    for url, says in ((f"tar://p.json::file://{tmp_path / 'not.tar'}", "cannot read: ReadError"),
+                      ("reference://", "reference://: cannot list: "), ("reference://x", "cannot read: TypeError")):
+        assert main(["check", url, "--workers", "1"]) == 2, url
+        captured = capsys.readouterr()
+        assert says in captured.err and "Traceback" not in captured.err + captured.out, captured.err
+
+
+def test_an_unexpected_error_is_exit_2_in_one_line_and_the_report_says_so(tmp_path, capsys, monkeypatch):
+    from conformance.offline import reports
+
+    def broken(*args, **kwargs):
+        raise KeyError("hostile-bearer-token-0123456789")
+
+    monkeypatch.setattr(reports, "check_summary", broken)
+    (tmp_path / "p.json").write_text("{}")
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "summary.json").write_text('{"verdict": "conformant", "exit_code": 0}')
+    assert main(["check", str(tmp_path / "p.json"), "--report-dir", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hems-conformance: error: unexpected KeyError at ") and len(err.strip().splitlines()) == 1
+    assert "hostile" not in err  # an exception's message may hold a secret: never printed
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["verdict"] == "incomplete" and summary["exit_code"] == 2
+
+
+def test_an_unexpected_error_talking_to_the_target_is_exit_3_and_the_report_says_so(tmp_path, capsys, monkeypatch):
+    from conformance.live import launch
+
+    def reset(*args, **kwargs):
+        raise ConnectionResetError("reset by peer")
+
+    monkeypatch.setattr(launch, "LiveRun", reset)
+    monkeypatch.chdir(tmp_path)
+    with hostile(ok) as url:
+        (tmp_path / "t.toml").write_text(target_toml(url))
+        assert main(["run", "--config", "t.toml", "--profile", "quick", "--report-dir", "r"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("hems-conformance: target could not be tested: unexpected ConnectionResetError at ")
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["verdict"] == "target could not be tested" and summary["exit_code"] == 3

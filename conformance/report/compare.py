@@ -31,6 +31,8 @@ def load_summary(path: str) -> dict[str, Any]:
         raise InputError(f"{file}: cannot read: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise InputError(f"{file}: not a summary.json: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{file}: not a summary.json: nested too deeply to parse") from None
     if isinstance(summary, dict) and summary.get("format") == SUMMARY_FORMAT and summary.get("verdict") == RUNNING:
         raise InputError(f"{file}: the run never finished (verdict {RUNNING}: still running, or killed)")
     if not isinstance(summary, dict) or summary.get("format") != SUMMARY_FORMAT or \

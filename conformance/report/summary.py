@@ -49,6 +49,8 @@ VERDICTS = {0: "conformant", 1: "non-conformant", 2: "incomplete", 3: "target co
 
 # --- the folder ---
 
+_UNFINISHED: set[Path] = set()  # report folders this process created whose summary.json is not written yet
+
 
 def write_report_file(path: Path, text: str) -> None:
     """Every report file is written so: into a new temporary file beside it, then renamed over it. A symlink
@@ -78,6 +80,7 @@ class ReportFolder:
         try:
             if report_dir:
                 Path(report_dir).mkdir(parents=True, exist_ok=True)
+                _UNFINISHED.add(Path(report_dir))
                 return cls(Path(report_dir))
             base = Path("reports")
             base.mkdir(exist_ok=True)
@@ -88,6 +91,7 @@ class ReportFolder:
                     path.mkdir()
                 except FileExistsError:
                     continue
+                _UNFINISHED.add(path)
                 return cls(path, base / "latest")
             raise UsageError(f"cannot create a report folder: {base / stamp} and 98 siblings exist")
         except OSError as exc:
@@ -292,6 +296,18 @@ def redact_tree(value: Any, redactor: Redactor) -> Any:
 def write_summary(path: Path, summary: dict[str, Any], redactor: Redactor) -> None:
     text = json.dumps(redact_tree(summary, redactor), indent=2, ensure_ascii=False, default=str)
     write_report_file(path, text + "\n")
+    _UNFINISHED.discard(path.parent)
+
+
+def mark_unfinished(exit_code: int, cause: str) -> None:
+    """The last resort of a command stopped by an unexpected error: each report folder it created and did not
+    finish gets a summary.json that says so (no earlier verdict, no "running"), naming the cause."""
+    for folder in sorted(_UNFINISHED):
+        marker = {"format": SUMMARY_FORMAT, "verdict": VERDICTS[exit_code], "exit_code": exit_code,
+                  "metadata": {"target_error": cause}, "checks": []}
+        with contextlib.suppress(OSError):
+            write_report_file(folder / SUMMARY, json.dumps(marker) + "\n")
+    _UNFINISHED.clear()
 
 
 def redact_file(path: Path, redactor: Redactor) -> None:
