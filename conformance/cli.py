@@ -143,7 +143,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_replay(args: argparse.Namespace) -> int:
     from conformance.live.replay import replay_command
 
-    return replay_command(args.report_dir, args.checks, args.config, sys.stdout, args.max_requests)
+    return replay_command(args.report_dir, args.checks, args.config, sys.stdout, args.max_requests, args.spec,
+                          sys.stderr)
 
 
 def _cmd_report_compare(args: argparse.Namespace) -> int:
@@ -280,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "is untrusted and never chooses them); requests go to its base_url")
     replay.add_argument("--max-requests", type=int, metavar="N", help="send at most N requests (default: one per "
                         "finding of the report; at most 1000)")
+    replay.add_argument("--spec", metavar="FILE", help="judge against this OpenAPI document (default: the pinned one; "
+                        "the path a report names is never opened)")
     replay.set_defaults(handler=_cmd_replay)
 
     report = commands.add_parser("report", help="work with the reports of earlier runs")

@@ -176,3 +176,15 @@ def test_replay_sends_only_the_runs_headers_and_at_most_max_requests(faulty_run,
     sent = sum("X-Request-ID" in line for line in lines)
     assert sent == 2 and sum(": not sent: replay sends at most 2 request(s)" in line for line in lines) > 0
     assert main(["replay", str(folder), "--config", str(tmp_path / "t.toml"), "--max-requests", "1001"]) == 2
+
+
+def test_replay_never_opens_the_spec_a_report_names(faulty_run, tmp_path, capsys):
+    folder, _ = faulty_run
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    summary["metadata"]["spec"] |= {"path": str(tmp_path / "bomb.yaml"), "sha256": "0" * 64}
+    (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    (tmp_path / "bomb.yaml").write_text("a: &a [1]\nb: &b [*a, *a]\n" + "x: {" * 3)  # not even valid: never read
+    with served(tmp_path / "faulty.toml", FAULT):
+        assert main(["replay", str(folder), "--config", str(tmp_path / "faulty.toml"), "--max-requests", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "warning: the run judged against another spec (SHA-256 0000" in err and "bomb.yaml" not in err

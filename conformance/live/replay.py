@@ -5,7 +5,8 @@ A report is untrusted input (it travels as a CI artefact anyone may edit), and r
 they come only from the target config given with `--config`, never from a path the report names. Every URL is
 rebuilt from that config's base_url plus the recorded path and query, after refusing `..` segments, userinfo and
 any origin other than the recorded target's (exit 2, before anything is sent); only the methods a run sends go
-out, with no recorded header but the case files' own probes, and at most `--max-requests` requests.
+out, with no recorded header but the case files' own probes, and at most `--max-requests` requests. The spec is
+the pinned one or `--spec`, never a path the report names.
 Catalogue invariants and the live checks judged on every response can be judged from one answer; a check
 judged by a procedure (a sequence of requests) cannot: it is reported as such and does not count as fixed.
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
@@ -139,10 +139,13 @@ def _printable(text: str) -> str:
 class Replayer:
     """One target, its client and judge, and the checks that can judge a single answer."""
 
-    def __init__(self, summary: dict[str, Any], config: str) -> None:
+    def __init__(self, summary: dict[str, Any], config: str, spec: str | None = None) -> None:
         meta = summary.get("metadata", {})
-        spec = meta.get("spec", {}).get("path")
-        contract = load_contract(spec if spec and Path(spec).is_file() else None)
+        contract = load_contract(spec)  # never a path the report names: a report is untrusted
+        recorded = meta.get("spec") if isinstance(meta.get("spec"), dict) else {}
+        self.warnings = [] if recorded.get("sha256") in (None, contract.sha256) else [
+            f"the run judged against another spec (SHA-256 {_printable(str(recorded['sha256']))[:64]}) than this "
+            f"replay ({contract.sha256}): give the run's with --spec FILE"]
         target = load_target(config, default_token_url=contract.token_url)
         self.run = LiveRun(target, contract, RunOptions(strict=bool(meta.get("strict"))))
         self.checks: dict[str, LiveCheck] = {}
@@ -220,8 +223,8 @@ class Replayer:
         return [e for e in evidence if e.finding.check_id == check_id and e.finding.level.fails(strict)]
 
 
-def outcomes(report_dir: str, check_ids: Sequence[str], config: str | None,
-             max_requests: int | None = None) -> Iterator[Outcome]:
+def outcomes(report_dir: str, check_ids: Sequence[str], config: str | None, max_requests: int | None = None,
+             spec: str | None = None, warn: IO[str] | None = None) -> Iterator[Outcome]:
     """Every recorded request checked first (a tampered one stops the replay before anything is sent), then sent
     again, at most `max_requests` of them (default: as many as the report has findings, never more than
     MAX_REQUESTS)."""
@@ -231,7 +234,9 @@ def outcomes(report_dir: str, check_ids: Sequence[str], config: str | None,
     failing = _failing(summary, check_ids)
     if not failing:
         return
-    replayer = Replayer(summary, _config_path(summary, config))
+    replayer = Replayer(summary, _config_path(summary, config), spec)
+    for warning in replayer.warnings if warn is not None else ():
+        warn.write(f"hems-conformance: warning: {warning}\n")
     try:
         plans = [replayer.plan(check["id"], finding) for check in failing for finding in check.get("findings", [])]
         cap = min(max_requests or len(plans), MAX_REQUESTS)
@@ -251,10 +256,10 @@ def outcomes(report_dir: str, check_ids: Sequence[str], config: str | None,
 
 
 def replay_command(report_dir: str, check_ids: Sequence[str], config: str | None, out: IO[str],
-                   max_requests: int | None = None) -> int:
+                   max_requests: int | None = None, spec: str | None = None, warn: IO[str] | None = None) -> int:
     """One status line per replayed finding; 0 when every one is fixed, 1 when any is not."""
     counted = {FIXED: 0, FAILING: 0, UNKNOWN: 0}
-    for outcome in outcomes(report_dir, check_ids, config, max_requests):
+    for outcome in outcomes(report_dir, check_ids, config, max_requests, spec, warn):
         counted[outcome.status] += 1
         out.write(outcome.line() + "\n")
         out.flush()
