@@ -11,7 +11,19 @@ import sys
 from dataclasses import replace
 
 import pytest
-from hostile_support import CLIENT, DRIPPED, bomb, drip, endless_chunked, head, hostile, ok, target_toml, terminated_run
+from hostile_support import (
+    CLIENT,
+    DRIPPED,
+    answering,
+    bomb,
+    drip,
+    endless_chunked,
+    head,
+    hostile,
+    ok,
+    target_toml,
+    terminated_run,
+)
 from reference_support import Misbehaving
 
 from conformance.cli import main
@@ -286,10 +298,7 @@ def test_a_run_marks_its_report_folder_running_before_anything_runs_and_compare_
 # --- 12. bad input and environments: exit 2 in one line; odd answers are findings or say what happened ---
 
 
-def deep_json(handler) -> None:
-    body = b"[" * 100_000 + b"]" * 100_000
-    head(handler, Content_Length=str(len(body)))
-    handler.wfile.write(body)
+deep_json = answering(b"[" * 100_000 + b"]" * 100_000)
 
 
 def test_a_200_nested_100000_deep_is_a_finding_not_an_untestable_target(tmp_path, capsys, monkeypatch):

@@ -197,25 +197,23 @@ def test_an_echoing_token_endpoint_leaks_no_encoding_of_any_secret_the_suite_sen
 # --- a secret straddling a clip: what the cut leaves of it is masked too (issue 21) ---
 
 
-def straddling_answer(handler) -> None:
-    """A 200 echoing the bearer token where the clips cut it: in /session/id, whose finding's message and value
-    are cut at 240 characters 18 characters into the token, and in /session/ocpp_transaction_id, whose excerpt
-    line is cut at 160 characters 12 characters into it."""
-    from hostile_support import TOKEN, head
+def straddling_body() -> bytes:
+    """A session echoing the bearer token where the clips cut it: in /session/id, whose finding's message and
+    value are cut at 240 characters 18 characters into the token, and in /session/ocpp_transaction_id, whose
+    excerpt line is cut at 160 characters 12 characters into it."""
+    from hostile_support import TOKEN
     from test_check_cli import BASE
 
     payload = json.loads(json.dumps(BASE))
     payload["session"] |= {"id": "P" * 220 + TOKEN, "ocpp_transaction_id": "O" * 120 + TOKEN}
-    body = json.dumps(payload).encode()
-    head(handler, Content_Length=str(len(body)))
-    handler.wfile.write(body)
+    return json.dumps(payload).encode()
 
 
 def test_no_head_of_a_secret_straddling_a_clip_appears_anywhere(tmp_path, monkeypatch, capfd):
-    from hostile_support import TOKEN, hostile, target_toml
+    from hostile_support import TOKEN, answering, hostile, target_toml
 
     monkeypatch.chdir(tmp_path)
-    with hostile(straddling_answer) as url:
+    with hostile(answering(straddling_body())) as url:
         (tmp_path / "t.toml").write_text(target_toml(url))
         assert main(["run", "--config", "t.toml", "--profile", "quick", "--report-dir", "r",
                      "--annotations", "github"]) == 1
