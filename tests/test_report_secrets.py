@@ -234,3 +234,6 @@ def test_wherever_a_clip_cuts_a_secret_no_head_of_8_characters_survives():
             masked = redactor.text(text)
             assert secret[:8] not in masked and masked.startswith("x" * 10), (cut, masked)
     assert redactor.text("s3cret-v is a head, s3cret- is too short") == "[REDACTED] is a head, s3cret- is too short"
+    jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhIn0.c2ln"  # another token sharing the issued one's header
+    probe = "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJoZW1zIiwiZXhwIjoxfQ.c2lnbmF0dXJl"
+    assert Redactor([jwt]).known(probe) == probe and Redactor([jwt]).known(probe[:50] + "…") == "Bearer [REDACTED]…"

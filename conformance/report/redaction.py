@@ -21,21 +21,26 @@ _SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-coo
 _CREDENTIAL = re.compile(r'(?i)\b(bearer|basic)\s+(?!(?:realm|scope|error|error_description|error_uri|charset)\s*=)'
                          r'(?>[A-Za-z0-9\-._~+/]+=*)')
 PREFIX_MASKED = 8  # a head of a known secret this long is masked too: what a clip leaves of a secret at its cut
+_TOKEN_CHARACTER = re.compile(r"[A-Za-z0-9\-._~+/=%\\]")  # b64token, form-urlencoded and JSON-escaped forms
 MIN_SECRET = 4  # shorter values would mask innocent text and protect nothing (an issued token that short is refused)
 # prose, up to a full stop: a random b64token this short and without digit or symbol is rare
 _WORD = re.compile(r"[A-Za-z]{1,19}\.?")
 
 
 def _mask_heads(text: str, secret: str) -> str:
-    """`text` with every run of PREFIX_MASKED or more leading characters of `secret` masked."""
+    """`text` with every run of PREFIX_MASKED or more leading characters of `secret` masked where it is cut: at
+    the end of the text or followed by the clip's ellipsis, a space, a line break or any other character no
+    token continues with. Another token sharing a head (JWTs of one issuer share their header) goes on with
+    token characters and stays: a case file's public probe is shown as it was sent."""
     head, out, at = secret[:PREFIX_MASKED], [], 0
     found = text.find(head)
     while found >= 0:
         end = found + PREFIX_MASKED
         while end < len(text) and end - found < len(secret) and text[end] == secret[end - found]:
             end += 1
-        out += [text[at:found], PLACEHOLDER]
-        at = end
+        if end == len(text) or not _TOKEN_CHARACTER.match(text[end]):
+            out += [text[at:found], PLACEHOLDER]
+            at = end
         found = text.find(head, end)
     return "".join(out) + text[at:]
 
