@@ -21,7 +21,7 @@ _SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-coo
 _CREDENTIAL = re.compile(r'(?i)\b(bearer|basic)\s+(?!(?:realm|scope|error|error_description|error_uri|charset)\s*=)'
                          r'(?>[A-Za-z0-9\-._~+/]+=*)')
 PREFIX_MASKED = 8  # a head of a known secret this long is masked too: what a clip leaves of a secret at its cut
-_TOKEN_CHARACTER = re.compile(r"[A-Za-z0-9\-._~+/=%\\]")  # b64token, form-urlencoded and JSON-escaped forms
+_TOKEN_CHARACTER = re.compile(r"[A-Za-z0-9\-._~+/=]")  # RFC 6750 b64token (an escape after a cut is a cut too)
 MIN_SECRET = 4  # shorter values would mask innocent text and protect nothing (an issued token that short is refused)
 # prose, up to a full stop: a random b64token this short and without digit or symbol is rare
 _WORD = re.compile(r"[A-Za-z]{1,19}\.?")
