@@ -115,7 +115,8 @@ def _failing(summary: dict[str, Any], wanted: Sequence[str]) -> list[dict[str, A
     ids = {c["id"] for c in failing}
     unknown = [check_id for check_id in wanted if check_id not in ids]
     if unknown:
-        raise UsageError(f"{unknown[0]} is not a failing check of this report (failing: {', '.join(sorted(ids)) or 'none'})")
+        raise UsageError(f"{_printable(unknown[0])} is not a failing check of this report (failing: "
+                         f"{_printable(', '.join(sorted(ids))) or 'none'})")
     return [c for c in failing if not wanted or c["id"] in wanted]
 
 
@@ -142,10 +143,10 @@ class Replayer:
     def __init__(self, summary: dict[str, Any], config: str, spec: str | None = None) -> None:
         meta = summary.get("metadata", {})
         contract = load_contract(spec)  # never a path the report names: a report is untrusted
-        recorded = meta.get("spec") if isinstance(meta.get("spec"), dict) else {}
-        self.warnings = [] if recorded.get("sha256") in (None, contract.sha256) else [
-            f"the run judged against another spec (SHA-256 {_printable(str(recorded['sha256']))[:64]}) than this "
-            f"replay ({contract.sha256}): give the run's with --spec FILE"]
+        recorded_spec = meta.get("spec") if isinstance(meta.get("spec"), dict) else {}
+        self.warnings = [] if recorded_spec.get("sha256") in (None, contract.sha256) else [
+            f"the run judged against another spec (SHA-256 {_printable(str(recorded_spec['sha256']))[:64]}) than "
+            f"this replay ({contract.sha256}): give the run's with --spec FILE"]
         target = load_target(config, default_token_url=contract.token_url)
         self.run = LiveRun(target, contract, RunOptions(strict=bool(meta.get("strict"))))
         self.checks: dict[str, LiveCheck] = {}
@@ -243,14 +244,14 @@ def outcomes(report_dir: str, check_ids: Sequence[str], config: str | None, max_
         sent = 0
         for plan in plans:
             if isinstance(plan, Planned):
-                if sent >= cap:
-                    plan = Outcome(plan.check, UNKNOWN, plan.what, f"not sent: replay sends at most {cap} request(s) "
-                                   f"(--max-requests, at most {MAX_REQUESTS})")
-                else:
-                    sent += 1
-                    plan = replayer.replay(plan)
-            yield replace(plan, what=replayer.run.redactor.text(plan.what),
-                          detail=replayer.run.redactor.text(plan.detail))
+                sent += 1
+                outcome = replayer.replay(plan) if sent <= cap else Outcome(
+                    plan.check, UNKNOWN, plan.what, f"not sent: replay sends at most {cap} request(s) (--max-requests, "
+                    f"at most {MAX_REQUESTS})")
+            else:
+                outcome = plan
+            yield replace(outcome, check=_printable(outcome.check), what=replayer.run.redactor.text(outcome.what),
+                          detail=replayer.run.redactor.text(outcome.detail))
     finally:
         replayer.close()
 
