@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conformance.errors import UsageError
-from conformance.offline.sources import Payload, Progress, SourceError, display, guarded, layout, read_stream
+from conformance.offline.sources import Payload, Progress, SourceError, display, guarded, layout, read_stream, why
 
 COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
 NEEDS_FSSPEC = "reading URLs and compressed files needs fsspec: pip install 'hems-conformance[remote]'"
@@ -129,10 +129,3 @@ def read_remote(url: str, label: str, progress: Progress) -> Iterator[Payload | 
     with handle:
         yield from guarded(label, read_stream(label, handle, progress, lines=layout(inner_suffix(url))))
 
-
-def why(exc: BaseException) -> str:
-    """One line on why a store could not be read."""
-    if isinstance(exc, FileNotFoundError):
-        return "no such file or object"
-    text = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]

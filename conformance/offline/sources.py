@@ -138,7 +138,15 @@ def guarded(label: str, items: Iterator[Payload | SourceError]) -> Iterator[Payl
     except OSError as exc:
         yield SourceError(label, f"cannot read: {exc.strerror or exc}")
     except (EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError) as exc:  # a truncated or corrupt archive
-        yield SourceError(label, f"cannot read: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else 'corrupt'}")
+        yield SourceError(label, f"cannot read: {type(exc).__name__}: {why(exc)}")
+
+
+def why(exc: BaseException) -> str:
+    """One line on why a file or store could not be read."""
+    if isinstance(exc, FileNotFoundError):
+        return "no such file or object"
+    text = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
 
 
 def read_stream(label: str, stream: BinaryIO, progress: Progress, lines: bool | None) -> Iterator[Payload | SourceError]:
