@@ -213,6 +213,7 @@ def test_no_head_of_a_secret_straddling_a_clip_appears_anywhere(tmp_path, monkey
     from hostile_support import TOKEN, answering, hostile, target_toml
 
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "r" / "step-summary.md"))
     with hostile(answering(straddling_body())) as url:
         (tmp_path / "t.toml").write_text(target_toml(url))
         assert main(["run", "--config", "t.toml", "--profile", "quick", "--report-dir", "r",
@@ -220,6 +221,7 @@ def test_no_head_of_a_secret_straddling_a_clip_appears_anywhere(tmp_path, monkey
         main(["replay", "r", "--config", "t.toml", "--max-requests", "3"])
     written = "".join(capfd.readouterr()) + "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "r").iterdir())
     assert "is not allowed here: expected integer" in written and "X-Request-ID" in written
+    assert (tmp_path / "r" / "step-summary.md").stat().st_size > 0
     assert TOKEN[:8] not in written
 
 
