@@ -638,3 +638,14 @@ def test_an_unexpected_error_talking_to_the_target_is_exit_3_and_the_report_says
     assert err.startswith("hems-conformance: target could not be tested: unexpected ConnectionResetError at ")
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["verdict"] == "target could not be tested" and summary["exit_code"] == 3
+
+
+def test_reports_written_by_rename_keep_the_permissions_open_would_give(tmp_path, capsys):
+    import os
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    (tmp_path / "p.json").write_text("{}")
+    main(["check", str(tmp_path / "p.json"), "--report-dir", str(tmp_path / "r")])
+    for name in REPORT_FILES:
+        assert (tmp_path / "r" / name).stat().st_mode & 0o777 == 0o666 & ~umask, name

@@ -50,6 +50,8 @@ VERDICTS = {0: "conformant", 1: "non-conformant", 2: "incomplete", 3: "target co
 # --- the folder ---
 
 _UNFINISHED: set[Path] = set()  # report folders this process created whose summary.json is not written yet
+_UMASK = os.umask(0o022)  # read once, at import (umask can only be read by setting it), and put back
+os.umask(_UMASK)
 
 
 def write_report_file(path: Path, text: str) -> None:
@@ -58,6 +60,7 @@ def write_report_file(path: Path, text: str) -> None:
     leaves the previous file whole, never a truncated one. OSError if it cannot be written."""
     fd, staged = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(staged, 0o666 & ~_UMASK)  # as open() would have made it (mkstemp makes it private)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
         os.replace(staged, path)
