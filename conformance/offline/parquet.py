@@ -2,13 +2,17 @@
 
 Only a string or binary column of raw bodies can be judged: a column of structs or typed numbers has already
 erased what the contract judges (7.0 versus 7, UTC offsets, a missing field versus null, extra properties).
-Rows are read a batch at a time; each row's body is labelled FILE:ROW, rows counted from 1 like lines.
+Rows are read a batch at a time; each row's body is labelled FILE:ROW, rows counted from 1 like lines. A value
+over the document limit is refused from its length in the Arrow offsets, before it becomes a Python string: a
+small compressed file may hold one value of hundreds of MiB.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+from conformance.offline import sources
 from conformance.offline.remote import open_path, why
 from conformance.offline.sources import Payload, Progress, SourceError, document
 
@@ -57,13 +61,34 @@ def read_parquet(path: str, label: str, column: str | None, progress: Progress) 
         row = 0
         try:
             for batch in batches:
-                for value in batch.column(column).to_pylist():
+                for value in _values(batch.column(column)):
                     row += 1
                     if value is None:
                         yield SourceError(f"{label}:{row}", "null: no JSON body")
-                        continue
-                    data = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
-                    progress.read += len(data)
-                    yield from document(f"{label}:{row}", data)
+                    elif value is _TOO_LARGE:
+                        yield SourceError(f"{label}:{row}", sources.too_large())
+                    else:
+                        data = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
+                        progress.read += len(data)
+                        yield from document(f"{label}:{row}", data)
         except (OSError, pa.ArrowException) as exc:
             yield SourceError(f"{label}:{row + 1}", f"cannot read: {why(exc)}")
+        except MemoryError:
+            yield SourceError(f"{label}:{row + 1}", "cannot read: out of memory decoding the batch of rows here "
+                                                    f"(rows are read {BATCH} at a time)")
+
+
+_TOO_LARGE = object()  # a value over the document limit, in place of its text
+
+
+def _values(array: Any) -> Iterator[Any]:
+    """The column's values of one batch as Python objects, a value over MAX_DOCUMENT bytes as _TOO_LARGE: its
+    length is read from the Arrow offsets, so it is never copied into a Python string."""
+    import pyarrow.compute
+
+    lengths = pyarrow.compute.binary_length(array).to_pylist()
+    if not any(n is not None and n > sources.MAX_DOCUMENT for n in lengths):
+        yield from array.to_pylist()
+        return
+    for n, length in enumerate(lengths):
+        yield _TOO_LARGE if length is not None and length > sources.MAX_DOCUMENT else array[n].as_py()
