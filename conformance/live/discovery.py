@@ -126,7 +126,9 @@ def _current(run: LiveRun, key: str, wallbox: WallboxRef) -> None:
 
 def _schema(run: LiveRun, check_id: str, exchange: Exchange) -> None:
     run.ledger.judged(check_id)
-    _record(run, check_id, run.siblings.problems(check_id, exchange.body), exchange)
+    findings, more = run.siblings.problems(check_id, exchange.body)
+    _record(run, check_id, findings, exchange)
+    run.ledger.add_counted(check_id, run.level_of(check_id), more, exchange)
 
 
 def _record(run: LiveRun, check_id: str, findings: Any, exchange: Exchange) -> None:
