@@ -4,12 +4,111 @@ that never answers. Each is refused or bounded with one line and the documented 
 
 from __future__ import annotations
 
+import copy
+import json
+
+import jsonschema_rs
 import pytest
+from test_check_cli import BASE
 
 from conformance.cli import main
+from conformance.contract.cross import load_siblings
+from conformance.contract.findings import FINDINGS_BUILT
+from conformance.contract.judge import Judge
+from conformance.contract.levels import Level
+from conformance.contract.schema_errors import SPLIT_MIN, SchemaErrors
+from conformance.contract.spec import load_contract
 
 LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
     f"{name}: &{name} [{', '.join([f'*{below}'] * 9)}]\n" for below, name in zip("abcd", "bcde", strict=True))
+
+
+# --- 4. schema-error floods: the first findings built, the rest counted exactly ---
+
+FLOOD = SPLIT_MIN + 500  # items: long enough to be judged item by item, small enough for a quick test
+
+
+def flood(items: list) -> dict:
+    payload = copy.deepcopy(BASE)
+    payload["decisions"] = items
+    return payload
+
+
+def plain_errors(schema: dict, payload) -> list:
+    """What jsonschema-rs lists validating the whole payload at once (building every error first)."""
+    return list(jsonschema_rs.validator_for(schema, validate_formats=True).iter_errors(payload))
+
+
+def test_a_flood_of_schema_errors_builds_ten_findings_and_counts_every_other_one(monkeypatch):
+    payload = flood([{} for _ in range(FLOOD)] + copy.deepcopy(BASE["decisions"]))
+    judgement = Judge().judge(payload)
+    assert len(judgement.findings) == FINDINGS_BUILT and {f.check_id for f in judgement.findings} == {"SCH-001"}
+    assert len(judgement.findings) + judgement.more["SCH-001", Level.MUST] == len(
+        plain_errors(load_contract().response_schema, payload))
+    assert judgement.fails()
+    monkeypatch.setattr("conformance.contract.schema_errors.SPLIT_MIN", 10 * FLOOD)  # validated whole
+    whole = Judge().judge(payload)
+    assert whole.not_evaluated == judgement.not_evaluated and whole.more == judgement.more
+
+
+def test_a_long_array_judged_item_by_item_finds_the_errors_of_the_whole_validation():
+    """Splitting an array changes only the order of its errors: the same places, messages and paths."""
+    decisions = BASE["decisions"]
+    items = [[{}, decisions[0] | {"time": "not a time"}, decisions[0] | {"dispatched": "yes"}, 7,
+              copy.deepcopy(decisions[n % len(decisions)])][n % 5] for n in range(FLOOD)]
+    payload = flood(items) | {"session": BASE["session"] | {"id": "x", "ended_at": "2026-01-01T00:00:00"}}
+    schema = load_contract().response_schema
+
+    def described(place, error):
+        return (tuple((*place, *error.instance_path)), error.message, tuple(error.schema_path))
+
+    split = sorted(described(place, error) for place, error in SchemaErrors(schema).errors(payload))
+    assert split == sorted(described((), error) for error in plain_errors(schema, payload))
+    assert len(split) > 2 * FLOOD // 5
+
+
+def test_check_prints_the_first_findings_of_a_flood_and_counts_them_all(tmp_path, capsys):
+    (tmp_path / "flood.json").write_text(json.dumps(flood([{} for _ in range(FLOOD)])))
+    assert main(["check", str(tmp_path / "flood.json"), "--report-dir", str(tmp_path / "r")]) == 1
+    out = capsys.readouterr().out.splitlines()
+    total = len(plain_errors(load_contract().response_schema, flood([{} for _ in range(FLOOD)])))
+    assert len(out) == FINDINGS_BUILT + 2
+    assert out[-2].endswith(f"SCH-001 MUST: {total - FINDINGS_BUILT} more finding(s) past the first 10, counted")
+    assert f"1 failing ({total} MUST)" in out[-1]
+    summary = json.loads((tmp_path / "r/summary.json").read_text())
+    schema = next(c for c in summary["checks"] if c["id"] == "SCH-001")
+    assert schema["findings_total"] == total and len(schema["findings"]) == FINDINGS_BUILT
+
+
+def test_a_flood_is_accepted_whole_by_a_baseline_entry_without_pointer(tmp_path, capsys):
+    (tmp_path / "flood.json").write_text(json.dumps(flood([{} for _ in range(FLOOD)])))
+    (tmp_path / "b.toml").write_text('[[accept]]\ncheck = "SCH-001"\nreason = "x"\nexpires = 2099-01-01\n')
+    assert main(["check", str(tmp_path / "flood.json"), "--baseline", str(tmp_path / "b.toml"),
+                 "--report-dir", str(tmp_path / "r")]) == 0
+    assert "until 2099-01-01" in capsys.readouterr().out.splitlines()[-2]
+
+
+def test_a_list_page_of_bare_items_builds_ten_sib_findings_and_counts_the_rest():
+    contract = load_contract()
+    siblings = load_siblings(contract)
+    page = {"total": FLOOD, "items": [{} for _ in range(FLOOD)]}
+    findings, more = siblings.problems("SIB-001", page)
+    assert len(findings) == FINDINGS_BUILT and findings[0].pointer.startswith("/items/0")
+    assert len(findings) + more == sum(1 for _ in siblings._validators["SIB-001"].validator.iter_errors(page))
+
+
+def test_the_live_ledger_counts_a_flood_once_per_body_however_many_requests_showed_it():
+    from conformance.live.exchange import Exchange
+    from conformance.live.ledger import Ledger
+    from conformance.report.records import CheckRecord
+
+    ledger = Ledger()
+    ledger.register(CheckRecord("SCH-001", "invariant", Level.MUST, "", ""))
+    for url in ("http://127.0.0.1/a", "http://127.0.0.1/b"):
+        ledger.add_counted("SCH-001", Level.MUST, 5000, Exchange("GET", url, {}, 200, {}, "{}", 1.0))
+    ledger.add_counted("SCH-001", Level.MUST, 7, Exchange("GET", "http://127.0.0.1/c", {}, 200, {}, "[]", 1.0))
+    record = ledger.records["SCH-001"]
+    assert record.total_findings == 5007 and record.levels_seen[Level.MUST] == 5007 and not record.findings
 
 
 # --- 6. YAML aliases in a spec (billion laughs) ---

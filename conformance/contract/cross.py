@@ -133,9 +133,10 @@ class SiblingContract:
         validator = self._validators[check_id]
         if validator.is_valid(body):
             return [], 0
-        return capped(Finding(pointers.join((*place, *error.instance_path)), clip(error.message, MESSAGE_LIMIT),
-                              "per spec/siblings.yaml at " + pointers.join(error.schema_path), None)
-                      for place, error in validator.errors(body))
+        errors, more = capped(validator.errors(body))
+        return [Finding(pointers.join((*place, *error.instance_path)), clip(error.message, MESSAGE_LIMIT),
+                        "per spec/siblings.yaml at " + pointers.join(error.schema_path), None)
+                for place, error in errors], more
 
 
 def load_siblings(contract: Contract, path: str | Path | None = None) -> SiblingContract:

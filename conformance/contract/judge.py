@@ -160,20 +160,26 @@ class Judge:
         try:
             if self._errors.is_valid(payload):  # the common case: no error objects to build
                 return findings, more, broken
-            tails: dict[Path, Path] = {}
+            read: dict[int, tuple[Any, str, Path | None]] = {}  # the errors of identical items are the same objects
+            tails: dict[Path, Path] = {}  # one copy of each path below a place: items share them
+            built: Counter[str] = Counter()
             for place, error in self._errors.errors(payload):
-                check_id = "SCH-002" if _is_format_only(error) else "SCH-001"
-                if check_id == "SCH-001":
-                    kind = error.kind
-                    missing = (kind.property,) if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required) else ()
-                    tail = (*error.instance_path, *missing)
-                    broken.setdefault(place, set()).add(tails.setdefault(tail, tail))
+                if (known := read.get(id(error))) is not None and known[0] is error:
+                    _, check_id, tail = known
+                else:
+                    check_id, tail = _classified(error)
+                    tail = tail if tail is None else tails.setdefault(tail, tail)
+                    if len(read) < _ERRORS_REMEMBERED:
+                        read[id(error)] = (error, check_id, tail)  # the error is held, so its id is not reused
+                if tail is not None:
+                    broken.setdefault(place, set()).add(tail)
                 level = self._schema_levels[check_id]
                 if level is Level.OFF:
                     continue
-                if sum(f.check_id == check_id for f in findings) >= FINDINGS_BUILT:
+                if built[check_id] >= FINDINGS_BUILT:
                     more[check_id, level] += 1
                     continue
+                built[check_id] += 1
                 message, expected = _explained(error)
                 findings.append(Finding(pointers.join((*place, *error.instance_path)), clip(message, MESSAGE_LIMIT),
                                         expected, _as_json(error.instance), check_id, level))
@@ -196,6 +202,19 @@ class Judge:
         found = [Finding("", f"the body does not validate against {RESPONSE_SCHEMA_NAME} ({why})",
                          f"valid per {RESPONSE_SCHEMA_NAME}", _as_json(payload), "SCH-001", level)]
         return [f for f in found if level is not Level.OFF], Counter(), {(): {()}}
+
+
+_ERRORS_REMEMBERED = 4096  # schema errors per payload whose reading is remembered (a flood repeats a few)
+
+
+def _classified(error: Any) -> tuple[str, Path | None]:
+    """SCH-002 for a value of the right type in the wrong format, else SCH-001 with the path (below the error's
+    place) whose value the schema refused: a missing property's own path."""
+    if _is_format_only(error):
+        return "SCH-002", None
+    kind = error.kind
+    missing = (kind.property,) if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required) else ()
+    return "SCH-001", (*error.instance_path, *missing)
 
 
 def _reads_refused(reads: set[Path], broken: dict[Path, set[Path]]) -> bool:

@@ -68,8 +68,9 @@ class SchemaErrors:
         for n, (path, sub, items) in enumerate(long):
             for index, item in enumerate(items):
                 if not sub.is_valid(item):
+                    at = (*path, index)
                     for place, error in self._item_errors(n, sub, item):
-                        yield (*path, index, *place), error
+                        yield (at, error) if not place else ((*at, *place), error)
 
     def _item_errors(self, array: int, sub: SchemaErrors, item: Any) -> Iterator[tuple[Path, Any]]:
         """The errors of one item: those built for an identical recent item of the same array, or built now."""

@@ -9,7 +9,9 @@
 
 A finding one live entry matches is accepted: it is reported, with the entry's reason and expiry, but does
 not fail the verdict. An expired entry accepts nothing. An entry that matched no finding of the run is
-stale and fails it, so that a baseline cannot outlive the defects it names. Matching is pure: the live run
+stale and fails it, so that a baseline cannot outlive the defects it names. Of a flood (more than
+FINDINGS_BUILT findings of one check in one body) only the first are built: an entry naming a pointer judges
+those, one without a pointer accepts the counted rest too (`accepts_counted`). Matching is pure: the live run
 and `check` ask `Acceptance.accepts` for each finding as it is recorded, and read the outcome at the end.
 """
 
