@@ -4,11 +4,18 @@ that never answers. Each is refused or bounded with one line and the documented 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import logging
+import socket
+import subprocess
+import sys
+import threading
 
 import jsonschema_rs
 import pytest
+from hostile_support import hostile, ok
 from test_check_cli import BASE
 
 from conformance.cli import main
@@ -154,3 +161,83 @@ def test_a_parquet_value_over_the_document_limit_is_refused_from_its_offsets(tmp
     err = capsys.readouterr().err
     assert f"{tmp_path / 'big.parquet'}:2: larger than 0.00390625 MiB: not read" in err
     assert converted and max(converted) <= 4096
+
+
+# --- 7. `check --dask` against an address that never answers as a Dask scheduler ---
+
+
+def dask_check(tmp_path, address: str, *, patch: str = "") -> tuple[int, str]:
+    """(exit code, stderr) of `check --dask ADDRESS --dask-timeout 1` in a child process (killed at 60 s: a
+    hang fails the test instead of holding it); `patch`: Python run in the child before the command."""
+    (tmp_path / "one.json").write_text(json.dumps(BASE))
+    code = (f"{patch}\nimport sys\nfrom conformance.cli import main\nsys.exit(main(['check', {str(tmp_path / 'one.json')!r}, "
+            f"'--dask', {address!r}, '--dask-timeout', '1', '--report-dir', {str(tmp_path / 'r')!r}]))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            check=False)
+    return result.returncode, result.stderr
+
+
+@pytest.fixture
+def silent_listener():
+    """A loopback port that accepts connections and never says a word."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        accepted: list[socket.socket] = []
+        stop = threading.Event()
+
+        def accept() -> None:
+            server.settimeout(0.1)
+            while not stop.is_set():
+                with contextlib.suppress(OSError):
+                    accepted.append(server.accept()[0])
+
+        thread = threading.Thread(target=accept, daemon=True)
+        thread.start()
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        stop.set()
+        thread.join(timeout=5)
+        for connection in accepted:
+            connection.close()
+
+
+def test_dask_against_a_silent_listener_is_exit_2_in_one_line(tmp_path, silent_listener):
+    pytest.importorskip("distributed")
+    code, err = dask_check(tmp_path, silent_listener)
+    assert code == 2 and err.strip() == (f"hems-conformance: error: cannot reach the Dask scheduler at {silent_listener}: "
+                                         "no Dask answer within 1 s (--dask-timeout)")
+
+
+def test_dask_against_an_http_server_is_exit_2_in_one_line(tmp_path):
+    pytest.importorskip("distributed")
+    with hostile(ok) as url:
+        address = url.replace("http://", "tcp://")
+        code, err = dask_check(tmp_path, address)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"hems-conformance: error: cannot reach the Dask scheduler at {address}: ")
+
+
+@pytest.fixture
+def scheduler_without_workers():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=0, processes=False, host="127.0.0.1", protocol="tcp",
+                                  dashboard_address=None, silence_logs=logging.ERROR) as cluster:
+        yield cluster.scheduler_address
+
+
+def test_dask_against_a_scheduler_without_workers_is_exit_2_in_one_line(tmp_path, scheduler_without_workers):
+    code, err = dask_check(tmp_path, scheduler_without_workers)
+    assert code == 2 and err.strip() == (f"hems-conformance: error: no Dask worker joined the scheduler at "
+                                         f"{scheduler_without_workers} within 1 s (--dask-timeout)")
+
+
+def test_results_are_not_awaited_forever_from_a_cluster_without_workers(tmp_path, scheduler_without_workers):
+    """Past the wait for a first worker (here skipped), a part whose result no worker can compute ends the run."""
+    code, err = dask_check(tmp_path, scheduler_without_workers,
+                           patch="import distributed\ndistributed.Client.wait_for_workers = lambda *a, **k: None")
+    assert code == 2 and err.strip() == (f"hems-conformance: error: the Dask cluster at {scheduler_without_workers} "
+                                         "has no worker: no result within 1 s (--dask-timeout)")
+
+
+def test_dask_timeout_must_be_positive(capsys):
+    with pytest.raises(SystemExit):
+        main(["check", "x.json", "--dask", "local", "--dask-timeout", "0"])
+    assert "--dask-timeout: expected seconds above 0" in capsys.readouterr().err
