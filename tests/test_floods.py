@@ -87,6 +87,16 @@ def test_check_prints_the_first_findings_of_a_flood_and_counts_them_all(tmp_path
     assert schema["findings_total"] == total and len(schema["findings"]) == FINDINGS_BUILT
 
 
+def test_check_json_lists_the_first_findings_of_a_flood_and_counts_the_rest(tmp_path, capsys):
+    payload = flood([{} for _ in range(FLOOD)])
+    (tmp_path / "flood.json").write_text(json.dumps(payload))
+    assert main(["check", str(tmp_path / "flood.json"), "--format", "json", "--report-dir", str(tmp_path / "r")]) == 1
+    records = json.loads(capsys.readouterr().out)["results"]
+    total = len(plain_errors(load_contract().response_schema, payload))
+    assert len(records[0]["findings"]) == FINDINGS_BUILT
+    assert records[0]["findings_counted"] == {"SCH-001 MUST": total - FINDINGS_BUILT}
+
+
 def test_a_flood_is_accepted_whole_by_a_baseline_entry_without_pointer(tmp_path, capsys):
     (tmp_path / "flood.json").write_text(json.dumps(flood([{} for _ in range(FLOOD)])))
     (tmp_path / "b.toml").write_text('[[accept]]\ncheck = "SCH-001"\nreason = "x"\nexpires = 2099-01-01\n')
