@@ -128,6 +128,38 @@ def test_the_live_ledger_counts_a_flood_once_per_body_however_many_requests_show
     assert record.total_findings == 5007 and record.levels_seen[Level.MUST] == 5007 and not record.findings
 
 
+def test_a_list_page_of_bare_items_is_recorded_as_ten_findings_per_check_and_counted(monkeypatch):
+    """Discovery records SIB-001 and XEP-002 on a page of FLOOD items without an id: ten each, the rest counted."""
+    from conformance.contract.cross import CROSS, paging_consistent
+    from conformance.live import discovery
+    from conformance.live.exchange import Exchange
+    from conformance.live.ledger import Ledger
+    from conformance.report.records import CheckRecord
+
+    class Run:
+        def __init__(self) -> None:
+            self.ledger, self.siblings, self.built = Ledger(), load_siblings(load_contract()), 0
+            for entry in CROSS.values():
+                self.ledger.register(CheckRecord(entry.id, "siblings", entry.level, entry.statement, entry.spec))
+
+        def level_of(self, check_id: str) -> Level:
+            return CROSS[check_id].level
+
+        def finding(self, check_id: str, *args, **kwargs) -> None:  # a finding built (its evidence is not needed here)
+            self.built += 1
+
+    page = {"total": FLOOD, "items": [{} for _ in range(FLOOD)]}
+    exchange = Exchange("GET", "http://127.0.0.1/list", {}, 200, {}, json.dumps(page), 1.0, body=page)
+    run = Run()
+    discovery._schema(run, "SIB-001", exchange)
+    discovery._record(run, "XEP-002", paging_consistent([page], True, True), exchange)
+    records = run.ledger.records
+    assert run.built == 2 * FINDINGS_BUILT  # the rest only counted, in the ledger:
+    schema_errors = sum(1 for _ in run.siblings._validators["SIB-001"].validator.iter_errors(page))
+    assert records["SIB-001"].total_findings == schema_errors - FINDINGS_BUILT
+    assert records["XEP-002"].total_findings == sum(1 for _ in paging_consistent([page], True, True)) - FINDINGS_BUILT
+
+
 # --- 6. YAML aliases in a spec (billion laughs) ---
 
 
