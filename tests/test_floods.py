@@ -205,6 +205,26 @@ def test_a_parquet_value_over_the_document_limit_is_refused_from_its_offsets(tmp
     assert converted and max(converted) <= 4096
 
 
+def test_a_parquet_row_group_over_the_limit_per_row_is_refused_from_the_metadata(tmp_path, capsys, monkeypatch):
+    """The 20 KB file holding one 600 MiB string: its row group is never decompressed."""
+    pa = pytest.importorskip("pyarrow")
+    parquet = pytest.importorskip("pyarrow.parquet")
+    from conformance.offline import sources
+
+    monkeypatch.setattr(sources, "MAX_DOCUMENT", 4096)
+    decoded: list[list[int] | None] = []
+    real = parquet.ParquetFile.iter_batches
+    monkeypatch.setattr(parquet.ParquetFile, "iter_batches",
+                        lambda self, *a, **k: decoded.append(k.get("row_groups")) or real(self, *a, **k))
+    values = ['{"a": 1}', '"' + "x" * 50_000 + '"', "[]"]
+    parquet.write_table(pa.table({"body": values}), tmp_path / "big.parquet", compression="zstd", row_group_size=1)
+    assert main(["check", str(tmp_path / "big.parquet"), "--column", "body", "--report-dir", str(tmp_path / "r")]) == 2
+    out, err = capsys.readouterr()
+    assert f"{tmp_path / 'big.parquet'}:2: in row group 2, whose 'body' holds 0 MiB for 1 row(s): a value there is " \
+           "larger than 0.00390625 MiB: not read" in err
+    assert "1 payload(s) judged" in out and decoded == [[0], [2]]
+
+
 # --- 7. `check --dask` against an address that never answers as a Dask scheduler ---
 
 

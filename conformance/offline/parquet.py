@@ -2,14 +2,16 @@
 
 Only a string or binary column of raw bodies can be judged: a column of structs or typed numbers has already
 erased what the contract judges (7.0 versus 7, UTC offsets, a missing field versus null, extra properties).
-Rows are read a batch at a time; each row's body is labelled FILE:ROW, rows counted from 1 like lines. A value
-over the document limit is refused from its length in the Arrow offsets, before it becomes a Python string: a
-small compressed file may hold one value of hundreds of MiB.
+Rows are read a batch at a time; each row's body is labelled FILE:ROW, rows counted from 1 like lines. A small
+compressed file may hold one value of hundreds of MiB: a row group whose column decompresses to more than the
+document limit per row is refused from the file's metadata, and elsewhere a value over the limit is refused from
+its length in the Arrow offsets, before it becomes a Python string.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from conformance.offline import sources
@@ -42,7 +44,7 @@ def read_parquet(path: str, label: str, column: str | None, progress: Progress) 
         try:
             if path.endswith(".parquet"):
                 source = pyarrow.parquet.ParquetFile(handle)
-                schema, batches = source.schema_arrow, source.iter_batches(batch_size=BATCH, columns=[column])
+                schema, batches = source.schema_arrow, _parquet_batches(source, column)
             else:
                 source = pyarrow.ipc.open_file(handle)
                 schema, batches = source.schema, (source.get_batch(i) for i in range(source.num_record_batches))
@@ -61,6 +63,11 @@ def read_parquet(path: str, label: str, column: str | None, progress: Progress) 
         row = 0
         try:
             for batch in batches:
+                if isinstance(batch, _Refused):
+                    for _ in range(batch.rows):
+                        row += 1
+                        yield SourceError(f"{label}:{row}", batch.why)
+                    continue
                 for value in _values(batch.column(column)):
                     row += 1
                     if value is None:
@@ -79,6 +86,30 @@ def read_parquet(path: str, label: str, column: str | None, progress: Progress) 
 
 
 _TOO_LARGE = object()  # a value over the document limit, in place of its text
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """The rows of a row group not read: its column holds more than MAX_DOCUMENT bytes per row once decompressed,
+    so a value there is over the limit (and decoding the group would hold all of it)."""
+
+    rows: int
+    why: str
+
+
+def _parquet_batches(source: Any, column: str) -> Iterator[Any]:
+    """The column's record batches, row group by row group; a group whose column decompresses to more than
+    MAX_DOCUMENT bytes per row (from the file's metadata) is _Refused without being decompressed."""
+    metadata = source.metadata
+    for group in range(metadata.num_row_groups):
+        meta = metadata.row_group(group)
+        size = sum(meta.column(i).total_uncompressed_size for i in range(meta.num_columns)
+                   if meta.column(i).path_in_schema == column)
+        if meta.num_rows and size > sources.MAX_DOCUMENT * meta.num_rows:
+            yield _Refused(meta.num_rows, f"in row group {group + 1}, whose {column!r} holds {size / 2**20:,.0f} MiB for "
+                                          f"{meta.num_rows} row(s): a value there is {sources.too_large()}")
+            continue
+        yield from source.iter_batches(batch_size=BATCH, columns=[column], row_groups=[group])
 
 
 def _values(array: Any) -> Iterator[Any]:
