@@ -86,6 +86,7 @@ def read_parquet(path: str, label: str, column: str | None, progress: Progress) 
 
 
 _TOO_LARGE = object()  # a value over the document limit, in place of its text
+_ROW_OVERHEAD = 4096  # bytes per row a column chunk may hold besides the values (lengths, page headers, statistics)
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def _parquet_batches(source: Any, column: str) -> Iterator[Any]:
         meta = metadata.row_group(group)
         size = sum(meta.column(i).total_uncompressed_size for i in range(meta.num_columns)
                    if meta.column(i).path_in_schema == column)
-        if meta.num_rows and size > sources.MAX_DOCUMENT * meta.num_rows:
+        if meta.num_rows and size > (sources.MAX_DOCUMENT + _ROW_OVERHEAD) * meta.num_rows:
             yield _Refused(meta.num_rows, f"in row group {group + 1}, whose {column!r} holds {size / 2**20:,.0f} MiB for "
                                           f"{meta.num_rows} row(s): a value there is {sources.too_large()}")
             continue
