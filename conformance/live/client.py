@@ -15,6 +15,7 @@ import http.client
 import http.cookiejar
 import json
 import math
+import re
 import socket
 import threading
 import time
@@ -182,6 +183,31 @@ class _Adapter(requests.adapters.HTTPAdapter):
         return manager
 
 
+_URI = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")  # RFC 3986 characters only
+
+
+class _AsWritten:
+    """A requests session that sends a URL as it was given: requests re-quotes every URL, turning `%7E` into `~`;
+    a URL already in RFC 3986 form is kept byte for byte (query parameters appended as requests encodes them).
+    Only a URL with characters that are not allowed in one (a space) is left to requests to percent-encode."""
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        prepared = super().prepare_request(request)  # type: ignore[misc]
+        given = request.url if isinstance(request.url, str) else ""
+        if _URI.fullmatch(given) and "#" not in given:
+            params = prepared._encode_params(request.params) if request.params else ""
+            prepared.url = given + ("&" if "?" in given else "?") + params if params else given
+        return prepared
+
+
+class _Session(_AsWritten, requests.Session):
+    pass
+
+
+class _OAuth2Session(_AsWritten, OAuth2Session):
+    pass
+
+
 def _mount(session: requests.Session, connections: int = 10) -> None:
     adapter = _Adapter(pool_maxsize=max(10, connections))  # one kept-alive per worker
     for scheme in ("http://", "https://"):
@@ -267,7 +293,7 @@ class TokenSource:
         auth = self.tenant.auth
         secret = auth.client_secret.reveal() if auth.client_secret else None
         extra = {"username": auth.username, "password": auth.password.reveal()} if auth.grant == "password" else {}
-        with OAuth2Session(auth.client_id or None, secret, token_endpoint_auth_method=authlib_method(auth),
+        with _OAuth2Session(auth.client_id or None, secret, token_endpoint_auth_method=authlib_method(auth),
                            scope=auth.scope or None) as oauth, self.client.deadline(f"token endpoint {url}"):
             _mount(oauth)
             oauth.headers["User-Agent"] = USER_AGENT
@@ -377,7 +403,7 @@ class TargetClient:
         self.config = config
         self.on_retry = on_retry  # told of every 429 / 503 it waits out: (status, redacted URL)
         self.redactor = redactor or Redactor(config.secrets())
-        self.session = requests.Session()
+        self.session = _Session()
         self.session.verify = config.verify_tls
         # No cookies: each request carries only the credentials it means to (a session cookie set by one
         # tenant's read would authenticate the unauthenticated probes and blur tenant isolation).
@@ -402,7 +428,7 @@ class TargetClient:
         return self.requests_sent + sum(source.fetches for source in self.tokens.values())
 
     def url(self, path: str) -> str:
-        return self.config.base_url + path
+        return self.config.url(path)
 
     def deadline(self, what: str) -> _Deadline:
         """The deadline of one request: timeout_s from now, or the end of the run (max_run_s) if sooner."""

@@ -1,0 +1,162 @@
+"""Issue 19, the wire as configured: URLs sent byte for byte, the reference's Django routing of Podero's token
+path, token-encoding mismatches named whatever the body, and TOK-001..004 reading the encoding they probe."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+
+import httpx
+import pytest
+from test_run import reference, run_cli
+
+from conformance.live.client import TargetClient
+from conformance.live.target import config_from_mapping, joined
+from conformance.reference.dataset import build_fleet
+from conformance.reference.oauth import make_credentials
+from conformance.reference.server import PODERO_TOKEN_PATH, TOKEN_PATH, Deployment, start_in_thread
+from conformance.reference.variants import Variants
+
+PODERO = ["podero-token"]
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+
+def request_lines(seen: list[str]):
+    """A Misbehaving rule that records each request line as it reached the server (raw path and query)."""
+
+    def record(scope):
+        query = scope["query_string"].decode("latin-1")
+        seen.append(f"{scope['method']} {scope['raw_path'].decode('latin-1')}{'?' + query if query else ''}")
+
+    return record
+
+
+# --- item 1: URLs exactly as configured ---
+
+
+@pytest.mark.parametrize(("base", "path", "url"), [
+    ("https://h", "/api/x", "https://h/api/x"),
+    ("https://h/", "/api/x", "https://h/api/x"),
+    ("https://h/gw/", "api/x", "https://h/gw/api/x"),
+    ("https://h/gw", "/oauth2/token/", "https://h/gw/oauth2/token/"),
+    ("https://h/a%2Fb%7e/", "/api/x", "https://h/a%2Fb%7e/api/x"),
+    ("https://h/gw/?code=a%2Bb", "/api/x", "https://h/gw/api/x?code=a%2Bb"),
+    ("https://h/gw?code=1", "/api/x?limit=2", "https://h/gw/api/x?code=1&limit=2"),
+])
+def test_a_path_joins_base_url_with_one_slash_keeping_the_rest_as_written(base, path, url):
+    assert joined(base, path) == url
+
+
+def _target(base_url: str, token_url: str) -> dict:
+    return {"base_url": base_url, "auth": {"grant": "client_credentials", "client_id": "c", "client_secret": "s3cret",
+                                           "token_url": token_url},
+            "sessions": [{"org_id": "7d4f3c52-0c1e-4f7a-9a43-3f1b5f7a9c01",
+                          "user_id": "0b8e1a9d-5c2f-4e61-8d7a-2c9e4f6b1a02",
+                          "wallbox_id": "c3a1f5e7-9b2d-4c8e-a6f4-1d3b5e7f9a03", "session_id": 1}]}
+
+
+def test_base_url_and_an_absolute_token_url_are_kept_as_written():
+    config = config_from_mapping(_target("https://gw.example/podero/", "https://app.podero.com/oauth2/token/"),
+                                 default_token_url="/t")
+    assert config.base_url == "https://gw.example/podero/"
+    assert config.token_url(config.tenant) == "https://app.podero.com/oauth2/token/"
+    assert config.with_base_url("https://other.example/x/").base_url == "https://other.example/x/"
+
+
+@contextlib.contextmanager
+def recording_server():
+    """A loopback HTTP server that records each request line byte for byte and answers 200 `{}`."""
+    lines: list[bytes] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.settimeout(2)
+                with contextlib.suppress(OSError):
+                    lines.append(connection.recv(65536).split(b"\r\n", 1)[0])
+                    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+                                       b"Connection: close\r\n\r\n{}")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", lines
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+def test_percent_encodings_trailing_slashes_and_queries_reach_the_wire_as_written():
+    with recording_server() as (origin, lines):
+        config = config_from_mapping(_target(origin + "/gw%7Eone/?code=a%2Bb", origin + "/o%7E/token/?tenant=x"),
+                                     default_token_url="/t")
+        client = TargetClient(config)
+        try:
+            client.send("GET", client.url("/api/partners/v2.0/hems-sessions"), tenant=None, params={"limit": 2})
+            client.send("POST", config.token_url(config.tenant), tenant=None, data={"grant_type": "x"})
+        finally:
+            client.close()
+    assert lines == [b"GET /gw%7Eone/api/partners/v2.0/hems-sessions?code=a%2Bb&limit=2 HTTP/1.1",
+                     b"POST /o%7E/token/?tenant=x HTTP/1.1"]
+
+
+def test_podero_s_absolute_token_url_with_its_trailing_slash_is_sent_as_written_and_conformant(tmp_path, capsys):
+    """Done when: a deployment that serves tokens only at /oauth2/token/ (Django routing) works with the absolute
+    URL from Podero's guide (and a base_url with a trailing slash): exit 0, the request lines as configured."""
+    seen: list[str] = []
+
+    def slashed(target):
+        target["base_url"] += "/"
+        assert target["auth"]["token_url"].endswith(PODERO_TOKEN_PATH) and "://" in target["auth"]["token_url"]
+
+    with reference(tmp_path, variants=PODERO, edit=slashed, rule=request_lines(seen)) as config:
+        code, output = run_cli(capsys, "--config", str(config), "--strict")
+    assert code == 0, output
+    assert "POST /oauth2/token/" in seen and "POST /oauth2/token" not in seen, seen
+    assert not [line for line in seen if "//" in line.split(" ", 1)[1]], "a doubled slash was sent"
+    assert any(line.startswith("GET /api/partners/v2.0/org/") for line in seen)
+
+
+def test_the_slashless_token_path_of_a_django_routed_deployment_is_untestable_naming_token_url(tmp_path, capsys):
+    def slashless(target):
+        target["auth"]["token_url"] = target["auth"]["token_url"].rstrip("/")
+
+    with reference(tmp_path, variants=PODERO, edit=slashless) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    assert code == 3 and "answered 301" in output and "token_url" in output, output
+
+
+@pytest.fixture
+def podero():
+    fleet = build_fleet(0)
+    credentials = make_credentials(((t.key, t.client_id, t.username) for t in fleet.tenants),
+                                   {"a": ("secret-a", "password-a"), "b": ("secret-b", "password-b")})
+    deployment = Deployment(fleet, credentials=credentials, variants=Variants(PODERO))
+    with start_in_thread(deployment) as url, httpx.Client(base_url=url, timeout=10) as client:
+        yield deployment, client, url
+
+
+def test_serve_podero_token_routes_as_django_with_append_slash(podero):
+    deployment, client, url = podero
+    grant, basic = {"grant_type": "client_credentials"}, ("reference-client-a", "secret-a")
+    assert client.post(PODERO_TOKEN_PATH, json=grant, auth=basic).status_code == 200
+    slashless = client.post(PODERO_TOKEN_PATH.rstrip("/") + "?x=1", json=grant, auth=basic)
+    assert slashless.status_code == 301 and slashless.headers["location"] == PODERO_TOKEN_PATH + "?x=1"
+    assert "access_token" not in slashless.text
+    followed = client.post(PODERO_TOKEN_PATH.rstrip("/"), json=grant, auth=basic, follow_redirects=True)
+    assert "access_token" not in followed.text  # a 301 turns the POST into a GET: never a token
+    assert client.post(TOKEN_PATH + "/", json={"grant_type": "password"}).status_code == 404  # no redirect either
+    assert deployment.target_config(url)["auth"]["token_url"] == url + PODERO_TOKEN_PATH
