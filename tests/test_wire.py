@@ -160,3 +160,61 @@ def test_serve_podero_token_routes_as_django_with_append_slash(podero):
     assert "access_token" not in followed.text  # a 301 turns the POST into a GET: never a token
     assert client.post(TOKEN_PATH + "/", json={"grant_type": "password"}).status_code == 404  # no redirect either
     assert deployment.target_config(url)["auth"]["token_url"] == url + PODERO_TOKEN_PATH
+
+
+# --- item 2: mismatches named whatever the body ---
+
+HTML_415 = (415, {"Content-Type": "text/html; charset=utf-8"},
+            b"<!doctype html>\n<html lang=en>\n<title>415 Unsupported Media Type</title>\n<h1>Unsupported Media Type</h1>"
+            b"\n<p>Did not attempt to load JSON data because the request Content-Type was not 'application/json'.</p>\n")
+FASTAPI_422 = (422, {"Content-Type": "application/json"},
+               b'{"detail":[{"type":"missing","loc":["body"],"msg":"Field required","input":null}]}')
+PLAIN_400 = (400, {"Content-Type": "text/plain"}, b"Bad Request")
+
+
+def token_answer(answer):
+    """A rule answering every request to the spec's tokenUrl with `answer` (tenant B's and, in the plain reference,
+    tenant A's token endpoint)."""
+    return lambda scope: answer if scope["path"] == TOKEN_PATH else None
+
+
+def error_line(output: str) -> str:
+    [line] = [line for line in output.splitlines() if line.startswith("hems-conformance: error:")]
+    return line
+
+
+@pytest.mark.parametrize("answer", [HTML_415, FASTAPI_422, PLAIN_400], ids=["flask-415-html", "fastapi-422", "plain-400"])
+@pytest.mark.parametrize("sent", ["form", "json"])
+def test_a_framework_s_refusal_of_the_body_is_exit_2_naming_token_body(tmp_path, capsys, answer, sent):
+    with reference(tmp_path, edit=lambda t: t["auth"].update(token_body=sent), rule=token_answer(answer)) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    other = "json" if sent == "form" else "form"
+    assert code == 2, output
+    line = error_line(output)
+    assert "auth.token_body" in line and f'token_body = "{other}"' in line and str(answer[0]) in line, line
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("method", ["basic", "form"])
+def test_a_401_without_an_rfc_6749_error_after_client_authentication_is_exit_2_naming_token_auth_method(
+        tmp_path, capsys, method):
+    refused = (401, {"Content-Type": "application/json"}, b'{"detail": "Unauthorized"}')
+    with reference(tmp_path, edit=lambda t: t["auth"].update(token_auth_method=method),
+                   rule=token_answer(refused)) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    other = "form" if method == "basic" else "basic"
+    assert code == 2, output
+    line = error_line(output)
+    assert "auth.token_auth_method" in line and f'token_auth_method = "{other}"' in line, line
+
+
+@pytest.mark.parametrize("answer", [(500, {"Content-Type": "text/html"}, b"<h1>Server Error (500)</h1>"),
+                                    (400, {"Content-Type": "application/json"}, b'{"error": "invalid_scope"}')],
+                         ids=["500-html", "400-other-rfc-error"])
+def test_a_token_endpoint_answering_5xx_stays_exit_3_and_another_rfc_error_is_no_encoding_mismatch(
+        tmp_path, capsys, answer):
+    with reference(tmp_path, rule=token_answer(answer)) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    [line] = [line for line in output.splitlines() if "token endpoint" in line]
+    assert "token_body" not in line and "token_auth_method" not in line, line
+    assert code == (3 if answer[0] == 500 else 2), output

@@ -331,8 +331,9 @@ def _add_tokens(redactor: Redactor, answer: dict[str, Any], what: str) -> None:
 def _usable_token_answer(url: str, answer: requests.Response, auth: AuthConfig, where: str) -> requests.Response:
     """What authlib cannot tell apart, as one-line TargetErrors: a redirect (never followed: it would carry the
     credentials elsewhere), an answer over TOKEN_ANSWER_LIMIT, a body that is not a JSON object, a success
-    without an access token; and, as a ConfigError naming token_body, the refusal of a body in the encoding the
-    endpoint does not read. 429 and 503 are retried."""
+    without an access token; and, as a ConfigError naming token_body or token_auth_method, the refusal of a body in
+    the encoding, or of the client authentication, the endpoint does not read (token_request.mismatch). 429 and 503
+    are retried."""
     status = answer.status_code
     if _read_capped(answer, TOKEN_ANSWER_LIMIT):
         raise TargetError(f"token endpoint {url} is broken: HTTP {status} with an answer over "
@@ -345,12 +346,12 @@ def _usable_token_answer(url: str, answer: requests.Response, auth: AuthConfig, 
     if status >= 500:
         return answer  # authlib raises requests.HTTPError
     body = _parse_json(answer.text)
-    if not isinstance(body, dict):
-        kind = answer.headers.get("Content-Type") or "no Content-Type"
-        raise TargetError(f"token endpoint {url} is broken: HTTP {status} with a body that is not a JSON object ({kind})")
-    refused = mismatch(where, url, auth, status, body)
+    kind = answer.headers.get("Content-Type") or "no Content-Type"
+    refused = mismatch(where, url, auth, status, body, kind)
     if refused is not None:
         raise refused
+    if not isinstance(body, dict):
+        raise TargetError(f"token endpoint {url} is broken: HTTP {status} with a body that is not a JSON object ({kind})")
     access = body.get("access_token")
     if "error" not in body and (not isinstance(access, str) or not access):
         raise TargetError(f"token endpoint {url} is broken: HTTP {status} without an access_token")
