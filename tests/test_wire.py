@@ -4,18 +4,25 @@ path, token-encoding mismatches named whatever the body, and TOK-001..004 readin
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import threading
 
 import httpx
 import pytest
-from test_run import reference, run_cli
+from test_run import failed_checks, reference, run_cli
 
 from conformance.live.client import TargetClient
 from conformance.live.target import config_from_mapping, joined
 from conformance.reference.dataset import build_fleet
 from conformance.reference.oauth import make_credentials
-from conformance.reference.server import PODERO_TOKEN_PATH, TOKEN_PATH, Deployment, start_in_thread
+from conformance.reference.server import (
+    PODERO_TOKEN_PATH,
+    TOKEN_PATH,
+    Deployment,
+    start_in_thread,
+    write_target_config,
+)
 from conformance.reference.variants import Variants
 
 PODERO = ["podero-token"]
@@ -218,3 +225,93 @@ def test_a_token_endpoint_answering_5xx_stays_exit_3_and_another_rfc_error_is_no
     [line] = [line for line in output.splitlines() if "token endpoint" in line]
     assert "token_body" not in line and "token_auth_method" not in line, line
     assert code == (3 if answer[0] == 500 else 2), output
+
+
+# --- item 3: token checks that follow the encoding ---
+
+
+class GrantRewriting:
+    """Wraps a deployment's app: a JSON token request to the spec's tokenUrl whose grant_type is one of `read_as`
+    (None: missing or null) reaches the deployment as the password grant, as a TokenInput endpoint reading it so
+    would answer it."""
+
+    def __init__(self, app, read_as) -> None:
+        self.app, self.read_as = app, read_as
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] != TOKEN_PATH:
+            await self.app(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        with contextlib.suppress(ValueError):
+            fields = json.loads(body)
+            if isinstance(fields, dict) and fields.get("grant_type") in self.read_as:
+                body = json.dumps(fields | {"grant_type": "password"}).encode()
+        headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
+        scope = dict(scope, headers=[*headers, (b"content-length", str(len(body)).encode())])
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+@contextlib.contextmanager
+def token_input_target(tmp_path, read_as, token_body="json"):
+    """The podero-token reference with tenant A on the password grant at the spec's tokenUrl (TokenInput, a public
+    client), its grant types in `read_as` read as the password grant; yields the target config's path."""
+    deployment = Deployment(build_fleet(0), variants=Variants(PODERO))
+    deployment.app = GrantRewriting(deployment.app, read_as)
+    owner = deployment.credentials["a"]
+    with start_in_thread(deployment) as url:
+        target = deployment.target_config(url)
+        target["auth"] = {"grant": "password", "token_url": TOKEN_PATH, "username": owner.username,
+                          "password": owner.password, "token_body": token_body}
+        write_target_config(str(tmp_path / "target.toml"), target)
+        yield tmp_path / "target.toml"
+
+
+def checks_of(tmp_path) -> dict:
+    report = json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())
+    return {c["id"]: c for c in report["checks"]}
+
+
+def test_a_json_token_input_endpoint_issuing_a_token_for_a_missing_grant_type_passes_tok_003(tmp_path, capsys):
+    with token_input_target(tmp_path, read_as=(None,)) as config:
+        code, output = run_cli(capsys, "--config", str(config), "--strict")
+    assert code == 0, output
+    assert checks_of(tmp_path)["TOK-003"]["status"] == "passed" and checks_of(tmp_path)["TOK-003"]["judged"] == 2
+
+
+def test_a_json_token_input_endpoint_issuing_a_token_for_an_unknown_grant_type_fails_tok_003(tmp_path, capsys):
+    with token_input_target(tmp_path, read_as=(None, "urn:example:no-such-grant")) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    assert code == 1 and failed_checks(output) == {"TOK-003"}, output
+    [finding] = checks_of(tmp_path)["TOK-003"]["findings"]
+    assert "TokenInput, JSON request" in finding["message"] and "200" in finding["message"], finding
+
+
+def test_a_form_endpoint_issuing_a_token_for_a_missing_grant_type_fails_tok_003_by_rfc_6749(tmp_path, capsys):
+    """The same leniency is not RFC 6749's: a form request without grant_type is invalid_request (§4, §5.2)."""
+    deployment = Deployment(build_fleet(0))
+    with start_in_thread(deployment) as url:
+        original = deployment.issuer.tenant_for
+
+        def lenient(fields, authorization, basic_only=False):
+            return original(fields if fields.get("grant_type") else fields | {"grant_type": "client_credentials"},
+                            authorization, basic_only)
+
+        deployment.issuer.tenant_for = lenient
+        write_target_config(str(tmp_path / "target.toml"), deployment.target_config(url))
+        code, output = run_cli(capsys, "--config", str(tmp_path / "target.toml"))
+    assert code == 1 and failed_checks(output) == {"TOK-003"}, output
+    [finding] = checks_of(tmp_path)["TOK-003"]["findings"]
+    assert "RFC 6749 §5.2, form request" in finding["message"] and "grant_type None" in finding["message"], finding

@@ -21,6 +21,7 @@ from conformance.live.target import TOKEN_AUTH_METHODS, TOKEN_BODIES, AuthConfig
 from conformance.report.redaction import basic_credential
 
 JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
 # How an endpoint refuses a body it cannot read: no grant_type found, or the framework's parse error (no RFC code).
 _MISMATCH_STATUSES = (400, 415, 422)
 _MISMATCH_ERRORS = ("invalid_request", "unsupported_grant_type")
@@ -41,8 +42,12 @@ def credentials(auth: AuthConfig, secret: str | None) -> tuple[dict[str, str], t
 
 
 def encoded(auth: AuthConfig, fields: dict[str, str]) -> dict[str, Any]:
-    """The `requests` keyword that sends `fields` in the configured encoding."""
-    return {"json": fields} if auth.token_body == "json" else {"data": fields}
+    """The `requests` keywords that send `fields` in the configured encoding, with its Content-Type even when there
+    are none (a probe without grant_type and with HTTP Basic: requests would send no Content-Type for an empty form,
+    and the endpoint would refuse the media type, not the missing grant)."""
+    if auth.token_body == "json":
+        return {"json": fields}
+    return {"data": urlencode(fields), "headers": {"Content-Type": FORM}}
 
 
 def authlib_method(auth: AuthConfig) -> AuthMethod:
