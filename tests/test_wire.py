@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
-import threading
 
-import httpx
 import pytest
-from test_run import failed_checks, reference, run_cli
+from reference_support import hanging_up
+from test_podero import PODERO, summary
+from test_run import _in_tmp, failed_checks, reference, run_cli  # noqa: F401 (_in_tmp: each test in its tmp_path)
 
 from conformance.live.client import TargetClient
 from conformance.live.target import config_from_mapping, joined
 from conformance.reference.dataset import build_fleet
-from conformance.reference.oauth import make_credentials
 from conformance.reference.server import (
     PODERO_TOKEN_PATH,
     TOKEN_PATH,
@@ -24,13 +22,6 @@ from conformance.reference.server import (
     write_target_config,
 )
 from conformance.reference.variants import Variants
-
-PODERO = ["podero-token"]
-
-
-@pytest.fixture(autouse=True)
-def _in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
 
 
 def request_lines(seen: list[str]):
@@ -75,39 +66,12 @@ def test_base_url_and_an_absolute_token_url_are_kept_as_written():
     assert config.with_base_url("https://other.example/x/").base_url == "https://other.example/x/"
 
 
-@contextlib.contextmanager
-def recording_server():
-    """A loopback HTTP server that records each request line byte for byte and answers 200 `{}`."""
-    lines: list[bytes] = []
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = listener.accept()
-            except OSError:
-                continue
-            with connection:
-                connection.settimeout(2)
-                with contextlib.suppress(OSError):
-                    lines.append(connection.recv(65536).split(b"\r\n", 1)[0])
-                    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
-                                       b"Connection: close\r\n\r\n{}")
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}", lines
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        listener.close()
+OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
 
 
 def test_percent_encodings_trailing_slashes_and_queries_reach_the_wire_as_written():
-    with recording_server() as (origin, lines):
+    lines: list[bytes] = []
+    with hanging_up(OK, received=lines) as origin:
         config = config_from_mapping(_target(origin + "/gw%7Eone/?code=a%2Bb", origin + "/o%7E/token/?tenant=x"),
                                      default_token_url="/t")
         client = TargetClient(config)
@@ -144,29 +108,6 @@ def test_the_slashless_token_path_of_a_django_routed_deployment_is_untestable_na
     with reference(tmp_path, variants=PODERO, edit=slashless) as config:
         code, output = run_cli(capsys, "--config", str(config))
     assert code == 3 and "answered 301" in output and "token_url" in output, output
-
-
-@pytest.fixture
-def podero():
-    fleet = build_fleet(0)
-    credentials = make_credentials(((t.key, t.client_id, t.username) for t in fleet.tenants),
-                                   {"a": ("secret-a", "password-a"), "b": ("secret-b", "password-b")})
-    deployment = Deployment(fleet, credentials=credentials, variants=Variants(PODERO))
-    with start_in_thread(deployment) as url, httpx.Client(base_url=url, timeout=10) as client:
-        yield deployment, client, url
-
-
-def test_serve_podero_token_routes_as_django_with_append_slash(podero):
-    deployment, client, url = podero
-    grant, basic = {"grant_type": "client_credentials"}, ("reference-client-a", "secret-a")
-    assert client.post(PODERO_TOKEN_PATH, json=grant, auth=basic).status_code == 200
-    slashless = client.post(PODERO_TOKEN_PATH.rstrip("/") + "?x=1", json=grant, auth=basic)
-    assert slashless.status_code == 301 and slashless.headers["location"] == PODERO_TOKEN_PATH + "?x=1"
-    assert "access_token" not in slashless.text
-    followed = client.post(PODERO_TOKEN_PATH.rstrip("/"), json=grant, auth=basic, follow_redirects=True)
-    assert "access_token" not in followed.text  # a 301 turns the POST into a GET: never a token
-    assert client.post(TOKEN_PATH + "/", json={"grant_type": "password"}).status_code == 404  # no redirect either
-    assert deployment.target_config(url)["auth"]["token_url"] == url + PODERO_TOKEN_PATH
 
 
 # --- item 2: mismatches named whatever the body ---
@@ -280,8 +221,7 @@ def token_input_target(tmp_path, read_as, token_body="json"):
 
 
 def checks_of(tmp_path) -> dict:
-    report = json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())
-    return {c["id"]: c for c in report["checks"]}
+    return {c["id"]: c for c in summary(tmp_path)["checks"]}
 
 
 def test_a_json_token_input_endpoint_issuing_a_token_for_a_missing_grant_type_passes_tok_003(tmp_path, capsys):
