@@ -11,6 +11,7 @@ from reference_support import hanging_up
 from test_podero import PODERO, summary
 from test_run import _in_tmp, failed_checks, reference, run_cli  # noqa: F401 (_in_tmp: each test in its tmp_path)
 
+from conformance.contract.settings import read_toml
 from conformance.live.client import TargetClient
 from conformance.live.target import config_from_mapping, joined
 from conformance.reference.dataset import build_fleet
@@ -106,8 +107,10 @@ def test_the_slashless_token_path_of_a_django_routed_deployment_is_untestable_na
         target["auth"]["token_url"] = target["auth"]["token_url"].rstrip("/")
 
     with reference(tmp_path, variants=PODERO, edit=slashless) as config:
+        url = read_toml(config)["base_url"]
         code, output = run_cli(capsys, "--config", str(config))
-    assert code == 3 and "answered 301" in output and "token_url" in output, output
+    assert code == 3 and "answered 301" in output and "APPEND_SLASH" in output, output
+    assert f"set token_url to {url}{PODERO_TOKEN_PATH} " in output, output
 
 
 # --- item 2: mismatches named whatever the body ---

@@ -34,7 +34,7 @@ from conformance.contract.spec import SESSION_PATH
 from conformance.errors import ConfigError, TargetError
 from conformance.live.exchange import Exchange
 from conformance.live.target import AUTH_TABLES, DEFAULT_BODY_LIMIT, AuthConfig, TargetConfig, Tenant
-from conformance.live.token_request import authlib_method, mismatch
+from conformance.live.token_request import authlib_method, mismatch, redirect_hint
 from conformance.report.redaction import MIN_SECRET, Redactor
 
 RETRIED_STATUSES = (429, 503)
@@ -339,8 +339,9 @@ def _usable_token_answer(url: str, answer: requests.Response, auth: AuthConfig, 
         raise TargetError(f"token endpoint {url} is broken: HTTP {status} with an answer over "
                           f"{TOKEN_ANSWER_LIMIT // 1024} KiB (no token is that large)")
     if 300 <= status < 400:
-        raise TargetError(f"token endpoint {url} answered {status}, a redirect to "
-                          f"{answer.headers.get('Location') or 'nowhere'} (not followed: is token_url right?)")
+        location = answer.headers.get("Location")
+        raise TargetError(f"token endpoint {url} answered {status}, a redirect to {location or 'nowhere'} "
+                          f"({redirect_hint(url, location)})")
     if status in RETRIED_STATUSES:
         raise _RetryLater(answer)
     if status >= 500:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from authlib.common.urls import url_decode
 
@@ -93,3 +93,12 @@ def mismatch(where: str, url: str, auth: AuthConfig, status: int, body: Any, kin
     return ConfigError(f"{where}.token_body: token endpoint {url} refused the {auth.token_body}-encoded token request "
                        f"with {said}, as an endpoint that reads only {other} bodies does: set token_body = "
                        f"\"{other}\" in [{where}] (or check grant and token_url)")
+
+
+def redirect_hint(url: str, location: str | None) -> str:
+    """What to check when the token endpoint redirects (never followed: the credentials would go along): a redirect
+    to the same path with a slash appended is Django's APPEND_SLASH, and the slashed URL is the token endpoint."""
+    if location and urlsplit(urljoin(url, location)).path == urlsplit(url).path + "/":
+        return f"not followed: the slashed path is the endpoint (Django's APPEND_SLASH), set token_url to {url}/ " \
+               "or the URL as your provider writes it"
+    return "not followed: is token_url right?"
