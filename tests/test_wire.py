@@ -12,6 +12,7 @@ from test_podero import PODERO, summary
 from test_run import _in_tmp, failed_checks, reference, run_cli  # noqa: F401 (_in_tmp: each test in its tmp_path)
 
 from conformance.contract.settings import read_toml
+from conformance.errors import TargetError
 from conformance.live.client import TargetClient
 from conformance.live.target import config_from_mapping, joined
 from conformance.reference.dataset import build_fleet
@@ -79,10 +80,12 @@ def test_percent_encodings_trailing_slashes_and_queries_reach_the_wire_as_writte
         try:
             client.send("GET", client.url("/api/partners/v2.0/hems-sessions"), tenant=None, params={"limit": 2})
             client.send("POST", config.token_url(config.tenant), tenant=None, data={"grant_type": "x"})
+            with pytest.raises(TargetError, match="without an access_token"):  # the token source's own request
+                client.tokens["a"].authorization()
         finally:
             client.close()
     assert lines == [b"GET /gw%7Eone/api/partners/v2.0/hems-sessions?code=a%2Bb&limit=2 HTTP/1.1",
-                     b"POST /o%7E/token/?tenant=x HTTP/1.1"]
+                     b"POST /o%7E/token/?tenant=x HTTP/1.1", b"POST /o%7E/token/?tenant=x HTTP/1.1"]
 
 
 def test_podero_s_absolute_token_url_with_its_trailing_slash_is_sent_as_written_and_conformant(tmp_path, capsys):
