@@ -52,7 +52,7 @@ def summary(tmp_path) -> dict:
 
 
 def test_the_django_oauth_toolkit_target_is_conformant_with_podero_s_token_url(tmp_path, capsys, django_url):
-    code, output = run_cli(capsys, "--config", django_target(tmp_path, django_url))
+    code, output = run_cli(capsys, "--config", django_target(tmp_path, django_url), "--strict")
     assert code == 0, output
     report = summary(tmp_path)
     judged = {c["id"]: c["judged"] for c in report["checks"] + report["siblings"]["checks"]}

@@ -12,7 +12,7 @@ from test_podero import PODERO, summary
 from test_run import _in_tmp, failed_checks, reference, run_cli  # noqa: F401 (_in_tmp: each test in its tmp_path)
 
 from conformance.contract.settings import read_toml
-from conformance.errors import TargetError
+from conformance.errors import ConfigError, TargetError
 from conformance.live.client import TargetClient
 from conformance.live.target import config_from_mapping, joined
 from conformance.reference.dataset import build_fleet
@@ -66,6 +66,8 @@ def test_base_url_and_an_absolute_token_url_are_kept_as_written():
     assert config.base_url == "https://gw.example/podero/"
     assert config.token_url(config.tenant) == "https://app.podero.com/oauth2/token/"
     assert config.with_base_url("https://other.example/x/").base_url == "https://other.example/x/"
+    with pytest.raises(ConfigError, match="base_url: a URL with a #fragment cannot be requested"):
+        config_from_mapping(_target("https://gw.example/p#top", "/t"), default_token_url="/t")
 
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
