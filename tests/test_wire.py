@@ -15,6 +15,7 @@ from conformance.contract.settings import read_toml
 from conformance.errors import ConfigError, TargetError
 from conformance.live.client import TargetClient
 from conformance.live.target import config_from_mapping, joined
+from conformance.live.token_request import redirect_hint
 from conformance.reference.dataset import build_fleet
 from conformance.reference.server import (
     PODERO_TOKEN_PATH,
@@ -263,3 +264,13 @@ def test_a_form_endpoint_issuing_a_token_for_a_missing_grant_type_fails_tok_003_
     assert code == 1 and failed_checks(output) == {"TOK-003"}, output
     [finding] = checks_of(tmp_path)["TOK-003"]["findings"]
     assert "RFC 6749 §5.2, form request" in finding["message"] and "grant_type None" in finding["message"], finding
+
+
+@pytest.mark.parametrize(("url", "location", "says"), [
+    ("https://h/oauth2/token", "/oauth2/token/", "set token_url to https://h/oauth2/token/ "),
+    ("https://h/oauth2/token?x=1", "https://h/oauth2/token/?x=1", "set token_url to https://h/oauth2/token/?x=1 "),
+    ("https://h/oauth2/token/", "/login/", "is token_url right?"),
+    ("https://h/oauth2/token", None, "is token_url right?"),
+])
+def test_a_redirect_of_the_token_request_says_what_to_check(url, location, says):
+    assert says in redirect_hint(url, location)

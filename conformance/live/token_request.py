@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 from authlib.common.urls import url_decode
 
@@ -98,7 +98,9 @@ def mismatch(where: str, url: str, auth: AuthConfig, status: int, body: Any, kin
 def redirect_hint(url: str, location: str | None) -> str:
     """What to check when the token endpoint redirects (never followed: the credentials would go along): a redirect
     to the same path with a slash appended is Django's APPEND_SLASH, and the slashed URL is the token endpoint."""
-    if location and urlsplit(urljoin(url, location)).path == urlsplit(url).path + "/":
-        return f"not followed: the slashed path is the endpoint (Django's APPEND_SLASH), set token_url to {url}/ " \
+    given = urlsplit(url)
+    if location and urlsplit(urljoin(url, location)).path == given.path + "/":
+        slashed = urlunsplit(given._replace(path=given.path + "/"))
+        return f"not followed: the slashed path is the endpoint (Django's APPEND_SLASH), set token_url to {slashed} " \
                "or the URL as your provider writes it"
     return "not followed: is token_url right?"
