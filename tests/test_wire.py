@@ -214,12 +214,42 @@ class GrantRewriting:
         await self.app(scope, replay, send)
 
 
+class NinjaErrors:
+    """Wraps a deployment's app: the spec's tokenUrl answers its refusals as Django Ninja's default handlers do,
+    `{"detail": ...}` with the same status and no RFC 6749 error code (TokenInput's route documents none)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] != TOKEN_PATH:
+            await self.app(scope, receive, send)
+            return
+        start = {}
+
+        async def rewrite(message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            if start["status"] >= 400:
+                body = json.dumps({"detail": "Invalid credentials or request"}).encode()
+                start["headers"] = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+                message = {"type": "http.response.body", "body": body}
+            await send(start)
+            await send(message)
+
+        await self.app(scope, receive, rewrite)
+
+
 @contextlib.contextmanager
-def token_input_target(tmp_path, read_as, token_body="json"):
-    """The podero-token reference with tenant A on the password grant at the spec's tokenUrl (TokenInput, a public
-    client), its grant types in `read_as` read as the password grant; yields the target config's path."""
-    deployment = Deployment(build_fleet(0), variants=Variants(PODERO))
+def token_input_target(tmp_path, read_as=(), token_body="json", ninja_errors=False):
+    """The reference (podero-token for JSON: TokenInput) with tenant A on the password grant at the spec's tokenUrl
+    as a public client, its grant types in `read_as` read as the password grant, its refusals Django Ninja's if
+    asked; yields the target config's path."""
+    deployment = Deployment(build_fleet(0), variants=Variants(PODERO if token_body == "json" else ()))
     deployment.app = GrantRewriting(deployment.app, read_as)
+    if ninja_errors:
+        deployment.app = NinjaErrors(deployment.app)
     owner = deployment.credentials["a"]
     with start_in_thread(deployment) as url:
         target = deployment.target_config(url)
@@ -274,3 +304,16 @@ def test_a_form_endpoint_issuing_a_token_for_a_missing_grant_type_fails_tok_003_
 ])
 def test_a_redirect_of_the_token_request_says_what_to_check(url, location, says):
     assert says in redirect_hint(url, location)
+
+
+@pytest.mark.parametrize("token_body", ["json", "form"])
+def test_token_refusals_without_rfc_6749_codes_pass_the_json_reading_and_fail_the_form_one(tmp_path, capsys, token_body):
+    """TokenInput's route documents no error format: Django Ninja's {"detail": ...} refusals are conformant for a
+    JSON request; a form request is RFC 6749's, which requires the error code (TOK-002, TOK-003)."""
+    with token_input_target(tmp_path, token_body=token_body, ninja_errors=True) as config:
+        code, output = run_cli(capsys, "--config", str(config), "--strict")
+    if token_body == "json":
+        assert code == 0, output
+        assert {checks_of(tmp_path)[i]["status"] for i in ("TOK-002", "TOK-003")} == {"passed"}
+    else:
+        assert code == 1 and failed_checks(output) == {"TOK-002", "TOK-003"}, output
