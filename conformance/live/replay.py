@@ -116,7 +116,7 @@ class Replayer:
         if url.endswith("…"):
             return "its URL was clipped in the report"
         if self.recorded_base and url.startswith(self.recorded_base):
-            url = self.run.config.base_url + url[len(self.recorded_base):]
+            url = self.run.config.url(url[len(self.recorded_base):])  # one slash, whichever base ends with one
         tenant = request.get("tenant")
         headers = {k: v for k, v in (request.get("headers") or {}).items() if k.lower() not in _NOT_REPLAYED_HEADERS}
         if tenant is not None:
