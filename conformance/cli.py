@@ -35,6 +35,16 @@ def seed(text: str) -> int:
     return value
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError(f"expected seconds above 0 and at most 86400, got {text}")
+    return value
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -137,7 +147,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     judge = Judge(load_contract(args.spec), settings, served)
     return check_with_reports(judge, args.paths, strict=args.strict, output=args.format, report_dir=args.report_dir,
                               argv=args.argv, baseline=baseline, annotations=args.annotations, workers=args.workers,
-                              column=args.column, dask=args.dask)
+                              column=args.column, dask=args.dask, dask_timeout_s=args.dask_timeout)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -223,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--column", metavar="NAME", help="the column of a Parquet/Arrow file that holds each raw JSON body")
     check.add_argument("--dask", metavar="ADDRESS", help="judge on a Dask cluster: 'local' (a LocalCluster of "
                        "--workers processes) or a scheduler address such as tcp://host:8786 (needs the [dask] extra)")
+    check.add_argument("--dask-timeout", type=_positive_seconds, default=None, metavar="SECONDS",
+                       help="how long the Dask scheduler may take to answer, a worker to join, and the cluster may "
+                       "stay without workers while results are due (default: 60)")
     check.set_defaults(handler=_cmd_check)
 
     serve = commands.add_parser("serve", help="run the reference deployment (optionally with faults)")

@@ -287,6 +287,20 @@ def test_podero_token_routes_read_json_only(podero):
     assert client.post(TOKEN_PATH, data={"grant_type": "password"}).json() == {"detail": "Cannot parse request body"}
 
 
+def test_serve_podero_token_routes_as_django_with_append_slash(podero):
+    deployment, client = podero
+    url = str(client.base_url).rstrip("/")
+    grant, basic = {"grant_type": "client_credentials"}, ("reference-client-a", "secret-a")
+    assert client.post(PODERO_TOKEN_PATH, json=grant, auth=basic).status_code == 200
+    slashless = client.post(PODERO_TOKEN_PATH.rstrip("/") + "?x=1", json=grant, auth=basic)
+    assert slashless.status_code == 301 and slashless.headers["location"] == PODERO_TOKEN_PATH + "?x=1"
+    assert "access_token" not in slashless.text
+    followed = client.post(PODERO_TOKEN_PATH.rstrip("/"), json=grant, auth=basic, follow_redirects=True)
+    assert "access_token" not in followed.text  # a 301 turns the POST into a GET: never a token
+    assert client.post(TOKEN_PATH + "/", json={"grant_type": "password"}).status_code == 404  # no redirect either
+    assert deployment.target_config(url)["auth"]["token_url"] == url + PODERO_TOKEN_PATH
+
+
 def test_the_list_route_pages_and_validates_its_query(podero):
     deployment, client = podero
     stored = deployment.fleet.sessions_of("a")[0]

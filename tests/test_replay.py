@@ -15,6 +15,7 @@ from hostile_support import hostile, ok, target_toml
 
 from conformance import __version__
 from conformance.cli import main
+from conformance.errors import UsageError
 
 FAULT = "counters-off-by-one"
 
@@ -188,3 +189,15 @@ def test_replay_never_opens_the_spec_a_report_names(faulty_run, tmp_path, capsys
         assert main(["replay", str(folder), "--config", str(tmp_path / "faulty.toml"), "--max-requests", "1"]) == 1
     err = capsys.readouterr().err
     assert "warning: the run judged against another spec (SHA-256 0000" in err and "bomb.yaml" not in err
+
+
+def test_a_recorded_url_is_rebuilt_on_the_configured_base_url_gateway_prefix_and_query_included():
+    from conformance.live.replay import rebased
+
+    assert rebased("http://old:1/gw/api/x?code=A&q=1", "http://old:1/gw?code=A", "http://new:2/gw2/?code=B") == \
+        "http://new:2/gw2/api/x?code=B&q=1"
+    assert rebased("HTTP://OLD:1/api/x", "http://old:1/", "https://new/") == "https://new/api/x"
+    for tampered in ("http://old:1/gwx/api", "http://old:2/gw/api", "https://old:1/gw/api", "http://u@old:1/gw/api",
+                     "http://old:1/gw/a/%2E%2e/b", "http://old:1/gw/a\nb", "file:///etc/passwd"):
+        with pytest.raises(UsageError, match="refusing to replay"):
+            rebased(tampered, "http://old:1/gw", "http://new:2")

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from conformance.contract import cross
+from conformance.contract.findings import capped
 from conformance.errors import ConfigError, TargetError
 from conformance.live.exchange import Exchange
 from conformance.live.response_checks import Request, catalogue_check
@@ -141,13 +142,18 @@ def _current(run: LiveRun, key: str, wallbox: WallboxRef) -> None:
 
 def _schema(run: LiveRun, check_id: str, exchange: Exchange) -> None:
     run.ledger.judged(check_id)
-    _record(run, check_id, run.siblings.problems(check_id, exchange.body), exchange)
+    findings, more = run.siblings.problems(check_id, exchange.body)
+    _record(run, check_id, findings, exchange, more)
 
 
-def _record(run: LiveRun, check_id: str, findings: Any, exchange: Exchange) -> None:
-    for finding in findings:
+def _record(run: LiveRun, check_id: str, findings: Any, exchange: Exchange, more: int = 0) -> None:
+    """The first findings of a check on one answer, with their evidence; the rest (a page of a million bad items)
+    and `more` already counted only counted."""
+    kept, uncounted = capped(findings)
+    for finding in kept:
         run.finding(check_id, finding.message, exchange, pointer=finding.pointer, expected=finding.expected,
                     actual=finding.actual)
+    run.ledger.add_counted(check_id, run.level_of(check_id), more + uncounted, exchange)
 
 
 def _today() -> datetime.date:

@@ -26,7 +26,7 @@ from conformance.live.checks import LiveCheck, load_checks
 from conformance.live.exchange import Exchange
 from conformance.live.response_checks import Request, ResponseContext, catalogue_check
 from conformance.live.runner import LiveRun, RunOptions
-from conformance.live.target import load_target
+from conformance.live.target import joined, load_target
 from conformance.report.baseline import session_of_url
 from conformance.report.compare import load_summary
 from conformance.report.records import Status
@@ -107,7 +107,10 @@ def rebased(url: str, recorded_base: str, base_url: str) -> str:
     below = parts.path[len(prefix):]
     if any(unquote(segment) in (".", "..") for segment in below.split("/")):
         raise refuse("its path has a '.' or '..' segment")
-    return base_url.rstrip("/") + below + (f"?{parts.query}" if parts.query else "")
+    query = parts.query  # the recorded base's own query (a gateway's ?code=...) is --config's base_url's to give
+    if base.query and (query == base.query or query.startswith(base.query + "&")):
+        query = query[len(base.query) + 1:]
+    return joined(base_url, below + (f"?{query}" if query else ""))
 
 
 def _failing(summary: dict[str, Any], wanted: Sequence[str]) -> list[dict[str, Any]]:

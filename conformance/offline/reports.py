@@ -126,7 +126,8 @@ def write_reports(folder: ReportFolder, summary: dict[str, Any], redactor: Redac
 
 def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: str, report_dir: str | None,
                        argv: list[str], baseline: Baseline | None = None, annotations: str = "none",
-                       workers: int = 1, column: str | None = None, dask: str | None = None) -> int:
+                       workers: int = 1, column: str | None = None, dask: str | None = None,
+                       dask_timeout_s: float | None = None) -> int:
     """`hems-conformance check`: judge the inputs as they stream (here, in `workers` processes, or on a Dask
     cluster), then write the reports (and with `annotations="github"`, print one workflow annotation per failing
     check)."""
@@ -139,7 +140,8 @@ def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: 
         from conformance.offline.dask_engine import dask_partials
 
         partials = dask_partials(judge, paths, strict=strict, as_json=as_json, address=dask, column=column,
-                                 workers=workers, acceptance=acceptance)
+                                 workers=workers, acceptance=acceptance,
+                                 **({} if dask_timeout_s is None else {"timeout_s": dask_timeout_s}))
     elif workers > 1:
         from conformance.offline.parallel import pool_partials
 

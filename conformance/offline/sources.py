@@ -168,7 +168,7 @@ def read_stream(label: str, stream: BinaryIO, progress: Progress, lines: bool | 
     yield from json_lines(label, reader, progress)
 
 
-def _too_large() -> str:
+def too_large() -> str:
     return f"larger than {MAX_DOCUMENT / 2**20:g} MiB: not read (split it into JSON Lines, one payload a line)"
 
 
@@ -302,7 +302,7 @@ def document(label: str, data: bytes) -> Iterator[Payload | SourceError]:
 def parse_document(label: str, data: bytes) -> Any:
     """One JSON document: its value, or the `SourceError` that says why it has none."""
     if len(data) > MAX_DOCUMENT:
-        return SourceError(label, _too_large())
+        return SourceError(label, too_large())
     body = _quick(data)
     if body is not _REFUSED:
         return body
@@ -348,7 +348,7 @@ def json_lines(label: str, reader: Iterable[bytes | None], progress: Progress, *
     for number, raw in enumerate(reader, start=first):
         if raw is None:
             empty = False
-            yield SourceError(f"{label}:{number}", _too_large())
+            yield SourceError(f"{label}:{number}", too_large())
             continue
         progress.read += len(raw)
         if not raw or raw.isspace():  # blank (bytes.isspace knows the whitespace bytes.strip strips), without a copy
