@@ -134,14 +134,23 @@ class LiveRun:
 
     def concurrently(self, work: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """`work` on each item, up to --workers at once, recorded in the ledger as if done one after the other in
-        item order (Ledger.journaled): the verdict and the reports are the same for any --workers. The first
-        exception in item order is raised once what came before it is recorded; what came after is dropped."""
+        item order (Ledger.journaled): the verdict and the reports are the same for any --workers. An exception
+        ends the run: it stops the client at once (TargetClient.stop), and the first one in item order is raised
+        once what came before it is recorded; what came after is dropped."""
         items = list(items)
         if self.options.workers <= 1 or len(items) <= 1:
             return [work(item) for item in items]
         results: list[R] = []
+
+        def attempt(item: T) -> R:
+            try:
+                return work(item)
+            except Exception as exc:  # it ends the run: the other threads send no more from now on
+                self.client.stop(exc)
+                raise
+
         with ThreadPoolExecutor(max_workers=min(self.options.workers, len(items))) as pool:
-            futures = [pool.submit(self.ledger.journaled, functools.partial(work, item)) for item in items]
+            futures = [pool.submit(self.ledger.journaled, functools.partial(attempt, item)) for item in items]
             try:
                 for future in futures:
                     entries, result, error = future.result()
@@ -166,9 +175,9 @@ class LiveRun:
                 try:
                     entry[1]()
                 except Exception as exc:
-                    if not isinstance(exc, Stopped) and self.client.stopped is None:
+                    if exc is self.client.stopped or self.client.stopped is None:  # this one stopped the others
                         self._stopped_by = entry[0]
-                    self.client.stop(exc)  # the others send no more: the run ends on this
+                    self.client.stop(exc)
                     raise _ProcedureFailed(entry[0], exc) from None
 
             try:
