@@ -111,6 +111,7 @@ class TokenIssuer:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.credentials, self.ttl_s, self.clock = dict(credentials), ttl_s, clock
         self._tokens: dict[str, tuple[str, float]] = {}  # token -> (tenant, expiry on `clock`)
+        self._refresh: dict[str, str] = {}  # refresh token -> tenant (never an access token)
 
     def _client(self, client_id: str | None, secret: str | None) -> Credentials:
         for creds in self.credentials.values():
@@ -154,6 +155,19 @@ class TokenIssuer:
         token = secrets.token_urlsafe(32)
         self._tokens[token] = (tenant, now + self.ttl_s)
         return token, max(1, round(self.ttl_s))
+
+    def refresh_token(self, tenant: str) -> str:
+        """A refresh token bound to `tenant` (RFC 6749 §1.5): it obtains access tokens, it is not one."""
+        if len(self._refresh) > 1024:
+            self._refresh.clear()
+        token = secrets.token_urlsafe(32)
+        self._refresh[token] = tenant
+        return token
+
+    def lookup_refresh(self, token: str) -> tuple[str, bool] | None:
+        """(tenant, False) for a refresh token this issuer made (the refresh-token-accepted fault reads it)."""
+        tenant = self._refresh.get(token)
+        return None if tenant is None else (tenant, False)
 
     def lookup(self, token: str) -> tuple[str, bool] | None:
         """(tenant, expired) for a token this issuer made; None for any other string."""
