@@ -377,7 +377,7 @@ def test_the_curl_of_a_token_endpoint_finding_reproduces_it_with_secret_placehol
                            "password": creds.password}
         write_target_config(str(tmp_path / "target.toml"), target)
         code, output = run_cli(capsys, "--config", str(tmp_path / "target.toml"))
-        assert code == 0, output  # TOK-004 is a SHOULD
+        assert code == 1, output  # TOK-004 is MUST (RFC 6749 §5.1)
         checks = {c["id"]: c for c in json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())["checks"]}
         curl = checks["TOK-004"]["findings"][0]["curl"]
         assert creds.client_secret not in curl and "${HEMS_CLIENT_SECRET}" in curl
@@ -506,3 +506,48 @@ def test_the_reproduction_of_a_probe_sends_the_probe_not_a_fresh_token(tmp_path,
     curls = [finding["curl"] for finding in checks["AUTH-002"]["findings"]]
     assert any("Authorization: Bearer not a token" in curl for curl in curls), curls
     assert not any("$HEMS_TOKEN" in curl for curl in curls), curls
+
+
+def test_tenant_isolation_on_the_list_and_current_routes_is_caught(tmp_path, capsys):
+    with reference(tmp_path, faults=["sibling-routes-cross-tenant"]) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    assert code == 1 and failed_checks(output) == {"OBJ-005"}, output
+    summary = json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())
+    messages = " ".join(f["message"] for c in summary["checks"] if c["id"] == "OBJ-005" for f in c["findings"])
+    assert "tenant B's token" in messages and "random org_id" in messages, messages
+
+
+def test_tenant_b_given_tenant_a_token_is_an_isolation_failure_not_a_configuration_error(tmp_path, capsys):
+    """With discovery, tenant B's list route fails under tenant A's token: before blaming the config, the run sees
+    B's token read A's wallbox, reports OBJ-006 and goes on without tenant B."""
+    with reference(tmp_path, faults=["shared-token-across-tenants"], variants=["podero-token"]) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    assert code == 1, output
+    assert "OBJ-006" in failed_checks(output) and "tenant B was left out of the run" in output, output
+
+
+def test_a_refresh_token_accepted_on_the_sibling_routes_is_caught_with_a_reproduction(tmp_path, capsys):
+    with reference(tmp_path, faults=["refresh-token-accepted"], variants=["podero-token"]) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+    assert code == 1 and "AUTH-006" in failed_checks(output), output
+    summary = json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())
+    findings = [f for c in summary["checks"] if c["id"] == "AUTH-006" for f in c["findings"]]
+    assert {"session", "list"} <= {f["message"].split(" route")[0].rsplit(" ", 1)[-1] for f in findings}
+    assert all("$HEMS_REFRESH_TOKEN" in json.dumps(f) for f in findings), findings
+
+
+def test_credentials_in_the_query_string_reproduce_with_placeholders(tmp_path, capsys):
+    fleet = build_fleet(0)
+    deployment = Deployment(fleet, Faults(["token-query-credentials"]))
+    secret = deployment.credentials[fleet.tenants[0].key].client_secret
+    with start_in_thread(deployment) as url:
+        write_target_config(str(tmp_path / "target.toml"), deployment.target_config(url))
+        code, output = run_cli(capsys, "--config", str(tmp_path / "target.toml"))
+        assert code == 1 and failed_checks(output) == {"TOK-006"}, output
+        text = (tmp_path / "reports-under-test" / "summary.json").read_text()
+        assert secret not in text
+        curl = next(f for c in json.loads(text)["checks"] if c["id"] == "TOK-006" for f in c["findings"])["curl"]
+        assert " -G " in curl and "client_secret=${HEMS_CLIENT_SECRET}" in curl, curl
+        env = {"PATH": os.environ["PATH"], "HEMS_CLIENT_SECRET": secret}
+        replayed = subprocess.run(["bash", "-c", curl], env=env, capture_output=True, text=True, timeout=30, check=True)
+    assert json.loads(replayed.stdout)["access_token"]  # the reproduction gets the token the finding is about

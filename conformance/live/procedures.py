@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from conformance.contract import cross, pointers
 from conformance.contract.payload import parse_instant
@@ -384,14 +385,19 @@ def _answer(exchange: Any, key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _sibling_urls(run: LiveRun, wallbox: WallboxRef) -> list[tuple[str, dict[str, Any] | None, str]]:
-    """(url, query, route) of a wallbox's list and current routes, when the run reads them ([discover])."""
+def _with_query(url: str, query: dict[str, str]) -> str:
+    """`url` with `query` as its query string, so the exchange (and its reproduction) shows what was sent."""
+    return f"{url}?{urlencode(query)}"
+
+
+def _sibling_urls(run: LiveRun, wallbox: WallboxRef) -> list[tuple[str, str]]:
+    """(url, route) of a wallbox's list (over the [discover] days) and current routes, when the run reads them."""
     window = run.config.discover
     if window is None:
         return []
     query = {"from": window.from_day.isoformat(), "to": window.to_day.isoformat()}
-    return [(run.client.url(cross.LIST_PATH.format(**wallbox.path_parameters)), query, "list"),
-            (run.client.url(cross.CURRENT_PATH.format(**wallbox.path_parameters)), None, "current")]
+    return [(_with_query(run.client.url(cross.LIST_PATH.format(**wallbox.path_parameters)), query), "list"),
+            (run.client.url(cross.CURRENT_PATH.format(**wallbox.path_parameters)), "current")]
 
 
 def _served_something(route: str, exchange: Any) -> bool:
@@ -423,9 +429,9 @@ def refresh_token_as_access(run: LiveRun, case: LiveCase) -> None:
         exchanges = [("session", run.read(tenant.sessions[0], tenant=None, headers=headers,
                                           note=f"tenant {key.upper()}: its refresh token as a Bearer token"))]
         for wallbox in tenant.wallboxes[:1]:
-            exchanges += [(route, run.client.send("GET", url, tenant=None, headers=headers, params=query,
+            exchanges += [(route, run.client.send("GET", url, tenant=None, headers=headers,
                                                   note=f"tenant {key.upper()}: its refresh token on the {route} route"))
-                          for url, query, route in _sibling_urls(run, wallbox)]
+                          for url, route in _sibling_urls(run, wallbox)]
         for route, exchange in exchanges:
             run.ledger.judged(case.id)
             if _served_something(route, exchange):
@@ -496,8 +502,8 @@ def token_query_credentials(run: LiveRun, case: LiveCase) -> None:
     """RFC 6749 §2.3.1: a POST with the grant and credentials in the query string and an empty body gets no token."""
     if not _token_grant_in_use(run, case):
         return
-    exchange = run.client.send("POST", run.config.token_url(run.config.tenant), tenant=None,
-                               params=_query_credentials(run), note="token request: credentials in the query string",
+    url = _with_query(run.config.token_url(run.config.tenant), _query_credentials(run))
+    exchange = run.client.send("POST", url, tenant=None, note="token request: credentials in the query string",
                                **_empty_body(run))
     run.ledger.judged(case.id)
     if _answer(exchange, "access_token"):
@@ -510,8 +516,8 @@ def token_get_refused(run: LiveRun, case: LiveCase) -> None:
     """RFC 6749 §3.2 and RFC 9110 §15.5.6: GET on the token endpoint gets no token, and a 405 carries Allow."""
     if not _token_grant_in_use(run, case):
         return
-    exchange = run.client.send("GET", run.config.token_url(run.config.tenant), tenant=None,
-                               params=_query_credentials(run), note="token request by GET, credentials in the query")
+    url = _with_query(run.config.token_url(run.config.tenant), _query_credentials(run))
+    exchange = run.client.send("GET", url, tenant=None, note="token request by GET, credentials in the query")
     run.ledger.judged(case.id)
     if _answer(exchange, "access_token"):
         run.finding(case.id, "a GET token request got a token", exchange, expected="405 with Allow: POST",
@@ -531,8 +537,8 @@ def sibling_isolation(run: LiveRun, case: LiveCase) -> None:
         run.ledger.not_exercised(case.id, "[discover] with [[wallboxes]]: the list and current routes")
         return
     for reader, wallbox, what in _sibling_probes(run):
-        for url, query, route in _sibling_urls(run, wallbox):
-            exchange = run.client.send("GET", url, tenant=reader, params=query, note=f"{route} route: {what}")
+        for url, route in _sibling_urls(run, wallbox):
+            exchange = run.client.send("GET", url, tenant=reader, note=f"{route} route: {what}")
             run.ledger.judged(case.id)
             if _served_something(route, exchange):
                 run.finding(case.id, f"the {route} route of wallbox {wallbox.wallbox_id} {what}: answered "
