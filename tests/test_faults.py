@@ -61,13 +61,16 @@ HTTP_EFFECTS = {
     "shared-cacheable-sessions": {"reads", "rereads"},
     "ids-in-errors": {"moved session", "random user"},
     "shared-token-across-tenants": {"same token for two tenants"},
+    "refresh-token-for-client-credentials": {"token"},
+    "token-strict-parameters": {"token extra parameter"},
+    "refresh-token-unbound": {"refresh by another client"},
 }
 
 
 def answer(response: httpx.Response) -> tuple[Any, ...]:
     text = response.text
     if response.request.url.path == TOKEN_PATH and response.status_code == 200:
-        text = sorted((k, v) for k, v in response.json().items() if not k.endswith("_token"))  # differs every call
+        text = sorted((k, "<token>" if k.endswith("_token") else v) for k, v in response.json().items())  # new each call
     return (response.status_code, response.headers.get("content-type"), response.headers.get("cache-control"),
             response.headers.get("www-authenticate"), response.headers.get("allow"), text)
 
@@ -91,6 +94,9 @@ def probe(dep: Deployment, clock: Clock) -> dict[str, Any]:
         seen["same token for two tenants"] = (tokens[0] == tokens[1],)
         password = {"grant_type": "password", "username": dep.credentials["b"].username, "password": SECRETS["b"][1]}
         refresh = client.post(TOKEN_PATH, data=password, auth=CLIENT_B).json().get("refresh_token", "none")
+        seen["token extra parameter"] = answer(client.post(TOKEN_PATH, data=form | {"hems_probe": "1"}, auth=CLIENT_A))
+        seen["refresh by another client"] = answer(client.post(
+            TOKEN_PATH, data={"grant_type": "refresh_token", "refresh_token": refresh}, auth=CLIENT_A))
         own = {key: bearer(dep, key) for key in ("a", "b")}
         for name in ("reads", "rereads"):
             seen[name] = [answer(client.get(stored_url("", s), headers=own[s.tenant])) for s in fleet.sessions]
@@ -132,7 +138,7 @@ def test_the_probe_sees_a_correct_deployment(clean):
     assert {name: seen[0] for name, seen in clean.items() if name not in ("reads", "rereads")} == {
         "token": 200, "token error": 400, "token wrong secret": 401, "no token": 401, "bad token": 401,
         "token query": 400, "token get": 405, "same token for two tenants": False, "lower-case scheme": 200,
-        "refresh token": 401,
+        "refresh token": 401, "token extra parameter": 200, "refresh by another client": 400,
         "other tenant": 404, "moved session": 404, "random user": 404, "unknown session": 404, "bad uuid": 422,
         "int64 overflow": 422, "expired token": 401, "post": 405}
 

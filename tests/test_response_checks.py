@@ -138,12 +138,19 @@ def test_a_401_to_a_token_without_invalid_token_warns(sent, challenge):
     assert judged("AUTH-008", 401, "{}", sent=sent, www_authenticate=challenge) != []
 
 
+def test_a_401_naming_an_error_to_a_request_without_a_token_warns():
+    assert judged("AUTH-008", 401, "{}", sent={}, www_authenticate='Bearer error="invalid_token"') != []
+    assert judged("AUTH-008", 401, "{}", sent={"Authorization": "Token abc"},
+                  www_authenticate='Bearer realm="api", error="invalid_request"') != []
+
+
 @pytest.mark.parametrize(("sent", "challenge"), [
     (UNKNOWN, 'Bearer realm="api", error="invalid_token", error_description="unknown"'),
     (EXPIRED, 'Bearer error=invalid_token'),  # a token, not a quoted string: tolerated
     (EXPIRED, 'DPoP algs="ES256", Bearer realm="api", error="invalid_token"'),
     ({"Authorization": "Bearer not a token"}, 'Bearer error="invalid_request"'),  # malformed: invalid_request too
     ({}, 'Bearer realm="api"'),  # no token sent: no error code (RFC 6750 §3 SHOULD NOT)
+    ({"Authorization": "Basic dXNlcjpwYXNzd29yZA=="}, 'Bearer realm="api"'),  # another scheme: none either
     ({"Authorization": "Bearer"}, 'Bearer realm="api"'),
     ({"Authorization": "bearer 0c6e4f1a8d3b4e7f9a2c5d8e1f4a7b0c"}, 'Bearer realm="api"'),  # AUTH-007's finding
     (UNKNOWN, 'Basic realm="api"'),  # no Bearer challenge: AUTH-004's finding

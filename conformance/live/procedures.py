@@ -588,3 +588,71 @@ def distinct_tenant_tokens(run: LiveRun, case: LiveCase) -> None:
     if first is not None and first == second:
         run.finding(case.id, "tenants A and B were issued the same access token", exchanges[1],
                     expected="a token of tenant B's own", actual="tenant A's access token")
+
+
+@procedure
+def token_no_refresh_for_client(run: LiveRun, case: LiveCase) -> None:
+    """RFC 6749 §4.4.3: a client_credentials answer carries no refresh token."""
+    clients = [(key, tenant) for key, tenant in run.config.tenants() if tenant.auth.grant == "client_credentials"]
+    if not clients:
+        run.ledger.not_exercised(case.id, "a tenant whose [auth] grant is client_credentials")
+        return
+    for key, tenant in clients:
+        exchange = _issued(run, key, tenant, "client_credentials token request: a refresh token?")
+        run.ledger.judged(case.id)
+        if _answer(exchange, "refresh_token"):
+            run.finding(case.id, f"tenant {key.upper()}'s client_credentials answer carries a refresh_token", exchange,
+                        expected="no refresh_token", actual="a refresh_token")
+
+
+@procedure
+def token_extra_parameters(run: LiveRun, case: LiveCase) -> None:
+    """RFC 6749 §3.2: an unrecognized parameter is ignored, and one sent without a value counts as omitted."""
+    if not _token_grant_in_use(run, case):
+        return
+    form, basic = _credentials(run)
+    auth = run.config.tenant.auth
+    probes = [(case.params.get("unrecognized", {"hems_conformance_probe": "1"}), "an unrecognized parameter")]
+    if auth.token_body == "form" and "scope" not in form and not auth.scope:
+        probes.append(({"scope": ""}, "scope sent without a value"))
+    for extra, what in probes:
+        exchange = _token_post(run, form | extra, basic, f"token request with {what}")
+        run.ledger.judged(case.id)
+        if not _answer(exchange, "access_token"):
+            body = exchange.body if isinstance(exchange.body, dict) else {}
+            run.finding(case.id, f"the configured token request with {what} was refused: {exchange.status} "
+                                 f"{body.get('error')!r}", exchange, expected="200 with an access_token",
+                        actual=f"{exchange.status} {body.get('error')!r}")
+
+
+@procedure
+def refresh_token_binding(run: LiveRun, case: LiveCase) -> None:
+    """RFC 6749 §10.4: tenant B's refresh token presented by tenant A's client is refused; then B's own client
+    refreshes it, which shows the endpoint refreshes at all (otherwise the check is not exercised)."""
+    need = "tenant B's token answer with a refresh_token, tenant A's client_id and secret, and an endpoint that " \
+           "refreshes B's token for B"
+    if not _token_grant_in_use(run, case) or not run.config.tenant_b:
+        run.ledger.not_exercised(case.id, need)
+        return
+    a, b = run.config.tenant, run.config.tenant_b
+    refresh = _answer(_issued(run, "b", b, "token request, for its refresh token"), "refresh_token") \
+        if b.auth.grant in ("client_credentials", "password") else None
+    if refresh is None or not a.auth.client_id or not a.auth.client_secret:
+        run.ledger.not_exercised(case.id, need)
+        return
+    grant = {"grant_type": "refresh_token", "refresh_token": refresh}
+    fields, basic = token_request.credentials(a.auth, a.auth.client_secret.reveal())
+    foreign = _token_post(run, grant | fields, basic, "tenant B's refresh token presented by tenant A's client",
+                          tenant=b)
+    own_fields, own_basic = token_request.credentials(b.auth, b.auth.client_secret.reveal() if b.auth.client_secret
+                                                      else None)
+    own = _token_post(run, grant | own_fields, own_basic, "tenant B's refresh token presented by its own client",
+                      tenant=b)
+    if _answer(foreign, "access_token"):
+        run.ledger.judged(case.id)
+        run.finding(case.id, "tenant B's refresh token got a token for tenant A's client", foreign,
+                    expected="400 invalid_grant", actual=f"{foreign.status} with a token")
+    elif _answer(own, "access_token"):
+        run.ledger.judged(case.id)
+    else:
+        run.ledger.not_exercised(case.id, need)

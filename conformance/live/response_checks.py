@@ -203,21 +203,28 @@ _ERROR_ATTRIBUTE = re.compile(r'(?i)(?:^|[\s,])error\s*=\s*"?([^",\s]*)')
 
 @response_check
 def token_error_named(request: Request, ctx: ResponseContext, check_id: str) -> list[Evidence]:
-    """A 401 to a request that carried a Bearer token says why: error="invalid_token" (RFC 6750 §3, §3.1); a token
-    that is not a b64token may be invalid_request instead. Without a Bearer challenge at all, AUTH-004 speaks."""
+    """The error attribute of a 401's Bearer challenge (RFC 6750 §3): a request that carried a token is told why,
+    error="invalid_token" (invalid_request allowed for a token that is not a b64token); a request without any
+    credentials, or with another scheme, gets no error code. Without a Bearer challenge at all, AUTH-004 speaks."""
     exchange = request.exchange
     if exchange.status != 401:
         return []
     sent = next((v for k, v in exchange.request_headers.items() if k.lower() == "authorization"), "")
     scheme, _, credential = sent.partition(" ")
     challenge = exchange.headers.get("www-authenticate", "")
-    # the scheme as RFC 6750 writes it: a 401 to `bearer TOKEN` is AUTH-007's finding, one defect, one finding
-    if scheme != "Bearer" or not credential.strip() or not _BEARER_CHALLENGE.search(challenge):
+    # a 401 to `bearer TOKEN` is AUTH-007's finding (one defect, one finding); `Bearer` alone is neither case
+    if scheme.lower() == "bearer" and (scheme != "Bearer" or not credential.strip()) \
+            or not _BEARER_CHALLENGE.search(challenge):
         return []
     ctx.ledger.judged(check_id)
+    found = _ERROR_ATTRIBUTE.search(challenge)
+    if scheme != "Bearer":
+        if found is None:
+            return []
+        return ctx.finding(check_id, request, "401 to a request without a Bearer token names an error code",
+                           expected="no error attribute (the request had no token)", actual=challenge)
     well_formed = credential.strip() == PLACEHOLDER or _B64TOKEN.fullmatch(credential.strip())
     allowed = ("invalid_token",) if well_formed else ("invalid_token", "invalid_request")
-    found = _ERROR_ATTRIBUTE.search(challenge)
     if found is None or found.group(1) not in allowed:
         return ctx.finding(check_id, request, "401 to a request with a Bearer token does not say why in its challenge",
                            expected=f'WWW-Authenticate: Bearer error="{allowed[0]}"', actual=challenge)

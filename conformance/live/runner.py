@@ -44,6 +44,7 @@ EXIT_INTERRUPTED = 130
 GATEWAY_DOWN = (502, 504)
 _VERDICT_REACHED = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
 VERDICT_OR_INTERRUPTED = (*_VERDICT_REACHED, pytest.ExitCode.INTERRUPTED)  # pytest's codes the run's code replaces
+_SECRET_VARIABLES = {"password": "${HEMS_PASSWORD}", "refresh_token": "${HEMS_REFRESH_TOKEN}"}  # else the secret's
 _SHELL_SPECIAL = re.compile(r'[\\"`]|\$(?!\{?HEMS_)')  # what double quotes would not keep literal
 
 
@@ -195,7 +196,7 @@ class LiveRun:
             url, query = urlsplit(url)._replace(query="").geturl(), parse_qsl(urlsplit(url).query, keep_blank_values=True)
             parts.append("-G")
         for key, value in (*exchange.request_form, *query):
-            variable = "${HEMS_PASSWORD}" if key == "password" else "${HEMS_CLIENT_SECRET}"
+            variable = _SECRET_VARIABLES.get(key, "${HEMS_CLIENT_SECRET}")
             parts += ["--data-urlencode", f"{key}={value.replace(PLACEHOLDER, variable)}"]
         parts.append(url)
         return " ".join(map(_shell_word, parts))

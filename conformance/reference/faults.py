@@ -116,6 +116,12 @@ FAULTS: dict[str, Fault] = {
               "session answers carry Cache-Control: public, max-age=600 (a shared cache may serve them to anyone)"),
         Fault("ids-in-errors", ("RSP-007",),
               "a 404 for an existing session names its owner's org, user and wallbox ids"),
+        Fault("refresh-token-for-client-credentials", ("TOK-008",),
+              "client_credentials answers carry a refresh_token too"),
+        Fault("token-strict-parameters", ("TOK-009",),
+              "the token endpoint refuses an unrecognized parameter and an empty one (scope=) with invalid_request"),
+        Fault("refresh-token-unbound", ("TOK-010",),
+              "a refresh token is honoured whichever client presents it"),
         Fault("shared-token-across-tenants", ("OBJ-006",),
               "the token endpoint hands every client the first token it issued (a cache keyed on nothing)"),
     )

@@ -63,6 +63,7 @@ _UUID = re.compile(r"(?:urn:uuid:)?(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")  # RFC 6750 §2.1
 _ANY_TENANT = ""  # the caller when auth-not-enforced serves a request without credentials
+_TOKEN_PARAMETERS = ("grant_type", "client_id", "client_secret", "username", "password", "scope", "refresh_token")
 
 
 def _encode(payload: Any) -> bytes:
@@ -225,7 +226,11 @@ class Deployment:
                 fields = form_fields(body, content_type)
             if reads_query:
                 fields = dict(request.query_params) | fields
-            tenant = self.issuer.tenant_for(fields, request.headers.get("authorization", ""), basic_only)
+            if self.faults.on("token-strict-parameters") and any(
+                    key not in _TOKEN_PARAMETERS or not value for key, value in fields.items()):
+                raise OAuthError("invalid_request", "unrecognized or empty parameter")
+            tenant = self.issuer.tenant_for(fields, request.headers.get("authorization", ""), basic_only,
+                                            bind_refresh=not self.faults.on("refresh-token-unbound"))
         except OAuthError as exc:
             if self.faults.on("token-errors-not-rfc"):
                 return self._error(403, exc.description)
@@ -239,7 +244,9 @@ class Deployment:
         else:
             token, expires_in = self.issuer.issue(tenant)
         # RFC 6749 §4.3.3: the password grant may issue a refresh token (§4.4.3: client credentials should not)
-        refresh = {"refresh_token": self.issuer.refresh_token(tenant)} if fields.get("grant_type") == "password" else {}
+        refreshing = ("password", "client_credentials") if self.faults.on("refresh-token-for-client-credentials") \
+            else ("password",)
+        refresh = {"refresh_token": self.issuer.refresh_token(tenant)} if fields.get("grant_type") in refreshing else {}
         headers = {} if self.faults.on("token-cacheable") else NO_STORE
         token_type = "mac" if self.faults.on("token-type-not-bearer") else "Bearer"
         answer = {"access_token": token, "token_type": token_type, "expires_in": expires_in} | refresh
