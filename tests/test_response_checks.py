@@ -205,3 +205,21 @@ def test_an_error_naming_the_owners_ids_fires():
 ])
 def test_an_error_naming_only_what_was_sent_or_unknown_ids_is_quiet(body):
     assert judged("RSP-007", 404, body, url=PROBE, ids=KNOWN) == []
+
+
+# --- OBJ-005, AUTH-006: what counts as a route serving data ---
+
+@pytest.mark.parametrize(("route", "status", "body", "served"), [
+    ("list", 200, {"total": 0, "items": []}, False),  # an empty list under a wallbox one may not see discloses nothing
+    ("list", 200, {"total": 1, "items": [{"id": 7}]}, True),
+    ("list", 404, {"detail": "Not Found"}, False),
+    ("current", 200, {"session": None}, False),
+    ("current", 200, {"session": {"session": {"id": 7}}}, True),
+    ("current", 403, {"detail": "Forbidden"}, False),
+    ("session", 200, {"session": {"id": 7}}, True),
+])
+def test_a_route_serves_data_only_with_a_2xx_that_holds_some(route, status, body, served):
+    from conformance.live.procedures import _served_something
+
+    exchange = Exchange("GET", "http://127.0.0.1:1/x", {}, status, {}, json.dumps(body), 1.0, body=body)
+    assert _served_something(route, exchange) is served

@@ -188,7 +188,8 @@ def test_a_target_that_is_down_is_untestable(tmp_path, capsys):
 def verdict_of(output: str) -> str:
     """The one `hems-conformance:` verdict line (the other such lines name the reports and notes)."""
     [line] = [line for line in output.splitlines()
-              if line.startswith("hems-conformance: ") and " reports in " not in line and ": note: " not in line]
+              if line.startswith("hems-conformance: ") and " reports in " not in line and ": note: " not in line
+              and ": not exercised: " not in line]
     return line
 
 
@@ -551,3 +552,33 @@ def test_credentials_in_the_query_string_reproduce_with_placeholders(tmp_path, c
         env = {"PATH": os.environ["PATH"], "HEMS_CLIENT_SECRET": secret}
         replayed = subprocess.run(["bash", "-c", curl], env=env, capture_output=True, text=True, timeout=30, check=True)
     assert json.loads(replayed.stdout)["access_token"]  # the reproduction gets the token the finding is about
+
+
+
+def test_a_token_endpoint_refusing_get_with_400_instead_of_405_is_conformant(tmp_path, capsys):
+    """TOK-007 asks for no token, and Allow on a 405: a 400 invalid_request refuses GET as well."""
+    def get_is_400(scope):
+        if scope["path"] == TOKEN_PATH and scope["method"] == "GET":
+            return 400, {"Content-Type": "application/json", "Cache-Control": "no-store"}, b'{"error":"invalid_request"}'
+        return None
+
+    with reference(tmp_path, rule=get_is_400) as config:
+        code, output = run_cli(capsys, "--config", str(config), "--strict")
+    assert code == 0 and "with warnings" not in output, output
+
+
+def test_credentials_go_into_no_url_when_tok_006_and_tok_007_are_turned_off(tmp_path, capsys):
+    queries: list[bytes] = []
+
+    def record(scope):
+        if scope["path"] == TOKEN_PATH:
+            queries.append(scope["query_string"])
+        return None
+
+    def off(target):
+        target["judge"] = {"levels": {"TOK-006": "OFF", "TOK-007": "OFF"}}
+
+    with reference(tmp_path, rule=record, edit=off) as config:
+        code, output = run_cli(capsys, "--config", str(config), "--strict")
+    assert code == 0, output
+    assert queries and not any(queries), queries  # token requests were sent, none with a query string

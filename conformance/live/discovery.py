@@ -81,6 +81,8 @@ def _tenant(run: LiveRun, key: str, tenant: Tenant, window: Discovery) -> Tenant
     new = tuple(ref for ref in found if ref not in tenant.sessions)
     run.discovered[key] = new
     if not tenant.sessions and not new:
+        if _bound_to_tenant_a(run, key):
+            raise _BoundToTenantA
         raise ConfigError(f"discover: the list route lists no session of tenant {key.upper()}'s wallboxes from "
                           f"{window.from_day} to {window.to_day}: widen the window or configure [[sessions]]")
     return replace(tenant, sessions=tenant.sessions + new)
@@ -88,6 +90,7 @@ def _tenant(run: LiveRun, key: str, tenant: Tenant, window: Discovery) -> Tenant
 
 def _get(run: LiveRun, key: str, url: str, note: str, params: dict[str, Any] | None = None) -> Exchange:
     exchange = run.client.send("GET", url, tenant=key, note=note, params=params)
+    run.judge_sibling(exchange)
     if exchange.status >= 500:
         raise TargetError(f"GET {exchange.url} answered {exchange.status}: the sibling routes cannot be read")
     return exchange

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from conformance.contract import cross, pointers
+from conformance.contract.levels import Level
 from conformance.contract.payload import parse_instant
 from conformance.errors import TargetError
 from conformance.live import token_request
@@ -400,6 +401,14 @@ def _sibling_urls(run: LiveRun, wallbox: WallboxRef) -> list[tuple[str, str]]:
             (run.client.url(cross.CURRENT_PATH.format(**wallbox.path_parameters)), "current")]
 
 
+def _read_sibling(run: LiveRun, url: str, tenant: str | None, note: str,
+                  headers: dict[str, str] | None = None) -> Any:
+    """GET a list or current route; its answer is judged by the response checks as the session route's are."""
+    exchange = run.client.send("GET", url, tenant=tenant, headers=headers, note=note)
+    run.judge_sibling(exchange)
+    return exchange
+
+
 def _served_something(route: str, exchange: Any) -> bool:
     """A 2xx that hands out data: a list with an item, a current session, any other 2xx body of the session route.
     An empty list under a wallbox the caller may not see discloses nothing (a legitimate answer)."""
@@ -429,8 +438,8 @@ def refresh_token_as_access(run: LiveRun, case: LiveCase) -> None:
         exchanges = [("session", run.read(tenant.sessions[0], tenant=None, headers=headers,
                                           note=f"tenant {key.upper()}: its refresh token as a Bearer token"))]
         for wallbox in tenant.wallboxes[:1]:
-            exchanges += [(route, run.client.send("GET", url, tenant=None, headers=headers,
-                                                  note=f"tenant {key.upper()}: its refresh token on the {route} route"))
+            exchanges += [(route, _read_sibling(run, url, None, f"tenant {key.upper()}: its refresh token on the "
+                                                                f"{route} route", headers))
                           for url, route in _sibling_urls(run, wallbox)]
         for route, exchange in exchanges:
             run.ledger.judged(case.id)
@@ -484,6 +493,14 @@ def token_basic_challenge(run: LiveRun, case: LiveCase) -> None:
 _BASIC_CHALLENGE = re.compile(r"(?i)(?:^|,)\s*basic(?:\s|,|$)")
 
 
+def _credentials_in_url_allowed(run: LiveRun, case: LiveCase) -> bool:
+    """TOK-006 and TOK-007 put the configured credentials in a URL, which gateways and servers log: a check turned
+    OFF in [judge.levels] sends nothing (the way to run the suite against production without that exposure)."""
+    if run.level_of(case.id) is Level.OFF:
+        return False
+    return _token_grant_in_use(run, case)
+
+
 def _query_credentials(run: LiveRun) -> dict[str, str]:
     """The configured token request's grant and credentials as one set of parameters (the client's too)."""
     form, basic = _credentials(run)
@@ -500,7 +517,7 @@ def _empty_body(run: LiveRun) -> dict[str, Any]:
 @procedure
 def token_query_credentials(run: LiveRun, case: LiveCase) -> None:
     """RFC 6749 §2.3.1: a POST with the grant and credentials in the query string and an empty body gets no token."""
-    if not _token_grant_in_use(run, case):
+    if not _credentials_in_url_allowed(run, case):
         return
     url = _with_query(run.config.token_url(run.config.tenant), _query_credentials(run))
     exchange = run.client.send("POST", url, tenant=None, note="token request: credentials in the query string",
@@ -514,7 +531,7 @@ def token_query_credentials(run: LiveRun, case: LiveCase) -> None:
 @procedure
 def token_get_refused(run: LiveRun, case: LiveCase) -> None:
     """RFC 6749 §3.2 and RFC 9110 §15.5.6: GET on the token endpoint gets no token, and a 405 carries Allow."""
-    if not _token_grant_in_use(run, case):
+    if not _credentials_in_url_allowed(run, case):
         return
     url = _with_query(run.config.token_url(run.config.tenant), _query_credentials(run))
     exchange = run.client.send("GET", url, tenant=None, note="token request by GET, credentials in the query")
@@ -538,7 +555,7 @@ def sibling_isolation(run: LiveRun, case: LiveCase) -> None:
         return
     for reader, wallbox, what in _sibling_probes(run):
         for url, route in _sibling_urls(run, wallbox):
-            exchange = run.client.send("GET", url, tenant=reader, note=f"{route} route: {what}")
+            exchange = _read_sibling(run, url, reader, f"{route} route: {what}")
             run.ledger.judged(case.id)
             if _served_something(route, exchange):
                 run.finding(case.id, f"the {route} route of wallbox {wallbox.wallbox_id} {what}: answered "

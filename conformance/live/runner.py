@@ -178,6 +178,15 @@ class LiveRun:
                 exchange,
             )
 
+    def judge_sibling(self, exchange: Exchange) -> None:
+        """An answer of a route beside the session endpoint (the list and current routes): judged by the live
+        cases' response checks (a 401's challenge, internals in errors, cache directives, ids in errors, ...) as
+        the session endpoint's answers are; the catalogue is not run on it (discovery judges those bodies)."""
+        request = Request(exchange, curl=self.curl(exchange))
+        for check_id, check in self._response_checks:
+            for evidence in check(request, self.context, check_id):
+                self.ledger.add(evidence)
+
     def curl(self, exchange: Exchange, token_variable: str = "$HEMS_TOKEN") -> str:
         """A reproduction with shell variables where secrets were: $HEMS_TOKEN (a fresh token), and for the token
         endpoint the form it sent and its Basic credentials with ${HEMS_CLIENT_SECRET} and ${HEMS_PASSWORD}; a
