@@ -56,6 +56,7 @@ HTTP_EFFECTS = {
     "scheme-case-sensitive": {"lower-case scheme"},
     "challenge-without-error": {"bad token", "expired token"},
     "invalid-client-without-challenge": {"token wrong secret"},
+    "invalid-client-bearer-challenge": {"token wrong secret"},
     "token-query-credentials": {"token query"},
     "token-get-allowed": {"token get"},
     "shared-cacheable-sessions": {"reads", "rereads"},

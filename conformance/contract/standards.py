@@ -77,7 +77,7 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(_6749, "§5.2", "If the client attempted to authenticate via the \"Authorization\" request header field, the "
            "authorization server MUST respond with an HTTP 401 (Unauthorized) status code and include the "
            "\"WWW-Authenticate\" response header field matching the authentication scheme used by the client.",
-           ("TOK-005",)),
+           ("TOK-005", "TOK-011")),
     Clause(_6749, "§10.3", "Access token credentials (as well as any confidential access token attributes) MUST be "
            "kept confidential in transit and storage, and only shared among the authorization server, the resource "
            "servers the access token is valid for, and the client to whom the access token is issued.", ("OBJ-006",)),

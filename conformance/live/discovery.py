@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from conformance.contract import cross
+from conformance.contract.findings import capped
 from conformance.errors import ConfigError, TargetError
 from conformance.live.exchange import Exchange
 from conformance.live.response_checks import Request, catalogue_check
@@ -101,7 +102,8 @@ def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery, budg
     url = run.client.url(cross.LIST_PATH.format(**wallbox.path_parameters))
     pages: list[Any] = []
     items: list[Any] = []
-    complete = False
+    ids: set[Any] = set()  # the distinct session ids listed so far
+    complete = repeated = False
     for _ in range(budget):  # each page that does not end the walk adds a session: bounded by the budget
         query = {"from": window.from_day.isoformat(), "to": window.to_day.isoformat(), "limit": cross.PAGE_LIMIT,
                  "offset": len(items)}
@@ -118,21 +120,30 @@ def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery, budg
             break
         pages.append(page)
         items += page["items"]
+        listed = {_item_id(item) for item in page["items"]} - {None}
         total = page.get("total")
         if not page["items"] or (isinstance(total, int) and len(items) >= total):
             complete = True
             break
+        if ids and listed <= ids:  # no session not listed before (an offset ignored): the next page would repeat
+            repeated = True
+            break
+        ids |= listed
         if len(items) >= budget:
             break
     run.ledger.judged("XEP-002")
     _record(run, "XEP-002", cross.paging_consistent(pages, complete, window.to_day < _today()), exchange)
-    if not complete and len(items) >= budget:
+    if repeated:
+        run.ledger.note(f"discovery stopped for tenant {key.upper()}: the list route answered offset "
+                        f"{len(items) - len(pages[-1]['items'])} with no session it had not listed before (e.g. "
+                        f"{exchange.url}); {len(ids)} distinct session(s) were found")
+    elif not complete and len(ids) >= budget:
         run.ledger.note(f"discovery stopped at [discover] max_sessions = {run.config.discover.max_sessions} for "
                         f"tenant {key.upper()}: the list route has more sessions than were judged")
     refs, fields = [], cross.item_fields(run.contract)
     for item in items[:budget]:
-        session_id = item.get("id") if isinstance(item, dict) else None
-        if isinstance(session_id, bool) or not isinstance(session_id, int):
+        session_id = _item_id(item)
+        if session_id is None:
             continue  # SIB-001 reports it
         ref = wallbox.session(session_id)
         refs.append(ref)
@@ -142,6 +153,11 @@ def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery, budg
                 run.ledger.judged("XEP-001")
                 _record(run, "XEP-001", cross.item_matches_detail(item, detail.body, fields), detail)
     return refs
+
+
+def _item_id(item: Any) -> int | None:
+    session_id = item.get("id") if isinstance(item, dict) else None
+    return None if isinstance(session_id, bool) or not isinstance(session_id, int) else session_id
 
 
 def _current(run: LiveRun, key: str, wallbox: WallboxRef) -> None:
@@ -167,13 +183,18 @@ def _current(run: LiveRun, key: str, wallbox: WallboxRef) -> None:
 
 def _schema(run: LiveRun, check_id: str, exchange: Exchange) -> None:
     run.ledger.judged(check_id)
-    _record(run, check_id, run.siblings.problems(check_id, exchange.body), exchange)
+    findings, more = run.siblings.problems(check_id, exchange.body)
+    _record(run, check_id, findings, exchange, more)
 
 
-def _record(run: LiveRun, check_id: str, findings: Any, exchange: Exchange) -> None:
-    for finding in findings:
+def _record(run: LiveRun, check_id: str, findings: Any, exchange: Exchange, more: int = 0) -> None:
+    """The first findings of a check on one answer, with their evidence; the rest (a page of a million bad items)
+    and `more` already counted only counted."""
+    kept, uncounted = capped(findings)
+    for finding in kept:
         run.finding(check_id, finding.message, exchange, pointer=finding.pointer, expected=finding.expected,
                     actual=finding.actual)
+    run.ledger.add_counted(check_id, run.level_of(check_id), more + uncounted, exchange)
 
 
 def _today() -> datetime.date:

@@ -109,6 +109,8 @@ FAULTS: dict[str, Fault] = {
               "401s for an expired or unknown token challenge without error=\"invalid_token\""),
         Fault("invalid-client-without-challenge", ("TOK-005",),
               "invalid_client after HTTP Basic is 401 without a WWW-Authenticate challenge"),
+        Fault("invalid-client-bearer-challenge", ("TOK-011",),
+              "invalid_client after HTTP Basic challenges with Bearer (as oauthlib does), not Basic"),
         Fault("token-query-credentials", ("TOK-006",),
               "the token endpoint reads its parameters from the query string too: credentials in the URI get a token"),
         Fault("token-get-allowed", ("TOK-007",), "the token endpoint answers GET like POST, reading the query string"),
