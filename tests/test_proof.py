@@ -12,7 +12,7 @@ import sys
 from conformance.contract.cases import load_cases
 from conformance.contract.catalogue import CATALOGUE
 from conformance.live.cases import load_cases as load_live_cases
-from conformance.reference.faults import FAULTS
+from conformance.reference.faults import FAULTS, SIBLING_FAULTS
 from conformance.report.proof import PROOFS, PROOFS_FILE, proof_html, proof_of
 
 CHECK_IDS = [*CATALOGUE, *(case.id for case in load_live_cases())]
@@ -21,7 +21,7 @@ CHECK_IDS = [*CATALOGUE, *(case.id for case in load_live_cases())]
 def proof_table() -> dict[str, dict[str, list[str]]]:
     cases = load_cases()
     return {check_id: {"cases": [case.id for case in cases if check_id in case.expected],
-                       "faults": [fault.name for fault in FAULTS.values() if check_id in fault.breaks]}
+                       "faults": [fault.name for fault in (FAULTS | SIBLING_FAULTS).values() if check_id in fault.breaks]}
             for check_id in CHECK_IDS}
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from conformance.contract import pointers
 from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.standards import CLAUSES
 
 _ENUM_LINE = re.compile(r"[A-Z][A-Z_]*[A-Z]\s+-\s")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“(])")
@@ -208,6 +209,14 @@ def trace(document: Mapping[str, Any]) -> list[Row]:
     return rows
 
 
+def with_standards(rows: list[Row]) -> list[Row]:
+    """The spec's rows, then one per observable clause of an adopted standard (`standards.CLAUSES`), whose pointer
+    names the standard and section; they do not change with the spec, so a comparison leaves them unmarked."""
+    change = "unchanged" if any(row.change for row in rows) else None
+    return rows + [Row(clause.where, clause.text, sorted(clause.checks, key=_check_order),
+                       None if clause.checks else clause.reason, change) for clause in CLAUSES]
+
+
 def _check_order(check: str) -> tuple[int, str]:
     ids = list(CATALOGUE)
     return (ids.index(check), "") if check in CATALOGUE else (len(ids), check)
@@ -297,6 +306,9 @@ def render_markdown(rows: list[Row]) -> str:
         "`required` list, one `format`, one security requirement or one token URL. Checks are catalogue",
         "invariants (`hems-conformance invariants`) and live cases (`cases/live/`). With `--spec NEWER.yaml`",
         "the command marks the units a newer spec added, changed or removed: the readings to revisit.",
+        "After the spec's units come the observable clauses of the standards the spec adopts (RFC 6749, 6750,",
+        "9110, 9111 and the OWASP API Security Top 10), each quoted under its standard and section",
+        "(`conformance/contract/standards.py`), with the checks that hold it at its own level or why none can.",
         "",
         _summary(rows) + ".",
         "",

@@ -29,8 +29,44 @@ def discover(run: LiveRun) -> None:
     window = run.config.discover
     if window is None:
         return
-    tenants = [_tenant(run, key, tenant, window) for key, tenant in run.config.tenants()]
+    tenants = []
+    for key, tenant in run.config.tenants():
+        try:
+            tenants.append(_tenant(run, key, tenant, window))
+        except _BoundToTenantA:
+            run.ledger.note("tenant B was left out of the run: its token reads tenant A's wallbox (OBJ-006), so "
+                            "nothing it reads would tell the tenants apart")
     run.config = replace(run.config, tenant=tenants[0], tenant_b=tenants[1] if len(tenants) > 1 else None)
+
+
+class _BoundToTenantA(Exception):
+    """Tenant B's discovery failed because its token is tenant A's (reported as OBJ-006, not as a bad config)."""
+
+
+_ISOLATION = "OBJ-006"
+
+
+def _bound_to_tenant_a(run: LiveRun, key: str) -> bool:
+    """Before blaming the configuration for tenant B's failing discovery: whether B's token reads tenant A's first
+    wallbox (or session). If it does, that is a tenant-isolation finding, recorded here."""
+    owner = run.config.tenant
+    if key != "b" or _ISOLATION not in run.cases or not owner.wallboxes and not owner.sessions:
+        return False
+    if owner.wallboxes:
+        window = run.config.discover
+        url = run.client.url(cross.LIST_PATH.format(**owner.wallboxes[0].path_parameters))
+        query = {"from": window.from_day.isoformat(), "to": window.to_day.isoformat()} if window else None
+        exchange = _get(run, key, url, "tenant B's token on tenant A's wallbox: is it bound to A?", query)
+        leaked = exchange.status == 200 and bool(exchange.body.get("items") if isinstance(exchange.body, dict) else True)
+    else:
+        exchange = run.read(owner.sessions[0], tenant=key, note="tenant B's token on tenant A's session: bound to A?")
+        leaked = exchange.status == 200
+    run.ledger.judged(_ISOLATION)
+    if leaked:
+        run.finding(_ISOLATION, "tenant B's own discovery failed, and its token reads tenant A's wallbox: the token "
+                                "endpoint issued tenant B a token bound to tenant A", exchange,
+                    expected="403 or 404", actual=exchange.status)
+    return leaked
 
 
 def _tenant(run: LiveRun, key: str, tenant: Tenant, window: Discovery) -> Tenant:
@@ -46,6 +82,8 @@ def _tenant(run: LiveRun, key: str, tenant: Tenant, window: Discovery) -> Tenant
     new = tuple(ref for ref in found if ref not in tenant.sessions)
     run.discovered[key] = new
     if not tenant.sessions and not new:
+        if _bound_to_tenant_a(run, key):
+            raise _BoundToTenantA
         raise ConfigError(f"discover: the list route lists no session of tenant {key.upper()}'s wallboxes from "
                           f"{window.from_day} to {window.to_day}: widen the window or configure [[sessions]]")
     return replace(tenant, sessions=tenant.sessions + new)
@@ -53,6 +91,7 @@ def _tenant(run: LiveRun, key: str, tenant: Tenant, window: Discovery) -> Tenant
 
 def _get(run: LiveRun, key: str, url: str, note: str, params: dict[str, Any] | None = None) -> Exchange:
     exchange = run.client.send("GET", url, tenant=key, note=note, params=params)
+    run.judge_sibling(exchange)
     if exchange.status >= 500:
         raise TargetError(f"GET {exchange.url} answered {exchange.status}: the sibling routes cannot be read")
     return exchange
@@ -71,6 +110,8 @@ def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery, budg
         exchange = _get(run, key, url, f"tenant {key.upper()}: list of the wallbox's sessions", query)
         if exchange.status != 200:
             run.usable(exchange, key)
+            if _bound_to_tenant_a(run, key):
+                raise _BoundToTenantA
             raise ConfigError(f"discover: the list route answered {exchange.status} for {exchange.url} (is the "
                               f"wallbox right, and does the deployment serve the list route?)")
         _schema(run, "SIB-001", exchange)
