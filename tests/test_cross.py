@@ -195,7 +195,8 @@ def test_client_credentials_go_where_token_auth_method_says_in_either_encoding(m
     auth = _auth(token_auth_method=method, token_body=body)
     assert credentials(auth, "s") == (fields, basic)
     assert encoded(auth, {"grant_type": "x"}) == ({"json": {"grant_type": "x"}} if body == "json" else
-                                                  {"data": {"grant_type": "x"}})
+                                                  {"data": "grant_type=x",
+                                                   "headers": {"Content-Type": "application/x-www-form-urlencoded"}})
 
 
 def test_the_authlib_method_writes_one_json_object_with_basic_auth():
@@ -208,18 +209,22 @@ def test_the_authlib_method_writes_one_json_object_with_basic_auth():
     assert headers["Content-Length"] == str(len(body))
 
 
-@pytest.mark.parametrize("status, body", [(400, {"error": "unsupported_grant_type"}), (400, {"error": "invalid_request"}),
-                                          (400, {"detail": "Cannot parse request body"}), (415, {"detail": "x"}),
-                                          (422, {"detail": [{"type": "missing"}]})])
-def test_a_refusal_of_the_encoding_names_token_body(status, body):
-    error = mismatch("auth", "https://t", _auth(), status, body)
+@pytest.mark.parametrize("status, body, kind", [(400, {"error": "unsupported_grant_type"}, "application/json"),
+                                                (400, {"error": "invalid_request"}, "application/json"),
+                                                (400, {"detail": "Cannot parse request body"}, "application/json"),
+                                                (415, {"detail": "x"}, "application/json"),
+                                                (422, {"detail": [{"type": "missing"}]}, "application/json"),
+                                                (415, None, "text/html"), (400, None, "text/plain")])
+def test_a_refusal_of_the_encoding_names_token_body(status, body, kind):
+    """Flask's HTML 415, a plain-text 400 and FastAPI's 422 {"detail"} name the encoding, as RFC 6749's codes do."""
+    error = mismatch("auth", "https://t", _auth(), status, body, kind)
     assert error is not None and 'set token_body = "json" in [auth]' in str(error) and "\n" not in str(error)
 
 
 @pytest.mark.parametrize("status, body", [(401, {"error": "invalid_client"}), (400, {"error": "invalid_grant"}),
-                                          (400, {"error": "invalid_scope"}), (500, {}), (400, "<html>")])
+                                          (400, {"error": "invalid_scope"}), (500, {}), (502, None)])
 def test_other_refusals_are_not_blamed_on_the_encoding(status, body):
-    assert mismatch("auth", "https://t", _auth(), status, body) is None
+    assert mismatch("auth", "https://t", _auth(), status, body, "application/json") is None
 
 
 @pytest.mark.parametrize("secret", ["plain-Secret_9", "a+b/c=", "50% off", "colon:inside", "ünïcode"])
