@@ -593,3 +593,17 @@ def test_a_broken_row_keeps_out_only_the_invariants_that_read_it():
     assert {f.check_id for f in judgement.findings} == {"SCH-001", "OUT-006"}
     assert {"EVD-001", "CNT-002"} <= set(judgement.not_evaluated)
     assert not {"OUT-006", "TIM-002", "TIM-003", "REF-002"} & set(judgement.not_evaluated)
+
+
+@pytest.mark.parametrize(("case_id", "default_gate"), [("REF-001[1]", 1), ("REF-005[0]", 0)])
+def test_the_held_out_reference_defects_fail_check_strict(tmp_path, capsys, case_id, default_gate):
+    """A dispatched decision naming no command (charter MUST: also the default gate) and a command no dispatched
+    decision names (charter SHOULD) once passed even `check --strict`, while REF-001 was INFO."""
+    from conformance.contract.cases import load_cases
+
+    case = next(c for c in load_cases() if c.id == case_id)
+    path = tmp_path / "held-out.json"
+    path.write_text(json.dumps(case.payload), encoding="utf-8")
+    assert main(["check", "--strict", "--report-dir", str(tmp_path / "strict"), str(path)]) == 1
+    assert main(["check", "--report-dir", str(tmp_path / "default"), str(path)]) == default_gate
+    assert case_id.split("[")[0] in capsys.readouterr().out

@@ -164,6 +164,8 @@ PLACE_FOR = {
     "REF-002": _CHARGED,
     "REF-003": _CHARGED,
     "REF-004": _CHARGED,
+    "REF-005": _CHARGED,
+    "REF-006": _CHARGED,
     "KND-001": _CHARGED,
     "KND-002": _CHARGED,
     "KND-003": _CHARGED,
@@ -173,6 +175,7 @@ PLACE_FOR = {
     "OUT-004": _NO_SURPLUS,
     "OUT-006": _ENDED,
     "OUT-007": _CHARGED,
+    "OUT-008": _INEFFECTIVE,
     "EVD-001": _CHARGED,
     "EVD-002": _answering("lose_measurand"),
     # A 3-phase box that keeps its phase count: under a cloud the loop asks for 1 phase, the box stays at 3.

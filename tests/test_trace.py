@@ -130,3 +130,19 @@ def test_a_newer_spec_that_only_rewords_prose_without_checks_exits_0(tmp_path, c
     path.write_text(yaml.safe_dump(newer, allow_unicode=True), encoding="utf-8")
     rows = json.loads(run_trace(capsys, "--format", "json", "--spec", str(path)))
     assert [r["change"] for r in rows if r["change"] != "unchanged"] == ["changed"]
+
+
+def test_the_charter_is_a_source_of_units_each_with_checks_at_least_should():
+    """The charter's three invariants are units beside the spec's, each enforced by checks that never drop
+    below SHOULD (a reading the charter demands is not a title's INFO)."""
+    rows = [row for row in ROWS if row.pointer.startswith(trace.CHARTER_SOURCE)]
+    assert [row.text for row in rows] == ["counters matching command verdicts",
+                                          "dispatched decisions referencing real commands",
+                                          "outcomes consistent with verdicts"]
+    for row in rows:
+        assert row.checks, row.text
+        for check in row.checks:
+            levels = {CATALOGUE[check].level, CATALOGUE[check].ongoing_level} - {None}
+            assert all(level.value in ("MUST", "SHOULD") for level in levels), (row.text, check, levels)
+    assert {"REF-001", "REF-005"} <= set(rows[1].checks)
+    assert all(CATALOGUE[i].basis == "charter" for i in ("REF-001", "REF-005"))

@@ -1,7 +1,8 @@
 """The traceability matrix: every normative unit of the spec, with the checks that enforce it or why none can.
 
 A unit is one line of an enum description (`CHARGED_FROM_SOLAR - ...`), one sentence of any other description
-or summary, one `required` list, one `format`, one security requirement or one token URL. A catalogue
+or summary, one `required` list, one `format`, one security requirement or one token URL; the charter's three
+invariants (`CHARTER`, normative for this project whatever the spec's wording) are units of their own. A catalogue
 invariant enforces a description unit when one of its verbatim quotes lies inside the unit (or the unit
 inside the quote); `_TABLE` adds the live cases and the structural units, and gives the reason for every
 unit no check can enforce. `tests/test_trace.py` fails on a unit with neither, so a new sentence of the
@@ -17,7 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from conformance.contract import pointers
-from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.catalogue import CATALOGUE, CHARTER
 
 _ENUM_LINE = re.compile(r"[A-Z][A-Z_]*[A-Z]\s+-\s")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“(])")
@@ -195,7 +196,7 @@ def table_check_ids() -> set[str]:
 
 
 def trace(document: Mapping[str, Any]) -> list[Row]:
-    """Every unit of `document` with its checks (catalogue quotes plus `_TABLE`) or its reason."""
+    """Every unit of `document` with its checks (catalogue quotes plus `_TABLE`) or its reason, then the charter's."""
     quotes = _quotes()
     rows = []
     for pointer, text in spec_units(document):
@@ -205,7 +206,16 @@ def trace(document: Mapping[str, Any]) -> list[Row]:
         extra, reason = _TABLE[key] if key is not None else ((), None)
         checks += [c for c in extra if c not in checks]
         rows.append(Row(pointer, text, sorted(checks, key=_check_order), None if checks else reason))
-    return rows
+    return rows + charter_rows()
+
+
+CHARTER_SOURCE = "charter#"  # the pointers of the charter's units: charter#/0 .. charter#/2
+
+
+def charter_rows() -> list[Row]:
+    """The charter's three invariants, each with the checks that enforce it."""
+    return [Row(f"{CHARTER_SOURCE}/{n}", text, sorted(checks, key=_check_order))
+            for n, (text, checks) in enumerate(CHARTER.items())]
 
 
 def _check_order(check: str) -> tuple[int, str]:
@@ -294,7 +304,9 @@ def render_markdown(rows: list[Row]) -> str:
         "Do not edit by hand.",
         "",
         "A unit is one line of an enum description, one sentence of any other description or summary, one",
-        "`required` list, one `format`, one security requirement or one token URL. Checks are catalogue",
+        "`required` list, one `format`, one security requirement or one token URL; the charter's three",
+        "invariants (`charter#/N`: counters, references, outcomes) are units too, normative whatever the spec",
+        "says. Checks are catalogue",
         "invariants (`hems-conformance invariants`) and live cases (`cases/live/`). With `--spec NEWER.yaml`",
         "the command marks the units a newer spec added, changed or removed: the readings to revisit.",
         "",
