@@ -511,6 +511,7 @@ def stop_commands_zero(view: SessionView, settings: Settings) -> Iterator[Findin
 
 
 _CHARGED_SENTENCE = "CHARGED_FROM_SOLAR - at least one applied steering command delivered energy."
+_INEFFECTIVE_SENTENCE = "STEERING_INEFFECTIVE - commands dispatched but none verified as applied"  # read two ways
 
 
 @invariant(
@@ -533,7 +534,7 @@ def charged_needs_applied(view: SessionView, settings: Settings) -> Iterator[Fin
     "OUT-002",
     MUST,
     "A steering_ineffective session has commands and none of them that commands more than 0 A is applied.",
-    "STEERING_INEFFECTIVE - commands dispatched but none verified as applied",
+    _INEFFECTIVE_SENTENCE,
     _OUTCOME_SRC,
     reading="commands_ineffective >= 1 is not required: a session whose commands were all rejected fits too. "
     "An applied 0 A command (the stop) does not count: on a wallbox that never moved it converges trivially, "
@@ -633,7 +634,7 @@ def charged_delivered_energy(view: SessionView, settings: Settings) -> Iterator[
     "OUT-008",
     SHOULD,
     "A steering_ineffective session has no applied command at all (commands_applied 0 under the verified reading).",
-    "STEERING_INEFFECTIVE - commands dispatched but none verified as applied",
+    _INEFFECTIVE_SENTENCE,
     _OUTCOME_SRC,
     reading="The literal reading of 'none verified as applied': not even a 0 A stop is applied. OUT-002 holds the "
     "lenient reading (an applied 0 A command on a wallbox that never moved converges trivially and proves no "
