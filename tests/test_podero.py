@@ -206,6 +206,27 @@ def test_a_list_item_that_disagrees_with_its_detail_is_caught_by_xep_001(tmp_pat
     assert code == 1 and failed_checks(strict) == {"XEP-001"}, strict
 
 
+@pytest.mark.parametrize(("fault", "check"), [("list-includes-day-before", "SIB-003"),
+                                              ("list-to-exclusive", "XEP-004"),
+                                              ("list-total-page-length", "XEP-002"),
+                                              ("list-paging-unchecked", "SIB-004")])
+def test_each_list_defect_fails_run_strict_with_discovery_on(tmp_path, capsys, fault, check):
+    """The list route as Podero documents it: inclusive UTC days, total over all pages, limit and offset ranges.
+    Each defect read conformant under --strict while only limit=200 pages were read."""
+    with reference(tmp_path, faults=[fault], variants=PODERO) as config:
+        code, output = run_cli(capsys, "--config", str(config), "--strict")
+    assert code == 1 and failed_checks(output) == {check}, output
+
+
+def test_the_clean_list_passes_every_list_check(tmp_path, capsys):
+    with reference(tmp_path, variants=PODERO) as config:
+        code, output = run_cli(capsys, "--config", str(config), "--strict")
+    siblings = {c["id"]: c["status"] for c in summary(tmp_path)["siblings"]["checks"]}
+    checks = {c["id"]: c["status"] for c in summary(tmp_path)["checks"]}
+    assert code == 0, output
+    assert {siblings[i] for i in ("SIB-003", "SIB-004")} == {checks["XEP-004"], checks["XEP-002"]} == {"passed"}
+
+
 def test_a_deployment_serving_current_never_gets_fuz_002(tmp_path, capsys):
     with reference(tmp_path, variants=PODERO) as config:
         code, output = run_cli(capsys, "--config", str(config), "--profile", "ci", "--strict")

@@ -5,6 +5,9 @@ Before any check, every configured wallbox's list route is paged (limit 200, off
 days; each session found joins its tenant's sessions, so it is judged exactly as a configured one
 (invariants, object-level checks, tenant isolation). Each listed ended session's detail is read and compared
 with its list item; the wallbox's `current` session is judged when it answers 200 (a 404 means none runs).
+The list route is then judged as Podero documents it: the window again with a small limit (total), the
+one-day windows of the first and last start day and the day after (inclusive UTC days), limit and offset
+out of range.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from conformance.live.target import Discovery, SessionRef, Tenant, WallboxRef
 
 if TYPE_CHECKING:
     from conformance.live.runner import LiveRun
+
+SMALL_WALK_ITEMS = 60  # items the small-page walk of XEP-002 reads at most (30 requests with limit 2)
+PROBE_ITEMS = 400  # items a one-day window of XEP-004 reads at most
 
 
 def discover(run: LiveRun) -> None:
@@ -40,8 +46,11 @@ def _tenant(run: LiveRun, key: str, tenant: Tenant, window: Discovery) -> Tenant
             run.ledger.note(f"discovery stopped at [discover] max_sessions = {window.max_sessions} for tenant "
                             f"{key.upper()}: later wallboxes and sessions were not judged")
             break
-        found.update(dict.fromkeys(_listed(run, key, wallbox, window, budget)))
-        _current(run, key, wallbox)
+        refs, whole = _listed(run, key, wallbox, window, budget)
+        found.update(dict.fromkeys(refs))
+        running = _current(run, key, wallbox)
+        if whole is not None:
+            _windows(run, key, wallbox, window, whole, running)
     new = tuple(ref for ref in found if ref not in tenant.sessions)
     run.discovered[key] = new
     if not tenant.sessions and not new:
@@ -57,33 +66,49 @@ def _get(run: LiveRun, key: str, url: str, note: str, params: dict[str, Any] | N
     return exchange
 
 
-def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery, budget: int) -> list[SessionRef]:
-    """Page the list route (XEP-002, SIB-001), compare each ended item with its detail (XEP-001)."""
-    url = run.client.url(cross.LIST_PATH.format(**wallbox.path_parameters))
+def _walk(run: LiveRun, key: str, url: str, first: datetime.date, last: datetime.date, limit: int,
+          budget: int) -> tuple[list[Any], bool, Exchange]:
+    """Page the list route over first..last with `limit` until a short page or `budget` items: the pages,
+    whether the walk reached the end, the last exchange. Each answer is judged by SIB-001 and SIB-003."""
     pages: list[Any] = []
-    items: list[Any] = []
+    items = 0
     complete = False
-    for _ in range(budget):  # each page that does not end the walk adds a session: bounded by the budget
-        query = {"from": window.from_day.isoformat(), "to": window.to_day.isoformat(), "limit": cross.PAGE_LIMIT,
-                 "offset": len(items)}
+    for _ in range(budget // limit + 1):  # each page that does not end the walk adds `limit` items
+        query = {"from": first.isoformat(), "to": last.isoformat(), "limit": limit, "offset": items}
         exchange = _get(run, key, url, f"tenant {key.upper()}: list of the wallbox's sessions", query)
         if exchange.status != 200:
             run.usable(exchange, key)
             raise ConfigError(f"discover: the list route answered {exchange.status} for {exchange.url} (is the "
                               f"wallbox right, and does the deployment serve the list route?)")
         _schema(run, "SIB-001", exchange)
+        run.ledger.judged("SIB-003")
+        _record(run, "SIB-003", cross.listed_in_window(exchange.body, first, last), exchange)
         page = exchange.body
         if not isinstance(page, dict) or not isinstance(page.get("items"), list):
             break
         pages.append(page)
-        items += page["items"]
-        total = page.get("total")
-        if not page["items"] or (isinstance(total, int) and len(items) >= total):
+        items += len(page["items"])
+        if len(page["items"]) < limit:  # a short page ends the walk; total is what XEP-002 judges, never trusted
             complete = True
             break
-        if len(items) >= budget:
+        if items >= budget:
             break
+    return pages, complete, exchange
+
+
+def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery,
+            budget: int) -> tuple[list[SessionRef], list[Any] | None]:
+    """Page the list route (SIB-001, SIB-003) with limit 200 for discovery and with a small limit for XEP-002,
+    compare each ended item with its detail (XEP-001). Returns the sessions found, and every listed item when
+    the walk reached the end (else None)."""
+    url = run.client.url(cross.LIST_PATH.format(**wallbox.path_parameters))
+    pages, complete, exchange = _walk(run, key, url, window.from_day, window.to_day, cross.PAGE_LIMIT, budget)
+    items = [item for page in pages for item in page["items"]]
+    small, small_complete, small_exchange = _walk(run, key, url, window.from_day, window.to_day, cross.SMALL_LIMIT,
+                                                  min(budget, SMALL_WALK_ITEMS))
     run.ledger.judged("XEP-002")
+    _record(run, "XEP-002", cross.paging_consistent(small, small_complete, window.to_day < _today(),
+                                                    cross.SMALL_LIMIT), small_exchange)
     _record(run, "XEP-002", cross.paging_consistent(pages, complete, window.to_day < _today()), exchange)
     if not complete and len(items) >= budget:
         run.ledger.note(f"discovery stopped at [discover] max_sessions = {run.config.discover.max_sessions} for "
@@ -100,21 +125,48 @@ def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery, budg
             if detail.status == 200:
                 run.ledger.judged("XEP-001")
                 _record(run, "XEP-001", cross.item_matches_detail(item, detail.body, fields), detail)
-    return refs
+    return refs, items if complete else None
 
 
-def _current(run: LiveRun, key: str, wallbox: WallboxRef) -> None:
-    """The wallbox's running session: SIB-002, the catalogue (ongoing rules) and XEP-003 on a 200."""
+def _windows(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery, whole: list[Any],
+             running: Any) -> None:
+    """XEP-004: the one-day windows of the first and the last day a listed session started on agree with the whole
+    window, and the running session is listed; the day after the last start day lists none of them (SIB-003).
+    SIB-004: a limit over 200 and a negative offset are refused."""
+    url = run.client.url(cross.LIST_PATH.format(**wallbox.path_parameters))
+    started = sorted(day for item in whole if (day := cross.started_day(item)) is not None)
+    probes = dict.fromkeys((started[0], started[-1], started[-1] + datetime.timedelta(days=1))) if started else {}
+    days: dict[datetime.date, list[Any]] = {}
+    exchange = None
+    for day in probes:
+        pages, complete, exchange = _walk(run, key, url, day, day, cross.PAGE_LIMIT, PROBE_ITEMS)
+        if complete:
+            days[day] = [item for page in pages for item in page["items"]]
+    if days or running is not None:
+        run.ledger.judged("XEP-004")
+        _record(run, "XEP-004", cross.windows_agree(whole, days, window.from_day, window.to_day,
+                                                    settled=window.to_day < _today(), running=running), exchange)
+    query = {"from": window.from_day.isoformat(), "to": window.to_day.isoformat()}
+    for bad in cross.BAD_PAGING:
+        asked = run.client.send("GET", url, tenant=key, params=query | bad,
+                                note=f"tenant {key.upper()}: list with {', '.join(f'{k}={v}' for k, v in bad.items())}")
+        run.ledger.judged("SIB-004")
+        _record(run, "SIB-004", cross.paging_refused([(bad, asked.status)]), asked)
+
+
+def _current(run: LiveRun, key: str, wallbox: WallboxRef) -> Any:
+    """The wallbox's running session: SIB-002, the catalogue (ongoing rules) and XEP-003 on a 200. Returns its
+    session object (None without one), for XEP-004."""
     url = run.client.url(cross.CURRENT_PATH.format(**wallbox.path_parameters))
     exchange = _get(run, key, url, f"tenant {key.upper()}: the wallbox's running session")
     if exchange.status != 200:
         if exchange.status != 404:  # 404: no running session
             run.ledger.note(f"the current route answered {exchange.status} (e.g. {exchange.url}): not judged")
-        return
+        return None
     _schema(run, "SIB-002", exchange)
     running = exchange.body.get("session") if isinstance(exchange.body, dict) else None
     if not isinstance(running, dict):
-        return
+        return None
     for evidence in catalogue_check(Request(replace(exchange, body=running), curl=run.curl(exchange)), run.context):
         run.ledger.add(evidence)
     session_id = running.get("session", {}).get("id") if isinstance(running.get("session"), dict) else None
@@ -122,6 +174,7 @@ def _current(run: LiveRun, key: str, wallbox: WallboxRef) -> None:
         detail = run.read(wallbox.session(session_id), tenant=key, note="the detail of the current session")
         run.ledger.judged("XEP-003")
         _record(run, "XEP-003", cross.current_matches_detail(exchange.body, detail.body), exchange)
+    return running.get("session")
 
 
 def _schema(run: LiveRun, check_id: str, exchange: Exchange) -> None:

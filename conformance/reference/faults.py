@@ -112,6 +112,13 @@ SIBLING_FAULTS: dict[str, Fault] = {
     for f in (
         Fault("list-detail-mismatch", ("XEP-001",),
               "list items of ended sessions carry a stale savings_eur (a cache the detail route bypasses)"),
+        Fault("list-includes-day-before", ("SIB-003",),
+              "the list also serves sessions started the day before from (a local-time or off-by-one lower bound)"),
+        Fault("list-to-exclusive", ("XEP-004",),
+              "the list reads to as exclusive: sessions started on to, the running one among them, are missing"),
+        Fault("list-total-page-length", ("XEP-002",), "total is the page's length, not the window's count"),
+        Fault("list-paging-unchecked", ("SIB-004",),
+              "limit over 200 and a negative offset are clamped and answered 200, not refused"),
     )
 }
 _ALL = FAULTS | SIBLING_FAULTS
