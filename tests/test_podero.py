@@ -241,12 +241,27 @@ def test_judged_siblings_are_reported_in_their_own_section(tmp_path, capsys):
         return (200, {"Content-Type": "application/json"}, bad_list) if scope["path"].endswith("/hems-sessions") else None
 
     with reference(tmp_path, variants=PODERO, rule=broken_list) as config:
-        code, output = run_cli(capsys, "--config", str(config), "--strict")
+        code, output = run_cli(capsys, "--config", str(config), "--strict", "--annotations", "github")
     report = summary(tmp_path)
     assert code == 1 and failed_checks(output) >= {"SIB-001"}, output
     assert "SIB-001" not in {c["id"] for c in report["checks"]}
     [sib] = [c for c in report["siblings"]["checks"] if c["id"] == "SIB-001"]
     assert sib["status"] == "failed" and sib["findings"][0]["pointer"] == "/total"
+    # named where people look, as a catalogue check is: console, summary.md, annotations, report.html, compare
+    folder = tmp_path / "reports-under-test"
+    assert any(line.startswith("FAIL SIB-001 MUST:") for line in output.splitlines()), output
+    assert any(line.startswith("::error title=SIB-001::") for line in output.splitlines()), output
+    assert "- `SIB-001` MUST:" in (folder / "summary.md").read_text(encoding="utf-8")
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert 'id="check-SIB-001"' in page and "status-failed" in page.split('id="check-SIB-001"')[1][:2000]
+    fixed = json.loads(json.dumps(report))
+    for check in fixed["siblings"]["checks"]:
+        check.update(status="passed", findings=[], findings_total=0)
+    fixed.update(exit_code=0, verdict="conformant")
+    (tmp_path / "old.json").write_text(json.dumps(fixed), encoding="utf-8")
+    assert main(["report", "compare", str(tmp_path / "old.json"), str(folder)]) == 1
+    compared = capsys.readouterr().out
+    assert "changed: SIB-001 passed -> failed" in compared and "new: SIB-001 MUST /total" in compared, compared
 
 
 # --- gateway prefixes ---

@@ -95,6 +95,23 @@ def test_a_should_level_fault_warns_without_strict(tmp_path, capsys):
     assert "with warnings" in output
 
 
+def test_info_findings_are_named_info_and_counted_as_notes_never_as_warnings(tmp_path, capsys):
+    def lowered(target):
+        target["judge"] = {"levels": {"CNT-002": "INFO"}}
+
+    with reference(tmp_path, faults=["counters-off-by-one"], edit=lowered) as config:
+        code, output = run_cli(capsys, "--config", str(config), "--strict")
+    lines = output.splitlines()
+    assert code == 0, output
+    assert any(line.startswith("INFO CNT-002 INFO:") for line in lines), output
+    assert not any(line.startswith("WARN ") for line in lines) and "with warnings" not in output, output
+    assert re.search(r"hems-conformance: conformant; \d+ INFO notes?[ ;]", output), output
+    checks = {c["id"]: c for c in json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())["checks"]}
+    assert checks["CNT-002"]["status"] == "info"
+    markdown = (tmp_path / "reports-under-test" / "summary.md").read_text(encoding="utf-8")
+    assert "### INFO notes" in markdown and "### Warnings" not in markdown
+
+
 def test_the_fault_flag_runs_the_bundled_deployment_broken(capsys):
     code, output = run_cli(capsys, "--fault", "counters-off-by-one")
     assert code == 1 and failed_checks(output) == {"CNT-002"}, output

@@ -15,7 +15,7 @@ from typing import Any
 
 from conformance.contract.clipping import clip
 from conformance.report.redaction import Redactor
-from conformance.report.summary import MARKDOWN
+from conformance.report.summary import MARKDOWN, every_check
 
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 LINE_LIMIT = 300  # characters of a finding's message in a summary line or an annotation
@@ -28,7 +28,7 @@ def _md(text: Any) -> str:
 
 
 def _failing(summary: dict[str, Any], status: str) -> Iterable[dict[str, Any]]:
-    return (check for check in summary.get("checks", []) if check.get("status") == status)
+    return (check for check in every_check(summary) if check.get("status") == status)
 
 
 def _first(check: dict[str, Any]) -> str:
@@ -58,7 +58,7 @@ def render(summary: dict[str, Any]) -> str:
     lines += [_md(" · ".join(about)), "", f"Checks: {by_status or 'none'}; findings: {by_level or 'none'}"]
     if meta.get("target_error"):
         lines += ["", f"**No verdict:** {_md(meta['target_error'])}"]
-    for title, status in (("Failing checks", "failed"), ("Warnings", "warning")):
+    for title, status in (("Failing checks", "failed"), ("Warnings", "warning"), ("INFO notes", "info")):
         checks = list(_failing(summary, status))
         if checks:
             lines += ["", f"### {title}", ""]
@@ -102,10 +102,11 @@ def _escape(text: str, *, property_value: bool = False) -> str:
 
 
 def annotations(summary: dict[str, Any], redactor: Redactor) -> list[str]:
-    """GitHub annotations: `::error` per failing check, `::warning` per check with SHOULD warnings, one per
-    stale or expired baseline entry, and one when the run reached no verdict."""
+    """GitHub annotations: `::error` per failing check, `::warning` per check with SHOULD warnings, `::notice` per
+    check with INFO notes (sibling routes' checks included), one per stale or expired baseline entry, and one
+    when the run reached no verdict."""
     out = []
-    for status, command in (("failed", "error"), ("warning", "warning")):
+    for status, command in (("failed", "error"), ("warning", "warning"), ("info", "notice")):
         for check in _failing(summary, status):
             message = f"{check['id']} {check['level']}: {_first(check)}"
             out.append(f"::{command} title={_escape(check['id'], property_value=True)}::{_escape(message)}")

@@ -21,7 +21,8 @@ SIBLING_KIND = "siblings"  # checks of the supplementary contract (spec/siblings
 class Status(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
-    WARNING = "warning"
+    WARNING = "warning"  # SHOULD findings only (outside --strict): "warnings" never names INFO notes
+    INFO = "info"  # its findings are all INFO: reported, never failing, counted apart as INFO notes
     SKIPPED = "skipped"
     ACCEPTED = "accepted"  # every finding that would fail is accepted by a baseline entry (--baseline)
     NOT_EXERCISED = "not_exercised"  # judged, found nothing, but never met what it judges: a vacuous pass
@@ -60,7 +61,7 @@ class CheckRecord:
         if self.accepted_levels:
             return Status.ACCEPTED
         if self.total_findings:
-            return Status.WARNING
+            return Status.INFO if set(self.levels_seen) == {Level.INFO} else Status.WARNING
         if self.unexercised:
             return Status.NOT_EXERCISED
         return Status.PASSED if self.judged else Status.SKIPPED
