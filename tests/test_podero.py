@@ -264,6 +264,47 @@ def test_judged_siblings_are_reported_in_their_own_section(tmp_path, capsys):
     assert "changed: SIB-001 passed -> failed" in compared and "new: SIB-001 MUST /total" in compared, compared
 
 
+def _current_answers(body: dict):
+    answer = json.dumps(body).encode()
+
+    def rule(scope):
+        return (200, {"Content-Type": "application/json"}, answer) if scope["path"].endswith("/current") else None
+
+    return rule
+
+
+def test_the_current_body_is_judged_as_hems_current_session_under_xep_and_sib_ids(tmp_path, capsys):
+    """The catalogue's findings on the running session are XEP-005's, pointed into the `current` body; never
+    the detail route's IDs with pointers relative to body.session."""
+    running = next(s.payload for s in build_fleet(0).sessions if s.payload["session"]["ended_at"] is None)
+    rolled_up = json.loads(json.dumps(running))
+    rolled_up["session"]["outcome"] = "charged_from_solar"
+    with reference(tmp_path, variants=PODERO, rule=_current_answers({"session": rolled_up})) as config:
+        code, output = run_cli(capsys, "--config", str(config), "--strict")
+    report = summary(tmp_path)
+    checks = {c["id"]: c for c in report["checks"]}
+    assert code == 1 and "XEP-005" in failed_checks(output) and "OUT-005" not in failed_checks(output), output
+    found = checks["XEP-005"]["findings"]
+    assert any(f["pointer"] == "/session/session/outcome" and f["message"].startswith("OUT-005: ") for f in found)
+    assert all(f["pointer"].startswith("/session/") for f in found), found
+    assert checks["OUT-005"]["status"] in ("passed", "not_exercised")
+    drawn = [s for s in report["sessions"]["full"] if s["key"].endswith("/current")]
+    assert drawn and {f["id"] for f in drawn[0]["findings"]} == {"XEP-005"}, report["sessions"]
+
+
+def test_a_current_answer_of_a_refused_shape_fails_sib_002_and_leaves_xep_003_not_exercised(tmp_path, capsys):
+    with reference(tmp_path, variants=PODERO, rule=_current_answers({"running": None})) as config:
+        code, output = run_cli(capsys, "--config", str(config), "--strict")
+    report = summary(tmp_path)
+    siblings = {c["id"]: c for c in report["siblings"]["checks"]}
+    checks = {c["id"]: c for c in report["checks"]}
+    assert code == 1 and failed_checks(output) == {"SIB-002"}, output
+    assert siblings["SIB-002"]["findings"][0]["pointer"] == "", siblings["SIB-002"]
+    for check_id in ("XEP-003", "XEP-005"):
+        assert checks[check_id]["status"] == "not_exercised" and "`current` answer" in checks[check_id]["needs"]
+        assert f"not exercised: {check_id}: the run would need a `current` answer" in output, output
+
+
 # --- gateway prefixes ---
 
 

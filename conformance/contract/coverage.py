@@ -104,15 +104,19 @@ def _outcome(outcome: str) -> Need:
     return Need(OUTCOMES, (outcome,), f"an ended session whose outcome is {outcome}")
 
 
+SESSION = Need(ENDED, (), "a session (a 200 or payload the catalogue could read)")
 COMMANDS = Need(VERDICTS, (), "a session with commands")
 DECISIONS = Need(KINDS, (), "a session with decisions")
 DISPATCHES = Need(DISPATCHED, ("dispatched",), "a dispatched decision")
 ENDED_SESSION = Need(ENDED, ("ended",), "an ended session")
 ONGOING_SESSION = Need(ENDED, ("ongoing",), "an ongoing session (ended_at null)")
 
-# Invariants not named here judge every session (schema, counters' signs, signs of quantities); tests/test_needs.py
-# judges each named one on data lacking its need and finds it "not exercised", never "passed".
+# Every invariant declares what it needs (tests/test_needs.py judges each on data lacking it and finds it "not
+# exercised", never "passed"); the schema, the counters' signs and the signs of quantities judge every session.
 NEEDS: dict[str, Need] = {
+    "SCH-001": SESSION,
+    "SCH-002": SESSION,
+    "CNT-001": SESSION,
     "CNT-002": _verdicts("applied"),
     "CNT-003": _verdicts("accepted_ineffective", "phase_switch_ineffective"),
     "CNT-004": COMMANDS,
@@ -151,6 +155,7 @@ NEEDS: dict[str, Need] = {
     "PHY-001": Need(PHASES, (), "a decision or command with a phase count"),
     "PHY-002": COMMANDS,
     "PHY-003": COMMANDS,
+    "PHY-004": SESSION,
     "PHY-005": COMMANDS,
     "PHY-006": DECISIONS,
 }

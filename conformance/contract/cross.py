@@ -19,7 +19,7 @@ from typing import Any
 import jsonschema_rs
 
 from conformance.contract import pointers
-from conformance.contract.catalogue import Invariant
+from conformance.contract.catalogue import CATALOGUE, Invariant
 from conformance.contract.clipping import MESSAGE_LIMIT, clip
 from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
@@ -100,6 +100,17 @@ _entry(
     "normative",
 )
 _entry(
+    "XEP-005", Level.MUST,
+    "The running session `current` serves keeps the catalogue's invariants (ongoing rules).",
+    "session: $ref: 'openapi.yaml#/components/schemas/HEMSSessionDetail'",
+    "siblings.yaml HEMSCurrentSession.session",
+    "The body is a HEMSCurrentSession: its `session` is a HEMSSessionDetail, judged by the whole catalogue as the "
+    "detail route's answers are, its findings reported here (never under the detail route's IDs): each names the "
+    "catalogue invariant it comes from and keeps that invariant's level for a running session, its pointer relative "
+    "to the `current` body (/session/...). The schema of the whole body is SIB-002's.",
+    "schema",
+)
+_entry(
     "SIB-001", Level.MUST,
     "A 200 of the list route validates against HEMSSessionList.",
     "$ref: '#/components/schemas/HEMSSessionList'; required: - total - items",
@@ -113,8 +124,8 @@ _entry(
     "A 200 of the current route validates against HEMSCurrentSession.",
     "$ref: '#/components/schemas/HEMSCurrentSession'; required: - session",
     "siblings.yaml paths.<current>.get.responses.200",
-    "As SIB-001, with the pinned spec's HEMSSessionDetail. The inner detail is also judged by the whole catalogue "
-    "(ongoing rules).",
+    "As SIB-001, with the pinned spec's HEMSSessionDetail; pointers are relative to the `current` body. The inner "
+    "detail's invariants are XEP-005's.",
     "schema",
 )
 _entry(
@@ -142,6 +153,20 @@ _entry(
     "deployment clamping limit to 200 contradicts no sentence, only the declared range.",
     "schema",
 )
+
+# What each check needs to be exercised: while it judged nothing, a run reports it "not exercised" with this,
+# never "passed" (tests/test_needs.py).
+CROSS_NEEDS: dict[str, str] = {
+    "XEP-001": "a listed ended session whose detail answered 200",
+    "XEP-002": "a list answer (200) of a wallbox in [[wallboxes]]",
+    "XEP-003": "a `current` answer (200) holding a session with an integer id",
+    "XEP-004": "a listed session or a running one (a `current` answer holding a session)",
+    "XEP-005": "a `current` answer (200) holding a session object",
+    "SIB-001": "a list answer (200) of a wallbox in [[wallboxes]]",
+    "SIB-002": "a `current` answer (200): a running session",
+    "SIB-003": "a listed session (a list answer with items)",
+    "SIB-004": "a wallbox in [[wallboxes]] whose list route answers",
+}
 
 
 # --- the supplementary contract ---
@@ -273,14 +298,15 @@ def started_day(item: Any) -> datetime.date | None:
     return started.astimezone(datetime.UTC).date() if started is not None and started.tzinfo else None
 
 
-def _items(page: Any) -> list[Any]:
+def listed_items(page: Any) -> list[Any]:
+    """The items of a list answer; none when it has no list of items (SIB-001's)."""
     return page["items"] if isinstance(page, dict) and isinstance(page.get("items"), list) else []
 
 
 def listed_in_window(page: Any, first: datetime.date, last: datetime.date) -> Iterator[Finding]:
     """SIB-003: every item of one list answer for the window first..last started inside it."""
     low, high = window_instants(first, last)
-    for i, item in enumerate(_items(page)):
+    for i, item in enumerate(listed_items(page)):
         day = started_day(item)
         if day is not None and not first <= day <= last:
             yield Finding(f"/items/{i}/started_at", f"session {item.get('id')!r} started outside the window "
@@ -329,3 +355,12 @@ def paging_refused(answers: Iterable[tuple[Mapping[str, Any], int]]) -> Iterator
         if not 400 <= status < 500:
             asked = ", ".join(f"{k}={v}" for k, v in query.items())
             yield Finding("", f"{asked} answered {status}, not a refusal", expected="4xx (e.g. 422)", actual=status)
+
+
+def current_findings(judged: Iterable[Finding]) -> Iterator[Finding]:
+    """XEP-005: the catalogue's findings on the session of a `current` body, each under XEP-005 at its own level,
+    naming its invariant, its pointer relative to the body; schema findings are left to SIB-002."""
+    for finding in judged:
+        if CATALOGUE[finding.check_id].family != "SCH":
+            yield Finding(f"/session{finding.pointer}", f"{finding.check_id}: {finding.message}", finding.expected,
+                          finding.actual, "XEP-005", finding.level)

@@ -15,11 +15,13 @@ from __future__ import annotations
 import datetime
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from conformance.contract import cross
+from conformance.contract.levels import Level
 from conformance.errors import ConfigError, TargetError
 from conformance.live.exchange import Exchange
-from conformance.live.response_checks import Request, catalogue_check
+from conformance.live.ledger import Evidence
 from conformance.live.target import Discovery, SessionRef, Tenant, WallboxRef
 
 if TYPE_CHECKING:
@@ -81,7 +83,7 @@ def _walk(run: LiveRun, key: str, url: str, first: datetime.date, last: datetime
             raise ConfigError(f"discover: the list route answered {exchange.status} for {exchange.url} (is the "
                               f"wallbox right, and does the deployment serve the list route?)")
         _schema(run, "SIB-001", exchange)
-        run.ledger.judged("SIB-003")
+        run.ledger.judged("SIB-003", len(cross.listed_items(exchange.body)))  # an empty list judges no session
         _record(run, "SIB-003", cross.listed_in_window(exchange.body, first, last), exchange)
         page = exchange.body
         if not isinstance(page, dict) or not isinstance(page.get("items"), list):
@@ -167,14 +169,30 @@ def _current(run: LiveRun, key: str, wallbox: WallboxRef) -> Any:
     running = exchange.body.get("session") if isinstance(exchange.body, dict) else None
     if not isinstance(running, dict):
         return None
-    for evidence in catalogue_check(Request(replace(exchange, body=running), curl=run.curl(exchange)), run.context):
-        run.ledger.add(evidence)
+    _running_session(run, exchange, running)
     session_id = running.get("session", {}).get("id") if isinstance(running.get("session"), dict) else None
     if isinstance(session_id, int) and not isinstance(session_id, bool):
         detail = run.read(wallbox.session(session_id), tenant=key, note="the detail of the current session")
         run.ledger.judged("XEP-003")
         _record(run, "XEP-003", cross.current_matches_detail(exchange.body, detail.body), exchange)
     return running.get("session")
+
+
+def _running_session(run: LiveRun, exchange: Exchange, running: dict[str, Any]) -> None:
+    """XEP-005: the catalogue on the session `current` serves, reported under XEP-005 with pointers into the
+    `current` body (its schema is SIB-002's); drawn as a timeline with those findings."""
+    judgement = run.judge.judge(running)
+    run.ledger.judged("XEP-005")
+    if run.level_of("XEP-005") is Level.OFF:
+        return
+    findings = list(cross.current_findings(judgement.findings))
+    curl = run.curl(exchange)
+    for finding in findings:
+        run.ledger.add(Evidence(finding, exchange, curl))
+    if judgement.semantic_evaluated:  # the timeline reads the session: its pins point into it, not the body
+        pinned = [replace(f, pointer=f.pointer.removeprefix("/session")) for f in findings]
+        path = urlsplit(exchange.url).path
+        run.sessions.add(path, f"running session {running.get('session', {}).get('id')!r} ({path})", running, pinned)
 
 
 def _schema(run: LiveRun, check_id: str, exchange: Exchange) -> None:

@@ -58,7 +58,7 @@ def verdict_line(run: LiveRun, code: int | None = None, pytest_code: int | None 
 
 
 def not_exercised(record: CheckRecord) -> str:
-    return f"not exercised: {record.id}: the run would need {record.unexercised}"
+    return f"not exercised: {record.id}: the run would need {record.missing()}"
 
 
 def unexercised_lines(run: LiveRun) -> list[str]:
@@ -78,7 +78,9 @@ class LiveCasesDir(pytest.Directory):
 class LiveCaseFile(pytest.File):
     def collect(self) -> Any:
         for check in load_check_file(self.path):
-            self.config.stash[RUN_KEY].add_case(check.case, check.on_every_response)
+            run = self.config.stash[RUN_KEY]
+            run.add_case(check.case, check.on_every_response)
+            run.ledger.records[check.id].need = check.need
             yield CheckItem.from_parent(self, name=check.id, check=check)
 
 

@@ -63,6 +63,10 @@ def render(summary: dict[str, Any]) -> str:
         if checks:
             lines += ["", f"### {title}", ""]
             lines += [f"- `{_md(c['id'])}` {c['level']}: {_md(_first(c))}" for c in checks]
+    idle = list(_failing(summary, "not_exercised"))
+    if idle:
+        lines += ["", "### Not exercised (never met what they judge: not passed)", ""]
+        lines += [f"- `{_md(c['id'])}`: needs {_md(c.get('needs', ''))}" for c in idle]
     accepted = list(_failing(summary, "accepted"))
     if accepted:
         lines += ["", "### Accepted by the baseline", ""]
@@ -103,13 +107,16 @@ def _escape(text: str, *, property_value: bool = False) -> str:
 
 def annotations(summary: dict[str, Any], redactor: Redactor) -> list[str]:
     """GitHub annotations: `::error` per failing check, `::warning` per check with SHOULD warnings, `::notice` per
-    check with INFO notes (sibling routes' checks included), one per stale or expired baseline entry, and one
+    check with INFO notes and per check not exercised (sibling routes' checks included), one per stale or expired baseline entry, and one
     when the run reached no verdict."""
     out = []
     for status, command in (("failed", "error"), ("warning", "warning"), ("info", "notice")):
         for check in _failing(summary, status):
             message = f"{check['id']} {check['level']}: {_first(check)}"
             out.append(f"::{command} title={_escape(check['id'], property_value=True)}::{_escape(message)}")
+    for check in _failing(summary, "not_exercised"):
+        message = f"{check['id']} not exercised: needs {check.get('needs', '')}"
+        out.append(f"::notice title={_escape(check['id'], property_value=True)}::{_escape(message)}")
     baseline = summary.get("baseline") or {}
     for entry in baseline.get("stale", []):
         text = f"stale entry accept[{entry['entry']}] ({entry['check']}) matched nothing: delete it from {baseline['file']}"

@@ -238,7 +238,7 @@ def check_entry(record: CheckRecord, strict: bool, findings: list[dict[str, Any]
         "basis": record.basis,
         "status": status.value,
         "skip_reason": record.skip_reason() if status is Status.SKIPPED else "",
-        "needs": record.unexercised if status is Status.NOT_EXERCISED else "",
+        "needs": record.missing() if status is Status.NOT_EXERCISED else "",
         "proof": proof_of(record.id),
         "judged": record.judged,
         "findings_total": record.total_findings,
