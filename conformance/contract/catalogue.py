@@ -507,6 +507,25 @@ def stop_commands_zero(view: SessionView, settings: Settings) -> Iterator[Findin
                             0, view.commands[j]["commanded_amps"])
 
 
+@invariant(
+    "KND-004",
+    SHOULD,
+    "A step decision dispatches a command (the 'rate' reading of 'adjusted the rate/plan').",
+    "STEP - adjusted the rate/plan to track conditions.",
+    _KIND_SRC,
+    reading="'adjusted the rate/plan' reads two ways: the rate (a new cap, so a command is dispatched) or only the "
+    "plan (nothing is sent). This check holds the rate reading, at SHOULD since the sentence allows the other; the "
+    "plan reading requires nothing. Turn it OFF in [judge.levels] where steps may adjust only the plan. A start "
+    "that does not dispatch is KND-001's.",
+    basis="normative",
+)
+def step_dispatches(view: SessionView, settings: Settings) -> Iterator[Finding]:
+    for i in view.decisions_of_kind("step"):
+        if not view.decisions[i]["dispatched"]:
+            yield Finding(_d(i, "dispatched"), "a step decision dispatched no command (the plan-only reading)", True,
+                          False)
+
+
 # --- OUT: session outcome ---
 
 

@@ -129,6 +129,7 @@ NEEDS: dict[str, Need] = {
     "KND-001": _kinds("start"),
     "KND-002": _kinds("step", "stop"),
     "KND-003": _kinds("stop"),
+    "KND-004": _kinds("step"),
     "OUT-001": _outcome("charged_from_solar"),
     "OUT-002": _outcome("steering_ineffective"),
     "OUT-003": _outcome("no_surplus"),

@@ -236,6 +236,26 @@ def stop_resends_minimum(p: Payload) -> Payload | None:
     return None
 
 
+@mutation("KND-004")
+def step_without_dispatch(p: Payload) -> Payload | None:
+    """A step saved as not dispatched and its command row never written (the dispatch was dropped after the
+    decision): the cap the step computed never went out. Counters follow the rows that are left."""
+    if not _ended(p):
+        return None
+    by_id = {c["id"]: c for c in p["commands"]}
+    for d in reversed(p["decisions"]):
+        command = by_id.get(d["steering_command_id"]) if d["decision"] == "step" and d["dispatched"] else None
+        if command is None or command["outcome"] == "applied":
+            continue  # an applied step may be the one that makes the session charged_from_solar
+        d["dispatched"], d["steering_command_id"] = False, None
+        p["commands"].remove(command)
+        session = p["session"]
+        session["commands_sent"] -= 1
+        session["commands_ineffective"] -= command["outcome"] in _DEFAULTS.ineffective_verdicts
+        return p
+    return None
+
+
 # --- OUT ---
 
 
