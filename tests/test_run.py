@@ -367,8 +367,8 @@ def test_auth_max_token_wait_s_bounds_the_wait_for_a_token_to_expire(tmp_path, c
         code, output = run_cli(capsys, "--config", str(config))
     assert code == 0, output
     checks = {c["id"]: c for c in json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())["checks"]}
-    assert checks["AUTH-005"]["status"] == "skipped"
-    assert "auth.max_token_wait_s = 1 s" in checks["AUTH-005"]["skip_reason"], checks["AUTH-005"]
+    assert checks["AUTH-005"]["status"] == "not_exercised"
+    assert "auth.max_token_wait_s = 1 s" in checks["AUTH-005"]["needs"], checks["AUTH-005"]
 
 
 def test_a_known_session_under_a_malformed_parent_is_caught_at_every_profile_naming_the_parameter(tmp_path, capsys):
