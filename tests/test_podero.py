@@ -204,6 +204,8 @@ def test_a_list_item_that_disagrees_with_its_detail_is_caught_by_xep_001(tmp_pat
         code, strict = run_cli(capsys, "--config", str(config), "--strict")
     assert warned == 0 and "with warnings" in output, output  # a SHOULD
     assert code == 1 and failed_checks(strict) == {"XEP-001"}, strict
+    drawn = [s for s in summary(tmp_path)["sessions"]["full"] if any(f["id"] == "XEP-001" for f in s["findings"])]
+    assert drawn and all(f["pointer"] == "/session/savings_eur" for f in drawn[0]["findings"]), drawn  # its timeline
 
 
 @pytest.mark.parametrize(("fault", "check"), [("list-includes-day-before", "SIB-003"),

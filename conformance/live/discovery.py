@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from conformance.contract import cross
+from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
 from conformance.errors import ConfigError, TargetError
 from conformance.live.exchange import Exchange
@@ -126,7 +127,8 @@ def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery,
             detail = run.read(ref, tenant=key, note="the detail of a listed session, to compare")
             if detail.status == 200:
                 run.ledger.judged("XEP-001")
-                _record(run, "XEP-001", cross.item_matches_detail(item, detail.body, fields), detail)
+                _pin(run, detail, detail.body, _record(run, "XEP-001", cross.item_matches_detail(item, detail.body,
+                                                                                                 fields), detail))
     return refs, items if complete else None
 
 
@@ -165,45 +167,56 @@ def _current(run: LiveRun, key: str, wallbox: WallboxRef) -> Any:
         if exchange.status != 404:  # 404: no running session
             run.ledger.note(f"the current route answered {exchange.status} (e.g. {exchange.url}): not judged")
         return None
-    _schema(run, "SIB-002", exchange)
+    sib = _schema(run, "SIB-002", exchange)
     running = exchange.body.get("session") if isinstance(exchange.body, dict) else None
     if not isinstance(running, dict):
         return None
+    _pin(run, exchange, running, [f for f in sib if f.pointer.startswith("/session/")], within="/session")
     _running_session(run, exchange, running)
     session_id = running.get("session", {}).get("id") if isinstance(running.get("session"), dict) else None
     if isinstance(session_id, int) and not isinstance(session_id, bool):
         detail = run.read(wallbox.session(session_id), tenant=key, note="the detail of the current session")
         run.ledger.judged("XEP-003")
-        _record(run, "XEP-003", cross.current_matches_detail(exchange.body, detail.body), exchange)
+        _pin(run, exchange, running, _record(run, "XEP-003", cross.current_matches_detail(exchange.body, detail.body),
+                                             exchange), within="/session")
     return running.get("session")
 
 
 def _running_session(run: LiveRun, exchange: Exchange, running: dict[str, Any]) -> None:
     """XEP-005: the catalogue on the session `current` serves, reported under XEP-005 with pointers into the
     `current` body (its schema is SIB-002's); drawn as a timeline with those findings."""
-    judgement = run.judge.judge(running)
     run.ledger.judged("XEP-005")
     if run.level_of("XEP-005") is Level.OFF:
         return
-    findings = list(cross.current_findings(judgement.findings))
+    findings = list(cross.current_findings(run.judge.judge(running).findings))
     curl = run.curl(exchange)
     for finding in findings:
         run.ledger.add(Evidence(finding, exchange, curl))
-    if judgement.semantic_evaluated:  # the timeline reads the session: its pins point into it, not the body
-        pinned = [replace(f, pointer=f.pointer.removeprefix("/session")) for f in findings]
-        path = urlsplit(exchange.url).path
-        run.sessions.add(path, f"running session {running.get('session', {}).get('id')!r} ({path})", running, pinned)
+    _pin(run, exchange, running, findings, within="/session")
 
 
-def _schema(run: LiveRun, check_id: str, exchange: Exchange) -> None:
+def _schema(run: LiveRun, check_id: str, exchange: Exchange) -> list[Finding]:
     run.ledger.judged(check_id)
-    _record(run, check_id, run.siblings.problems(check_id, exchange.body), exchange)
+    return _record(run, check_id, run.siblings.problems(check_id, exchange.body), exchange)
 
 
-def _record(run: LiveRun, check_id: str, findings: Any, exchange: Exchange) -> None:
-    for finding in findings:
+def _record(run: LiveRun, check_id: str, findings: Any, exchange: Exchange) -> list[Finding]:
+    """Each finding of `check_id` into the ledger, with the exchange that showed it; the findings, stamped."""
+    stamped = [finding.stamped(check_id, run.level_of(check_id)) for finding in findings]
+    for finding in stamped:
         run.finding(check_id, finding.message, exchange, pointer=finding.pointer, expected=finding.expected,
                     actual=finding.actual)
+    return stamped
+
+
+def _pin(run: LiveRun, exchange: Exchange, detail: Any, findings: list[Finding], within: str = "") -> None:
+    """Draw the session a cross-endpoint or sibling finding is about (`detail`, a HEMSSessionDetail) with the
+    findings pinned; `within`: the prefix of their pointers before the session's own (the `current` body's)."""
+    if not findings or run.level_of(findings[0].check_id) is Level.OFF or run.judge.judge(detail).view is None:
+        return  # nothing to pin, or a session of a shape its timeline cannot be drawn from
+    path = urlsplit(exchange.url).path
+    pinned = [replace(f, pointer=f.pointer.removeprefix(within)) for f in findings]
+    run.sessions.pin(path, f"session {detail['session']['id']} ({path})", detail, pinned)
 
 
 def _today() -> datetime.date:
