@@ -211,7 +211,8 @@ def test_a_list_item_that_disagrees_with_its_detail_is_caught_by_xep_001(tmp_pat
 @pytest.mark.parametrize(("fault", "check"), [("list-includes-day-before", "SIB-003"),
                                               ("list-to-exclusive", "XEP-004"),
                                               ("list-total-page-length", "XEP-002"),
-                                              ("list-paging-unchecked", "SIB-004")])
+                                              ("list-paging-unchecked", "SIB-004"),
+                                              ("current-rolled-up", "XEP-005")])
 def test_each_list_defect_fails_run_strict_with_discovery_on(tmp_path, capsys, fault, check):
     """The list route as Podero documents it: inclusive UTC days, total over all pages, limit and offset ranges.
     Each defect read conformant under --strict while only limit=200 pages were read."""

@@ -18,7 +18,7 @@ from conformance.report.proof import PROOFS, PROOFS_FILE, proof_html, proof_of
 
 CHECK_IDS = [*CATALOGUE, *(case.id for case in load_live_cases())]
 # The list route's checks, proven by the faults of the sibling routes (their pure functions by tests/test_cross.py).
-LIST_CHECKS = ("XEP-001", "XEP-002", "XEP-004", "SIB-003", "SIB-004")
+LIST_CHECKS = ("XEP-001", "XEP-002", "XEP-004", "XEP-005", "SIB-003", "SIB-004")
 
 
 def proof_table() -> dict[str, dict[str, list[str]]]:

@@ -119,6 +119,8 @@ SIBLING_FAULTS: dict[str, Fault] = {
         Fault("list-total-page-length", ("XEP-002",), "total is the page's length, not the window's count"),
         Fault("list-paging-unchecked", ("SIB-004",),
               "limit over 200 and a negative offset are clamped and answered 200, not refused"),
+        Fault("current-rolled-up", ("XEP-005",),
+              "current serves the running session with a rolled-up outcome (a stale cache of the finalize)"),
     )
 }
 _ALL = FAULTS | SIBLING_FAULTS

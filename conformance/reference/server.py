@@ -379,7 +379,10 @@ class Deployment:
         stored = siblings.running(sessions)
         if stored is None:
             return self._error(404, "Not Found")
-        return self._json({"session": self._served(stored.session_id)}, 200)
+        running = self._served(stored.session_id)
+        if self.faults.on("current-rolled-up"):
+            running["session"]["outcome"] = "no_surplus"
+        return self._json({"session": running}, 200)
 
     # --- the target configuration `hems-conformance run` reads ---
 
