@@ -23,6 +23,7 @@ from conformance.contract.levels import Level
 from conformance.errors import ConfigError, TargetError
 from conformance.live.exchange import Exchange
 from conformance.live.ledger import Evidence
+from conformance.live.runner import GATEWAY_DOWN
 from conformance.live.target import Discovery, SessionRef, Tenant, WallboxRef
 
 if TYPE_CHECKING:
@@ -112,7 +113,8 @@ def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery,
     run.ledger.judged("XEP-002")
     _record(run, "XEP-002", cross.paging_consistent(small, small_complete, window.to_day < _today(),
                                                     cross.SMALL_LIMIT), small_exchange)
-    _record(run, "XEP-002", cross.paging_consistent(pages, complete, window.to_day < _today()), exchange)
+    # discovery's own walk: a session listed twice there (total is the small walk's to judge: one defect, one finding)
+    _record(run, "XEP-002", cross.paging_consistent(pages, complete, settled=False), exchange)
     if not complete and len(items) >= budget:
         run.ledger.note(f"discovery stopped at [discover] max_sessions = {run.config.discover.max_sessions} for "
                         f"tenant {key.upper()}: the list route has more sessions than were judged")
@@ -154,6 +156,8 @@ def _windows(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery, who
     for bad in cross.BAD_PAGING:
         asked = run.client.send("GET", url, tenant=key, params=query | bad,
                                 note=f"tenant {key.upper()}: list with {', '.join(f'{k}={v}' for k, v in bad.items())}")
+        if asked.status in GATEWAY_DOWN:  # a gateway's page is infrastructure, never the route's refusal or not
+            raise TargetError(f"GET {asked.url} answered {asked.status}: the sibling routes cannot be read")
         run.ledger.judged("SIB-004")
         _record(run, "SIB-004", cross.paging_refused([(bad, asked.status)]), asked)
 
