@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from conformance.contract import pointers
-from conformance.contract.catalogue import CATALOGUE, CHARTER
+from conformance.contract.catalogue import CATALOGUE, CHARTER, Invariant
 from conformance.contract.cross import CROSS
 from conformance.contract.spec import bundled_spec_path, read_document
 
@@ -101,13 +101,26 @@ def spec_units(document: Mapping[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
-def _quotes() -> dict[str, list[str]]:
-    """Each semantic invariant's verbatim quotes, cut into sentences, long enough to say something."""
+def _quotes(entries: Iterable[Invariant]) -> dict[str, list[str]]:
+    """Each check's verbatim quotes, cut into sentences, long enough to say something."""
     quotes = {}
-    for inv in CATALOGUE.values():
+    for inv in entries:
         pieces = [s for q in _QUOTE_SEPARATOR.split(inv.spec) for s in sentences(q)]
         quotes[inv.id] = [_fold(p) for p in pieces if len(p) >= _MIN_QUOTE]
     return quotes
+
+
+def _traced(units: Iterable[tuple[str, str]], quotes: dict[str, list[str]],
+            table: Callable[[str, str], tuple[tuple[str, ...], str | None]], source: str = "") -> list[Row]:
+    """A row per unit: the checks whose quotes lie in it (or it in them) plus the table's, else the table's reason."""
+    rows = []
+    for pointer, text in units:
+        unit = _fold(text)
+        checks = [check for check, pieces in quotes.items() if any(p in unit or unit in p for p in pieces)]
+        extra, reason = table(pointer, text)
+        checks += [c for c in extra if c not in checks]
+        rows.append(Row(source + pointer, text, sorted(checks, key=_check_order), None if checks else reason))
+    return rows
 
 
 _OP = "/paths/~1api~1partners~1v2.0~1org~1{org_id}~1users~1{user_id}~1wallboxes~1{wallbox_id}~1hems-sessions~1{session_id}/get"
@@ -201,16 +214,13 @@ def table_check_ids() -> set[str]:
 def trace(document: Mapping[str, Any]) -> list[Row]:
     """Every unit of `document` with its checks (catalogue quotes plus `_TABLE`) or its reason, then the sibling
     routes' (spec/siblings.yaml) and the charter's."""
-    quotes = _quotes()
-    rows = []
-    for pointer, text in spec_units(document):
-        unit = _fold(text)
-        checks = [inv for inv, pieces in quotes.items() if any(p in unit or unit in p for p in pieces)]
-        key = _table_key(pointer, text)
-        extra, reason = _TABLE[key] if key is not None else ((), None)
-        checks += [c for c in extra if c not in checks]
-        rows.append(Row(pointer, text, sorted(checks, key=_check_order), None if checks else reason))
+    rows = _traced(spec_units(document), _quotes(CATALOGUE.values()), _table_entry)
     return rows + sibling_rows() + charter_rows()
+
+
+def _table_entry(pointer: str, text: str) -> tuple[tuple[str, ...], str | None]:
+    key = _table_key(pointer, text)
+    return _TABLE[key] if key is not None else ((), None)
 
 
 SIBLINGS_SOURCE = "siblings.yaml#"  # the pointers of the sibling routes' units (spec/siblings.yaml)
@@ -243,16 +253,8 @@ def sibling_rows(document: Mapping[str, Any] | None = None) -> list[Row]:
     it or `_SIBLING_TABLE`'s, or the reason none can."""
     if document is None:
         document = read_document(bundled_spec_path("siblings.yaml"), "the sibling contract")[0]
-    quotes = {entry.id: [_fold(p) for q in _QUOTE_SEPARATOR.split(entry.spec) for p in sentences(q)
-                         if len(p) >= _MIN_QUOTE] for entry in CROSS.values()}
-    rows = []
-    for pointer, text in spec_units(document):
-        unit = _fold(text)
-        checks = [check for check, pieces in quotes.items() if any(p in unit or unit in p for p in pieces)]
-        extra, reason = _SIBLING_TABLE.get((pointer, ""), ((), None))
-        checks += [c for c in extra if c not in checks]
-        rows.append(Row(SIBLINGS_SOURCE + pointer, text, sorted(checks), None if checks else reason))
-    return rows
+    return _traced(spec_units(document), _quotes(CROSS.values()),
+                   lambda pointer, text: _SIBLING_TABLE.get((pointer, ""), ((), None)), SIBLINGS_SOURCE)
 
 
 CHARTER_SOURCE = "charter#"  # the pointers of the charter's units: charter#/0 .. charter#/2
