@@ -160,5 +160,10 @@ def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: 
         print(f"hems-conformance: baseline: {line}", file=sys.stderr)
     for line in github_annotations(summary, Redactor()) if annotations == "github" else ():
         print(line, flush=True)
+    if tally.exit_code() in (0, 1):  # a verdict was reached: say what it does not cover
+        for check in summary["checks"]:
+            if check["status"] == Status.NOT_EXERCISED.value:
+                print(f"hems-conformance: not exercised: {check['id']}: the input would need {check['needs']}",
+                      file=sys.stderr)
     print(f"hems-conformance: reports in {folder.path}/ ({SUMMARY}, {HTML}, {JUNIT}, {MARKDOWN})", file=sys.stderr)
     return tally.exit_code()
