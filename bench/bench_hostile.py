@@ -7,12 +7,14 @@ code, wall time, the child's peak RSS (`os.wait4`, getrusage's ru_maxrss of that
 Goals (issue 12): under 300 MB, exit 1 or 3, within timeout_s plus a few seconds per request that cannot
 complete (a dripping target: the first request ends the run).
 
-    python bench/bench_hostile.py [--timeout-s 10] [--scenarios endless-chunked,gzip-bomb,drip]
+    python bench/bench_hostile.py [--timeout-s 10] [--scenarios endless-chunked,gzip-bomb,drip,schema-flood,...]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import os
 import re
 import subprocess
@@ -23,14 +25,47 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from hostile_support import bomb, drip, endless_chunked, hostile, target_toml  # noqa: E402
+from hostile_support import SESSION, bomb, drip, endless_chunked, head, hostile, target_toml  # noqa: E402
 
+
+def schema_flood(decisions: int = 20_000):
+    """A 200 of the session endpoint whose every one of `decisions` decisions is empty: a flood of schema errors."""
+    from payloads import sessions
+
+    session = sessions(1, 50, range(40, 60), None, 1)[0]
+    session["session"]["id"] = 101
+    body = json.dumps(session | {"decisions": [{}] * decisions}).encode()
+
+    def answer(handler) -> None:
+        head(handler, Content_Length=str(len(body)))
+        handler.wfile.write(body)
+    return answer
+
+
+def list_flood(items: int):
+    """The sibling list route answers a page of `items` bare items (`{}`), total `items`; the rest an empty 200."""
+    page = json.dumps({"total": items, "items": [{}] * items}).encode()
+
+    def answer(handler) -> None:
+        body = page if handler.path.split("?")[0].endswith("/hems-sessions") else b'{"session": {"id": 101}}'
+        head(handler, Content_Length=str(len(body)))
+        handler.wfile.write(body)
+    return answer
+
+
+WALLBOX = {key: SESSION[key] for key in ("org_id", "user_id", "wallbox_id")}
+DISCOVERY = {"wallboxes": [WALLBOX], "discover": {"from": datetime.date(2026, 1, 1), "to": datetime.date(2026, 1, 2)}}
 SCENARIOS = {
     "endless-chunked": lambda: endless_chunked(max_bytes=64 << 30, max_s=600),  # a 200 that never ends
     "gzip-bomb": lambda: bomb(1024),  # about 1 MiB of gzip on the wire, 1 GiB decoded
     "drip": lambda: drip(every_s=1.0),  # one byte a second
+    "schema-flood": schema_flood,  # 20,000 empty decisions (80 KB): 180,000 schema errors per answer
+    "list-flood-100k": lambda: list_flood(100_000),  # a list page of 100,000 bare items (SIB-001, XEP-002)
+    "list-flood-1m": lambda: list_flood(1_000_000),
 }
+EXTRA_CONFIG = {"list-flood-100k": DISCOVERY, "list-flood-1m": DISCOVERY}
 GOAL_MIB = 300
 _VERDICT = re.compile(r"^hems-conformance: (?!reports in |note: ).*$", re.MULTILINE)
 
@@ -40,7 +75,7 @@ def measure(name: str, timeout_s: float, limit_s: float) -> tuple[int, float, fl
     a run still going after limit_s is killed (exit -9)."""
     with hostile(SCENARIOS[name]()) as url, tempfile.TemporaryDirectory(prefix="hems-hostile-") as folder:
         config, log = Path(folder) / "target.toml", Path(folder) / "output.txt"
-        config.write_text(target_toml(url, timeout_s=timeout_s))
+        config.write_text(target_toml(url, timeout_s=timeout_s, **EXTRA_CONFIG.get(name, {})))
         started = time.monotonic()
         with open(log, "wb") as out:
             child = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--config", str(config),

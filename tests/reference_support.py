@@ -72,9 +72,10 @@ def authorization(scope) -> str:
 
 
 @contextlib.contextmanager
-def hanging_up(answer: bytes = b""):
+def hanging_up(answer: bytes = b"", received: list[bytes] | None = None):
     """A loopback port that accepts each connection, reads the request, sends `answer` (nothing: the server
-    hangs up; something else: a port that does not speak HTTP) and closes."""
+    hangs up; something else: a port that does not speak HTTP, or a whole HTTP answer) and closes. `received`
+    collects each request line as it came over the wire, byte for byte."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.2)
     stop = threading.Event()
@@ -88,7 +89,9 @@ def hanging_up(answer: bytes = b""):
             with connection:
                 connection.settimeout(2)
                 with contextlib.suppress(OSError):
-                    connection.recv(65536)
+                    line = connection.recv(65536).split(b"\r\n", 1)[0]
+                    if received is not None:
+                        received.append(line)
                     connection.sendall(answer)
 
     thread = threading.Thread(target=serve, daemon=True)

@@ -162,15 +162,15 @@ SIBLINGS = cross.load_siblings(load_contract())
 
 
 def test_sib_checks_fire_on_answers_outside_the_sibling_contract():
-    assert ids(SIBLINGS.problems("SIB-001", {"total": 1})) == [""]
-    assert ids(SIBLINGS.problems("SIB-001", {"total": 1, "items": [{"id": "7"}]}))[-1] == "/items/0/id"
-    assert ids(SIBLINGS.problems("SIB-002", {"session": None})) == ["/session"]
+    assert ids(SIBLINGS.problems("SIB-001", {"total": 1})[0]) == [""]
+    assert ids(SIBLINGS.problems("SIB-001", {"total": 1, "items": [ENDED["session"] | {"id": "7"}]})[0]) == ["/items/0/id"]
+    assert ids(SIBLINGS.problems("SIB-002", {"session": None})[0]) == ["/session"]
 
 
 def test_sib_checks_are_quiet_on_what_the_reference_serves_and_its_variants():
     for payload in (ENDED, VARIANTS["float-numbers"].transform(ENDED), VARIANTS["extra-properties"].transform(ENDED)):
-        assert list(SIBLINGS.problems("SIB-001", {"total": 1, "items": [payload["session"]]})) == []
-    assert list(SIBLINGS.problems("SIB-002", {"session": ONGOING})) == []
+        assert SIBLINGS.problems("SIB-001", {"total": 1, "items": [payload["session"]]}) == ([], 0)
+    assert SIBLINGS.problems("SIB-002", {"session": ONGOING}) == ([], 0)
 
 
 def _folded(text: str) -> str:

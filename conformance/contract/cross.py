@@ -16,14 +16,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import jsonschema_rs
-
 from conformance.contract import pointers
 from conformance.contract.catalogue import CATALOGUE, Invariant
 from conformance.contract.clipping import MESSAGE_LIMIT, clip
-from conformance.contract.findings import Finding
+from conformance.contract.findings import Finding, capped
 from conformance.contract.levels import Level
 from conformance.contract.payload import parse_instant
+from conformance.contract.schema_errors import SchemaErrors
 from conformance.contract.spec import SESSION_PATH, Contract, bundled_spec_path, read_document
 from conformance.errors import ContractError
 
@@ -195,15 +194,20 @@ class SiblingContract:
     def _validators(self) -> dict[str, Any]:
         schemas = self.components.get("schemas", {}) | _local_refs(self.document["components"]["schemas"])
         root = {"components": {"schemas": schemas}}
-        return {check_id: jsonschema_rs.validator_for(
+        return {check_id: SchemaErrors(
             {"$schema": "https://json-schema.org/draft/2020-12/schema", "$ref": f"#/components/schemas/{name}"} | root,
             validate_formats=True) for check_id, name in (("SIB-001", "HEMSSessionList"), ("SIB-002", "HEMSCurrentSession"))}
 
-    def problems(self, check_id: str, body: Any) -> Iterator[Finding]:
-        """Schema findings of a 200 body of the route `check_id` judges (SIB-001 list, SIB-002 current)."""
-        for error in self._validators[check_id].iter_errors(body):
-            yield Finding(pointers.join(error.instance_path), clip(error.message, MESSAGE_LIMIT),
-                          "per spec/siblings.yaml at " + pointers.join(error.schema_path), None)
+    def problems(self, check_id: str, body: Any) -> tuple[list[Finding], int]:
+        """Schema findings of a 200 body of the route `check_id` judges (SIB-001 list, SIB-002 current): the first
+        FINDINGS_BUILT, and how many more there are (counted, never built: a page may hold a million bad items)."""
+        validator = self._validators[check_id]
+        if validator.is_valid(body):
+            return [], 0
+        errors, more = capped(validator.errors(body))
+        return [Finding(pointers.join((*place, *error.instance_path)), clip(error.message, MESSAGE_LIMIT),
+                        "per spec/siblings.yaml at " + pointers.join(error.schema_path), None)
+                for place, error in errors], more
 
 
 def load_siblings(contract: Contract, path: str | Path | None = None) -> SiblingContract:

@@ -7,10 +7,15 @@ value then travels to every report: live evidence wraps it, nothing copies its f
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from itertools import islice
+from typing import Any, TypeVar
 
 from conformance.contract.levels import Level
+
+T = TypeVar("T")
+FINDINGS_BUILT = 10  # per check and body: as many as a report keeps with evidence; the rest are only counted
 
 
 @dataclass(frozen=True)
@@ -33,3 +38,11 @@ class Finding:
 
     def line(self) -> str:
         return f"{self.check_id} {self.level.value} {self.pointer or '/'}: {self.message}"
+
+
+def capped(found: Iterable[T], keep: int = FINDINGS_BUILT) -> tuple[list[T], int]:
+    """The first `keep` findings (or errors to build them from) of a stream, and how many more it held: counted,
+    never kept, so a body with 100,000 broken items costs the memory of `keep` findings."""
+    found = iter(found)
+    kept = list(islice(found, keep))
+    return kept, sum(1 for _ in found)

@@ -24,14 +24,29 @@ def bundled_spec_path(name: str = "openapi.yaml") -> Path:
     return Path(str(packaged)) if packaged.is_file() else _REPO_SPEC / name
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without aliases: `*name` may expand a few kilobytes into billions of nodes (billion laughs), and
+    an OpenAPI document has no need of them (JSON has none; `$ref` is how a spec repeats itself)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise ContractError(f"YAML aliases are not accepted (line {mark.line + 1}, column {mark.column + 1}): "
+                                "they can expand without bound; repeat a schema with $ref")
+        return super().compose_node(parent, index)
+
+
 def read_document(path: Path, what: str) -> tuple[Any, str]:
-    """A YAML or JSON document and the SHA-256 of its bytes; a ContractError naming the file otherwise."""
+    """A YAML or JSON document and the SHA-256 of its bytes; a ContractError naming the file otherwise
+    (aliases included: a document that could expand without bound is refused before it is built)."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ContractError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
     try:
-        document = yaml.safe_load(raw)
+        document = yaml.load(raw, Loader=_NoAliasLoader)
+    except ContractError as exc:
+        raise ContractError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

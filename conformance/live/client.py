@@ -15,6 +15,7 @@ import http.client
 import http.cookiejar
 import json
 import math
+import re
 import socket
 import threading
 import time
@@ -33,7 +34,7 @@ from conformance.contract.spec import SESSION_PATH
 from conformance.errors import ConfigError, TargetError
 from conformance.live.exchange import Exchange
 from conformance.live.target import AUTH_TABLES, DEFAULT_BODY_LIMIT, AuthConfig, TargetConfig, Tenant
-from conformance.live.token_request import authlib_method, mismatch
+from conformance.live.token_request import authlib_method, mismatch, redirect_hint
 from conformance.report.redaction import MIN_SECRET, Redactor
 
 RETRIED_STATUSES = (429, 503)
@@ -182,6 +183,31 @@ class _Adapter(requests.adapters.HTTPAdapter):
         return manager
 
 
+_URI = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")  # RFC 3986 characters only
+
+
+class _AsWritten:
+    """A requests session that sends a URL as it was given: requests re-quotes every URL, turning `%7E` into `~`;
+    a URL already in RFC 3986 form is kept byte for byte (query parameters appended as requests encodes them).
+    Only a URL with characters that are not allowed in one (a space) is left to requests to percent-encode."""
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        prepared = super().prepare_request(request)  # type: ignore[misc]
+        given = request.url if isinstance(request.url, str) else ""
+        if _URI.fullmatch(given) and "#" not in given:
+            params = prepared._encode_params(request.params) if request.params else ""
+            prepared.url = given + ("&" if "?" in given else "?") + params if params else given
+        return prepared
+
+
+class _Session(_AsWritten, requests.Session):
+    pass
+
+
+class _OAuth2Session(_AsWritten, OAuth2Session):
+    pass
+
+
 def _mount(session: requests.Session, connections: int = 10) -> None:
     adapter = _Adapter(pool_maxsize=max(10, connections))  # one kept-alive per worker
     for scheme in ("http://", "https://"):
@@ -267,7 +293,7 @@ class TokenSource:
         auth = self.tenant.auth
         secret = auth.client_secret.reveal() if auth.client_secret else None
         extra = {"username": auth.username, "password": auth.password.reveal()} if auth.grant == "password" else {}
-        with OAuth2Session(auth.client_id or None, secret, token_endpoint_auth_method=authlib_method(auth),
+        with _OAuth2Session(auth.client_id or None, secret, token_endpoint_auth_method=authlib_method(auth),
                            scope=auth.scope or None) as oauth, self.client.deadline(f"token endpoint {url}"):
             _mount(oauth)
             oauth.headers["User-Agent"] = USER_AGENT
@@ -305,26 +331,28 @@ def _add_tokens(redactor: Redactor, answer: dict[str, Any], what: str) -> None:
 def _usable_token_answer(url: str, answer: requests.Response, auth: AuthConfig, where: str) -> requests.Response:
     """What authlib cannot tell apart, as one-line TargetErrors: a redirect (never followed: it would carry the
     credentials elsewhere), an answer over TOKEN_ANSWER_LIMIT, a body that is not a JSON object, a success
-    without an access token; and, as a ConfigError naming token_body, the refusal of a body in the encoding the
-    endpoint does not read. 429 and 503 are retried."""
+    without an access token; and, as a ConfigError naming token_body or token_auth_method, the refusal of a body in
+    the encoding, or of the client authentication, the endpoint does not read (token_request.mismatch). 429 and 503
+    are retried."""
     status = answer.status_code
     if _read_capped(answer, TOKEN_ANSWER_LIMIT):
         raise TargetError(f"token endpoint {url} is broken: HTTP {status} with an answer over "
                           f"{TOKEN_ANSWER_LIMIT // 1024} KiB (no token is that large)")
     if 300 <= status < 400:
-        raise TargetError(f"token endpoint {url} answered {status}, a redirect to "
-                          f"{answer.headers.get('Location') or 'nowhere'} (not followed: is token_url right?)")
+        location = answer.headers.get("Location")
+        raise TargetError(f"token endpoint {url} answered {status}, a redirect to {location or 'nowhere'} "
+                          f"({redirect_hint(url, location)})")
     if status in RETRIED_STATUSES:
         raise _RetryLater(answer)
     if status >= 500:
         return answer  # authlib raises requests.HTTPError
     body = _parse_json(answer.text)
-    if not isinstance(body, dict):
-        kind = answer.headers.get("Content-Type") or "no Content-Type"
-        raise TargetError(f"token endpoint {url} is broken: HTTP {status} with a body that is not a JSON object ({kind})")
-    refused = mismatch(where, url, auth, status, body)
+    kind = answer.headers.get("Content-Type") or "no Content-Type"
+    refused = mismatch(where, url, auth, status, body, kind)
     if refused is not None:
         raise refused
+    if not isinstance(body, dict):
+        raise TargetError(f"token endpoint {url} is broken: HTTP {status} with a body that is not a JSON object ({kind})")
     access = body.get("access_token")
     if "error" not in body and (not isinstance(access, str) or not access):
         raise TargetError(f"token endpoint {url} is broken: HTTP {status} without an access_token")
@@ -377,7 +405,7 @@ class TargetClient:
         self.config = config
         self.on_retry = on_retry  # told of every 429 / 503 it waits out: (status, redacted URL)
         self.redactor = redactor or Redactor(config.secrets())
-        self.session = requests.Session()
+        self.session = _Session()
         self.session.verify = config.verify_tls
         # No cookies: each request carries only the credentials it means to (a session cookie set by one
         # tenant's read would authenticate the unauthenticated probes and blur tenant isolation).
@@ -402,7 +430,7 @@ class TargetClient:
         return self.requests_sent + sum(source.fetches for source in self.tokens.values())
 
     def url(self, path: str) -> str:
-        return self.config.base_url + path
+        return self.config.url(path)
 
     def deadline(self, what: str) -> _Deadline:
         """The deadline of one request: timeout_s from now, or the end of the run (max_run_s) if sooner."""

@@ -13,12 +13,12 @@ out of range.
 from __future__ import annotations
 
 import datetime
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from conformance.contract import cross
-from conformance.contract.findings import Finding
+from conformance.contract.findings import Finding, capped
 from conformance.contract.levels import Level
 from conformance.errors import ConfigError, TargetError
 from conformance.live.exchange import Exchange
@@ -70,16 +70,30 @@ def _get(run: LiveRun, key: str, url: str, note: str, params: dict[str, Any] | N
     return exchange
 
 
+@dataclass
+class _Walk:
+    """The pages of one walk over a window, in order, and how it ended."""
+
+    pages: list[Any] = field(default_factory=list)
+    exchange: Exchange | None = None  # the last answer
+    complete: bool = False  # reached the end (a short page)
+    repeated: bool = False  # stopped on a page with no session not listed before (an offset ignored)
+    ids: set[Any] = field(default_factory=set)  # the distinct session ids listed
+
+    @property
+    def items(self) -> list[Any]:
+        return [item for page in self.pages for item in page["items"]]
+
+
 def _walk(run: LiveRun, key: str, url: str, first: datetime.date, last: datetime.date, limit: int,
-          budget: int) -> tuple[list[Any], bool, Exchange]:
-    """Page the list route over first..last with `limit` until a short page or `budget` items: the pages,
-    whether the walk reached the end, the last exchange. Each answer is judged by SIB-001 and SIB-003."""
-    pages: list[Any] = []
+          budget: int) -> _Walk:
+    """Page the list route over first..last with `limit` until a short page, a page listing no session not listed
+    before, or `budget` items. Each answer is judged by SIB-001 and SIB-003."""
+    walk = _Walk()
     items = 0
-    complete = False
     for _ in range(budget // limit + 1):  # each page that does not end the walk adds `limit` items
         query = {"from": first.isoformat(), "to": last.isoformat(), "limit": limit, "offset": items}
-        exchange = _get(run, key, url, f"tenant {key.upper()}: list of the wallbox's sessions", query)
+        walk.exchange = exchange = _get(run, key, url, f"tenant {key.upper()}: list of the wallbox's sessions", query)
         if exchange.status != 200:
             run.usable(exchange, key)
             raise ConfigError(f"discover: the list route answered {exchange.status} for {exchange.url} (is the "
@@ -90,14 +104,20 @@ def _walk(run: LiveRun, key: str, url: str, first: datetime.date, last: datetime
         page = exchange.body
         if not isinstance(page, dict) or not isinstance(page.get("items"), list):
             break
-        pages.append(page)
+        walk.pages.append(page)
         items += len(page["items"])
+        listed = {_item_id(item) for item in page["items"]} - {None}
         if len(page["items"]) < limit:  # a short page ends the walk; total is what XEP-002 judges, never trusted
-            complete = True
+            walk.complete = True
+            walk.ids |= listed
             break
+        if walk.ids and listed <= walk.ids:  # no session not listed before (an offset ignored): the next would repeat
+            walk.repeated = True
+            break
+        walk.ids |= listed
         if items >= budget:
             break
-    return pages, complete, exchange
+    return walk
 
 
 def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery,
@@ -106,22 +126,25 @@ def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery,
     compare each ended item with its detail (XEP-001). Returns the sessions found, and every listed item when
     the walk reached the end (else None)."""
     url = run.client.url(cross.LIST_PATH.format(**wallbox.path_parameters))
-    pages, complete, exchange = _walk(run, key, url, window.from_day, window.to_day, cross.PAGE_LIMIT, budget)
-    items = [item for page in pages for item in page["items"]]
-    small, small_complete, small_exchange = _walk(run, key, url, window.from_day, window.to_day, cross.SMALL_LIMIT,
-                                                  min(budget, SMALL_WALK_ITEMS))
+    walk = _walk(run, key, url, window.from_day, window.to_day, cross.PAGE_LIMIT, budget)
+    items, complete = walk.items, walk.complete
+    small = _walk(run, key, url, window.from_day, window.to_day, cross.SMALL_LIMIT, min(budget, SMALL_WALK_ITEMS))
     run.ledger.judged("XEP-002")
-    _record(run, "XEP-002", cross.paging_consistent(small, small_complete, window.to_day < _today(),
-                                                    cross.SMALL_LIMIT), small_exchange)
+    _record(run, "XEP-002", cross.paging_consistent(small.pages, small.complete, window.to_day < _today(),
+                                                    cross.SMALL_LIMIT), small.exchange)
     # discovery's own walk: a session listed twice there (total is the small walk's to judge: one defect, one finding)
-    _record(run, "XEP-002", cross.paging_consistent(pages, complete, settled=False), exchange)
-    if not complete and len(items) >= budget:
+    _record(run, "XEP-002", cross.paging_consistent(walk.pages, complete, settled=False), walk.exchange)
+    if walk.repeated:
+        run.ledger.note(f"discovery stopped for tenant {key.upper()}: the list route answered offset "
+                        f"{len(items) - len(walk.pages[-1]['items'])} with no session it had not listed before (e.g. "
+                        f"{walk.exchange.url}); {len(walk.ids)} distinct session(s) were found")
+    elif not complete and len(walk.ids) >= budget:
         run.ledger.note(f"discovery stopped at [discover] max_sessions = {run.config.discover.max_sessions} for "
                         f"tenant {key.upper()}: the list route has more sessions than were judged")
     refs, fields = [], cross.item_fields(run.contract)
     for item in items[:budget]:
-        session_id = item.get("id") if isinstance(item, dict) else None
-        if isinstance(session_id, bool) or not isinstance(session_id, int):
+        session_id = _item_id(item)
+        if session_id is None:
             continue  # SIB-001 reports it
         ref = wallbox.session(session_id)
         refs.append(ref)
@@ -132,6 +155,11 @@ def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery,
                 _pin(run, detail, detail.body, _record(run, "XEP-001", cross.item_matches_detail(item, detail.body,
                                                                                                  fields), detail))
     return refs, items if complete else None
+
+
+def _item_id(item: Any) -> int | None:
+    session_id = item.get("id") if isinstance(item, dict) else None
+    return None if isinstance(session_id, bool) or not isinstance(session_id, int) else session_id
 
 
 def _windows(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery, whole: list[Any],
@@ -145,9 +173,10 @@ def _windows(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery, who
     days: dict[datetime.date, list[Any]] = {}
     exchange = None
     for day in probes:
-        pages, complete, exchange = _walk(run, key, url, day, day, cross.PAGE_LIMIT, PROBE_ITEMS)
-        if complete:
-            days[day] = [item for page in pages for item in page["items"]]
+        probe = _walk(run, key, url, day, day, cross.PAGE_LIMIT, PROBE_ITEMS)
+        exchange = probe.exchange
+        if probe.complete:
+            days[day] = probe.items
     if days or running is not None:
         run.ledger.judged("XEP-004")
         _record(run, "XEP-004", cross.windows_agree(whole, days, window.from_day, window.to_day,
@@ -192,24 +221,31 @@ def _running_session(run: LiveRun, exchange: Exchange, running: dict[str, Any]) 
     run.ledger.judged("XEP-005")
     if run.level_of("XEP-005") is Level.OFF:
         return
-    findings = list(cross.current_findings(run.judge.judge(running).findings))
+    judged = run.judge.judge(running)
+    findings = list(cross.current_findings(judged.findings))
     curl = run.curl(exchange)
     for finding in findings:
         run.ledger.add(Evidence(finding, exchange, curl))
     _pin(run, exchange, running, findings, within="/session")
+    more = sum(n for (check_id, _), n in judged.more.items() if not check_id.startswith("SCH-"))
+    run.ledger.add_counted("XEP-005", run.level_of("XEP-005"), more, exchange)  # past the findings built: counted
 
 
 def _schema(run: LiveRun, check_id: str, exchange: Exchange) -> list[Finding]:
     run.ledger.judged(check_id)
-    return _record(run, check_id, run.siblings.problems(check_id, exchange.body), exchange)
+    findings, more = run.siblings.problems(check_id, exchange.body)
+    return _record(run, check_id, findings, exchange, more)
 
 
-def _record(run: LiveRun, check_id: str, findings: Any, exchange: Exchange) -> list[Finding]:
-    """Each finding of `check_id` into the ledger, with the exchange that showed it; the findings, stamped."""
-    stamped = [finding.stamped(check_id, run.level_of(check_id)) for finding in findings]
+def _record(run: LiveRun, check_id: str, findings: Any, exchange: Exchange | None, more: int = 0) -> list[Finding]:
+    """The first findings of a check on one answer, with their evidence, returned stamped; the rest (a page of a
+    million bad items) and `more` already counted only counted."""
+    kept, uncounted = capped(findings)
+    stamped = [finding.stamped(check_id, run.level_of(check_id)) for finding in kept]
     for finding in stamped:
         run.finding(check_id, finding.message, exchange, pointer=finding.pointer, expected=finding.expected,
                     actual=finding.actual)
+    run.ledger.add_counted(check_id, run.level_of(check_id), more + uncounted, exchange)
     return stamped
 
 

@@ -44,15 +44,17 @@ class Evidence:
 
     def key(self) -> tuple[str, str, str, str]:
         """What makes two findings one defect: the check, the place, the message, the body it was found in."""
-        body = hashlib.blake2b(self.exchange.text.encode("utf-8", "replace"), digest_size=12).hexdigest() \
-            if self.exchange else ""
-        return self.finding.check_id, self.finding.pointer, self.finding.message, body
+        return self.finding.check_id, self.finding.pointer, self.finding.message, _body_key(self.exchange)
 
     def seen(self, other: Evidence) -> None:
         self.requests += 1
         if other.exchange is not None and len(self.seen_in) < SIGHTINGS_KEPT:
             exchange = other.exchange
             self.seen_in.append(Sighting(exchange.method, exchange.url, exchange.status, exchange.note))
+
+
+def _body_key(exchange: Exchange | None) -> str:
+    return hashlib.blake2b(exchange.text.encode("utf-8", "replace"), digest_size=12).hexdigest() if exchange else ""
 
 
 @dataclass
@@ -119,6 +121,26 @@ class Ledger:
                 kept.seen(evidence)
                 record.findings.append(kept)
                 self._findings[key] = kept
+
+    def add_counted(self, check_id: str, level: Level, count: int, exchange: Exchange | None) -> None:
+        """`count` more findings of `check_id` in one body, past the first ones built (a flood of schema errors):
+        counted once per body, however many requests showed it, and accepted only by a baseline entry that
+        names no pointer."""
+        if level is Level.OFF or count <= 0:
+            return
+        key = (check_id, "", f"{count} counted", _body_key(exchange))
+        with self._lock:
+            if key in self._findings:
+                return
+            self._findings[key] = None
+            record = self.records[check_id]
+            record.total_findings += count
+            record.levels_seen[level] += count
+            if self.acceptance is not None:
+                entry = self.acceptance.accepts_counted(check_id, session_of_url(exchange.url) if exchange else None,
+                                                        count)
+                if entry is not None:
+                    record.accept(level, entry, count)
 
     def spec_finding(self, key: str, message: str, exchange: Exchange | None = None) -> None:
         with self._lock:

@@ -86,6 +86,8 @@ def catalogue_check(request: Request, ctx: ResponseContext) -> list[Evidence]:
                         "refused values): their judged counts leave those responses out")
     if judgement.semantic_evaluated and ctx.on_session is not None:
         ctx.on_session(exchange, judgement)
+    for (check_id, level), count in judgement.more.items():  # past the findings built: counted, once per body
+        ctx.ledger.add_counted(check_id, level, count, exchange)
     return [Evidence(finding, exchange, request.curl) for finding in judgement.findings]
 
 

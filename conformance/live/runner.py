@@ -128,10 +128,13 @@ class LiveRun:
                   public: bool = False, malformed: tuple[str, ...] = (), note: str = "") -> Exchange:
         """Send a Schemathesis case and judge the answer with every response check. `public`: `headers` are a case
         file's probe values (see Redactor.headers)."""
-        kwargs = case.as_transport_kwargs(base_url=self.config.base_url)
+        base = urlsplit(self.config.base_url)
+        origin = f"{base.scheme}://{base.netloc}"  # the path is joined to base_url as it was written, below
+        kwargs = case.as_transport_kwargs(base_url=origin)
         sent_headers = {k: v for k, v in kwargs.get("headers", {}).items() if k.lower() != "x-schemathesis-testcaseid"}
         sent_headers.update(headers or {})
-        exchange = self.client.send(kwargs["method"], kwargs["url"], tenant=tenant, headers=sent_headers, note=note,
+        url = self.config.url(kwargs["url"][len(origin):])
+        exchange = self.client.send(kwargs["method"], url, tenant=tenant, headers=sent_headers, note=note,
                                     public=public, params=kwargs.get("params") or None)
         if exchange.status in GATEWAY_DOWN:
             self._gateway_check(exchange)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from conformance.contract.settings import Settings, read_toml, settings_from_mapping
 from conformance.errors import ConfigError
@@ -140,11 +140,15 @@ class TargetConfig:
     source: str = "<built-in>"
     discover: Discovery | None = None
 
+    def url(self, path: str) -> str:
+        """`path` (the session path, a sibling route, a relative token URL) under base_url: see `joined`."""
+        return joined(self.base_url, path)
+
     def token_url(self, tenant: Tenant) -> str:
-        """The tenant's token URL: absolute as given, or appended to base_url (its path, a gateway prefix, kept)
-        like the endpoint's path."""
+        """The tenant's token URL: absolute exactly as given, or under base_url like the endpoint's path (its own
+        trailing slash kept: `/oauth2/token/` is not `/oauth2/token` to a Django router)."""
         url = tenant.auth.token_url
-        return url if urlsplit(url).scheme else self.base_url + "/" + url.lstrip("/")
+        return url if urlsplit(url).scheme else self.url(url)
 
     def tenants(self) -> list[tuple[str, Tenant]]:
         """("a", tenant) and, when configured, ("b", tenant_b)."""
@@ -159,6 +163,17 @@ class TargetConfig:
 
     def with_base_url(self, base_url: str) -> TargetConfig:
         return replace(self, base_url=_check_url(base_url, "--base-url"))
+
+
+def joined(base_url: str, path: str) -> str:
+    """`path` appended to base_url's path with exactly one slash between them, whether base_url ends with one or
+    `path` starts with one; everything else of base_url is kept as written (percent-encoding, a gateway's query
+    such as `?code=...`), and `path`'s own query (if any) follows base_url's."""
+    base = urlsplit(base_url)
+    path_part, _, query = path.partition("?")
+    query = "&".join(q for q in (base.query, query) if q)
+    return urlunsplit(base._replace(path=base.path.rstrip("/") + "/" + path_part.lstrip("/"), query=query,
+                                    fragment=""))
 
 
 # --- parsing ---
@@ -181,7 +196,9 @@ def _check_url(value: Any, key: str) -> str:
         urlsplit(value).port  # noqa: B018 (raises for a port that is not a number from 0 to 65535)
     except ValueError as exc:
         raise ConfigError(f"{key}: {exc} in {value!r}") from None
-    return value.rstrip("/")
+    if urlsplit(value).fragment:  # never sent: a request target has no fragment (RFC 9110 §7.1)
+        raise ConfigError(f"{key}: a URL with a #fragment cannot be requested, got {value!r}")
+    return value  # as written, byte for byte: a trailing slash or a percent-encoding can be what a router matches
 
 
 def _token_url(value: str, key: str) -> str:

@@ -14,7 +14,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from conformance.contract.findings import FINDINGS_BUILT
 from conformance.contract.judge import Judge, Judgement
+from conformance.contract.levels import Level
 from conformance.offline.evidence import Evidence
 from conformance.offline.sources import Payload, Skipped, SourceError
 from conformance.report.baseline import Acceptance, Entry, session_of_payload
@@ -37,16 +39,23 @@ class Tally:
     interrupted: bool = False  # Ctrl-C before the end: no verdict (130), the reports say so
     stale_entries: int = 0  # baseline entries that accepted nothing: they fail the check too (set once, at the end)
 
-    def add(self, judgement: Judgement, strict: bool, accepted: list[Entry | None] | None = None) -> None:
-        """One payload's judgement; `accepted` says, per finding, which baseline entry accepts it (if any)."""
+    def add(self, judgement: Judgement, strict: bool, accepted: list[Entry | None] | None = None,
+            counted: list[Counted] | None = None) -> None:
+        """One payload's judgement; `accepted` says, per finding, which baseline entry accepts it (if any), and
+        `counted`, for the findings only counted (`Judgement.more`), which entry accepts them."""
         self.payloads += 1
         accepted = accepted or [None] * len(judgement.findings)
+        counted = _counted(None, None, judgement) if counted is None else counted
         self.failing_payloads += any(f.level.fails(strict) and entry is None
-                                     for f, entry in zip(judgement.findings, accepted, strict=True))
+                                     for f, entry in zip(judgement.findings, accepted, strict=True)) or any(
+            level.fails(strict) and entry is None for _, level, _, entry in counted)
         self.not_evaluated += not judgement.semantic_evaluated
         for finding in judgement.findings:
             self.by_level[finding.level.value] += 1
             self.by_invariant[finding.check_id] += 1
+        for check_id, level, count, _ in counted:
+            self.by_level[level.value] += count
+            self.by_invariant[check_id] += count
 
     def merge(self, later: Tally) -> Tally:
         """This tally plus `later`'s, in place."""
@@ -142,14 +151,17 @@ def judge_items(judge: Judge, items: Iterable[Payload | SourceError | Skipped], 
         elif judgement is None:  # Skipped, or a recorded response of another endpoint
             tally.skipped += 1
         else:
-            accepted = _accepted(acceptance, item, judgement)
-            tally.add(judgement, strict, accepted)
-            evidence.add(item, judgement, accepted)
+            accepted, counted = _accepted(acceptance, item, judgement), _counted(acceptance, item, judgement)
+            tally.add(judgement, strict, accepted, counted)
+            evidence.add(item, judgement, accepted, counted)
             if as_json:
                 into.write(OUT, RECORD_SEPARATOR + json.dumps(_record(item, judgement), default=str))
             elif judgement.findings:
-                into.write(OUT, "".join(f"{item.label}: {finding.line()}{_mark(entry)}\n"
-                                        for finding, entry in zip(judgement.findings, accepted, strict=True)))
+                into.write(OUT, "".join([*(f"{item.label}: {finding.line()}{_mark(entry)}\n"
+                                           for finding, entry in zip(judgement.findings, accepted, strict=True)),
+                                         *(f"{item.label}: {check_id} {level.value}: {count} more finding(s) past "
+                                           f"the first {FINDINGS_BUILT}, counted{_mark(entry)}\n"
+                                           for check_id, level, count, entry in counted)]))
         into.step()
     return into
 
@@ -162,6 +174,16 @@ def _accepted(acceptance: Acceptance | None, payload: Payload, judgement: Judgem
     return [acceptance.accepts(f.check_id, f.pointer, session) for f in judgement.findings]
 
 
+Counted = tuple[str, Level, int, Entry | None]  # check, level, how many findings only counted, the entry accepting them
+
+
+def _counted(acceptance: Acceptance | None, payload: Payload | None, judgement: Judgement) -> list[Counted]:
+    """Per check and level of the findings only counted (past the first ones built), the entry accepting them."""
+    session = session_of_payload(payload.body) if acceptance is not None and payload is not None else None
+    return [(check_id, level, count, acceptance.accepts_counted(check_id, session, count) if acceptance else None)
+            for (check_id, level), count in judgement.more.items()]
+
+
 def _mark(entry: Entry | None) -> str:
     return f" [accepted by accept[{entry.index}] until {entry.expires}]" if entry else ""
 
@@ -170,5 +192,7 @@ def _record(payload: Payload, judgement: Judgement) -> dict:
     return {
         "source": payload.label,
         "findings": [f.to_dict() for f in judgement.findings],
+        **({"findings_counted": {f"{check_id} {level.value}": count for (check_id, level), count in
+                                 judgement.more.items()}} if judgement.more else {}),
         "semantic_evaluated": judgement.semantic_evaluated,
     }

@@ -6,6 +6,7 @@ the sessions judged and the sessions a report draws; per partition, merged in in
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from conformance.contract.catalogue import CATALOGUE
@@ -44,8 +45,10 @@ class Evidence:
         self.coverage = Coverage()
         self.sessions = SessionSample(once=False)  # labels are unique: no set of them grows with the input
 
-    def add(self, payload: Payload, judgement: Judgement, accepted: list[Entry | None]) -> None:
-        """One payload's findings; `accepted`, per finding, the baseline entry that accepts it, or None."""
+    def add(self, payload: Payload, judgement: Judgement, accepted: list[Entry | None],
+            counted: Iterable[tuple[str, Level, int, Entry | None]] = ()) -> None:
+        """One payload's findings; `accepted`, per finding, the baseline entry that accepts it, or None;
+        `counted`, the findings only counted (check, level, how many, the entry accepting them)."""
         self.payloads += 1
         if judgement.not_evaluated:  # a broken shape: judged in part, neither counted in coverage nor drawn
             self.not_evaluated.update(judgement.not_evaluated)
@@ -60,6 +63,11 @@ class Evidence:
             kept = self.kept.setdefault(finding.check_id, [])
             if len(kept) < EVIDENCE_PER_CHECK:
                 kept.append(_entry(payload, finding))
+        for check_id, level, count, entry in counted:
+            self.seen[check_id, level] += count
+            if entry is not None:
+                self.accepted[check_id, level] += count
+                _first_seen(self.accepted_by.setdefault(check_id, []), [entry])
 
     def add_error(self, error: SourceError) -> None:
         self.error_count += 1

@@ -2,13 +2,19 @@
 
 Only a string or binary column of raw bodies can be judged: a column of structs or typed numbers has already
 erased what the contract judges (7.0 versus 7, UTC offsets, a missing field versus null, extra properties).
-Rows are read a batch at a time; each row's body is labelled FILE:ROW, rows counted from 1 like lines.
+Rows are read a batch at a time; each row's body is labelled FILE:ROW, rows counted from 1 like lines. A small
+compressed file may hold one value of hundreds of MiB: a row group whose column decompresses to more than the
+document limit per row is refused from the file's metadata, and elsewhere a value over the limit is refused from
+its length in the Arrow offsets, before it becomes a Python string.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
+from conformance.offline import sources
 from conformance.offline.remote import open_path, why
 from conformance.offline.sources import Payload, Progress, SourceError, document
 
@@ -38,7 +44,7 @@ def read_parquet(path: str, label: str, column: str | None, progress: Progress) 
         try:
             if path.endswith(".parquet"):
                 source = pyarrow.parquet.ParquetFile(handle)
-                schema, batches = source.schema_arrow, source.iter_batches(batch_size=BATCH, columns=[column])
+                schema, batches = source.schema_arrow, _parquet_batches(source, column)
             else:
                 source = pyarrow.ipc.open_file(handle)
                 schema, batches = source.schema, (source.get_batch(i) for i in range(source.num_record_batches))
@@ -57,13 +63,64 @@ def read_parquet(path: str, label: str, column: str | None, progress: Progress) 
         row = 0
         try:
             for batch in batches:
-                for value in batch.column(column).to_pylist():
+                if isinstance(batch, _Refused):
+                    for _ in range(batch.rows):
+                        row += 1
+                        yield SourceError(f"{label}:{row}", batch.why)
+                    continue
+                for value in _values(batch.column(column)):
                     row += 1
                     if value is None:
                         yield SourceError(f"{label}:{row}", "null: no JSON body")
-                        continue
-                    data = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
-                    progress.read += len(data)
-                    yield from document(f"{label}:{row}", data)
+                    elif value is _TOO_LARGE:
+                        yield SourceError(f"{label}:{row}", sources.too_large())
+                    else:
+                        data = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
+                        progress.read += len(data)
+                        yield from document(f"{label}:{row}", data)
         except (OSError, pa.ArrowException) as exc:
             yield SourceError(f"{label}:{row + 1}", f"cannot read: {why(exc)}")
+        except MemoryError:
+            yield SourceError(f"{label}:{row + 1}", "cannot read: out of memory decoding the batch of rows here "
+                                                    f"(rows are read {BATCH} at a time)")
+
+
+_TOO_LARGE = object()  # a value over the document limit, in place of its text
+_ROW_OVERHEAD = 4096  # bytes per row a column chunk may hold besides the values (lengths, page headers, statistics)
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """The rows of a row group not read: its column holds more than MAX_DOCUMENT bytes per row once decompressed,
+    so a value there is over the limit (and decoding the group would hold all of it)."""
+
+    rows: int
+    why: str
+
+
+def _parquet_batches(source: Any, column: str) -> Iterator[Any]:
+    """The column's record batches, row group by row group; a group whose column decompresses to more than
+    MAX_DOCUMENT bytes per row (from the file's metadata) is _Refused without being decompressed."""
+    metadata = source.metadata
+    for group in range(metadata.num_row_groups):
+        meta = metadata.row_group(group)
+        size = sum(meta.column(i).total_uncompressed_size for i in range(meta.num_columns)
+                   if meta.column(i).path_in_schema == column)
+        if meta.num_rows and size > (sources.MAX_DOCUMENT + _ROW_OVERHEAD) * meta.num_rows:
+            yield _Refused(meta.num_rows, f"in row group {group + 1}, whose {column!r} holds {size / 2**20:,.0f} MiB for "
+                                          f"{meta.num_rows} row(s): a value there is {sources.too_large()}")
+            continue
+        yield from source.iter_batches(batch_size=BATCH, columns=[column], row_groups=[group])
+
+
+def _values(array: Any) -> Iterator[Any]:
+    """The column's values of one batch as Python objects, a value over MAX_DOCUMENT bytes as _TOO_LARGE: its
+    length is read from the Arrow offsets, so it is never copied into a Python string."""
+    import pyarrow.compute
+
+    lengths = pyarrow.compute.binary_length(array).to_pylist()
+    if not any(n is not None and n > sources.MAX_DOCUMENT for n in lengths):
+        yield from array.to_pylist()
+        return
+    for n, length in enumerate(lengths):
+        yield _TOO_LARGE if length is not None and length > sources.MAX_DOCUMENT else array[n].as_py()

@@ -37,6 +37,7 @@ from conformance.report.summary import (
     command_line,
     counts,
     redact_tree,
+    write_report_file,
     write_summary,
 )
 
@@ -115,8 +116,8 @@ def write_reports(folder: ReportFolder, summary: dict[str, Any], redactor: Redac
     summary = redact_tree(summary, redactor)
     try:
         write_summary(folder.file(SUMMARY), summary, redactor)
-        folder.file(HTML).write_text(report_page(summary), encoding="utf-8")
-        folder.file(JUNIT).write_text(junit_xml(summary), encoding="utf-8")
+        write_report_file(folder.file(HTML), report_page(summary))
+        write_report_file(folder.file(JUNIT), junit_xml(summary))
         write_markdown(folder.path, summary, redactor)
     except OSError as exc:
         raise UsageError(f"cannot write the reports to {folder.path}: {exc.strerror or exc}") from None
@@ -125,7 +126,8 @@ def write_reports(folder: ReportFolder, summary: dict[str, Any], redactor: Redac
 
 def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: str, report_dir: str | None,
                        argv: list[str], baseline: Baseline | None = None, annotations: str = "none",
-                       workers: int = 1, column: str | None = None, dask: str | None = None) -> int:
+                       workers: int = 1, column: str | None = None, dask: str | None = None,
+                       dask_timeout_s: float | None = None) -> int:
     """`hems-conformance check`: judge the inputs as they stream (here, in `workers` processes, or on a Dask
     cluster), then write the reports (and with `annotations="github"`, print one workflow annotation per failing
     check)."""
@@ -138,7 +140,8 @@ def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: 
         from conformance.offline.dask_engine import dask_partials
 
         partials = dask_partials(judge, paths, strict=strict, as_json=as_json, address=dask, column=column,
-                                 workers=workers, acceptance=acceptance)
+                                 workers=workers, acceptance=acceptance,
+                                 **({} if dask_timeout_s is None else {"timeout_s": dask_timeout_s}))
     elif workers > 1:
         from conformance.offline.parallel import pool_partials
 

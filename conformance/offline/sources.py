@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import lzma
 import math
 import os
 import re
 import sys
+import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +137,16 @@ def guarded(label: str, items: Iterator[Payload | SourceError]) -> Iterator[Payl
         yield from items
     except OSError as exc:
         yield SourceError(label, f"cannot read: {exc.strerror or exc}")
+    except (EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError) as exc:  # a truncated or corrupt archive
+        yield SourceError(label, f"cannot read: {type(exc).__name__}: {why(exc)}")
+
+
+def why(exc: BaseException) -> str:
+    """One line on why a file or store could not be read."""
+    if isinstance(exc, FileNotFoundError):
+        return "no such file or object"
+    text = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
 
 
 def read_stream(label: str, stream: BinaryIO, progress: Progress, lines: bool | None) -> Iterator[Payload | SourceError]:
@@ -155,7 +168,7 @@ def read_stream(label: str, stream: BinaryIO, progress: Progress, lines: bool | 
     yield from json_lines(label, reader, progress)
 
 
-def _too_large() -> str:
+def too_large() -> str:
     return f"larger than {MAX_DOCUMENT / 2**20:g} MiB: not read (split it into JSON Lines, one payload a line)"
 
 
@@ -289,7 +302,7 @@ def document(label: str, data: bytes) -> Iterator[Payload | SourceError]:
 def parse_document(label: str, data: bytes) -> Any:
     """One JSON document: its value, or the `SourceError` that says why it has none."""
     if len(data) > MAX_DOCUMENT:
-        return SourceError(label, _too_large())
+        return SourceError(label, too_large())
     body = _quick(data)
     if body is not _REFUSED:
         return body
@@ -335,7 +348,7 @@ def json_lines(label: str, reader: Iterable[bytes | None], progress: Progress, *
     for number, raw in enumerate(reader, start=first):
         if raw is None:
             empty = False
-            yield SourceError(f"{label}:{number}", _too_large())
+            yield SourceError(f"{label}:{number}", too_large())
             continue
         progress.read += len(raw)
         if not raw or raw.isspace():  # blank (bytes.isspace knows the whitespace bytes.strip strips), without a copy

@@ -155,8 +155,9 @@ class Deployment:
         self._reads: Counter[int] = Counter()
         self._requests = itertools.count()
         routes = [Route(TOKEN_PATH, self.token, methods=METHODS)]
-        if self.podero:
-            routes.append(Route(PODERO_TOKEN_PATH, self.podero_token, methods=METHODS))
+        if self.podero:  # Django's routing: the slashless path is APPEND_SLASH's redirect, never the token view
+            routes += [Route(PODERO_TOKEN_PATH, self.podero_token, methods=METHODS),
+                       Route(PODERO_TOKEN_PATH.rstrip("/"), _append_slash, methods=METHODS)]
         if self.serves_siblings:  # before the session route: `current` is a route, not a session id
             routes += [Route(LIST_PATH, self.list_sessions, methods=["GET", "HEAD"]),
                        Route(CURRENT_PATH, self.current_session, methods=["GET", "HEAD"])]
@@ -165,6 +166,8 @@ class Deployment:
             routes=routes,
             exception_handlers={HTTPException: self._http_exception, Exception: self._crash},
         )
+        if self.podero:  # Django matches paths exactly: no redirect to the path with or without a slash but one
+            app.router.redirect_slashes = False
         self.app = app if log is None else AccessLog(app, log)
 
     # --- responses ---
@@ -390,7 +393,8 @@ class Deployment:
         """Base URL, credentials and every session of the first two tenants, in issue 4's TOML shape.
 
         Tenant A authenticates with client credentials, tenant B with the password grant, so a run
-        exercises both flows of the token endpoint. Under podero-token, tenant A uses /oauth2/token/ and
+        exercises both flows of the token endpoint. Under podero-token, tenant A uses the absolute
+        URL of /oauth2/token/ (as Podero's guide writes it, trailing slash included) and
         tenant B the spec's tokenUrl as a public client (no client_id), both with JSON bodies. A deployment
         serving the sibling routes also lists every wallbox and a [discover] window covering its sessions.
         """
@@ -408,7 +412,7 @@ class Deployment:
         client = {"client_id": first.client_id, "client_secret": first.client_secret}
         owner = {"username": second.username, "password": second.password}
         config = {"base_url": base_url} | tenant(first, {"grant": "client_credentials", "token_url": (
-            PODERO_TOKEN_PATH if self.podero else TOKEN_PATH)} | client)
+            base_url + PODERO_TOKEN_PATH if self.podero else TOKEN_PATH)} | client)  # absolute, as Podero's guide
         if self.fleet.sessions_of(second.tenant):  # a file of payloads may hold tenant A's only
             config["tenant_b"] = tenant(second, {"grant": "password", "token_url": TOKEN_PATH} | owner | (
                 {} if self.podero else {"client_id": second.client_id, "client_secret": second.client_secret}))
@@ -416,6 +420,13 @@ class Deployment:
             first_day, last_day = siblings.days(self.fleet.sessions)
             config["discover"] = {"from": first_day.isoformat(), "to": last_day.isoformat()}
         return config
+
+
+async def _append_slash(request: Request) -> Response:
+    """Django's CommonMiddleware with APPEND_SLASH (DEBUG off) on a path whose slashed form is a route: a 301
+    to it, whatever the method. A client that follows it sends a GET without the body: no token either way."""
+    slashed = request.url.path + "/" + (f"?{request.url.query}" if request.url.query else "")
+    return Response(b"", 301, {"Location": slashed}, "text/html; charset=utf-8")
 
 
 def _traceback(status: int) -> str:
@@ -427,6 +438,13 @@ def _traceback(status: int) -> str:
 
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _loggable(target: str) -> str:
+    """A request target for one log line: a space, a control character (a decoded %0A) or any other character
+    that is not printable is percent-encoded, so no path can end the line or forge another one."""
+    return "".join(c if c.isprintable() and c != " " else "".join(f"%{b:02X}" for b in c.encode("utf-8", "replace"))
+                   for c in target)
 
 
 class AccessLog:
@@ -451,7 +469,8 @@ class AccessLog:
         try:
             await self.app(scope, receive, capture)
         finally:
-            line = f"{scope['method']} {scope['path']} {status} {(time.perf_counter() - started) * 1000:.1f}ms"
+            line = (f"{_loggable(scope['method'])} {_loggable(scope['path'])} {status} "
+                    f"{(time.perf_counter() - started) * 1000:.1f}ms")
             request_id = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
             self.log(f"{line} request_id={request_id}" if _REQUEST_ID.fullmatch(request_id) else line)
 

@@ -85,9 +85,10 @@ VARIANTS: dict[str, Variant] = {
                 _transformed(_floats)),
         Variant("extra-properties", "an undeclared property on every object", _transformed(_extras)),
         Variant("served-at-stamp", "every 200 carries an undeclared x_served_at: the time of that read"),
-        Variant("podero-token", "Podero's routes: /oauth2/token/ (HTTP Basic, JSON body) and the spec's tokenUrl "
-                "reading a JSON TokenInput, 36000 s tokens with scope \"read write\"; the sibling list and "
-                "current routes (the written config discovers through them)"),
+        Variant("podero-token", "Podero's routes: /oauth2/token/ (HTTP Basic, JSON body; routed as Django with "
+                "APPEND_SLASH: /oauth2/token is a 301, never a token) and the spec's tokenUrl reading a JSON "
+                "TokenInput, 36000 s tokens with scope \"read write\"; the sibling list and current routes (the "
+                "written config discovers through them)"),
     )
 }
 SHORT_TOKEN_TTL_S = 3.0

@@ -9,7 +9,9 @@
 
 A finding one live entry matches is accepted: it is reported, with the entry's reason and expiry, but does
 not fail the verdict. An expired entry accepts nothing. An entry that matched no finding of the run is
-stale and fails it, so that a baseline cannot outlive the defects it names. Matching is pure: the live run
+stale and fails it, so that a baseline cannot outlive the defects it names. Of a flood (more than
+FINDINGS_BUILT findings of one check in one body) only the first are built: an entry naming a pointer judges
+those, one without a pointer accepts the counted rest too (`accepts_counted`). Matching is pure: the live run
 and `check` ask `Acceptance.accepts` for each finding as it is recorded, and read the outcome at the end.
 """
 
@@ -17,13 +19,13 @@ from __future__ import annotations
 
 import re
 import threading
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from conformance.contract.settings import read_toml
 from conformance.errors import ConfigError
 
 _REQUIRED = {"check": str, "reason": str, "expires": date}
@@ -77,12 +79,9 @@ def load_baseline(path: str | Path) -> Baseline:
     """Read and validate a baseline file; ConfigError (exit 2) naming the file and key otherwise."""
     where = f"baseline {path}"
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read it: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+        data = read_toml(path)
+    except ConfigError as exc:  # unreadable, not UTF-8, not TOML, nested too deeply
+        raise ConfigError(f"baseline {exc}") from None
     unknown = sorted(set(data) - {"accept"})
     if unknown:
         raise ConfigError(f"{where}: {unknown[0]}: unknown key (a baseline holds [[accept]] tables only)")
@@ -143,12 +142,20 @@ class Acceptance:
         self._lock = threading.Lock()
 
     def accepts(self, check_id: str, pointer: str, session_id: str | None) -> Entry | None:
-        matching = [e for e in self.baseline.entries if e.matches(check_id, pointer, session_id)]
+        return self._matched([e for e in self.baseline.entries if e.matches(check_id, pointer, session_id)], 1)
+
+    def accepts_counted(self, check_id: str, session_id: str | None, count: int) -> Entry | None:
+        """The entry that accepts `count` findings of a check known only by their number (those past the first
+        ones built per body, in a flood): an entry that names no pointer; one that does judges the built ones."""
+        return self._matched([e for e in self.baseline.entries
+                              if e.pointer is None and e.matches(check_id, "", session_id)], count)
+
+    def _matched(self, matching: list[Entry], count: int) -> Entry | None:
         live = [e for e in matching if not e.expired(self.today)]
         with self._lock:
             for entry in matching:
                 counter = self.expired_hits if entry.expired(self.today) else self.accepted
-                counter[entry.index] += 1
+                counter[entry.index] += count
         return live[0] if live else None
 
     def fresh(self) -> Acceptance:

@@ -49,9 +49,9 @@ class CheckRecord:
     accepted_levels: Counter = field(default_factory=Counter)  # of the findings a baseline entry accepted
     accepted_by: list[Any] = field(default_factory=list)  # those entries (baseline.Entry), each once
 
-    def accept(self, level: Level, entry: Any) -> None:
-        """One finding of this check is accepted by a baseline entry."""
-        self.accepted_levels[level] += 1
+    def accept(self, level: Level, entry: Any, count: int = 1) -> None:
+        """`count` findings of this check are accepted by a baseline entry."""
+        self.accepted_levels[level] += count
         if entry not in self.accepted_by:
             self.accepted_by.append(entry)
 
