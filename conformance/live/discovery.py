@@ -76,7 +76,7 @@ class _Walk:
 
     pages: list[Any] = field(default_factory=list)
     exchange: Exchange | None = None  # the last answer
-    complete: bool = False  # reached the end (a short page)
+    complete: bool = False  # reached the end (an empty or a last short page)
     repeated: bool = False  # stopped on a page with no session not listed before (an offset ignored)
     ids: set[Any] = field(default_factory=set)  # the distinct session ids listed
 
@@ -87,11 +87,11 @@ class _Walk:
 
 def _walk(run: LiveRun, key: str, url: str, first: datetime.date, last: datetime.date, limit: int,
           budget: int) -> _Walk:
-    """Page the list route over first..last with `limit` until a short page, a page listing no session not listed
-    before, or `budget` items. Each answer is judged by SIB-001 and SIB-003."""
+    """Page the list route over first..last with `limit` until an empty page or a short one total does not contradict,
+    a page listing no session not listed before, or `budget` items. Each answer is judged by SIB-001 and SIB-003."""
     walk = _Walk()
     items = 0
-    for _ in range(budget // limit + 1):  # each page that does not end the walk adds `limit` items
+    for _ in range(budget + 1):  # each page that does not end the walk adds a session not listed before
         query = {"from": first.isoformat(), "to": last.isoformat(), "limit": limit, "offset": items}
         walk.exchange = exchange = _get(run, key, url, f"tenant {key.upper()}: list of the wallbox's sessions", query)
         if exchange.status != 200:
@@ -107,7 +107,9 @@ def _walk(run: LiveRun, key: str, url: str, first: datetime.date, last: datetime
         walk.pages.append(page)
         items += len(page["items"])
         listed = {_item_id(item) for item in page["items"]} - {None}
-        if len(page["items"]) < limit:  # a short page ends the walk; total is what XEP-002 judges, never trusted
+        total = page.get("total")
+        promised = isinstance(total, int) and not isinstance(total, bool) and items < total  # more than read so far
+        if not page["items"] or (len(page["items"]) < limit and not promised):  # the end (total is XEP-002's)
             walk.complete = True
             walk.ids |= listed
             break
