@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conformance.cli import main
-from conformance.contract import pointers, trace
+from conformance.contract import cross, pointers, trace
 from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.spec import load_contract
 from conformance.live.cases import load_cases
@@ -69,7 +69,8 @@ def test_every_description_line_and_sentence_is_a_unit():
 
 
 def test_required_lists_formats_security_and_token_urls_are_units():
-    kinds = [r.text.split(":")[0] for r in ROWS if re.match(r"(required|format|security|tokenUrl): ", r.text)]
+    kinds = [r.text.split(":")[0] for r in ROWS if re.match(r"(required|format|security|tokenUrl): ", r.text)
+             and r.pointer.startswith("/")]  # the pinned spec's (the sibling routes' have their own test)
     assert (kinds.count("required"), kinds.count("format"), kinds.count("security"), kinds.count("tokenUrl")) == (4, 7, 2, 2)
 
 
@@ -183,3 +184,30 @@ def test_a_live_case_quoting_a_must_of_an_adopted_standard_is_must_by_default():
     for case in load_cases():  # a lower level says why in the quote: "(INFO here: ...)"
         if re.search(r"\bRFC \d+ §[\d.]+: [^;]*\bMUST\b", case.cite) and f"({case.level.value} here: " not in case.cite:
             assert case.level.value == "MUST", (case.id, case.cite)
+
+
+def test_the_charter_is_a_source_of_units_each_with_checks_at_least_should():
+    """The charter's three invariants are units beside the spec's, each enforced by checks that never drop
+    below SHOULD (a reading the charter demands is not a title's INFO)."""
+    rows = [row for row in ROWS if row.pointer.startswith(trace.CHARTER_SOURCE)]
+    assert [row.text for row in rows] == ["counters matching command verdicts",
+                                          "dispatched decisions referencing real commands",
+                                          "outcomes consistent with verdicts"]
+    for row in rows:
+        assert row.checks, row.text
+        for check in row.checks:
+            levels = {CATALOGUE[check].level, CATALOGUE[check].ongoing_level} - {None}
+            assert all(level.value in ("MUST", "SHOULD") for level in levels), (row.text, check, levels)
+    assert {"REF-001", "REF-005"} <= set(rows[1].checks)
+    assert all(CATALOGUE[i].basis == "charter" for i in ("REF-001", "REF-005"))
+
+
+def test_the_sibling_routes_are_a_source_of_units_traced_to_xep_and_sib_checks():
+    rows = [row for row in ROWS if row.pointer.startswith(trace.SIBLINGS_SOURCE)]
+    assert len(rows) == len(trace.spec_units(cross.load_siblings(PINNED).document))
+    assert all(row.checks or row.reason for row in rows)
+    assert {check for row in rows for check in row.checks} == set(cross.CROSS) - {"XEP-005"} | {"XEP-001"}
+    bounds = [row for row in rows if row.text.startswith("Inclusive")]
+    assert len(bounds) == 2 and all({"SIB-003", "XEP-004"} <= set(row.checks) for row in bounds)
+    used = {(row.pointer.removeprefix(trace.SIBLINGS_SOURCE), "") for row in rows}
+    assert set(trace._SIBLING_TABLE) <= used  # no dead entries

@@ -93,7 +93,7 @@ def render_markdown(live: Sequence[LiveEntry] = ()) -> str:
         "",
         "Basis: what each reading rests on. "
         + "; ".join(f"**{name}**: {meaning}" for name, meaning in BASES.items())
-        + ". A reading whose basis is a title alone is INFO.",
+        + ". A reading whose basis is a title alone is INFO; one whose basis is the charter is at least SHOULD.",
         "",
         "The quoted spec text (`>`) is verbatim from `spec/openapi.yaml`, whitespace folded: `; ` separates",
         "quotes from different places, `(...)` marks a cut (`tests/test_contract.py` checks every quote).",

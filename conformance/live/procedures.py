@@ -237,11 +237,12 @@ def expired_token(run: LiveRun, case: LiveCase) -> None:
     lifetime, token = answer.get("expires_in"), answer.get("access_token")
     budget = run.config.tenant.auth.max_token_wait_s
     if not token or not isinstance(lifetime, (int, float)) or isinstance(lifetime, bool):
-        run.ledger.skip(case.id, "the token answer has no access_token with a numeric expires_in")
+        run.ledger.not_exercised(case.id, "a token answer with an access_token and a numeric expires_in")
         return
-    if lifetime > budget:
-        run.ledger.skip(case.id, f"tokens live {lifetime:g} s, longer than auth.max_token_wait_s = {budget:g} s; "
-                                 "raise it, or run against a deployment with short-lived tokens")
+    if lifetime > budget:  # its need unmet: not exercised, never passed
+        run.ledger.not_exercised(case.id, f"tokens that live at most auth.max_token_wait_s = {budget:g} s (they live "
+                                          f"{lifetime:g} s): raise it, or run against a deployment with short-lived "
+                                          "tokens")
         return
     time.sleep(lifetime + case.params.get("grace_s", 1.5))
     exchange = run.read(run.config.tenant.sessions[0], tenant=None, headers={"Authorization": f"Bearer {token}"},

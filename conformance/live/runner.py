@@ -34,7 +34,7 @@ from conformance.live.ledger import Evidence, Ledger
 from conformance.live.response_checks import Request, ResponseCheck, ResponseContext, as_schemathesis_checks, uuid_hex
 from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig
 from conformance.report.baseline import Acceptance, Baseline
-from conformance.report.records import SIBLING_KIND, CheckRecord, mark_unexercised
+from conformance.report.records import SIBLING_KIND, CheckRecord, declared_need, mark_unexercised
 from conformance.report.redaction import PLACEHOLDER
 from conformance.report.timeline import SessionSample
 
@@ -85,7 +85,8 @@ class LiveRun:
         for invariant in self.invariants:
             kind = SIBLING_KIND if invariant.family == "SIB" else "invariant"
             self.ledger.register(CheckRecord(invariant.id, kind, self.level_of(invariant.id), invariant.statement,
-                                             f"{invariant.spec} ({invariant.source})", invariant.basis))
+                                             f"{invariant.spec} ({invariant.source})", invariant.basis,
+                                             need=declared_need(invariant.id)))
             self._say_if_lowered(invariant.id, invariant.level)
         self.coverage = Coverage()  # what the sessions served held, each session counted once
         self.sessions = SessionSample(once=True)  # the sessions the report draws
@@ -265,6 +266,9 @@ class LiveRun:
         if not self.halted:
             self.halt_code = 2 if isinstance(error, UsageError) else 3
             self.halted = " ".join(self.redactor.text(str(error)).split()) or type(error).__name__
+            for record in self.ledger.records.values():  # not judged because the run stopped: skipped, not idle
+                if not record.judged and not record.skipped:
+                    self.ledger.skip(record.id, "nothing to judge: the run stopped before this check")
 
     def exit_code(self, pytest_status: int = pytest.ExitCode.OK) -> int:
         """0 / 1 from the ledger, 2 / 3 if halted; pytest's own trouble (interrupted, usage) leaves no verdict."""

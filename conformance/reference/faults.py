@@ -138,6 +138,15 @@ SIBLING_FAULTS: dict[str, Fault] = {
               "list items of ended sessions carry a stale savings_eur (a cache the detail route bypasses)"),
         Fault("sibling-routes-cross-tenant", ("OBJ-005",),
               "the list and current routes do not check the caller's tenant or the wallbox's parents"),
+        Fault("list-includes-day-before", ("SIB-003",),
+              "the list also serves sessions started the day before from (a local-time or off-by-one lower bound)"),
+        Fault("list-to-exclusive", ("XEP-004",),
+              "the list reads to as exclusive: sessions started on to, the running one among them, are missing"),
+        Fault("list-total-page-length", ("XEP-002",), "total is the page's length, not the window's count"),
+        Fault("list-paging-unchecked", ("SIB-004",),
+              "limit over 200 and a negative offset are clamped and answered 200, not refused"),
+        Fault("current-rolled-up", ("XEP-005",),
+              "current serves the running session with a rolled-up outcome (a stale cache of the finalize)"),
     )
 }
 _ALL = FAULTS | SIBLING_FAULTS

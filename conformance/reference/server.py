@@ -27,7 +27,7 @@ import traceback
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import tomli_w
@@ -389,12 +389,16 @@ class Deployment:
         if isinstance(sessions, Response):
             return sessions
         try:
-            first, last, limit, offset = siblings.parse_window(request.query_params)
+            first, last, limit, offset = siblings.parse_window(request.query_params,
+                                                               ranges=not self.faults.on("list-paging-unchecked"))
         except siblings.QueryError as exc:
             return self._json({"detail": exc.errors}, 422)
+        first -= timedelta(days=self.faults.on("list-includes-day-before"))
+        last -= timedelta(days=self.faults.on("list-to-exclusive"))
         chosen = siblings.in_window(sessions, first, last)
         items = [self._list_item(s) for s in chosen[offset:offset + limit]]
-        return self._json({"total": len(chosen), "items": items}, 200)
+        total = len(items) if self.faults.on("list-total-page-length") else len(chosen)
+        return self._json({"total": total, "items": items}, 200)
 
     def _list_item(self, stored: StoredSession) -> dict[str, Any]:
         item = self._served(stored.session_id)["session"]
@@ -410,7 +414,10 @@ class Deployment:
         stored = siblings.running(sessions)
         if stored is None:
             return self._error(404, "Not Found")
-        return self._json({"session": self._served(stored.session_id)}, 200)
+        running = self._served(stored.session_id)
+        if self.faults.on("current-rolled-up"):
+            running["session"]["outcome"] = "no_surplus"
+        return self._json({"session": running}, 200)
 
     # --- the target configuration `hems-conformance run` reads ---
 
