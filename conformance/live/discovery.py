@@ -21,9 +21,9 @@ from conformance.contract import cross
 from conformance.contract.findings import Finding, capped
 from conformance.contract.levels import Level
 from conformance.errors import ConfigError, TargetError
+from conformance.live.client import TRANSIENT_STATUSES
 from conformance.live.exchange import Exchange
 from conformance.live.ledger import Evidence
-from conformance.live.runner import GATEWAY_DOWN
 from conformance.live.target import Discovery, SessionRef, Tenant, WallboxRef
 
 if TYPE_CHECKING:
@@ -233,7 +233,7 @@ def _windows(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery, who
     for bad in cross.BAD_PAGING:
         asked = run.client.send("GET", url, tenant=key, params=query | bad,
                                 note=f"tenant {key.upper()}: list with {', '.join(f'{k}={v}' for k, v in bad.items())}")
-        if asked.status in GATEWAY_DOWN:  # a gateway's page is infrastructure, never the route's refusal or not
+        if asked.status in TRANSIENT_STATUSES:  # still, after retries: infrastructure, never the route's refusal or not
             raise TargetError(f"GET {asked.url} answered {asked.status}: the sibling routes cannot be read")
         run.ledger.judged("SIB-004")
         _record(run, "SIB-004", cross.paging_refused([(bad, asked.status)]), asked)
