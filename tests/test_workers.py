@@ -34,6 +34,17 @@ def _stable(value):
     return _PORT.sub("127.0.0.1:PORT", value) if isinstance(value, str) else value
 
 
+def _first_difference(a, b, path: str = "") -> str:
+    """Where two summaries part, and how: what a failure of the comparison needs to be read."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        key = next((k for k in [*a, *b] if a.get(k) != b.get(k)), None)
+        return _first_difference(a.get(key), b.get(key), f"{path}/{key}") if key is not None else path
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        index = next((i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y), None)
+        return _first_difference(a[index], b[index], f"{path}/{index}") if index is not None else path
+    return f"{path}: {str(a)[:300]!r} != {str(b)[:300]!r}"
+
+
 def _summary(tmp_path, capsys, workers: int, *extra: str) -> tuple[int, dict]:
     folder = tmp_path / f"w{workers}"
     code = main(["run", "--profile", "quick", "--workers", str(workers), "--report-dir", str(folder), *extra])
@@ -48,7 +59,7 @@ def test_one_worker_and_eight_report_the_same(tmp_path, capsys):
     assert one[0] == eight[0] == 1
     assert one[1]["metadata"]["workers"] == 1 and eight[1]["metadata"]["workers"] == 8
     assert sum(c["findings_total"] for c in one[1]["checks"]) >= 5
-    assert _stable(one[1]) == _stable(eight[1])
+    assert _stable(one[1]) == _stable(eight[1]), _first_difference(_stable(one[1]), _stable(eight[1]))
 
 
 def test_the_default_profile_needs_no_workers_flag(capsys):
