@@ -281,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     _with_environment(live, "--strict", action="store_true", default=False,
                       help="SHOULD findings fail the verdict too")
     _with_environment(live, "--workers", type=int, default=None, metavar="N",
-                      help="requests in flight at once, halved by each 429 (default: 8)")
+                      help="requests in flight at once, halved by each 429 (default: 16)")
     _with_environment(live, "--spec", metavar="FILE", help="judge against this OpenAPI document instead of the pinned one")
     _with_environment(live, "--report-dir", metavar="DIR", help="where the reports go (default: reports/<UTC time>)")
     _with_environment(live, "--fault", action="append", default=list, metavar="NAME",

@@ -40,7 +40,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "(default: ci) [ini hems_profile]")
     group.addoption("--hems-seed", type=seed, help="generation seed: same seed, same requests [ini hems_seed]")
     group.addoption("--hems-strict", action="store_true", help="SHOULD findings fail the verdict too [ini hems_strict]")
-    group.addoption("--hems-workers", type=int, help="requests in flight at once, halved by each 429 (default: 8) [ini hems_workers]")
+    group.addoption("--hems-workers", type=int, help="requests in flight at once, halved by each 429 (default: 16) [ini hems_workers]")
     group.addoption("--hems-spec", metavar="FILE", help="judge against this OpenAPI document [ini hems_spec]")
     group.addoption("--hems-baseline", metavar="FILE", help="TOML file of accepted failures [ini hems_baseline]")
     for name, help_text in _INI.items():

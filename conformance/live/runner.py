@@ -50,7 +50,7 @@ from conformance.report.timeline import SessionSample
 T = TypeVar("T")
 R = TypeVar("R")
 PROFILES = ("quick", "ci", "thorough")
-DEFAULT_WORKERS = 8  # requests in flight at once unless --workers says otherwise (a 429 halves it, see client.Pace)
+DEFAULT_WORKERS = 16  # requests in flight at once unless --workers says otherwise (a 429 halves it, see client.Pace)
 RUN_BUDGETS_S = {"quick": 600.0, "ci": 1800.0, "thorough": 5400.0}  # max_run_s unless configured
 EXIT_INTERRUPTED = 130
 _VERDICT_REACHED = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
