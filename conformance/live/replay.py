@@ -19,7 +19,7 @@ from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
 from conformance.contract.catalogue import CATALOGUE
-from conformance.contract.clipping import clip
+from conformance.contract.clipping import clip, printable
 from conformance.contract.cross import LIST_PATH
 from conformance.contract.spec import SESSION_PATH, load_contract
 from conformance.errors import UsageError
@@ -147,7 +147,7 @@ class Planned:
 
 def _printable(text: str) -> str:
     """Recorded text for one output line: control characters escaped, clipped."""
-    return clip("".join(c if c.isprintable() else repr(c)[1:-1] for c in text), 300)
+    return clip(printable(text), 300)
 
 
 class Replayer:
