@@ -225,6 +225,30 @@ def test_a_parquet_row_group_over_the_limit_per_row_is_refused_from_the_metadata
     assert "1 payload(s) judged" in out and decoded == [[0], [2]]
 
 
+@pytest.mark.parametrize("dictionary", [True, False])
+def test_a_parquet_batch_holds_a_bounded_amount_of_column_however_many_rows_repeat_a_value(tmp_path, capsys, monkeypatch,
+                                                                                         dictionary):
+    """A 500-byte file of 300 rows repeating one 1 MiB body was decoded 1,024 rows at a time (1.25 GB): now the
+    column is read as a dictionary (a repeated value held once, each row's copy made as it comes), and a batch of a
+    plain column holds at most BATCH_BYTES."""
+    pa = pytest.importorskip("pyarrow")
+    parquet = pytest.importorskip("pyarrow.parquet")
+    from conformance.offline import parquet as parquet_reader
+
+    monkeypatch.setattr(parquet_reader, "BATCH_BYTES", 256 * 1024)
+    batches: list[tuple[int, bool]] = []
+    real = parquet_reader._values
+    monkeypatch.setattr(parquet_reader, "_values",
+                        lambda array: batches.append((len(array), pa.types.is_dictionary(array.type))) or real(array))
+    body = json.dumps(dict(BASE, padding="x" * 64 * 1024))
+    parquet.write_table(pa.table({"body": [body] * 40 + [None]}), tmp_path / "many.parquet", compression="zstd",
+                        use_dictionary=dictionary)
+    assert main(["check", str(tmp_path / "many.parquet"), "--column", "body", "--report-dir", str(tmp_path / "r")]) == 2
+    out, err = capsys.readouterr()
+    assert "40 payload(s) judged" in out and "many.parquet:41: null: no JSON body" in err, out + err
+    assert all(is_dictionary for _, is_dictionary in batches) if dictionary else max(n for n, _ in batches) <= 4, batches
+
+
 # --- 7. `check --dask` against an address that never answers as a Dask scheduler ---
 
 

@@ -532,6 +532,18 @@ def test_compare_escapes_every_text_of_a_session_in_its_page(tmp_path, capsys):
     assert "alert(1)" in page and "<img" not in page and "<script" not in page
 
 
+def test_compare_prints_a_tampered_check_id_on_its_own_line_without_terminal_escapes(tmp_path, capsys):
+    """A check id with a line break and escapes wrote a forged `::error::` workflow command and drove the terminal."""
+    old = {"format": "hems-conformance-summary/1", "verdict": "conformant", "checks": []}
+    new = dict(old, verdict="non-conformant", checks=[{"id": "X\x1b]0;pwned\x07\n::error::forged", "status": "failed"}])
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    assert main(["report", "compare", str(tmp_path / "old.json"), str(tmp_path / "new.json")]) == 1
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and not any(line.startswith("::") for line in out.splitlines()), out
+    assert "X\\x1b]0;pwned\\x07\\n::error::forged" in out, out
+
+
 def test_the_access_log_of_serve_cannot_be_forged_through_the_path(tmp_path):
     import http.client
 

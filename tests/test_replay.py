@@ -127,7 +127,7 @@ def tamper(folder: Path, **request) -> None:
 
 
 @pytest.mark.parametrize("how", ["other origin", "userinfo", "dot segments", "encoded dot segments", "DELETE",
-                                 "CR LF method"])
+                                 "CR LF method", "another route", "DELETE on the list route"])
 def test_a_tampered_request_is_refused_before_anything_is_sent(faulty_run, tmp_path, capsys, how):
     folder, _ = faulty_run
     seen: list = []
@@ -140,7 +140,10 @@ def test_a_tampered_request_is_refused_before_anything_is_sent(faulty_run, tmp_p
                    "dot segments": {"url": f"{base}/api/../../stolen"},
                    "encoded dot segments": {"url": f"{base}/api/%2e%2E/stolen"},
                    "DELETE": {"method": "DELETE"},
-                   "CR LF method": {"method": "GET /stolen HTTP/1.1\r\nX-Evil: 1\r\n\r\nGET"}}[how]
+                   "CR LF method": {"method": "GET /stolen HTTP/1.1\r\nX-Evil: 1\r\n\r\nGET"},
+                   # the same origin, but a resource a run never touches, with a fresh token
+                   "another route": {"url": recorded.split("/wallboxes/")[0]},
+                   "DELETE on the list route": {"url": recorded.rsplit("/", 1)[0], "method": "DELETE"}}[how]
         tamper(folder, **changes)
         code = main(["replay", str(folder), "--config", str(config)])
     err = capsys.readouterr().err

@@ -274,6 +274,7 @@ def test_a_hundred_thousand_findings_make_a_report_of_bounded_size():
      "Every 401 carries a WWW-Authenticate challenge for the Bearer scheme."),
     ("401 without a Bearer challenge", "401 without a Bearer challenge"),
     ("Authorization: Bearer not a token", "Authorization: Bearer not a token"),
+    ("expected WWW-Authenticate: Bearer ...", "expected WWW-Authenticate: Bearer ..."),  # AUTH-004's expected value
     ("Bearer AbCdEfGhIjKlMnOpQrStUvWx", "Bearer [REDACTED]"),  # letters only, but as long as a token
 ])
 def test_bearer_and_basic_credentials_are_masked_anywhere_and_challenges_stay_readable(text, shown):

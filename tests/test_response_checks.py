@@ -15,7 +15,7 @@ from conformance.live.cases import load_cases
 from conformance.live.checks import load_checks
 from conformance.live.exchange import Exchange
 from conformance.live.ledger import Ledger
-from conformance.live.response_checks import Request, ResponseContext
+from conformance.live.response_checks import Request, ResponseContext, catalogue_check
 from conformance.report.records import CheckRecord
 
 LEVELS = {check.id: check.case.level for check in load_checks()}
@@ -230,3 +230,16 @@ def test_a_route_serves_data_only_with_a_2xx_that_holds_some(route, status, body
 
     exchange = Exchange("GET", "http://127.0.0.1:1/x", {}, status, {}, json.dumps(body), 1.0, body=body)
     assert _served_something(route, exchange) is served
+
+
+def test_the_catalogue_judges_answers_to_get_only():
+    """A POST answered 200 with a token body is MTH-001's one finding, not three SCH-001 ones (which `replay` then
+    refused as a tampered report: payload invariants are re-sent as GETs only)."""
+    ledger = Ledger()
+    for check in CATALOGUE:
+        ledger.register(CheckRecord(check, "live", Level.MUST, "", ""))
+    context = ResponseContext(Judge(), ledger, lambda check: Level.MUST)
+    body = {"access_token": "t", "token_type": "Bearer"}
+    answers = {method: catalogue_check(Request(Exchange(method, "http://127.0.0.1:1/x", {}, 200, {}, json.dumps(body),
+                                                        1.0, body=body)), context) for method in ("GET", "POST")}
+    assert answers["GET"] and answers["POST"] == []

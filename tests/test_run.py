@@ -552,6 +552,20 @@ def test_tenant_b_given_tenant_a_token_is_an_isolation_failure_not_a_configurati
     assert "OBJ-006" in failed_checks(output) and "tenant B was left out of the run" in output, output
 
 
+def test_discovery_reads_ids_and_totals_written_as_floats(tmp_path, capsys):
+    """7.0 is a JSON integer (a legitimate variation): a deployment writing its ids and totals as floats is
+    discovered and cross-checked like any other, never "lists no session" (exit 2) nor XEP-001/003 not exercised."""
+    def discover_only(target):
+        for table in (target, target["tenant_b"]):
+            table.pop("sessions", None)
+
+    with reference(tmp_path, variants=["podero-token", "float-numbers"], edit=discover_only) as config:
+        code, output = run_cli(capsys, "--config", str(config), "--strict")
+    assert code == 0, output
+    not_exercised = re.search(r"not exercised \(([^)]*)\)", output)
+    assert not_exercised is None or not {"XEP-001", "XEP-003"} & set(not_exercised.group(1).split(", ")), output
+
+
 def test_a_refresh_token_accepted_on_the_sibling_routes_is_caught_with_a_reproduction(tmp_path, capsys):
     with reference(tmp_path, faults=["refresh-token-accepted"], variants=["podero-token"]) as config:
         code, output = run_cli(capsys, "--config", str(config))

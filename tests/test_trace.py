@@ -123,6 +123,18 @@ def test_a_newer_spec_marks_changed_added_and_removed_units(tmp_path, capsys):
     assert run_trace(capsys, "--spec", str(path), code=1).splitlines()[-1].endswith("1 added, 1 changed, 1 removed")
 
 
+def test_a_value_added_to_an_enum_is_a_changed_unit_naming_the_readings_of_its_values(tmp_path, capsys):
+    """An enum's values are a unit: a newer spec adding an outcome without describing it read "0 changed", exit 0."""
+    newer = json.loads(json.dumps(PINNED.document))
+    newer["components"]["schemas"]["WBHEMSSessionOutcome"]["enum"].insert(3, "partially_charged")
+    path = tmp_path / "newer.yaml"
+    path.write_text(yaml.safe_dump(newer, allow_unicode=True), encoding="utf-8")
+    rows = json.loads(run_trace(capsys, "--format", "json", "--spec", str(path), code=1))
+    [changed] = [r for r in rows if r["change"] != "unchanged"]
+    assert changed["pointer"].endswith("WBHEMSSessionOutcome/enum") and "partially_charged" in changed["text"]
+    assert {"SCH-001", "OUT-001", "OUT-002"} <= set(changed["revisit"]), changed
+
+
 def test_a_newer_spec_that_only_rewords_prose_without_checks_exits_0(tmp_path, capsys):
     """Exit 1 means a person must read something: a blind spot or a reading that quotes old text. A changed unit
     that no check rests on, given a reason, is neither."""

@@ -277,7 +277,7 @@ def test_a_json_token_input_endpoint_issuing_a_token_for_an_unknown_grant_type_f
         code, output = run_cli(capsys, "--config", str(config))
     assert code == 1 and failed_checks(output) == {"TOK-003"}, output
     [finding] = checks_of(tmp_path)["TOK-003"]["findings"]
-    assert "TokenInput, JSON request" in finding["message"] and "200" in finding["message"], finding
+    assert "TokenInput, JSON request" in finding["message"] and "200 with an access token" in finding["message"], finding
 
 
 def test_a_form_endpoint_issuing_a_token_for_a_missing_grant_type_fails_tok_003_by_rfc_6749(tmp_path, capsys):

@@ -1,9 +1,9 @@
 """The traceability matrix: every normative unit of the spec, with the checks that enforce it or why none can.
 
 A unit is one line of an enum description (`CHARGED_FROM_SOLAR - ...`), one sentence of any other description
-or summary, one `required` list, one `format`, one security requirement or one token URL; the charter's three
-invariants (`CHARTER`, normative for this project whatever the spec's wording) and the units of spec/siblings.yaml
-(the list and current routes, enforced by the XEP and SIB checks) are units of their own. A catalogue
+or summary, one `required` list, one `enum` (its values), one `format`, one security requirement or one token URL;
+the charter's three invariants (`CHARTER`, normative for this project whatever the spec's wording) and the units
+of spec/siblings.yaml (the list and current routes, enforced by the XEP and SIB checks) are units of their own. A catalogue
 invariant enforces a description unit when one of its verbatim quotes lies inside the unit (or the unit
 inside the quote); `_TABLE` adds the live cases and the structural units, and gives the reason for every
 unit no check can enforce. `tests/test_trace.py` fails on a unit with neither, so a new sentence of the
@@ -87,6 +87,8 @@ def spec_units(document: Mapping[str, Any]) -> list[tuple[str, str]]:
                     found.extend((pointers.join(here), unit) for unit in description_units(value))
                 elif key == "required" and isinstance(value, list):
                     found.append((pointers.join(here), "required: " + ", ".join(map(str, value))))
+                elif key == "enum" and isinstance(value, list):  # a value added or renamed is a change to revisit
+                    found.append((pointers.join(here), "enum: " + ", ".join(map(str, value))))
                 elif key in ("format", "tokenUrl") and isinstance(value, str):
                     found.append((pointers.join(here), f"{key}: {value}"))
                 elif key == "security" and isinstance(value, list):
@@ -130,6 +132,7 @@ _AUTH = ("AUTH-001", "AUTH-002", "AUTH-003", "AUTH-004", "AUTH-005")
 _TOKEN = ("TOK-001", "TOK-002", "TOK-003", "TOK-004")
 _INTERNAL = "internal data source, not observable through the API"
 _INTRO = "introduces the values below; each value's own line is traced"
+_ENUM = (("SCH-001",), None)  # the schema refuses a value outside an enum; each value's meaning is its description line's
 
 # (pointer, start of the unit's text) -> (checks beyond the quoting invariants, reason when there are none).
 # A unit matches the longest key whose pointer equals its own and whose text starts it.
@@ -215,11 +218,24 @@ def table_check_ids() -> set[str]:
 def trace(document: Mapping[str, Any]) -> list[Row]:
     """Every unit of `document` with its checks (catalogue quotes plus `_TABLE`) or its reason, then the sibling
     routes' (spec/siblings.yaml) and the charter's."""
-    rows = _traced(spec_units(document), _quotes(CATALOGUE.values()), _table_entry)
+    rows = _enum_readers(_traced(spec_units(document), _quotes(CATALOGUE.values()), _table_entry))
     return rows + sibling_rows() + charter_rows()
 
 
+def _enum_readers(rows: list[Row]) -> list[Row]:
+    """An enum's row also names the checks that enforce its schema's description (the values' meanings): a value a
+    newer spec adds or renames is a reading of each of them to revisit."""
+    described: dict[str, set[str]] = {}
+    for row in rows:
+        if row.pointer.endswith("/description"):
+            described.setdefault(row.pointer.rsplit("/", 1)[0], set()).update(row.checks)
+    return [replace(row, checks=sorted(set(row.checks) | described.get(row.pointer.rsplit("/", 1)[0], set()),
+                                       key=_check_order)) if row.text.startswith("enum: ") else row for row in rows]
+
+
 def _table_entry(pointer: str, text: str) -> tuple[tuple[str, ...], str | None]:
+    if text.startswith("enum: "):
+        return _ENUM
     key = _table_key(pointer, text)
     return _TABLE[key] if key is not None else ((), None)
 
@@ -255,7 +271,8 @@ def sibling_rows(document: Mapping[str, Any] | None = None) -> list[Row]:
     if document is None:
         document = read_document(bundled_spec_path("siblings.yaml"), "the sibling contract")[0]
     return _traced(spec_units(document), _quotes(CROSS.values()),
-                   lambda pointer, text: _SIBLING_TABLE.get((pointer, ""), ((), None)), SIBLINGS_SOURCE)
+                   lambda pointer, text: _ENUM if text.startswith("enum: ") else
+                   _SIBLING_TABLE.get((pointer, ""), ((), None)), SIBLINGS_SOURCE)
 
 
 CHARTER_SOURCE = "charter#"  # the pointers of the charter's units: charter#/0 .. charter#/2
@@ -361,7 +378,8 @@ def render_markdown(rows: list[Row]) -> str:
         "Do not edit by hand.",
         "",
         "A unit is one line of an enum description, one sentence of any other description or summary, one",
-        "`required` list, one `format`, one security requirement or one token URL; the units of",
+        "`required` list, one `enum` (its values), one `format`, one security requirement or one token URL; the",
+        "units of",
         "`spec/siblings.yaml` (`siblings.yaml#...`: the list and current routes) and the charter's three",
         "invariants (`charter#/N`: counters, references, outcomes) are units too, the charter normative whatever",
         "the spec says. Checks are catalogue",

@@ -148,8 +148,8 @@ def _walk(run: LiveRun, key: str, url: str, first: datetime.date, last: datetime
         walk.pages.append(page)
         items += len(page["items"])
         listed = {_item_id(item) for item in page["items"]} - {None}
-        total = page.get("total")
-        promised = isinstance(total, int) and not isinstance(total, bool) and items < total  # more than read so far
+        total = _json_integer(page.get("total"))
+        promised = total is not None and items < total  # more than read so far
         if not page["items"] or (len(page["items"]) < limit and not promised):  # the end (total is XEP-002's)
             walk.complete = True
             walk.ids |= listed
@@ -206,8 +206,15 @@ def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery,
 
 
 def _item_id(item: Any) -> int | None:
-    session_id = item.get("id") if isinstance(item, dict) else None
-    return None if isinstance(session_id, bool) or not isinstance(session_id, int) else session_id
+    return _json_integer(item.get("id") if isinstance(item, dict) else None)
+
+
+def _json_integer(value: Any) -> int | None:
+    """A JSON integer as JSON Schema reads one (7.0 is 7: a deployment writing whole numbers as floats is
+    conformant), else None; a boolean is none."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None if isinstance(value, bool) or not isinstance(value, int) else value
 
 
 def _windows(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery, whole: list[Any],
@@ -254,8 +261,8 @@ def _current(run: LiveRun, key: str, wallbox: WallboxRef) -> Any:
         return None
     _pin(run, exchange, running, [f for f in sib if f.pointer.startswith("/session/")], within="/session")
     _running_session(run, exchange, running)
-    session_id = running.get("session", {}).get("id") if isinstance(running.get("session"), dict) else None
-    if isinstance(session_id, int) and not isinstance(session_id, bool):
+    session_id = _json_integer(running["session"].get("id") if isinstance(running.get("session"), dict) else None)
+    if session_id is not None:
         detail = run.read(wallbox.session(session_id), tenant=key, note="the detail of the current session")
         run.ledger.judged("XEP-003")
         _pin(run, exchange, running, _record(run, "XEP-003", cross.current_matches_detail(exchange.body, detail.body),

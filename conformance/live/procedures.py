@@ -348,9 +348,11 @@ def _refused(run: LiveRun, case: LiveCase, exchange: Any, rule: dict[str, Any], 
     if exchange.status in rule["status"] and (errors is None or exchange.status == 200 or body.get("error") in errors):
         return
     statuses = " or ".join(map(str, rule["status"]))
-    run.finding(case.id, f"{what}: answered {exchange.status} {body.get('error')!r} ({reading})", exchange,
+    said = "with an access token" if "access_token" in body else f"error {body['error']!r}" if "error" in body \
+        else "without an RFC 6749 error code"
+    run.finding(case.id, f"{what}: answered {exchange.status} {said} ({reading})", exchange,
                 expected=statuses + (f" with error {' or '.join(errors)}" if errors else ""),
-                actual=f"{exchange.status} {body.get('error')!r}",
+                actual=f"{exchange.status} {said}",
                 cause=STATUS_CAUSE if exchange.status not in rule["status"] else "")
 
 

@@ -3,10 +3,10 @@ findings and judge the answers again with the same checks. A developer fixing on
 
 A report is untrusted input (it travels as a CI artefact anyone may edit), and replay sends fresh credentials:
 they come only from the target config given with `--config`, never from a path the report names. Every URL is
-rebuilt from that config's base_url plus the recorded path and query, after refusing `..` segments, userinfo and
-any origin other than the recorded target's (exit 2, before anything is sent); only the methods a run sends go
-out, with no recorded header but the case files' own probes, and at most `--max-requests` requests. The spec is
-the pinned one or `--spec`, never a path the report names.
+rebuilt from that config's base_url plus the recorded path and query, after refusing `..` segments, userinfo,
+any origin other than the recorded target's and any path off the routes a run sends that method to (exit 2, before
+anything is sent); only the methods a run sends go out, with no recorded header but the case files' own probes, and
+at most `--max-requests` requests. The spec is the pinned one or `--spec`, never a path the report names.
 Catalogue invariants and the live checks judged on every response can be judged from one answer; a check
 judged by a procedure (a sequence of requests) cannot: it is reported as such and does not count as fixed.
 """
@@ -19,8 +19,9 @@ from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
 from conformance.contract.catalogue import CATALOGUE
-from conformance.contract.clipping import clip
-from conformance.contract.spec import load_contract
+from conformance.contract.clipping import clip, printable
+from conformance.contract.cross import LIST_PATH
+from conformance.contract.spec import SESSION_PATH, load_contract
 from conformance.errors import UsageError
 from conformance.live.checks import LiveCheck, load_checks
 from conformance.live.exchange import Exchange
@@ -83,10 +84,17 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
 
 
-def rebased(url: str, recorded_base: str, base_url: str) -> str:
+def _fits(below: str, template: str) -> bool:
+    """`below` has the segments of the route `template`, its literal ones as they are ({name}: any one segment)."""
+    segments, expected = below.split("/"), template.split("/")
+    return len(segments) == len(expected) and all(e.startswith("{") or s == e for s, e in zip(segments, expected, strict=True))
+
+
+def rebased(url: str, recorded_base: str, base_url: str, routes: Sequence[str] = ()) -> str:
     """The recorded `url` sent to `base_url` instead: the path below the recorded target's base and the query
     (the fragment dropped). UsageError for a URL outside the recorded target (another origin, userinfo, a path
-    outside its base, a `..` segment, control characters), which a run never records: a tampered report."""
+    outside its base, a `..` segment, control characters) or, when `routes` are given, on none of those route
+    templates, which a run never records: a tampered report."""
     def refuse(why: str) -> UsageError:
         return UsageError(f"refusing to replay {clip(url, 120)!r}: {why} (a tampered report?); nothing was sent")
 
@@ -107,6 +115,8 @@ def rebased(url: str, recorded_base: str, base_url: str) -> str:
     below = parts.path[len(prefix):]
     if any(unquote(segment) in (".", "..") for segment in below.split("/")):
         raise refuse("its path has a '.' or '..' segment")
+    if routes and not any(_fits(below, route) for route in routes):
+        raise refuse("its path is on no route a run sends this method to")
     query = parts.query  # the recorded base's own query (a gateway's ?code=...) is --config's base_url's to give
     if base.query and (query == base.query or query.startswith(base.query + "&")):
         query = query[len(base.query) + 1:]
@@ -137,7 +147,7 @@ class Planned:
 
 def _printable(text: str) -> str:
     """Recorded text for one output line: control characters escaped, clipped."""
-    return clip("".join(c if c.isprintable() else repr(c)[1:-1] for c in text), 300)
+    return clip(printable(text), 300)
 
 
 class Replayer:
@@ -189,7 +199,9 @@ class Replayer:
                              "nothing was sent")
         if url.endswith("…"):
             return Outcome(check_id, UNKNOWN, what, "its URL was clipped in the report")
-        url = rebased(url, self.recorded_base, self.run.config.base_url)
+        # the session endpoint for every method a run sends there; the list route (GET) as discovery reads it
+        url = rebased(url, self.recorded_base, self.run.config.base_url,
+                      (SESSION_PATH, LIST_PATH) if method == "GET" else (SESSION_PATH,))
         if "tenant" not in request:
             return Outcome(check_id, UNKNOWN, what, "the report does not say whose credentials it carried")
         headers: dict[str, str] = {}

@@ -75,9 +75,10 @@ def response_check(func: ResponseCheck) -> ResponseCheck:
 
 
 def catalogue_check(request: Request, ctx: ResponseContext) -> list[Evidence]:
-    """Every 200 is judged by the schema (formats on) and the whole invariant catalogue."""
+    """Every 200 to a GET is judged by the schema (formats on) and the whole invariant catalogue. An undeclared
+    method's 200 is MTH-001's finding, not a session document (and replay re-sends payload invariants as GETs)."""
     exchange = request.exchange
-    if exchange.status != 200 or exchange.body is None:
+    if exchange.status != 200 or exchange.body is None or exchange.method != "GET":
         return []
     judgement = ctx.judge.judge(exchange.body)
     for invariant_id in CATALOGUE:

@@ -5,7 +5,8 @@ erased what the contract judges (7.0 versus 7, UTC offsets, a missing field vers
 Rows are read a batch at a time; each row's body is labelled FILE:ROW, rows counted from 1 like lines. A small
 compressed file may hold one value of hundreds of MiB: a row group whose column decompresses to more than the
 document limit per row is refused from the file's metadata, and elsewhere a value over the limit is refused from
-its length in the Arrow offsets, before it becomes a Python string.
+its length in the Arrow offsets, before it becomes a Python string. A column is read as a dictionary (a value
+repeated in many rows is decoded once per row, as it comes), and a batch holds at most BATCH_BYTES of column.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from conformance.offline.remote import open_path, why
 from conformance.offline.sources import Payload, Progress, SourceError, document
 
 BATCH = 1024
+BATCH_BYTES = 64 * 2**20  # a batch holds at most this much decompressed column (or one row, if a row is larger)
 NEEDS_PYARROW = "reading Parquet and Arrow files needs pyarrow: pip install 'hems-conformance[parquet]'"
 ERASED = ("typed columns have already erased what the contract judges (7.0 versus 7, UTC offsets, a missing field "
           "versus null, extra properties): keep the raw response body in a string or binary column")
@@ -44,6 +46,8 @@ def read_parquet(path: str, label: str, column: str | None, progress: Progress) 
         try:
             if path.endswith(".parquet"):
                 source = pyarrow.parquet.ParquetFile(handle)
+                if column is not None and column in source.schema_arrow.names:  # repeated values stay one copy
+                    source = pyarrow.parquet.ParquetFile(handle, read_dictionary=[column])
                 schema, batches = source.schema_arrow, _parquet_batches(source, column)
             else:
                 source = pyarrow.ipc.open_file(handle)
@@ -56,6 +60,8 @@ def read_parquet(path: str, label: str, column: str | None, progress: Progress) 
             yield SourceError(label, f"no column {column!r} (columns: {', '.join(schema.names) or 'none'})")
             return
         kind = schema.field(column).type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
         if not any(test(kind) for test in (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary,
                                            pa.types.is_large_binary)):
             yield SourceError(label, f"column {column!r} is {str(kind).split('<', 1)[0]}, not raw JSON text: {ERASED}")
@@ -110,14 +116,22 @@ def _parquet_batches(source: Any, column: str) -> Iterator[Any]:
             yield _Refused(meta.num_rows, f"in row group {group + 1}, whose {column!r} holds {size / 2**20:,.0f} MiB for "
                                           f"{meta.num_rows} row(s): a value there is {sources.too_large()}")
             continue
-        yield from source.iter_batches(batch_size=BATCH, columns=[column], row_groups=[group])
+        rows = max(1, min(BATCH, BATCH_BYTES // max(1, size // max(1, meta.num_rows))))
+        yield from source.iter_batches(batch_size=rows, columns=[column], row_groups=[group])
 
 
 def _values(array: Any) -> Iterator[Any]:
     """The column's values of one batch as Python objects, a value over MAX_DOCUMENT bytes as _TOO_LARGE: its
     length is read from the Arrow offsets, so it is never copied into a Python string."""
+    import pyarrow as pa
     import pyarrow.compute
 
+    if pa.types.is_dictionary(array.type):  # read as a dictionary: each distinct value decoded once, when its row comes
+        sizes = pyarrow.compute.binary_length(array.dictionary).to_pylist()
+        for index in array.indices.to_pylist():
+            yield None if index is None else _TOO_LARGE if sizes[index] > sources.MAX_DOCUMENT else \
+                array.dictionary[index].as_py()
+        return
     lengths = pyarrow.compute.binary_length(array).to_pylist()
     if not any(n is not None and n > sources.MAX_DOCUMENT for n in lengths):
         yield from array.to_pylist()

@@ -12,6 +12,7 @@ from typing import Any
 
 import jsonschema
 
+from conformance.contract.clipping import printable
 from conformance.contract.levels import Level
 from conformance.errors import InputError
 from conformance.report.html import STYLE
@@ -237,10 +238,10 @@ def compare_command(old_path: str, new_path: str, output: str, html: str | None 
             raise InputError(f"{html}: cannot write: {exc.strerror or exc}") from None
     if output == "json":
         for warning in result.warnings:
-            print(f"hems-conformance: warning: {warning}", file=sys.stderr)
+            print(printable(f"hems-conformance: warning: {warning}"), file=sys.stderr)
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
-        print(f"compare {old_path} -> {new_path}")
+        print(printable(f"compare {old_path} -> {new_path}"))
         for line in result.lines():
-            print(line)
+            print(printable(line))
     return 1 if result.worse else 0

@@ -47,8 +47,9 @@ def _mask_heads(text: str, secret: str) -> str:
 
 def _mask_credential(match: re.Match[str]) -> str:
     scheme, credential = match.group(1), match.group(0)[len(match.group(1)):].lstrip()
-    if _WORD.fullmatch(credential) or (scheme.lower() == "basic" and not _is_basic_credential(credential)):
-        return match.group(0)  # prose such as "Bearer challenge" or "basic auth", not a credential
+    if _WORD.fullmatch(credential) or not any(c.isalnum() for c in credential) or (
+            scheme.lower() == "basic" and not _is_basic_credential(credential)):
+        return match.group(0)  # prose such as "Bearer challenge", "Bearer ..." or "basic auth", not a credential
     return f"{scheme} {PLACEHOLDER}"
 
 
