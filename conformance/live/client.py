@@ -538,7 +538,6 @@ class TargetClient:
             request_basic=self.redactor.text(basic),
             body=body,
             too_large=too_large,
-            raw=response,
             request_id=headers[REQUEST_ID],
             tenant=tenant,
         )

@@ -6,10 +6,7 @@ Its own module so that the ledger and the reports can hold exchanges without imp
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import requests
+from typing import Any
 
 
 @dataclass
@@ -28,13 +25,12 @@ class Exchange:
     request_basic: str = ""  # user:password of a Basic authentication added by the client, secrets masked
     body: Any = field(default=None, repr=False)  # parsed JSON, when the body is JSON
     too_large: bool = False  # over max_body_mib: read no further, not parsed, so neither judged nor called invalid
-    raw: requests.Response | None = field(default=None, repr=False, compare=False)  # for Schemathesis' checks
     request_id: str = ""  # the X-Request-ID it carried: how the API owner finds it in the server's logs
     tenant: str | None = None  # whose credentials it carried ("a", "b"), None for none: what replay sends again
 
     def evidence(self) -> Exchange:
-        """What a kept finding holds: the redacted, clipped record without the parsed body and the response."""
-        return replace(self, body=None, raw=None)
+        """What a kept finding holds: the redacted, clipped record without the parsed body."""
+        return replace(self, body=None)
 
     @property
     def is_json(self) -> bool:
