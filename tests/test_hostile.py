@@ -31,10 +31,11 @@ from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
 from conformance.errors import ConfigError, TargetError
 from conformance.live.client import TargetClient
-from conformance.live.ledger import Evidence, Ledger
+from conformance.live.ledger import Ledger
 from conformance.live.target import load_target
 from conformance.reference.dataset import build_fleet
 from conformance.reference.server import TOKEN_PATH, Deployment, start_in_thread, write_target_config
+from conformance.report.records import Evidence
 
 MIB = 1 << 20
 

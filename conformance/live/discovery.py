@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from conformance.contract import cross
 from conformance.contract.findings import capped
 from conformance.errors import ConfigError, TargetError
-from conformance.live.exchange import Exchange
 from conformance.live.response_checks import Request, catalogue_check
 from conformance.live.target import Discovery, SessionRef, Tenant, WallboxRef
+from conformance.report.records import Exchange
 
 if TYPE_CHECKING:
     from conformance.live.runner import LiveRun

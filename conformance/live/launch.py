@@ -23,7 +23,8 @@ from conformance.live.runner import EXIT_INTERRUPTED, LiveRun, RunOptions, no_ve
 from conformance.live.target import TargetConfig, config_from_mapping, load_target
 from conformance.report.baseline import load_baseline
 from conformance.report.markdown import annotations
-from conformance.report.summary import HTML, JUNIT, MARKDOWN, SUMMARY, ReportFolder, command_line, console_lines
+from conformance.report.summary import JUNIT, SUMMARY, ReportFolder, command_line, console_lines
+from conformance.report.writers import reports_line
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def run(request: RunRequest) -> int:
         print(f"hems-conformance: {line}")
     if request.annotations == "github":
         _annotate(folder, run)
-    print(f"hems-conformance: reports in {folder.path}{os.sep} ({SUMMARY}, {HTML}, {JUNIT}, {MARKDOWN})")
+    print(reports_line(folder.path))
     print(f"hems-conformance: {verdict_line(verdict.run, verdict.code)}")
     return verdict.code
 

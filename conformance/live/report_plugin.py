@@ -7,7 +7,6 @@ It lives with the live run because it speaks pytest and holds the run's exchange
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,74 +17,35 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from conformance.contract.clipping import clip
-from conformance.live.ledger import Evidence
-from conformance.report.excerpt import body_excerpt
 from conformance.report.html import (
     STYLE,
     banner,
     evidence_sections,
     findings_html,
     metadata_table,
-    report_page,
     spec_and_notes,
     status_text,
 )
-from conformance.report.markdown import write_markdown
 from conformance.report.proof import proof_html
-from conformance.report.records import SIBLING_KIND
 from conformance.report.summary import (
-    CURL_LIMIT,
-    HEADER_LIMIT,
-    HEADERS_KEPT,
     HTML,
-    JUNIT,
     MARKDOWN,
     SUMMARY,
-    SUMMARY_FORMAT,
-    TEXT_LIMIT,
-    URL_LIMIT,
     VERDICTS,
+    Produced,
     base_metadata,
+    build_summary,
     check_entry,
-    counts,
-    finding_entry,
     redact_file,
     redact_tree,
-    write_report_file,
-    write_summary,
 )
+from conformance.report.writers import reports_line, write_reports
 
 if TYPE_CHECKING:
     from conformance.live.runner import LiveRun
 
 REPORT_PLUGIN = "hems-conformance-report"
 LOG_LIMIT = 2000  # characters of pytest's log per check row; the findings above carry the evidence
-
-
-def _headers(headers: dict[str, str]) -> dict[str, str]:
-    return {clip(name, HEADER_LIMIT): clip(value, HEADER_LIMIT) for name, value in list(headers.items())[:HEADERS_KEPT]}
-
-
-def evidence_entry(evidence: Evidence) -> dict[str, Any]:
-    """One live finding with its evidence: request, response headers, the body window at the pointer, curl."""
-    entry = finding_entry(evidence.finding)
-    exchange = evidence.exchange
-    if exchange is None:
-        return entry
-    entry["request_id"] = exchange.request_id
-    entry["request"] = {"method": exchange.method, "url": clip(exchange.url, URL_LIMIT),
-                        "note": clip(exchange.note, TEXT_LIMIT), "tenant": exchange.tenant,
-                        "headers": _headers(exchange.request_headers)}
-    entry["response"] = {"status": exchange.status, "headers": _headers(exchange.headers),
-                         "elapsed_ms": round(exchange.elapsed_ms, 1)}
-    entry["excerpt"] = body_excerpt(exchange.text, evidence.finding.pointer).to_dict()
-    entry["curl"] = clip(evidence.curl, CURL_LIMIT)
-    entry["requests"] = evidence.requests
-    entry["seen_in"] = sorted(({"method": s.method, "url": clip(s.url, URL_LIMIT), "status": s.status,
-                                "note": clip(s.note, TEXT_LIMIT)} for s in evidence.seen_in),
-                              key=lambda s: (s["url"], s["method"], s["note"], s["status"]))
-    return entry
-
 
 
 @dataclass
@@ -107,8 +67,7 @@ class RunReport:
 
     def check(self, check_id: str) -> dict[str, Any]:
         record = self.run.ledger.records[check_id]
-        return redact_tree(check_entry(record, self.run.options.strict,
-                                       [evidence_entry(e) for e in record.findings]), self.run.redactor)
+        return redact_tree(check_entry(record, self.run.options.strict), self.run.redactor)
 
     def summary(self) -> dict[str, Any]:
         if self._summary is None:
@@ -119,8 +78,6 @@ class RunReport:
 
     def _build(self) -> dict[str, Any]:
         run, code = self.run, int(self.exit_code or 0)
-        checks = [self.check(i) for i, record in run.ledger.records.items() if record.kind != SIBLING_KIND]
-        siblings = [self.check(i) for i, record in run.ledger.records.items() if record.kind == SIBLING_KIND]
         metadata = base_metadata(run.contract, run.config.settings, strict=run.options.strict, command=self.command,
                                  started=run.started, finished=self.finished or time.time())
         metadata |= {"target_url": run.config.base_url, "target_config": run.config.source,
@@ -128,24 +85,11 @@ class RunReport:
                      "target_error": run.halted, "token_body": {key: tenant.auth.token_body for key, tenant in
                                                                 run.config.tenants()},
                      "sessions": judged_sessions(run)}
-        return {
-            "format": SUMMARY_FORMAT,
-            "kind": "run",
-            "verdict": VERDICTS.get(code, "incomplete"),
-            "exit_code": code,
-            "metadata": metadata,
-            "counts": counts(checks + siblings),
-            "checks": checks,
-            "siblings": {"contract": str(run.siblings.path), "sha256": run.siblings.sha256, "checks": siblings},
-            "coverage": run.coverage.to_dict(),
-            "sessions": run.sessions.to_dict(),
-            "spec_findings": [{"key": s.key, "message": s.message, "count": s.count,
-                               "example": None if s.example is None else
-                               {"method": s.example.method, "url": s.example.url, "status": s.example.status}}
-                              for s in run.ledger.spec_findings.values()],
-            "notes": list(run.ledger.notes),
-            **({"baseline": run.ledger.acceptance.to_dict()} if run.ledger.acceptance else {}),
-        }
+        produced = Produced("run", run.ledger.records, run.coverage, run.sessions, run.ledger.acceptance,
+                            run.ledger.spec_findings.values(), run.ledger.notes,
+                            siblings={"contract": str(run.siblings.path), "sha256": run.siblings.sha256})
+        return build_summary(produced, strict=run.options.strict, exit_code=code,
+                             verdict=VERDICTS.get(code, "incomplete"), metadata=metadata)
 
 
 def judged_sessions(run: LiveRun) -> list[dict[str, Any]]:
@@ -183,16 +127,12 @@ class ReportPlugin:
         self.report.finish(int(session.exitstatus))
         if self.report.folder is not None:
             self.report.folder.mkdir(parents=True, exist_ok=True)
-            write_summary(self.report.folder / SUMMARY, self.report.summary(), self.report.run.redactor)
-            if self.report.page:
-                write_report_file(self.report.folder / HTML, report_page(self.report.summary()))
-            write_markdown(self.report.folder, self.report.summary(), self.report.run.redactor)
+            names = (SUMMARY, HTML, MARKDOWN) if self.report.page else (SUMMARY, MARKDOWN)
+            write_reports(self.report.folder, self.report.summary(), self.report.run.redactor, names)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        folder = self.report.folder
-        if folder is not None:
-            written = ", ".join(name for name in (SUMMARY, MARKDOWN, HTML, JUNIT) if (folder / name).exists())
-            terminalreporter.write_line(f"hems-conformance: reports in {folder}{os.sep} ({written})")
+        if self.report.folder is not None:
+            terminalreporter.write_line(reports_line(self.report.folder))
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         for option in ("htmlpath", "xmlpath"):

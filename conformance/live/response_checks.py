@@ -20,8 +20,8 @@ from conformance.contract.judge import Judge, Judgement
 from conformance.contract.levels import Level
 from conformance.contract.served import served_session
 from conformance.live.client import PARSE_LIMIT
-from conformance.live.exchange import Exchange
-from conformance.live.ledger import Evidence, Ledger
+from conformance.live.ledger import Ledger
+from conformance.report.records import Evidence, Exchange
 
 # Server internals that must never reach a client: Python/Java/.NET/Node stack traces, SQL, debug pages.
 # SQL as drivers and ORMs print it (upper-case keywords on one line, or select-from-where), not English such as

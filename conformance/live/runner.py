@@ -28,12 +28,11 @@ from conformance.contract.spec import SESSION_PATH, Contract
 from conformance.errors import ConfigError, TargetError, UsageError
 from conformance.live.cases import LiveCase
 from conformance.live.client import TargetClient
-from conformance.live.exchange import Exchange
-from conformance.live.ledger import Evidence, Ledger
+from conformance.live.ledger import Ledger
 from conformance.live.response_checks import Request, ResponseCheck, ResponseContext, judge_every_check
 from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig
 from conformance.report.baseline import Acceptance, Baseline
-from conformance.report.records import SIBLING_KIND, CheckRecord, mark_unexercised
+from conformance.report.records import SIBLING_KIND, CheckRecord, Evidence, Exchange, mark_unexercised
 from conformance.report.redaction import PLACEHOLDER
 from conformance.report.timeline import SessionSample
 
