@@ -21,8 +21,9 @@ from conformance.contract.spec import load_contract
 from conformance.errors import UsageError
 from conformance.live import report_plugin as reporting
 from conformance.live.cases import bundled_cases_dir, known_check_ids
-from conformance.live.items import RUN_KEY, VERDICT_KEY, LiveCasesDir, unexercised_lines, verdict_line
-from conformance.live.runner import PROFILES, VERDICT_OR_INTERRUPTED, LiveRun, RunOptions
+from conformance.live.console import closing_lines
+from conformance.live.items import RUN_KEY, LiveCasesDir
+from conformance.live.runner import PROFILES, LiveRun, RunOptions
 from conformance.live.target import load_target
 from conformance.report.baseline import load_baseline
 
@@ -145,24 +146,19 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     """The run's exit code replaces pytest's, first, so the reports and the console all state the same one;
     where pytest itself stopped the session (usage error, nothing collected) its exit code stands."""
     run = session.config.stash.get(RUN_KEY, None)
-    if run is not None and int(session.exitstatus) in VERDICT_OR_INTERRUPTED:
-        session.exitstatus = run.exit_code(int(session.exitstatus))
-        session.config.stash[VERDICT_KEY] = session.exitstatus
+    if run is not None and run.conclude(int(session.exitstatus)) is not None:
+        session.exitstatus = run.verdict
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    """The verdict in one line, last thing on the console: what CI logs show first."""
+    """The run's closing lines (see conformance.live.console), the verdict last: what CI logs show first."""
     run = config.stash.get(RUN_KEY, None)
     if run is None:
         return
-    for note in run.ledger.notes:
-        terminalreporter.write_line(f"hems-conformance: note: {note}")
-    for line in run.ledger.acceptance.lines() if run.ledger.acceptance else ():
-        terminalreporter.write_line(f"hems-conformance: baseline: {run.redactor.text(line)}")
-    if not run.halted:
-        for line in unexercised_lines(run):
-            terminalreporter.write_line(f"hems-conformance: {line}")
-    code = config.stash.get(VERDICT_KEY, None)
-    terminalreporter.write_line(f"hems-conformance: {verdict_line(run, code, pytest_code=int(exitstatus))}", bold=True)
+    report = config.pluginmanager.get_plugin(reporting.REPORT_PLUGIN).report
+    *lines, verdict = closing_lines(run, folder=report.folder, pytest_status=int(exitstatus))
+    for line in lines:
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(verdict, bold=True)
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from conformance.contract.clipping import clip
+from conformance.live.runner import ReportOptions
 from conformance.report.html import (
     STYLE,
     banner,
@@ -39,7 +40,7 @@ from conformance.report.summary import (
     redact_file,
     redact_tree,
 )
-from conformance.report.writers import reports_line, write_reports
+from conformance.report.writers import write_reports
 
 if TYPE_CHECKING:
     from conformance.live.runner import LiveRun
@@ -56,12 +57,12 @@ class RunReport:
     command: str
     folder: Path | None
     page: bool = False  # also write report.html (the page `check` writes) beside summary.json
-    exit_code: int | None = None
+    pytest_status: int | None = None  # pytest's exit status: stated only where the run reached no exit code
     finished: float | None = None
     _summary: dict[str, Any] | None = field(default=None, repr=False)
 
-    def finish(self, exit_code: int) -> None:
-        self.exit_code = exit_code
+    def finish(self, pytest_status: int) -> None:
+        self.pytest_status = pytest_status
         self.finished = time.time()
         self._summary = None
 
@@ -71,13 +72,15 @@ class RunReport:
 
     def summary(self) -> dict[str, Any]:
         if self._summary is None:
-            if self.exit_code is None:
-                self.finish(self.run.exit_code())
+            if self.finished is None:  # pytest-html asks before the session finished
+                self.finished = time.time()
             self._summary = redact_tree(self._build(), self.run.redactor)
         return self._summary
 
     def _build(self) -> dict[str, Any]:
-        run, code = self.run, int(self.exit_code or 0)
+        run = self.run
+        code = run.verdict if run.verdict is not None else \
+            self.pytest_status if self.pytest_status is not None else run.exit_code()
         metadata = base_metadata(run.contract, run.config.settings, strict=run.options.strict, command=self.command,
                                  started=run.started, finished=self.finished or time.time())
         metadata |= {"target_url": run.config.base_url, "target_config": run.config.source,
@@ -109,9 +112,13 @@ def add_options(group: Any) -> None:
 
 def register(config: pytest.Config, run: LiveRun) -> None:
     """Plug the reports into a pytest session that judges a target (and pytest-html's hooks if it is on)."""
-    folder = config.getoption("hems_report_dir", None)
-    command = config.getoption("hems_command", None) or " ".join(["pytest", *config.invocation_params.args])
-    report = RunReport(run, command, Path(folder) if folder else None, config.getoption("hems_report_page", False))
+    reports = run.options.reports
+    if reports is None:  # plain pytest: the report options are its own
+        folder = config.getoption("hems_report_dir", None)
+        reports = ReportOptions(Path(folder) if folder else None, config.getoption("hems_command", None) or
+                                " ".join(["pytest", *config.invocation_params.args]),
+                                config.getoption("hems_report_page", False))
+    report = RunReport(run, reports.command, reports.folder, reports.page)
     config.pluginmanager.register(ReportPlugin(report), REPORT_PLUGIN)
     if config.pluginmanager.hasplugin("html") and config.getoption("htmlpath", None):
         config.pluginmanager.register(HtmlHooks(report), "hems-conformance-html")
@@ -129,10 +136,6 @@ class ReportPlugin:
             self.report.folder.mkdir(parents=True, exist_ok=True)
             names = (SUMMARY, HTML, MARKDOWN) if self.report.page else (SUMMARY, MARKDOWN)
             write_reports(self.report.folder, self.report.summary(), self.report.run.redactor, names)
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.report.folder is not None:
-            terminalreporter.write_line(reports_line(self.report.folder))
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         for option in ("htmlpath", "xmlpath"):

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -51,12 +52,22 @@ def no_verdict(pytest_status: int) -> int:
 
 
 @dataclass(frozen=True)
+class ReportOptions:
+    """Where a run's reports go and what they record: they travel with the run, not through pytest's argv."""
+
+    folder: Path | None = None  # None: no report files (plain pytest without --hems-report-dir)
+    command: str = ""  # the command line that reproduces the run
+    page: bool = False  # also report.html (the page `check` writes), beside summary.json and summary.md
+
+
+@dataclass(frozen=True)
 class RunOptions:
     profile: str = "ci"
     seed: int = 0
     strict: bool = False
     workers: int = 1
     baseline: Baseline | None = None  # accepted failures (--baseline)
+    reports: ReportOptions | None = None  # None: from the pytest options (--hems-report-dir, ...)
 
 
 class LiveRun:
@@ -72,6 +83,7 @@ class LiveRun:
         self.cases: dict[str, LiveCase] = {}
         self.halted = ""  # why the run stopped before a verdict (one line), and its exit code (2 or 3)
         self.halt_code = 0
+        self.verdict: int | None = None  # the run's exit code, once its session finished with one (conclude)
         self.ran: set[str] = set()  # the checks whose items ran (not deselected, not only collected)
         self._preflown = False
         self.started = time.time()
@@ -231,6 +243,13 @@ class LiveRun:
         if not self.halted:
             self.halt_code = 2 if isinstance(error, UsageError) else 3
             self.halted = " ".join(self.redactor.text(str(error)).split()) or type(error).__name__
+
+    def conclude(self, pytest_status: int) -> int | None:
+        """The session finished: the run's exit code replaces pytest's, held here and nowhere else. Where pytest
+        itself stopped the session (usage error, nothing collected) there is none, and its own code stands."""
+        if pytest_status in VERDICT_OR_INTERRUPTED:
+            self.verdict = self.exit_code(pytest_status)
+        return self.verdict
 
     def exit_code(self, pytest_status: int = pytest.ExitCode.OK) -> int:
         """0 / 1 from the ledger, 2 / 3 if halted; pytest's own trouble (interrupted, usage) leaves no verdict."""
