@@ -24,6 +24,7 @@ from conformance.report.records import (
     TEXT_LIMIT,
     CheckRecord,
     Status,
+    declared_need,
     finding_entry,
     mark_unexercised,
 )
@@ -112,7 +113,8 @@ class CheckEvidence:
     def __init__(self, judge: Judge) -> None:
         settings = judge.settings
         self.records = {inv.id: CheckRecord(inv.id, "invariant", settings.level_of(inv.id, inv.level), inv.statement,
-                                            f"{inv.spec} ({inv.source})", inv.basis) for inv in CATALOGUE.values()}
+                                            f"{inv.spec} ({inv.source})", inv.basis, need=declared_need(inv.id))
+                        for inv in CATALOGUE.values()}
         self.kept: dict[str, list[dict[str, Any]]] = {check_id: r.findings for check_id, r in self.records.items()}
         self.served = judge.served
         self.errors: list[dict[str, str]] = []
@@ -153,7 +155,7 @@ class CheckEvidence:
     def settle(self, strict: bool) -> dict[str, str]:
         """Once every payload is in: mark the invariants no payload exercised; return them with what they need."""
         mark_unexercised(self.records, self.coverage)
-        return {r.id: r.unexercised for r in self.records.values() if r.status(strict) is Status.NOT_EXERCISED}
+        return {r.id: r.missing() for r in self.records.values() if r.status(strict) is Status.NOT_EXERCISED}
 
 
 def _entry(payload: Payload, finding: Finding) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from conformance.offline.sources import display
 from conformance.offline.stream import Tally, run_check
 from conformance.report.baseline import Acceptance, Baseline
 from conformance.report.markdown import annotations as github_annotations
+from conformance.report.records import Status
 from conformance.report.redaction import Redactor
 from conformance.report.summary import (
     Produced,
@@ -87,5 +88,10 @@ def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: 
         print(f"hems-conformance: baseline: {line}", file=sys.stderr)
     for line in github_annotations(summary, redactor) if annotations == "github" else ():
         print(line, flush=True)
+    if tally.exit_code() in (0, 1):  # a verdict was reached: say what it does not cover
+        for check in summary["checks"]:
+            if check["status"] == Status.NOT_EXERCISED.value:
+                print(f"hems-conformance: not exercised: {check['id']}: the input would need {check['needs']}",
+                      file=sys.stderr)
     print(reports_line(folder.path), file=sys.stderr)
     return tally.exit_code()

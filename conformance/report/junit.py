@@ -39,8 +39,8 @@ def junit_xml(summary: dict[str, Any]) -> str:
             ET.SubElement(case, "skipped", type="pytest.skip", message=check["skip_reason"])
         elif check["status"] == Status.NOT_EXERCISED.value:
             ET.SubElement(case, "skipped", type="pytest.skip", message=f"not exercised: needs {check['needs']}")
-        elif check["status"] == Status.WARNING.value:
-            ET.SubElement(case, "system-out").text = f"{check['findings_total']} warning finding(s)"
+        elif check["status"] in (Status.WARNING.value, Status.INFO.value):
+            ET.SubElement(case, "system-out").text = f"{check['findings_total']} {check['status']} finding(s)"
     if errors:  # unreadable input is no invariant's failure, but CI must not show the run as green
         case = ET.SubElement(suite, "testcase", classname="input", name="readable input", time="0.000")
         failure = ET.SubElement(case, "failure", message=f"{summary['counts']['input_errors']} input error(s)")

@@ -17,6 +17,7 @@ from typing import Any
 
 from conformance.contract.clipping import clip
 from conformance.contract.coverage import NEEDS, Coverage, unexercised
+from conformance.contract.cross import CROSS_NEEDS
 from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
 
@@ -117,7 +118,8 @@ class SpecFinding:
 class Status(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
-    WARNING = "warning"
+    WARNING = "warning"  # SHOULD findings only (outside --strict): "warnings" never names INFO notes
+    INFO = "info"  # its findings are all INFO: reported, never failing, counted apart as INFO notes
     SKIPPED = "skipped"
     ACCEPTED = "accepted"  # every finding that would fail is accepted by a baseline entry (--baseline)
     NOT_EXERCISED = "not_exercised"  # judged, found nothing, but never met what it judges: a vacuous pass
@@ -138,6 +140,7 @@ class CheckRecord:
     findings: list[Any] = field(default_factory=list)  # the evidence kept, EVIDENCE_PER_CHECK at most
     skipped: str = ""
     unexercised: str = ""  # what the data or configuration would need to exercise this check, if it never was
+    need: str = ""  # what the check declares it needs to be exercised: unmet while it judged nothing
     levels_seen: Counter = field(default_factory=Counter)
     accepted_levels: Counter = field(default_factory=Counter)  # of the findings a baseline entry accepted
     accepted_by: list[Any] = field(default_factory=list)  # those entries (baseline.Entry), each once
@@ -156,10 +159,14 @@ class CheckRecord:
         if self.accepted_levels:
             return Status.ACCEPTED
         if self.total_findings:
-            return Status.WARNING
-        if self.unexercised:
-            return Status.NOT_EXERCISED
+            return Status.INFO if set(self.levels_seen) == {Level.INFO} else Status.WARNING
+        if self.unexercised or (self.need and not self.judged and not self.skipped):
+            return Status.NOT_EXERCISED  # never "passed" without its need: a check that judged nothing names it
         return Status.PASSED if self.judged else Status.SKIPPED
+
+    def missing(self) -> str:
+        """What this check would need to be exercised (when its status is not exercised)."""
+        return self.unexercised or self.need
 
     def skip_reason(self) -> str:
         if self.level is Level.OFF:
@@ -184,6 +191,13 @@ def finding_entry(finding: Finding) -> dict[str, Any]:
     return {"id": finding.check_id, "level": finding.level.value, "message": clip(finding.message, TEXT_LIMIT),
             "pointer": clip(finding.pointer, TEXT_LIMIT), "expected": clip_value(finding.expected),
             "actual": clip_value(finding.actual)}
+
+
+def declared_need(check_id: str) -> str:
+    """What a catalogue or cross-endpoint check needs to be exercised, as it declares it (live cases declare
+    theirs in conformance.live.checks)."""
+    need = NEEDS.get(check_id)
+    return need.text if need is not None else CROSS_NEEDS.get(check_id, "")
 
 
 def mark_unexercised(records: dict[str, CheckRecord], coverage: Coverage) -> None:
