@@ -30,8 +30,7 @@ from conformance.report.html import (
 from conformance.report.proof import proof_html
 from conformance.report.summary import (
     HTML,
-    MARKDOWN,
-    SUMMARY,
+    JUNIT,
     VERDICTS,
     Produced,
     base_metadata,
@@ -40,7 +39,7 @@ from conformance.report.summary import (
     redact_file,
     redact_tree,
 )
-from conformance.report.writers import write_reports
+from conformance.report.writers import ALL, write_reports
 
 if TYPE_CHECKING:
     from conformance.live.runner import LiveRun
@@ -134,7 +133,9 @@ class ReportPlugin:
         self.report.finish(int(session.exitstatus))
         if self.report.folder is not None:
             self.report.folder.mkdir(parents=True, exist_ok=True)
-            names = (SUMMARY, HTML, MARKDOWN) if self.report.page else (SUMMARY, MARKDOWN)
+            # every format of the writer list but JUnit (pytest's own --junitxml writes it under the plugin),
+            # report.html when asked (pytest-html's page is the plugin's other HTML)
+            names = [name for name in ALL if name != JUNIT and (self.report.page or name != HTML)]
             write_reports(self.report.folder, self.report.summary(), self.report.run.redactor, names)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
