@@ -146,8 +146,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     """The run's exit code replaces pytest's, first, so the reports and the console all state the same one;
     where pytest itself stopped the session (usage error, nothing collected) its exit code stands."""
     run = session.config.stash.get(RUN_KEY, None)
-    if run is not None and run.conclude(int(session.exitstatus)) is not None:
-        session.exitstatus = run.verdict
+    code = run.conclude(int(session.exitstatus)) if run is not None else None
+    if code is not None:
+        session.exitstatus = code
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -155,8 +156,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     run = config.stash.get(RUN_KEY, None)
     if run is None:
         return
-    report = config.pluginmanager.get_plugin(reporting.REPORT_PLUGIN).report
-    *lines, verdict = closing_lines(run, folder=report.folder, pytest_status=int(exitstatus))
+    plugin = config.pluginmanager.get_plugin(reporting.REPORT_PLUGIN)
+    folder = plugin.report.folder if plugin is not None else None
+    *lines, verdict = closing_lines(run, folder=folder, pytest_status=int(exitstatus))
     for line in lines:
         terminalreporter.write_line(line)
     terminalreporter.write_line(verdict, bold=True)
