@@ -23,7 +23,7 @@ from conformance.live import report_plugin as reporting
 from conformance.live.cases import bundled_cases_dir, known_check_ids
 from conformance.live.console import closing_lines
 from conformance.live.items import RUN_KEY, LiveCasesDir
-from conformance.live.runner import PROFILES, LiveRun, RunOptions
+from conformance.live.runner import DEFAULT_WORKERS, PROFILES, LiveRun, RunOptions
 from conformance.live.target import load_target
 from conformance.report.baseline import load_baseline
 
@@ -40,7 +40,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "(default: ci) [ini hems_profile]")
     group.addoption("--hems-seed", type=seed, help="generation seed: same seed, same requests [ini hems_seed]")
     group.addoption("--hems-strict", action="store_true", help="SHOULD findings fail the verdict too [ini hems_strict]")
-    group.addoption("--hems-workers", type=int, help="concurrent requests while fuzzing [ini hems_workers]")
+    group.addoption("--hems-workers", type=int, help="requests in flight at once, halved by each 429 (default: 16) [ini hems_workers]")
     group.addoption("--hems-spec", metavar="FILE", help="judge against this OpenAPI document [ini hems_spec]")
     group.addoption("--hems-baseline", metavar="FILE", help="TOML file of accepted failures [ini hems_baseline]")
     for name, help_text in _INI.items():
@@ -52,7 +52,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 # as `run`'s options and HEMS_CONFORMANCE_* variables; the command line wins.
 _INI = {"hems_target": "target configuration (TOML) of the live cases", "hems_base_url": "override base_url",
         "hems_profile": "example budget: quick, ci or thorough", "hems_seed": "generation seed",
-        "hems_strict": "SHOULD findings fail the verdict too", "hems_workers": "concurrent requests while fuzzing",
+        "hems_strict": "SHOULD findings fail the verdict too", "hems_workers": "requests in flight at once",
         "hems_spec": "judge against this OpenAPI document", "hems_baseline": "TOML file of accepted failures"}
 
 
@@ -100,7 +100,8 @@ def _run_from_options(config: pytest.Config) -> LiveRun:
         options = RunOptions(profile=_choice(_setting(config, "hems_profile") or "ci"),
                              seed=_parsed("hems_seed", seed, _setting(config, "hems_seed"), 0),
                              strict=bool(_setting(config, "hems_strict")),
-                             workers=max(1, _parsed("hems_workers", int, _setting(config, "hems_workers"), 1)),
+                             workers=max(1, _parsed("hems_workers", int, _setting(config, "hems_workers"),
+                                                    DEFAULT_WORKERS)),
                              baseline=load_baseline(baseline).known_checks(known_check_ids()) if baseline else None)
     except UsageError as exc:  # one line from pytest, not an INTERNALERROR traceback
         raise pytest.UsageError(str(exc)) from None

@@ -11,7 +11,7 @@ from typing import Any
 
 from conformance.live.items import unexercised_lines, verdict_line
 from conformance.live.runner import LiveRun
-from conformance.report.summary import console_lines
+from conformance.report.summary import console_lines, trouble_line
 from conformance.report.writers import reports_line
 
 
@@ -23,7 +23,8 @@ def closing_lines(run: LiveRun, *, summary: dict[str, Any] | None = None, folder
     if summary is not None:
         lines = console_lines(summary)
     else:
-        lines = [f"hems-conformance: note: {note}" for note in run.ledger.notes]
+        trouble = trouble_line({"transient": run.client.trouble()})
+        lines = [f"hems-conformance: note: {note}" for note in ([trouble] if trouble else []) + run.ledger.notes]
     acceptance = run.ledger.acceptance
     lines += [f"hems-conformance: baseline: {run.redactor.text(line)}" for line in acceptance.lines()] if acceptance \
         else []

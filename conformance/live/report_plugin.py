@@ -89,6 +89,7 @@ class RunReport:
                      "sessions": judged_sessions(run)}
         produced = Produced("run", run.ledger.records, run.coverage, run.sessions, run.ledger.acceptance,
                             run.ledger.spec_findings.values(), run.ledger.notes,
+                            transient=run.client.trouble(),
                             siblings={"contract": str(run.siblings.path), "sha256": run.siblings.sha256})
         return build_summary(produced, strict=run.options.strict, exit_code=code,
                              verdict=VERDICTS.get(code, "incomplete"), metadata=metadata)

@@ -23,6 +23,7 @@ from conformance.contract.levels import Level
 
 EVIDENCE_PER_CHECK = 10
 SIGHTINGS_KEPT = 20  # requests listed under one finding; all of them are counted
+STATUS_CAUSE = "status"  # a finding about the status an answer has (or that it has none): grouped per exchange
 VALUE_LIMIT = 400  # characters of a finding's expected or actual value in a report, past which it is clipped
 TEXT_LIMIT = 500  # characters of a message, pointer or label
 SIBLING_KIND = "siblings"  # checks of the supplementary contract (spec/siblings.yaml): their own report section
@@ -89,6 +90,8 @@ class Evidence:
     curl: str = ""
     requests: int = 0
     seen_in: list[Sighting] = field(default_factory=list)
+    cause: str = ""  # STATUS_CAUSE: findings of one exchange with the same cause are one finding
+    also: list[str] = field(default_factory=list)  # "CHECK-ID: message" of the findings grouped under this one
 
     def key(self) -> tuple[str, str, str, str]:
         """What makes two findings one defect: the check, the place, the message, the body it was found in."""

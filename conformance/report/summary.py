@@ -179,8 +179,22 @@ def finding_line(finding: dict[str, Any], named: bool = True) -> str:
     where = finding.get("source") or (f"{request.get('method')} {request.get('url')}" if request else "")
     if finding.get("requests", 1) > 1:
         where += f" and {finding['requests'] - 1} more request(s)"
+    if finding.get("also"):
+        where += f"; same cause for {', '.join(sorted({line.split(':')[0] for line in finding['also']}))}"
     return (f"{finding.get('id')} " * named + f"{finding.get('level')} {finding.get('pointer') or '/'}: "
             f"{finding.get('message')}" + (f" [{where}]" if where else ""))
+
+
+def trouble_line(summary: dict[str, Any]) -> str:
+    """The transient trouble a run absorbed, in one line ("" for none, or a summary without it): what the
+    console, summary.md and report.html say of the `transient` block of summary.json."""
+    trouble = summary.get("transient") or {}
+    absorbed = {kind: n for kind, n in (trouble.get("absorbed") or {}).items() if n}
+    if not absorbed:
+        return ""
+    kinds = ", ".join(f"{n} {kind}" for kind, n in absorbed.items())
+    return (f"transient trouble absorbed (retried, judged on the final answer): {kinds}; "
+            f"{trouble.get('retries', 0)} retries, {trouble.get('waited_s', 0):g} s waited")
 
 
 def every_check(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -214,6 +228,7 @@ def console_lines(summary: dict[str, Any], shown: int = 10) -> list[str]:
     if not summary["metadata"].get("target_error") and summary["exit_code"] in (0, 1):
         lines += [f"SKIP {c['id']}: {c['skip_reason']}" for c in checks
                   if c["status"] == Status.SKIPPED.value]
+    lines += [f"hems-conformance: note: {trouble_line(summary)}"] if trouble_line(summary) else []
     return lines + [f"hems-conformance: note: {note}" for note in summary.get("notes", [])]
 
 
@@ -265,6 +280,8 @@ def evidence_entry(evidence: Evidence) -> dict[str, Any]:
     entry["seen_in"] = sorted(({"method": s.method, "url": clip(s.url, URL_LIMIT), "status": s.status,
                                 "note": clip(s.note, TEXT_LIMIT)} for s in evidence.seen_in),
                               key=lambda s: (s["url"], s["method"], s["note"], s["status"]))
+    if evidence.also:
+        entry["also"] = [clip(line, TEXT_LIMIT) for line in evidence.also]
     return entry
 
 
@@ -336,6 +353,7 @@ class Produced:
     notes: Sequence[str] = ()
     siblings: dict[str, str] | None = None  # run: the supplementary contract (path, sha256) its SIB checks judge
     input_errors: list[dict[str, str]] | None = None  # check: the first inputs that could not be read
+    transient: dict[str, Any] | None = None  # run: the transient trouble the client absorbed, per kind
 
 
 def build_summary(produced: Produced, *, strict: bool, exit_code: int, verdict: str, metadata: dict[str, Any],
@@ -364,6 +382,7 @@ def build_summary(produced: Produced, *, strict: bool, exit_code: int, verdict: 
                            "example": None if s.example is None else
                            {"method": s.example.method, "url": s.example.url, "status": s.example.status}}
                           for s in produced.spec_findings],
+        **({"transient": produced.transient} if produced.transient is not None else {}),
         "notes": list(produced.notes),
         **({"baseline": produced.acceptance.to_dict()} if produced.acceptance else {}),
     }
