@@ -40,11 +40,10 @@ body = sessions(1, 50, range(40, 60), None, 1)[0]
 CHILDREN = {
     "live-20k": _SESSION + """
 from conformance.contract.judge import Judge
-from conformance.live.exchange import Exchange
 from conformance.live.ledger import Ledger
 from conformance.live.response_checks import Request, ResponseContext, catalogue_check
 from conformance.contract.catalogue import CATALOGUE
-from conformance.report.records import CheckRecord
+from conformance.report.records import CheckRecord, Exchange
 body["decisions"] = [{{}} for _ in range(20_000)]
 text = json.dumps(body)
 judge, ledger = Judge(), Ledger()

@@ -21,11 +21,11 @@ from conformance.contract.spec import load_contract
 from conformance.errors import UsageError
 from conformance.live import report_plugin as reporting
 from conformance.live.cases import bundled_cases_dir, known_check_ids
-from conformance.live.items import RUN_KEY, VERDICT_KEY, LiveCasesDir, unexercised_lines, verdict_line
-from conformance.live.runner import DEFAULT_WORKERS, PROFILES, VERDICT_OR_INTERRUPTED, LiveRun, RunOptions
+from conformance.live.console import closing_lines
+from conformance.live.items import RUN_KEY, LiveCasesDir
+from conformance.live.runner import DEFAULT_WORKERS, PROFILES, LiveRun, RunOptions
 from conformance.live.target import load_target
 from conformance.report.baseline import load_baseline
-from conformance.report.summary import trouble_line
 
 _ORDER = {"procedure": 0, "response_check": 1, "catalogue": 2, "last": 3}
 
@@ -147,25 +147,21 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     """The run's exit code replaces pytest's, first, so the reports and the console all state the same one;
     where pytest itself stopped the session (usage error, nothing collected) its exit code stands."""
     run = session.config.stash.get(RUN_KEY, None)
-    if run is not None and int(session.exitstatus) in VERDICT_OR_INTERRUPTED:
-        session.exitstatus = run.exit_code(int(session.exitstatus))
-        session.config.stash[VERDICT_KEY] = session.exitstatus
+    code = run.conclude(int(session.exitstatus)) if run is not None else None
+    if code is not None:
+        session.exitstatus = code
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    """The verdict in one line, last thing on the console: what CI logs show first."""
+    """The run's closing lines (see conformance.live.console), the verdict last: what CI logs show first."""
     run = config.stash.get(RUN_KEY, None)
     if run is None:
         return
-    trouble = trouble_line({"transient": run.client.trouble()})
-    for note in ([trouble] if trouble else []) + run.ledger.notes:
-        terminalreporter.write_line(f"hems-conformance: note: {note}")
-    for line in run.ledger.acceptance.lines() if run.ledger.acceptance else ():
-        terminalreporter.write_line(f"hems-conformance: baseline: {run.redactor.text(line)}")
-    if not run.halted:
-        for line in unexercised_lines(run):
-            terminalreporter.write_line(f"hems-conformance: {line}")
-    code = config.stash.get(VERDICT_KEY, None)
-    terminalreporter.write_line(f"hems-conformance: {verdict_line(run, code, pytest_code=int(exitstatus))}", bold=True)
+    plugin = config.pluginmanager.get_plugin(reporting.REPORT_PLUGIN)
+    folder = plugin.report.folder if plugin is not None else None
+    *lines, verdict = closing_lines(run, folder=folder, pytest_status=int(exitstatus))
+    for line in lines:
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(verdict, bold=True)
 
 

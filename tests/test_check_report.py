@@ -11,6 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import jsonschema
 import pytest
 import xmlschema
 from browser_support import browse
@@ -22,6 +23,7 @@ from conformance.model.loop import RandomDraw, draw_scenario, simulate
 from conformance.offline.evidence import CheckEvidence
 from conformance.offline.stream import run_check
 from conformance.report.records import EVIDENCE_PER_CHECK
+from conformance.report.summary import SUMMARY_SCHEMA
 
 JUNIT_XSD = Path(__file__).with_name("junit.xsd")
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.c2lnbmF0dXJlLXZhbHVl"
@@ -62,6 +64,14 @@ def test_check_writes_the_three_files_without_flags(reported, capsys):
     [made] = [p for p in (reported / "reports").iterdir() if p.name != "latest"]
     assert os.readlink(reported / "reports" / "latest") == made.name
     assert sorted(p.name for p in made.iterdir()) == ["junit.xml", "report.html", "summary.json", "summary.md"]
+
+
+def test_summary_json_of_a_check_validates_against_the_schema_a_run_uses(reported):
+    schema = json.loads(SUMMARY_SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    summary = summary_of(reported)
+    jsonschema.Draft202012Validator(schema).validate(summary)
+    assert summary["input_errors"] and any(c["findings"] for c in summary["checks"])
 
 
 def test_summary_counts_every_invariant_and_shows_findings_in_their_payload(reported):

@@ -115,9 +115,8 @@ def test_a_list_page_of_bare_items_builds_ten_sib_findings_and_counts_the_rest()
 
 
 def test_the_live_ledger_counts_a_flood_once_per_body_however_many_requests_showed_it():
-    from conformance.live.exchange import Exchange
     from conformance.live.ledger import Ledger
-    from conformance.report.records import CheckRecord
+    from conformance.report.records import CheckRecord, Exchange
 
     ledger = Ledger()
     ledger.register(CheckRecord("SCH-001", "invariant", Level.MUST, "", ""))
@@ -132,9 +131,8 @@ def test_a_list_page_of_bare_items_is_recorded_as_ten_findings_per_check_and_cou
     """Discovery records SIB-001 and XEP-002 on a page of FLOOD items without an id: ten each, the rest counted."""
     from conformance.contract.cross import CROSS, paging_consistent
     from conformance.live import discovery
-    from conformance.live.exchange import Exchange
     from conformance.live.ledger import Ledger
-    from conformance.report.records import CheckRecord
+    from conformance.report.records import CheckRecord, Exchange
 
     class Run:
         def __init__(self) -> None:

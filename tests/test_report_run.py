@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
 
+import jsonschema
 import pytest
 import xmlschema
 from browser_support import browse
@@ -25,6 +26,7 @@ from conformance.live.cases import bundled_cases_dir, load_cases
 from conformance.reference.dataset import build_fleet
 from conformance.reference.faults import Faults
 from conformance.reference.server import Deployment, start_in_thread, write_target_config
+from conformance.report.summary import SUMMARY_SCHEMA, ReportFolder
 
 JUNIT_XSD = Path(__file__).with_name("junit.xsd")
 CHECK_IDS = set(CATALOGUE) | {case.id for case in load_cases()}
@@ -97,6 +99,20 @@ def test_summary_states_the_verdict_and_how_to_reproduce_the_run(summary):
     assert meta["command"] == "hems-conformance run --profile quick " + " ".join(f"--fault {f}" for f in FAULTS)
     assert datetime.fromisoformat(meta["started_at"]).utcoffset().total_seconds() == 0
     assert 0 < meta["duration_s"] < 600
+
+
+def test_summary_json_of_a_run_validates_against_its_shipped_schema(summary, tmp_path):
+    validator = jsonschema.Draft202012Validator(json.loads(SUMMARY_SCHEMA.read_text(encoding="utf-8")))
+    validator.validate(summary)
+    assert all(c["findings"] for c in summary["checks"] if c["status"] == "failed")
+    assert not validator.is_valid(summary | {"format": "hems-conformance-summary/2"})
+    assert not validator.is_valid({k: v for k, v in summary.items() if k != "checks"})  # a finished run has checks
+    broken = json.loads(json.dumps(summary))
+    broken["checks"][0]["status"] = "fine"
+    assert not validator.is_valid(broken)
+    with inside(tmp_path):  # a folder whose run was stopped holds a marker, which the schema accepts too
+        ReportFolder.create("stopped").started().interrupted_early()
+    validator.validate(json.loads((tmp_path / "stopped" / "summary.json").read_text(encoding="utf-8")))
 
 
 def test_summary_lists_every_check_with_its_counts(summary):

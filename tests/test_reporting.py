@@ -16,15 +16,13 @@ from conformance.cli import main
 from conformance.contract.findings import Finding
 from conformance.contract.spec import load_contract
 from conformance.live.cases import load_cases
-from conformance.live.exchange import Exchange
-from conformance.live.ledger import Evidence
 from conformance.live.report_plugin import RunReport
 from conformance.live.runner import LiveRun, RunOptions
 from conformance.live.target import config_from_mapping
 from conformance.report.compare import compare
 from conformance.report.excerpt import CONTEXT_LINES, MARKED_LINES, body_excerpt, excerpt
 from conformance.report.html import findings_html
-from conformance.report.records import EVIDENCE_PER_CHECK
+from conformance.report.records import EVIDENCE_PER_CHECK, Evidence, Exchange
 from conformance.report.redaction import Redactor
 from conformance.report.summary import FULL_EVIDENCE, SUMMARY, SUMMARY_FORMAT, ReportFolder
 

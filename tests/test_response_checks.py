@@ -13,10 +13,9 @@ from conformance.contract.levels import Level
 from conformance.contract.served import served_session
 from conformance.live.cases import load_cases
 from conformance.live.checks import load_checks
-from conformance.live.exchange import Exchange
 from conformance.live.ledger import Ledger
 from conformance.live.response_checks import Request, ResponseContext, catalogue_check
-from conformance.report.records import CheckRecord
+from conformance.report.records import CheckRecord, Exchange
 
 LEVELS = {check.id: check.case.level for check in load_checks()}
 ON_EVERY_RESPONSE = {check.id: check.on_every_response for check in load_checks() if check.on_every_response}

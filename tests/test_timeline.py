@@ -12,7 +12,7 @@ from conformance.contract.coverage import NEEDS, Coverage, unexercised
 from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
 from conformance.contract.payload import SessionView
-from conformance.report.summary import finding_entry
+from conformance.report.records import finding_entry
 from conformance.report.timeline import FULL_SESSIONS, SessionSample, session_data, timeline_svg, timelines_html
 
 

@@ -49,11 +49,14 @@ def test_the_wheel_carries_the_spec_and_the_live_cases(installed, tmp_path):
     probe = ("import json, conformance\n"
              "from conformance.contract.spec import load_contract\n"
              "from conformance.live.checks import load_checks\n"
-             "print(json.dumps([conformance.__file__, str(load_contract().path), len(load_checks())]))")
+             "from conformance.report.summary import SUMMARY_SCHEMA\n"
+             "print(json.dumps([conformance.__file__, str(load_contract().path), len(load_checks()),\n"
+             "                  json.loads(SUMMARY_SCHEMA.read_text())['title']]))")
     result = run_in(installed, tmp_path, "-c", probe)
     assert result.returncode == 0, result.stderr
-    package, spec, checks = json.loads(result.stdout)
+    package, spec, checks, schema = json.loads(result.stdout)
     assert not package.startswith(str(ROOT)) and "_spec" in spec and checks >= 20
+    assert schema == "hems-conformance-summary/1"  # summary.json's JSON Schema ships with the package
 
 
 def test_check_runs_from_the_wheel(installed, tmp_path):

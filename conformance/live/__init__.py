@@ -1,4 +1,4 @@
-"""Judging a live deployment: the target config, the HTTP client and its recorded exchanges, the ledger,
+"""Judging a live deployment: the target config, the HTTP client (its exchanges are report records), the ledger,
 the live cases (data) and their procedures, the checks judged on every response, Schemathesis fuzzing,
 the run, its pytest items and report plugin, `run`'s launcher, and `replay` of a run's failing requests.
 

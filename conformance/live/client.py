@@ -37,9 +37,9 @@ from authlib.integrations.requests_client import OAuth2Session
 from conformance import __version__
 from conformance.contract.spec import SESSION_PATH
 from conformance.errors import ConfigError, TargetError
-from conformance.live.exchange import Exchange
 from conformance.live.target import AUTH_TABLES, DEFAULT_BODY_LIMIT, AuthConfig, TargetConfig, Tenant
 from conformance.live.token_request import authlib_method, mismatch, redirect_hint
+from conformance.report.records import Exchange
 from conformance.report.redaction import MIN_SECRET, Redactor
 
 RATE_LIMITED = 429
@@ -659,7 +659,6 @@ class TargetClient:
             request_basic=self.redactor.text(basic),
             body=body,
             too_large=too_large,
-            raw=response,
             request_id=headers[REQUEST_ID],
             tenant=tenant,
         )

@@ -22,9 +22,8 @@ from conformance.contract.findings import Finding, capped
 from conformance.contract.levels import Level
 from conformance.errors import ConfigError, TargetError
 from conformance.live.client import TRANSIENT_STATUSES
-from conformance.live.exchange import Exchange
-from conformance.live.ledger import Evidence
 from conformance.live.target import Discovery, SessionRef, Tenant, WallboxRef
+from conformance.report.records import Evidence, Exchange
 
 if TYPE_CHECKING:
     from conformance.live.runner import LiveRun

@@ -1,7 +1,7 @@
 """The pytest items of a live run: one per live check and catalogue invariant, plus the verdict item.
 
-Each item reports what the shared `LiveRun` found for its check; the stash keys let the plugin face,
-the reports and `run` reach that run and its exit code.
+Each item reports what the shared `LiveRun` found for its check; the stash key lets the plugin face and
+the reports reach that run.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from conformance.live.runner import EXIT_INTERRUPTED, LiveRun
 from conformance.report.records import CheckRecord, Status
 
 RUN_KEY = pytest.StashKey[LiveRun]()
-VERDICT_KEY = pytest.StashKey[int]()  # the run's exit code, set when the session finishes
 TESTABLE = "target-testable"  # the one item that is not a check: did the run reach a verdict at all?
 
 

@@ -8,7 +8,7 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +17,14 @@ import pytest
 from conformance.contract.spec import Contract, load_contract
 from conformance.errors import ConfigError
 from conformance.live.cases import bundled_cases_dir, known_check_ids
-from conformance.live.items import RUN_KEY, VERDICT_KEY, unexercised_lines, verdict_line
+from conformance.live.console import closing_lines
+from conformance.live.items import RUN_KEY
 from conformance.live.report_plugin import REPORT_PLUGIN
-from conformance.live.runner import DEFAULT_WORKERS, EXIT_INTERRUPTED, LiveRun, RunOptions, no_verdict
+from conformance.live.runner import DEFAULT_WORKERS, EXIT_INTERRUPTED, LiveRun, ReportOptions, RunOptions, no_verdict
 from conformance.live.target import TargetConfig, config_from_mapping, load_target
 from conformance.report.baseline import load_baseline
 from conformance.report.markdown import annotations
-from conformance.report.summary import HTML, JUNIT, MARKDOWN, SUMMARY, ReportFolder, command_line, console_lines
+from conformance.report.summary import JUNIT, SUMMARY, ReportFolder, command_line
 
 
 @dataclass(frozen=True)
@@ -90,65 +91,54 @@ def run(request: RunRequest) -> int:
     else:
         context = _reference_target(request.seed, request.faults, contract.token_url)
     folder = ReportFolder.create(request.report_dir).started()
+    options = replace(options, reports=ReportOptions(folder.path, command_line(request.argv or ["run"]), page=True))
     os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(_cache_dir() / "hypothesis"))
     try:
-        code, verdict = _pytest_session(request, context, contract, options, folder)
+        code, handover = _pytest_session(request, context, contract, options, folder)
     except KeyboardInterrupt:
         folder.interrupted_early()
         raise
-    if verdict.code is None:  # the run never started: pytest said why
+    run = handover.run
+    if run.verdict is None:  # the run never started: pytest said why
         exit_code = no_verdict(code)
         if exit_code == EXIT_INTERRUPTED:
             folder.interrupted_early()  # pytest stopped before its session reached the report plugin
         folder.publish()
-        if request.annotations == "github":
-            _annotate(folder, verdict.run)
+        for line in _annotations(folder, run) if request.annotations == "github" else ():
+            print(line, flush=True)
         return exit_code
     folder.publish()
-    run = verdict.run
-    for line in console_lines(verdict.summary):
-        print(line)
-    for line in run.ledger.acceptance.lines() if run.ledger.acceptance else ():
-        print(f"hems-conformance: baseline: {run.redactor.text(line)}")
-    for line in unexercised_lines(run) if not run.halted and verdict.code in (0, 1) else ():  # no verdict: not judged
-        print(f"hems-conformance: {line}")
-    if request.annotations == "github":
-        _annotate(folder, run)
-    print(f"hems-conformance: reports in {folder.path}{os.sep} ({SUMMARY}, {HTML}, {JUNIT}, {MARKDOWN})")
-    print(f"hems-conformance: {verdict_line(verdict.run, verdict.code)}")
-    return verdict.code
+    annotated = _annotations(folder, run) if request.annotations == "github" else []
+    for line in closing_lines(run, summary=handover.summary, folder=folder.path, annotations=annotated):
+        print(line, flush=True)
+    return run.verdict
 
 
 def _pytest_session(request: RunRequest, context: contextlib.AbstractContextManager[TargetConfig],
-                    contract: Contract, options: RunOptions, folder: ReportFolder) -> tuple[int, _Verdict]:
+                    contract: Contract, options: RunOptions, folder: ReportFolder) -> tuple[int, _Handover]:
     """Start the target if it is the bundled one, and run the live cases under pytest with the plugin."""
     with context as target:
         # the caller's pytest config stays out, and so does pytest's console: `run` prints its own
         args = [str(bundled_cases_dir()), "-p", "no:cacheprovider", "-p", "no:terminal", "--assert=plain",
                 "-c", os.devnull, "--rootdir", str(Path.cwd())]
-        args += ["--hems-report-dir", str(folder.path), "--hems-report-page", "--hems-command",
-                 command_line(request.argv or ["run"]), "--junitxml", str(folder.file(JUNIT))]
-        args += list(request.extra_pytest_args)
-        verdict = _Verdict(LiveRun(target, contract, options))
+        args += ["--junitxml", str(folder.file(JUNIT)), *request.extra_pytest_args]
+        handover = _Handover(LiveRun(target, contract, options))
         with _without_pytest_environment():
-            return int(pytest.main(args, plugins=[verdict])), verdict
+            return int(pytest.main(args, plugins=[handover])), handover
 
 
-def _annotate(folder: ReportFolder, run: LiveRun) -> None:
+def _annotations(folder: ReportFolder, run: LiveRun) -> list[str]:
     """GitHub workflow annotations for the failing checks of the summary.json just written."""
     try:
         summary = json.loads(folder.file(SUMMARY).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return  # no summary (pytest stopped first): the exit code speaks
-    for line in annotations(summary, run.redactor):
-        print(line, flush=True)
+        return []  # no summary (pytest stopped first): the exit code speaks
+    return annotations(summary, run.redactor)
 
 
-class _Verdict:
-    """Hands the loaded run to the plugin, and keeps its exit code, so pytest's own exit codes (3 is its
-    INTERNAL_ERROR) cannot pose as ours."""
-
-    code: int | None = None
+class _Handover:
+    """Hands the loaded run to the plugin, and takes its summary back for the console. The exit code is the
+    run's own (`LiveRun.verdict`), so pytest's (3 is its INTERNAL_ERROR) cannot pose as ours."""
 
     def __init__(self, run: LiveRun) -> None:
         self.run = run
@@ -160,5 +150,4 @@ class _Verdict:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        self.code = session.config.stash.get(VERDICT_KEY, None)
         self.summary = session.config.pluginmanager.get_plugin(REPORT_PLUGIN).report.summary()

@@ -15,69 +15,25 @@ many requests a run makes.
 from __future__ import annotations
 
 import functools
-import hashlib
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, TypeVar
 
-from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
-from conformance.live.exchange import Exchange
 from conformance.report.baseline import Acceptance, session_of_url
-from conformance.report.records import EVIDENCE_PER_CHECK, CheckRecord, Status
+from conformance.report.records import (
+    EVIDENCE_PER_CHECK,
+    SIGHTINGS_KEPT,
+    CheckRecord,
+    Evidence,
+    Exchange,
+    SpecFinding,
+    Status,
+    body_key,
+)
 
 T = TypeVar("T")
-SIGHTINGS_KEPT = 20  # requests listed under one finding; all of them are counted
-STATUS_CAUSE = "status"  # a finding about the status an answer has (or that it has none): grouped per exchange
-
-
-@dataclass(frozen=True)
-class Sighting:
-    """One request that showed a finding: enough to find it again in a server log."""
-
-    method: str
-    url: str
-    status: int
-    note: str = ""
-
-
-@dataclass
-class Evidence:
-    """A finding of the live run with what shows it: the exchange, a curl that reproduces it, and every request
-    that showed the same finding (the first one included), `requests` of them in all."""
-
-    finding: Finding
-    exchange: Exchange | None = None
-    curl: str = ""
-    requests: int = 0
-    seen_in: list[Sighting] = field(default_factory=list)
-    cause: str = ""  # STATUS_CAUSE: findings of one exchange with the same cause are one finding
-    also: list[str] = field(default_factory=list)  # "CHECK-ID: message" of the findings grouped under this one
-
-    def key(self) -> tuple[str, str, str, str]:
-        """What makes two findings one defect: the check, the place, the message, the body it was found in."""
-        return self.finding.check_id, self.finding.pointer, self.finding.message, _body_key(self.exchange)
-
-    def seen(self, other: Evidence) -> None:
-        self.requests += 1
-        if other.exchange is not None and len(self.seen_in) < SIGHTINGS_KEPT:
-            exchange = other.exchange
-            self.seen_in.append(Sighting(exchange.method, exchange.url, exchange.status, exchange.note))
-
-
-def _body_key(exchange: Exchange | None) -> str:
-    return hashlib.blake2b(exchange.text.encode("utf-8", "replace"), digest_size=12).hexdigest() if exchange else ""
-
-
-@dataclass
-class SpecFinding:
-    """A finding about the spec, not the deployment (information, outside the verdict)."""
-
-    key: str
-    message: str
-    count: int = 0
-    example: Exchange | None = None
 
 
 def _in_order(method: Callable[..., None]) -> Callable[..., None]:
@@ -184,7 +140,7 @@ class Ledger:
         names no pointer."""
         if level is Level.OFF or count <= 0:
             return
-        key = (check_id, "", f"{count} counted", _body_key(exchange))
+        key = (check_id, "", f"{count} counted", body_key(exchange))
         with self._lock:
             if key in self._findings:
                 return

@@ -20,8 +20,8 @@ from conformance.contract.payload import parse_instant
 from conformance.errors import TargetError
 from conformance.live import token_request
 from conformance.live.cases import LiveCase
-from conformance.live.ledger import STATUS_CAUSE
 from conformance.live.target import SessionRef, Tenant, WallboxRef
+from conformance.report.records import STATUS_CAUSE
 from conformance.report.redaction import form_encoded
 
 if TYPE_CHECKING:

@@ -24,13 +24,12 @@ from conformance.contract.cross import LIST_PATH
 from conformance.contract.spec import SESSION_PATH, load_contract
 from conformance.errors import UsageError
 from conformance.live.checks import LiveCheck, load_checks
-from conformance.live.exchange import Exchange
 from conformance.live.response_checks import Request, ResponseContext, catalogue_check
 from conformance.live.runner import LiveRun, RunOptions
 from conformance.live.target import joined, load_target
 from conformance.report.baseline import session_of_url
 from conformance.report.compare import load_summary
-from conformance.report.records import Status
+from conformance.report.records import Exchange, Status
 
 FIXED, FAILING, UNKNOWN = "fixed", "still failing", "not replayable"
 _NOT_REPLAYED_HEADERS = ("user-agent", "x-request-id", "accept-encoding", "connection", "content-length", "host")

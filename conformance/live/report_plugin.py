@@ -7,7 +7,6 @@ It lives with the live run because it speaks pytest and holds the run's exchange
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,76 +17,35 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from conformance.contract.clipping import clip
-from conformance.live.ledger import Evidence
-from conformance.report.excerpt import body_excerpt
+from conformance.live.runner import ReportOptions
 from conformance.report.html import (
     STYLE,
     banner,
     evidence_sections,
     findings_html,
     metadata_table,
-    report_page,
     spec_and_notes,
     status_text,
 )
-from conformance.report.markdown import write_markdown
 from conformance.report.proof import proof_html
-from conformance.report.records import SIBLING_KIND
 from conformance.report.summary import (
-    CURL_LIMIT,
-    HEADER_LIMIT,
-    HEADERS_KEPT,
     HTML,
     JUNIT,
-    MARKDOWN,
-    SUMMARY,
-    SUMMARY_FORMAT,
-    TEXT_LIMIT,
-    URL_LIMIT,
     VERDICTS,
+    Produced,
     base_metadata,
+    build_summary,
     check_entry,
-    counts,
-    finding_entry,
     redact_file,
     redact_tree,
-    write_report_file,
-    write_summary,
 )
+from conformance.report.writers import ALL, write_reports
 
 if TYPE_CHECKING:
     from conformance.live.runner import LiveRun
 
 REPORT_PLUGIN = "hems-conformance-report"
 LOG_LIMIT = 2000  # characters of pytest's log per check row; the findings above carry the evidence
-
-
-def _headers(headers: dict[str, str]) -> dict[str, str]:
-    return {clip(name, HEADER_LIMIT): clip(value, HEADER_LIMIT) for name, value in list(headers.items())[:HEADERS_KEPT]}
-
-
-def evidence_entry(evidence: Evidence) -> dict[str, Any]:
-    """One live finding with its evidence: request, response headers, the body window at the pointer, curl."""
-    entry = finding_entry(evidence.finding)
-    exchange = evidence.exchange
-    if exchange is None:
-        return entry
-    entry["request_id"] = exchange.request_id
-    entry["request"] = {"method": exchange.method, "url": clip(exchange.url, URL_LIMIT),
-                        "note": clip(exchange.note, TEXT_LIMIT), "tenant": exchange.tenant,
-                        "headers": _headers(exchange.request_headers)}
-    entry["response"] = {"status": exchange.status, "headers": _headers(exchange.headers),
-                         "elapsed_ms": round(exchange.elapsed_ms, 1)}
-    entry["excerpt"] = body_excerpt(exchange.text, evidence.finding.pointer).to_dict()
-    entry["curl"] = clip(evidence.curl, CURL_LIMIT)
-    entry["requests"] = evidence.requests
-    entry["seen_in"] = sorted(({"method": s.method, "url": clip(s.url, URL_LIMIT), "status": s.status,
-                                "note": clip(s.note, TEXT_LIMIT)} for s in evidence.seen_in),
-                              key=lambda s: (s["url"], s["method"], s["note"], s["status"]))
-    if evidence.also:
-        entry["also"] = [clip(line, TEXT_LIMIT) for line in evidence.also]
-    return entry
-
 
 
 @dataclass
@@ -98,31 +56,30 @@ class RunReport:
     command: str
     folder: Path | None
     page: bool = False  # also write report.html (the page `check` writes) beside summary.json
-    exit_code: int | None = None
+    pytest_status: int | None = None  # pytest's exit status: stated only where the run reached no exit code
     finished: float | None = None
     _summary: dict[str, Any] | None = field(default=None, repr=False)
 
-    def finish(self, exit_code: int) -> None:
-        self.exit_code = exit_code
+    def finish(self, pytest_status: int) -> None:
+        self.pytest_status = pytest_status
         self.finished = time.time()
         self._summary = None
 
     def check(self, check_id: str) -> dict[str, Any]:
         record = self.run.ledger.records[check_id]
-        return redact_tree(check_entry(record, self.run.options.strict,
-                                       [evidence_entry(e) for e in record.findings]), self.run.redactor)
+        return redact_tree(check_entry(record, self.run.options.strict), self.run.redactor)
 
     def summary(self) -> dict[str, Any]:
         if self._summary is None:
-            if self.exit_code is None:
-                self.finish(self.run.exit_code())
+            if self.finished is None:  # pytest-html asks before the session finished
+                self.finished = time.time()
             self._summary = redact_tree(self._build(), self.run.redactor)
         return self._summary
 
     def _build(self) -> dict[str, Any]:
-        run, code = self.run, int(self.exit_code or 0)
-        checks = [self.check(i) for i, record in run.ledger.records.items() if record.kind != SIBLING_KIND]
-        siblings = [self.check(i) for i, record in run.ledger.records.items() if record.kind == SIBLING_KIND]
+        run = self.run
+        code = run.verdict if run.verdict is not None else \
+            self.pytest_status if self.pytest_status is not None else run.exit_code()
         metadata = base_metadata(run.contract, run.config.settings, strict=run.options.strict, command=self.command,
                                  started=run.started, finished=self.finished or time.time())
         metadata |= {"target_url": run.config.base_url, "target_config": run.config.source,
@@ -130,25 +87,12 @@ class RunReport:
                      "target_error": run.halted, "token_body": {key: tenant.auth.token_body for key, tenant in
                                                                 run.config.tenants()},
                      "sessions": judged_sessions(run)}
-        return {
-            "format": SUMMARY_FORMAT,
-            "kind": "run",
-            "verdict": VERDICTS.get(code, "incomplete"),
-            "exit_code": code,
-            "metadata": metadata,
-            "counts": counts(checks + siblings),
-            "checks": checks,
-            "siblings": {"contract": str(run.siblings.path), "sha256": run.siblings.sha256, "checks": siblings},
-            "coverage": run.coverage.to_dict(),
-            "sessions": run.sessions.to_dict(),
-            "spec_findings": [{"key": s.key, "message": s.message, "count": s.count,
-                               "example": None if s.example is None else
-                               {"method": s.example.method, "url": s.example.url, "status": s.example.status}}
-                              for s in run.ledger.spec_findings.values()],
-            "transient": run.client.trouble(),
-            "notes": list(run.ledger.notes),
-            **({"baseline": run.ledger.acceptance.to_dict()} if run.ledger.acceptance else {}),
-        }
+        produced = Produced("run", run.ledger.records, run.coverage, run.sessions, run.ledger.acceptance,
+                            run.ledger.spec_findings.values(), run.ledger.notes,
+                            transient=run.client.trouble(),
+                            siblings={"contract": str(run.siblings.path), "sha256": run.siblings.sha256})
+        return build_summary(produced, strict=run.options.strict, exit_code=code,
+                             verdict=VERDICTS.get(code, "incomplete"), metadata=metadata)
 
 
 def judged_sessions(run: LiveRun) -> list[dict[str, Any]]:
@@ -168,9 +112,13 @@ def add_options(group: Any) -> None:
 
 def register(config: pytest.Config, run: LiveRun) -> None:
     """Plug the reports into a pytest session that judges a target (and pytest-html's hooks if it is on)."""
-    folder = config.getoption("hems_report_dir", None)
-    command = config.getoption("hems_command", None) or " ".join(["pytest", *config.invocation_params.args])
-    report = RunReport(run, command, Path(folder) if folder else None, config.getoption("hems_report_page", False))
+    reports = run.options.reports
+    if reports is None:  # plain pytest: the report options are its own
+        folder = config.getoption("hems_report_dir", None)
+        reports = ReportOptions(Path(folder) if folder else None, config.getoption("hems_command", None) or
+                                " ".join(["pytest", *config.invocation_params.args]),
+                                config.getoption("hems_report_page", False))
+    report = RunReport(run, reports.command, reports.folder, reports.page)
     config.pluginmanager.register(ReportPlugin(report), REPORT_PLUGIN)
     if config.pluginmanager.hasplugin("html") and config.getoption("htmlpath", None):
         config.pluginmanager.register(HtmlHooks(report), "hems-conformance-html")
@@ -186,16 +134,10 @@ class ReportPlugin:
         self.report.finish(int(session.exitstatus))
         if self.report.folder is not None:
             self.report.folder.mkdir(parents=True, exist_ok=True)
-            write_summary(self.report.folder / SUMMARY, self.report.summary(), self.report.run.redactor)
-            if self.report.page:
-                write_report_file(self.report.folder / HTML, report_page(self.report.summary()))
-            write_markdown(self.report.folder, self.report.summary(), self.report.run.redactor)
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        folder = self.report.folder
-        if folder is not None:
-            written = ", ".join(name for name in (SUMMARY, MARKDOWN, HTML, JUNIT) if (folder / name).exists())
-            terminalreporter.write_line(f"hems-conformance: reports in {folder}{os.sep} ({written})")
+            # every format of the writer list but JUnit (pytest's own --junitxml writes it under the plugin),
+            # report.html when asked (pytest-html's page is the plugin's other HTML)
+            names = [name for name in ALL if name != JUNIT and (self.report.page or name != HTML)]
+            write_reports(self.report.folder, self.report.summary(), self.report.run.redactor, names)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         for option in ("htmlpath", "xmlpath"):

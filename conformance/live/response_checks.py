@@ -1,11 +1,10 @@
-"""Checks applied to every response of the session endpoint, as Schemathesis custom checks.
+"""Checks applied to every response of the session endpoint, called directly by the run (`judge_every_check`).
 
-A live run hands each response to Schemathesis' `case.validate_response` with these checks: the
-invariant catalogue through the same `Judge` that `check` uses, plus the HTTP-level checks that can be
+The invariant catalogue through the same `Judge` that `check` uses, plus the HTTP-level checks that can be
 judged from one response alone. A live case names its check here by function name (`on_every_response`
 in `cases/live/*.json`), and the check judges under that case's ID: no ID is written in this module.
-Each check records structured findings in the run's ledger and raises `AssertionError`, so Schemathesis
-sees a failure and the report keeps the evidence.
+Each check returns its findings with their evidence; the run adds them to its ledger. Schemathesis
+generates the requests (`fuzzing.py`); it does not carry these checks.
 """
 
 from __future__ import annotations
@@ -21,8 +20,8 @@ from conformance.contract.judge import Judge, Judgement
 from conformance.contract.levels import Level
 from conformance.contract.served import served_session
 from conformance.live.client import PARSE_LIMIT
-from conformance.live.exchange import Exchange
-from conformance.live.ledger import STATUS_CAUSE, Evidence, Ledger
+from conformance.live.ledger import Ledger
+from conformance.report.records import STATUS_CAUSE, Evidence, Exchange
 from conformance.report.redaction import PLACEHOLDER
 
 # Server internals that must never reach a client: Python/Java/.NET/Node stack traces, SQL, debug pages.
@@ -287,24 +286,11 @@ def no_foreign_ids(request: Request, ctx: ResponseContext, check_id: str) -> lis
     return []
 
 
-def as_schemathesis_checks(request: Request, ctx: ResponseContext,
-                           checks: list[tuple[str, ResponseCheck]]) -> list[Callable[..., None]]:
-    """The catalogue and the live cases' response checks (check ID, function) bound to one request, in
-    Schemathesis' `(ctx, response, case)` form."""
-
-    def bind(name: str, check: Callable[[], list[Evidence]]) -> Callable[..., None]:
-        def schemathesis_check(_st_ctx: Any, _response: Any, _case: Any) -> None:
-            evidence = check()
-            for item in evidence:
-                ctx.ledger.add(item)
-            failing = [e.finding for e in evidence if e.finding.level is not Level.OFF]
-            if failing:
-                raise AssertionError("; ".join(f"{f.check_id} {f.pointer} {f.message}" for f in failing[:5]))
-
-        schemathesis_check.__name__ = f"hems_{name.replace('-', '_').lower()}"
-        return schemathesis_check
-
-    bound = [bind("catalogue", lambda: catalogue_check(request, ctx))]
-    bound += [bind(check_id, lambda check=check, check_id=check_id: check(request, ctx, check_id))
-              for check_id, check in checks]
-    return bound
+def judge_every_check(request: Request, ctx: ResponseContext, checks: list[tuple[str, ResponseCheck]]) -> None:
+    """One response judged by the catalogue and the live cases' response checks (check ID, function), each
+    finding added to the ledger with its evidence."""
+    for evidence in catalogue_check(request, ctx):
+        ctx.ledger.add(evidence)
+    for check_id, check in checks:
+        for evidence in check(request, ctx, check_id):
+            ctx.ledger.add(evidence)

@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import schemathesis
-from schemathesis.core.failures import FailureGroup
 
 from conformance.contract.catalogue import CATALOGUE, Invariant
 from conformance.contract.coverage import Coverage
@@ -31,19 +31,26 @@ from conformance.contract.spec import SESSION_PATH, Contract
 from conformance.errors import ConfigError, TargetError, UsageError
 from conformance.live.cases import LiveCase
 from conformance.live.client import REQUEST_ID, TRANSIENT_STATUSES, NoAnswer, Stopped, TargetClient
-from conformance.live.exchange import Exchange
-from conformance.live.ledger import STATUS_CAUSE, Evidence, Ledger
+from conformance.live.ledger import Ledger
 from conformance.live.response_checks import (
     Request,
     ResponseCheck,
     ResponseContext,
-    as_schemathesis_checks,
+    judge_every_check,
     no_server_error,
     uuid_hex,
 )
 from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig
 from conformance.report.baseline import Acceptance, Baseline
-from conformance.report.records import SIBLING_KIND, CheckRecord, declared_need, mark_unexercised
+from conformance.report.records import (
+    SIBLING_KIND,
+    STATUS_CAUSE,
+    CheckRecord,
+    Evidence,
+    Exchange,
+    declared_need,
+    mark_unexercised,
+)
 from conformance.report.redaction import PLACEHOLDER
 from conformance.report.timeline import SessionSample
 
@@ -65,12 +72,22 @@ def no_verdict(pytest_status: int) -> int:
 
 
 @dataclass(frozen=True)
+class ReportOptions:
+    """Where a run's reports go and what they record: they travel with the run, not through pytest's argv."""
+
+    folder: Path | None = None  # None: no report files (plain pytest without --hems-report-dir)
+    command: str = ""  # the command line that reproduces the run
+    page: bool = False  # also report.html (the page `check` writes), beside summary.json and summary.md
+
+
+@dataclass(frozen=True)
 class RunOptions:
     profile: str = "ci"
     seed: int = 0
     strict: bool = False
     workers: int = DEFAULT_WORKERS
     baseline: Baseline | None = None  # accepted failures (--baseline)
+    reports: ReportOptions | None = None  # None: from the pytest options (--hems-report-dir, ...)
 
 
 class LiveRun:
@@ -86,6 +103,7 @@ class LiveRun:
         self.cases: dict[str, LiveCase] = {}
         self.halted = ""  # why the run stopped before a verdict (one line), and its exit code (2 or 3)
         self.halt_code = 0
+        self.verdict: int | None = None  # the run's exit code, once its session finished with one (conclude)
         self.ran: set[str] = set()  # the checks whose items ran (not deselected, not only collected)
         self._preflown = False
         self._procedures: dict[str, tuple[str, Exception]] | None = None  # per check: (whose error, error), once run
@@ -270,11 +288,7 @@ class LiveRun:
 
     def judge_response(self, case: Any, exchange: Exchange, *, malformed: tuple[str, ...]) -> None:
         request = Request(exchange, case.path_parameters.get("session_id"), malformed, self.curl(exchange))
-        try:
-            case.validate_response(exchange.raw, checks=as_schemathesis_checks(request, self.context,
-                                                                             self._response_checks))
-        except FailureGroup:
-            pass  # every failure is already in the ledger with its evidence
+        judge_every_check(request, self.context, self._response_checks)
         if 400 <= exchange.status < 500 and exchange.status != 429:
             self.ledger.spec_finding(
                 f"undocumented-{exchange.status}",
@@ -376,6 +390,13 @@ class LiveRun:
             for record in self.ledger.records.values():  # not judged because the run stopped: skipped, not idle
                 if not record.judged and not record.skipped:
                     self.ledger.skip(record.id, "nothing to judge: the run stopped before this check")
+
+    def conclude(self, pytest_status: int) -> int | None:
+        """The session finished: the run's exit code replaces pytest's, held here and nowhere else. Where pytest
+        itself stopped the session (usage error, nothing collected) there is none, and its own code stands."""
+        if pytest_status in VERDICT_OR_INTERRUPTED:
+            self.verdict = self.exit_code(pytest_status)
+        return self.verdict
 
     def exit_code(self, pytest_status: int = pytest.ExitCode.OK) -> int:
         """0 / 1 from the ledger, 2 / 3 if halted; pytest's own trouble (interrupted, usage) leaves no verdict."""

@@ -19,8 +19,15 @@ from conformance.contract.payload import LazyView
 from conformance.offline.sources import Payload, SourceError
 from conformance.report.baseline import Entry
 from conformance.report.excerpt import excerpt
-from conformance.report.records import EVIDENCE_PER_CHECK, CheckRecord, Status, declared_need, mark_unexercised
-from conformance.report.summary import TEXT_LIMIT, finding_entry
+from conformance.report.records import (
+    EVIDENCE_PER_CHECK,
+    TEXT_LIMIT,
+    CheckRecord,
+    Status,
+    declared_need,
+    finding_entry,
+    mark_unexercised,
+)
 from conformance.report.timeline import SessionSample
 
 ERRORS_KEPT = 20
@@ -108,7 +115,7 @@ class CheckEvidence:
         self.records = {inv.id: CheckRecord(inv.id, "invariant", settings.level_of(inv.id, inv.level), inv.statement,
                                             f"{inv.spec} ({inv.source})", inv.basis, need=declared_need(inv.id))
                         for inv in CATALOGUE.values()}
-        self.kept: dict[str, list[dict[str, Any]]] = {check_id: [] for check_id in self.records}
+        self.kept: dict[str, list[dict[str, Any]]] = {check_id: r.findings for check_id, r in self.records.items()}
         self.served = judge.served
         self.errors: list[dict[str, str]] = []
         self.error_count = 0
@@ -123,7 +130,7 @@ class CheckEvidence:
         if evidence.at_path and self.served is not None and self.served.id not in self.records:
             served = self.served  # judged only where a recording kept the path: reported only then
             self.records[served.id] = CheckRecord(served.id, "live", served.level, served.statement, served.cite)
-            self.kept[served.id] = []
+            self.kept[served.id] = self.records[served.id].findings
         for check_id, record in self.records.items():
             if self.served is not None and check_id == self.served.id:
                 record.judged += evidence.at_path

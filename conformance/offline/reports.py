@@ -7,16 +7,11 @@ the pointer; every other finding is only counted. Memory stays flat however larg
 
 from __future__ import annotations
 
-import socket
 import sys
 import time
-import xml.etree.ElementTree as ET
-from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 from conformance.contract.judge import Judge
-from conformance.errors import UsageError
 from conformance.offline.evidence import CheckEvidence
 from conformance.offline.remote import refuse_secrets
 from conformance.offline.sources import display
@@ -26,102 +21,29 @@ from conformance.report.markdown import annotations as github_annotations
 from conformance.report.records import Status
 from conformance.report.redaction import Redactor
 from conformance.report.summary import (
-    HTML,
-    JUNIT,
-    MARKDOWN,
-    SUMMARY,
-    SUMMARY_FORMAT,
+    Produced,
     ReportFolder,
     base_metadata,
-    check_entry,
+    build_summary,
     command_line,
-    counts,
     redact_tree,
-    write_report_file,
-    write_summary,
 )
+from conformance.report.writers import reports_line, write_reports
 
 
 def check_summary(evidence: CheckEvidence, tally: Tally, judge: Judge, *, paths: list[str], strict: bool,
                   command: str, started: float, acceptance: Acceptance | None = None) -> dict[str, Any]:
     evidence.settle(strict)
-    checks = [check_entry(record, strict, evidence.kept[check_id]) for check_id, record in evidence.records.items()]
     metadata = base_metadata(judge.contract, judge.settings, strict=strict, command=command, started=started,
                              finished=time.time())
-    code = tally.exit_code()
-    totals = counts(checks) | {"payloads": tally.payloads, "failing_payloads": tally.failing_payloads,
-                               "not_evaluated": tally.not_evaluated, "input_errors": evidence.error_count}
+    counted = {"payloads": tally.payloads, "failing_payloads": tally.failing_payloads,
+               "not_evaluated": tally.not_evaluated, "input_errors": evidence.error_count}
     if tally.skipped:  # only recordings (HAR) have exchanges that are not responses of the session endpoint
-        totals["skipped_exchanges"] = tally.skipped
-    return {
-        "format": SUMMARY_FORMAT,
-        "kind": "check",
-        "verdict": tally.verdict(),
-        "exit_code": code,
-        "metadata": metadata | {"inputs": paths},
-        "counts": totals,
-        "checks": checks,
-        "coverage": evidence.coverage.to_dict(),
-        "sessions": evidence.sessions.to_dict(),
-        "input_errors": evidence.errors,
-        "spec_findings": [],
-        "notes": [],
-        **({"baseline": acceptance.to_dict()} if acceptance else {}),
-    }
-
-
-def junit_xml(summary: dict[str, Any]) -> str:
-    """JUnit XML in the shape pytest writes (xunit2): one test case per catalogue invariant."""
-    checks = summary["checks"]
-    by_status = Counter(c["status"] for c in checks)
-    errors = summary.get("input_errors", [])
-    suite = ET.Element("testsuite", name="hems-conformance check", errors="0",
-                       failures=str(by_status[Status.FAILED.value] + bool(errors)),
-                       skipped=str(by_status[Status.SKIPPED.value] + by_status[Status.NOT_EXERCISED.value]), tests=str(len(checks) + bool(errors)),
-                       time=f"{summary['metadata']['duration_s']:.3f}",
-                       timestamp=datetime.now(UTC).isoformat(timespec="seconds"), hostname=socket.gethostname())
-    properties = ET.SubElement(suite, "properties")
-    meta = summary["metadata"]
-    for name, value in (("spec_sha256", meta["spec"]["sha256"]), ("spec_version", meta["spec"]["version"]),
-                        ("suite_version", meta["suite_version"]), ("command", meta["command"])):
-        ET.SubElement(properties, "property", name=name, value=str(value))
-    for check in checks:
-        case = ET.SubElement(suite, "testcase", classname="catalogue", name=check["id"], time="0.000")
-        if check["status"] == Status.FAILED.value:
-            failure = ET.SubElement(case, "failure", message=f"{check['findings_total']} finding(s): {check['statement']}")
-            failure.text = "\n".join(f"{f['source']}: {f['id']} {f['level']} {f['pointer'] or '/'}: {f['message']}"
-                                     for f in check["findings"])
-        elif check["status"] == Status.SKIPPED.value:
-            ET.SubElement(case, "skipped", type="pytest.skip", message=check["skip_reason"])
-        elif check["status"] == Status.NOT_EXERCISED.value:
-            ET.SubElement(case, "skipped", type="pytest.skip", message=f"not exercised: needs {check['needs']}")
-        elif check["status"] in (Status.WARNING.value, Status.INFO.value):
-            ET.SubElement(case, "system-out").text = f"{check['findings_total']} {check['status']} finding(s)"
-    if errors:  # unreadable input is no invariant's failure, but CI must not show the run as green
-        case = ET.SubElement(suite, "testcase", classname="input", name="readable input", time="0.000")
-        failure = ET.SubElement(case, "failure", message=f"{summary['counts']['input_errors']} input error(s)")
-        failure.text = "\n".join(f"{e['source']}: {e['message']}" for e in errors)
-    root = ET.Element("testsuites", name="hems-conformance")
-    root.append(suite)
-    return '<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(root, encoding="unicode") + "\n"
-
-
-def write_reports(folder: ReportFolder, summary: dict[str, Any], redactor: Redactor | None = None) -> None:
-    """The reports of a check (summary.json, report.html, junit.xml, summary.md), every string masked by the
-    redactor (Bearer credentials in payloads)."""
-    from conformance.report.html import report_page
-    from conformance.report.markdown import write_markdown
-
-    redactor = redactor or Redactor()
-    summary = redact_tree(summary, redactor)
-    try:
-        write_summary(folder.file(SUMMARY), summary, redactor)
-        write_report_file(folder.file(HTML), report_page(summary))
-        write_report_file(folder.file(JUNIT), junit_xml(summary))
-        write_markdown(folder.path, summary, redactor)
-    except OSError as exc:
-        raise UsageError(f"cannot write the reports to {folder.path}: {exc.strerror or exc}") from None
-    folder.publish()
+        counted["skipped_exchanges"] = tally.skipped
+    produced = Produced("check", evidence.records, evidence.coverage, evidence.sessions, acceptance,
+                        input_errors=evidence.errors)
+    return build_summary(produced, strict=strict, exit_code=tally.exit_code(), verdict=tally.verdict(),
+                         metadata=metadata | {"inputs": paths}, counted=counted)
 
 
 def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: str, report_dir: str | None,
@@ -156,17 +78,20 @@ def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: 
     except KeyboardInterrupt:  # reports of what was judged, saying "interrupted", as `run` writes them
         tally.interrupted = True
         print("hems-conformance: interrupted: no verdict", file=sys.stderr)
-    summary = check_summary(evidence, tally, judge, paths=[display(p) for p in paths], strict=strict,
-                            command=command_line([display(a) for a in argv]), started=started, acceptance=acceptance)
-    write_reports(folder, summary)
+    redactor = Redactor()  # a check holds no credentials of its own: it masks those the payloads carry
+    summary = redact_tree(check_summary(evidence, tally, judge, paths=[display(p) for p in paths], strict=strict,
+                                        command=command_line([display(a) for a in argv]), started=started,
+                                        acceptance=acceptance), redactor)
+    write_reports(folder.path, summary, redactor)
+    folder.publish()
     for line in acceptance.lines() if acceptance else ():
         print(f"hems-conformance: baseline: {line}", file=sys.stderr)
-    for line in github_annotations(summary, Redactor()) if annotations == "github" else ():
+    for line in github_annotations(summary, redactor) if annotations == "github" else ():
         print(line, flush=True)
     if tally.exit_code() in (0, 1):  # a verdict was reached: say what it does not cover
         for check in summary["checks"]:
             if check["status"] == Status.NOT_EXERCISED.value:
                 print(f"hems-conformance: not exercised: {check['id']}: the input would need {check['needs']}",
                       file=sys.stderr)
-    print(f"hems-conformance: reports in {folder.path}/ ({SUMMARY}, {HTML}, {JUNIT}, {MARKDOWN})", file=sys.stderr)
+    print(reports_line(folder.path), file=sys.stderr)
     return tally.exit_code()

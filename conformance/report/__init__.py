@@ -1,4 +1,6 @@
-"""The reports, as plain data and files: the check records, summary.json, summary.md and GitHub annotations
+"""The reports, as plain data and files: the plain records a run or a check produces (`records.py`: exchanges,
+evidence and its sightings, spec findings, check records), summary.json built from them once for `run` and
+`check` alike (`summary.py`, its JSON Schema `summary.schema.json`), summary.md and GitHub annotations
 (`markdown.py`), accepted-failure baselines (`baseline.py`), `report compare`, the HTML pieces and pages,
 body excerpts and the secret redactor.
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from conformance.contract.clipping import clip
 from conformance.report.redaction import Redactor
-from conformance.report.summary import MARKDOWN, every_check, trouble_line, write_report_file
+from conformance.report.summary import every_check, trouble_line, write_report_file
 
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 LINE_LIMIT = 300  # characters of a finding's message in a summary line or an annotation
@@ -109,10 +109,10 @@ def _capped(text: str) -> str:
     return f"{head}\n\n... summary.md cut at {SUMMARY_BYTES // 1024} KiB: the rest is {_MORE}\n"
 
 
-def write_markdown(folder: Path, summary: dict[str, Any], redactor: Redactor) -> None:
-    """summary.md into the report folder, and appended to $GITHUB_STEP_SUMMARY when that is set."""
+def write_markdown(path: Path, summary: dict[str, Any], redactor: Redactor) -> None:
+    """summary.md at `path`, and appended to $GITHUB_STEP_SUMMARY when that is set."""
     text = _capped(redactor.text(render(summary)))
-    write_report_file(folder / MARKDOWN, text)
+    write_report_file(path, text)
     step_summary = os.environ.get(STEP_SUMMARY)
     if step_summary:
         try:

@@ -1,4 +1,6 @@
-"""What a report says of one check: its statement, how much it judged, what it found, its status.
+"""The plain records a run or a check produces, and what every report is built from: the exchanges a run
+recorded, the evidence of its findings and the requests that showed them (sightings), the findings about
+the spec, and per check its statement, how much it judged, what it found and its status.
 
 Shared by the live run and `check`, so both report the same way; evidence is capped per check, so a
 report stays small however many requests or payloads a run judges.
@@ -6,17 +8,114 @@ report stays small however many requests or payloads a run judges.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from conformance.contract.clipping import clip
 from conformance.contract.coverage import NEEDS, Coverage, unexercised
 from conformance.contract.cross import CROSS_NEEDS
+from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
 
 EVIDENCE_PER_CHECK = 10
+SIGHTINGS_KEPT = 20  # requests listed under one finding; all of them are counted
+STATUS_CAUSE = "status"  # a finding about the status an answer has (or that it has none): grouped per exchange
+VALUE_LIMIT = 400  # characters of a finding's expected or actual value in a report, past which it is clipped
+TEXT_LIMIT = 500  # characters of a message, pointer or label
 SIBLING_KIND = "siblings"  # checks of the supplementary contract (spec/siblings.yaml): their own report section
+
+
+@dataclass
+class Exchange:
+    """One request and its response, with secrets already redacted: safe to print, store and report."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    status: int
+    headers: dict[str, str]
+    text: str
+    elapsed_ms: float
+    note: str = ""  # how the request was built, e.g. "tenant B token"
+    request_form: tuple[tuple[str, str], ...] = ()  # a form body sent (a token request), decoded, secrets masked
+    request_basic: str = ""  # user:password of a Basic authentication added by the client, secrets masked
+    body: Any = field(default=None, repr=False)  # parsed JSON, when the body is JSON
+    too_large: bool = False  # over max_body_mib: read no further, not parsed, so neither judged nor called invalid
+    request_id: str = ""  # the X-Request-ID it carried: how the API owner finds it in the server's logs
+    tenant: str | None = None  # whose credentials it carried ("a", "b"), None for none: what replay sends again
+
+    def evidence(self) -> Exchange:
+        """What a kept finding holds: the redacted, clipped record without the parsed body."""
+        return replace(self, body=None)
+
+    @property
+    def is_json(self) -> bool:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower().endswith("json")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "url": self.url,
+            "request_headers": self.request_headers,
+            "status": self.status,
+            "headers": self.headers,
+            "body_excerpt": self.text[:4096],
+            "elapsed_ms": round(self.elapsed_ms, 1),
+            "note": self.note,
+            "request_id": self.request_id,
+        }
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One request that showed a finding: enough to find it again in a server log."""
+
+    method: str
+    url: str
+    status: int
+    note: str = ""
+
+
+@dataclass
+class Evidence:
+    """A finding of the live run with what shows it: the exchange, a curl that reproduces it, and every request
+    that showed the same finding (the first one included), `requests` of them in all."""
+
+    finding: Finding
+    exchange: Exchange | None = None
+    curl: str = ""
+    requests: int = 0
+    seen_in: list[Sighting] = field(default_factory=list)
+    cause: str = ""  # STATUS_CAUSE: findings of one exchange with the same cause are one finding
+    also: list[str] = field(default_factory=list)  # "CHECK-ID: message" of the findings grouped under this one
+
+    def key(self) -> tuple[str, str, str, str]:
+        """What makes two findings one defect: the check, the place, the message, the body it was found in."""
+        return self.finding.check_id, self.finding.pointer, self.finding.message, body_key(self.exchange)
+
+    def seen(self, other: Evidence) -> None:
+        self.requests += 1
+        if other.exchange is not None and len(self.seen_in) < SIGHTINGS_KEPT:
+            exchange = other.exchange
+            self.seen_in.append(Sighting(exchange.method, exchange.url, exchange.status, exchange.note))
+
+
+def body_key(exchange: Exchange | None) -> str:
+    return hashlib.blake2b(exchange.text.encode("utf-8", "replace"), digest_size=12).hexdigest() if exchange else ""
+
+
+@dataclass
+class SpecFinding:
+    """A finding about the spec, not the deployment (information, outside the verdict)."""
+
+    key: str
+    message: str
+    count: int = 0
+    example: Exchange | None = None
 
 
 class Status(StrEnum):
@@ -76,6 +175,25 @@ class CheckRecord:
         if self.level is Level.OFF:
             return "turned OFF in [judge.levels]"
         return self.skipped or ("nothing to judge: no response reached this check" if not self.judged else "")
+
+
+def clip_value(value: Any) -> Any:
+    """A finding's expected/actual value, kept as JSON when small, else a clipped text."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    else:
+        if len(text) <= VALUE_LIMIT:
+            return value
+    return clip(text, VALUE_LIMIT)
+
+
+def finding_entry(finding: Finding) -> dict[str, Any]:
+    """A finding as summary.json holds it, for `run` and `check` alike; evidence is added beside it."""
+    return {"id": finding.check_id, "level": finding.level.value, "message": clip(finding.message, TEXT_LIMIT),
+            "pointer": clip(finding.pointer, TEXT_LIMIT), "expected": clip_value(finding.expected),
+            "actual": clip_value(finding.actual)}
 
 
 def declared_need(check_id: str) -> str:

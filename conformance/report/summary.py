@@ -1,8 +1,10 @@
 """Reports of a run or a check: the report folder and `summary.json`.
 
 `summary.json` is the machine-readable record of a run: verdict, counts, every check with its status and
-capped evidence, the findings about the spec, and the metadata that makes the run reproducible. The HTML
-and JUnit reports render the same data. Every string written passes through the run's Redactor first.
+capped evidence, the findings about the spec, and the metadata that makes the run reproducible. It is built
+in one place, `build_summary`, from the plain records (`records.py`) of `run` and `check` alike, and its
+shape is `summary.schema.json` (format hems-conformance-summary/1). The other reports render it. Every
+string written passes through the run's Redactor first.
 """
 
 from __future__ import annotations
@@ -22,23 +24,33 @@ from typing import Any
 
 from conformance import __version__
 from conformance.contract.clipping import clip
-from conformance.contract.findings import Finding
+from conformance.contract.coverage import Coverage
 from conformance.contract.settings import Settings
 from conformance.contract.spec import Contract
 from conformance.errors import UsageError
+from conformance.report.baseline import Acceptance
+from conformance.report.excerpt import body_excerpt
 from conformance.report.proof import proof_of
-from conformance.report.records import CheckRecord, Status
+from conformance.report.records import (
+    SIBLING_KIND,
+    TEXT_LIMIT,
+    CheckRecord,
+    Evidence,
+    SpecFinding,
+    Status,
+    finding_entry,
+)
 from conformance.report.redaction import Redactor
+from conformance.report.timeline import SessionSample
 
 SUMMARY_FORMAT = "hems-conformance-summary/1"
+SUMMARY_SCHEMA = Path(__file__).with_name("summary.schema.json")  # the JSON Schema of that format
 SUMMARY, HTML, JUNIT, MARKDOWN = "summary.json", "report.html", "junit.xml", "summary.md"
 # Evidence per check, whatever the run saw: the ledger keeps 10 findings, a report shows the first
 # FULL_EVIDENCE with headers and body window, the rest in one line each, within these byte budgets.
 FULL_EVIDENCE = 3
 FULL_BUDGET = 10_000
 CHECK_BUDGET = 16_000
-VALUE_LIMIT = 400
-TEXT_LIMIT = 500
 URL_LIMIT = 500
 CURL_LIMIT = 800
 HEADERS_KEPT = 16
@@ -153,25 +165,6 @@ def command_line(argv: Sequence[str]) -> str:
     return shlex.join(["hems-conformance", *argv])
 
 
-def clip_value(value: Any) -> Any:
-    """A finding's expected/actual value, kept as JSON when small, else a clipped text."""
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(value)
-    else:
-        if len(text) <= VALUE_LIMIT:
-            return value
-    return clip(text, VALUE_LIMIT)
-
-
-def finding_entry(finding: Finding) -> dict[str, Any]:
-    """A finding as summary.json holds it, for `run` and `check` alike; evidence is added beside it."""
-    return {"id": finding.check_id, "level": finding.level.value, "message": clip(finding.message, TEXT_LIMIT),
-            "pointer": clip(finding.pointer, TEXT_LIMIT), "expected": clip_value(finding.expected),
-            "actual": clip_value(finding.actual)}
-
-
 def first_request(finding: dict[str, Any]) -> dict[str, Any]:
     """The request a finding of `run` names: the first of all that showed it (the same whichever one was kept)."""
     seen = [s for s in finding.get("seen_in") or [] if isinstance(s, dict)]
@@ -265,7 +258,40 @@ def cap_findings(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return kept
 
 
-def check_entry(record: CheckRecord, strict: bool, findings: list[dict[str, Any]]) -> dict[str, Any]:
+def _headers(headers: dict[str, str]) -> dict[str, str]:
+    return {clip(name, HEADER_LIMIT): clip(value, HEADER_LIMIT) for name, value in list(headers.items())[:HEADERS_KEPT]}
+
+
+def evidence_entry(evidence: Evidence) -> dict[str, Any]:
+    """One live finding with its evidence: request, response headers, the body window at the pointer, curl."""
+    entry = finding_entry(evidence.finding)
+    exchange = evidence.exchange
+    if exchange is None:
+        return entry
+    entry["request_id"] = exchange.request_id
+    entry["request"] = {"method": exchange.method, "url": clip(exchange.url, URL_LIMIT),
+                        "note": clip(exchange.note, TEXT_LIMIT), "tenant": exchange.tenant,
+                        "headers": _headers(exchange.request_headers)}
+    entry["response"] = {"status": exchange.status, "headers": _headers(exchange.headers),
+                         "elapsed_ms": round(exchange.elapsed_ms, 1)}
+    entry["excerpt"] = body_excerpt(exchange.text, evidence.finding.pointer).to_dict()
+    entry["curl"] = clip(evidence.curl, CURL_LIMIT)
+    entry["requests"] = evidence.requests
+    entry["seen_in"] = sorted(({"method": s.method, "url": clip(s.url, URL_LIMIT), "status": s.status,
+                                "note": clip(s.note, TEXT_LIMIT)} for s in evidence.seen_in),
+                              key=lambda s: (s["url"], s["method"], s["note"], s["status"]))
+    if evidence.also:
+        entry["also"] = [clip(line, TEXT_LIMIT) for line in evidence.also]
+    return entry
+
+
+def _entry_of(kept: Evidence | dict[str, Any]) -> dict[str, Any]:
+    """A kept finding as summary.json holds it: a live finding's evidence, or `check`'s entry as it was made
+    while its payload passed (a payload is gone by the time the summary is built)."""
+    return kept if isinstance(kept, dict) else evidence_entry(kept)
+
+
+def check_entry(record: CheckRecord, strict: bool) -> dict[str, Any]:
     """One catalogue entry or live case: what it states, where the spec says so, and what the run saw."""
     status = record.status(strict)
     return {
@@ -282,7 +308,7 @@ def check_entry(record: CheckRecord, strict: bool, findings: list[dict[str, Any]
         "judged": record.judged,
         "findings_total": record.total_findings,
         "findings_by_level": {level.value: n for level, n in sorted(record.levels_seen.items())},
-        "findings": cap_findings(findings),
+        "findings": cap_findings(_entry_of(kept) for kept in record.findings),
         **({"accepted_by": [entry.to_dict() for entry in record.accepted_by]} if record.accepted_by else {}),
     }
 
@@ -312,6 +338,55 @@ def base_metadata(contract: Contract, settings: Settings, *, strict: bool, comma
         "command": command,
         "python": platform.python_version(),
     }
+
+
+@dataclass
+class Produced:
+    """What a run or a check produced, as plain records: everything summary.json is built from."""
+
+    kind: str  # "run" or "check"
+    records: dict[str, CheckRecord]
+    coverage: Coverage
+    sessions: SessionSample
+    acceptance: Acceptance | None = None
+    spec_findings: Iterable[SpecFinding] = ()
+    notes: Sequence[str] = ()
+    siblings: dict[str, str] | None = None  # run: the supplementary contract (path, sha256) its SIB checks judge
+    input_errors: list[dict[str, str]] | None = None  # check: the first inputs that could not be read
+    transient: dict[str, Any] | None = None  # run: the transient trouble the client absorbed, per kind
+
+
+def build_summary(produced: Produced, *, strict: bool, exit_code: int, verdict: str, metadata: dict[str, Any],
+                  counted: dict[str, Any] | None = None) -> dict[str, Any]:
+    """summary.json, for `run` and `check` alike: `metadata` (base_metadata and what the command adds), the
+    command's own `counted` totals beside the counts of checks and findings."""
+    records = produced.records.values()
+    checks = [check_entry(r, strict) for r in records if r.kind != SIBLING_KIND]
+    siblings = [check_entry(r, strict) for r in records if r.kind == SIBLING_KIND]
+    summary: dict[str, Any] = {
+        "format": SUMMARY_FORMAT,
+        "kind": produced.kind,
+        "verdict": verdict,
+        "exit_code": exit_code,
+        "metadata": metadata,
+        "counts": counts(checks + siblings) | (counted or {}),
+        "checks": checks,
+    }
+    if produced.siblings is not None:
+        summary["siblings"] = produced.siblings | {"checks": siblings}
+    summary |= {"coverage": produced.coverage.to_dict(), "sessions": produced.sessions.to_dict()}
+    if produced.input_errors is not None:
+        summary["input_errors"] = produced.input_errors
+    summary |= {
+        "spec_findings": [{"key": s.key, "message": s.message, "count": s.count,
+                           "example": None if s.example is None else
+                           {"method": s.example.method, "url": s.example.url, "status": s.example.status}}
+                          for s in produced.spec_findings],
+        **({"transient": produced.transient} if produced.transient is not None else {}),
+        "notes": list(produced.notes),
+        **({"baseline": produced.acceptance.to_dict()} if produced.acceptance else {}),
+    }
+    return summary
 
 
 def redact_tree(value: Any, redactor: Redactor) -> Any:

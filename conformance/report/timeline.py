@@ -24,7 +24,7 @@ from typing import Any
 from conformance.contract import pointers
 from conformance.contract.findings import Finding
 from conformance.contract.payload import instant, is_number, parse_instant
-from conformance.report.summary import finding_entry
+from conformance.report.records import finding_entry
 
 FULL_SESSIONS = 12  # sessions with findings drawn in full
 ROWS_KEPT = 2000  # decisions and commands kept per session (a longer session is drawn from its first rows)
