@@ -219,7 +219,7 @@ def _counter_matches(view: SessionView, name: str, verdicts: frozenset[str]) -> 
     if value not in counts:
         matching = view.commands_with(verdicts)
         where = ", ".join(_c(i) for i in matching[:10]) or "none"
-        pending = f"; {_c(view.pending)} is pending" if len(counts) > 1 else ""
+        pending = f"; {_c(view.pending)} is pending" if view.pending is not None and len(counts) > 1 else ""
         yield Finding(
             f"/session/{name}",
             f"{name} is {value} but {len(matching)} command(s) have outcome in "
@@ -412,7 +412,7 @@ def step_stop_after_start(view: SessionView, settings: Settings) -> Iterator[Fin
     starts = [view.decision_times[i] for i in view.decisions_of_kind("start")]
     if None in starts:
         return  # an unreadable time is SCH-002's; no order to judge
-    first = min(starts, default=None)
+    first = min((start for start in starts if start is not None), default=None)
     steps, stops = view.decisions_of_kind("step"), view.decisions_of_kind("stop")
     for i in sorted(steps + stops) if steps and stops else steps or stops:
         time = view.decision_times[i]

@@ -78,7 +78,7 @@ def _offset_base(suffix: str) -> datetime | None:
         offset = _FROM_ISO(f"2000-01-01T00:00:00{suffix}").utcoffset()
     except ValueError:
         return None
-    return _NAIVE_EPOCH + offset
+    return None if offset is None else _NAIVE_EPOCH + offset  # never None: the suffix always carries an offset
 
 
 def is_number(value: Any) -> bool:

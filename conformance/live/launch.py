@@ -22,7 +22,7 @@ from conformance.live.report_plugin import REPORT_PLUGIN
 from conformance.live.runner import EXIT_INTERRUPTED, LiveRun, RunOptions, no_verdict
 from conformance.live.target import TargetConfig, config_from_mapping, load_target
 from conformance.report.baseline import load_baseline
-from conformance.report.markdown import annotations
+from conformance.report.markdown import github_annotations
 from conformance.report.summary import HTML, JUNIT, MARKDOWN, SUMMARY, ReportFolder, command_line, console_lines
 
 
@@ -140,7 +140,7 @@ def _annotate(folder: ReportFolder, run: LiveRun) -> None:
         summary = json.loads(folder.file(SUMMARY).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return  # no summary (pytest stopped first): the exit code speaks
-    for line in annotations(summary, run.redactor):
+    for line in github_annotations(summary, run.redactor):
         print(line, flush=True)
 
 

@@ -148,7 +148,7 @@ def judge_items(judge: Judge, items: Iterable[Payload | SourceError | Skipped], 
                 into.write(OUT, RECORD_SEPARATOR + json.dumps({"source": item.label, "error": item.message}))
             else:
                 into.write(ERR, f"{item.line()}\n")
-        elif judgement is None:  # Skipped, or a recorded response of another endpoint
+        elif judgement is None or not isinstance(item, Payload):  # Skipped, or a recorded response of another endpoint
             tally.skipped += 1
         else:
             accepted, counted = _accepted(acceptance, item, judgement), _counted(acceptance, item, judgement)

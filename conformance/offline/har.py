@@ -41,7 +41,7 @@ def _entry(label: str, entry: Any) -> Payload | Skipped | SourceError:
     response = entry.get("response") if isinstance(entry, dict) else None
     if not isinstance(request, dict) or not isinstance(response, dict):
         return SourceError(label, "not a HAR entry: no request and response")
-    content = response.get("content") if isinstance(response.get("content"), dict) else {}
+    content = response["content"] if isinstance(response.get("content"), dict) else {}
     text = content.get("text")
     if request.get("method") != "GET" or response.get("status") != 200 or not isinstance(text, str):
         return Skipped(label)

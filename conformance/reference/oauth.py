@@ -133,9 +133,9 @@ class TokenIssuer:
         if grant not in GRANTS:
             raise OAuthError("unsupported_grant_type", f"supported grant types: {', '.join(GRANTS)}")
         client_id, secret = basic or (form.get("client_id"), form.get("client_secret"))
-        client = self._client(client_id, secret) if client_id or grant == "client_credentials" else None
         if grant == "client_credentials":
-            return client.tenant
+            return self._client(client_id, secret).tenant
+        client = self._client(client_id, secret) if client_id else None
         username, password = form.get("username"), form.get("password")
         if not username or password is None:
             raise OAuthError("invalid_request", "the password grant needs username and password")
