@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from conformance import __version__
 from conformance.errors import TargetError, UsageError
@@ -88,7 +88,7 @@ def apply_environment(args: argparse.Namespace) -> None:
             elif isinstance(action, argparse._AppendAction):  # repeatable: comma-separated
                 value = [item.strip() for item in text.split(",") if item.strip()]
             else:
-                value = action.type(text) if action.type else text  # type: ignore[operator]
+                value = action.type(text) if action.type else text
         except (ValueError, argparse.ArgumentTypeError) as exc:
             raise UsageError(f"{env}: {exc}") from None
         if action.choices is not None and value not in action.choices:
@@ -97,7 +97,7 @@ def apply_environment(args: argparse.Namespace) -> None:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, as argparse does, without the usage dump
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, as argparse does, without the usage dump
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 

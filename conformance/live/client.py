@@ -28,6 +28,7 @@ import requests
 import urllib3
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
+from requests import Response  # by name in the client class, whose `requests` is a property
 
 from conformance import __version__
 from conformance.contract.spec import SESSION_PATH
@@ -136,8 +137,8 @@ class _Deadline:
                 _cut(connection)
 
 
-class _WatchedConnection:
-    """A urllib3 connection whose reads a _Deadline can end."""
+class _WatchedConnection(urllib3.connection.HTTPConnection):
+    """A urllib3 connection whose reads a _Deadline can end (and, first in the bases, an HTTPS one's)."""
 
     connected_sock: socket.socket | None = None
 
@@ -261,6 +262,7 @@ class TokenSource:
         if auth.grant == "none":
             return {}
         if auth.grant == "bearer":
+            assert auth.token is not None, "the target config requires a token for grant = bearer"
             return {"Authorization": f"Bearer {auth.token.reveal()}"}
         with self._lock:
             if self._token is None or time.monotonic() >= self._expires_at:
@@ -292,7 +294,8 @@ class TokenSource:
     def _request(self, url: str) -> Any:
         auth = self.tenant.auth
         secret = auth.client_secret.reveal() if auth.client_secret else None
-        extra = {"username": auth.username, "password": auth.password.reveal()} if auth.grant == "password" else {}
+        extra = {"username": auth.username, "password": auth.password.reveal()} \
+            if auth.grant == "password" and auth.password is not None else {}  # the config requires it there
         with _OAuth2Session(auth.client_id or None, secret, token_endpoint_auth_method=authlib_method(auth),
                            scope=auth.scope or None) as oauth, self.client.deadline(f"token endpoint {url}"):
             _mount(oauth)
@@ -505,7 +508,7 @@ class TargetClient:
             self.retries += 1
 
     def _transmit(self, method: str, url: str, headers: dict[str, str], kwargs: dict[str, Any],
-                  what: str) -> tuple[requests.Response, bool]:
+                  what: str) -> tuple[Response, bool]:
         """Send, and read the body within the deadline up to max_body_mib: (response, whether there was more)."""
         with self._counting:
             self.requests_sent += 1
@@ -518,7 +521,7 @@ class TargetClient:
             except requests.RequestException as exc:
                 raise TargetError(f"{what}: {_network_cause(exc)}") from None
 
-    def _record(self, method: str, url: str, headers: dict[str, str], response: requests.Response,
+    def _record(self, method: str, url: str, headers: dict[str, str], response: Response,
                 too_large: bool, note: str, tenant: str | None = None, public: bool = False) -> Exchange:
         body = None if too_large else _parse_json(response.text)
         if isinstance(body, dict):  # a token endpoint answer: its tokens become secrets before anything is kept

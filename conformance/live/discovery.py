@@ -87,7 +87,7 @@ def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery, budg
     run.ledger.judged("XEP-002")
     _record(run, "XEP-002", cross.paging_consistent(pages, complete, window.to_day < _today()), exchange)
     if not complete and len(items) >= budget:
-        run.ledger.note(f"discovery stopped at [discover] max_sessions = {run.config.discover.max_sessions} for "
+        run.ledger.note(f"discovery stopped at [discover] max_sessions = {window.max_sessions} for "
                         f"tenant {key.upper()}: the list route has more sessions than were judged")
     refs, fields = [], cross.item_fields(run.contract)
     for item in items[:budget]:

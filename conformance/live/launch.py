@@ -161,4 +161,5 @@ class _Verdict:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.code = session.config.stash.get(VERDICT_KEY, None)
-        self.summary = session.config.pluginmanager.get_plugin(REPORT_PLUGIN).report.summary()
+        reporter = session.config.pluginmanager.get_plugin(REPORT_PLUGIN)  # None if `-p no:` blocked its name
+        self.summary = reporter.report.summary() if reporter is not None else {}

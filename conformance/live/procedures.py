@@ -265,7 +265,7 @@ def _credentials(run: LiveRun, wrong_secret: bool = False) -> tuple[dict[str, st
     auth = run.config.tenant.auth
     fields = {"grant_type": auth.grant}
     wrong = "x" if wrong_secret else ""
-    if auth.grant == "password":
+    if auth.grant == "password" and auth.password is not None:  # the config requires it for this grant
         fields |= {"username": auth.username, "password": auth.password.reveal() + wrong}
     client_fields, basic = token_request.credentials(
         auth, auth.client_secret.reveal() + wrong if auth.client_secret else None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -55,6 +55,8 @@ from conformance.report.summary import (
 )
 
 if TYPE_CHECKING:
+    import pluggy
+
     from conformance.live.runner import LiveRun
 
 REPORT_PLUGIN = "hems-conformance-report"
@@ -244,7 +246,8 @@ class HtmlHooks:
             data[:] = [clip(entry, LOG_LIMIT) for entry in data]
 
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Iterable[None]:
+    def pytest_runtest_makereport(self, item: pytest.Item,
+                                  call: pytest.CallInfo) -> Generator[None, pluggy.Result[pytest.TestReport]]:
         outcome = yield
         from pytest_html import extras
 
@@ -252,7 +255,7 @@ class HtmlHooks:
 
         if call.when != "call" or not isinstance(item, CheckItem):
             return
-        report = outcome.get_result()
+        report: Any = outcome.get_result()  # gains attributes TestReport does not declare (hems_check, extras)
         check = self.report.check(item.name)
         report.hems_check = {k: v for k, v in check.items() if k != "findings"}
         if check["findings"]:

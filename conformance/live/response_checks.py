@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from conformance.contract.catalogue import CATALOGUE
@@ -215,6 +216,5 @@ def as_schemathesis_checks(request: Request, ctx: ResponseContext,
         return schemathesis_check
 
     bound = [bind("catalogue", lambda: catalogue_check(request, ctx))]
-    bound += [bind(check_id, lambda check=check, check_id=check_id: check(request, ctx, check_id))
-              for check_id, check in checks]
+    bound += [bind(check_id, partial(check, request, ctx, check_id)) for check_id, check in checks]
     return bound
