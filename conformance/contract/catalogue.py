@@ -780,7 +780,7 @@ def ends_after_start(view: SessionView, settings: Settings) -> Iterator[Finding]
                         f">= {view.session['started_at']}", view.session["ended_at"])
 
 
-def _in_order(rows: list[dict[str, Any]], times: list, pointer: Callable[[int, str], str]) -> Iterator[Finding]:
+def _in_order(rows: list[dict[str, Any]], times: list[Any], pointer: Callable[[int, str], str]) -> Iterator[Finding]:
     previous = None
     for i, time in enumerate(times):
         if time is None:
@@ -992,7 +992,8 @@ def quantities_not_negative(view: SessionView, settings: Settings) -> Iterator[F
 _PLAIN_NUMBERS = (int, float)  # what JSON parsing yields; a bool's class is neither
 
 
-def _negative_fields(rows: list[dict[str, Any]], names: tuple[str, ...], pointer) -> Iterator[Finding]:
+def _negative_fields(rows: list[dict[str, Any]], names: tuple[str, ...],
+                     pointer: Callable[[int, str], str]) -> Iterator[Finding]:
     for i, row in enumerate(rows):
         for name in names:
             value = row[name]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from conformance.contract import cross
 from conformance.contract.catalogue import BASES, CATALOGUE, FAMILIES, Invariant
@@ -32,7 +33,7 @@ def render_json(cross_endpoint: bool = False) -> str:
     return json.dumps([as_dict(inv) for inv in _chosen(cross_endpoint).values()], indent=2) + "\n"
 
 
-def as_dict(inv: Invariant) -> dict:
+def as_dict(inv: Invariant) -> dict[str, Any]:
     return {
         "id": inv.id,
         "family": inv.family,

@@ -90,7 +90,7 @@ class Judge:
                                       and (level := inv.level_when(ongoing, self.settings)) is not Level.OFF)
                        for ongoing in (False, True)}
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[type[Judge], tuple[Contract, Settings, ServedCheck | None]]:
         """Pickled as its contract and settings (a worker process compiles the schema again)."""
         return Judge, (self.contract, self.settings, self.served)
 

@@ -85,7 +85,7 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-class _Traced(dict):
+class _Traced(dict[str, Any]):
     """A JSON object that records every key read through it (as a path) in a shared set."""
 
     def __init__(self, items: dict[str, Any], path: tuple[Any, ...], reads: set[tuple[Any, ...]]) -> None:

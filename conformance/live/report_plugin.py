@@ -247,7 +247,7 @@ class HtmlHooks:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item,
-                                  call: pytest.CallInfo) -> Generator[None, pluggy.Result[pytest.TestReport]]:
+                                  call: pytest.CallInfo[None]) -> Generator[None, pluggy.Result[pytest.TestReport]]:
         outcome = yield
         from pytest_html import extras
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import PurePosixPath
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from conformance.errors import UsageError
@@ -71,14 +72,14 @@ def expand_url(url: str, suffixes: tuple[str, ...]) -> Iterator[str | SourceErro
     yield from sorted(fs.unstrip_protocol(p) for p in found)
 
 
-def open_binary(url: str, compression: str | None = None):
+def open_binary(url: str, compression: str | None = None) -> BinaryIO:
     """A binary file object for `url` (the caller closes it); errors as OSError or ImportError."""
     import fsspec
 
     return fsspec.open(url, "rb", compression=compression).open()
 
 
-def open_path(path: str):
+def open_path(path: str) -> BinaryIO:
     """A binary file object for a local path or a URL, as given (the caller closes it); errors as open_binary's."""
     return open_binary(path) if is_remote(path) else open(path, "rb")
 

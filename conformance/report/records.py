@@ -42,8 +42,8 @@ class CheckRecord:
     findings: list[Any] = field(default_factory=list)  # the evidence kept, EVIDENCE_PER_CHECK at most
     skipped: str = ""
     unexercised: str = ""  # what the data or configuration would need to exercise this check, if it never was
-    levels_seen: Counter = field(default_factory=Counter)
-    accepted_levels: Counter = field(default_factory=Counter)  # of the findings a baseline entry accepted
+    levels_seen: Counter[Level] = field(default_factory=Counter)
+    accepted_levels: Counter[Level] = field(default_factory=Counter)  # of the findings a baseline entry accepted
     accepted_by: list[Any] = field(default_factory=list)  # those entries (baseline.Entry), each once
 
     def accept(self, level: Level, entry: Any, count: int = 1) -> None:
