@@ -11,7 +11,9 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from conformance import __version__
@@ -151,7 +153,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_replay(args: argparse.Namespace) -> int:
     from conformance.live.replay import replay_command
 
-    return replay_command(args.report_dir, args.checks, args.config, sys.stdout)
+    return replay_command(args.report_dir, args.checks, args.config, sys.stdout, args.max_requests, args.spec,
+                          sys.stderr)
 
 
 def _cmd_report_compare(args: argparse.Namespace) -> int:
@@ -287,8 +290,12 @@ def build_parser() -> argparse.ArgumentParser:
                                  "them again (exit 0: all fixed, 1: any still failing)")
     replay.add_argument("report_dir", metavar="REPORT_DIR", help="report folder (or summary.json) of a `run`")
     replay.add_argument("checks", nargs="*", metavar="CHECK_ID", help="only these failing checks (default: all)")
-    replay.add_argument("--config", metavar="FILE", help="target TOML with fresh credentials (default: the config "
-                        "the run used, if it is still there); requests go to its base_url")
+    replay.add_argument("--config", metavar="FILE", help="target TOML with fresh credentials (required: a report "
+                        "is untrusted and never chooses them); requests go to its base_url")
+    replay.add_argument("--max-requests", type=int, metavar="N", help="send at most N requests (default: one per "
+                        "finding of the report; at most 1000)")
+    replay.add_argument("--spec", metavar="FILE", help="judge against this OpenAPI document (default: the pinned one; "
+                        "the path a report names is never opened)")
     replay.set_defaults(handler=_cmd_replay)
 
     report = commands.add_parser("report", help="work with the reports of earlier runs")
@@ -349,6 +356,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at interpreter exit
         print("hems-conformance: output closed before the verdict: incomplete", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as exc:  # noqa: BLE001 - the last resort: never a traceback, never exit 1
+        return _unexpected(exc, args.command)
+
+
+_TARGET_MODULES = ("requests", "urllib3", "httpx", "httpcore", "h11", "ssl", "socket")
+
+
+def _unexpected(exc: Exception, command: str) -> int:
+    """An error no part of the suite expected: one line (its type and where it arose, never its message, which
+    may hold a secret), each unfinished report folder marked, and exit 3 when it came from talking to the target
+    (`run`, `replay`), else 2. Never 1: a crash is no finding."""
+    from conformance.report.summary import mark_unfinished
+
+    module = type(exc).__module__.split(".")[0]
+    talking = isinstance(exc, (ConnectionError, TimeoutError)) or module in _TARGET_MODULES
+    code = EXIT_TARGET if talking and command in ("run", "replay") else EXIT_USAGE
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if "conformance" in frame.filename]
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    cause = f"unexpected {type(exc).__name__}{where} (a defect of hems-conformance: please report this line)"
+    mark_unfinished(code, cause)
+    prefix = "target could not be tested" if code == EXIT_TARGET else "error"
+    print(f"hems-conformance: {prefix}: {cause}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

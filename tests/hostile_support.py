@@ -133,10 +133,17 @@ def target_toml(base_url: str, auth: dict[str, str] | None = None, **settings: A
 CLIENT = {"grant": "client_credentials", "client_id": "c", "client_secret": "s3cret-value", "token_url": "/token"}
 
 
-def ok(handler: BaseHTTPRequestHandler) -> None:
-    body = b'{"session": {"id": 101}}'
-    head(handler, Content_Length=str(len(body)))
-    handler.wfile.write(body)
+def answering(body: bytes) -> Answer:
+    """A 200 with this JSON body, to every request."""
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        head(handler, Content_Length=str(len(body)))
+        handler.wfile.write(body)
+
+    return answer
+
+
+ok = answering(b'{"session": {"id": 101}}')
 
 
 def terminated_run(tmp_path: Path, folder: Path) -> tuple[int, str]:

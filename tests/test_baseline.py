@@ -190,3 +190,29 @@ def test_the_example_baseline_is_valid():
     example = load_baseline(Path(__file__).resolve().parent.parent / "examples" / "conformance-baseline.toml")
     assert [e.check for e in example.known_checks(known_check_ids()).entries] == ["CNT-002", "EVD-001"]
     assert example.entries[0].session_id == "964" and example.entries[1].pointer == "/commands/3/outcome"
+
+
+def test_many_stale_entries_stay_within_what_github_keeps_and_point_to_the_report(tmp_path, capsys):
+    """GitHub keeps 1 MiB of a step's summary and shows 10 error annotations per step (issue 21)."""
+    payloads = _payloads(tmp_path)
+    stale = "".join(f'[[accept]]\ncheck = "CNT-004"\nsession_id = {5000 + n}\nreason = "{"r" * 200}"\n'
+                    f"expires = 2099-01-01\n" for n in range(3000))
+    (tmp_path / "stale.toml").write_text(stale, encoding="utf-8")
+    assert main(["check", payloads, "--report-dir", "c", "--baseline", str(tmp_path / "stale.toml"),
+                 "--annotations", "github"]) == 1
+    errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::error ")]
+    assert len(errors) == 10 and errors[-1].startswith("::error title=hems-conformance::2992 more error(s) in ")
+    markdown = Path("c/summary.md").read_text(encoding="utf-8")
+    assert len(markdown.encode()) < 64 * 1024 and "- ... and 2900 more in summary.json and report.html" in markdown
+    summary = json.loads(Path("c/summary.json").read_text(encoding="utf-8"))
+    assert len(summary["baseline"]["stale"]) == 3000  # the report keeps them all
+
+
+def test_summary_md_is_cut_at_a_line_within_summary_bytes(monkeypatch):
+    from conformance.report import markdown
+
+    monkeypatch.setattr(markdown, "SUMMARY_BYTES", 4096)
+    text = markdown._capped("".join(f"line {n} é\n" for n in range(2000)))
+    assert len(text.encode()) <= 4096 and text.endswith("KiB: the rest is in summary.json and report.html of the "
+                                                          "report folder\n")
+    assert "\nline 1 é\n" in text and all(line.startswith(("line ", "...")) or not line for line in text.split("\n"))

@@ -11,7 +11,19 @@ import sys
 from dataclasses import replace
 
 import pytest
-from hostile_support import CLIENT, DRIPPED, bomb, drip, endless_chunked, head, hostile, ok, target_toml, terminated_run
+from hostile_support import (
+    CLIENT,
+    DRIPPED,
+    answering,
+    bomb,
+    drip,
+    endless_chunked,
+    head,
+    hostile,
+    ok,
+    target_toml,
+    terminated_run,
+)
 from reference_support import Misbehaving
 
 from conformance.cli import main
@@ -286,10 +298,7 @@ def test_a_run_marks_its_report_folder_running_before_anything_runs_and_compare_
 # --- 12. bad input and environments: exit 2 in one line; odd answers are findings or say what happened ---
 
 
-def deep_json(handler) -> None:
-    body = b"[" * 100_000 + b"]" * 100_000
-    head(handler, Content_Length=str(len(body)))
-    handler.wfile.write(body)
+deep_json = answering(b"[" * 100_000 + b"]" * 100_000)
 
 
 def test_a_200_nested_100000_deep_is_a_finding_not_an_untestable_target(tmp_path, capsys, monkeypatch):
@@ -414,3 +423,229 @@ def test_a_token_too_short_to_mask_is_a_broken_token_endpoint(tmp_path):
         with pytest.raises(TargetError, match="is broken: its access_token has fewer than 4 characters"):
             client.send("GET", session_url(client))
         client.close()
+
+
+# --- 14. hostile report folders and reports (issue 21) ---
+
+REPORT_FILES = ("summary.json", "report.html", "junit.xml", "summary.md")
+
+
+def linked_folder(tmp_path):
+    """A report folder whose report files are symlinks to files elsewhere (a committed link in a CI checkout)."""
+    folder, victims = tmp_path / "r", tmp_path / "victims"
+    folder.mkdir()
+    victims.mkdir()
+    for name in REPORT_FILES:
+        (victims / name).write_text("precious\n")
+        (folder / name).symlink_to(victims / name)
+    return folder, victims
+
+
+def assert_links_replaced_not_followed(folder, victims) -> None:
+    for name in REPORT_FILES:
+        assert (victims / name).read_text() == "precious\n", name
+        assert not (folder / name).is_symlink() and (folder / name).stat().st_size > 0, name
+    assert not list(folder.glob(".*.tmp"))
+
+
+def test_check_writes_no_report_through_a_symlink(tmp_path, capsys):
+    folder, victims = linked_folder(tmp_path)
+    (tmp_path / "p.json").write_text("{}")
+    assert main(["check", str(tmp_path / "p.json"), "--report-dir", str(folder)]) == 1
+    assert_links_replaced_not_followed(folder, victims)
+
+
+def test_run_writes_no_report_through_a_symlink(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder, victims = linked_folder(tmp_path)
+    with hostile(ok) as url:
+        (tmp_path / "t.toml").write_text(target_toml(url))
+        assert main(["run", "--config", "t.toml", "--profile", "quick", "--report-dir", str(folder)]) == 1
+    assert_links_replaced_not_followed(folder, victims)
+
+
+def test_a_full_disk_leaves_the_previous_summary_whole(tmp_path):
+    folder = tmp_path / "r"
+    folder.mkdir()
+    (folder / "summary.json").write_text('{"verdict": "previous"}\n')
+    (tmp_path / "p.jsonl").write_text("{}\n" * 200)
+    script = ("import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+              "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096)); from conformance.cli import main; "
+              "sys.exit(main(sys.argv[1:]))")  # a file over 4 KiB fails to write, as on a full disk
+    result = subprocess.run([sys.executable, "-c", script, "check", str(tmp_path / "p.jsonl"), "--report-dir",
+                             str(folder)], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2 and "cannot write the reports" in result.stderr, result.stderr
+    assert (folder / "summary.json").read_text() == '{"verdict": "previous"}\n'
+    assert not list(folder.glob(".*.tmp"))
+
+
+def drawn_summary(tmp_path, capsys) -> dict:
+    """The summary.json of a check that drew one session (a good one, by its outcome)."""
+    from pathlib import Path
+
+    payload = Path(__file__).parent.parent / "cases" / "payloads" / "base" / "ended-charged.json"
+    assert main(["check", str(payload), "--report-dir", str(tmp_path / "drawn")]) == 0
+    capsys.readouterr()
+    summary = json.loads((tmp_path / "drawn" / "summary.json").read_text())
+    assert summary["sessions"]["by_outcome"]
+    return summary
+
+
+@pytest.mark.parametrize(("field", "value", "says"), [
+    ("rows_total", ["<script>alert(1)</script>", 1], "at /sessions/by_outcome/0/rows_total/0"),
+    ("rows_total", [1, '<img src=x onerror="alert(1)">'], "at /sessions/by_outcome/0/rows_total/1"),
+    ("ended_s", "<b>late</b>", "at /sessions/by_outcome/0/ended_s"),
+    ("decisions", [["<script>", {"a": 1}, 0, 0, 1, True, None]], "at /sessions/by_outcome/0/decisions/0/"),
+    ("findings", [{"id": "X"}], "at /sessions/by_outcome/0/findings/0: 'pointer' is a required property"),
+])
+def test_compare_refuses_a_tampered_session_before_any_page_is_written(tmp_path, capsys, field, value, says):
+    old = drawn_summary(tmp_path, capsys)
+    new = json.loads(json.dumps(old))
+    new["sessions"]["by_outcome"][0][field] = value
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    code = main(["report", "compare", str(tmp_path / "old.json"), str(tmp_path / "new.json"), "--html",
+                 str(tmp_path / "page.html")])
+    err = capsys.readouterr().err
+    assert code == 2 and says in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "page.html").exists()
+
+
+def test_compare_escapes_every_text_of_a_session_in_its_page(tmp_path, capsys):
+    old = drawn_summary(tmp_path, capsys)
+    new = json.loads(json.dumps(old))
+    session = new["sessions"]["by_outcome"][0]
+    hostile_text = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+    session |= {"label": hostile_text, "outcome": hostile_text, "key": hostile_text, "started_at": hostile_text,
+                "findings": [{"id": hostile_text, "pointer": hostile_text, "message": hostile_text}],
+                "findings_total": 1}
+    session["decisions"][0][1] = hostile_text
+    session["commands"][0][3] = hostile_text
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    main(["report", "compare", str(tmp_path / "old.json"), str(tmp_path / "new.json"), "--html",
+          str(tmp_path / "page.html")])
+    page = (tmp_path / "page.html").read_text()
+    assert "alert(1)" in page and "<img" not in page and "<script" not in page
+
+
+def test_the_access_log_of_serve_cannot_be_forged_through_the_path(tmp_path):
+    import http.client
+
+    from gate_support import served
+
+    log: list[str] = []
+    with served(tmp_path / "t.toml", log=log) as config:
+        port = int(config.read_text().split("127.0.0.1:")[1].split('"')[0].split("/")[0])
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        forged = "/x%0APOST%20/api/partners/v2.0/token%20200%201.0ms%20request_id=forged%0D%0A%00%E2%80%A8"
+        connection.request("GET", forged, headers={"X-Request-ID": "real-id"})
+        connection.getresponse().read()
+        connection.close()
+    [entry] = log
+    assert entry.startswith("GET /x%0APOST%20/api/partners/v2.0/token%20200%201.0ms%20request_id=forged%0D%0A%00")
+    assert entry.endswith(" request_id=real-id") and len(entry.split(" ")) == 5 and entry.isprintable()
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    ("[" * 100_000 + "]" * 100_000, "s.json: not valid JSON: nested too deeply to parse"),
+    ('{"a": 1}\n' + "[" * 100_000 + "]" * 100_000 + "\n", "s.json:2: not valid JSON: nested too deeply to parse"),
+    (json.dumps({"org_id": "x" * 10_000_000, "user_id": "u", "wallbox_id": "w", "detail": {}}),
+     "s.json: org_id: 'xxxxxxxxxx"),
+])
+def test_serve_sessions_that_are_nested_too_deeply_or_huge_are_exit_2_in_one_short_line(tmp_path, capsys, content,
+                                                                                         says):
+    (tmp_path / "s.json").write_text(content)
+    assert main(["serve", "--port", "0", "--sessions", str(tmp_path / "s.json")]) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err) < 400 and len(err.strip().splitlines()) == 1, err[:400]
+
+
+# --- 15. bad input is exit 2 in one line, never a traceback or exit 1 (issue 21) ---
+
+DEEP_TOML = "a = " + "[" * 5_000 + "]" * 5_000 + "\n"
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+@pytest.mark.parametrize(("content", "says"), [(b'[[accept]]\ncheck = "\xff"\n', "not valid TOML: not UTF-8"),
+                                               (DEEP_TOML.encode(), "not valid TOML: nested too deeply to parse")])
+def test_a_baseline_that_is_not_utf8_or_nested_too_deeply_is_exit_2(tmp_path, capsys, monkeypatch, command, content,
+                                                                   says):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "b.toml").write_bytes(content)
+    (tmp_path / "p.json").write_text("{}")
+    argv = ["check", "p.json"] if command == "check" else ["run", "--profile", "quick"]
+    assert main([*argv, "--baseline", "b.toml"]) == 2
+    err = capsys.readouterr().err
+    assert f"baseline b.toml: {says}" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_summary_nested_too_deeply_is_exit_2_for_compare_and_replay(tmp_path, capsys):
+    (tmp_path / "summary.json").write_text("[" * 100_000 + "]" * 100_000)
+    for argv in (["report", "compare", str(tmp_path), str(tmp_path)], ["replay", str(tmp_path), "--config", "x"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "not a summary.json: nested too deeply to parse" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_archives_and_stores_fsspec_cannot_open_are_input_errors(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("fsspec")
+    import zipfile
+
+    monkeypatch.chdir(tmp_path)
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as archive:
+        archive.writestr("p.json", "{}")
+    (tmp_path / "not.tar").write_text("not a tar archive")
+    assert main(["check", f"zip://p.json::file://{tmp_path / 'a.zip'}", "--workers", "1"]) == 1  # judged
+    assert "1 payload(s) judged" in capsys.readouterr().out
+    for url, says in ((f"tar://p.json::file://{tmp_path / 'not.tar'}", "cannot read: ReadError"),
+                      ("reference://", "reference://: cannot list: "), ("reference://x", "cannot read: TypeError")):
+        assert main(["check", url, "--workers", "1"]) == 2, url
+        captured = capsys.readouterr()
+        assert says in captured.err and "Traceback" not in captured.err + captured.out, captured.err
+
+
+def test_an_unexpected_error_is_exit_2_in_one_line_and_the_report_says_so(tmp_path, capsys, monkeypatch):
+    from conformance.offline import reports
+
+    def broken(*args, **kwargs):
+        raise KeyError("hostile-bearer-token-0123456789")
+
+    monkeypatch.setattr(reports, "check_summary", broken)
+    (tmp_path / "p.json").write_text("{}")
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "summary.json").write_text('{"verdict": "conformant", "exit_code": 0}')
+    assert main(["check", str(tmp_path / "p.json"), "--report-dir", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hems-conformance: error: unexpected KeyError at ") and len(err.strip().splitlines()) == 1
+    assert "hostile" not in err  # an exception's message may hold a secret: never printed
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["verdict"] == "incomplete" and summary["exit_code"] == 2
+
+
+def test_an_unexpected_error_talking_to_the_target_is_exit_3_and_the_report_says_so(tmp_path, capsys, monkeypatch):
+    from conformance.live import launch
+
+    def reset(*args, **kwargs):
+        raise ConnectionResetError("reset by peer")
+
+    monkeypatch.setattr(launch, "LiveRun", reset)
+    monkeypatch.chdir(tmp_path)
+    with hostile(ok) as url:
+        (tmp_path / "t.toml").write_text(target_toml(url))
+        assert main(["run", "--config", "t.toml", "--profile", "quick", "--report-dir", "r"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("hems-conformance: target could not be tested: unexpected ConnectionResetError at ")
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["verdict"] == "target could not be tested" and summary["exit_code"] == 3
+
+
+def test_reports_written_by_rename_keep_the_permissions_open_would_give(tmp_path, capsys):
+    import os
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    (tmp_path / "p.json").write_text("{}")
+    main(["check", str(tmp_path / "p.json"), "--report-dir", str(tmp_path / "r")])
+    for name in REPORT_FILES:
+        assert (tmp_path / "r" / name).stat().st_mode & 0o777 == 0o666 & ~umask, name

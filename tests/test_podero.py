@@ -358,3 +358,30 @@ def test_the_docs_describe_podero_and_the_example_config_parses(monkeypatch):
     config = load_target(path, default_token_url="/t")
     assert config.tenant.auth.token_body == "json" and config.discover is not None
     assert config.tenant_b.auth.client_id == "" and config.tenant_b.wallboxes
+
+
+def test_a_list_route_repeating_its_page_is_said_and_never_claims_more_sessions_than_were_judged(tmp_path, capsys):
+    """A list route that ignores `offset` answers every page with the same sessions: discovery stops at the
+    first repeat, says so, and does not claim the route has more sessions than were judged (issue 21)."""
+    fleet = build_fleet(0)
+    listed: list[int] = []
+
+    def one_wallbox(target):
+        only_discovery(target)
+        target["wallboxes"] = target["wallboxes"][:1]
+        target["discover"]["max_sessions"] = 50
+        wallbox = target["wallboxes"][0]["wallbox_id"]
+        listed.extend(s.session_id for s in fleet.sessions if str(s.wallbox_id) == wallbox)
+
+    def same_page(scope):
+        if not scope["path"].endswith("/hems-sessions"):
+            return None
+        item = {"id": listed[0], "ended_at": None}
+        return 200, {"Content-Type": "application/json"}, json.dumps({"items": [item], "total": 1000}).encode()
+
+    with reference(tmp_path, variants=PODERO, edit=one_wallbox, rule=same_page) as config:
+        run_cli(capsys, "--config", str(config))
+    notes = summary(tmp_path)["notes"]
+    assert not any("more sessions than were judged" in note for note in notes), notes
+    assert any("the list route answered offset " in note and "no session it had not listed before" in note
+               for note in notes), notes

@@ -192,3 +192,50 @@ def test_an_echoing_token_endpoint_leaks_no_encoding_of_any_secret_the_suite_sen
     leaks = [f"{what} in {where}" for where, data in written.items() for what, form in needles.items()
              if form.encode() in data]
     assert leaks == []
+
+
+# --- a secret straddling a clip: what the cut leaves of it is masked too (issue 21) ---
+
+
+def straddling_body() -> bytes:
+    """A session echoing the bearer token where the clips cut it: in /session/id, whose finding's message and
+    value are cut at 240 characters 18 characters into the token, and in /session/ocpp_transaction_id, whose
+    excerpt line is cut at 160 characters 12 characters into it."""
+    from hostile_support import TOKEN
+    from test_check_cli import BASE
+
+    payload = json.loads(json.dumps(BASE))
+    payload["session"] |= {"id": "P" * 220 + TOKEN, "ocpp_transaction_id": "O" * 120 + TOKEN}
+    return json.dumps(payload).encode()
+
+
+def test_no_head_of_a_secret_straddling_a_clip_appears_anywhere(tmp_path, monkeypatch, capfd):
+    from hostile_support import TOKEN, answering, hostile, target_toml
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "r" / "step-summary.md"))
+    with hostile(answering(straddling_body())) as url:
+        (tmp_path / "t.toml").write_text(target_toml(url))
+        assert main(["run", "--config", "t.toml", "--profile", "quick", "--report-dir", "r",
+                     "--annotations", "github"]) == 1
+        main(["replay", "r", "--config", "t.toml", "--max-requests", "3"])
+    written = "".join(capfd.readouterr()) + "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "r").iterdir())
+    assert "is not allowed here: expected integer" in written and "X-Request-ID" in written
+    assert (tmp_path / "r" / "step-summary.md").stat().st_size > 0
+    assert TOKEN[:8] not in written
+
+
+def test_wherever_a_clip_cuts_a_secret_no_head_of_8_characters_survives():
+    from conformance.contract.clipping import clip
+    from conformance.report.redaction import Redactor
+
+    secret = "s3cret-value-of-some-length"
+    redactor = Redactor([secret])
+    for cut in range(len(secret) + 4):
+        for text in (clip("x" * 200 + secret + " tail", 200 + cut), ("x" * 10 + secret)[: 10 + cut] + "\nnext line"):
+            masked = redactor.text(text)
+            assert secret[:8] not in masked and masked.startswith("x" * 10), (cut, masked)
+    assert redactor.text("s3cret-v is a head, s3cret- is too short") == "[REDACTED] is a head, s3cret- is too short"
+    jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhIn0.c2ln"  # another token sharing the issued one's header
+    probe = "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJoZW1zIiwiZXhwIjoxfQ.c2lnbmF0dXJl"
+    assert Redactor([jwt]).known(probe) == probe and Redactor([jwt]).known(probe[:50] + "…") == "Bearer [REDACTED]…"

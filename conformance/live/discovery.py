@@ -63,7 +63,8 @@ def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery, budg
     url = run.client.url(cross.LIST_PATH.format(**wallbox.path_parameters))
     pages: list[Any] = []
     items: list[Any] = []
-    complete = False
+    ids: set[Any] = set()  # the distinct session ids listed so far
+    complete = repeated = False
     for _ in range(budget):  # each page that does not end the walk adds a session: bounded by the budget
         query = {"from": window.from_day.isoformat(), "to": window.to_day.isoformat(), "limit": cross.PAGE_LIMIT,
                  "offset": len(items)}
@@ -78,21 +79,30 @@ def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery, budg
             break
         pages.append(page)
         items += page["items"]
+        listed = {_item_id(item) for item in page["items"]} - {None}
         total = page.get("total")
         if not page["items"] or (isinstance(total, int) and len(items) >= total):
             complete = True
             break
+        if ids and listed <= ids:  # no session not listed before (an offset ignored): the next page would repeat
+            repeated = True
+            break
+        ids |= listed
         if len(items) >= budget:
             break
     run.ledger.judged("XEP-002")
     _record(run, "XEP-002", cross.paging_consistent(pages, complete, window.to_day < _today()), exchange)
-    if not complete and len(items) >= budget:
+    if repeated:
+        run.ledger.note(f"discovery stopped for tenant {key.upper()}: the list route answered offset "
+                        f"{len(items) - len(pages[-1]['items'])} with no session it had not listed before (e.g. "
+                        f"{exchange.url}); {len(ids)} distinct session(s) were found")
+    elif not complete and len(ids) >= budget:
         run.ledger.note(f"discovery stopped at [discover] max_sessions = {window.max_sessions} for "
                         f"tenant {key.upper()}: the list route has more sessions than were judged")
     refs, fields = [], cross.item_fields(run.contract)
     for item in items[:budget]:
-        session_id = item.get("id") if isinstance(item, dict) else None
-        if isinstance(session_id, bool) or not isinstance(session_id, int):
+        session_id = _item_id(item)
+        if session_id is None:
             continue  # SIB-001 reports it
         ref = wallbox.session(session_id)
         refs.append(ref)
@@ -102,6 +112,11 @@ def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery, budg
                 run.ledger.judged("XEP-001")
                 _record(run, "XEP-001", cross.item_matches_detail(item, detail.body, fields), detail)
     return refs
+
+
+def _item_id(item: Any) -> int | None:
+    session_id = item.get("id") if isinstance(item, dict) else None
+    return None if isinstance(session_id, bool) or not isinstance(session_id, int) else session_id
 
 
 def _current(run: LiveRun, key: str, wallbox: WallboxRef) -> None:

@@ -51,6 +51,7 @@ from conformance.report.summary import (
     finding_entry,
     redact_file,
     redact_tree,
+    write_report_file,
     write_summary,
 )
 
@@ -186,7 +187,7 @@ class ReportPlugin:
             self.report.folder.mkdir(parents=True, exist_ok=True)
             write_summary(self.report.folder / SUMMARY, self.report.summary(), self.report.run.redactor)
             if self.report.page:
-                (self.report.folder / HTML).write_text(report_page(self.report.summary()), encoding="utf-8")
+                write_report_file(self.report.folder / HTML, report_page(self.report.summary()))
             write_markdown(self.report.folder, self.report.summary(), self.report.run.redactor)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from conformance.offline.remote import open_path, why
-from conformance.offline.sources import MAX_DOCUMENT, Payload, Progress, Skipped, SourceError, parse_document
+from conformance.offline.remote import open_path
+from conformance.offline.sources import MAX_DOCUMENT, Payload, Progress, Skipped, SourceError, parse_document, why
 
 
 def read_har(path: str, label: str, progress: Progress) -> Iterator[Payload | Skipped | SourceError]:

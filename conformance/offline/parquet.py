@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.offline import sources
-from conformance.offline.remote import open_path, why
-from conformance.offline.sources import Payload, Progress, SourceError, document
+from conformance.offline.remote import open_path
+from conformance.offline.sources import Payload, Progress, SourceError, document, why
 
 BATCH = 1024
 NEEDS_PYARROW = "reading Parquet and Arrow files needs pyarrow: pip install 'hems-conformance[parquet]'"

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from conformance.errors import UsageError
-from conformance.offline.sources import Payload, Progress, SourceError, display, guarded, layout, read_stream
+from conformance.offline.sources import Payload, Progress, SourceError, display, guarded, layout, read_stream, why
 
 COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
 NEEDS_FSSPEC = "reading URLs and compressed files needs fsspec: pip install 'hems-conformance[remote]'"
@@ -64,7 +64,7 @@ def expand_url(url: str, suffixes: tuple[str, ...]) -> Iterator[str | SourceErro
         fs, path = fsspec.core.url_to_fs(url)
         found = fs.glob(path) if any(c in url for c in "*?[") else [p for p in fs.find(path)
                                                                    if inner_suffix(p) in suffixes]
-    except (OSError, ValueError, ImportError) as exc:
+    except Exception as exc:  # noqa: BLE001 - each filesystem raises its own (reference:// without options: TypeError)
         yield SourceError(display(url), f"cannot list: {why(exc)}")
         return
     if not found:
@@ -72,11 +72,41 @@ def expand_url(url: str, suffixes: tuple[str, ...]) -> Iterator[str | SourceErro
     yield from sorted(fs.unstrip_protocol(p) for p in found)
 
 
-def open_binary(url: str, compression: str | None = None) -> BinaryIO:
-    """A binary file object for `url` (the caller closes it); errors as OSError or ImportError."""
+class _Held:
+    """The file object of an fsspec OpenFile, holding the OpenFile for as long as it is open: without it, the
+    OpenFile is collected and closes the files under a chained URL (zip://x::file://a.zip: "seek of closed
+    file")."""
+
+    def __init__(self, opened: Any) -> None:
+        self._opened, self._file = opened, opened.open()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._file, name)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._file)
+
+    def close(self) -> None:
+        self._opened.close()
+
+    def __enter__(self) -> _Held:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_binary(url: str, compression: str | None = None) -> Any:
+    """A binary file object for `url` (the caller closes it); errors as OSError, ValueError or ImportError, also
+    a store's own (a tar:: or zip:: URL on another kind of file, reference:// without its options)."""
     import fsspec
 
-    return fsspec.open(url, "rb", compression=compression).open()
+    try:
+        return _Held(fsspec.open(url, "rb", compression=compression))
+    except (OSError, ValueError, ImportError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - each filesystem raises its own (tarfile.ReadError, BadZipFile, TypeError)
+        raise OSError(f"{type(exc).__name__}: {why(exc)}") from None
 
 
 def open_path(path: str) -> BinaryIO:
@@ -99,10 +129,3 @@ def read_remote(url: str, label: str, progress: Progress) -> Iterator[Payload | 
     with handle:
         yield from guarded(label, read_stream(label, handle, progress, lines=layout(inner_suffix(url))))
 
-
-def why(exc: BaseException) -> str:
-    """One line on why a store could not be read."""
-    if isinstance(exc, FileNotFoundError):
-        return "no such file or object"
-    text = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]

@@ -37,6 +37,7 @@ from conformance.report.summary import (
     command_line,
     counts,
     redact_tree,
+    write_report_file,
     write_summary,
 )
 
@@ -115,8 +116,8 @@ def write_reports(folder: ReportFolder, summary: dict[str, Any], redactor: Redac
     summary = redact_tree(summary, redactor)
     try:
         write_summary(folder.file(SUMMARY), summary, redactor)
-        folder.file(HTML).write_text(report_page(summary), encoding="utf-8")
-        folder.file(JUNIT).write_text(junit_xml(summary), encoding="utf-8")
+        write_report_file(folder.file(HTML), report_page(summary))
+        write_report_file(folder.file(JUNIT), junit_xml(summary))
         write_markdown(folder.path, summary, redactor)
     except OSError as exc:
         raise UsageError(f"cannot write the reports to {folder.path}: {exc.strerror or exc}") from None

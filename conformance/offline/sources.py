@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import lzma
 import math
 import os
 import re
 import sys
+import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +137,16 @@ def guarded(label: str, items: Iterator[Payload | SourceError]) -> Iterator[Payl
         yield from items
     except OSError as exc:
         yield SourceError(label, f"cannot read: {exc.strerror or exc}")
+    except (EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError) as exc:  # a truncated or corrupt archive
+        yield SourceError(label, f"cannot read: {type(exc).__name__}: {why(exc)}")
+
+
+def why(exc: BaseException) -> str:
+    """One line on why a file or store could not be read."""
+    if isinstance(exc, FileNotFoundError):
+        return "no such file or object"
+    text = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
 
 
 def read_stream(label: str, stream: BinaryIO, progress: Progress, lines: bool | None) -> Iterator[Payload | SourceError]:

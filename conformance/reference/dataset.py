@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from conformance.contract.clipping import clip
 from conformance.contract.vocabulary import VERDICTS
 from conformance.errors import UsageError
 from conformance.model.loop import RandomDraw, Scenario, draw_scenario, simulate
@@ -251,12 +252,16 @@ def _records(path: str) -> Iterable[tuple[int, Any, bool]]:
         raise UsageError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise UsageError(f"{path}: not valid JSON: nested too deeply to parse") from None
     except ValueError:
         document = None
         lines = [(n, line) for n, line in enumerate(text.splitlines()) if line.strip()]
         for n, line in lines:
             try:
                 yield n, json.loads(line), True
+            except RecursionError:
+                raise UsageError(f"{path}:{n + 1}: not valid JSON: nested too deeply to parse") from None
             except ValueError as exc:
                 raise UsageError(f"{path}:{n + 1}: not JSON (nor a JSON document): {exc}") from None
         return
@@ -275,7 +280,7 @@ def _placed(where: str, record: Any) -> StoredSession:
         try:
             ids.append(uuid.UUID(str(record.get(key))))
         except ValueError:
-            raise UsageError(f"{where}: {key}: {record.get(key)!r} is not a UUID") from None
+            raise UsageError(f"{where}: {key}: {clip(repr(record.get(key)), 80)} is not a UUID") from None
     session = record["detail"].get("session")
     session_id = record.get("session_id", session.get("id") if isinstance(session, dict) else None)
     if isinstance(session_id, bool) or not isinstance(session_id, int):

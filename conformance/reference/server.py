@@ -434,6 +434,13 @@ def _traceback(status: int) -> str:
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
+def _loggable(target: str) -> str:
+    """A request target for one log line: a space, a control character (a decoded %0A) or any other character
+    that is not printable is percent-encoded, so no path can end the line or forge another one."""
+    return "".join(c if c.isprintable() and c != " " else "".join(f"%{b:02X}" for b in c.encode("utf-8", "replace"))
+                   for c in target)
+
+
 class AccessLog:
     """One line per request: method, path (never the query string), status, milliseconds, and the client's
     X-Request-ID when it sent a plain one (a UUID, say; anything else is left out, never logged raw)."""
@@ -456,7 +463,8 @@ class AccessLog:
         try:
             await self.app(scope, receive, capture)
         finally:
-            line = f"{scope['method']} {scope['path']} {status} {(time.perf_counter() - started) * 1000:.1f}ms"
+            line = (f"{_loggable(scope['method'])} {_loggable(scope['path'])} {status} "
+                    f"{(time.perf_counter() - started) * 1000:.1f}ms")
             request_id = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
             self.log(f"{line} request_id={request_id}" if _REQUEST_ID.fullmatch(request_id) else line)
 

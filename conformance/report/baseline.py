@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import re
 import threading
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from conformance.contract.settings import read_toml
 from conformance.errors import ConfigError
 
 _REQUIRED: dict[str, type] = {"check": str, "reason": str, "expires": date}
@@ -79,12 +79,9 @@ def load_baseline(path: str | Path) -> Baseline:
     """Read and validate a baseline file; ConfigError (exit 2) naming the file and key otherwise."""
     where = f"baseline {path}"
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read it: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+        data = read_toml(path)
+    except ConfigError as exc:  # unreadable, not UTF-8, not TOML, nested too deeply
+        raise ConfigError(f"baseline {exc}") from None
     unknown = sorted(set(data) - {"accept"})
     if unknown:
         raise ConfigError(f"{where}: {unknown[0]}: unknown key (a baseline holds [[accept]] tables only)")

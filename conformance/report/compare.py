@@ -16,7 +16,7 @@ from conformance.contract.levels import Level
 from conformance.errors import InputError
 from conformance.report.html import STYLE
 from conformance.report.records import Status
-from conformance.report.summary import RUNNING, SUMMARY, SUMMARY_FORMAT, finding_line, first_request
+from conformance.report.summary import RUNNING, SUMMARY, SUMMARY_FORMAT, finding_line, first_request, write_report_file
 from conformance.report.timeline import timeline_svg
 
 
@@ -31,6 +31,8 @@ def load_summary(path: str) -> dict[str, Any]:
         raise InputError(f"{file}: cannot read: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise InputError(f"{file}: not a summary.json: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{file}: not a summary.json: nested too deeply to parse") from None
     if isinstance(summary, dict) and summary.get("format") == SUMMARY_FORMAT and summary.get("verdict") == RUNNING:
         raise InputError(f"{file}: the run never finished (verdict {RUNNING}: still running, or killed)")
     if not isinstance(summary, dict) or summary.get("format") != SUMMARY_FORMAT or \
@@ -45,6 +47,23 @@ def load_summary(path: str) -> dict[str, Any]:
 
 _TEXT = {"type": "string"}
 _MAYBE_TEXT = {"type": ["string", "null"]}
+_COUNT = {"type": "integer", "minimum": 0}
+_SCALAR = {"type": ["string", "number", "boolean", "null"], "minimum": -1e300, "maximum": 1e300}
+_ROW = {"type": "array", "minItems": 7, "prefixItems": [{"type": ["number", "null"], "minimum": -1e300,
+                                                         "maximum": 1e300}], "items": _SCALAR}
+# A drawn session (timeline.session_data), as `report compare --html` draws it.
+_SESSION = {"type": "object",
+            "required": ["key", "label", "outcome", "started_at", "ended_s", "rows_total", "decisions", "commands",
+                         "findings_total", "findings"],
+            "properties": {"key": _TEXT, "label": _TEXT, "outcome": _TEXT, "started_at": _MAYBE_TEXT,
+                           "ended_s": {"type": ["number", "null"], "minimum": -1e300, "maximum": 1e300},
+                           "rows_total": {"type": "array", "items": _COUNT, "minItems": 2, "maxItems": 2},
+                           "decisions": {"type": "array", "items": _ROW}, "commands": {"type": "array", "items": _ROW},
+                           "findings_total": _COUNT,
+                           "findings": {"type": "array", "items": {
+                               "type": "object", "required": ["id", "pointer"],
+                               "properties": {"id": _TEXT, "pointer": _TEXT, "level": _MAYBE_TEXT,
+                                              "message": _TEXT}}}}}
 # The parts of summary.json that `compare` reads, and their shapes.
 _SHAPE = {
     "type": "object",
@@ -61,6 +80,9 @@ _SHAPE = {
                                               "message": _TEXT, "source": _MAYBE_TEXT,
                                               "request": {"type": ["object", "null"], "required": ["method", "url"],
                                                           "properties": {"method": _TEXT, "url": _TEXT}}}}}}}},
+        "sessions": {"type": ["object", "null"], "properties": {
+            "sessions_with_findings": _COUNT, "full": {"type": "array", "items": _SESSION},
+            "by_outcome": {"type": "array", "items": _SESSION}}},
     },
 }
 
@@ -203,7 +225,7 @@ def compare_command(old_path: str, new_path: str, output: str, html: str | None 
     result = compare(load_summary(old_path), load_summary(new_path))
     if html:
         try:
-            Path(html).write_text(compare_page(result, old_path, new_path), encoding="utf-8")
+            write_report_file(Path(html), compare_page(result, old_path, new_path))
         except OSError as exc:
             raise InputError(f"{html}: cannot write: {exc.strerror or exc}") from None
     if output == "json":

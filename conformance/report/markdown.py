@@ -15,10 +15,16 @@ from typing import Any
 
 from conformance.contract.clipping import clip
 from conformance.report.redaction import Redactor
-from conformance.report.summary import MARKDOWN
+from conformance.report.summary import MARKDOWN, write_report_file
 
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 LINE_LIMIT = 300  # characters of a finding's message in a summary line or an annotation
+# GitHub keeps 1 MiB of a step's summary and shows 10 error and 10 warning annotations per step: a summary.md
+# stays well under the first (lists capped, then cut), annotations within the second; the rest points to the report.
+SUMMARY_BYTES = 512 * 1024
+LIST_KEPT = 100  # lines per list of summary.md
+ANNOTATIONS_KEPT = 10  # per kind (error, warning)
+_MORE = "in summary.json and report.html of the report folder"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 
 
@@ -62,30 +68,45 @@ def render(summary: dict[str, Any]) -> str:
         checks = list(_failing(summary, status))
         if checks:
             lines += ["", f"### {title}", ""]
-            lines += [f"- `{_md(c['id'])}` {c['level']}: {_md(_first(c))}" for c in checks]
+            lines += _kept([f"- `{_md(c['id'])}` {c['level']}: {_md(_first(c))}" for c in checks])
     accepted = list(_failing(summary, "accepted"))
     if accepted:
         lines += ["", "### Accepted by the baseline", ""]
-        lines += [f"- `{_md(c['id'])}` {c['findings_total']} finding(s): " + "; ".join(
-            f"{_md(e['reason'])} (accept[{e['entry']}], expires {e['expires']})" for e in c.get("accepted_by", []))
-            for c in accepted]
+        lines += _kept([clip(f"- `{_md(c['id'])}` {c['findings_total']} finding(s): " + "; ".join(
+            f"{_md(e['reason'])} (accept[{e['entry']}], expires {e['expires']})" for e in c.get("accepted_by", [])),
+            4 * LINE_LIMIT) for c in accepted])
     baseline = summary.get("baseline") or {}
     problems = [f"- expired on {e['expires']}: accept[{e['entry']}] ({_md(e['check'])}), {e['findings']} finding(s) "
                 f"fail again: fix them or renew the entry" for e in baseline.get("expired", [])]
     problems += [f"- stale: accept[{e['entry']}] ({_md(e['check'])}) matched nothing in this run: delete it from "
                  f"{_md(baseline['file'])}" for e in baseline.get("stale", [])]
     if problems:
-        lines += ["", "### Baseline", "", *problems]
+        lines += ["", "### Baseline", "", *_kept(problems)]
     lines += ["", "### Reproduce", "", "```", str(meta.get("command", "")).replace("```", "'''"), "```"]
     if summary.get("kind") == "run" and any(_failing(summary, "failed")):
         lines += ["", "After a fix, re-send only the failing requests: `hems-conformance replay REPORT_DIR`."]
     return "\n".join(lines) + "\n"
 
 
+def _kept(lines: list[str]) -> list[str]:
+    """A list of summary.md, its first LIST_KEPT lines and a line saying how many more there are."""
+    if len(lines) <= LIST_KEPT:
+        return lines
+    return [*lines[:LIST_KEPT], f"- ... and {len(lines) - LIST_KEPT} more {_MORE}"]
+
+
+def _capped(text: str) -> str:
+    """summary.md within SUMMARY_BYTES (GitHub keeps 1 MiB of a step's summary), cut at a line."""
+    if len(text.encode("utf-8")) <= SUMMARY_BYTES:
+        return text
+    head = text.encode("utf-8")[:SUMMARY_BYTES - 1024].decode("utf-8", "ignore").rsplit("\n", 1)[0]
+    return f"{head}\n\n... summary.md cut at {SUMMARY_BYTES // 1024} KiB: the rest is {_MORE}\n"
+
+
 def write_markdown(folder: Path, summary: dict[str, Any], redactor: Redactor) -> None:
     """summary.md into the report folder, and appended to $GITHUB_STEP_SUMMARY when that is set."""
-    text = redactor.text(render(summary))
-    (folder / MARKDOWN).write_text(text, encoding="utf-8")
+    text = _capped(redactor.text(render(summary)))
+    write_report_file(folder / MARKDOWN, text)
     step_summary = os.environ.get(STEP_SUMMARY)
     if step_summary:
         try:
@@ -118,5 +139,19 @@ def github_annotations(summary: dict[str, Any], redactor: Redactor) -> list[str]
         out.append(f"::error title=baseline::{_escape(text)}")
     error = summary.get("metadata", {}).get("target_error")
     if error:
-        out.append(f"::error title=hems-conformance::{_escape('no verdict: ' + error)}")
-    return [redactor.text(line) for line in out]
+        out.insert(0, f"::error title=hems-conformance::{_escape('no verdict: ' + error)}")
+    return [redactor.text(line) for line in _annotations_kept(out)]
+
+
+def _annotations_kept(lines: list[str]) -> list[str]:
+    """At most ANNOTATIONS_KEPT of each kind (GitHub shows no more per step): the last one kept says how many
+    more there are and where they are."""
+    kept: list[str] = []
+    for command in ("error", "warning"):
+        mine = [line for line in lines if line.startswith(f"::{command} ")]
+        if len(mine) > ANNOTATIONS_KEPT:
+            more = len(mine) - ANNOTATIONS_KEPT + 1
+            mine = [*mine[:ANNOTATIONS_KEPT - 1],
+                    f"::{command} title=hems-conformance::{more} more {command}(s) {_escape(_MORE)}"]
+        kept += mine
+    return kept

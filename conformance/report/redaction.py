@@ -20,9 +20,29 @@ _SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-coo
 # their shape (Redactor.add).
 _CREDENTIAL = re.compile(r'(?i)\b(bearer|basic)\s+(?!(?:realm|scope|error|error_description|error_uri|charset)\s*=)'
                          r'(?>[A-Za-z0-9\-._~+/]+=*)')
+PREFIX_MASKED = 8  # a head of a known secret this long is masked too: what a clip leaves of a secret at its cut
+_TOKEN_CHARACTER = re.compile(r"[A-Za-z0-9\-._~+/=]")  # RFC 6750 b64token (an escape after a cut is a cut too)
 MIN_SECRET = 4  # shorter values would mask innocent text and protect nothing (an issued token that short is refused)
 # prose, up to a full stop: a random b64token this short and without digit or symbol is rare
 _WORD = re.compile(r"[A-Za-z]{1,19}\.?")
+
+
+def _mask_heads(text: str, secret: str) -> str:
+    """`text` with every run of PREFIX_MASKED or more leading characters of `secret` masked where it is cut: at
+    the end of the text or followed by the clip's ellipsis, a space, a line break or any other character no
+    token continues with. Another token sharing a head (JWTs of one issuer share their header) goes on with
+    token characters and stays: a case file's public probe is shown as it was sent."""
+    head, out, at = secret[:PREFIX_MASKED], [], 0
+    found = text.find(head)
+    while found >= 0:
+        end = found + PREFIX_MASKED
+        while end < len(text) and end - found < len(secret) and text[end] == secret[end - found]:
+            end += 1
+        if end == len(text) or not _TOKEN_CHARACTER.match(text[end]):
+            out += [text[at:found], PLACEHOLDER]
+            at = end
+        found = text.find(head, end)
+    return "".join(out) + text[at:]
 
 
 def _mask_credential(match: re.Match[str]) -> str:
@@ -67,8 +87,8 @@ def encodings(secret: str) -> set[str]:
 
 class Redactor:
     """Masks known secret values (in every encoding of `encodings`), Authorization-like headers and Bearer
-    credentials in text. Its cost per text does not grow with a secret's size: each secret is one substring
-    search (and a secret longer than the text costs nothing), no pattern is compiled."""
+    credentials in text, and the heads a clip leaves of known secrets. Its cost per text does not grow with a
+    secret's size: each secret is two substring searches (whole, then its head), no pattern is compiled."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
@@ -92,10 +112,15 @@ class Redactor:
             self.add(secret)
 
     def known(self, text: str) -> str:
-        """`text` with the known secrets masked, and nothing else."""
+        """`text` with the known secrets masked, and nothing else: whole, and any head of PREFIX_MASKED characters
+        or more, which is what a clip (a message cut at 240 characters, an excerpt line at 160, a body head) leaves
+        of a secret that straddles the cut, wherever the cut falls."""
         for secret in self._ordered:
             if secret in text:
                 text = text.replace(secret, PLACEHOLDER)
+        for secret in self._ordered:
+            if len(secret) > PREFIX_MASKED and secret[:PREFIX_MASKED] in text:
+                text = _mask_heads(text, secret)
         return text
 
     def text(self, text: str) -> str:

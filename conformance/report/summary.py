@@ -7,10 +7,12 @@ and JUnit reports render the same data. Every string written passes through the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import shlex
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -47,6 +49,26 @@ VERDICTS = {0: "conformant", 1: "non-conformant", 2: "incomplete", 3: "target co
 
 # --- the folder ---
 
+_UNFINISHED: set[Path] = set()  # report folders this process created whose summary.json is not written yet
+_UMASK = os.umask(0o022)  # read once, at import (umask can only be read by setting it), and put back
+os.umask(_UMASK)
+
+
+def write_report_file(path: Path, text: str) -> None:
+    """Every report file is written so: into a new temporary file beside it, then renamed over it. A symlink
+    at `path` (a reused folder, a committed link in a CI checkout) is replaced, never followed, and a full disk
+    leaves the previous file whole, never a truncated one. OSError if it cannot be written."""
+    fd, staged = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(staged, 0o666 & ~_UMASK)  # as open() would have made it (mkstemp makes it private)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(staged, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(staged)
+        raise
+
 
 @dataclass(frozen=True)
 class ReportFolder:
@@ -61,6 +83,7 @@ class ReportFolder:
         try:
             if report_dir:
                 Path(report_dir).mkdir(parents=True, exist_ok=True)
+                _UNFINISHED.add(Path(report_dir))
                 return cls(Path(report_dir))
             base = Path("reports")
             base.mkdir(exist_ok=True)
@@ -71,6 +94,7 @@ class ReportFolder:
                     path.mkdir()
                 except FileExistsError:
                     continue
+                _UNFINISHED.add(path)
                 return cls(path, base / "latest")
             raise UsageError(f"cannot create a report folder: {base / stamp} and 98 siblings exist")
         except OSError as exc:
@@ -103,7 +127,7 @@ class ReportFolder:
     def _mark(self, verdict: str, exit_code: int | None, **extra: Any) -> None:
         marker = {"format": SUMMARY_FORMAT, "verdict": verdict, "exit_code": exit_code,
                   "started": datetime.now(UTC).isoformat(timespec="seconds"), **extra}
-        self.file(SUMMARY).write_text(json.dumps(marker) + "\n", encoding="utf-8")
+        write_report_file(self.file(SUMMARY), json.dumps(marker) + "\n")
 
     def publish(self) -> None:
         """Point `latest` at this folder: a relative symlink, or a text file naming it where symlinks fail."""
@@ -274,17 +298,29 @@ def redact_tree(value: Any, redactor: Redactor) -> Any:
 
 def write_summary(path: Path, summary: dict[str, Any], redactor: Redactor) -> None:
     text = json.dumps(redact_tree(summary, redactor), indent=2, ensure_ascii=False, default=str)
-    path.write_text(text + "\n", encoding="utf-8")
+    write_report_file(path, text + "\n")
+    _UNFINISHED.discard(path.parent)
+
+
+def mark_unfinished(exit_code: int, cause: str) -> None:
+    """The last resort of a command stopped by an unexpected error: each report folder it created and did not
+    finish gets a summary.json that says so (no earlier verdict, no "running"), naming the cause."""
+    for folder in sorted(_UNFINISHED):
+        marker = {"format": SUMMARY_FORMAT, "verdict": VERDICTS[exit_code], "exit_code": exit_code,
+                  "metadata": {"target_error": cause}, "checks": []}
+        with contextlib.suppress(OSError):
+            write_report_file(folder / SUMMARY, json.dumps(marker) + "\n")
+    _UNFINISHED.clear()
 
 
 def redact_file(path: Path, redactor: Redactor) -> None:
     """A second pass over a written report (HTML, JUnit): whatever slipped into it is masked."""
     try:
         text = path.read_text(encoding="utf-8")
+        masked = redactor.text(text)
+        if masked != text or path.is_symlink():
+            write_report_file(path, masked)
     except OSError:
         return
-    masked = redactor.text(text)
-    if masked != text:
-        path.write_text(masked, encoding="utf-8")
 
 

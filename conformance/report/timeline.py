@@ -14,6 +14,7 @@ compare` can draw two runs' sessions side by side from their summaries alone.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Hashable
 from datetime import timedelta
@@ -147,7 +148,10 @@ def _clock(started: str, seconds: float) -> str:
     begun = parse_instant(started)
     if begun is None:
         return f"+{_num(seconds)} s"
-    moment = begun + timedelta(seconds=seconds)
+    try:
+        moment = begun + timedelta(seconds=seconds)
+    except OverflowError:  # past the year 9999
+        return f"+{_num(seconds)} s"
     return moment.strftime("%H:%M") if seconds < 86400 else moment.strftime("%d %H:%M")
 
 
@@ -229,8 +233,8 @@ def timeline_svg(data: dict[str, Any], *, small: bool = False) -> str:
     svg.add(f'<svg class="hems-timeline{" hems-small" if small else ""}" xmlns="http://www.w3.org/2000/svg" '
             f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, '
             f'sans-serif" role="img" data-session="{escape(str(data["key"]))}">')
-    svg.add(f"<title>{escape(data['label'])}: {escape(data['outcome'])}, {data['rows_total'][0]} decisions, "
-            f"{data['rows_total'][1]} commands</title>")
+    svg.add(f"<title>{escape(data['label'])}: {escape(data['outcome'])}, {escape(str(data['rows_total'][0]))} "
+            f"decisions, {escape(str(data['rows_total'][1]))} commands</title>")
     for top_y, height_y, name in ((power_top, panel, "W"), (amps_top, panel, "A"), (phases_top, panel // 3, "phases"),
                                   (lane_top, 16, "decisions")):
         svg.add(f'<rect x="{left}" y="{top_y}" width="{right - left}" height="{height_y}" fill="#fafafa" '
@@ -296,7 +300,8 @@ def _decision_lane(svg: _Canvas, decisions: list[list[Any]], times: list[float],
 
 
 def _time_axis(svg: _Canvas, started: str, end: float, x: _Axis, top: float, small: bool) -> None:
-    step = next((s for s in _STEPS_S if end / s <= (5 if small else 10)), _STEPS_S[-1])
+    most = 5 if small else 10
+    step = next((s for s in _STEPS_S if end / s <= most), _STEPS_S[-1] * math.ceil(end / _STEPS_S[-1] / most))
     ticks = [n * step for n in range(int(end // step) + 1)]
     svg.path([f"M{_num(x(t))},{_num(top - 4)}v4" for t in ticks], "#888", width=1)
     for t in ticks:
@@ -375,8 +380,8 @@ def _heading(data: dict[str, Any]) -> str:
              if data["findings_total"] else "")
     clipped = (" (drawn from the first rows only)" if data["rows_total"] != [len(data["decisions"]),
                                                                              len(data["commands"])] else "")
-    return (f"{escape(data['label'])}: <b>{escape(data['outcome'])}</b>, {data['rows_total'][0]} decision(s), "
-            f"{data['rows_total'][1]} command(s){clipped}{escape(found)}")
+    return (f"{escape(data['label'])}: <b>{escape(data['outcome'])}</b>, {escape(str(data['rows_total'][0]))} "
+            f"decision(s), {escape(str(data['rows_total'][1]))} command(s){clipped}{escape(found)}")
 
 
 def timelines_html(sessions: dict[str, Any]) -> str:
@@ -388,7 +393,7 @@ def timelines_html(sessions: dict[str, Any]) -> str:
     out = ['<div class="hems-sessions" id="hems-sessions"><h2>Session timelines</h2>']
     more = sessions.get("sessions_with_findings", 0) - len(full)
     if full:
-        out.append(f"<p>{sessions.get('sessions_with_findings', len(full))} session(s) with findings"
+        out.append(f"<p>{escape(str(sessions.get('sessions_with_findings', len(full))))} session(s) with findings"
                    + (f"; the first {len(full)} are drawn" if more > 0 else "")
                    + ". Hover a marker for its values; a red label is a finding, pinned where its pointer names.</p>")
     out += [f'<div class="hems-session"><h3>{_heading(s)}</h3>{timeline_svg(s)}</div>' for s in full]
