@@ -65,12 +65,12 @@ def _annotations_default() -> str:
     return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "none"
 
 
-def _with_environment(parser: argparse.ArgumentParser, *flags: str, default: object = None, **kwargs: object) -> None:
+def _with_environment(parser: argparse.ArgumentParser, *flags: str, default: object = None, **kwargs: Any) -> None:
     """An option with an environment fallback, HEMS_CONFORMANCE_<NAME>: the command line wins, then the
     environment, then `default`. --help names the variable; a bad value is exit 2 naming it."""
     env = ENV_PREFIX + flags[0].lstrip("-").replace("-", "_").upper()
     kwargs["help"] = f"{kwargs.get('help', '')} [env {env}]".lstrip()
-    action = parser.add_argument(*flags, default=None, **kwargs)  # type: ignore[arg-type]
+    action = parser.add_argument(*flags, default=None, **kwargs)
     parser.get_default("environment").append((action, env, default))
 
 

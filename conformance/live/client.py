@@ -187,16 +187,17 @@ class _Adapter(requests.adapters.HTTPAdapter):
 _URI = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")  # RFC 3986 characters only
 
 
-class _AsWritten:
+class _AsWritten(requests.Session):
     """A requests session that sends a URL as it was given: requests re-quotes every URL, turning `%7E` into `~`;
     a URL already in RFC 3986 form is kept byte for byte (query parameters appended as requests encodes them).
     Only a URL with characters that are not allowed in one (a space) is left to requests to percent-encode."""
 
     def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
-        prepared = super().prepare_request(request)  # type: ignore[misc]
+        prepared = super().prepare_request(request)
         given = request.url if isinstance(request.url, str) else ""
         if _URI.fullmatch(given) and "#" not in given:
-            params = prepared._encode_params(request.params) if request.params else ""
+            # requests' own query encoder, so params read as requests sends them; its stubs omit private members
+            params = prepared._encode_params(request.params) if request.params else ""  # type: ignore[attr-defined]
             prepared.url = given + ("&" if "?" in given else "?") + params if params else given
         return prepared
 
