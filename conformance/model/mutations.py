@@ -485,7 +485,8 @@ def command_clock_behind(p: Payload) -> Payload | None:
         if j is None:
             continue
         started, decided = view.started, view.decision_times[i]
-        previous = view.command_times[j - 1] if j else started and started - timedelta(seconds=_DEFAULTS.clock_skew_s)
+        skewed_start = None if started is None else started - timedelta(seconds=_DEFAULTS.clock_skew_s)
+        previous = view.command_times[j - 1] if j else skewed_start
         if previous is None or decided is None or decided - lead < previous:
             return None
         p["commands"][j]["time"] = _shifted(d["time"], -lead)
