@@ -105,9 +105,13 @@ class _Parser(argparse.ArgumentParser):
 
 def _cmd_invariants(args: argparse.Namespace) -> int:
     from conformance.contract import docs
+    from conformance.live.cases import load_cases
 
+    live = load_cases()
     if args.format == "markdown":
-        sys.stdout.write(docs.render_markdown())
+        sys.stdout.write(docs.render_markdown(live))
+    elif args.live:
+        sys.stdout.write((docs.render_live_json if args.format == "json" else docs.render_live_text)(live))
     else:
         sys.stdout.write((docs.render_json if args.format == "json" else docs.render_text)(args.cross))
     return EXIT_OK
@@ -119,6 +123,7 @@ def _cmd_trace(args: argparse.Namespace) -> int:
 
     pinned = load_contract()
     rows = trace.trace(pinned.document) if args.spec is None else trace.diff(pinned.document, load_contract(args.spec).document)
+    rows = trace.with_standards(rows)
     render = {"text": trace.render_text, "markdown": trace.render_markdown, "json": trace.render_json}[args.format]
     sys.stdout.write(render(rows))
     return EXIT_FINDINGS if trace.open_units(rows) else EXIT_OK  # a CI job on a newer spec fails until they are read
@@ -206,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     inv.add_argument("--cross", action="store_true", help="the cross-endpoint (XEP) and sibling-route (SIB) checks "
                      "a run with [discover] judges, instead of the payload catalogue (markdown lists both)")
+    inv.add_argument("--live", action="store_true", help="the live checks of `run` (cases/live: authentication, the "
+                     "token endpoint, isolation, HTTP), instead of the payload catalogue (markdown lists them too)")
     inv.set_defaults(handler=_cmd_invariants)
 
     trace = commands.add_parser("trace", help="every unit of the spec with the checks that enforce it, or why none")

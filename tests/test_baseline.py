@@ -157,7 +157,7 @@ def test_summary_md_and_annotations_render_failing_checks_and_the_job_summary(tm
     step_summary.write_text("earlier step\n", encoding="utf-8")
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
-    code, output, summary = run(capsys, "--fault", FAULT, "--fault", "missing-www-authenticate")
+    code, output, summary = run(capsys, "--fault", FAULT, "--fault", "challenge-without-error")
     assert code == 1
     markdown = Path("r/summary.md").read_text(encoding="utf-8")
     assert markdown.startswith("## hems-conformance run: non-conformant (exit 1)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime
 import json
 import re
 from pathlib import Path
@@ -77,6 +78,63 @@ def test_xep_002_is_quiet_on_honest_paging_a_cut_walk_and_a_window_still_filling
     growing = _pages([1, 2], [3])
     growing[1]["total"] = 4  # a session started between the two requests: the window reaches today
     assert list(cross.paging_consistent(growing, complete=True, settled=False)) == []
+
+
+def test_xep_002_fires_on_a_page_longer_than_its_limit_and_on_a_total_that_is_the_page_length():
+    assert ids(cross.paging_consistent(_pages([1, 2, 3]), complete=True, settled=True, limit=2)) == ["/items"]
+    page_length = [{"total": 2, "items": [{"id": 1}, {"id": 2}]}, {"total": 1, "items": [{"id": 3}]}]
+    assert ids(cross.paging_consistent(page_length, complete=True, settled=True, limit=2)) == ["/total"]
+
+
+# --- SIB-003, XEP-004, SIB-004: the list route as Podero documents it ---
+
+DAY = datetime.date(2026, 6, 14)
+
+
+def _item(session_id: int, started_at: str) -> dict:
+    return {"id": session_id, "started_at": started_at}
+
+
+def test_sib_003_fires_on_a_session_started_before_from_or_on_the_day_after_to():
+    page = {"total": 3, "items": [_item(1, "2026-06-13T23:59:59Z"), _item(2, "2026-06-14T12:00:00Z"),
+                                  _item(3, "2026-06-16T00:00:00Z")]}
+    assert ids(cross.listed_in_window(page, DAY, DAY + datetime.timedelta(days=1))) == [
+        "/items/0/started_at", "/items/2/started_at"]
+
+
+def test_sib_003_is_quiet_on_the_window_edges_any_offset_and_an_unreadable_start():
+    page = {"total": 4, "items": [_item(1, "2026-06-14T00:00:00Z"), _item(2, "2026-06-15T23:59:59.999Z"),
+                                  _item(3, "2026-06-16T01:30:00+02:00"), _item(4, "not a date")]}
+    assert list(cross.listed_in_window(page, DAY, DAY + datetime.timedelta(days=1))) == []
+
+
+def test_xep_004_fires_on_a_to_read_as_exclusive_and_on_a_running_session_left_out():
+    whole = [_item(1, "2026-06-14T09:00:00Z"), _item(2, "2026-06-15T09:00:00Z")]
+    last = DAY + datetime.timedelta(days=1)
+    exclusive = {DAY: [], last: []}  # from = to = day lists nothing when to is exclusive
+    assert len(list(cross.windows_agree(whole, exclusive, DAY, last, settled=True))) == 2
+    running = _item(3, "2026-06-15T10:00:00Z")
+    found = list(cross.windows_agree(whole, {DAY: whole[:1]}, DAY, last, settled=True, running=running))
+    assert [f.message.split(" (")[0] for f in found] == ["the running session 3"]
+    extra = {DAY: [*whole[:1], _item(9, "2026-06-14T20:00:00Z")]}
+    assert "session 9 is listed for the one-day window" in next(cross.windows_agree(whole, extra, DAY, last,
+                                                                                   settled=True)).message
+
+
+def test_xep_004_is_quiet_on_agreeing_windows_and_a_window_still_filling():
+    whole = [_item(1, "2026-06-14T09:00:00Z"), _item(2, "2026-06-15T09:00:00+02:00")]
+    last = DAY + datetime.timedelta(days=1)
+    days = {DAY: whole[:1], last: whole[1:], last + datetime.timedelta(days=1): []}
+    assert list(cross.windows_agree(whole, days, DAY, last, settled=True, running=whole[1])) == []
+    filling = {DAY: [*whole[:1], _item(9, "2026-06-14T20:00:00Z")]}  # started between the two reads
+    assert list(cross.windows_agree(whole, filling, DAY, last, settled=False)) == []
+    outside = _item(3, "2026-07-01T10:00:00Z")  # running, but it started after the window
+    assert list(cross.windows_agree(whole, {}, DAY, last, settled=True, running=outside)) == []
+
+
+def test_sib_004_fires_on_an_accepted_or_crashing_out_of_range_query_and_is_quiet_on_any_4xx():
+    assert len(list(cross.paging_refused([({"limit": 201}, 200), ({"offset": -1}, 500)]))) == 2
+    assert list(cross.paging_refused([({"limit": 201}, 422), ({"offset": -1}, 400)])) == []
 
 
 # --- XEP-003 ---
@@ -195,7 +253,8 @@ def test_client_credentials_go_where_token_auth_method_says_in_either_encoding(m
     auth = _auth(token_auth_method=method, token_body=body)
     assert credentials(auth, "s") == (fields, basic)
     assert encoded(auth, {"grant_type": "x"}) == ({"json": {"grant_type": "x"}} if body == "json" else
-                                                  {"data": {"grant_type": "x"}})
+                                                  {"data": "grant_type=x",
+                                                   "headers": {"Content-Type": "application/x-www-form-urlencoded"}})
 
 
 def test_the_authlib_method_writes_one_json_object_with_basic_auth():
@@ -208,18 +267,22 @@ def test_the_authlib_method_writes_one_json_object_with_basic_auth():
     assert headers["Content-Length"] == str(len(body))
 
 
-@pytest.mark.parametrize("status, body", [(400, {"error": "unsupported_grant_type"}), (400, {"error": "invalid_request"}),
-                                          (400, {"detail": "Cannot parse request body"}), (415, {"detail": "x"}),
-                                          (422, {"detail": [{"type": "missing"}]})])
-def test_a_refusal_of_the_encoding_names_token_body(status, body):
-    error = mismatch("auth", "https://t", _auth(), status, body)
+@pytest.mark.parametrize("status, body, kind", [(400, {"error": "unsupported_grant_type"}, "application/json"),
+                                                (400, {"error": "invalid_request"}, "application/json"),
+                                                (400, {"detail": "Cannot parse request body"}, "application/json"),
+                                                (415, {"detail": "x"}, "application/json"),
+                                                (422, {"detail": [{"type": "missing"}]}, "application/json"),
+                                                (415, None, "text/html"), (400, None, "text/plain")])
+def test_a_refusal_of_the_encoding_names_token_body(status, body, kind):
+    """Flask's HTML 415, a plain-text 400 and FastAPI's 422 {"detail"} name the encoding, as RFC 6749's codes do."""
+    error = mismatch("auth", "https://t", _auth(), status, body, kind)
     assert error is not None and 'set token_body = "json" in [auth]' in str(error) and "\n" not in str(error)
 
 
 @pytest.mark.parametrize("status, body", [(401, {"error": "invalid_client"}), (400, {"error": "invalid_grant"}),
-                                          (400, {"error": "invalid_scope"}), (500, {}), (400, "<html>")])
+                                          (400, {"error": "invalid_scope"}), (500, {}), (502, None)])
 def test_other_refusals_are_not_blamed_on_the_encoding(status, body):
-    assert mismatch("auth", "https://t", _auth(), status, body) is None
+    assert mismatch("auth", "https://t", _auth(), status, body, "application/json") is None
 
 
 @pytest.mark.parametrize("secret", ["plain-Secret_9", "a+b/c=", "50% off", "colon:inside", "ünïcode"])

@@ -88,3 +88,18 @@ def test_the_profile_sizes_are_in_the_help_and_the_readme(capsys):
     helped = " ".join(capsys.readouterr().out.split())
     for size in sizes:
         assert size in " ".join(readme.split()) and size in helped, size
+
+
+def test_invariants_live_lists_every_live_check_with_its_level_and_the_markdown_quotes_each(capsys):
+    from conformance.live.cases import load_cases
+
+    live = load_cases()
+    assert main(["invariants", "--live"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in lines] == [[case.id, case.level.value] for case in live]
+    assert main(["invariants", "--live", "--format", "json"]) == 0
+    assert [entry["id"] for entry in json.loads(capsys.readouterr().out)] == [case.id for case in live]
+    text = invariants(capsys, "markdown")
+    for case in live:
+        assert text.count(f"### {case.id} ({case.level.value}, `cases/live/{case.file}`)") == 1, case.id
+        assert f"> {case.cite}\n" in text, case.id

@@ -24,6 +24,7 @@ from conformance.reference.server import DEFAULT_TOKEN_TTL_S, TOKEN_PATH, Deploy
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT_A = ("reference-client-a", SECRETS["a"][0])
+CLIENT_B = ("reference-client-b", SECRETS["b"][0])
 JUDGE = Judge()
 
 # HTTP fault -> the probe observations it must change.
@@ -51,13 +52,26 @@ HTTP_EFFECTS = {
     "other-methods-allowed": {"post"},
     "405-without-allow": {"post"},
     "token-type-not-bearer": {"token"},
+    "refresh-token-accepted": {"refresh token"},
+    "scheme-case-sensitive": {"lower-case scheme"},
+    "challenge-without-error": {"bad token", "expired token"},
+    "invalid-client-without-challenge": {"token wrong secret"},
+    "invalid-client-bearer-challenge": {"token wrong secret"},
+    "token-query-credentials": {"token query"},
+    "token-get-allowed": {"token get"},
+    "shared-cacheable-sessions": {"reads", "rereads"},
+    "ids-in-errors": {"moved session", "random user"},
+    "shared-token-across-tenants": {"same token for two tenants"},
+    "refresh-token-for-client-credentials": {"token"},
+    "token-strict-parameters": {"token extra parameter"},
+    "refresh-token-unbound": {"refresh by another client"},
 }
 
 
 def answer(response: httpx.Response) -> tuple[Any, ...]:
     text = response.text
     if response.request.url.path == TOKEN_PATH and response.status_code == 200:
-        text = sorted((k, v) for k, v in response.json().items() if k != "access_token")  # differs every call
+        text = sorted((k, "<token>" if k.endswith("_token") else v) for k, v in response.json().items())  # new each call
     return (response.status_code, response.headers.get("content-type"), response.headers.get("cache-control"),
             response.headers.get("www-authenticate"), response.headers.get("allow"), text)
 
@@ -72,12 +86,25 @@ def probe(dep: Deployment, clock: Clock) -> dict[str, Any]:
         seen["token error"] = answer(client.post(TOKEN_PATH, data={"grant_type": "implicit"}))
         seen["token wrong secret"] = answer(client.post(TOKEN_PATH, data={"grant_type": "client_credentials"},
                                                         auth=(CLIENT_A[0], "wrong")))
+        form = {"grant_type": "client_credentials"}
+        seen["token query"] = answer(client.post(TOKEN_PATH, params=form | dict(zip(("client_id", "client_secret"),
+                                                                                   CLIENT_A, strict=True)),
+                                                 content=b"", headers={"Content-Type": "application/x-www-form-urlencoded"}))
+        seen["token get"] = answer(client.get(TOKEN_PATH, params=form, auth=CLIENT_A))
+        tokens = [client.post(TOKEN_PATH, data=form, auth=creds).json().get("access_token") for creds in (CLIENT_A, CLIENT_B)]
+        seen["same token for two tenants"] = (tokens[0] == tokens[1],)
+        password = {"grant_type": "password", "username": dep.credentials["b"].username, "password": SECRETS["b"][1]}
+        refresh = client.post(TOKEN_PATH, data=password, auth=CLIENT_B).json().get("refresh_token", "none")
+        seen["token extra parameter"] = answer(client.post(TOKEN_PATH, data=form | {"hems_probe": "1"}, auth=CLIENT_A))
+        seen["refresh by another client"] = answer(client.post(
+            TOKEN_PATH, data={"grant_type": "refresh_token", "refresh_token": refresh}, auth=CLIENT_A))
         own = {key: bearer(dep, key) for key in ("a", "b")}
         for name in ("reads", "rereads"):
             seen[name] = [answer(client.get(stored_url("", s), headers=own[s.tenant])) for s in fleet.sessions]
         checks = {
             "no token": (stored_url("", first), {}),
             "bad token": (stored_url("", first), {"Authorization": "Bearer forged"}),
+            "refresh token": (stored_url("", fleet.sessions_of("b")[0]), {"Authorization": f"Bearer {refresh}"}),
             "other tenant": (stored_url("", first), own["b"]),
             "moved session": (stored_url("", first, user_id=str(other_user.id),
                                          wallbox_id=str(other_user.wallboxes[0].id)), own["a"]),
@@ -88,6 +115,8 @@ def probe(dep: Deployment, clock: Clock) -> dict[str, Any]:
         }
         for name, (url, headers) in checks.items():
             seen[name] = answer(client.get(url, headers=headers))
+        lower = {"Authorization": own["a"]["Authorization"].replace("Bearer", "bearer")}
+        seen["lower-case scheme"] = (client.get(stored_url("", first), headers=lower).status_code,)  # not the payload
         seen["post"] = answer(client.post(stored_url("", first), headers=own["a"]))
         clock.now += DEFAULT_TOKEN_TTL_S
         seen["expired token"] = answer(client.get(stored_url("", first), headers=own["a"]))
@@ -109,6 +138,8 @@ def test_the_probe_sees_a_correct_deployment(clean):
     assert {status for status, *_ in clean["reads"]} == {200} and clean["reads"] == clean["rereads"]
     assert {name: seen[0] for name, seen in clean.items() if name not in ("reads", "rereads")} == {
         "token": 200, "token error": 400, "token wrong secret": 401, "no token": 401, "bad token": 401,
+        "token query": 400, "token get": 405, "same token for two tenants": False, "lower-case scheme": 200,
+        "refresh token": 401, "token extra parameter": 200, "refresh by another client": 400,
         "other tenant": 404, "moved session": 404, "random user": 404, "unknown session": 404, "bad uuid": 422,
         "int64 overflow": 422, "expired token": 401, "post": 405}
 

@@ -53,6 +53,7 @@ def test_a_level_below_must_says_why_in_the_reading(invariant_id: str) -> None:
 
 
 @pytest.mark.parametrize(("level", "basis", "message"), [(Level.SHOULD, "title", "title alone is INFO"),
+                                                       (Level.INFO, "charter", "charter is at least SHOULD"),
                                                        (Level.MUST, "hunch", "not one of normative")])
 def test_the_catalogue_refuses_an_entry_without_a_sound_basis(level: Level, basis: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):

@@ -204,6 +204,30 @@ def test_a_list_item_that_disagrees_with_its_detail_is_caught_by_xep_001(tmp_pat
         code, strict = run_cli(capsys, "--config", str(config), "--strict")
     assert warned == 0 and "with warnings" in output, output  # a SHOULD
     assert code == 1 and failed_checks(strict) == {"XEP-001"}, strict
+    drawn = [s for s in summary(tmp_path)["sessions"]["full"] if any(f["id"] == "XEP-001" for f in s["findings"])]
+    assert drawn and all(f["pointer"] == "/session/savings_eur" for f in drawn[0]["findings"]), drawn  # its timeline
+
+
+@pytest.mark.parametrize(("fault", "check"), [("list-includes-day-before", "SIB-003"),
+                                              ("list-to-exclusive", "XEP-004"),
+                                              ("list-total-page-length", "XEP-002"),
+                                              ("list-paging-unchecked", "SIB-004"),
+                                              ("current-rolled-up", "XEP-005")])
+def test_each_list_defect_fails_run_strict_with_discovery_on(tmp_path, capsys, fault, check):
+    """The list route as Podero documents it: inclusive UTC days, total over all pages, limit and offset ranges.
+    Each defect read conformant under --strict while only limit=200 pages were read."""
+    with reference(tmp_path, faults=[fault], variants=PODERO) as config:
+        code, output = run_cli(capsys, "--config", str(config), "--strict")
+    assert code == 1 and failed_checks(output) == {check}, output
+
+
+def test_the_clean_list_passes_every_list_check(tmp_path, capsys):
+    with reference(tmp_path, variants=PODERO) as config:
+        code, output = run_cli(capsys, "--config", str(config), "--strict")
+    siblings = {c["id"]: c["status"] for c in summary(tmp_path)["siblings"]["checks"]}
+    checks = {c["id"]: c["status"] for c in summary(tmp_path)["checks"]}
+    assert code == 0, output
+    assert {siblings[i] for i in ("SIB-003", "SIB-004")} == {checks["XEP-004"], checks["XEP-002"]} == {"passed"}
 
 
 def test_a_deployment_serving_current_never_gets_fuz_002(tmp_path, capsys):
@@ -220,12 +244,68 @@ def test_judged_siblings_are_reported_in_their_own_section(tmp_path, capsys):
         return (200, {"Content-Type": "application/json"}, bad_list) if scope["path"].endswith("/hems-sessions") else None
 
     with reference(tmp_path, variants=PODERO, rule=broken_list) as config:
-        code, output = run_cli(capsys, "--config", str(config), "--strict")
+        code, output = run_cli(capsys, "--config", str(config), "--strict", "--annotations", "github")
     report = summary(tmp_path)
     assert code == 1 and failed_checks(output) >= {"SIB-001"}, output
     assert "SIB-001" not in {c["id"] for c in report["checks"]}
     [sib] = [c for c in report["siblings"]["checks"] if c["id"] == "SIB-001"]
     assert sib["status"] == "failed" and sib["findings"][0]["pointer"] == "/total"
+    # named where people look, as a catalogue check is: console, summary.md, annotations, report.html, compare
+    folder = tmp_path / "reports-under-test"
+    assert any(line.startswith("FAIL SIB-001 MUST:") for line in output.splitlines()), output
+    assert any(line.startswith("::error title=SIB-001::") for line in output.splitlines()), output
+    assert "- `SIB-001` MUST:" in (folder / "summary.md").read_text(encoding="utf-8")
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert 'id="check-SIB-001"' in page and "status-failed" in page.split('id="check-SIB-001"')[1][:2000]
+    fixed = json.loads(json.dumps(report))
+    for check in fixed["siblings"]["checks"]:
+        check.update(status="passed", findings=[], findings_total=0)
+    fixed.update(exit_code=0, verdict="conformant")
+    (tmp_path / "old.json").write_text(json.dumps(fixed), encoding="utf-8")
+    assert main(["report", "compare", str(tmp_path / "old.json"), str(folder)]) == 1
+    compared = capsys.readouterr().out
+    assert "changed: SIB-001 passed -> failed" in compared and "new: SIB-001 MUST /total" in compared, compared
+
+
+def _current_answers(body: dict):
+    answer = json.dumps(body).encode()
+
+    def rule(scope):
+        return (200, {"Content-Type": "application/json"}, answer) if scope["path"].endswith("/current") else None
+
+    return rule
+
+
+def test_the_current_body_is_judged_as_hems_current_session_under_xep_and_sib_ids(tmp_path, capsys):
+    """The catalogue's findings on the running session are XEP-005's, pointed into the `current` body; never
+    the detail route's IDs with pointers relative to body.session."""
+    running = next(s.payload for s in build_fleet(0).sessions if s.payload["session"]["ended_at"] is None)
+    rolled_up = json.loads(json.dumps(running))
+    rolled_up["session"]["outcome"] = "charged_from_solar"
+    with reference(tmp_path, variants=PODERO, rule=_current_answers({"session": rolled_up})) as config:
+        code, output = run_cli(capsys, "--config", str(config), "--strict")
+    report = summary(tmp_path)
+    checks = {c["id"]: c for c in report["checks"]}
+    assert code == 1 and "XEP-005" in failed_checks(output) and "OUT-005" not in failed_checks(output), output
+    found = checks["XEP-005"]["findings"]
+    assert any(f["pointer"] == "/session/session/outcome" and f["message"].startswith("OUT-005: ") for f in found)
+    assert all(f["pointer"].startswith("/session/") for f in found), found
+    assert checks["OUT-005"]["status"] in ("passed", "not_exercised")
+    drawn = [s for s in report["sessions"]["full"] if s["key"].endswith("/current")]
+    assert drawn and {f["id"] for f in drawn[0]["findings"]} == {"XEP-005"}, report["sessions"]
+
+
+def test_a_current_answer_of_a_refused_shape_fails_sib_002_and_leaves_xep_003_not_exercised(tmp_path, capsys):
+    with reference(tmp_path, variants=PODERO, rule=_current_answers({"running": None})) as config:
+        code, output = run_cli(capsys, "--config", str(config), "--strict")
+    report = summary(tmp_path)
+    siblings = {c["id"]: c for c in report["siblings"]["checks"]}
+    checks = {c["id"]: c for c in report["checks"]}
+    assert code == 1 and failed_checks(output) == {"SIB-002"}, output
+    assert siblings["SIB-002"]["findings"][0]["pointer"] == "", siblings["SIB-002"]
+    for check_id in ("XEP-003", "XEP-005"):
+        assert checks[check_id]["status"] == "not_exercised" and "`current` answer" in checks[check_id]["needs"]
+        assert f"not exercised: {check_id}: the run would need a `current` answer" in output, output
 
 
 # --- gateway prefixes ---

@@ -21,7 +21,9 @@ import pytest
 from reference_support import SECRETS, Clock, bearer, deployment, session_url, stored_url
 
 from conformance.cli import main
+from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.judge import Judge
+from conformance.contract.levels import Level
 from conformance.contract.vocabulary import VERDICTS
 from conformance.errors import UsageError
 from conformance.reference.dataset import KINDS, OUTCOMES, REQUIRED, build_fleet, features
@@ -349,8 +351,10 @@ def test_check_cli_passes_a_dump_of_every_served_payload(reference, tmp_path):
 
 def test_no_seed_from_0_to_20_serves_a_session_strict_check_rejects(tmp_path, capsys):
     """The reference deployment obeys the contract it teaches (seed 0 once served session 981 as
-    charged_from_solar with 0 kWh). What `serve --seed N` stores is what it serves; one `check --strict` run
-    over every fleet, as stored and through every payload variant."""
+    charged_from_solar with 0 kWh, and sessions 981 and 986 as steering_ineffective with an applied 0 A stop).
+    What `serve --seed N` stores is what it serves; one `check --strict` run over every fleet, as stored and
+    through every payload variant, with every reading on: the literal readings (OUT-008) and the INFO ones
+    raised to MUST, so no finding of any level is left."""
     variants = Variants(name for name, variant in VARIANTS.items() if variant.transform is not None)
     lines = []
     for seed in range(21):
@@ -358,7 +362,10 @@ def test_no_seed_from_0_to_20_serves_a_session_strict_check_rejects(tmp_path, ca
             lines += [json.dumps(stored.payload), json.dumps(variants.transform(stored.payload))]
     path = tmp_path / "seeds-0-20.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    code = main(["check", "--strict", "--report-dir", str(tmp_path / "reports"), str(path)])
+    config = tmp_path / "every-reading.toml"
+    config.write_text("[judge.levels]\n" + "".join(f'"{i}" = "MUST"\n' for i, inv in CATALOGUE.items()
+                                                     if Level.INFO in (inv.level, inv.ongoing_level)), encoding="utf-8")
+    code = main(["check", "--strict", "--config", str(config), "--report-dir", str(tmp_path / "reports"), str(path)])
     out = capsys.readouterr().out
     assert code == 0, out
     assert out.splitlines()[-1] == f"{len(lines)} payload(s) judged, 0 failing (no findings): conformant"

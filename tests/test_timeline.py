@@ -74,3 +74,23 @@ def test_the_sample_is_bounded_and_reads_a_session_once():
     drawn = sample.to_dict()
     assert drawn["sessions_with_findings"] == FULL_SESSIONS + 5 and len(drawn["full"]) == FULL_SESSIONS
     assert [s["key"] for s in drawn["by_outcome"]] == ["good"] and drawn["by_outcome"][0]["outcome"] == "ongoing"
+
+
+def test_pinning_a_cross_check_finding_draws_the_session_however_it_was_seen_before():
+    """A session first drawn clean (or not at all) is drawn with the XEP or SIB finding about it, once."""
+    from conformance.contract.findings import Finding
+    from conformance.reference.dataset import build_fleet
+    from conformance.report.timeline import SessionSample
+
+    payload = build_fleet(0).sessions[0].payload
+    sample = SessionSample(once=True)
+    sample.add("/s/1", "session 1", payload, [])
+    finding = Finding("/session/savings_eur", "list item and detail differ", 1, 2, "XEP-001")
+    sample.pin("/s/1", "session 1", payload, [finding])
+    sample.pin("/s/1", "session 1", payload, [finding])
+    drawn = sample.to_dict()
+    assert drawn["by_outcome"] == [] and drawn["sessions_with_findings"] == 1
+    [session] = drawn["full"]
+    assert [f["id"] for f in session["findings"]] == ["XEP-001", "XEP-001"] and session["findings_total"] == 2
+    sample.pin("/s/2", "session 2", payload, [finding])
+    assert len(sample.to_dict()["full"]) == 2

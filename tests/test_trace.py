@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conformance.cli import main
-from conformance.contract import pointers, trace
+from conformance.contract import cross, pointers, trace
 from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.spec import load_contract
 from conformance.live.cases import load_cases
@@ -69,7 +69,8 @@ def test_every_description_line_and_sentence_is_a_unit():
 
 
 def test_required_lists_formats_security_and_token_urls_are_units():
-    kinds = [r.text.split(":")[0] for r in ROWS if re.match(r"(required|format|security|tokenUrl): ", r.text)]
+    kinds = [r.text.split(":")[0] for r in ROWS if re.match(r"(required|format|security|tokenUrl): ", r.text)
+             and r.pointer.startswith("/")]  # the pinned spec's (the sibling routes' have their own test)
     assert (kinds.count("required"), kinds.count("format"), kinds.count("security"), kinds.count("tokenUrl")) == (4, 7, 2, 2)
 
 
@@ -88,14 +89,15 @@ def test_the_issue_sentences_are_traced_to_their_invariants():
 
 def test_json_rows_carry_pointer_text_checks_and_reason(capsys):
     rows = json.loads(run_trace(capsys, "--format", "json"))
-    assert rows == [r.to_dict() for r in ROWS]
+    assert rows == [r.to_dict() for r in trace.with_standards(ROWS)]  # the spec's units, then the standards'
     assert all(set(row) == {"pointer", "text", "checks", "reason"} for row in rows)
     assert all((row["reason"] is None) == bool(row["checks"]) for row in rows)
 
 
 def test_text_format_ends_with_the_tally(capsys):
-    assert run_trace(capsys).splitlines()[-1] == f"{len(ROWS)} unit(s): " + (
-        f"{sum(bool(r.checks) for r in ROWS)} with checks, {sum(not r.checks for r in ROWS)} with a reason why none, "
+    rows = trace.with_standards(ROWS)
+    assert run_trace(capsys).splitlines()[-1] == f"{len(rows)} unit(s): " + (
+        f"{sum(bool(r.checks) for r in rows)} with checks, {sum(not r.checks for r in rows)} with a reason why none, "
         "0 untraced")
 
 
@@ -130,3 +132,82 @@ def test_a_newer_spec_that_only_rewords_prose_without_checks_exits_0(tmp_path, c
     path.write_text(yaml.safe_dump(newer, allow_unicode=True), encoding="utf-8")
     rows = json.loads(run_trace(capsys, "--format", "json", "--spec", str(path)))
     assert [r["change"] for r in rows if r["change"] != "unchanged"] == ["changed"]
+
+
+# --- the adopted standards' observable clauses (conformance/contract/standards.py) ---
+
+STANDARD_ROWS = trace.with_standards([])
+
+
+@pytest.mark.parametrize("row", STANDARD_ROWS, ids=[f"{r.pointer}:{r.text[:30]}" for r in STANDARD_ROWS])
+def test_every_clause_of_an_adopted_standard_has_checks_or_a_reason(row):
+    assert row.checks or row.reason, f"{row.pointer}: {row.text!r} has neither a check nor a reason why none"
+    assert not (row.checks and row.reason)
+
+
+def test_the_clauses_name_only_existing_checks_and_cover_every_section_the_issue_lists():
+    from conformance.contract.standards import CLAUSES
+
+    known = set(CATALOGUE) | {case.id for case in load_cases()}
+    named = {check for clause in CLAUSES for check in clause.checks}
+    assert named <= known, named - known
+    sections = {clause.where.split(".")[0] if clause.standard == "RFC 6749" and clause.section.startswith("§4") else
+                clause.where for clause in CLAUSES}
+    for section in ("RFC 6749 §2.3.1", "RFC 6749 §3.2", "RFC 6749 §4", "RFC 6749 §5.1", "RFC 6749 §5.2",
+                    "RFC 6749 §10.3", "RFC 6749 §10.4", "RFC 6750 §2.1", "RFC 6750 §3", "RFC 6750 §3.1",
+                    "RFC 9110 §11.1", "RFC 9110 §11.6.1", "RFC 9110 §15.5.2", "RFC 9110 §15.5.6", "RFC 9111 §3.5"):
+        assert section in sections, section
+    assert any(c.standard == "RFC 9111" and c.section.startswith("§5.2.2") for c in CLAUSES)
+    assert {c.section for c in CLAUSES if c.standard.startswith("OWASP")} == {"API1", "API2", "API3", "API8"}
+
+
+def test_a_clause_that_says_must_is_held_by_a_check_at_must_or_has_a_reason():
+    """An adopted standard's clause keeps its level: a MUST clause is enforced by at least one MUST check."""
+    levels = {case.id: case.level.value for case in load_cases()} | {i.id: i.level.value for i in CATALOGUE.values()}
+    for row in STANDARD_ROWS:
+        if " MUST " in f" {row.text} " and "MUST NOT store" not in row.text and row.checks:
+            assert "MUST" in {levels[c] for c in row.checks}, (row.pointer, row.text)
+
+
+def test_trace_lists_the_standards_after_the_spec_and_exits_1_while_a_clause_is_untraced(capsys, monkeypatch):
+    from conformance.contract import standards
+
+    text = run_trace(capsys)
+    assert "RFC 6750 §3\n" in text and "-> AUTH-004" in text
+    untraced = standards.Clause("RFC 0000", "§1", "A server MUST do what no check judges.")
+    monkeypatch.setattr(trace, "CLAUSES", (*standards.CLAUSES, untraced))
+    assert "UNTRACED" in run_trace(capsys, code=1)
+
+
+def test_a_live_case_quoting_a_must_of_an_adopted_standard_is_must_by_default():
+    """Readings by their basis: a clause of an adopted standard keeps that standard's level (AUTH-004, TOK-004)."""
+    for case in load_cases():  # a lower level says why in the quote: "(INFO here: ...)"
+        if re.search(r"\bRFC \d+ §[\d.]+: [^;]*\bMUST\b", case.cite) and f"({case.level.value} here: " not in case.cite:
+            assert case.level.value == "MUST", (case.id, case.cite)
+
+
+def test_the_charter_is_a_source_of_units_each_with_checks_at_least_should():
+    """The charter's three invariants are units beside the spec's, each enforced by checks that never drop
+    below SHOULD (a reading the charter demands is not a title's INFO)."""
+    rows = [row for row in ROWS if row.pointer.startswith(trace.CHARTER_SOURCE)]
+    assert [row.text for row in rows] == ["counters matching command verdicts",
+                                          "dispatched decisions referencing real commands",
+                                          "outcomes consistent with verdicts"]
+    for row in rows:
+        assert row.checks, row.text
+        for check in row.checks:
+            levels = {CATALOGUE[check].level, CATALOGUE[check].ongoing_level} - {None}
+            assert all(level.value in ("MUST", "SHOULD") for level in levels), (row.text, check, levels)
+    assert {"REF-001", "REF-005"} <= set(rows[1].checks)
+    assert all(CATALOGUE[i].basis == "charter" for i in ("REF-001", "REF-005"))
+
+
+def test_the_sibling_routes_are_a_source_of_units_traced_to_xep_and_sib_checks():
+    rows = [row for row in ROWS if row.pointer.startswith(trace.SIBLINGS_SOURCE)]
+    assert len(rows) == len(trace.spec_units(cross.load_siblings(PINNED).document))
+    assert all(row.checks or row.reason for row in rows)
+    assert {check for row in rows for check in row.checks} == set(cross.CROSS) - {"XEP-005"} | {"XEP-001"}
+    bounds = [row for row in rows if row.text.startswith("Inclusive")]
+    assert len(bounds) == 2 and all({"SIB-003", "XEP-004"} <= set(row.checks) for row in bounds)
+    used = {(row.pointer.removeprefix(trace.SIBLINGS_SOURCE), "") for row in rows}
+    assert set(trace._SIBLING_TABLE) <= used  # no dead entries

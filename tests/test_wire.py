@@ -233,7 +233,9 @@ class NinjaErrors:
                 return
             if start["status"] >= 400:
                 body = json.dumps({"detail": "Invalid credentials or request"}).encode()
-                start["headers"] = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+                kept = [(k, v) for k, v in start["headers"] if k.lower() in (b"allow", b"www-authenticate")]  # as Ninja's
+                start["headers"] = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                    *kept]
                 message = {"type": "http.response.body", "body": body}
             await send(start)
             await send(message)
@@ -284,9 +286,9 @@ def test_a_form_endpoint_issuing_a_token_for_a_missing_grant_type_fails_tok_003_
     with start_in_thread(deployment) as url:
         original = deployment.issuer.tenant_for
 
-        def lenient(fields, authorization, basic_only=False):
+        def lenient(fields, authorization, basic_only=False, **options):
             return original(fields if fields.get("grant_type") else fields | {"grant_type": "client_credentials"},
-                            authorization, basic_only)
+                            authorization, basic_only, **options)
 
         deployment.issuer.tenant_for = lenient
         write_target_config(str(tmp_path / "target.toml"), deployment.target_config(url))

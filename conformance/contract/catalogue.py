@@ -57,11 +57,14 @@ FAMILIES = {
     "PHY": "Physics",
 }
 
-# What a reading rests on. A property title alone names a value but says nothing about its range, sign or
+# What a reading rests on. The charter's three invariants are normative for this project whatever the spec's
+# wording: a check resting on one is at least SHOULD (CHARTER names them with the checks that enforce them).
+# A property title alone names a value but says nothing about its range, sign or
 # relations, so an invariant whose basis is `title` is INFO by default: reported, never failing, not even
 # under --strict (a user may raise it in [judge.levels]).
 BASES = {
     "normative": "a sentence of the spec states it",
+    "charter": "the project's charter states it (one of its three invariants): at least SHOULD",
     "schema": "the schema states it (types, required, formats, references)",
     "domain": "an external standard states it (IEC 61851-1, OCPP, RFC 3339)",
     "title": "only a property title speaks to it",
@@ -90,6 +93,8 @@ def invariant(
             raise ValueError(f"{id}: basis {basis!r} is not one of {', '.join(BASES)}")
         if basis == "title" and (level is not Level.INFO or ongoing_level is not None):
             raise ValueError(f"{id}: a reading whose basis is a title alone is INFO")
+        if basis == "charter" and Level.INFO in (level, ongoing_level):
+            raise ValueError(f"{id}: a reading whose basis is the charter is at least SHOULD")
         CATALOGUE[id] = Invariant(
             id=id,
             family=id.split("-")[0],
@@ -286,30 +291,28 @@ def counter_sent(view: SessionView, settings: Settings) -> Iterator[Finding]:
 _NEVER_DISPATCH = ("hold", "skip")
 
 
+_CHARTER_REF = "dispatched decisions referencing real commands"
+
+
 @invariant(
     "REF-001",
-    INFO,
-    "A decision is dispatched if and only if it names a steering_command_id.",
+    MUST,
+    "A dispatched decision names the command it dispatched (steering_command_id is set).",
     "dispatched: title: Dispatched type: boolean steering_command_id: anyOf: - type: integer - type: 'null' "
-    "title: Steering Command Id",
+    "title: Steering Command Id; START - steering began: first rate/command imposed",
     "components.schemas.HEMSDecisionItem.properties.dispatched",
-    reading="The spec gives both fields only a title and a type, hence INFO (basis: title). Were they one fact, "
-    "one field would do: a deployment may link a decision to the command still in force without dispatching, or "
-    "save a dispatched decision before its command row exists. A hold or skip marked dispatched is REF-004's; a "
-    "start that does not dispatch is KND-001's.",
-    basis="title",
+    reading="Basis: the charter ('" + _CHARTER_REF + "'), and the spec's words agree: a start is the point "
+    "where a command is 'imposed', so the decision that dispatched it names it. While a session runs the "
+    "link may be written after the decision row, hence SHOULD there. A hold or skip marked dispatched is "
+    "REF-004's.",
+    ongoing_level=SHOULD,
+    basis="charter",
 )
-def dispatched_iff_command(view: SessionView, settings: Settings) -> Iterator[Finding]:
-    named = {i for i, _ in view.references}
-    for i in sorted(named.symmetric_difference(view.dispatched)):  # only these can break the "if and only if"
+def dispatched_names_command(view: SessionView, settings: Settings) -> Iterator[Finding]:
+    for i in view.dispatched:
         d = view.decisions[i]
-        has_id = i in named
-        if d["dispatched"] and d["decision"] in _NEVER_DISPATCH:
-            continue  # a hold or skip marked dispatched is REF-004's
-        if d["dispatched"] and not has_id:
+        if d["steering_command_id"] is None and d["decision"] not in _NEVER_DISPATCH:  # a hold or skip: REF-004's
             yield Finding(_d(i, "steering_command_id"), "dispatched decision names no command", "a command id", None)
-        elif has_id and not d["dispatched"]:
-            yield Finding(_d(i, "dispatched"), "decision names a command but is not dispatched", True, False)
 
 
 @invariant(
@@ -337,17 +340,20 @@ def reference_resolves(view: SessionView, settings: Settings) -> Iterator[Findin
 @invariant(
     "REF-003",
     SHOULD,
-    "A command is referenced by at most one decision.",
+    "A command is dispatched by at most one decision.",
     "One steering decision point.",
     "components.schemas.HEMSDecisionItem.description",
-    reading="'One steering decision point' dispatches at most one command, so two decisions naming one "
-    "command are usually a duplicate (a join fan-out). The spec does not say a command is named by one "
-    "decision only, hence SHOULD.",
+    reading="'One steering decision point' dispatches at most one command, so two dispatched decisions naming "
+    "one command are usually a duplicate (a join fan-out). The spec does not say a command is named by one "
+    "decision only, hence SHOULD. A decision that names a command without dispatching it is REF-006's.",
     basis="normative",
 )
 def reference_unique(view: SessionView, settings: Settings) -> Iterator[Finding]:
     first: dict[Any, int] = {}
+    dispatched = set(view.dispatched)
     for i, ref in view.references:
+        if i not in dispatched:
+            continue  # a decision that names a command without dispatching it is REF-006's
         if ref in first:
             yield Finding(
                 _d(i, "steering_command_id"),
@@ -373,6 +379,65 @@ def hold_skip_not_dispatched(view: SessionView, settings: Settings) -> Iterator[
         d = view.decisions[i]
         if d["decision"] in _NEVER_DISPATCH:
             yield Finding(_d(i, "dispatched"), f"a {d['decision']} decision is dispatched", False, True)
+
+
+def _links_broken(view: SessionView) -> bool:
+    """A decision that dispatched (or, as a start, should have) whose link is missing, dangling or shared with
+    another: the command it lost may be any command no dispatched decision names (REF-001's, REF-002's,
+    REF-003's, KND-001's)."""
+    named: set[Any] = set()
+    for i in view.dispatched:
+        ref = view.decisions[i]["steering_command_id"]
+        if ref is None or ref not in view.command_index or ref in named:
+            return True
+        named.add(ref)
+    return any(not view.decisions[i]["dispatched"] for i in view.decisions_of_kind("start"))
+
+
+@invariant(
+    "REF-005",
+    SHOULD,
+    "Every command is named by a dispatched decision.",
+    "dispatched: title: Dispatched type: boolean steering_command_id: anyOf: - type: integer - type: 'null' "
+    "title: Steering Command Id",
+    "components.schemas.HEMSCommandItem.properties.id",
+    reading="Basis: the charter ('" + _CHARTER_REF + "'): a command exists because a decision dispatched it. "
+    "SHOULD, not MUST: the spec does not say every command comes from the decision loop (a pause power set "
+    "outside it is conceivable). Quiet while a dispatched decision's link is missing, dangling or shared, or a "
+    "start did not dispatch: the command that decision lost is REF-001's, REF-002's, REF-003's or KND-001's. Commands of a no_surplus "
+    "session that never started are OUT-004's.",
+    basis="charter",
+)
+def command_named_by_dispatch(view: SessionView, settings: Settings) -> Iterator[Finding]:
+    if not view.commands or _links_broken(view):
+        return
+    if view.session["outcome"] == "no_surplus" and not view.decisions_of_kind("start"):
+        return  # commands in a session that never started: OUT-004's
+    named = {view.decisions[i]["steering_command_id"] for i in view.dispatched}
+    for j, command in enumerate(view.commands):
+        if command["id"] not in named:
+            by = [i for i, ref in view.references if ref == command["id"]]
+            yield Finding(_c(j, "id"), f"command {command['id']} is named by no dispatched decision"
+                          + (f" (only by {_d(by[0])}, not dispatched)" if by else ""),
+                          "a dispatched decision naming it", None)
+
+
+@invariant(
+    "REF-006",
+    INFO,
+    "A decision that is not dispatched names no command.",
+    "dispatched: title: Dispatched type: boolean steering_command_id: anyOf: - type: integer - type: 'null' "
+    "title: Steering Command Id",
+    "components.schemas.HEMSDecisionItem.properties.steering_command_id",
+    reading="Only the titles 'Dispatched' and 'Steering Command Id' speak to this, hence INFO (basis: title): a "
+    "hold may name the command still in force. A command that no dispatched decision names is REF-005's.",
+    basis="title",
+)
+def undispatched_names_no_command(view: SessionView, settings: Settings) -> Iterator[Finding]:
+    dispatched = set(view.dispatched)
+    for i, _ in view.references:
+        if i not in dispatched:
+            yield Finding(_d(i, "dispatched"), "decision names a command but is not dispatched", True, False)
 
 
 # --- KND: decision kinds as a sequence ---
@@ -442,10 +507,30 @@ def stop_commands_zero(view: SessionView, settings: Settings) -> Iterator[Findin
                             0, view.commands[j]["commanded_amps"])
 
 
+@invariant(
+    "KND-004",
+    SHOULD,
+    "A step decision dispatches a command (the 'rate' reading of 'adjusted the rate/plan').",
+    "STEP - adjusted the rate/plan to track conditions.",
+    _KIND_SRC,
+    reading="'adjusted the rate/plan' reads two ways: the rate (a new cap, so a command is dispatched) or only the "
+    "plan (nothing is sent). This check holds the rate reading, at SHOULD since the sentence allows the other; the "
+    "plan reading requires nothing. Turn it OFF in [judge.levels] where steps may adjust only the plan. A start "
+    "that does not dispatch is KND-001's.",
+    basis="normative",
+)
+def step_dispatches(view: SessionView, settings: Settings) -> Iterator[Finding]:
+    for i in view.decisions_of_kind("step"):
+        if not view.decisions[i]["dispatched"]:
+            yield Finding(_d(i, "dispatched"), "a step decision dispatched no command (the plan-only reading)", True,
+                          False)
+
+
 # --- OUT: session outcome ---
 
 
 _CHARGED_SENTENCE = "CHARGED_FROM_SOLAR - at least one applied steering command delivered energy."
+_INEFFECTIVE_SENTENCE = "STEERING_INEFFECTIVE - commands dispatched but none verified as applied"  # read two ways
 
 
 @invariant(
@@ -468,11 +553,12 @@ def charged_needs_applied(view: SessionView, settings: Settings) -> Iterator[Fin
     "OUT-002",
     MUST,
     "A steering_ineffective session has commands and none of them that commands more than 0 A is applied.",
-    "STEERING_INEFFECTIVE - commands dispatched but none verified as applied",
+    _INEFFECTIVE_SENTENCE,
     _OUTCOME_SRC,
     reading="commands_ineffective >= 1 is not required: a session whose commands were all rejected fits too. "
     "An applied 0 A command (the stop) does not count: on a wallbox that never moved it converges trivially, "
-    "and the session has no other outcome (OUT-001).",
+    "and the session has no other outcome (OUT-001). This is the lenient reading of an ambiguous sentence; the "
+    "literal one (no command applied at all) is OUT-008's, at SHOULD.",
     basis="normative",
 )
 def ineffective_needs_unapplied_commands(view: SessionView, settings: Settings) -> Iterator[Finding]:
@@ -561,6 +647,29 @@ def charged_delivered_energy(view: SessionView, settings: Settings) -> Iterator[
     if view.session["outcome"] == "charged_from_solar" and view.session["energy_from_solar_kwh"] == 0 and _energising(view):
         yield Finding("/session/energy_from_solar_kwh",
                         f"charged_from_solar with no energy, but the spec says '{_CHARGED_SENTENCE}'", "> 0 or null", 0)
+
+
+@invariant(
+    "OUT-008",
+    SHOULD,
+    "A steering_ineffective session has no applied command at all (commands_applied 0 under the verified reading).",
+    _INEFFECTIVE_SENTENCE,
+    _OUTCOME_SRC,
+    reading="The literal reading of 'none verified as applied': not even a 0 A stop is applied. OUT-002 holds the "
+    "lenient reading (an applied 0 A command on a wallbox that never moved converges trivially and proves no "
+    "steering) at MUST; this one is SHOULD, since the sentence allows both. Turn it OFF in [judge.levels] to "
+    "judge by the lenient reading alone. An applied command of more than 0 A is OUT-002's.",
+    basis="normative",
+)
+def ineffective_has_no_applied_command(view: SessionView, settings: Settings) -> Iterator[Finding]:
+    if view.session["outcome"] != "steering_ineffective":
+        return
+    if _energising(view):
+        return  # an applied command of more than 0 A: OUT-002's, the outcome itself is wrong
+    for i in view.commands_with(_APPLIED):
+            yield Finding(_c(i, "outcome"), f"steering_ineffective session has an applied "
+                          f"{view.commands[i]['commanded_amps']} A command, but 'none verified as applied'",
+                          "not applied", "applied")
 
 
 # --- EVD: verdict vs evidence ---
@@ -853,7 +962,7 @@ def rows_inside_window(view: SessionView, settings: Settings) -> Iterator[Findin
     _KIND_SRC,
     reading="Within judge.dispatch_skew_s (default 5 s) for clocks of different services. Only a decision "
     "marked dispatched dispatched its command: a later one that names the command still in force without "
-    "dispatching (REF-001's) is not judged here.",
+    "dispatching (REF-006's) is not judged here.",
     basis="normative",
 )
 def command_after_decision(view: SessionView, settings: Settings) -> Iterator[Finding]:
@@ -1034,4 +1143,11 @@ def target_not_negative(view: SessionView, settings: Settings) -> Iterator[Findi
     return _negative_fields(view.decisions, ("target_w",), _d)
 
 
+# The charter's three invariants (the user's design card, verbatim) and the checks that enforce each: normative
+# for this project, so each of these checks is at least SHOULD (tests/test_contract.py); `trace` lists them.
+CHARTER: dict[str, tuple[str, ...]] = {
+    "counters matching command verdicts": ("CNT-002", "CNT-003", "CNT-004"),
+    _CHARTER_REF: ("REF-001", "REF-002", "REF-005"),
+    "outcomes consistent with verdicts": ("OUT-001", "OUT-002", "OUT-008"),
+}
 SEMANTIC = tuple(inv for inv in CATALOGUE.values() if inv.family != "SCH")

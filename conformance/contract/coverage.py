@@ -104,29 +104,40 @@ def _outcome(outcome: str) -> Need:
     return Need(OUTCOMES, (outcome,), f"an ended session whose outcome is {outcome}")
 
 
+SESSION = Need(ENDED, (), "a session (a 200 or payload the catalogue could read)")
 COMMANDS = Need(VERDICTS, (), "a session with commands")
 DECISIONS = Need(KINDS, (), "a session with decisions")
 DISPATCHES = Need(DISPATCHED, ("dispatched",), "a dispatched decision")
 ENDED_SESSION = Need(ENDED, ("ended",), "an ended session")
+ONGOING_SESSION = Need(ENDED, ("ongoing",), "an ongoing session (ended_at null)")
 
-# Invariants not named here judge every session (schema, counters' signs, outcome on an ongoing session).
+# Every invariant declares what it needs (tests/test_needs.py judges each on data lacking it and finds it "not
+# exercised", never "passed"); the schema, the counters' signs and the signs of quantities judge every session.
 NEEDS: dict[str, Need] = {
+    "SCH-001": SESSION,
+    "SCH-002": SESSION,
+    "CNT-001": SESSION,
     "CNT-002": _verdicts("applied"),
     "CNT-003": _verdicts("accepted_ineffective", "phase_switch_ineffective"),
     "CNT-004": COMMANDS,
-    "REF-001": DECISIONS,
+    "REF-001": DISPATCHES,
     "REF-002": DISPATCHES,
     "REF-003": DISPATCHES,
     "REF-004": _kinds("hold", "skip"),
+    "REF-005": COMMANDS,
+    "REF-006": Need(DISPATCHED, ("not dispatched",), "a decision that is not dispatched"),
     "KND-001": _kinds("start"),
     "KND-002": _kinds("step", "stop"),
     "KND-003": _kinds("stop"),
+    "KND-004": _kinds("step"),
     "OUT-001": _outcome("charged_from_solar"),
     "OUT-002": _outcome("steering_ineffective"),
     "OUT-003": _outcome("no_surplus"),
     "OUT-004": _outcome("no_surplus"),
+    "OUT-005": ONGOING_SESSION,
     "OUT-006": ENDED_SESSION,
     "OUT-007": _outcome("charged_from_solar"),
+    "OUT-008": _outcome("steering_ineffective"),
     "EVD-001": _verdicts("applied"),
     "EVD-002": _verdicts("unverified"),
     "EVD-003": _verdicts("phase_switch_ineffective"),
@@ -145,6 +156,7 @@ NEEDS: dict[str, Need] = {
     "PHY-001": Need(PHASES, (), "a decision or command with a phase count"),
     "PHY-002": COMMANDS,
     "PHY-003": COMMANDS,
+    "PHY-004": SESSION,
     "PHY-005": COMMANDS,
     "PHY-006": DECISIONS,
 }

@@ -9,14 +9,15 @@ answers and yield `Finding`s with the place and the facts; the live run stamps I
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import datetime
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from conformance.contract import pointers
-from conformance.contract.catalogue import Invariant
+from conformance.contract.catalogue import CATALOGUE, Invariant
 from conformance.contract.clipping import MESSAGE_LIMIT, clip
 from conformance.contract.findings import Finding, capped
 from conformance.contract.levels import Level
@@ -29,6 +30,8 @@ LIST_PATH = SESSION_PATH.rsplit("/", 1)[0]
 CURRENT = "current"  # the last segment of the current route: a route, never a session id
 CURRENT_PATH = f"{LIST_PATH}/{CURRENT}"
 PAGE_LIMIT = 200  # the list route's largest page (limit: maximum: 200)
+SMALL_LIMIT = 2  # the page size XEP-002 walks with: a total that is only the page's length shows on page 2
+_DAY = datetime.timedelta(days=1)
 _PINNED_REF = "openapi.yaml#"
 
 FAMILIES = {
@@ -58,12 +61,15 @@ _entry(
 )
 _entry(
     "XEP-002", Level.SHOULD,
-    "Paging through a window lists every session once, and total agrees with the pages.",
+    "Paging through a window lists every session once, no page holds more than limit items, and total is the "
+    "same on every page and equals the items counted over all pages.",
     "total: type: integer; description: Page size (max 200); description: Offset for pagination",
     "siblings.yaml paths.<list>.get.parameters limit, offset; HEMSSessionList.total",
-    "Pages fetched with limit 200 and offsets 0, 200, ...: no session id appears twice, total is the same on every "
-    "page, and a walk that reached the end holds total items. A window whose last day is today or later is not "
-    "judged for total (sessions may start meanwhile). SHOULD: the reference does not define total in words.",
+    f"Pages fetched with limit {SMALL_LIMIT} and offsets 0, {SMALL_LIMIT}, ... (a small page, so a total that counts "
+    "only the page shows), besides discovery's walk with limit 200: no session id appears twice, no page holds more "
+    "than limit items, total is the same on every page, and a walk that reached the end holds total items. A window "
+    "whose last day is today or later is not judged for total (sessions may start meanwhile). SHOULD: the "
+    "reference does not define total in words.",
     "schema",
 )
 _entry(
@@ -76,6 +82,32 @@ _entry(
     "ended meanwhile, so only id and started_at (an instant) are compared. A 404 means no running session and is "
     "not judged.",
     "normative",
+)
+_entry(
+    "XEP-004", Level.SHOULD,
+    "Windows agree: a session listed for the whole window is listed for the one-day window of the day it started, "
+    "and the reverse; the current session is listed when it started inside the window.",
+    "description: Inclusive lower bound day (UTC, YYYY-MM-DD); description: Inclusive upper bound day (UTC, "
+    "YYYY-MM-DD); summary: Get the currently running standalone HEMS session for a wallbox",
+    "siblings.yaml paths.<list>.get.parameters from, to; paths.<current>.get.summary",
+    "Both bounds are inclusive days, so the one-day windows of the first and the last day a listed session started "
+    "on (from = to = that day) list exactly the sessions of the whole window that started that day: a deployment "
+    "that reads `to` as exclusive lists nothing for a one-day window, and one that drops or adds a day shows it "
+    "here. The running session `current` serves is listed when its started_at lies inside the window (else it is "
+    "never judged as a listed session). The reverse direction is judged only for a window in the past (sessions "
+    "may start meanwhile). SHOULD: Podero's text bounds days, not which instant of a session they bound.",
+    "normative",
+)
+_entry(
+    "XEP-005", Level.MUST,
+    "The running session `current` serves keeps the catalogue's invariants (ongoing rules).",
+    "session: $ref: 'openapi.yaml#/components/schemas/HEMSSessionDetail'",
+    "siblings.yaml HEMSCurrentSession.session",
+    "The body is a HEMSCurrentSession: its `session` is a HEMSSessionDetail, judged by the whole catalogue as the "
+    "detail route's answers are, its findings reported here (never under the detail route's IDs): each names the "
+    "catalogue invariant it comes from and keeps that invariant's level for a running session, its pointer relative "
+    "to the `current` body (/session/...). The schema of the whole body is SIB-002's.",
+    "schema",
 )
 _entry(
     "SIB-001", Level.MUST,
@@ -91,10 +123,49 @@ _entry(
     "A 200 of the current route validates against HEMSCurrentSession.",
     "$ref: '#/components/schemas/HEMSCurrentSession'; required: - session",
     "siblings.yaml paths.<current>.get.responses.200",
-    "As SIB-001, with the pinned spec's HEMSSessionDetail. The inner detail is also judged by the whole catalogue "
-    "(ongoing rules).",
+    "As SIB-001, with the pinned spec's HEMSSessionDetail; pointers are relative to the `current` body. The inner "
+    "detail's invariants are XEP-005's.",
     "schema",
 )
+_entry(
+    "SIB-003", Level.SHOULD,
+    "Every session the list route lists started within its window: from 00:00Z up to (not including) the day after "
+    "to, 00:00Z.",
+    "description: Inclusive lower bound day (UTC, YYYY-MM-DD); description: Inclusive upper bound day (UTC, "
+    "YYYY-MM-DD)",
+    "siblings.yaml paths.<list>.get.parameters from, to",
+    "Inclusive UTC days: a session started at 23:59:59.999Z on to is inside, one started at 00:00Z the day after is "
+    "not, whatever offset its started_at is written in (compared as instants). Judged on every list answer the run "
+    "reads (discovery, the small-page walk and the one-day windows of XEP-004, among them the day after the last "
+    "start day). SHOULD: the text bounds days but does not say they bound started_at (a deployment might list "
+    "sessions that overlap the window).",
+    "normative",
+)
+_entry(
+    "SIB-004", Level.SHOULD,
+    "The list route refuses a limit over 200 and a negative offset (4xx).",
+    "maximum: 200 minimum: 1; description: Page size (max 200); minimum: 0 type: integer; description: Offset for "
+    "pagination",
+    "siblings.yaml paths.<list>.get.parameters limit, offset",
+    "limit=201 and offset=-1 are outside the declared ranges: Django Ninja (whose defaults the reference shows) answers "
+    "422; any 4xx is a refusal. A 2xx serves a page the reference rules out, a 5xx is no refusal either. SHOULD: a "
+    "deployment clamping limit to 200 contradicts no sentence, only the declared range.",
+    "schema",
+)
+
+# What each check needs to be exercised: while it judged nothing, a run reports it "not exercised" with this,
+# never "passed" (tests/test_needs.py).
+CROSS_NEEDS: dict[str, str] = {
+    "XEP-001": "a listed ended session whose detail answered 200",
+    "XEP-002": "a list answer (200) of a wallbox in [[wallboxes]]",
+    "XEP-003": "a `current` answer (200) holding a session with an integer id",
+    "XEP-004": "a listed session or a running one (a `current` answer holding a session)",
+    "XEP-005": "a `current` answer (200) holding a session object",
+    "SIB-001": "a list answer (200) of a wallbox in [[wallboxes]]",
+    "SIB-002": "a `current` answer (200): a running session",
+    "SIB-003": "a listed session (a list answer with items)",
+    "SIB-004": "a wallbox in [[wallboxes]] whose list route answers",
+}
 
 
 # --- the supplementary contract ---
@@ -175,12 +246,15 @@ def item_matches_detail(item: Any, detail: Any, fields: Iterable[str]) -> Iterat
                           expected=session.get(key), actual=item.get(key))
 
 
-def paging_consistent(pages: Iterable[Any], complete: bool, settled: bool) -> Iterator[Finding]:
-    """XEP-002: the pages of one window, in order. `complete`: the walk reached the end (not cut short);
-    `settled`: the window lies in the past, so its total cannot change between requests."""
+def paging_consistent(pages: Iterable[Any], complete: bool, settled: bool, limit: int = PAGE_LIMIT) -> Iterator[Finding]:
+    """XEP-002: the pages of one window, in order, read with `limit`. `complete`: the walk reached the end (not
+    cut short); `settled`: the window lies in the past, so its total cannot change between requests."""
     pages = [p for p in pages if isinstance(p, dict) and isinstance(p.get("items"), list)]
     seen: set[Any] = set()
     for n, page in enumerate(pages):
+        if len(page["items"]) > limit:
+            yield Finding("/items", f"page {n + 1} holds {len(page['items'])} items, asked for limit={limit}",
+                          expected=f"<= {limit} items", actual=len(page["items"]))
         for i, item in enumerate(page["items"]):
             key = item.get("id") if isinstance(item, dict) else None
             if key in seen:
@@ -211,3 +285,87 @@ def current_matches_detail(current: Any, detail: Any) -> Iterator[Finding]:
         if not _same(session.get(key), other.get(key)):
             yield Finding(f"/session/session/{key}", f"current and detail disagree on {key}",
                           expected=other.get(key), actual=session.get(key))
+
+
+# --- the list route's window (SIB-003, XEP-004) and paging parameters (SIB-004) ---
+
+
+def window_instants(first: datetime.date, last: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    """[from 00:00Z, to + 1 day 00:00Z): the instants inclusive UTC days from..to cover."""
+    start = datetime.datetime.combine(first, datetime.time(), datetime.UTC)
+    return start, datetime.datetime.combine(last + _DAY, datetime.time(), datetime.UTC)
+
+
+def started_day(item: Any) -> datetime.date | None:
+    """The UTC day a listed session started on; None when started_at is no date-time with an offset."""
+    started = parse_instant(item.get("started_at")) if isinstance(item, dict) else None
+    return started.astimezone(datetime.UTC).date() if started is not None and started.tzinfo else None
+
+
+def listed_items(page: Any) -> list[Any]:
+    """The items of a list answer; none when it has no list of items (SIB-001's)."""
+    return page["items"] if isinstance(page, dict) and isinstance(page.get("items"), list) else []
+
+
+def listed_in_window(page: Any, first: datetime.date, last: datetime.date) -> Iterator[Finding]:
+    """SIB-003: every item of one list answer for the window first..last started inside it."""
+    low, high = window_instants(first, last)
+    for i, item in enumerate(listed_items(page)):
+        day = started_day(item)
+        if day is not None and not first <= day <= last:
+            yield Finding(f"/items/{i}/started_at", f"session {item.get('id')!r} started outside the window "
+                          f"from={first} to={last} (inclusive UTC days)",
+                          expected=f"{low.isoformat()} <= started_at < {high.isoformat()}", actual=item["started_at"])
+
+
+def _ids_by_day(items: Iterable[Any]) -> dict[datetime.date, set[Any]]:
+    found: dict[datetime.date, set[Any]] = {}
+    for item in items:
+        day = started_day(item)
+        if day is not None:
+            found.setdefault(day, set()).add(item.get("id"))
+    return found
+
+
+def windows_agree(whole: Iterable[Any], days: Mapping[datetime.date, Iterable[Any]], first: datetime.date,
+                  last: datetime.date, *, settled: bool, running: Any = None) -> Iterator[Finding]:
+    """XEP-004: the items of the whole window first..last (all of them: a walk that reached the end) against the
+    items listed for one-day windows (`days`: day -> items), and the `running` session object of `current`."""
+    whole = list(whole)
+    listed = _ids_by_day(whole)
+    for day, items in sorted(days.items()):
+        shown = _ids_by_day(items).get(day, set())
+        for missing in sorted(listed.get(day, set()) - shown, key=repr):
+            yield Finding("/items", f"session {missing!r} is listed for from={first} to={last} but not for the "
+                          f"one-day window from={day} to={day}, the day it started",
+                          expected=f"listed for {day}..{day}", actual="not listed")
+        if settled and first <= day <= last:
+            for extra in sorted(shown - listed.get(day, set()), key=repr):
+                yield Finding("/items", f"session {extra!r} is listed for the one-day window from={day} to={day} "
+                              f"but not for from={first} to={last}", expected=f"listed for {first}..{last}",
+                              actual="not listed")
+    running_day = started_day(running)
+    if running_day is not None and first <= running_day <= last \
+            and running.get("id") not in {i.get("id") for i in whole if isinstance(i, dict)}:
+        yield Finding("/items", f"the running session {running.get('id')!r} (current) started on {running_day}, inside "
+                      f"from={first} to={last}, but is not listed", expected="listed", actual="not listed")
+
+
+BAD_PAGING = ({"limit": PAGE_LIMIT + 1}, {"offset": -1})  # what SIB-004 sends (with a valid window)
+
+
+def paging_refused(answers: Iterable[tuple[Mapping[str, Any], int]]) -> Iterator[Finding]:
+    """SIB-004: each (query parameters out of range, status answered) is refused with a 4xx."""
+    for query, status in answers:
+        if not 400 <= status < 500:
+            asked = ", ".join(f"{k}={v}" for k, v in query.items())
+            yield Finding("", f"{asked} answered {status}, not a refusal", expected="4xx (e.g. 422)", actual=status)
+
+
+def current_findings(judged: Iterable[Finding]) -> Iterator[Finding]:
+    """XEP-005: the catalogue's findings on the session of a `current` body, each under XEP-005 at its own level,
+    naming its invariant, its pointer relative to the body; schema findings are left to SIB-002."""
+    for finding in judged:
+        if CATALOGUE[finding.check_id].family != "SCH":
+            yield Finding(f"/session{finding.pointer}", f"{finding.check_id}: {finding.message}", finding.expected,
+                          finding.actual, "XEP-005", finding.level)

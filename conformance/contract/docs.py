@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from conformance.contract import cross
 from conformance.contract.catalogue import BASES, CATALOGUE, FAMILIES, Invariant
+from conformance.contract.levels import Level
+
+
+class LiveEntry(Protocol):
+    """A live check of `run` as the docs show it (conformance.live.cases.LiveCase; this room does not import it).
+    Read-only members, so a frozen dataclass matches."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def level(self) -> Level: ...
+    @property
+    def statement(self) -> str: ...
+    @property
+    def cite(self) -> str: ...
+    @property
+    def file(self) -> str: ...
 
 ENTRIES = {**CATALOGUE, **cross.CROSS}  # the payload invariants, then the cross-endpoint and sibling checks
 ALL_FAMILIES = {**FAMILIES, **cross.FAMILIES}
@@ -47,8 +65,28 @@ def as_dict(inv: Invariant) -> dict[str, Any]:
     }
 
 
-def render_markdown() -> str:
-    """Both registries: the one document of every rule the suite judges."""
+def render_live_text(live: Sequence[LiveEntry]) -> str:
+    return "".join(f"{case.id:8} {case.level.value:6} {case.file:14} {case.statement}\n" for case in live)
+
+
+def render_live_json(live: Sequence[LiveEntry]) -> str:
+    return json.dumps([{"id": c.id, "level": c.level.value, "statement": c.statement, "cite": c.cite, "file": c.file}
+                       for c in live], indent=2, ensure_ascii=False) + "\n"
+
+
+def _live_markdown(live: Sequence[LiveEntry]) -> list[str]:
+    out = ["## Live checks of `run`", "",
+           "Judged against a deployment by `hems-conformance run` (`cases/live/*.json`; `hems-conformance invariants",
+           "--live`). A clause of an adopted standard keeps that standard's level (an RFC's MUST is MUST here); the",
+           "quote says which. `[judge.levels]` may lower one, and the run's notes say so.", ""]
+    for case in live:
+        out += [f"### {case.id} ({case.level.value}, `cases/live/{case.file}`)", "", case.statement, "",
+                f"> {case.cite}", ""]
+    return out
+
+
+def render_markdown(live: Sequence[LiveEntry] = ()) -> str:
+    """Both registries, and the live checks when given: the one document of every rule the suite judges."""
     out = [
         "# The invariant catalogue",
         "",
@@ -61,7 +99,7 @@ def render_markdown() -> str:
         "",
         "Basis: what each reading rests on. "
         + "; ".join(f"**{name}**: {meaning}" for name, meaning in BASES.items())
-        + ". A reading whose basis is a title alone is INFO.",
+        + ". A reading whose basis is a title alone is INFO; one whose basis is the charter is at least SHOULD.",
         "",
         "The quoted spec text (`>`) is verbatim from `spec/openapi.yaml`, whitespace folded: `; ` separates",
         "quotes from different places, `(...)` marks a cut (`tests/test_contract.py` checks every quote).",
@@ -78,4 +116,5 @@ def render_markdown() -> str:
                     f"> {inv.spec}", "", f"Spec location: `{inv.source}`", ""]
             if inv.reading:
                 out += [f"Reading: {inv.reading}", ""]
+    out += _live_markdown(live) if live else []
     return "\n".join(out)

@@ -1,7 +1,9 @@
 """The traceability matrix: every normative unit of the spec, with the checks that enforce it or why none can.
 
 A unit is one line of an enum description (`CHARGED_FROM_SOLAR - ...`), one sentence of any other description
-or summary, one `required` list, one `format`, one security requirement or one token URL. A catalogue
+or summary, one `required` list, one `format`, one security requirement or one token URL; the charter's three
+invariants (`CHARTER`, normative for this project whatever the spec's wording) and the units of spec/siblings.yaml
+(the list and current routes, enforced by the XEP and SIB checks) are units of their own. A catalogue
 invariant enforces a description unit when one of its verbatim quotes lies inside the unit (or the unit
 inside the quote); `_TABLE` adds the live cases and the structural units, and gives the reason for every
 unit no check can enforce. `tests/test_trace.py` fails on a unit with neither, so a new sentence of the
@@ -12,12 +14,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from conformance.contract import pointers
-from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.catalogue import CATALOGUE, CHARTER, Invariant
+from conformance.contract.cross import CROSS
+from conformance.contract.spec import bundled_spec_path, read_document
+from conformance.contract.standards import CLAUSES
 
 _ENUM_LINE = re.compile(r"[A-Z][A-Z_]*[A-Z]\s+-\s")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“(])")
@@ -97,13 +102,26 @@ def spec_units(document: Mapping[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
-def _quotes() -> dict[str, list[str]]:
-    """Each semantic invariant's verbatim quotes, cut into sentences, long enough to say something."""
+def _quotes(entries: Iterable[Invariant]) -> dict[str, list[str]]:
+    """Each check's verbatim quotes, cut into sentences, long enough to say something."""
     quotes = {}
-    for inv in CATALOGUE.values():
+    for inv in entries:
         pieces = [s for q in _QUOTE_SEPARATOR.split(inv.spec) for s in sentences(q)]
         quotes[inv.id] = [_fold(p) for p in pieces if len(p) >= _MIN_QUOTE]
     return quotes
+
+
+def _traced(units: Iterable[tuple[str, str]], quotes: dict[str, list[str]],
+            table: Callable[[str, str], tuple[tuple[str, ...], str | None]], source: str = "") -> list[Row]:
+    """A row per unit: the checks whose quotes lie in it (or it in them) plus the table's, else the table's reason."""
+    rows = []
+    for pointer, text in units:
+        unit = _fold(text)
+        checks = [check for check, pieces in quotes.items() if any(p in unit or unit in p for p in pieces)]
+        extra, reason = table(pointer, text)
+        checks += [c for c in extra if c not in checks]
+        rows.append(Row(source + pointer, text, sorted(checks, key=_check_order), None if checks else reason))
+    return rows
 
 
 _OP = "/paths/~1api~1partners~1v2.0~1org~1{org_id}~1users~1{user_id}~1wallboxes~1{wallbox_id}~1hems-sessions~1{session_id}/get"
@@ -195,17 +213,66 @@ def table_check_ids() -> set[str]:
 
 
 def trace(document: Mapping[str, Any]) -> list[Row]:
-    """Every unit of `document` with its checks (catalogue quotes plus `_TABLE`) or its reason."""
-    quotes = _quotes()
-    rows = []
-    for pointer, text in spec_units(document):
-        unit = _fold(text)
-        checks = [inv for inv, pieces in quotes.items() if any(p in unit or unit in p for p in pieces)]
-        key = _table_key(pointer, text)
-        extra, reason = _TABLE[key] if key is not None else ((), None)
-        checks += [c for c in extra if c not in checks]
-        rows.append(Row(pointer, text, sorted(checks, key=_check_order), None if checks else reason))
-    return rows
+    """Every unit of `document` with its checks (catalogue quotes plus `_TABLE`) or its reason, then the sibling
+    routes' (spec/siblings.yaml) and the charter's."""
+    rows = _traced(spec_units(document), _quotes(CATALOGUE.values()), _table_entry)
+    return rows + sibling_rows() + charter_rows()
+
+
+def _table_entry(pointer: str, text: str) -> tuple[tuple[str, ...], str | None]:
+    key = _table_key(pointer, text)
+    return _TABLE[key] if key is not None else ((), None)
+
+
+SIBLINGS_SOURCE = "siblings.yaml#"  # the pointers of the sibling routes' units (spec/siblings.yaml)
+_LIST = "/paths/~1api~1partners~1v2.0~1org~1{org_id}~1users~1{user_id}~1wallboxes~1{wallbox_id}~1hems-sessions/get"
+_CURRENT = _LIST.replace("hems-sessions/get", "hems-sessions~1current/get")
+_SENT = "a parameter the suite sends from the configuration ([[wallboxes]], [discover]); not a behaviour to judge"
+_SIBLING_TABLE: dict[tuple[str, str], tuple[tuple[str, ...], str | None]] = {
+    (f"{_LIST}/summary", ""): (("SIB-001", "XEP-002"), None),
+    (f"{_LIST}/parameters/3/schema/format", ""): ((), _SENT),
+    (f"{_LIST}/parameters/4/schema/format", ""): ((), _SENT),
+    (f"{_LIST}/responses/200/description", ""): (("SIB-001",), None),
+    (f"{_LIST}/security", ""): ((), "the sibling routes are read with each tenant's own token; authentication is "
+                                     "judged on the pinned endpoint (AUTH-*)"),
+    (f"{_CURRENT}/responses/200/description", ""): (("SIB-002",), None),
+    (f"{_CURRENT}/security", ""): ((), "the sibling routes are read with each tenant's own token; authentication is "
+                                        "judged on the pinned endpoint (AUTH-*)"),
+    ("/components/parameters/org_id/schema/format", ""): ((), _SENT),
+    ("/components/parameters/org_id/description", ""): ((), _SENT),
+    ("/components/parameters/user_id/schema/format", ""): ((), _SENT),
+    ("/components/parameters/user_id/description", ""): ((), _SENT),
+    ("/components/parameters/wallbox_id/schema/format", ""): ((), _SENT),
+    ("/components/parameters/wallbox_id/description", ""): ((), _SENT),
+    ("/components/schemas/HEMSSessionList/required", ""): (("SIB-001",), None),
+    ("/components/schemas/HEMSCurrentSession/required", ""): (("SIB-002",), None),
+}
+
+
+def sibling_rows(document: Mapping[str, Any] | None = None) -> list[Row]:
+    """The units of spec/siblings.yaml (the list and current routes), each with the XEP and SIB checks that quote
+    it or `_SIBLING_TABLE`'s, or the reason none can."""
+    if document is None:
+        document = read_document(bundled_spec_path("siblings.yaml"), "the sibling contract")[0]
+    return _traced(spec_units(document), _quotes(CROSS.values()),
+                   lambda pointer, text: _SIBLING_TABLE.get((pointer, ""), ((), None)), SIBLINGS_SOURCE)
+
+
+CHARTER_SOURCE = "charter#"  # the pointers of the charter's units: charter#/0 .. charter#/2
+
+
+def charter_rows() -> list[Row]:
+    """The charter's three invariants, each with the checks that enforce it."""
+    return [Row(f"{CHARTER_SOURCE}/{n}", text, sorted(checks, key=_check_order))
+            for n, (text, checks) in enumerate(CHARTER.items())]
+
+
+def with_standards(rows: list[Row]) -> list[Row]:
+    """The spec's rows, then one per observable clause of an adopted standard (`standards.CLAUSES`), whose pointer
+    names the standard and section; they do not change with the spec, so a comparison leaves them unmarked."""
+    change = "unchanged" if any(row.change for row in rows) else None
+    return rows + [Row(clause.where, clause.text, sorted(clause.checks, key=_check_order),
+                       None if clause.checks else clause.reason, change) for clause in CLAUSES]
 
 
 def _check_order(check: str) -> tuple[int, str]:
@@ -294,9 +361,15 @@ def render_markdown(rows: list[Row]) -> str:
         "Do not edit by hand.",
         "",
         "A unit is one line of an enum description, one sentence of any other description or summary, one",
-        "`required` list, one `format`, one security requirement or one token URL. Checks are catalogue",
+        "`required` list, one `format`, one security requirement or one token URL; the units of",
+        "`spec/siblings.yaml` (`siblings.yaml#...`: the list and current routes) and the charter's three",
+        "invariants (`charter#/N`: counters, references, outcomes) are units too, the charter normative whatever",
+        "the spec says. Checks are catalogue",
         "invariants (`hems-conformance invariants`) and live cases (`cases/live/`). With `--spec NEWER.yaml`",
         "the command marks the units a newer spec added, changed or removed: the readings to revisit.",
+        "After the spec's units come the observable clauses of the standards the spec adopts (RFC 6749, 6750,",
+        "9110, 9111 and the OWASP API Security Top 10), each quoted under its standard and section",
+        "(`conformance/contract/standards.py`), with the checks that hold it at its own level or why none can.",
         "",
         _summary(rows) + ".",
         "",

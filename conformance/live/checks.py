@@ -13,6 +13,47 @@ from conformance.live.cases import LiveCase, load_case_file, load_cases
 from conformance.live.procedures import PROCEDURES, Procedure
 from conformance.live.response_checks import RESPONSE_CHECKS, ResponseCheck
 
+# What each procedure and response check needs to be exercised, by function name: a check that judged nothing is
+# reported "not exercised" with it, never "passed". A function without an entry here fails tests/test_needs.py.
+NEEDS: dict[str, str] = {
+    "read_every_session": "a configured or discovered session",
+    "unauthenticated": "a configured session to request without a valid token",
+    "expired_token": "a token whose expires_in lies within auth.max_token_wait_s",
+    "unknown_session": "a configured session (its parents, to ask for an unknown id under them)",
+    "foreign_parents": "a configured session (its parents, to replace)",
+    "moved_session": "two configured sessions of one org on different wallboxes or users",
+    "cross_tenant": "a [tenant_b] table: a second tenant with its own sessions",
+    "stable_reads": "an ended session among the first configured ones, answered 200",
+    "undeclared_methods": "a configured session (its path, to send other methods to)",
+    "token_success": "a token endpoint the configured grant uses",
+    "token_bad_credentials": "a token endpoint the configured grant uses",
+    "token_bad_request": "a token endpoint the configured grant uses",
+    "token_no_store": "a token endpoint the configured grant uses",
+    "fuzz": "a configured session to anchor the generated requests",
+    "path_names_session": "a 200 of the session endpoint",
+    "json_200": "a 200 of the session endpoint",
+    "json_errors": "an error answer (4xx or 5xx) with a body",
+    "no_internals": "an error answer (4xx or 5xx) with a body",
+    "bearer_challenge": "a 401 answer",
+    "allow_on_405": "a 405 answer",
+    "no_server_error": "an answer of the session endpoint",
+    "malformed_rejected": "an answer to a request with a malformed path parameter",
+    "refresh_token_as_access": "a refresh token issued by the token endpoint (the password grant)",
+    "scheme_case": "a configured session answered 200 with the issued token",
+    "token_error_named": "a 401 answer to a request that carried a Bearer token",
+    "sibling_isolation": "[discover] with [[wallboxes]]: the list and current routes",
+    "distinct_tenant_tokens": "a [tenant_b] table: a second tenant with its own client",
+    "not_shared_cacheable": "a 200 of a route read with a valid token",
+    "no_foreign_ids": "an error answer with a body, and a configured session whose ids it could name",
+    "token_basic_challenge": "a client authenticated by HTTP Basic (token_auth_method = \"basic\")",
+    "token_basic_challenge_scheme": "a 401 with a challenge after HTTP Basic client authentication",
+    "token_query_credentials": "a token endpoint the configured grant uses",
+    "token_get_refused": "a token endpoint the configured grant uses",
+    "token_no_refresh_for_client": "a client_credentials token answer",
+    "token_extra_parameters": "a token endpoint the configured grant uses",
+    "refresh_token_binding": "two tenants' clients and a refresh token issued to tenant B",
+}
+
 
 @dataclass(frozen=True)
 class LiveCheck:
@@ -23,6 +64,11 @@ class LiveCheck:
     @property
     def id(self) -> str:
         return self.case.id
+
+    @property
+    def need(self) -> str:
+        """What the case needs to be exercised: its procedure's need, else its response check's."""
+        return NEEDS.get(self.case.procedure or "") or NEEDS.get(self.case.on_every_response or "", "")
 
 
 def bind(case: LiveCase, where: str) -> LiveCheck:

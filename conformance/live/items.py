@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from conformance.contract.levels import Level
 from conformance.errors import TargetError, UsageError
 from conformance.live.checks import LiveCheck, load_check_file
 from conformance.live.discovery import discover
@@ -42,8 +43,11 @@ def verdict_line(run: LiveRun, code: int | None = None, pytest_code: int | None 
     statuses = {r.id: r.status(run.options.strict) for r in run.ledger.records.values()}
     failed = sorted(i for i, status in statuses.items() if status is Status.FAILED)
     warned = sum(status is Status.WARNING for status in statuses.values())
+    notes = sum(r.levels_seen[Level.INFO] - r.accepted_levels[Level.INFO] for r in run.ledger.records.values()
+                if r.level is not Level.OFF)
     idle = sorted(i for i, status in statuses.items() if status is Status.NOT_EXERCISED)
     tail = f"; {warned} check(s) with warnings" if warned else ""
+    tail += f"; {notes} INFO note{'' if notes == 1 else 's'}" if notes else ""
     accepted = sum(status is Status.ACCEPTED for status in statuses.values())
     tail += f"; {accepted} failing check(s) accepted by the baseline" if accepted else ""
     stale = run.ledger.acceptance.stale() if run.ledger.acceptance else []
@@ -57,7 +61,7 @@ def verdict_line(run: LiveRun, code: int | None = None, pytest_code: int | None 
 
 
 def not_exercised(record: CheckRecord) -> str:
-    return f"not exercised: {record.id}: the run would need {record.unexercised}"
+    return f"not exercised: {record.id}: the run would need {record.missing()}"
 
 
 def unexercised_lines(run: LiveRun) -> list[str]:
@@ -77,7 +81,9 @@ class LiveCasesDir(pytest.Directory):
 class LiveCaseFile(pytest.File):
     def collect(self) -> Any:
         for check in load_check_file(self.path):
-            self.config.stash[RUN_KEY].add_case(check.case, check.on_every_response)
+            run = self.config.stash[RUN_KEY]
+            run.add_case(check.case, check.on_every_response)
+            run.ledger.records[check.id].need = check.need
             yield CheckItem.from_parent(self, name=check.id, check=check)
 
 

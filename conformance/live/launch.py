@@ -110,7 +110,7 @@ def run(request: RunRequest) -> int:
         print(line)
     for line in run.ledger.acceptance.lines() if run.ledger.acceptance else ():
         print(f"hems-conformance: baseline: {run.redactor.text(line)}")
-    for line in unexercised_lines(run) if not run.halted else ():
+    for line in unexercised_lines(run) if not run.halted and verdict.code in (0, 1) else ():  # no verdict: not judged
         print(f"hems-conformance: {line}")
     if request.annotations == "github":
         _annotate(folder, run)

@@ -24,6 +24,7 @@ from conformance.contract.served import served_session
 from conformance.live.client import PARSE_LIMIT
 from conformance.live.exchange import Exchange
 from conformance.live.ledger import Evidence, Ledger
+from conformance.report.redaction import PLACEHOLDER
 
 # Server internals that must never reach a client: Python/Java/.NET/Node stack traces, SQL, debug pages.
 # SQL as drivers and ORMs print it (upper-case keywords on one line, or select-from-where), not English such as
@@ -56,6 +57,7 @@ class ResponseContext:
     level_of: Callable[[str], Level]
     body_limit: int = PARSE_LIMIT  # max_body_mib, in bytes
     on_session: Callable[[Exchange, Judgement], None] | None = None  # each 200 the catalogue could read as a session
+    resource_ids: frozenset[str] = frozenset()  # the org, user and wallbox UUIDs (hex) of the configured sessions
 
     def finding(self, check_id: str, request: Request, message: str, *, pointer: str = "", expected: Any = None,
                 actual: Any = None) -> list[Evidence]:
@@ -195,6 +197,93 @@ def malformed_rejected(request: Request, ctx: ResponseContext, check_id: str) ->
     if exchange.status < 400:
         return ctx.finding(check_id, request, f"malformed {', '.join(request.malformed)} answered {exchange.status}",
                            expected="4xx", actual=exchange.status)
+    return []
+
+
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")  # RFC 6750 §2.1
+_ERROR_ATTRIBUTE = re.compile(r'(?i)(?:^|[\s,])error\s*=\s*"?([^",\s]*)')
+
+
+@response_check
+def token_error_named(request: Request, ctx: ResponseContext, check_id: str) -> list[Evidence]:
+    """The error attribute of a 401's Bearer challenge (RFC 6750 §3): a request that carried a token is told why,
+    error="invalid_token" (invalid_request allowed for a token that is not a b64token); a request without any
+    credentials, or with another scheme, gets no error code. Without a Bearer challenge at all, AUTH-004 speaks."""
+    exchange = request.exchange
+    if exchange.status != 401:
+        return []
+    sent = next((v for k, v in exchange.request_headers.items() if k.lower() == "authorization"), "")
+    scheme, _, credential = sent.partition(" ")
+    challenge = exchange.headers.get("www-authenticate", "")
+    # a 401 to `bearer TOKEN` is AUTH-007's finding (one defect, one finding); `Bearer` alone is neither case
+    if scheme.lower() == "bearer" and (scheme != "Bearer" or not credential.strip()) \
+            or not _BEARER_CHALLENGE.search(challenge):
+        return []
+    ctx.ledger.judged(check_id)
+    found = _ERROR_ATTRIBUTE.search(challenge)
+    if scheme != "Bearer":
+        if found is None:
+            return []
+        return ctx.finding(check_id, request, "401 to a request without a Bearer token names an error code",
+                           expected="no error attribute (the request had no token)", actual=challenge)
+    well_formed = credential.strip() == PLACEHOLDER or _B64TOKEN.fullmatch(credential.strip())
+    allowed = ("invalid_token",) if well_formed else ("invalid_token", "invalid_request")
+    if found is None or found.group(1) not in allowed:
+        return ctx.finding(check_id, request, "401 to a request with a Bearer token does not say why in its challenge",
+                           expected=f'WWW-Authenticate: Bearer error="{allowed[0]}"', actual=challenge)
+    return []
+
+
+def _directives(cache_control: str) -> dict[str, str]:
+    """Cache-Control directives by lower-case name (RFC 9111 §5.2: names are case-insensitive)."""
+    directives = {}
+    for part in cache_control.split(","):
+        name, _, value = part.strip().partition("=")
+        if name:
+            directives[name.strip().lower()] = value.strip().strip('"')
+    return directives
+
+
+@response_check
+def not_shared_cacheable(request: Request, ctx: ResponseContext, check_id: str) -> list[Evidence]:
+    """A 2xx to an authorized request carries no directive that lets a shared cache store it (RFC 9111 §3.5)."""
+    exchange = request.exchange
+    if not 200 <= exchange.status < 300 or not any(k.lower() == "authorization" for k in exchange.request_headers):
+        return []
+    ctx.ledger.judged(check_id)
+    cache_control = exchange.headers.get("cache-control", "")
+    directives = _directives(cache_control)
+    if "private" in directives or "no-store" in directives:
+        return []
+    shared: list[str] = [name for name in ("public", "s-maxage") if name in directives]
+    max_age = directives.get("max-age", "0")
+    if "must-revalidate" in directives and "no-cache" not in directives and max_age.isdigit() and int(max_age) > 0:
+        shared.append("must-revalidate")
+    if shared:
+        return ctx.finding(check_id, request, f"an authorized answer lets shared caches store it ({', '.join(shared)})",
+                           expected="private, no-store, or no shared-cache directive", actual=cache_control)
+    return []
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def uuid_hex(text: str) -> set[str]:
+    """The hyphenated UUIDs in `text`, as 32 lower-case hex digits (how ids are compared, whatever their case)."""
+    return {found.group(0).replace("-", "").lower() for found in _UUID.finditer(text)}
+
+
+@response_check
+def no_foreign_ids(request: Request, ctx: ResponseContext, check_id: str) -> list[Evidence]:
+    """An error body names no org, user or wallbox id of a known session that the request's URL did not carry."""
+    exchange = request.exchange
+    if exchange.status < 400 or not ctx.resource_ids:
+        return []
+    ctx.ledger.judged(check_id)
+    named = (uuid_hex(exchange.text) & ctx.resource_ids) - uuid_hex(exchange.url)
+    if named:
+        return ctx.finding(check_id, request, f"a {exchange.status} body names {len(named)} id(s) the request did not carry",
+                           expected="no id the caller did not send", actual=sorted(named)[:3])
     return []
 
 

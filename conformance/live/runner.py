@@ -9,10 +9,10 @@ import re
 import shlex
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import schemathesis
@@ -31,10 +31,10 @@ from conformance.live.cases import LiveCase
 from conformance.live.client import TargetClient
 from conformance.live.exchange import Exchange
 from conformance.live.ledger import Evidence, Ledger
-from conformance.live.response_checks import Request, ResponseCheck, ResponseContext, as_schemathesis_checks
-from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig
+from conformance.live.response_checks import Request, ResponseCheck, ResponseContext, as_schemathesis_checks, uuid_hex
+from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig, WallboxRef
 from conformance.report.baseline import Acceptance, Baseline
-from conformance.report.records import SIBLING_KIND, CheckRecord, mark_unexercised
+from conformance.report.records import SIBLING_KIND, CheckRecord, declared_need, mark_unexercised
 from conformance.report.redaction import PLACEHOLDER
 from conformance.report.timeline import SessionSample
 
@@ -44,6 +44,7 @@ EXIT_INTERRUPTED = 130
 GATEWAY_DOWN = (502, 504)
 _VERDICT_REACHED = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
 VERDICT_OR_INTERRUPTED = (*_VERDICT_REACHED, pytest.ExitCode.INTERRUPTED)  # pytest's codes the run's code replaces
+_SECRET_VARIABLES = {"password": "${HEMS_PASSWORD}", "refresh_token": "${HEMS_REFRESH_TOKEN}"}  # else the secret's
 _SHELL_SPECIAL = re.compile(r'[\\"`]|\$(?!\{?HEMS_)')  # what double quotes would not keep literal
 
 
@@ -84,7 +85,9 @@ class LiveRun:
         for invariant in self.invariants:
             kind = SIBLING_KIND if invariant.family == "SIB" else "invariant"
             self.ledger.register(CheckRecord(invariant.id, kind, self.level_of(invariant.id), invariant.statement,
-                                             f"{invariant.spec} ({invariant.source})", invariant.basis))
+                                             f"{invariant.spec} ({invariant.source})", invariant.basis,
+                                             need=declared_need(invariant.id)))
+            self._say_if_lowered(invariant.id, invariant.level)
         self.coverage = Coverage()  # what the sessions served held, each session counted once
         self.sessions = SessionSample(once=True)  # the sessions the report draws
         self._seen_lock = threading.Lock()
@@ -100,6 +103,16 @@ class LiveRun:
             self._response_checks.append((case.id, on_every_response))
         self.cases[case.id] = case
         self.ledger.register(CheckRecord(case.id, case.kind, self.level_of(case.id), case.statement, case.cite))
+        self._say_if_lowered(case.id, case.level)
+
+    def _say_if_lowered(self, check_id: str, default: Level) -> None:
+        """A check whose basis gives it a level (an adopted standard's MUST stays MUST) may be lowered in
+        [judge.levels]; the report says so, so a reader never mistakes the configured level for the standard's."""
+        configured = self.config.settings.level_of(check_id, default)
+        order = list(Level)
+        if order.index(configured) > order.index(default):
+            self.ledger.note(f"{check_id} is {default.value} by its basis; [judge.levels] lowers it to "
+                             f"{configured.value} in this run")
 
     def close(self) -> None:
         self.client.close()
@@ -169,22 +182,36 @@ class LiveRun:
                 exchange,
             )
 
-    def curl(self, exchange: Exchange) -> str:
+    def judge_sibling(self, exchange: Exchange) -> None:
+        """An answer of a route beside the session endpoint (the list and current routes): judged by the live
+        cases' response checks (a 401's challenge, internals in errors, cache directives, ids in errors, ...) as
+        the session endpoint's answers are; the catalogue is not run on it (discovery judges those bodies)."""
+        request = Request(exchange, curl=self.curl(exchange))
+        for check_id, check in self._response_checks:
+            for evidence in check(request, self.context, check_id):
+                self.ledger.add(evidence)
+
+    def curl(self, exchange: Exchange, token_variable: str = "$HEMS_TOKEN") -> str:
         """A reproduction with shell variables where secrets were: $HEMS_TOKEN (a fresh token), and for the token
-        endpoint the form it sent and its Basic credentials with ${HEMS_CLIENT_SECRET} and ${HEMS_PASSWORD}."""
+        endpoint the form it sent and its Basic credentials with ${HEMS_CLIENT_SECRET} and ${HEMS_PASSWORD}; a
+        query string that held a secret is sent with -G and --data-urlencode, as the request did."""
         parts = ["curl", "-sS", "-X", exchange.method]
         for name, value in exchange.request_headers.items():
             if name.lower() in ("user-agent", "x-request-id", "accept-encoding", "connection", "content-length"):
                 continue
             if name.lower() == "authorization" and value.lower().startswith("bearer "):
-                value = value.replace(PLACEHOLDER, "$HEMS_TOKEN")
+                value = value.replace(PLACEHOLDER, token_variable)
             parts += ["-H", f"{name}: {value}"]
         if exchange.request_basic:
             parts += ["-u", exchange.request_basic.replace(PLACEHOLDER, "${HEMS_CLIENT_SECRET}")]
-        for key, value in exchange.request_form:
-            variable = "${HEMS_PASSWORD}" if key == "password" else "${HEMS_CLIENT_SECRET}"
+        url, query = exchange.url, []  # query: (name, value) pairs moved out of the URL for curl -G
+        if PLACEHOLDER in urlsplit(url).query and not exchange.request_form:
+            url, query = urlsplit(url)._replace(query="").geturl(), parse_qsl(urlsplit(url).query, keep_blank_values=True)
+            parts.append("-G")
+        for key, value in (*exchange.request_form, *query):
+            variable = _SECRET_VARIABLES.get(key, "${HEMS_CLIENT_SECRET}")
             parts += ["--data-urlencode", f"{key}={value.replace(PLACEHOLDER, variable)}"]
-        parts.append(exchange.url)
+        parts.append(url)
         return " ".join(map(_shell_word, parts))
 
     def preflight(self, discover: Callable[[LiveRun], None]) -> None:
@@ -196,6 +223,7 @@ class LiveRun:
             return
         self._preflown = True
         discover(self)
+        self.context.resource_ids = frozenset(_parent_ids(self.config))
         for key, tenant in self.config.tenants():
             exchange = self.read(tenant.sessions[0], tenant=key, note=f"tenant {key.upper()}: first read, before any check")
             self.usable(exchange, key)
@@ -219,9 +247,10 @@ class LiveRun:
         mark_unexercised(self.ledger.records, self.coverage)
 
     def finding(self, check_id: str, message: str, exchange: Exchange | None = None, *, pointer: str = "",
-                expected: Any = None, actual: Any = None) -> None:
+                expected: Any = None, actual: Any = None, token_variable: str = "$HEMS_TOKEN") -> None:
+        """`token_variable`: what the reproduction's Bearer credential stands for (a refresh token, say)."""
         finding = Finding(pointer, message, expected, actual, check_id, self.level_of(check_id))
-        self.ledger.add(Evidence(finding, exchange, self.curl(exchange) if exchange else ""))
+        self.ledger.add(Evidence(finding, exchange, self.curl(exchange, token_variable) if exchange else ""))
 
     def _retried(self, status: int, url: str) -> None:
         """A 429 / 503 the client waited out: correct behaviour, but the spec does not document it."""
@@ -237,6 +266,9 @@ class LiveRun:
         if not self.halted:
             self.halt_code = 2 if isinstance(error, UsageError) else 3
             self.halted = " ".join(self.redactor.text(str(error)).split()) or type(error).__name__
+            for record in self.ledger.records.values():  # not judged because the run stopped: skipped, not idle
+                if not record.judged and not record.skipped:
+                    self.ledger.skip(record.id, "nothing to judge: the run stopped before this check")
 
     def exit_code(self, pytest_status: int = pytest.ExitCode.OK) -> int:
         """0 / 1 from the ledger, 2 / 3 if halted; pytest's own trouble (interrupted, usage) leaves no verdict."""
@@ -250,6 +282,14 @@ class LiveRun:
             return self.halt_code
         return 1 if self.ledger.failing(self.options.strict) else 0
 
+
+
+def _parent_ids(config: TargetConfig) -> Iterator[str]:
+    """The org, user and wallbox ids of every configured or discovered session and wallbox, as RSP-007 compares them."""
+    for _, tenant in config.tenants():
+        refs: tuple[SessionRef | WallboxRef, ...] = (*tenant.sessions, *tenant.wallboxes)
+        for ref in refs:
+            yield from uuid_hex(f"{ref.org_id} {ref.user_id} {ref.wallbox_id}")
 
 
 def _shell_word(text: str) -> str:

@@ -191,9 +191,13 @@ class _Run:
             self.decide(when, "hold", "tracking: surplus within one step", surplus)
 
     def stop(self, when: datetime, reason: str, surplus: float | None) -> None:
+        """Steering ends: a 0 A command where a proven cap is to be lifted, else the profile is cleared without a
+        command row. A 0 A command on a box no cap ever moved would converge trivially and read applied, and a
+        steering_ineffective session must have none applied under either reading of 'none verified as applied'."""
         self.state = "IDLE"
         self.surplus_held = 0
-        self.decide(when, "stop", reason, surplus, (0, self.commanded[1] if self.commanded else 1))
+        proven = any(c["outcome"] == "applied" and c["commanded_amps"] > 0 for c in self.commands)
+        self.decide(when, "stop", reason, surplus, (0, self.commanded[1] if self.commanded else 1) if proven else None)
 
     def charge(self, surplus: float | None) -> None:
         """Energy drawn from the sun over one interval at the current offered power."""

@@ -161,12 +161,37 @@ def fanned_out_decision(p: Payload) -> Payload | None:
 @mutation("REF-004")
 def dispatching_hold(p: Payload) -> Payload | None:
     """A decision saved as hold though its command went out: the kind was written from the gate's first
-    verdict, the dispatch happened anyway."""
-    dispatched = _dispatched(p)
+    verdict, the dispatch happened anyway. A start keeps its kind: the steps after it would lose their start
+    (KND-002's)."""
+    dispatched = [d for d in _dispatched(p) if d["decision"] != "start"]
     if not dispatched:
         return None
     dispatched[-1]["decision"] = "hold"
     return p
+
+
+@mutation("REF-005")
+def orphaned_command(p: Payload) -> Payload | None:
+    """The decision that dispatched a step or stop saved again as not dispatched, its link dropped (a retried
+    save overwrote the row): the command row stands, named by no decision."""
+    dispatched = [d for d in _dispatched(p) if d["decision"] in ("step", "stop")]
+    if not dispatched:
+        return None
+    dispatched[-1]["dispatched"], dispatched[-1]["steering_command_id"] = False, None
+    return p
+
+
+@mutation("REF-006")
+def hold_names_command_in_force(p: Payload) -> Payload | None:
+    """A hold that names the command in force: the decision row copied the last link forward."""
+    last = None
+    for d in p["decisions"]:
+        if d["dispatched"]:
+            last = d["steering_command_id"]
+        elif d["decision"] == "hold" and last is not None:
+            d["steering_command_id"] = last
+            return p
+    return None
 
 
 # --- KND ---
@@ -209,6 +234,26 @@ def stop_resends_minimum(p: Payload) -> Payload | None:
         command["commanded_watts"] = 6.0 * _DEFAULTS.nominal_voltage_v * (command["commanded_phases"] or 1)
         if command["observed_current_offered_a"] is not None:
             command["observed_current_offered_a"] = 6.0
+        return p
+    return None
+
+
+@mutation("KND-004")
+def step_without_dispatch(p: Payload) -> Payload | None:
+    """A step saved as not dispatched and its command row never written (the dispatch was dropped after the
+    decision): the cap the step computed never went out. Counters follow the rows that are left."""
+    if not _ended(p):
+        return None
+    by_id = {c["id"]: c for c in p["commands"]}
+    for d in reversed(p["decisions"]):
+        command = by_id.get(d["steering_command_id"]) if d["decision"] == "step" and d["dispatched"] else None
+        if command is None or command["outcome"] == "applied":
+            continue  # an applied step may be the one that makes the session charged_from_solar
+        d["dispatched"], d["steering_command_id"] = False, None
+        p["commands"].remove(command)
+        session = p["session"]
+        session["commands_sent"] -= 1
+        session["commands_ineffective"] -= command["outcome"] in _DEFAULTS.ineffective_verdicts
         return p
     return None
 
@@ -317,6 +362,27 @@ def charged_with_zero_energy(p: Payload) -> Payload | None:
     session["energy_from_solar_kwh"] = 0.0
     if session["savings_eur"] is not None:
         session["savings_eur"] = 0.0
+    return p
+
+
+@mutation("OUT-008")
+def ineffective_with_applied_stop(p: Payload) -> Payload | None:
+    """A steering_ineffective session whose finalize sent a 0 A stop the box trivially obeyed: the stop reads
+    applied (and is counted), though 'none verified as applied'."""
+    session, decisions = p["session"], p["decisions"]
+    if session["outcome"] != "steering_ineffective" or not decisions or not p["commands"]:
+        return None
+    stop = decisions[-1]
+    if stop["decision"] != "stop" or stop["dispatched"]:
+        return None
+    last = p["commands"][-1]
+    command_id = max(c["id"] for c in p["commands"]) + 1
+    stop["dispatched"], stop["steering_command_id"] = True, command_id
+    p["commands"].append({**last, "id": command_id, "time": _shifted(stop["time"], timedelta(seconds=2)),
+                          "commanded_watts": 0.0, "commanded_amps": 0.0, "dispatch_status": "applied",
+                          "outcome": "applied", "observed_current_offered_a": 0.0, "observed_power_w": 0.0})
+    session["commands_sent"] += 1
+    session["commands_applied"] += 1
     return p
 
 

@@ -19,7 +19,7 @@ from conformance.contract.payload import LazyView
 from conformance.offline.sources import Payload, SourceError
 from conformance.report.baseline import Entry
 from conformance.report.excerpt import excerpt
-from conformance.report.records import EVIDENCE_PER_CHECK, CheckRecord, Status, mark_unexercised
+from conformance.report.records import EVIDENCE_PER_CHECK, CheckRecord, Status, declared_need, mark_unexercised
 from conformance.report.summary import TEXT_LIMIT, finding_entry
 from conformance.report.timeline import SessionSample
 
@@ -106,7 +106,8 @@ class CheckEvidence:
     def __init__(self, judge: Judge) -> None:
         settings = judge.settings
         self.records = {inv.id: CheckRecord(inv.id, "invariant", settings.level_of(inv.id, inv.level), inv.statement,
-                                            f"{inv.spec} ({inv.source})", inv.basis) for inv in CATALOGUE.values()}
+                                            f"{inv.spec} ({inv.source})", inv.basis, need=declared_need(inv.id))
+                        for inv in CATALOGUE.values()}
         self.kept: dict[str, list[dict[str, Any]]] = {check_id: [] for check_id in self.records}
         self.served = judge.served
         self.errors: list[dict[str, str]] = []
@@ -147,7 +148,7 @@ class CheckEvidence:
     def settle(self, strict: bool) -> dict[str, str]:
         """Once every payload is in: mark the invariants no payload exercised; return them with what they need."""
         mark_unexercised(self.records, self.coverage)
-        return {r.id: r.unexercised for r in self.records.values() if r.status(strict) is Status.NOT_EXERCISED}
+        return {r.id: r.missing() for r in self.records.values() if r.status(strict) is Status.NOT_EXERCISED}
 
 
 def _entry(payload: Payload, finding: Finding) -> dict[str, Any]:

@@ -95,8 +95,8 @@ def junit_xml(summary: dict[str, Any]) -> str:
             ET.SubElement(case, "skipped", type="pytest.skip", message=check["skip_reason"])
         elif check["status"] == Status.NOT_EXERCISED.value:
             ET.SubElement(case, "skipped", type="pytest.skip", message=f"not exercised: needs {check['needs']}")
-        elif check["status"] == Status.WARNING.value:
-            ET.SubElement(case, "system-out").text = f"{check['findings_total']} warning finding(s)"
+        elif check["status"] in (Status.WARNING.value, Status.INFO.value):
+            ET.SubElement(case, "system-out").text = f"{check['findings_total']} {check['status']} finding(s)"
     if errors:  # unreadable input is no invariant's failure, but CI must not show the run as green
         case = ET.SubElement(suite, "testcase", classname="input", name="readable input", time="0.000")
         failure = ET.SubElement(case, "failure", message=f"{summary['counts']['input_errors']} input error(s)")
@@ -163,5 +163,10 @@ def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: 
         print(f"hems-conformance: baseline: {line}", file=sys.stderr)
     for line in github_annotations(summary, Redactor()) if annotations == "github" else ():
         print(line, flush=True)
+    if tally.exit_code() in (0, 1):  # a verdict was reached: say what it does not cover
+        for check in summary["checks"]:
+            if check["status"] == Status.NOT_EXERCISED.value:
+                print(f"hems-conformance: not exercised: {check['id']}: the input would need {check['needs']}",
+                      file=sys.stderr)
     print(f"hems-conformance: reports in {folder.path}/ ({SUMMARY}, {HTML}, {JUNIT}, {MARKDOWN})", file=sys.stderr)
     return tally.exit_code()

@@ -102,6 +102,30 @@ FAULTS: dict[str, Fault] = {
               "token errors are 403 {\"detail\": ...} without an RFC 6749 error code"),
         Fault("token-cacheable", ("TOK-004",), "token answers carry no Cache-Control: no-store"),
         Fault("token-type-not-bearer", ("TOK-001",), "token answers say token_type \"mac\" for a Bearer token"),
+        Fault("refresh-token-accepted", ("AUTH-006",),
+              "the refresh tokens of the password grant are accepted as Bearer access tokens"),
+        Fault("scheme-case-sensitive", ("AUTH-007",), "the auth scheme is compared case-sensitively: `bearer TOKEN` is 401"),
+        Fault("challenge-without-error", ("AUTH-008",),
+              "401s for an expired or unknown token challenge without error=\"invalid_token\""),
+        Fault("invalid-client-without-challenge", ("TOK-005",),
+              "invalid_client after HTTP Basic is 401 without a WWW-Authenticate challenge"),
+        Fault("invalid-client-bearer-challenge", ("TOK-011",),
+              "invalid_client after HTTP Basic challenges with Bearer (as oauthlib does), not Basic"),
+        Fault("token-query-credentials", ("TOK-006",),
+              "the token endpoint reads its parameters from the query string too: credentials in the URI get a token"),
+        Fault("token-get-allowed", ("TOK-007",), "the token endpoint answers GET like POST, reading the query string"),
+        Fault("shared-cacheable-sessions", ("RSP-006",),
+              "session answers carry Cache-Control: public, max-age=600 (a shared cache may serve them to anyone)"),
+        Fault("ids-in-errors", ("RSP-007",),
+              "a 404 for an existing session names its owner's org, user and wallbox ids"),
+        Fault("refresh-token-for-client-credentials", ("TOK-008",),
+              "client_credentials answers carry a refresh_token too"),
+        Fault("token-strict-parameters", ("TOK-009",),
+              "the token endpoint refuses an unrecognized parameter and an empty one (scope=) with invalid_request"),
+        Fault("refresh-token-unbound", ("TOK-010",),
+              "a refresh token is honoured whichever client presents it"),
+        Fault("shared-token-across-tenants", ("OBJ-006",),
+              "the token endpoint hands every client the first token it issued (a cache keyed on nothing)"),
     )
 }
 # Faults of the sibling routes (list, current): a deployment with one serves those routes and its written config
@@ -112,6 +136,17 @@ SIBLING_FAULTS: dict[str, Fault] = {
     for f in (
         Fault("list-detail-mismatch", ("XEP-001",),
               "list items of ended sessions carry a stale savings_eur (a cache the detail route bypasses)"),
+        Fault("sibling-routes-cross-tenant", ("OBJ-005",),
+              "the list and current routes do not check the caller's tenant or the wallbox's parents"),
+        Fault("list-includes-day-before", ("SIB-003",),
+              "the list also serves sessions started the day before from (a local-time or off-by-one lower bound)"),
+        Fault("list-to-exclusive", ("XEP-004",),
+              "the list reads to as exclusive: sessions started on to, the running one among them, are missing"),
+        Fault("list-total-page-length", ("XEP-002",), "total is the page's length, not the window's count"),
+        Fault("list-paging-unchecked", ("SIB-004",),
+              "limit over 200 and a negative offset are clamped and answered 200, not refused"),
+        Fault("current-rolled-up", ("XEP-005",),
+              "current serves the running session with a rolled-up outcome (a stale cache of the finalize)"),
     )
 }
 _ALL = FAULTS | SIBLING_FAULTS

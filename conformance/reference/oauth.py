@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, unquote_plus
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
-GRANTS = ("client_credentials", "password")
+GRANTS = ("client_credentials", "password", "refresh_token")
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,7 @@ class TokenIssuer:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.credentials, self.ttl_s, self.clock = dict(credentials), ttl_s, clock
         self._tokens: dict[str, tuple[str, float]] = {}  # token -> (tenant, expiry on `clock`)
+        self._refresh: dict[str, str] = {}  # refresh token -> tenant (never an access token)
 
     def _client(self, client_id: str | None, secret: str | None) -> Credentials:
         for creds in self.credentials.values():
@@ -119,9 +120,11 @@ class TokenIssuer:
                 return creds
         raise OAuthError("invalid_client", "client authentication failed", 401)
 
-    def tenant_for(self, form: dict[str, str], authorization: str, basic_only: bool = False) -> str:
+    def tenant_for(self, form: dict[str, str], authorization: str, basic_only: bool = False,
+                   bind_refresh: bool = True) -> str:
         """The tenant a valid token request (its fields, its Authorization header) authenticates, or OAuthError.
-        `basic_only`: the client authenticates with HTTP Basic or not at all, never in the body."""
+        `basic_only`: the client authenticates with HTTP Basic or not at all, never in the body. `bind_refresh`:
+        a refresh token is honoured only for the client it was issued to (RFC 6749 §10.4)."""
         basic = _basic(authorization)
         if basic_only and ("client_id" in form or "client_secret" in form):
             raise OAuthError("invalid_request", "authenticate the client with HTTP Basic, not in the body")
@@ -136,6 +139,11 @@ class TokenIssuer:
         if grant == "client_credentials":
             return self._client(client_id, secret).tenant
         client = self._client(client_id, secret) if client_id else None
+        if grant == "refresh_token":  # RFC 6749 §6; a public client (no client_id) cannot be told apart
+            owner = self._refresh.get(form.get("refresh_token") or "")
+            if owner is None or (bind_refresh and client is not None and client.tenant != owner):
+                raise OAuthError("invalid_grant", "the refresh token is invalid or was issued to another client")
+            return owner
         username, password = form.get("username"), form.get("password")
         if not username or password is None:
             raise OAuthError("invalid_request", "the password grant needs username and password")
@@ -154,6 +162,19 @@ class TokenIssuer:
         token = secrets.token_urlsafe(32)
         self._tokens[token] = (tenant, now + self.ttl_s)
         return token, max(1, round(self.ttl_s))
+
+    def refresh_token(self, tenant: str) -> str:
+        """A refresh token bound to `tenant` (RFC 6749 §1.5): it obtains access tokens, it is not one."""
+        if len(self._refresh) > 1024:
+            self._refresh.clear()
+        token = secrets.token_urlsafe(32)
+        self._refresh[token] = tenant
+        return token
+
+    def lookup_refresh(self, token: str) -> tuple[str, bool] | None:
+        """(tenant, False) for a refresh token this issuer made (the refresh-token-accepted fault reads it)."""
+        tenant = self._refresh.get(token)
+        return None if tenant is None else (tenant, False)
 
     def lookup(self, token: str) -> tuple[str, bool] | None:
         """(tenant, expired) for a token this issuer made; None for any other string."""

@@ -27,7 +27,7 @@ import traceback
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import tomli_w
@@ -63,6 +63,7 @@ _UUID = re.compile(r"(?:urn:uuid:)?(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")  # RFC 6750 §2.1
 _ANY_TENANT = ""  # the caller when auth-not-enforced serves a request without credentials
+_TOKEN_PARAMETERS = ("grant_type", "client_id", "client_secret", "username", "password", "scope", "refresh_token")
 
 
 def _encode(payload: Any) -> bytes:
@@ -154,6 +155,7 @@ class Deployment:
         self._bodies = {s.session_id: _encode(self.variants.transform(s.payload)) for s in self.fleet.sessions}
         self._reads: Counter[int] = Counter()
         self._requests = itertools.count()
+        self._shared_token: tuple[str, int] | None = None  # shared-token-across-tenants
         routes = [Route(TOKEN_PATH, self.token, methods=METHODS)]
         if self.podero:  # Django's routing: the slashless path is APPEND_SLASH's redirect, never the token view
             routes += [Route(PODERO_TOKEN_PATH, self.podero_token, methods=METHODS),
@@ -182,7 +184,7 @@ class Deployment:
 
     def _unauthorized(self, error: str | None = None, description: str = "", status: int = 401) -> Response:
         challenge = f'Bearer realm="{REALM}"'
-        if error:
+        if error and not (error == "invalid_token" and self.faults.on("challenge-without-error")):
             challenge += f', error="{error}", error_description="{description}"'
         headers = {} if self.faults.on("missing-www-authenticate") else {"WWW-Authenticate": challenge}
         return self._error(status, "Unauthorized" if status == 401 else "Bad Request", headers)
@@ -208,7 +210,9 @@ class Deployment:
         return await self._token(request, basic_only=True)
 
     async def _token(self, request: Request, *, basic_only: bool) -> Response:
-        if request.method != "POST":
+        reads_query = self.faults.on("token-get-allowed") if request.method == "GET" else \
+            self.faults.on("token-query-credentials")
+        if request.method != "POST" and not (request.method == "GET" and reads_query):
             return self._error(405, "Method Not Allowed", {"Allow": "POST"})
         if self.faults.on("token-endpoint-500"):
             return self._error(500, "Internal Server Error")
@@ -219,19 +223,37 @@ class Deployment:
                 if fields is None and not basic_only:
                     return self._error(400, "Cannot parse request body")
                 fields = fields or {}  # a JSON backend reads a form as no fields at all
+            elif request.method == "GET":
+                fields = {}
             else:
                 fields = form_fields(body, content_type)
-            tenant = self.issuer.tenant_for(fields, request.headers.get("authorization", ""), basic_only)
+            if reads_query:
+                fields = dict(request.query_params) | fields
+            if self.faults.on("token-strict-parameters") and any(
+                    key not in _TOKEN_PARAMETERS or not value for key, value in fields.items()):
+                raise OAuthError("invalid_request", "unrecognized or empty parameter")
+            tenant = self.issuer.tenant_for(fields, request.headers.get("authorization", ""), basic_only,
+                                            bind_refresh=not self.faults.on("refresh-token-unbound"))
         except OAuthError as exc:
             if self.faults.on("token-errors-not-rfc"):
                 return self._error(403, exc.description)
-            challenge = {"WWW-Authenticate": f'Basic realm="{REALM}"'} if exc.status == 401 else {}
+            scheme = "Bearer" if self.faults.on("invalid-client-bearer-challenge") else "Basic"
+            challenge = {"WWW-Authenticate": f'{scheme} realm="{REALM}"'} \
+                if exc.status == 401 and not self.faults.on("invalid-client-without-challenge") else {}
             return self._json({"error": exc.error, "error_description": exc.description}, exc.status,
                               NO_STORE | challenge)
-        token, expires_in = self.issuer.issue(tenant)
+        if self.faults.on("shared-token-across-tenants"):  # the first token issued, whoever asks
+            self._shared_token = self._shared_token or self.issuer.issue(tenant)
+            token, expires_in = self._shared_token
+        else:
+            token, expires_in = self.issuer.issue(tenant)
+        # RFC 6749 §4.3.3: the password grant may issue a refresh token (§4.4.3: client credentials should not)
+        refreshing = ("password", "client_credentials") if self.faults.on("refresh-token-for-client-credentials") \
+            else ("password",)
+        refresh = {"refresh_token": self.issuer.refresh_token(tenant)} if fields.get("grant_type") in refreshing else {}
         headers = {} if self.faults.on("token-cacheable") else NO_STORE
         token_type = "mac" if self.faults.on("token-type-not-bearer") else "Bearer"
-        answer = {"access_token": token, "token_type": token_type, "expires_in": expires_in}
+        answer = {"access_token": token, "token_type": token_type, "expires_in": expires_in} | refresh
         return JSONResponse(answer | ({"scope": PODERO_SCOPE} if self.podero else {}), 200, headers)
 
     # --- the session endpoint ---
@@ -239,12 +261,15 @@ class Deployment:
     def _caller(self, request: Request) -> str | Response:
         """The tenant whose token the request carries, or the 401 to answer."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer":
+        bearer = scheme == "Bearer" if self.faults.on("scheme-case-sensitive") else scheme.lower() == "bearer"
+        if not bearer:  # RFC 9110 §11.1: the scheme is a case-insensitive token
             return _ANY_TENANT if self.faults.on("auth-not-enforced") else self._unauthorized()
         token = token.strip()
         if self.variants.on("malformed-token-400") and not _B64TOKEN.fullmatch(token):
             return self._unauthorized("invalid_request", "The access token is malformed", 400)
         found = self.issuer.lookup(token)
+        if found is None and self.faults.on("refresh-token-accepted"):
+            found = self.issuer.lookup_refresh(token)
         if found is None:
             if token and self.faults.on("any-token-accepted"):
                 return self.fleet.tenants[0].key
@@ -304,6 +329,10 @@ class Deployment:
             if self.variants.on("forbidden-not-found") or (
                     self.variants.on("forbidden-across-tenants") and self._foreign(caller, session_id)):
                 return self._error(403, "Forbidden")
+            owner = self._stored.get(session_id)
+            if owner is not None and self.faults.on("ids-in-errors"):
+                return self._error(404, f"session {session_id} belongs to org {owner.org_id}, user {owner.user_id}, "
+                                        f"wallbox {owner.wallbox_id}")
             return self._error(404, "Not Found")
         body = self._bodies[session_id]
         if self.faults.on("unstable-reads") and stored.payload["session"]["ended_at"] is not None:
@@ -311,7 +340,8 @@ class Deployment:
         if self.variants.on("served-at-stamp"):
             body = _encode(json.loads(body) | {"x_served_at": datetime.now(UTC).isoformat(timespec="microseconds")})
         media_type = "text/html; charset=utf-8" if self.faults.on("wrong-content-type") else "application/json"
-        return Response(body, 200, {"Cache-Control": "no-store"}, media_type)
+        cache = "public, max-age=600" if self.faults.on("shared-cacheable-sessions") else "no-store"
+        return Response(body, 200, {"Cache-Control": cache}, media_type)
 
     def _foreign(self, caller: str, session_id: int) -> bool:
         """The session exists but belongs to another tenant (forbidden-across-tenants answers 403 for it)."""
@@ -340,6 +370,8 @@ class Deployment:
             return caller
         try:
             org, user, wallbox = parse_parents(request.path_params)
+            if self.faults.on("sibling-routes-cross-tenant"):  # the wallbox found by its own id, for anyone
+                return [s for s in self.fleet.sessions if s.wallbox_id == wallbox]
         except _Invalid as exc:
             return self._json({"detail": exc.errors}, 422)
         if not any(self._owns(caller, tenant, org, user, wallbox) for tenant in self.fleet.tenants):
@@ -358,12 +390,16 @@ class Deployment:
         if isinstance(sessions, Response):
             return sessions
         try:
-            first, last, limit, offset = siblings.parse_window(request.query_params)
+            first, last, limit, offset = siblings.parse_window(request.query_params,
+                                                               ranges=not self.faults.on("list-paging-unchecked"))
         except siblings.QueryError as exc:
             return self._json({"detail": exc.errors}, 422)
+        first -= timedelta(days=self.faults.on("list-includes-day-before"))
+        last -= timedelta(days=self.faults.on("list-to-exclusive"))
         chosen = siblings.in_window(sessions, first, last)
         items = [self._list_item(s) for s in chosen[offset:offset + limit]]
-        return self._json({"total": len(chosen), "items": items}, 200)
+        total = len(items) if self.faults.on("list-total-page-length") else len(chosen)
+        return self._json({"total": total, "items": items}, 200)
 
     def _list_item(self, stored: StoredSession) -> dict[str, Any]:
         item = self._served(stored.session_id)["session"]
@@ -379,7 +415,10 @@ class Deployment:
         stored = siblings.running(sessions)
         if stored is None:
             return self._error(404, "Not Found")
-        return self._json({"session": self._served(stored.session_id)}, 200)
+        running = self._served(stored.session_id)
+        if self.faults.on("current-rolled-up"):
+            running["session"]["outcome"] = "no_surplus"
+        return self._json({"session": running}, 200)
 
     # --- the target configuration `hems-conformance run` reads ---
 

@@ -60,15 +60,16 @@ def _integer(query: Mapping[str, str], name: str, default: int, low: int, high: 
     return value
 
 
-def parse_window(query: Mapping[str, str]) -> tuple[datetime.date, datetime.date, int, int]:
-    """(from, to, limit, offset) of a list request, or QueryError listing every bad parameter (422)."""
+def parse_window(query: Mapping[str, str], *, ranges: bool = True) -> tuple[datetime.date, datetime.date, int, int]:
+    """(from, to, limit, offset) of a list request, or QueryError listing every bad parameter (422). Without
+    `ranges` (the fault list-paging-unchecked), limit and offset out of range are clamped, not refused."""
     errors: list[dict[str, Any]] = []
     first, last = _day(query, "from", errors), _day(query, "to", errors)
-    limit = _integer(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT, errors)
-    offset = _integer(query, "offset", 0, 0, None, errors)
+    limit = _integer(query, "limit", DEFAULT_LIMIT, 1 if ranges else -2**63, MAX_LIMIT if ranges else None, errors)
+    offset = _integer(query, "offset", 0, 0 if ranges else -2**63, None, errors)
     if errors or first is None or last is None:
         raise QueryError(errors)
-    return first, last, limit, offset
+    return first, last, min(max(limit, 1), MAX_LIMIT), max(offset, 0)
 
 
 def started_day(stored: StoredSession) -> datetime.date | None:

@@ -16,7 +16,15 @@ from conformance.contract.levels import Level
 from conformance.errors import InputError
 from conformance.report.html import STYLE
 from conformance.report.records import Status
-from conformance.report.summary import RUNNING, SUMMARY, SUMMARY_FORMAT, finding_line, first_request, write_report_file
+from conformance.report.summary import (
+    RUNNING,
+    SUMMARY,
+    SUMMARY_FORMAT,
+    every_check,
+    finding_line,
+    first_request,
+    write_report_file,
+)
 from conformance.report.timeline import timeline_svg
 
 
@@ -145,10 +153,10 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> Comparison:
         result.warnings.append(f"comparing a {old.get('kind')} summary with a {new.get('kind')} one: their findings "
                                "name requests and payloads, so none match")
     strict = bool(new.get("metadata", {}).get("strict"))
-    before = {c["id"]: c for c in old["checks"] if isinstance(c, dict) and "id" in c}
+    before = {c["id"]: c for c in every_check(old) if isinstance(c, dict) and "id" in c}
     if old.get("exit_code") == 0 and new.get("exit_code") not in (0, None):
         result.worse.append(f"verdict {old.get('verdict')} -> {new.get('verdict')}")
-    for check in (c for c in new["checks"] if isinstance(c, dict) and "id" in c):
+    for check in (c for c in every_check(new) if isinstance(c, dict) and "id" in c):
         previous = before.pop(check["id"], {"status": "absent", "findings": [], "findings_total": 0})
         if previous["status"] != check["status"]:
             result.changed.append((check["id"], previous["status"], check["status"]))

@@ -38,7 +38,7 @@ pre.hems-body, pre.hems-curl, pre.hems-headers { background: #f4f4f4; padding: 6
 pre.hems-body .ln { color: #999; display: inline-block; width: 3.5em; text-align: right; margin-right: 8px; }
 pre.hems-body mark { background: #ffe082; }
 .status-failed { color: #c62828; font-weight: bold; } .status-warning { color: #ef6c00; font-weight: bold; }
-.status-passed { color: #2e7d32; } .status-skipped { color: #777; }
+.status-passed { color: #2e7d32; } .status-skipped { color: #777; } .status-info { color: #1565c0; }
 .status-not_exercised { color: #6a1b9a; font-style: italic; }
 .hems-noproof { color: #c62828; font-weight: bold; } .hems-proof { font-size: 11px; } .hems-proof code { white-space: nowrap; }
 .hems-session { margin: 10px 0 18px; } .hems-session h3, .hems-good h3 { font-size: 13px; font-weight: normal; }
@@ -202,16 +202,11 @@ def status_text(check: dict[str, Any]) -> str:
 def report_page(summary: dict[str, Any]) -> str:
     """The whole report of `run` or `check` as one self-contained page (no script needed): banner, metadata, one
     row per check with its evidence, the findings about the spec and the notes; one set of counts."""
-    rows = []
-    for check in summary["checks"]:
-        rows.append(f'<tr class="hems-row" id="check-{escape(check["id"])}"><td>{escape(check["id"])}</td>'
-                    f"<td>{escape(check['level'])}</td><td>{escape(check['basis'])}</td>"
-                    f"<td>{escape(check['statement'])}</td>"
-                    f"<td><small>{escape(check['citation'])}</small></td>"
-                    f'<td class="col-status status-{check["status"]}">{escape(status_text(check))}</td>'
-                    f"<td>{check['judged']}</td><td class=\"col-proof\">{proof_html(check.get('proof', {}))}</td></tr>")
-        if check["findings"]:
-            rows.append(f'<tr class="hems-evidence"><td colspan="8">{findings_html(check)}</td></tr>')
+    siblings = summary["siblings"] if isinstance(summary.get("siblings"), dict) else {}
+    sibling_rows = _check_rows(siblings.get("checks") or [])
+    sibling_table = (f'<h2>Sibling routes ({escape(str(siblings.get("contract", "spec/siblings.yaml")))})</h2>'
+                     f'<table class="hems-catalogue hems-siblings" id="hems-siblings">{_HEAD.format(judged="Responses judged")}'
+                     f"<tbody>{sibling_rows}</tbody></table>" if sibling_rows else "")
     errors = summary.get("input_errors", [])
     error_list = "".join(f"<li>{_code(e['source'])}: {escape(e['message'])}</li>" for e in errors)
     meta = summary["metadata"]
@@ -221,9 +216,26 @@ def report_page(summary: dict[str, Any]) -> str:
             f"<style>body {{ font-family: Helvetica, Arial, sans-serif; font-size: 12px; }}{STYLE}</style></head>"
             f'<body><h1 id="title">{escape(title)}</h1>{banner(summary)}{metadata_table(summary)}'
             f"{evidence_sections(summary)}"
-            f'<h2>Catalogue</h2><table class="hems-catalogue" id="hems-catalogue"><thead><tr><th>ID</th><th>Level</th>'
-            f"<th>Basis</th><th>Statement</th><th>Spec citation</th><th>Status</th><th>{judged}</th>"
-            f"<th>Proof it can fail</th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>{spec_and_notes(summary)}"
+            f'<h2>Catalogue</h2><table class="hems-catalogue" id="hems-catalogue">{_HEAD.format(judged=judged)}'
+            f"<tbody>{_check_rows(summary['checks'])}</tbody></table>{sibling_table}{spec_and_notes(summary)}"
             + (f"<h2>Input errors ({summary['counts']['input_errors']})</h2><ul>{error_list}</ul>" if errors else "")
             + "</body></html>\n")
+
+
+_HEAD = ("<thead><tr><th>ID</th><th>Level</th><th>Basis</th><th>Statement</th><th>Spec citation</th><th>Status</th>"
+         "<th>{judged}</th><th>Proof it can fail</th></tr></thead>")
+
+
+def _check_rows(checks: list[dict[str, Any]]) -> str:
+    """One row per check with its evidence below it (the catalogue's table and the sibling routes' alike)."""
+    rows = []
+    for check in checks:
+        rows.append(f'<tr class="hems-row" id="check-{escape(check["id"])}"><td>{escape(check["id"])}</td>'
+                    f"<td>{escape(check['level'])}</td><td>{escape(check['basis'])}</td>"
+                    f"<td>{escape(check['statement'])}</td>"
+                    f"<td><small>{escape(check['citation'])}</small></td>"
+                    f'<td class="col-status status-{check["status"]}">{escape(status_text(check))}</td>'
+                    f"<td>{check['judged']}</td><td class=\"col-proof\">{proof_html(check.get('proof', {}))}</td></tr>")
+        if check["findings"]:
+            rows.append(f'<tr class="hems-evidence"><td colspan="8">{findings_html(check)}</td></tr>')
+    return "".join(rows)

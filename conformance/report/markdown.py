@@ -15,7 +15,7 @@ from typing import Any
 
 from conformance.contract.clipping import clip
 from conformance.report.redaction import Redactor
-from conformance.report.summary import MARKDOWN, write_report_file
+from conformance.report.summary import MARKDOWN, every_check, write_report_file
 
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 LINE_LIMIT = 300  # characters of a finding's message in a summary line or an annotation
@@ -34,7 +34,7 @@ def _md(text: Any) -> str:
 
 
 def _failing(summary: dict[str, Any], status: str) -> Iterable[dict[str, Any]]:
-    return (check for check in summary.get("checks", []) if check.get("status") == status)
+    return (check for check in every_check(summary) if check.get("status") == status)
 
 
 def _first(check: dict[str, Any]) -> str:
@@ -64,11 +64,15 @@ def render(summary: dict[str, Any]) -> str:
     lines += [_md(" · ".join(about)), "", f"Checks: {by_status or 'none'}; findings: {by_level or 'none'}"]
     if meta.get("target_error"):
         lines += ["", f"**No verdict:** {_md(meta['target_error'])}"]
-    for title, status in (("Failing checks", "failed"), ("Warnings", "warning")):
+    for title, status in (("Failing checks", "failed"), ("Warnings", "warning"), ("INFO notes", "info")):
         checks = list(_failing(summary, status))
         if checks:
             lines += ["", f"### {title}", ""]
             lines += _kept([f"- `{_md(c['id'])}` {c['level']}: {_md(_first(c))}" for c in checks])
+    idle = list(_failing(summary, "not_exercised"))
+    if idle:
+        lines += ["", "### Not exercised (never met what they judge: not passed)", ""]
+        lines += _kept([f"- `{_md(c['id'])}`: needs {_md(c.get('needs', ''))}" for c in idle])
     accepted = list(_failing(summary, "accepted"))
     if accepted:
         lines += ["", "### Accepted by the baseline", ""]
@@ -123,13 +127,17 @@ def _escape(text: str, *, property_value: bool = False) -> str:
 
 
 def github_annotations(summary: dict[str, Any], redactor: Redactor) -> list[str]:
-    """GitHub annotations: `::error` per failing check, `::warning` per check with SHOULD warnings, one per
-    stale or expired baseline entry, and one when the run reached no verdict."""
+    """GitHub annotations: `::error` per failing check, `::warning` per check with SHOULD warnings, `::notice` per
+    check with INFO notes and per check not exercised (sibling routes' checks included), one per stale or expired
+    baseline entry, and one when the run reached no verdict."""
     out = []
-    for status, command in (("failed", "error"), ("warning", "warning")):
+    for status, command in (("failed", "error"), ("warning", "warning"), ("info", "notice")):
         for check in _failing(summary, status):
             message = f"{check['id']} {check['level']}: {_first(check)}"
             out.append(f"::{command} title={_escape(check['id'], property_value=True)}::{_escape(message)}")
+    for check in _failing(summary, "not_exercised"):
+        message = f"{check['id']} not exercised: needs {check.get('needs', '')}"
+        out.append(f"::notice title={_escape(check['id'], property_value=True)}::{_escape(message)}")
     baseline = summary.get("baseline") or {}
     for entry in baseline.get("stale", []):
         text = f"stale entry accept[{entry['entry']}] ({entry['check']}) matched nothing: delete it from {baseline['file']}"
@@ -147,7 +155,7 @@ def _annotations_kept(lines: list[str]) -> list[str]:
     """At most ANNOTATIONS_KEPT of each kind (GitHub shows no more per step): the last one kept says how many
     more there are and where they are."""
     kept: list[str] = []
-    for command in ("error", "warning"):
+    for command in ("error", "warning", "notice"):
         mine = [line for line in lines if line.startswith(f"::{command} ")]
         if len(mine) > ANNOTATIONS_KEPT:
             more = len(mine) - ANNOTATIONS_KEPT + 1

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from conformance.contract.coverage import NEEDS, Coverage, unexercised
+from conformance.contract.cross import CROSS_NEEDS
 from conformance.contract.levels import Level
 
 EVIDENCE_PER_CHECK = 10
@@ -21,7 +22,8 @@ SIBLING_KIND = "siblings"  # checks of the supplementary contract (spec/siblings
 class Status(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
-    WARNING = "warning"
+    WARNING = "warning"  # SHOULD findings only (outside --strict): "warnings" never names INFO notes
+    INFO = "info"  # its findings are all INFO: reported, never failing, counted apart as INFO notes
     SKIPPED = "skipped"
     ACCEPTED = "accepted"  # every finding that would fail is accepted by a baseline entry (--baseline)
     NOT_EXERCISED = "not_exercised"  # judged, found nothing, but never met what it judges: a vacuous pass
@@ -42,6 +44,7 @@ class CheckRecord:
     findings: list[Any] = field(default_factory=list)  # the evidence kept, EVIDENCE_PER_CHECK at most
     skipped: str = ""
     unexercised: str = ""  # what the data or configuration would need to exercise this check, if it never was
+    need: str = ""  # what the check declares it needs to be exercised: unmet while it judged nothing
     levels_seen: Counter[Level] = field(default_factory=Counter)
     accepted_levels: Counter[Level] = field(default_factory=Counter)  # of the findings a baseline entry accepted
     accepted_by: list[Any] = field(default_factory=list)  # those entries (baseline.Entry), each once
@@ -60,15 +63,26 @@ class CheckRecord:
         if self.accepted_levels:
             return Status.ACCEPTED
         if self.total_findings:
-            return Status.WARNING
-        if self.unexercised:
-            return Status.NOT_EXERCISED
+            return Status.INFO if set(self.levels_seen) == {Level.INFO} else Status.WARNING
+        if self.unexercised or (self.need and not self.judged and not self.skipped):
+            return Status.NOT_EXERCISED  # never "passed" without its need: a check that judged nothing names it
         return Status.PASSED if self.judged else Status.SKIPPED
+
+    def missing(self) -> str:
+        """What this check would need to be exercised (when its status is not exercised)."""
+        return self.unexercised or self.need
 
     def skip_reason(self) -> str:
         if self.level is Level.OFF:
             return "turned OFF in [judge.levels]"
         return self.skipped or ("nothing to judge: no response reached this check" if not self.judged else "")
+
+
+def declared_need(check_id: str) -> str:
+    """What a catalogue or cross-endpoint check needs to be exercised, as it declares it (live cases declare
+    theirs in conformance.live.checks)."""
+    need = NEEDS.get(check_id)
+    return need.text if need is not None else CROSS_NEEDS.get(check_id, "")
 
 
 def mark_unexercised(records: dict[str, CheckRecord], coverage: Coverage) -> None:

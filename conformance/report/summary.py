@@ -190,14 +190,28 @@ def finding_line(finding: dict[str, Any], named: bool = True) -> str:
             f"{finding.get('message')}" + (f" [{where}]" if where else ""))
 
 
+def every_check(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The checks of a summary: the catalogue's, the live cases and the cross-endpoint ones, then those of the
+    sibling routes (`siblings`, reported apart but named wherever checks are named)."""
+    siblings = summary.get("siblings")
+    extra = siblings.get("checks") if isinstance(siblings, dict) else None
+    return [*summary.get("checks", []), *(c for c in extra if isinstance(c, dict))] if isinstance(extra, list) \
+        else list(summary.get("checks", []))
+
+
+_TAGS = {Status.FAILED.value: "FAIL", Status.WARNING.value: "WARN", Status.INFO.value: "INFO"}
+
+
 def console_lines(summary: dict[str, Any], shown: int = 10) -> list[str]:
-    """What `run` prints before its verdict: a line per failing or warning check with its first findings, then
-    the skipped checks with their reasons (unless the run stopped: its one-line cause says why), then notes."""
+    """What `run` prints before its verdict: a line per failing, warning (SHOULD) or INFO check with its first
+    findings, sibling routes' checks included, then the skipped checks with their reasons (unless the run
+    stopped: its one-line cause says why), then notes."""
     lines = []
-    for check in summary["checks"]:
-        if check["status"] not in (Status.FAILED.value, Status.WARNING.value):
+    checks = every_check(summary)
+    for check in checks:
+        tag = _TAGS.get(check["status"])
+        if tag is None:
             continue
-        tag = "FAIL" if check["status"] == Status.FAILED.value else "WARN"
         lines.append(f"{tag} {check['id']} {check['level']}: {check['statement']} "
                      f"({check['findings_total']} finding(s) over {check['judged']} judged)")
         lines += [f"    {finding_line(f, named=False)}" for f in check["findings"][:shown]]
@@ -205,7 +219,7 @@ def console_lines(summary: dict[str, Any], shown: int = 10) -> list[str]:
         if more > 0:
             lines.append(f"    ... {more} more in {HTML}")
     if not summary["metadata"].get("target_error") and summary["exit_code"] in (0, 1):
-        lines += [f"SKIP {c['id']}: {c['skip_reason']}" for c in summary["checks"]
+        lines += [f"SKIP {c['id']}: {c['skip_reason']}" for c in checks
                   if c["status"] == Status.SKIPPED.value]
     return lines + [f"hems-conformance: note: {note}" for note in summary.get("notes", [])]
 
@@ -248,7 +262,7 @@ def check_entry(record: CheckRecord, strict: bool, findings: list[dict[str, Any]
         "basis": record.basis,
         "status": status.value,
         "skip_reason": record.skip_reason() if status is Status.SKIPPED else "",
-        "needs": record.unexercised if status is Status.NOT_EXERCISED else "",
+        "needs": record.missing() if status is Status.NOT_EXERCISED else "",
         "proof": proof_of(record.id),
         "judged": record.judged,
         "findings_total": record.total_findings,

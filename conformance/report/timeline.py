@@ -96,6 +96,25 @@ class SessionSample:
             elif outcome_key(payload) not in self.by_outcome:
                 self.by_outcome[outcome_key(payload)] = session_data(key, label, payload, [])
 
+    def pin(self, key: str, label: str, payload: dict[str, Any], findings: list[Finding]) -> None:
+        """Findings of another check about a session (the cross-endpoint and sibling checks): drawn with the session,
+        whether it was drawn before (without them, or with its own) or not yet seen."""
+        if not findings:
+            return
+        entries = [finding_entry(f) for f in findings]
+        with self._lock:
+            drawn = next((s for s in self.with_findings if s["key"] == key), None)
+            if drawn is not None:
+                drawn["findings_total"] += len(entries)
+                drawn["findings"] = (drawn["findings"] + entries)[:PINS_KEPT]
+                return
+            self.by_outcome = {k: s for k, s in self.by_outcome.items() if s["key"] != key}
+            if self._seen is not None:
+                self._seen.add(key)
+            self.sessions_with_findings += 1
+            if len(self.with_findings) < FULL_SESSIONS:
+                self.with_findings.append(session_data(key, label, payload, entries))
+
     def merge(self, later: SessionSample) -> SessionSample:
         """This sample followed by `later`'s (a later part of a run, without `once`), in place: the same sample
         as if one had seen both parts' sessions in order."""
