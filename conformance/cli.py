@@ -189,7 +189,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from conformance.live.launch import RunRequest, run
 
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be at least 1, got {args.workers}")
     return run(RunRequest(config=args.config, base_url=args.base_url, profile=args.profile, seed=args.seed,
                           strict=args.strict, workers=args.workers, spec=args.spec, faults=tuple(args.fault),
@@ -280,7 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="generation seed: same seed, same requests (default: 0)")
     _with_environment(live, "--strict", action="store_true", default=False,
                       help="SHOULD findings fail the verdict too")
-    _with_environment(live, "--workers", type=int, default=1, metavar="N", help="concurrent requests while fuzzing")
+    _with_environment(live, "--workers", type=int, default=None, metavar="N",
+                      help="requests in flight at once, halved by each 429 (default: 16)")
     _with_environment(live, "--spec", metavar="FILE", help="judge against this OpenAPI document instead of the pinned one")
     _with_environment(live, "--report-dir", metavar="DIR", help="where the reports go (default: reports/<UTC time>)")
     _with_environment(live, "--fault", action="append", default=list, metavar="NAME",

@@ -22,9 +22,10 @@ from conformance.errors import UsageError
 from conformance.live import report_plugin as reporting
 from conformance.live.cases import bundled_cases_dir, known_check_ids
 from conformance.live.items import RUN_KEY, VERDICT_KEY, LiveCasesDir, unexercised_lines, verdict_line
-from conformance.live.runner import PROFILES, VERDICT_OR_INTERRUPTED, LiveRun, RunOptions
+from conformance.live.runner import DEFAULT_WORKERS, PROFILES, VERDICT_OR_INTERRUPTED, LiveRun, RunOptions
 from conformance.live.target import load_target
 from conformance.report.baseline import load_baseline
+from conformance.report.summary import trouble_line
 
 _ORDER = {"procedure": 0, "response_check": 1, "catalogue": 2, "last": 3}
 
@@ -39,7 +40,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "(default: ci) [ini hems_profile]")
     group.addoption("--hems-seed", type=seed, help="generation seed: same seed, same requests [ini hems_seed]")
     group.addoption("--hems-strict", action="store_true", help="SHOULD findings fail the verdict too [ini hems_strict]")
-    group.addoption("--hems-workers", type=int, help="concurrent requests while fuzzing [ini hems_workers]")
+    group.addoption("--hems-workers", type=int, help="requests in flight at once, halved by each 429 (default: 16) [ini hems_workers]")
     group.addoption("--hems-spec", metavar="FILE", help="judge against this OpenAPI document [ini hems_spec]")
     group.addoption("--hems-baseline", metavar="FILE", help="TOML file of accepted failures [ini hems_baseline]")
     for name, help_text in _INI.items():
@@ -52,7 +53,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 # as `run`'s options and HEMS_CONFORMANCE_* variables; the command line wins.
 _INI = {"hems_target": "target configuration (TOML) of the live cases", "hems_base_url": "override base_url",
         "hems_profile": "example budget: quick, ci or thorough", "hems_seed": "generation seed",
-        "hems_strict": "SHOULD findings fail the verdict too", "hems_workers": "concurrent requests while fuzzing",
+        "hems_strict": "SHOULD findings fail the verdict too", "hems_workers": "requests in flight at once",
         "hems_spec": "judge against this OpenAPI document", "hems_baseline": "TOML file of accepted failures"}
 
 
@@ -100,7 +101,8 @@ def _run_from_options(config: pytest.Config) -> LiveRun:
         options = RunOptions(profile=_choice(_setting(config, "hems_profile") or "ci"),
                              seed=_parsed("hems_seed", seed, _setting(config, "hems_seed"), 0),
                              strict=bool(_setting(config, "hems_strict")),
-                             workers=max(1, _parsed("hems_workers", int, _setting(config, "hems_workers"), 1)),
+                             workers=max(1, _parsed("hems_workers", int, _setting(config, "hems_workers"),
+                                                    DEFAULT_WORKERS)),
                              baseline=load_baseline(baseline).known_checks(known_check_ids()) if baseline else None)
     except UsageError as exc:  # one line from pytest, not an INTERNALERROR traceback
         raise pytest.UsageError(str(exc)) from None
@@ -156,7 +158,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     run = config.stash.get(RUN_KEY, None)
     if run is None:
         return
-    for note in run.ledger.notes:
+    trouble = trouble_line({"transient": run.client.trouble()})
+    for note in ([trouble] if trouble else []) + run.ledger.notes:
         terminalreporter.write_line(f"hems-conformance: note: {note}")
     for line in run.ledger.acceptance.lines() if run.ledger.acceptance else ():
         terminalreporter.write_line(f"hems-conformance: baseline: {run.redactor.text(line)}")

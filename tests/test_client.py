@@ -12,7 +12,7 @@ import pytest
 from reference_support import Clock, Misbehaving, authorization, hanging_up
 
 from conformance.errors import ConfigError, TargetError
-from conformance.live.client import TargetClient, _retry_after, _seconds
+from conformance.live.client import NoAnswer, TargetClient, _retry_after, _seconds
 from conformance.live.target import config_from_mapping
 from conformance.reference.dataset import build_fleet
 from conformance.reference.server import TOKEN_PATH, Deployment, start_in_thread
@@ -112,17 +112,18 @@ def test_429_is_retried_after_retry_after():
     assert client.retries == 1
 
 
-def test_429_beyond_the_retry_budget_is_untestable_not_a_finding():
-    with client_for(variants=["rate-limited"], max_retries=0) as (client, _, _, _):
-        with pytest.raises(TargetError, match="still HTTP 429 after 0 retries"):
-            for _ in range(RATE_LIMIT_EVERY):
-                client.send("GET", session_url(client))
+def test_429_beyond_the_retry_budget_is_the_answer_the_run_then_weighs():
+    """Persisting on one request, trouble is that request's answer: the run probes whether the target answers
+    others (a finding) or not (exit 3), see test_transient.py."""
+    with client_for(variants=["rate-limited"], max_retries=0) as (client, _, _, waits):
+        statuses = [client.send("GET", session_url(client)).status for _ in range(RATE_LIMIT_EVERY)]
+    assert 429 in statuses and waits == []
 
 
 def test_waiting_for_rate_limits_is_bounded_for_the_whole_run():
     with client_for(variants=["rate-limited"], max_retry_total_s=2.5) as (client, _, _, waits):
-        with pytest.raises(TargetError, match=r"HTTP 429 again, and the run already waited 2 s for rate limits "
-                                              r"\(max_retry_total_s = 2.5\)"):
+        with pytest.raises(TargetError, match=r"HTTP 429 again, and the run already waited 2 s for transient "
+                                              r"trouble \(max_retry_total_s = 2.5\)"):
             for _ in range(RATE_LIMIT_EVERY * 4):
                 client.send("GET", session_url(client))
     assert waits == [1.0, 1.0]
@@ -210,6 +211,39 @@ def test_a_server_that_hangs_up_or_is_no_http_server_is_untestable_with_that_cau
         client.config = replace(client.config, base_url=url)
         with pytest.raises(TargetError, match=cause):
             client.send("GET", session_url(client), tenant=None)
+
+
+def test_a_reset_is_retried_with_growing_waits_and_then_no_answer():
+    with hanging_up() as url, client_for(max_retries=2) as (client, _, _, waits):
+        client.config = replace(client.config, base_url=url)
+        with pytest.raises(NoAnswer, match=r"closed the connection without an answer \(3 attempts\)") as raised:
+            client.send("GET", session_url(client), tenant=None)
+    assert raised.value.method == "GET" and raised.value.headers["X-Request-ID"]
+    assert len(waits) == 2 and 0.25 <= waits[0] <= 0.5 and 0.5 <= waits[1] <= 1.0  # 0.5 s doubled, jittered
+    assert client.trouble()["absorbed"] == {"reset": 2, "429": 0, "502": 0, "503": 0, "504": 0}
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_passing_gateway_trouble_is_retried_and_judged_on_the_final_answer(status):
+    answered = []
+
+    def once(scope):
+        if scope["path"] != TOKEN_PATH and not answered:
+            answered.append(status)
+            return status, {"Content-Type": "text/html", "Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, b"<html/>"
+        return None
+
+    with client_for(rule=once) as (client, _, _, waits):
+        exchange = client.send("GET", session_url(client))
+    assert exchange.status == 200 and waits == [0.0]  # an HTTP-date in the past: no wait
+    assert client.trouble()["absorbed"][str(status)] == 1
+
+
+def test_trouble_that_persists_on_one_request_is_its_answer():
+    with client_for(rule=lambda scope: (502, {}, b"bad gateway") if scope["path"] != TOKEN_PATH else None,
+                    max_retries=1) as (client, _, _, waits):
+        exchange = client.send("GET", session_url(client))
+    assert exchange.status == 502 and len(waits) == 1
 
 
 @pytest.mark.parametrize(("value", "seconds"), [(30, 30.0), (2.5, 2.5), ("30", 30.0), ("soon", None), (0, None),

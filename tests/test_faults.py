@@ -34,6 +34,7 @@ HTTP_EFFECTS = {
     "expired-token-accepted": {"expired token"},
     "missing-www-authenticate": {"no token", "bad token"},
     "unknown-session-500": {"unknown session"},
+    "unknown-session-served": {"unknown session"},
     "path-parents-unchecked": {"moved session", "random user"},
     "user-not-checked": {"random user"},
     "cross-tenant-read": {"other tenant"},

@@ -175,8 +175,10 @@ def test_fresh_tokens_refused_in_the_middle_of_a_run_stop_it_with_exit_3(tmp_pat
     code, output, log = run_reference(tmp_path, capsys, refuse_after_some_reads)
     assert code == 3, output
     assert "the target refuses the token its token endpoint just issued for" in output
-    # bounded: no refetch per request (AUTH-006's probes ask each tenant's token endpoint once for a refresh token)
-    assert sum(line.startswith(f"POST {TOKEN_PATH}") for line in log) <= 8, log
+    # bounded: no refetch per request (6; AUTH-006's probes ask each tenant's token endpoint once for a refresh
+    # token: 8), plus the token endpoint's own checks, whose 6 probes may have gone out before the refusal stopped
+    # the run (the live cases run concurrently)
+    assert sum(line.startswith(f"POST {TOKEN_PATH}") for line in log) <= 14, log
     assert "NON-CONFORMANT" not in output and "Traceback" not in output
 
 

@@ -1,8 +1,12 @@
 """The HTTP client and auth: tokens fetched once per tenant and refreshed, bounded retries, recorded exchanges.
 
-Infrastructure trouble (connection refused, TLS, a broken token endpoint, rate limiting beyond the retry
-budget) raises `TargetError` so it can never read as a conformance failure; everything the server
-answered is returned as an `Exchange` for the checks to judge.
+Transient trouble (a reset or refused connection, 429, 502, 503, 504) is retried with exponential backoff and
+jitter, honouring Retry-After, within `max_retries` per request and `max_retry_total_s` of waiting per run, and
+counted per kind (`absorbed`). Trouble that persists on one request is that request's answer: a status is
+returned like any other, no answer at all raises `NoAnswer`; the run decides whether the target as a whole
+stopped answering. Infrastructure trouble (TLS, a broken token endpoint, the retry budget spent) raises
+`TargetError` so it can never read as a conformance failure; everything the server answered is returned as an
+`Exchange` for the checks to judge.
 """
 
 from __future__ import annotations
@@ -10,16 +14,17 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import email.utils
 import http.client
 import http.cookiejar
 import json
 import math
+import random
 import re
 import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -38,7 +43,11 @@ from conformance.live.target import AUTH_TABLES, DEFAULT_BODY_LIMIT, AuthConfig,
 from conformance.live.token_request import authlib_method, mismatch, redirect_hint
 from conformance.report.redaction import MIN_SECRET, Redactor
 
-RETRIED_STATUSES = (429, 503)
+RATE_LIMITED = 429
+TRANSIENT_STATUSES = (RATE_LIMITED, 502, 503, 504)  # retried: a gateway's or a server's passing trouble
+RESET = "reset"  # the kind of a connection reset, refused or closed without an answer
+TRANSIENT_KINDS = (RESET, *map(str, TRANSIENT_STATUSES))  # how absorbed trouble is counted and reported
+BACKOFF_BASE_S = 0.5  # the first wait without Retry-After; doubled on each retry of the same request
 _BODY_LIMIT = 64 * 1024  # of the text an Exchange keeps for evidence
 PARSE_LIMIT = DEFAULT_BODY_LIMIT  # bodies up to this size (max_body_mib) are parsed and judged
 TOKEN_ANSWER_LIMIT = 64 * 1024  # a token answer larger than this is a broken token endpoint (JWTs are a few KiB)
@@ -211,30 +220,42 @@ class _OAuth2Session(_AsWritten, OAuth2Session):
 
 
 def _mount(session: requests.Session, connections: int = 10) -> None:
-    adapter = _Adapter(pool_maxsize=max(10, connections))  # one kept-alive per worker
+    """At most `connections` connections per host (a worker beyond them waits for one): one kept-alive per worker."""
+    adapter = _Adapter(pool_maxsize=max(1, connections), pool_block=True)
     for scheme in ("http://", "https://"):
         session.mount(scheme, adapter)
 
 
 def _retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds to wait (RFC 9110 §10.2.3: delay-seconds or an HTTP-date); None if unusable."""
-    if not value:
+    """Retry-After as seconds to wait (RFC 9110 §10.2.3: delay-seconds or an HTTP-date, urllib3 reads both);
+    None if absent or unusable."""
+    if not value or not value.strip():
         return None
-    if value.strip().isdigit():
-        return float(value.strip())
     try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return float(urllib3.util.Retry().parse_retry_after(value.strip()))
+    except urllib3.exceptions.InvalidHeader:
         return None
-    return max(0.0, parsed.timestamp() - time.time())
 
 
-class _RetryLater(Exception):
-    """The token endpoint answered 429 or 503: wait and ask again, as for any request."""
+class _Transient(Exception):
+    """No answer, or an answer of passing trouble: `kind` is one of TRANSIENT_KINDS."""
 
-    def __init__(self, answer: requests.Response) -> None:
-        super().__init__(answer.status_code)
-        self.status, self.retry_after = answer.status_code, answer.headers.get("Retry-After")
+    def __init__(self, kind: str, cause: str, retry_after: str | None = None) -> None:
+        super().__init__(cause)
+        self.kind, self.cause, self.retry_after = kind, cause, retry_after
+
+
+class Stopped(TargetError):
+    """Not sent: another part of the run met an error that ends it (TargetClient.stop)."""
+
+
+class NoAnswer(TargetError):
+    """A request that got no answer (reset, refused, closed) however often it was sent: the run decides whether
+    the request broke the server (a finding) or the target stopped answering (exit 3)."""
+
+    def __init__(self, message: str, cause: str, method: str, url: str, headers: dict[str, str]) -> None:
+        super().__init__(message)
+        self.cause, self.method, self.url, self.headers = cause, method, url, headers
 
 
 class TokenSource:
@@ -279,13 +300,15 @@ class TokenSource:
 
     def _fetch(self) -> None:
         url = self.config.token_url(self.tenant)
+        if self.client.stopped is not None:
+            raise Stopped(f"token endpoint {url}: not sent, the run stopped")
         attempt = 0
         while True:
             try:
                 token = self._request(url)
                 break
-            except _RetryLater as later:
-                self.client.wait_to_retry(later.status, later.retry_after, attempt, f"token endpoint {url}")
+            except _Transient as trouble:
+                self.client.wait_to_retry(trouble, attempt, f"token endpoint {url}")
                 attempt += 1
         _add_tokens(self.redactor, token, f"token endpoint {url}")
         lifetime = _seconds(token.get("expires_in")) or 3600.0
@@ -315,7 +338,10 @@ class TokenSource:
             except requests.HTTPError as exc:
                 raise TargetError(f"token endpoint {url} is broken: HTTP {exc.response.status_code}") from None
             except requests.RequestException as exc:
-                raise TargetError(f"token endpoint {url}: {_network_cause(exc)}") from None
+                cause = _network_cause(exc)
+                if cause in _RESETS:
+                    raise _Transient(RESET, cause) from None
+                raise TargetError(f"token endpoint {url}: {cause}") from None
             except ValueError as exc:  # authlib cannot read the answer (e.g. expires_in that is not a number)
                 raise TargetError(f"token endpoint {url} is broken: {exc}") from None
 
@@ -336,8 +362,8 @@ def _usable_token_answer(url: str, answer: requests.Response, auth: AuthConfig, 
     """What authlib cannot tell apart, as one-line TargetErrors: a redirect (never followed: it would carry the
     credentials elsewhere), an answer over TOKEN_ANSWER_LIMIT, a body that is not a JSON object, a success
     without an access token; and, as a ConfigError naming token_body or token_auth_method, the refusal of a body in
-    the encoding, or of the client authentication, the endpoint does not read (token_request.mismatch). 429 and 503
-    are retried."""
+    the encoding, or of the client authentication, the endpoint does not read (token_request.mismatch). Transient
+    trouble (429, 502, 503, 504) is retried."""
     status = answer.status_code
     if _read_capped(answer, TOKEN_ANSWER_LIMIT):
         raise TargetError(f"token endpoint {url} is broken: HTTP {status} with an answer over "
@@ -346,8 +372,8 @@ def _usable_token_answer(url: str, answer: requests.Response, auth: AuthConfig, 
         location = answer.headers.get("Location")
         raise TargetError(f"token endpoint {url} answered {status}, a redirect to {location or 'nowhere'} "
                           f"({redirect_hint(url, location)})")
-    if status in RETRIED_STATUSES:
-        raise _RetryLater(answer)
+    if status in TRANSIENT_STATUSES:
+        raise _Transient(str(status), f"HTTP {status}", answer.headers.get("Retry-After"))
     if status >= 500:
         return answer  # authlib raises requests.HTTPError
     body = _parse_json(answer.text)
@@ -381,6 +407,12 @@ _CAUSES: tuple[tuple[type[Exception], str], ...] = (  # first match wins: subcla
 )
 
 
+_CLOSED = "the server closed the connection without an answer"
+_RESETS = (_CLOSED, "the answer broke off before its end", "connection failed (is it up? is the URL right?)")
+# the causes retried as a reset: a connection reset, refused or closed, which a restarting server or a gateway
+# causes in passing (a timeout is not: timeout_s is the deadline of a request, retries included or not)
+
+
 def _network_cause(exc: requests.RequestException) -> str:
     inner = exc.args[0] if exc.args else None
     if isinstance(exc, requests.exceptions.ConnectionError) and isinstance(inner, urllib3.exceptions.ProtocolError):
@@ -391,8 +423,52 @@ def _network_cause(exc: requests.RequestException) -> str:
                 return "the answer is not HTTP (is the port right?)"
             if isinstance(arg, http.client.HTTPException) and str(arg):  # e.g. "got more than 100 headers"
                 return f"the answer is not valid HTTP: {str(arg)[:200]}"
-        return "the server closed the connection without an answer"
+        return _CLOSED
     return next((cause for kind, cause in _CAUSES if isinstance(exc, kind)), f"{type(exc).__name__}: {str(exc)[:200]}")
+
+
+class Pace:
+    """How many requests are in flight at once and how fast they start. At most `limit` at once (the workers);
+    a 429 halves that, and every RESTORE_AFTER answers without one give a slot back, up to `limit` again; with
+    `max_rps`, starts are spaced 1 / max_rps seconds apart."""
+
+    RESTORE_AFTER = 10
+
+    def __init__(self, limit: int, max_rps: float | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.limit = self.allowed = max(1, limit)
+        self.in_flight = 0
+        self._calm = 0  # answers since the last 429 or the last slot given back
+        self._spacing = 1.0 / max_rps if max_rps else 0.0
+        self._next_start = 0.0
+        self._sleep = sleep
+        self._turn = threading.Condition()
+
+    def __enter__(self) -> Pace:
+        with self._turn:
+            while self.in_flight >= self.allowed:
+                self._turn.wait()
+            self.in_flight += 1
+            now = time.monotonic()
+            start = max(now, self._next_start)
+            self._next_start = start + self._spacing
+        if start > now:
+            self._sleep(start - now)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        with self._turn:
+            self.in_flight -= 1
+            self._calm += 1
+            if self.allowed < self.limit and self._calm >= self.RESTORE_AFTER:
+                self.allowed += 1
+                self._calm = 0
+            self._turn.notify_all()
+
+    def slow_down(self) -> None:
+        """A 429: half as many requests at once from now on (at least one)."""
+        with self._turn:
+            self.allowed = max(1, self.allowed // 2)
+            self._calm = 0
 
 
 def _as_given(request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -405,7 +481,7 @@ class TargetClient:
     def __init__(self, config: TargetConfig, redactor: Redactor | None = None,
                  sleep: Callable[[float], None] = time.sleep,
                  on_retry: Callable[[int, str], None] = lambda status, url: None, connections: int = 10,
-                 max_run_s: float | None = None) -> None:
+                 max_run_s: float | None = None, seed: int = 0) -> None:
         self.config = config
         self.on_retry = on_retry  # told of every 429 / 503 it waits out: (status, redacted URL)
         self.redactor = redactor or Redactor(config.secrets())
@@ -420,13 +496,21 @@ class TargetClient:
         self.ends = time.monotonic() + self.max_run_s  # no request is sent or waited for past this
         self.tokens = {key: TokenSource(self, tenant, AUTH_TABLES[key]) for key, tenant in config.tenants()}
         self.sleep = sleep
+        self.pace = Pace(connections, config.max_rps)
         self.requests_sent = 0
         self.retries = 0
-        self.waited = 0.0  # seconds waited for 429 / 503 in this run
+        self.waited = 0.0  # seconds waited before retries in this run
+        self.absorbed: Counter[str] = Counter()  # transient trouble retried, per kind (TRANSIENT_KINDS)
+        self.stopped: Exception | None = None  # the error that ended the run, once one has (see stop)
+        self._jitter = random.Random(seed)  # the same seed, the same waits (as far as threads ask in turn)
         self._counting = threading.Lock()  # --workers send from several threads
 
     def close(self) -> None:
         self.session.close()
+
+    def stop(self, error: Exception) -> None:
+        """The run ends on `error`: every request not yet sent, by any thread, raises Stopped instead."""
+        self.stopped = self.stopped or error
 
     @property
     def requests(self) -> int:
@@ -450,8 +534,11 @@ class TargetClient:
     def send(self, method: str, url: str, *, tenant: str | None = "a", headers: dict[str, str] | None = None,
              note: str = "", public: bool = False, **kwargs: Any) -> Exchange:
         """Send one request; `tenant=None` sends no credentials. A 401 refetches the token once (and a fresh token
-        refused where the tenant's own session refuses it too stops the run); 429/503 wait. `public` (only without
-        a tenant): `headers` are a case file's probe values, kept as sent (Redactor.headers)."""
+        refused where the tenant's own session refuses it too stops the run); transient trouble is retried (see
+        the module), and when it persists the last answer is returned, or NoAnswer raised. Every request the suite
+        sends may be repeated: GETs, token requests of these grants, and bodiless probes of undeclared methods,
+        which the target is to refuse. `public` (only without a tenant): `headers` are a case file's probe values,
+        kept as sent (Redactor.headers)."""
         source = self.tokens[tenant] if tenant else None
         what = f"{method} {self.redactor.text(url)}"
         refreshed = False
@@ -460,16 +547,27 @@ class TargetClient:
             sent_headers = traced(headers or {})
             if source is not None:
                 sent_headers.update(source.authorization())
-            response, too_large = self._transmit(method, url, sent_headers, kwargs, what)
-            if response.status_code == 401 and source is not None and source.fetched:
+            try:
+                response, too_large = self._transmit(method, url, sent_headers, kwargs, what)
+            except _Transient as trouble:
+                if attempt >= self.config.max_retries:
+                    raise NoAnswer(f"{what}: {trouble.cause} ({attempt + 1} attempts)", trouble.cause, method,
+                                   self.redactor.text(url), self.redactor.headers(sent_headers)) from None
+                self.wait_to_retry(trouble, attempt, what)
+                attempt += 1
+                continue
+            status = response.status_code
+            if status == 401 and source is not None and source.fetched:
                 if not refreshed:
                     source.invalidate(sent_headers)
                     refreshed = True
                     continue
                 self._fresh_token_refused(source, url)
-            if response.status_code in RETRIED_STATUSES:
-                self.on_retry(response.status_code, self.redactor.text(url))
-                self.wait_to_retry(response.status_code, response.headers.get("Retry-After"), attempt, what)
+            if status in TRANSIENT_STATUSES and attempt < self.config.max_retries:
+                if status in (RATE_LIMITED, 503):
+                    self.on_retry(status, self.redactor.text(url))
+                self.wait_to_retry(_Transient(str(status), f"HTTP {status}", response.headers.get("Retry-After")),
+                                   attempt, what)
                 attempt += 1
                 continue
             return self._record(method, url, sent_headers, response, too_large, note, tenant,
@@ -481,46 +579,69 @@ class TargetClient:
         ref = source.tenant.sessions[0]
         own = self.url(SESSION_PATH.format(**ref.path_parameters))
         if own != url:
-            probe, _ = self._transmit("GET", own, traced(source.authorization()), {}, f"GET {self.redactor.text(own)}")
+            try:
+                probe, _ = self._transmit("GET", own, traced(source.authorization()), {}, f"GET {self.redactor.text(own)}")
+            except _Transient:  # no telling now: the 401 stands as this request's answer
+                return
             if probe.status_code != 401:
                 return
         raise TargetError(f"the target refuses the token its token endpoint just issued for {source.where} with 401 "
                           "(a token endpoint of another environment, or another audience?)")
 
-    def wait_to_retry(self, status: int, retry_after: str | None, attempt: int, what: str) -> None:
-        """Wait out one 429 / 503 (Retry-After, else backing off), or raise once max_retries are spent."""
+    def wait_to_retry(self, trouble: _Transient, attempt: int, what: str) -> None:
+        """Wait out one transient trouble before the next attempt: Retry-After if the answer gave one, else
+        BACKOFF_BASE_S doubled per attempt with jitter (half to all of it), never more than max_retry_wait_s;
+        raise once max_retries are spent (the token endpoint's callers) or the run's budget would be."""
         if attempt >= self.config.max_retries:
-            raise TargetError(f"{what}: still HTTP {status} after {attempt} retries (rate limited or unavailable)")
-        wait = _retry_after(retry_after)
-        wait = min(self.config.max_retry_wait_s, wait if wait is not None else 2.0 ** attempt)
-        self._budget(wait, f"{what}: HTTP {status} again")
+            why = " (rate limited or unavailable)" if trouble.kind != RESET else ""
+            raise TargetError(f"{what}: still {trouble.cause} after {attempt} retries{why}")
+        given = _retry_after(trouble.retry_after)
+        with self._counting:
+            backoff = BACKOFF_BASE_S * 2.0 ** attempt * (0.5 + self._jitter.random() / 2)
+        wait = min(self.config.max_retry_wait_s, given if given is not None else backoff)
+        self._budget(wait, f"{what}: {trouble.cause} again")
+        with self._counting:
+            self.absorbed[trouble.kind] += 1
+        if trouble.kind == str(RATE_LIMITED):
+            self.pace.slow_down()
         self.sleep(wait)
 
     def _budget(self, wait: float, what: str) -> None:
         """Count one retry and its wait against the run's whole budget (max_retry_total_s), so a target that
-        rate-limits most requests stops the run in bounded time instead of stretching it for hours."""
+        is troubled or rate-limits most requests stops the run in bounded time instead of stretching it for hours."""
         with self._counting:
             if self.waited + wait > self.config.max_retry_total_s:
-                raise TargetError(f"{what}, and the run already waited {self.waited:g} s for rate limits "
+                raise TargetError(f"{what}, and the run already waited {self.waited:g} s for transient trouble "
                                   f"(max_retry_total_s = {self.config.max_retry_total_s:g})")
             if time.monotonic() + wait > self.ends:
                 raise TargetError(f"{what}, and waiting {wait:g} s would pass max_run_s = {self.max_run_s:g} s")
             self.waited += wait
             self.retries += 1
 
+    def trouble(self) -> dict[str, Any]:
+        """The transient trouble absorbed so far, for the reports: per kind, retries and seconds waited."""
+        with self._counting:
+            return {"absorbed": {kind: self.absorbed[kind] for kind in TRANSIENT_KINDS}, "retries": self.retries,
+                    "waited_s": round(self.waited, 3)}
+
     def _transmit(self, method: str, url: str, headers: dict[str, str], kwargs: dict[str, Any],
                   what: str) -> tuple[Response, bool]:
         """Send, and read the body within the deadline up to max_body_mib: (response, whether there was more)."""
+        if self.stopped is not None:
+            raise Stopped(f"{what}: not sent, the run stopped")
         with self._counting:
             self.requests_sent += 1
-        with self.deadline(what):
+        with self.pace, self.deadline(what):
             try:
                 response = self.session.request(method, url, headers=headers, timeout=self.config.timeout_s,
                                                 verify=self.config.verify_tls, allow_redirects=False, stream=True,
                                                 **kwargs)
                 return response, _read_capped(response, self.config.max_body_bytes)
             except requests.RequestException as exc:
-                raise TargetError(f"{what}: {_network_cause(exc)}") from None
+                cause = _network_cause(exc)
+                if cause in _RESETS:
+                    raise _Transient(RESET, cause) from None
+                raise TargetError(f"{what}: {cause}") from None
 
     def _record(self, method: str, url: str, headers: dict[str, str], response: Response,
                 too_large: bool, note: str, tenant: str | None = None, public: bool = False) -> Exchange:

@@ -21,9 +21,9 @@ from conformance.contract import cross
 from conformance.contract.findings import Finding, capped
 from conformance.contract.levels import Level
 from conformance.errors import ConfigError, TargetError
+from conformance.live.client import TRANSIENT_STATUSES
 from conformance.live.exchange import Exchange
 from conformance.live.ledger import Evidence
-from conformance.live.runner import GATEWAY_DOWN
 from conformance.live.target import Discovery, SessionRef, Tenant, WallboxRef
 
 if TYPE_CHECKING:
@@ -184,19 +184,24 @@ def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery,
     elif not complete and len(walk.ids) >= budget:
         run.ledger.note(f"discovery stopped at [discover] max_sessions = {window.max_sessions} for "
                         f"tenant {key.upper()}: the list route has more sessions than were judged")
-    refs, fields = [], cross.item_fields(run.contract)
+    refs, fields, ended = [], cross.item_fields(run.contract), []
     for item in items[:budget]:
         session_id = _item_id(item)
         if session_id is None:
             continue  # SIB-001 reports it
-        ref = wallbox.session(session_id)
-        refs.append(ref)
+        refs.append(wallbox.session(session_id))
         if item.get("ended_at") is not None:
-            detail = run.read(ref, tenant=key, note="the detail of a listed session, to compare")
-            if detail.status == 200:
-                run.ledger.judged("XEP-001")
-                _pin(run, detail, detail.body, _record(run, "XEP-001", cross.item_matches_detail(item, detail.body,
-                                                                                                 fields), detail))
+            ended.append((item, refs[-1]))
+
+    def compare(entry: tuple[Any, SessionRef]) -> None:
+        item, ref = entry
+        detail = run.read(ref, tenant=key, note="the detail of a listed session, to compare")
+        if detail.status == 200:
+            run.ledger.judged("XEP-001")
+            _pin(run, detail, detail.body, _record(run, "XEP-001", cross.item_matches_detail(item, detail.body,
+                                                                                             fields), detail))
+
+    run.concurrently(compare, ended)
     return refs, items if complete else None
 
 
@@ -228,7 +233,7 @@ def _windows(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery, who
     for bad in cross.BAD_PAGING:
         asked = run.client.send("GET", url, tenant=key, params=query | bad,
                                 note=f"tenant {key.upper()}: list with {', '.join(f'{k}={v}' for k, v in bad.items())}")
-        if asked.status in GATEWAY_DOWN:  # a gateway's page is infrastructure, never the route's refusal or not
+        if asked.status in TRANSIENT_STATUSES:  # still, after retries: infrastructure, never the route's refusal or not
             raise TargetError(f"GET {asked.url} answered {asked.status}: the sibling routes cannot be read")
         run.ledger.judged("SIB-004")
         _record(run, "SIB-004", cross.paging_refused([(bad, asked.status)]), asked)

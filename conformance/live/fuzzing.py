@@ -4,13 +4,14 @@ Positive generation keeps known parents (org, user, wallbox) so the ids it inven
 data; negative generation breaks path parameters (malformed UUIDs, non-integer ids, odd encodings). As
 Schemathesis invents the session id too, negative requests also break one parameter at a time of the first
 configured sessions (a known session under a malformed parent must not be served either). Requests are
-generated first, with a fixed seed, then sent (concurrently with `--workers`), so the same seed always sends
-the same requests.
+generated first, with a fixed seed, then sent (concurrently with `--workers`, recorded in plan order), so the
+same seed always sends the same requests and reports the same findings.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from conformance.live.runner import LiveRun
 
 INT64_MAX = 2**63 - 1
+_GENERATING = threading.Lock()
+_GENERATED: weakref.WeakKeyDictionary[Any, dict[bool, list[Any]]] = weakref.WeakKeyDictionary()  # per run
 ANCHORED_SESSIONS = 3  # configured sessions whose every path parameter is broken once, in negative mode
 MALFORMED = {"org_id": "not-a-uuid", "user_id": "not-a-uuid", "wallbox_id": "not-a-uuid", "session_id": "not-an-integer"}
 
@@ -75,6 +78,19 @@ def generate(run: LiveRun, negative: bool, count: int) -> list[Any]:
     return [case for case in cases if not names_a_route(case)][:count]
 
 
+def planned(run: LiveRun, negative: bool) -> list[Any]:
+    """The run's generated cases of one mode. Both modes are generated once, positive first, whichever fuzz
+    procedure asks first and on whatever thread: Hypothesis runs one test at a time, and what it generates for
+    one mode depends on what it generated before, so a fixed order keeps the same seed sending the same requests
+    for any --workers."""
+    budget = BUDGETS[run.options.profile]
+    with _GENERATING:
+        if run not in _GENERATED:
+            _GENERATED[run] = {mode: generate(run, mode, budget.negative if mode else budget.positive)
+                               for mode in (False, True)}
+        return _GENERATED[run][negative]
+
+
 def names_a_route(case: Any) -> bool:
     """A generated session id that is the name of a sibling route (`.../hems-sessions/current`): the request
     would reach that route, so it is no malformed session id and is never sent as one."""
@@ -94,9 +110,7 @@ def _mutated(st_case: Any) -> tuple[str, ...]:
 
 
 def explore(run: LiveRun, case: LiveCase, negative: bool) -> None:
-    budget = BUDGETS[run.options.profile]
-    generated = generate(run, negative, budget.negative if negative else budget.positive)
-    requests = [(st_case, _mutated(st_case) if negative else ()) for st_case in generated]
+    requests = [(st_case, _mutated(st_case) if negative else ()) for st_case in planned(run, negative)]
     if negative:
         requests += anchored_negatives(run)
     note = "Schemathesis negative generation" if negative else "Schemathesis positive generation"
@@ -107,9 +121,7 @@ def explore(run: LiveRun, case: LiveCase, negative: bool) -> None:
         run.ledger.judged(case.id)
         _unbounded_id_finding(run, st_case, exchange, negative)
 
-    with ThreadPoolExecutor(max_workers=max(1, run.options.workers)) as pool:
-        for _ in pool.map(exercise, requests):
-            pass
+    run.concurrently(exercise, requests)
 
 
 def _unbounded_id_finding(run: LiveRun, st_case: Any, exchange: Any, negative: bool) -> None:

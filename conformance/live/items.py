@@ -6,6 +6,7 @@ the reports and `run` reach that run and its exit code.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -131,13 +132,20 @@ class CheckItem(_HemsItem):
         run = self.run
         run.ran.add(self.name)
         if not run.halted and self.check is not None and self.check.procedure is not None:
+            whose = self.name
             try:
                 run.preflight(discover)
-                self.check.procedure(run, self.check.case)
+                run.run_procedures([(item.name, functools.partial(item.check.procedure, run, item.check.case))
+                                    for item in self.session.items
+                                    if isinstance(item, CheckItem) and item.check and item.check.procedure])
+                failure = run.procedure_error(self.name)
+                if failure is not None:
+                    whose, error = failure
+                    raise error
             except (TargetError, UsageError) as exc:
                 run.halt(exc)
             except Exception as exc:  # a suite bug or an answer it cannot handle: no verdict, and no traceback
-                run.halt(TargetError(f"{self.name} stopped on {type(exc).__name__}: {exc}"))
+                run.halt(TargetError(f"{whose} stopped on {type(exc).__name__}: {exc}"))
         if run.halted:
             pytest.skip(f"not judged: {verdict_line(run)}")
         if self.stage == "catalogue":
@@ -177,4 +185,5 @@ def _describe(record: CheckRecord) -> str:
         if evidence.requests > 1:
             request += f" and {evidence.requests - 1} more request(s)"
         lines.append(f"  {finding.level.value}{where}: {finding.message}{request}")
+        lines += [f"    also {line}" for line in evidence.also]
     return "\n".join(lines)

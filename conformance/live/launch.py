@@ -19,7 +19,7 @@ from conformance.errors import ConfigError
 from conformance.live.cases import bundled_cases_dir, known_check_ids
 from conformance.live.items import RUN_KEY, VERDICT_KEY, unexercised_lines, verdict_line
 from conformance.live.report_plugin import REPORT_PLUGIN
-from conformance.live.runner import EXIT_INTERRUPTED, LiveRun, RunOptions, no_verdict
+from conformance.live.runner import DEFAULT_WORKERS, EXIT_INTERRUPTED, LiveRun, RunOptions, no_verdict
 from conformance.live.target import TargetConfig, config_from_mapping, load_target
 from conformance.report.baseline import load_baseline
 from conformance.report.markdown import github_annotations
@@ -33,7 +33,7 @@ class RunRequest:
     profile: str = "ci"
     seed: int = 0
     strict: bool = False
-    workers: int = 1
+    workers: int | None = None  # None: DEFAULT_WORKERS
     spec: str | None = None
     faults: Sequence[str] = ()  # only for the bundled reference deployment
     report_dir: str | None = None
@@ -82,7 +82,7 @@ def run(request: RunRequest) -> int:
     contract = load_contract(request.spec)
     baseline = load_baseline(request.baseline).known_checks(known_check_ids()) if request.baseline else None
     options = RunOptions(profile=request.profile, seed=request.seed, strict=request.strict,
-                         workers=max(1, request.workers), baseline=baseline)
+                         workers=max(1, request.workers or DEFAULT_WORKERS), baseline=baseline)
     if request.config:
         target = load_target(request.config, default_token_url=contract.token_url)
         target = target.with_base_url(request.base_url) if request.base_url else target

@@ -20,10 +20,13 @@ from conformance.contract.payload import parse_instant
 from conformance.errors import TargetError
 from conformance.live import token_request
 from conformance.live.cases import LiveCase
+from conformance.live.ledger import STATUS_CAUSE
 from conformance.live.target import SessionRef, Tenant, WallboxRef
 from conformance.report.redaction import form_encoded
 
 if TYPE_CHECKING:
+    from schemathesis.core.transport import HttpMethod
+
     from conformance.live.runner import LiveRun
 
 
@@ -48,16 +51,19 @@ def _expect_status(run: LiveRun, case: LiveCase, exchange: Any, allowed: list[in
     run.ledger.judged(case.id)
     if exchange.status not in allowed:
         run.finding(case.id, f"{what}: answered {exchange.status}", exchange,
-                    expected=" or ".join(map(str, allowed)), actual=exchange.status)
+                    expected=" or ".join(map(str, allowed)), actual=exchange.status, cause=STATUS_CAUSE)
 
 
 @procedure
 def read_every_session(run: LiveRun, case: LiveCase) -> None:
     """Read every configured session with its own tenant's token; the response checks judge each 200."""
-    for tenant, config in run.config.tenants():
-        for ref in config.sessions:
-            exchange = run.read(ref, tenant=tenant, note=f"tenant {tenant.upper()}: configured session")
-            _expect_status(run, case, exchange, [200], f"configured {ref.label()}")
+
+    def read(entry: tuple[str, SessionRef]) -> None:
+        tenant, ref = entry
+        exchange = run.read(ref, tenant=tenant, note=f"tenant {tenant.upper()}: configured session")
+        _expect_status(run, case, exchange, [200], f"configured {ref.label()}")
+
+    run.concurrently(read, [(tenant, ref) for tenant, config in run.config.tenants() for ref in config.sessions])
 
 
 @procedure
@@ -66,10 +72,13 @@ def unauthenticated(run: LiveRun, case: LiveCase) -> None:
     if not run.auth_enabled:
         run.ledger.skip(case.id, "auth.grant = none: the target is configured without auth")
         return
-    for _, ref in _first_sessions(run)[:1]:
-        for variant in case.params.get("headers", [{}]):
-            exchange = run.read(ref, tenant=None, headers=variant, public=True, note=f"credentials: {variant or 'none'}")
-            _expect_status(run, case, exchange, case.params.get("status", [401]), f"credentials {variant or 'none'}")
+    ref = _first_sessions(run)[0][1]
+
+    def probe(variant: dict[str, str]) -> None:
+        exchange = run.read(ref, tenant=None, headers=variant, public=True, note=f"credentials: {variant or 'none'}")
+        _expect_status(run, case, exchange, case.params.get("status", [401]), f"credentials {variant or 'none'}")
+
+    run.concurrently(probe, case.params.get("headers", [{}]))
 
 
 @procedure
@@ -88,18 +97,22 @@ def unknown_session(run: LiveRun, case: LiveCase) -> None:
 def foreign_parents(run: LiveRun, case: LiveCase) -> None:
     """Each parent id of a known session replaced by a random UUID (broken object-level authorization)."""
     namespace = uuid.UUID(int=run.options.seed)
-    for tenant, ref in _first_sessions(run):
-        for name in ("org_id", "user_id", "wallbox_id"):
-            fake = str(uuid.uuid5(namespace, f"{name}:{ref.session_id}"))
-            exchange = run.read(ref, tenant=tenant, override={name: fake}, note=f"{name} replaced by a random UUID")
-            _expect_not_ok(run, case, exchange, f"{ref.label()} with a random {name}")
+
+    def probe(entry: tuple[str, SessionRef, str]) -> None:
+        tenant, ref, name = entry
+        fake = str(uuid.uuid5(namespace, f"{name}:{ref.session_id}"))
+        exchange = run.read(ref, tenant=tenant, override={name: fake}, note=f"{name} replaced by a random UUID")
+        _expect_not_ok(run, case, exchange, f"{ref.label()} with a random {name}")
+
+    run.concurrently(probe, [(tenant, ref, name) for tenant, ref in _first_sessions(run)
+                             for name in ("org_id", "user_id", "wallbox_id")])
 
 
 def _expect_not_ok(run: LiveRun, case: LiveCase, exchange: Any, what: str) -> None:
     run.ledger.judged(case.id)
     if 200 <= exchange.status < 300:
         run.finding(case.id, f"{what}: answered {exchange.status}, the session leaked", exchange,
-                    expected="403 or 404", actual=exchange.status)
+                    expected="403 or 404", actual=exchange.status, cause=STATUS_CAUSE)
 
 
 def _moves(sessions: tuple[SessionRef, ...]) -> Iterator[tuple[SessionRef, str, str]]:
@@ -118,13 +131,17 @@ def moved_session(run: LiveRun, case: LiveCase) -> None:
     moves = list(itertools.islice(_moves(run.config.tenant.sessions), case.params.get("limit", 4)))
     if not moves:
         run.ledger.not_exercised(case.id, "two configured sessions of one org on different wallboxes or users")
-    for ref, name, value in moves:
+
+    def probe(move: tuple[SessionRef, str, str]) -> None:
+        ref, name, value = move
         what = "another wallbox of its user" if name == "wallbox_id" else "another user of its org"
         exchange = run.read(ref, override={name: value}, note=f"moved under {what}")
         if 200 <= exchange.status < 300 and not _same_session(run, ref, exchange):
             run.ledger.judged(case.id)  # ids numbered per wallbox: that wallbox's own session of this number
         else:
             _expect_not_ok(run, case, exchange, f"{ref.label()} under {what}")
+
+    run.concurrently(probe, moves)
 
 
 def _identity(body: Any) -> tuple[Any, Any] | None:
@@ -153,28 +170,50 @@ def cross_tenant(run: LiveRun, case: LiveCase) -> None:
         run.ledger.skip(case.id, "a tenant with grant = none: tenants cannot be told apart")
         return
     limit = case.params.get("limit", 3)
-    for reader, owner in (("b", run.config.tenant), ("a", run.config.tenant_b)):
-        for ref in owner.sessions[:limit]:
-            exchange = run.read(ref, tenant=reader, note=f"tenant {reader.upper()} token on the other tenant's session")
-            _expect_status(run, case, exchange, case.params.get("status", [403, 404]), f"{ref.label()} read by tenant {reader.upper()}")
+
+    def probe(entry: tuple[str, SessionRef]) -> None:
+        reader, ref = entry
+        exchange = run.read(ref, tenant=reader, note=f"tenant {reader.upper()} token on the other tenant's session")
+        _expect_status(run, case, exchange, case.params.get("status", [403, 404]),
+                       f"{ref.label()} read by tenant {reader.upper()}")
+
+    run.concurrently(probe, [(reader, ref) for reader, owner in (("b", run.config.tenant), ("a", run.config.tenant_b))
+                             for ref in owner.sessions[:limit]])
 
 
 @procedure
 def stable_reads(run: LiveRun, case: LiveCase) -> None:
     """Two reads of an ended session are the same document (compared parsed: order of keys, 7 vs 7.0 aside,
-    and only in what the spec declares: an undeclared extra such as a served-at stamp may change)."""
+    and only in what the spec declares: an undeclared extra such as a served-at stamp may change). Only two 200
+    JSON documents are compared: a failed second read is read again once, and if it fails again the pair is not
+    judged (its answer is judged by the checks of every response) and a note says so."""
     schema = run.contract.response_schema
-    for ref in run.config.tenant.sessions[: case.params.get("limit", 5)]:
+
+    def compare(ref: SessionRef) -> None:
         first = run.read(ref, note="stability: first read")
-        if first.status != 200 or not isinstance(first.body, dict) or _ongoing(first.body):
-            continue
+        if not _document(first) or _ongoing(first.body):
+            return
         second = run.read(ref, note="stability: second read")
+        if not _document(second):
+            second = run.read(ref, note="stability: second read, again (the first answered "
+                                        f"{second.status or 'nothing'})")
+        if not _document(second):
+            run.ledger.note(f"{case.id}: a second read of {ref.label()} answered {second.status or 'nothing'} twice: "
+                            "that pair was not compared")
+            return
         run.ledger.judged(case.id)
         before, after = declared_only(first.body, schema, schema), declared_only(second.body, schema, schema)
         if after != before:
             pointer = _first_difference(before, after)
             run.finding(case.id, f"two reads of ended {ref.label()} differ at {pointer}", second, pointer=pointer,
                         expected=pointers.resolve(before, pointer), actual=pointers.resolve(after, pointer))
+
+    run.concurrently(compare, run.config.tenant.sessions[: case.params.get("limit", 5)])
+
+
+def _document(exchange: Any) -> bool:
+    """A 200 with a JSON object: a read whose document can be compared."""
+    return exchange.status == 200 and isinstance(exchange.body, dict)
 
 
 def declared_only(value: Any, schema: Any, root: dict[str, Any], depth: int = 0) -> Any:
@@ -217,13 +256,16 @@ def _first_difference(a: Any, b: Any, pointer: str = "") -> str:
 def undeclared_methods(run: LiveRun, case: LiveCase) -> None:
     """Methods the spec does not declare on the path are refused (405 ideally, any 4xx), never served."""
     ref = run.config.tenant.sessions[0]
-    for method in case.params.get("methods", ["POST", "PUT", "PATCH", "DELETE"]):
+
+    def probe(method: HttpMethod) -> None:  # the case file's words, as Schemathesis takes them
         st_case = run.operation.Case(method=method, path_parameters=ref.path_parameters)
         exchange = run.send_case(st_case, note=f"undeclared method {method}")
         run.ledger.judged(case.id)
         if exchange.status < 400:
             run.finding(case.id, f"{method} answered {exchange.status}", exchange, expected="405 (or another 4xx)",
-                        actual=exchange.status)
+                        actual=exchange.status, cause=STATUS_CAUSE)
+
+    run.concurrently(probe, case.params.get("methods", ["POST", "PUT", "PATCH", "DELETE"]))
 
 
 @procedure
@@ -310,7 +352,8 @@ def _refused(run: LiveRun, case: LiveCase, exchange: Any, rule: dict[str, Any], 
     statuses = " or ".join(map(str, rule["status"]))
     run.finding(case.id, f"{what}: answered {exchange.status} {body.get('error')!r} ({reading})", exchange,
                 expected=statuses + (f" with error {' or '.join(errors)}" if errors else ""),
-                actual=f"{exchange.status} {body.get('error')!r}")
+                actual=f"{exchange.status} {body.get('error')!r}",
+                cause=STATUS_CAUSE if exchange.status not in rule["status"] else "")
 
 
 @procedure

@@ -86,6 +86,8 @@ def evidence_entry(evidence: Evidence) -> dict[str, Any]:
     entry["seen_in"] = sorted(({"method": s.method, "url": clip(s.url, URL_LIMIT), "status": s.status,
                                 "note": clip(s.note, TEXT_LIMIT)} for s in evidence.seen_in),
                               key=lambda s: (s["url"], s["method"], s["note"], s["status"]))
+    if evidence.also:
+        entry["also"] = [clip(line, TEXT_LIMIT) for line in evidence.also]
     return entry
 
 
@@ -145,6 +147,7 @@ class RunReport:
                                "example": None if s.example is None else
                                {"method": s.example.method, "url": s.example.url, "status": s.example.status}}
                               for s in run.ledger.spec_findings.values()],
+            "transient": run.client.trouble(),
             "notes": list(run.ledger.notes),
             **({"baseline": run.ledger.acceptance.to_dict()} if run.ledger.acceptance else {}),
         }

@@ -23,7 +23,7 @@ from conformance.contract.levels import Level
 from conformance.contract.served import served_session
 from conformance.live.client import PARSE_LIMIT
 from conformance.live.exchange import Exchange
-from conformance.live.ledger import Evidence, Ledger
+from conformance.live.ledger import STATUS_CAUSE, Evidence, Ledger
 from conformance.report.redaction import PLACEHOLDER
 
 # Server internals that must never reach a client: Python/Java/.NET/Node stack traces, SQL, debug pages.
@@ -60,9 +60,9 @@ class ResponseContext:
     resource_ids: frozenset[str] = frozenset()  # the org, user and wallbox UUIDs (hex) of the configured sessions
 
     def finding(self, check_id: str, request: Request, message: str, *, pointer: str = "", expected: Any = None,
-                actual: Any = None) -> list[Evidence]:
+                actual: Any = None, cause: str = "") -> list[Evidence]:
         finding = Finding(pointer, message, expected, actual, check_id, self.level_of(check_id))
-        return [Evidence(finding, request.exchange, request.curl)]
+        return [Evidence(finding, request.exchange, request.curl, cause=cause)]
 
 
 ResponseCheck = Callable[[Request, ResponseContext, str], list[Evidence]]
@@ -125,14 +125,14 @@ def _json_body(request: Request, ctx: ResponseContext, check_id: str) -> list[Ev
     exchange = request.exchange
     if exchange.too_large:  # said once per status, however many such answers the run gets
         said = f"a {exchange.status} answer over {ctx.body_limit / 2**20:g} MiB was not judged"
-        if not any(note.startswith(said) for note in ctx.ledger.notes):
-            ctx.ledger.note(f"{said} (e.g. {exchange.url})")
+        ctx.ledger.note(f"{said} (e.g. {exchange.url})", once_per=said)
         return []
     ctx.ledger.judged(check_id)
     content_type = exchange.headers.get("content-type", "")
-    if not exchange.is_json:
+    if not exchange.is_json:  # a server error's page (a framework's or a gateway's) comes with its status
         return ctx.finding(check_id, request, f"Content-Type is {content_type or 'missing'}",
-                           expected="application/json", actual=content_type or None)
+                           expected="application/json", actual=content_type or None,
+                           cause=STATUS_CAUSE if exchange.status >= 500 else "")
     if exchange.body is None and exchange.text.strip():
         return ctx.finding(check_id, request, "body is not valid JSON", expected="JSON", actual=exchange.text[:80])
     return []
@@ -183,7 +183,7 @@ def no_server_error(request: Request, ctx: ResponseContext, check_id: str) -> li
     ctx.ledger.judged(check_id)
     if exchange.status >= 500:
         return ctx.finding(check_id, request, f"server error {exchange.status}", expected="< 500",
-                           actual=exchange.status)
+                           actual=exchange.status, cause=STATUS_CAUSE)
     return []
 
 

@@ -5,13 +5,15 @@ The pytest plugin drives a `LiveRun` item by item; `hems-conformance run` is pyt
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -28,20 +30,29 @@ from conformance.contract.payload import SessionView
 from conformance.contract.spec import SESSION_PATH, Contract
 from conformance.errors import ConfigError, TargetError, UsageError
 from conformance.live.cases import LiveCase
-from conformance.live.client import TargetClient
+from conformance.live.client import REQUEST_ID, TRANSIENT_STATUSES, NoAnswer, Stopped, TargetClient
 from conformance.live.exchange import Exchange
-from conformance.live.ledger import Evidence, Ledger
-from conformance.live.response_checks import Request, ResponseCheck, ResponseContext, as_schemathesis_checks, uuid_hex
+from conformance.live.ledger import STATUS_CAUSE, Evidence, Ledger
+from conformance.live.response_checks import (
+    Request,
+    ResponseCheck,
+    ResponseContext,
+    as_schemathesis_checks,
+    no_server_error,
+    uuid_hex,
+)
 from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig, WallboxRef
 from conformance.report.baseline import Acceptance, Baseline
 from conformance.report.records import SIBLING_KIND, CheckRecord, declared_need, mark_unexercised
 from conformance.report.redaction import PLACEHOLDER
 from conformance.report.timeline import SessionSample
 
+T = TypeVar("T")
+R = TypeVar("R")
 PROFILES = ("quick", "ci", "thorough")
+DEFAULT_WORKERS = 16  # requests in flight at once unless --workers says otherwise (a 429 halves it, see client.Pace)
 RUN_BUDGETS_S = {"quick": 600.0, "ci": 1800.0, "thorough": 5400.0}  # max_run_s unless configured
 EXIT_INTERRUPTED = 130
-GATEWAY_DOWN = (502, 504)
 _VERDICT_REACHED = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
 VERDICT_OR_INTERRUPTED = (*_VERDICT_REACHED, pytest.ExitCode.INTERRUPTED)  # pytest's codes the run's code replaces
 _SECRET_VARIABLES = {"password": "${HEMS_PASSWORD}", "refresh_token": "${HEMS_REFRESH_TOKEN}"}  # else the secret's
@@ -58,7 +69,7 @@ class RunOptions:
     profile: str = "ci"
     seed: int = 0
     strict: bool = False
-    workers: int = 1
+    workers: int = DEFAULT_WORKERS
     baseline: Baseline | None = None  # accepted failures (--baseline)
 
 
@@ -69,7 +80,7 @@ class LiveRun:
         self.config, self.contract, self.options = config, contract, options
         self.judge = Judge(contract, config.settings)
         self.client = TargetClient(config, on_retry=self._retried, connections=options.workers,
-                                   max_run_s=config.max_run_s or RUN_BUDGETS_S[options.profile])
+                                   max_run_s=config.max_run_s or RUN_BUDGETS_S[options.profile], seed=options.seed)
         self.redactor = self.client.redactor
         self.ledger = Ledger(Acceptance(options.baseline) if options.baseline else None)
         self.cases: dict[str, LiveCase] = {}
@@ -77,6 +88,8 @@ class LiveRun:
         self.halt_code = 0
         self.ran: set[str] = set()  # the checks whose items ran (not deselected, not only collected)
         self._preflown = False
+        self._procedures: dict[str, tuple[str, Exception]] | None = None  # per check: (whose error, error), once run
+        self._stopped_by = ""  # the procedure whose error stopped the others
         self.started = time.time()
         self.schema = schemathesis.openapi.from_dict(contract.document)
         self.operation = self.schema[SESSION_PATH]["GET"]
@@ -131,6 +144,67 @@ class LiveRun:
     def auth_enabled(self) -> bool:
         return self.config.tenant.auth.grant != "none"
 
+    # --- concurrency ---
+
+    def concurrently(self, work: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """`work` on each item, up to --workers at once, recorded in the ledger as if done one after the other in
+        item order (Ledger.journaled): the verdict and the reports are the same for any --workers. An exception
+        ends the run: it stops the client at once (TargetClient.stop), and the first one in item order is raised
+        once what came before it is recorded; what came after is dropped."""
+        items = list(items)
+        if self.options.workers <= 1 or len(items) <= 1:
+            return [work(item) for item in items]
+        results: list[R] = []
+
+        def attempt(item: T) -> R:
+            try:
+                return work(item)
+            except Exception as exc:  # it ends the run: the other threads send no more from now on
+                self.client.stop(exc)
+                raise
+
+        with ThreadPoolExecutor(max_workers=min(self.options.workers, len(items))) as pool:
+            futures = [pool.submit(self.ledger.journaled, functools.partial(attempt, item)) for item in items]
+            try:
+                for future in futures:
+                    entries, result, error = future.result()
+                    self.ledger.replay(entries)
+                    if error is not None:
+                        raise error
+                    results.append(result)  # type: ignore[arg-type]
+            finally:
+                for future in futures:
+                    future.cancel()
+        return results
+
+    def run_procedures(self, planned: list[tuple[str, Callable[[], None]]]) -> None:
+        """Every procedure of the session, once, concurrently (see `concurrently`), in the order of their items;
+        then the error of `planned[i]`, for the item that asks, so that a run that stops reads as with one worker:
+        the checks before the failing one judged, it and those after not. Each procedure keeps its own order
+        (token expiry, AUTH-005's wait)."""
+        if self._procedures is None:
+            self._procedures = {}
+
+            def perform(entry: tuple[str, Callable[[], None]]) -> None:
+                try:
+                    entry[1]()
+                except Exception as exc:
+                    if exc is self.client.stopped or self.client.stopped is None:  # this one stopped the others
+                        self._stopped_by = entry[0]
+                    self.client.stop(exc)
+                    raise _ProcedureFailed(entry[0], exc) from None
+
+            try:
+                self.concurrently(perform, planned)
+            except _ProcedureFailed as failed:  # the error that stopped the others, not their Stopped
+                stopped = isinstance(failed.error, Stopped) and self.client.stopped is not None
+                self._procedures[failed.name] = (self._stopped_by, self.client.stopped) if stopped \
+                    else (failed.name, failed.error)  # type: ignore[assignment]
+
+    def procedure_error(self, name: str) -> tuple[str, Exception] | None:
+        """(the check whose procedure raised it, the error) where `name`'s procedure did not finish."""
+        return (self._procedures or {}).get(name)
+
     # --- sending ---
 
     def session_case(self, path_parameters: dict[str, Any]) -> Any:
@@ -146,22 +220,48 @@ class LiveRun:
         sent_headers = {k: v for k, v in kwargs.get("headers", {}).items() if k.lower() != "x-schemathesis-testcaseid"}
         sent_headers.update(headers or {})
         url = self.config.url(kwargs["url"][len(origin):])
-        exchange = self.client.send(kwargs["method"], url, tenant=tenant, headers=sent_headers, note=note,
-                                    public=public, params=kwargs.get("params") or None)
-        if exchange.status in GATEWAY_DOWN:
-            self._gateway_check(exchange)
+        try:
+            exchange = self.client.send(kwargs["method"], url, tenant=tenant, headers=sent_headers, note=note,
+                                        public=public, params=kwargs.get("params") or None)
+        except NoAnswer as silence:
+            return self._no_answer(silence, note, tenant)
+        if exchange.status in TRANSIENT_STATUSES:
+            self._still_answering(f"{exchange.method} {exchange.url} answered {exchange.status}")
         self.judge_response(case, exchange, malformed=malformed)
         return exchange
 
-    def _gateway_check(self, exchange: Exchange) -> None:
-        """A 502 / 504 is a gateway saying the deployment behind it did not answer. If a configured session
-        now fails the same way, the deployment is down (exit 3); otherwise this request broke it (a finding)."""
+    def _still_answering(self, trouble: str) -> None:
+        """Transient trouble persisted on one request through every retry. If a configured session now fails too
+        (after its own retries), the target as a whole stopped answering: exit 3 naming the trouble. Otherwise it
+        is the target's answer to that request, judged as any other."""
         ref = self.config.tenant.sessions[0]
-        probe = self.client.send("GET", self.client.url(SESSION_PATH.format(**ref.path_parameters)),
-                                 note="is the deployment up?")
-        if probe.status in GATEWAY_DOWN:
-            raise TargetError(f"{exchange.method} {exchange.url} answered {exchange.status}, and so does a configured "
-                              f"session: the deployment behind the gateway is down")
+        url = self.client.url(SESSION_PATH.format(**ref.path_parameters))
+        try:
+            probe = self.client.send("GET", url, note="is the deployment up?")
+        except NoAnswer as silence:
+            raise TargetError(f"{trouble}, and a configured session gets no answer either ({silence.cause}): "
+                              "the target stopped answering") from None
+        if probe.status in TRANSIENT_STATUSES:
+            why = ("the deployment behind the gateway is down" if probe.status in (502, 504) else
+                   "the target is unavailable or rate limits everything")
+            same = "so does a configured session" if trouble.endswith(f" {probe.status}") else \
+                f"a configured session answers {probe.status}"
+            raise TargetError(f"{trouble}, and {same}: {why}")
+
+    def _no_answer(self, silence: NoAnswer, note: str, tenant: str | None) -> Exchange:
+        """One request got no answer through every retry while the target answers others: the request broke the
+        server, a finding of the check that judges server errors. Returned as an exchange without a status (0)
+        that no other check judges; the procedure's own findings on it are grouped under that one."""
+        self._still_answering(f"{silence.method} {silence.url}: {silence.cause}")
+        exchange = Exchange(method=silence.method, url=silence.url, request_headers=silence.headers, status=0,
+                            headers={}, text="", elapsed_ms=0.0, note=note,
+                            request_id=silence.headers.get(REQUEST_ID, ""), tenant=tenant)
+        check_id = next((i for i, check in self._response_checks if check is no_server_error), None)
+        if check_id is not None:
+            self.ledger.judged(check_id)
+            self.finding(check_id, f"no answer: {silence.cause}, on every attempt", exchange, expected="an answer",
+                         actual=silence.cause, cause=STATUS_CAUSE)
+        return exchange
 
     def read(self, ref: SessionRef, *, tenant: str | None = "a", headers: dict[str, str] | None = None,
              public: bool = False, override: dict[str, Any] | None = None, note: str = "") -> Exchange:
@@ -237,20 +337,27 @@ class LiveRun:
     def _saw_session(self, exchange: Exchange, judgement: Judgement) -> None:
         """A 200 read as a session: counted in the coverage, offered to the sample of drawn sessions."""
         path = urlsplit(exchange.url).path
-        with self._seen_lock:
-            self.coverage.add(SessionView(exchange.body), path)
-        self.sessions.add(path, f"session {exchange.body['session']['id']} ({path})", exchange.body,
-                          judgement.findings)
+
+        def seen() -> None:
+            with self._seen_lock:
+                self.coverage.add(SessionView(exchange.body), path)
+            self.sessions.add(path, f"session {exchange.body['session']['id']} ({path})", exchange.body,
+                              judgement.findings)
+
+        self.ledger.later(seen)  # in plan order, as the findings (the sample keeps the first sessions it is offered)
 
     def settle_coverage(self) -> None:
         """Mark the catalogue invariants the sessions served never exercised (call once the requests are done)."""
         mark_unexercised(self.ledger.records, self.coverage)
 
     def finding(self, check_id: str, message: str, exchange: Exchange | None = None, *, pointer: str = "",
-                expected: Any = None, actual: Any = None, token_variable: str = "$HEMS_TOKEN") -> None:
-        """`token_variable`: what the reproduction's Bearer credential stands for (a refresh token, say)."""
+                expected: Any = None, actual: Any = None, token_variable: str = "$HEMS_TOKEN",
+                cause: str = "") -> None:
+        """`token_variable`: what the reproduction's Bearer credential stands for (a refresh token, say); `cause`:
+        STATUS_CAUSE for a finding about the answer's status (see Ledger)."""
         finding = Finding(pointer, message, expected, actual, check_id, self.level_of(check_id))
-        self.ledger.add(Evidence(finding, exchange, self.curl(exchange, token_variable) if exchange else ""))
+        self.ledger.add(Evidence(finding, exchange, self.curl(exchange, token_variable) if exchange else "",
+                                 cause=cause))
 
     def _retried(self, status: int, url: str) -> None:
         """A 429 / 503 the client waited out: correct behaviour, but the spec does not document it."""
@@ -282,6 +389,12 @@ class LiveRun:
             return self.halt_code
         return 1 if self.ledger.failing(self.options.strict) else 0
 
+
+
+class _ProcedureFailed(Exception):
+    def __init__(self, name: str, error: Exception) -> None:
+        super().__init__(name)
+        self.name, self.error = name, error
 
 
 def _parent_ids(config: TargetConfig) -> Iterator[str]:

@@ -135,6 +135,7 @@ class TargetConfig:
     max_retries: int = 3
     max_retry_wait_s: float = 30.0
     max_retry_total_s: float = 300.0
+    max_rps: float | None = None  # at most this many requests started per second (a published rate limit)
     max_run_s: float | None = None  # None: the profile's default (RUN_BUDGETS_S)
     max_body_bytes: int = DEFAULT_BODY_LIMIT  # max_body_mib: bodies are read up to this, then no further
     source: str = "<built-in>"
@@ -179,7 +180,7 @@ def joined(base_url: str, path: str) -> str:
 # --- parsing ---
 
 _TOP_KEYS = {"base_url", "auth", "sessions", "tenant_b", "judge", "timeout_s", "verify_tls", "ca_bundle",
-             "max_retries", "max_retry_wait_s", "max_retry_total_s", "max_run_s", "max_body_mib", "wallboxes",
+             "max_retries", "max_retry_wait_s", "max_retry_total_s", "max_rps", "max_run_s", "max_body_mib", "wallboxes",
              "discover"}
 _AUTH_KEYS = {"grant", "token_url", "client_id", "client_secret", "client_secret_env", "username", "password",
               "password_env", "token", "token_env", "token_auth_method", "scope", "token_body", "max_token_wait_s"}
@@ -397,6 +398,7 @@ def config_from_mapping(document: Mapping[str, Any], *, default_token_url: str, 
         max_retries=int(_number(document, "max_retries", 3, integer=True)),
         max_retry_wait_s=_number(document, "max_retry_wait_s", 30.0),
         max_retry_total_s=_number(document, "max_retry_total_s", 300.0),
+        max_rps=_number(document, "max_rps", None, positive=True),
         max_run_s=_number(document, "max_run_s", None, positive=True),
         max_body_bytes=int(_number(document, "max_body_mib", DEFAULT_BODY_LIMIT / 2**20, positive=True) * 2**20),
         source=source,

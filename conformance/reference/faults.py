@@ -75,7 +75,11 @@ FAULTS: dict[str, Fault] = {
         Fault("expired-token-accepted", ("AUTH-005",),
               "token expiry is not checked (tokens are issued for 2 s so that a run sees them expire)"),
         Fault("missing-www-authenticate", ("AUTH-004",), "401 answers carry no WWW-Authenticate challenge"),
-        Fault("unknown-session-500", ("OBJ-001", "FUZ-001"), "an unknown session id raises and answers 500"),
+        Fault("unknown-session-500", ("FUZ-001",),
+              "an unknown session id raises and answers 500 (OBJ-001's finding is grouped under FUZ-001's: one cause)"),
+        Fault("unknown-session-served", ("OBJ-001", "RSP-001"),
+              "an unknown session id under a known wallbox is answered with that wallbox's first session (a fallback "
+              "lookup)"),
         Fault("path-parents-unchecked", ("OBJ-002", "OBJ-003"),
               "sessions are looked up by session_id within the tenant; user and wallbox in the path are ignored"),
         Fault("user-not-checked", ("OBJ-002", "OBJ-003"),

@@ -326,6 +326,10 @@ class Deployment:
         if stored is None:
             if session_id not in self._stored and self.faults.on("unknown-session-500"):
                 return self._error(500, "Internal Server Error")
+            fallback = next((s for s in self._stored.values() if (s.org_id, s.user_id, s.wallbox_id) == (org, user, wallbox)
+                             and caller in (_ANY_TENANT, s.tenant)), None)
+            if session_id not in self._stored and fallback and self.faults.on("unknown-session-served"):
+                return Response(self._bodies[fallback.session_id], 200, {"Cache-Control": "no-store"}, "application/json")
             if self.variants.on("forbidden-not-found") or (
                     self.variants.on("forbidden-across-tenants") and self._foreign(caller, session_id)):
                 return self._error(403, "Forbidden")

@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 
 from conformance.report.proof import proof_html
+from conformance.report.summary import trouble_line
 from conformance.report.timeline import coverage_html, timelines_html
 
 STYLE = """
@@ -86,7 +87,7 @@ def metadata_table(summary: dict[str, Any]) -> str:
             ("Profile", meta.get("profile")), ("Seed", meta.get("seed")), ("Strict", "yes" if meta["strict"] else "no"),
             ("Started (UTC)", meta["started_at"]), ("Duration", f"{meta['duration_s']:.1f} s"),
             ("Readings", json.dumps(meta["readings"]) if meta["readings"] else "the catalogue's defaults"),
-            ("Stopped", meta.get("target_error") or None)]
+            ("Stopped", meta.get("target_error") or None), ("Transient trouble", trouble_line(summary) or ("none absorbed" if "transient" in summary else None))]
     cells = "".join(f"<tr><th>{name}</th><td>{escape(str(value))}</td></tr>" for name, value in rows if value is not None)
     cells += f'<tr><th>Reproduce</th><td>{_code(meta["command"])}</td></tr>'
     return f'<table class="hems-meta" id="hems-metadata">{cells}</table>'
@@ -155,6 +156,8 @@ def finding_html(finding: dict[str, Any]) -> str:
         listed = len(finding.get("seen_in", []))
         more = f"<li>{finding['requests'] - listed} more</li>" if finding["requests"] > listed else ""
         rows.append(("Seen in", f"{finding['requests']} requests<ul>{seen}{more}</ul>"))
+    if finding.get("also"):
+        rows.append(("Same cause", "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in finding["also"]) + "</ul>"))
     table = "".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in rows)
     parts = [f'<div class="hems-finding lvl-{escape(finding["level"])}">',
              f'<div class="hems-finding-head"><b>{escape(finding["id"])}</b> {escape(finding["level"])} '

@@ -15,7 +15,7 @@ from typing import Any
 
 from conformance.contract.clipping import clip
 from conformance.report.redaction import Redactor
-from conformance.report.summary import MARKDOWN, every_check, write_report_file
+from conformance.report.summary import MARKDOWN, every_check, trouble_line, write_report_file
 
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 LINE_LIMIT = 300  # characters of a finding's message in a summary line or an annotation
@@ -62,6 +62,8 @@ def render(summary: dict[str, Any]) -> str:
     about += [f"profile {meta['profile']}, seed {meta['seed']}"] if "profile" in meta else []
     about += [f"strict {'yes' if meta.get('strict') else 'no'}"]
     lines += [_md(" · ".join(about)), "", f"Checks: {by_status or 'none'}; findings: {by_level or 'none'}"]
+    if trouble_line(summary):
+        lines += ["", _md(trouble_line(summary)[0].upper() + trouble_line(summary)[1:])]
     if meta.get("target_error"):
         lines += ["", f"**No verdict:** {_md(meta['target_error'])}"]
     for title, status in (("Failing checks", "failed"), ("Warnings", "warning"), ("INFO notes", "info")):

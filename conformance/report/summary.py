@@ -186,8 +186,22 @@ def finding_line(finding: dict[str, Any], named: bool = True) -> str:
     where = finding.get("source") or (f"{request.get('method')} {request.get('url')}" if request else "")
     if finding.get("requests", 1) > 1:
         where += f" and {finding['requests'] - 1} more request(s)"
+    if finding.get("also"):
+        where += f"; same cause for {', '.join(sorted({line.split(':')[0] for line in finding['also']}))}"
     return (f"{finding.get('id')} " * named + f"{finding.get('level')} {finding.get('pointer') or '/'}: "
             f"{finding.get('message')}" + (f" [{where}]" if where else ""))
+
+
+def trouble_line(summary: dict[str, Any]) -> str:
+    """The transient trouble a run absorbed, in one line ("" for none, or a summary without it): what the
+    console, summary.md and report.html say of the `transient` block of summary.json."""
+    trouble = summary.get("transient") or {}
+    absorbed = {kind: n for kind, n in (trouble.get("absorbed") or {}).items() if n}
+    if not absorbed:
+        return ""
+    kinds = ", ".join(f"{n} {kind}" for kind, n in absorbed.items())
+    return (f"transient trouble absorbed (retried, judged on the final answer): {kinds}; "
+            f"{trouble.get('retries', 0)} retries, {trouble.get('waited_s', 0):g} s waited")
 
 
 def every_check(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -221,6 +235,7 @@ def console_lines(summary: dict[str, Any], shown: int = 10) -> list[str]:
     if not summary["metadata"].get("target_error") and summary["exit_code"] in (0, 1):
         lines += [f"SKIP {c['id']}: {c['skip_reason']}" for c in checks
                   if c["status"] == Status.SKIPPED.value]
+    lines += [f"hems-conformance: note: {trouble_line(summary)}"] if trouble_line(summary) else []
     return lines + [f"hems-conformance: note: {note}" for note in summary.get("notes", [])]
 
 
