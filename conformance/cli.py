@@ -14,7 +14,7 @@ import threading
 import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from conformance import __version__
 from conformance.errors import TargetError, UsageError
@@ -65,12 +65,12 @@ def _annotations_default() -> str:
     return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "none"
 
 
-def _with_environment(parser: argparse.ArgumentParser, *flags: str, default: object = None, **kwargs: object) -> None:
+def _with_environment(parser: argparse.ArgumentParser, *flags: str, default: object = None, **kwargs: Any) -> None:
     """An option with an environment fallback, HEMS_CONFORMANCE_<NAME>: the command line wins, then the
     environment, then `default`. --help names the variable; a bad value is exit 2 naming it."""
     env = ENV_PREFIX + flags[0].lstrip("-").replace("-", "_").upper()
     kwargs["help"] = f"{kwargs.get('help', '')} [env {env}]".lstrip()
-    action = parser.add_argument(*flags, default=None, **kwargs)  # type: ignore[arg-type]
+    action = parser.add_argument(*flags, default=None, **kwargs)
     parser.get_default("environment").append((action, env, default))
 
 
@@ -90,7 +90,7 @@ def apply_environment(args: argparse.Namespace) -> None:
             elif isinstance(action, argparse._AppendAction):  # repeatable: comma-separated
                 value = [item.strip() for item in text.split(",") if item.strip()]
             else:
-                value = action.type(text) if action.type else text  # type: ignore[operator]
+                value = action.type(text) if action.type else text
         except (ValueError, argparse.ArgumentTypeError) as exc:
             raise UsageError(f"{env}: {exc}") from None
         if action.choices is not None and value not in action.choices:
@@ -99,7 +99,7 @@ def apply_environment(args: argparse.Namespace) -> None:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, as argparse does, without the usage dump
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, as argparse does, without the usage dump
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 

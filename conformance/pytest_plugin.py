@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -44,7 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--hems-spec", metavar="FILE", help="judge against this OpenAPI document [ini hems_spec]")
     group.addoption("--hems-baseline", metavar="FILE", help="TOML file of accepted failures [ini hems_baseline]")
     for name, help_text in _INI.items():
-        parser.addini(name, help_text, type="bool" if name == "hems_strict" else "string")
+        kind: Literal["bool", "string"] = "bool" if name == "hems_strict" else "string"
+        parser.addini(name, help_text, type=kind)
     reporting.add_options(group)
 
 

@@ -85,7 +85,7 @@ def scenarios(
     command_ids: tuple[int, int] = ID_RANGE,
 ) -> st.SearchStrategy[Scenario]:
     """Scenarios of the loop model (what the sun and the wallbox do); options as for `hems_session_details`."""
-    options = {"ended": ended, "shape": shape, "outcome": outcome, "readings": readings}
+    options: dict[str, Any] = {"ended": ended, "shape": shape, "outcome": outcome, "readings": readings}
     draw_scenario(RandomDraw(random.Random(0)), 1, 1, **options)  # bad options fail here, not at the first example
     # A session dispatches at most one command per decision point, plus the finalize stop.
     first_ids = _id_range("command_ids", command_ids, spare=readings[1])

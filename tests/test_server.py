@@ -502,3 +502,18 @@ def test_list_faults_prints_the_table(capsys):
     assert [cell.strip() for cell in out.splitlines()[0].split("|")] == ["fault", "breaks", "description"]
     for fault in FAULTS.values():
         assert any(line.startswith(fault.name + " ") and fault.description in line for line in out.splitlines())
+
+
+def test_current_is_the_latest_started_running_session_and_an_unreadable_start_counts_as_earliest():
+    from conformance.reference.dataset import StoredSession
+    from conformance.reference.siblings import running
+
+    def stored(session_id: int, started_at: str, ended_at: str | None = None) -> StoredSession:
+        ids = [uuid.uuid4() for _ in range(3)]
+        return StoredSession("a", *ids, session_id, {"session": {"started_at": started_at, "ended_at": ended_at}})
+
+    early, unreadable, earlier_by_offset = stored(1, "2026-06-01T08:00:00Z"), stored(2, "not a time"), \
+        stored(3, "2026-06-01T09:00:00+02:00")
+    ended = stored(4, "2026-06-02T08:00:00Z", "2026-06-02T10:00:00Z")
+    assert running([early, unreadable, earlier_by_offset, ended]) is early  # 09:00+02:00 is 07:00Z
+    assert running([unreadable]) is unreadable and running([ended]) is None

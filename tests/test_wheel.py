@@ -1,5 +1,5 @@
-"""The wheel as a partner installs it: it carries the spec, the live cases and their schemas, and every face
-works from it (the command, the pytest plugin once, `-p no:hems_conformance`, the Schemathesis hook).
+"""The wheel as a partner installs it: it carries the spec, the live cases and their schemas and `py.typed`, and
+every face works from it (the command, the pytest plugin once, `-p no:hems_conformance`, the Schemathesis hook).
 
 The wheel goes into a fresh venv without its dependencies, which it borrows from this interpreter's
 site-packages through a `.pth` line; the project's own editable install is not seen there.
@@ -13,6 +13,7 @@ import subprocess
 import sys
 import sysconfig
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -21,14 +22,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The `bin` folder of a fresh venv holding only the built wheel (and a path to the dependencies)."""
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel built from this checkout."""
     work = tmp_path_factory.mktemp("wheel")
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work), str(ROOT)],
                            capture_output=True, text=True, timeout=300, check=False)
     assert built.returncode == 0, built.stderr[-2000:]
-    [wheel] = work.glob("hems_conformance-*.whl")
-    env_dir = work / "venv"
+    [built_wheel] = work.glob("hems_conformance-*.whl")
+    return built_wheel
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path) -> Path:
+    """The `bin` folder of a fresh venv holding only the built wheel (and a path to the dependencies)."""
+    env_dir = wheel.parent / "venv"
     venv.create(env_dir, with_pip=False)
     site = Path(subprocess.run([str(env_dir / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                capture_output=True, text=True, check=True).stdout.strip())
@@ -43,6 +50,14 @@ def run_in(bin_dir: Path, cwd: Path, *argv: str, **env: str) -> subprocess.Compl
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "SCHEMATHESIS_"))}
     return subprocess.run([str(bin_dir / "python"), *argv], capture_output=True, text=True, timeout=300, cwd=cwd,
                           env=clean | env, check=False)
+
+
+def test_the_wheel_is_typed_and_holds_no_removed_alias(wheel):
+    """PEP 561: type checkers read the package's hints only if `py.typed` ships beside them (CHANGELOG.md:
+    the aliases conformance.loop and conformance.mutations are gone)."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "conformance/py.typed" in names and "conformance/strategies.py" in names
+    assert not names & {"conformance/loop.py", "conformance/mutations.py"}
 
 
 def test_the_wheel_carries_the_spec_and_the_live_cases(installed, tmp_path):

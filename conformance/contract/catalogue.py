@@ -224,7 +224,7 @@ def _counter_matches(view: SessionView, name: str, verdicts: frozenset[str]) -> 
     if value not in counts:
         matching = view.commands_with(verdicts)
         where = ", ".join(_c(i) for i in matching[:10]) or "none"
-        pending = f"; {_c(view.pending)} is pending" if len(counts) > 1 else ""
+        pending = f"; {_c(view.pending)} is pending" if view.pending is not None and len(counts) > 1 else ""
         yield Finding(
             f"/session/{name}",
             f"{name} is {value} but {len(matching)} command(s) have outcome in "
@@ -477,7 +477,7 @@ def step_stop_after_start(view: SessionView, settings: Settings) -> Iterator[Fin
     starts = [view.decision_times[i] for i in view.decisions_of_kind("start")]
     if None in starts:
         return  # an unreadable time is SCH-002's; no order to judge
-    first = min(starts, default=None)
+    first = min((start for start in starts if start is not None), default=None)
     steps, stops = view.decisions_of_kind("step"), view.decisions_of_kind("stop")
     for i in sorted(steps + stops) if steps and stops else steps or stops:
         time = view.decision_times[i]
@@ -889,7 +889,7 @@ def ends_after_start(view: SessionView, settings: Settings) -> Iterator[Finding]
                         f">= {view.session['started_at']}", view.session["ended_at"])
 
 
-def _in_order(rows: list[dict[str, Any]], times: list, pointer: Callable[[int, str], str]) -> Iterator[Finding]:
+def _in_order(rows: list[dict[str, Any]], times: list[Any], pointer: Callable[[int, str], str]) -> Iterator[Finding]:
     previous = None
     for i, time in enumerate(times):
         if time is None:
@@ -1101,7 +1101,8 @@ def quantities_not_negative(view: SessionView, settings: Settings) -> Iterator[F
 _PLAIN_NUMBERS = (int, float)  # what JSON parsing yields; a bool's class is neither
 
 
-def _negative_fields(rows: list[dict[str, Any]], names: tuple[str, ...], pointer) -> Iterator[Finding]:
+def _negative_fields(rows: list[dict[str, Any]], names: tuple[str, ...],
+                     pointer: Callable[[int, str], str]) -> Iterator[Finding]:
     for i, row in enumerate(rows):
         for name in names:
             value = row[name]

@@ -52,9 +52,9 @@ class Coverage:
         for value, rows in view.kinds.items():
             raw["decisions", "decision"][value] += len(rows)
         dispatched = len(view.dispatched)
-        for value, count in ((True, dispatched), (False, len(view.decisions) - dispatched)):
+        for flag, count in ((True, dispatched), (False, len(view.decisions) - dispatched)):
             if count:
-                raw["decisions", "dispatched"][value] += count
+                raw["decisions", "dispatched"][flag] += count
         for value, rows in view.verdicts.items():
             raw["commands", "outcome"][value] += len(rows)
         for field in _COUNTED:

@@ -344,9 +344,10 @@ def windows_agree(whole: Iterable[Any], days: Mapping[datetime.date, Iterable[An
                 yield Finding("/items", f"session {extra!r} is listed for the one-day window from={day} to={day} "
                               f"but not for from={first} to={last}", expected=f"listed for {first}..{last}",
                               actual="not listed")
-    day = started_day(running)
-    if day is not None and first <= day <= last and running.get("id") not in {i.get("id") for i in whole if isinstance(i, dict)}:
-        yield Finding("/items", f"the running session {running.get('id')!r} (current) started on {day}, inside "
+    running_day = started_day(running)
+    if running_day is not None and first <= running_day <= last \
+            and running.get("id") not in {i.get("id") for i in whole if isinstance(i, dict)}:
+        yield Finding("/items", f"the running session {running.get('id')!r} (current) started on {running_day}, inside "
                       f"from={first} to={last}, but is not listed", expected="listed", actual="not listed")
 
 

@@ -44,8 +44,8 @@ def schema_problems(document: Any, name: str) -> list[tuple[str, str]]:
 
 def _message(error: Any, schema: dict[str, Any]) -> str:
     if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
-        node = _node(schema, list(error.schema_path)[:-1])
-        known = ", ".join(sorted(node.get("properties", {})))
+        parent = _node(schema, list(error.schema_path)[:-1])
+        known = ", ".join(sorted(parent.get("properties", {})))
         return f"unknown key {error.kind.unexpected[0]!r} (known: {known})"
     message = error.message
     node: Any = schema

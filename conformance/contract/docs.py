@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from conformance.contract import cross
 from conformance.contract.catalogue import BASES, CATALOGUE, FAMILIES, Invariant
@@ -12,13 +12,19 @@ from conformance.contract.levels import Level
 
 
 class LiveEntry(Protocol):
-    """A live check of `run` as the docs show it (conformance.live.cases.LiveCase; this room does not import it)."""
+    """A live check of `run` as the docs show it (conformance.live.cases.LiveCase; this room does not import it).
+    Read-only members, so a frozen dataclass matches."""
 
-    id: str
-    level: Level
-    statement: str
-    cite: str
-    file: str
+    @property
+    def id(self) -> str: ...
+    @property
+    def level(self) -> Level: ...
+    @property
+    def statement(self) -> str: ...
+    @property
+    def cite(self) -> str: ...
+    @property
+    def file(self) -> str: ...
 
 ENTRIES = {**CATALOGUE, **cross.CROSS}  # the payload invariants, then the cross-endpoint and sibling checks
 ALL_FAMILIES = {**FAMILIES, **cross.FAMILIES}
@@ -45,7 +51,7 @@ def render_json(cross_endpoint: bool = False) -> str:
     return json.dumps([as_dict(inv) for inv in _chosen(cross_endpoint).values()], indent=2) + "\n"
 
 
-def as_dict(inv: Invariant) -> dict:
+def as_dict(inv: Invariant) -> dict[str, Any]:
     return {
         "id": inv.id,
         "family": inv.family,

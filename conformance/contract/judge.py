@@ -86,11 +86,11 @@ class Judge:
             raise ContractError(f"{self.contract.path}: {RESPONSE_SCHEMA_NAME} is not a usable JSON Schema: {first_line}") from None
         # the semantic checks to run and their levels, for ended and for ongoing sessions: decided once, not per payload
         self._schema_levels = {id: self.level(CATALOGUE[id]) for id in ("SCH-001", "SCH-002")}
-        self._plans = {ongoing: tuple((inv.id, inv.check, level) for inv in SEMANTIC
-                                      if (level := inv.level_when(ongoing, self.settings)) is not Level.OFF)
+        self._plans = {ongoing: tuple((inv.id, inv.check, level) for inv in SEMANTIC if inv.check is not None
+                                      and (level := inv.level_when(ongoing, self.settings)) is not Level.OFF)
                        for ongoing in (False, True)}
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[type[Judge], tuple[Contract, Settings, ServedCheck | None]]:
         """Pickled as its contract and settings (a worker process compiles the schema again)."""
         return Judge, (self.contract, self.settings, self.served)
 
@@ -117,10 +117,11 @@ class Judge:
         if parameters is None:
             return None
         judgement = self.judge(payload)
-        finding = served_session(payload, parameters.get("session_id")) if self.served is not None else None
-        if finding is None or self.served.level is Level.OFF:
+        served = self.served
+        finding = served_session(payload, parameters.get("session_id")) if served is not None else None
+        if served is None or finding is None or served.level is Level.OFF:
             return judgement
-        stamped = finding.stamped(self.served.id, self.served.level)
+        stamped = finding.stamped(served.id, served.level)
         return Judgement([stamped, *judgement.findings], judgement.not_evaluated, judgement.view, judgement.more)
 
     def _judge_around(self, payload: Any, findings: list[Finding], more: Counter[tuple[str, Level]],
@@ -139,7 +140,8 @@ class Judge:
             try:
                 view = LazyView(tree)
                 level = self.level(invariant, view)
-                found, uncounted = ([], 0) if level is Level.OFF else capped(invariant.check(view, self.settings))
+                check = invariant.check  # every SEMANTIC invariant has one
+                found, uncounted = ([], 0) if level is Level.OFF or check is None else capped(check(view, self.settings))
             except (LookupError, TypeError, AttributeError, ValueError, RecursionError):
                 found = None
             if found is None or _reads_refused(reads, broken):

@@ -78,14 +78,14 @@ def _offset_base(suffix: str) -> datetime | None:
         offset = _FROM_ISO(f"2000-01-01T00:00:00{suffix}").utcoffset()
     except ValueError:
         return None
-    return _NAIVE_EPOCH + offset
+    return None if offset is None else _NAIVE_EPOCH + offset  # never None: the suffix always carries an offset
 
 
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-class _Traced(dict):
+class _Traced(dict[str, Any]):
     """A JSON object that records every key read through it (as a path) in a shared set."""
 
     def __init__(self, items: dict[str, Any], path: tuple[Any, ...], reads: set[tuple[Any, ...]]) -> None:

@@ -33,6 +33,7 @@ import requests
 import urllib3
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
+from requests import Response  # by name in the client class, whose `requests` is a property
 
 from conformance import __version__
 from conformance.contract.spec import SESSION_PATH
@@ -145,8 +146,8 @@ class _Deadline:
                 _cut(connection)
 
 
-class _WatchedConnection:
-    """A urllib3 connection whose reads a _Deadline can end."""
+class _WatchedConnection(urllib3.connection.HTTPConnection):
+    """A urllib3 connection whose reads a _Deadline can end (and, first in the bases, an HTTPS one's)."""
 
     connected_sock: socket.socket | None = None
 
@@ -195,16 +196,17 @@ class _Adapter(requests.adapters.HTTPAdapter):
 _URI = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")  # RFC 3986 characters only
 
 
-class _AsWritten:
+class _AsWritten(requests.Session):
     """A requests session that sends a URL as it was given: requests re-quotes every URL, turning `%7E` into `~`;
     a URL already in RFC 3986 form is kept byte for byte (query parameters appended as requests encodes them).
     Only a URL with characters that are not allowed in one (a space) is left to requests to percent-encode."""
 
     def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
-        prepared = super().prepare_request(request)  # type: ignore[misc]
+        prepared = super().prepare_request(request)
         given = request.url if isinstance(request.url, str) else ""
         if _URI.fullmatch(given) and "#" not in given:
-            params = prepared._encode_params(request.params) if request.params else ""
+            # requests' own query encoder, so params read as requests sends them; its stubs omit private members
+            params = prepared._encode_params(request.params) if request.params else ""  # type: ignore[attr-defined]
             prepared.url = given + ("&" if "?" in given else "?") + params if params else given
         return prepared
 
@@ -282,6 +284,7 @@ class TokenSource:
         if auth.grant == "none":
             return {}
         if auth.grant == "bearer":
+            assert auth.token is not None, "the target config requires a token for grant = bearer"
             return {"Authorization": f"Bearer {auth.token.reveal()}"}
         with self._lock:
             if self._token is None or time.monotonic() >= self._expires_at:
@@ -315,7 +318,8 @@ class TokenSource:
     def _request(self, url: str) -> Any:
         auth = self.tenant.auth
         secret = auth.client_secret.reveal() if auth.client_secret else None
-        extra = {"username": auth.username, "password": auth.password.reveal()} if auth.grant == "password" else {}
+        extra = {"username": auth.username, "password": auth.password.reveal()} \
+            if auth.grant == "password" and auth.password is not None else {}  # the config requires it there
         with _OAuth2Session(auth.client_id or None, secret, token_endpoint_auth_method=authlib_method(auth),
                            scope=auth.scope or None) as oauth, self.client.deadline(f"token endpoint {url}"):
             _mount(oauth)
@@ -621,7 +625,7 @@ class TargetClient:
                     "waited_s": round(self.waited, 3)}
 
     def _transmit(self, method: str, url: str, headers: dict[str, str], kwargs: dict[str, Any],
-                  what: str) -> tuple[requests.Response, bool]:
+                  what: str) -> tuple[Response, bool]:
         """Send, and read the body within the deadline up to max_body_mib: (response, whether there was more)."""
         if self.stopped is not None:
             raise Stopped(f"{what}: not sent, the run stopped")
@@ -639,7 +643,7 @@ class TargetClient:
                     raise _Transient(RESET, cause) from None
                 raise TargetError(f"{what}: {cause}") from None
 
-    def _record(self, method: str, url: str, headers: dict[str, str], response: requests.Response,
+    def _record(self, method: str, url: str, headers: dict[str, str], response: Response,
                 too_large: bool, note: str, tenant: str | None = None, public: bool = False) -> Exchange:
         body = None if too_large else _parse_json(response.text)
         if isinstance(body, dict):  # a token endpoint answer: its tokens become secrets before anything is kept

@@ -176,12 +176,12 @@ def _listed(run: LiveRun, key: str, wallbox: WallboxRef, window: Discovery,
                                                     cross.SMALL_LIMIT), small.exchange)
     # discovery's own walk: a session listed twice there (total is the small walk's to judge: one defect, one finding)
     _record(run, "XEP-002", cross.paging_consistent(walk.pages, complete, settled=False), walk.exchange)
-    if walk.repeated:
+    if walk.repeated and walk.exchange is not None:  # a repeated page was answered
         run.ledger.note(f"discovery stopped for tenant {key.upper()}: the list route answered offset "
                         f"{len(items) - len(walk.pages[-1]['items'])} with no session it had not listed before (e.g. "
                         f"{walk.exchange.url}); {len(walk.ids)} distinct session(s) were found")
     elif not complete and len(walk.ids) >= budget:
-        run.ledger.note(f"discovery stopped at [discover] max_sessions = {run.config.discover.max_sessions} for "
+        run.ledger.note(f"discovery stopped at [discover] max_sessions = {window.max_sessions} for "
                         f"tenant {key.upper()}: the list route has more sessions than were judged")
     refs, fields, ended = [], cross.item_fields(run.contract), []
     for item in items[:budget]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -18,6 +18,9 @@ from conformance.live.checks import LiveCheck, load_check_file
 from conformance.live.discovery import discover
 from conformance.live.runner import EXIT_INTERRUPTED, LiveRun
 from conformance.report.records import CheckRecord, Status
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr  # what pytest's own repr_failure returns; not exported by pytest
 
 RUN_KEY = pytest.StashKey[LiveRun]()
 TESTABLE = "target-testable"  # the one item that is not a check: did the run reach a verdict at all?
@@ -100,7 +103,7 @@ class CheckFailed(Exception):
 class _HemsItem(pytest.Item):
     """Items of this plugin: a failure reads as its message, not as a traceback into the suite."""
 
-    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+    def repr_failure(self, excinfo: Any, style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, CheckFailed):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style)

@@ -23,7 +23,7 @@ from conformance.live.report_plugin import REPORT_PLUGIN
 from conformance.live.runner import DEFAULT_WORKERS, EXIT_INTERRUPTED, LiveRun, ReportOptions, RunOptions, no_verdict
 from conformance.live.target import TargetConfig, config_from_mapping, load_target
 from conformance.report.baseline import load_baseline
-from conformance.report.markdown import annotations
+from conformance.report.markdown import github_annotations
 from conformance.report.summary import JUNIT, SUMMARY, ReportFolder, command_line
 
 
@@ -133,7 +133,7 @@ def _annotations(folder: ReportFolder, run: LiveRun) -> list[str]:
         summary = json.loads(folder.file(SUMMARY).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []  # no summary (pytest stopped first): the exit code speaks
-    return annotations(summary, run.redactor)
+    return github_annotations(summary, run.redactor)
 
 
 class _Handover:
@@ -150,4 +150,5 @@ class _Handover:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        self.summary = session.config.pluginmanager.get_plugin(REPORT_PLUGIN).report.summary()
+        reporter = session.config.pluginmanager.get_plugin(REPORT_PLUGIN)  # None if `-p no:` blocked its name
+        self.summary = reporter.report.summary() if reporter is not None else {}

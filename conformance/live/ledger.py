@@ -70,7 +70,8 @@ class Ledger:
 
     def journaled(self, work: Callable[[], T]) -> tuple[Sequence[Callable[[], None]], T | None, Exception | None]:
         """Do `work`, its recordings kept in a journal: (the journal, its result, or the exception it raised)."""
-        self._journal.entries = entries = []
+        entries: list[Callable[[], None]] = []
+        self._journal.entries = entries
         try:
             return entries, work(), None
         except Exception as exc:  # the caller re-raises it, in plan order

@@ -25,6 +25,8 @@ from conformance.report.records import STATUS_CAUSE
 from conformance.report.redaction import form_encoded
 
 if TYPE_CHECKING:
+    from schemathesis.core.transport import HttpMethod
+
     from conformance.live.runner import LiveRun
 
 
@@ -255,7 +257,7 @@ def undeclared_methods(run: LiveRun, case: LiveCase) -> None:
     """Methods the spec does not declare on the path are refused (405 ideally, any 4xx), never served."""
     ref = run.config.tenant.sessions[0]
 
-    def probe(method: str) -> None:
+    def probe(method: HttpMethod) -> None:  # the case file's words, as Schemathesis takes them
         st_case = run.operation.Case(method=method, path_parameters=ref.path_parameters)
         exchange = run.send_case(st_case, note=f"undeclared method {method}")
         run.ledger.judged(case.id)
@@ -315,7 +317,7 @@ def _credentials(run: LiveRun, wrong_secret: bool = False,
     auth = (tenant or run.config.tenant).auth
     fields = {"grant_type": auth.grant}
     wrong = "x" if wrong_secret else ""
-    if auth.grant == "password":
+    if auth.grant == "password" and auth.password is not None:  # the config requires it for this grant
         fields |= {"username": auth.username, "password": auth.password.reveal() + wrong}
     client_fields, basic = token_request.credentials(
         auth, auth.client_secret.reveal() + wrong if auth.client_secret else None)

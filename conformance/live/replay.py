@@ -233,7 +233,9 @@ class Replayer:
         if check_id in CATALOGUE:
             evidence = catalogue_check(request, self.context)
         else:
-            evidence = self.checks[check_id].on_every_response(request, self.context, check_id)  # type: ignore[misc]
+            respond = self.checks[check_id].on_every_response
+            assert respond is not None, "plan() keeps the response checks only"
+            evidence = respond(request, self.context, check_id)
         strict = self.run.options.strict
         return [e for e in evidence if e.finding.check_id == check_id and e.finding.level.fails(strict)]
 
@@ -250,8 +252,9 @@ def outcomes(report_dir: str, check_ids: Sequence[str], config: str | None, max_
     if not failing:
         return
     replayer = Replayer(summary, _config_path(summary, config), spec)
-    for warning in replayer.warnings if warn is not None else ():
-        warn.write(f"hems-conformance: warning: {warning}\n")
+    if warn is not None:
+        for warning in replayer.warnings:
+            warn.write(f"hems-conformance: warning: {warning}\n")
     try:
         plans = [replayer.plan(check["id"], finding) for check in failing for finding in check.get("findings", [])]
         cap = min(max_requests or len(plans), MAX_REQUESTS)

@@ -8,7 +8,7 @@ It lives with the live run because it speaks pytest and holds the run's exchange
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -42,6 +42,8 @@ from conformance.report.summary import (
 from conformance.report.writers import ALL, write_reports
 
 if TYPE_CHECKING:
+    import pluggy
+
     from conformance.live.runner import LiveRun
 
 REPORT_PLUGIN = "hems-conformance-report"
@@ -190,7 +192,8 @@ class HtmlHooks:
             data[:] = [clip(entry, LOG_LIMIT) for entry in data]
 
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Iterable[None]:
+    def pytest_runtest_makereport(self, item: pytest.Item,
+                                  call: pytest.CallInfo[None]) -> Generator[None, pluggy.Result[pytest.TestReport]]:
         outcome = yield
         from pytest_html import extras
 
@@ -198,7 +201,7 @@ class HtmlHooks:
 
         if call.when != "call" or not isinstance(item, CheckItem):
             return
-        report = outcome.get_result()
+        report: Any = outcome.get_result()  # gains attributes TestReport does not declare (hems_check, extras)
         check = self.report.check(item.name)
         report.hems_check = {k: v for k, v in check.items() if k != "findings"}
         if check["findings"]:

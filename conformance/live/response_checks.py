@@ -254,7 +254,7 @@ def not_shared_cacheable(request: Request, ctx: ResponseContext, check_id: str) 
     directives = _directives(cache_control)
     if "private" in directives or "no-store" in directives:
         return []
-    shared = [name for name in ("public", "s-maxage") if name in directives]
+    shared: list[str] = [name for name in ("public", "s-maxage") if name in directives]
     max_age = directives.get("max-age", "0")
     if "must-revalidate" in directives and "no-cache" not in directives and max_age.isdigit() and int(max_age) > 0:
         shared.append("must-revalidate")

@@ -40,7 +40,7 @@ from conformance.live.response_checks import (
     no_server_error,
     uuid_hex,
 )
-from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig
+from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig, WallboxRef
 from conformance.report.baseline import Acceptance, Baseline
 from conformance.report.records import (
     SIBLING_KIND,
@@ -318,7 +318,7 @@ class LiveRun:
             parts += ["-H", f"{name}: {value}"]
         if exchange.request_basic:
             parts += ["-u", exchange.request_basic.replace(PLACEHOLDER, "${HEMS_CLIENT_SECRET}")]
-        url, query = exchange.url, ()
+        url, query = exchange.url, []  # query: (name, value) pairs moved out of the URL for curl -G
         if PLACEHOLDER in urlsplit(url).query and not exchange.request_form:
             url, query = urlsplit(url)._replace(query="").geturl(), parse_qsl(urlsplit(url).query, keep_blank_values=True)
             parts.append("-G")
@@ -421,7 +421,8 @@ class _ProcedureFailed(Exception):
 def _parent_ids(config: TargetConfig) -> Iterator[str]:
     """The org, user and wallbox ids of every configured or discovered session and wallbox, as RSP-007 compares them."""
     for _, tenant in config.tenants():
-        for ref in (*tenant.sessions, *tenant.wallboxes):
+        refs: tuple[SessionRef | WallboxRef, ...] = (*tenant.sessions, *tenant.wallboxes)
+        for ref in refs:
             yield from uuid_hex(f"{ref.org_id} {ref.user_id} {ref.wallbox_id}")
 
 

@@ -323,7 +323,7 @@ def draw_scenario(draw: Draw, session_id: int, first_command_id: int, *, ended: 
     "sunny" readings always do), with an explicit `shape` it is only likely.
     """
     low, high = readings
-    pool = WALLBOX_ANSWERS[:4] * 3 + WALLBOX_ANSWERS
+    pool: tuple[str, ...] = WALLBOX_ANSWERS[:4] * 3 + WALLBOX_ANSWERS
     if shape is not None and shape not in SURPLUS_SHAPES:
         raise ValueError(f"shape must be one of {', '.join(SURPLUS_SHAPES)}, not {shape!r}")
     if outcome is not None:

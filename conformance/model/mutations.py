@@ -61,7 +61,9 @@ def _first(rows: list[dict[str, Any]], test: Callable[[dict[str, Any]], bool]) -
 
 
 def _shifted(text: str, delta: timedelta) -> str:
-    return (parse_instant(text) + delta).isoformat()
+    moment = parse_instant(text)
+    assert moment is not None, f"a mutation starts from a valid payload, not {text!r}"
+    return (moment + delta).isoformat()
 
 
 # --- SCH ---
@@ -548,8 +550,10 @@ def command_clock_behind(p: Payload) -> Payload | None:
         j = view.command_index.get(d["steering_command_id"])
         if j is None:
             continue
-        previous = view.command_times[j - 1] if j else view.started - timedelta(seconds=_DEFAULTS.clock_skew_s)
-        if previous is None or view.decision_times[i] - lead < previous:
+        started, decided = view.started, view.decision_times[i]
+        skewed_start = None if started is None else started - timedelta(seconds=_DEFAULTS.clock_skew_s)
+        previous = view.command_times[j - 1] if j else skewed_start
+        if previous is None or decided is None or decided - lead < previous:
             return None
         p["commands"][j]["time"] = _shifted(d["time"], -lead)
         return p

@@ -13,6 +13,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from conformance.contract.findings import FINDINGS_BUILT
 from conformance.contract.judge import Judge, Judgement
@@ -32,8 +33,8 @@ class Tally:
     payloads: int = 0
     failing_payloads: int = 0
     input_errors: int = 0
-    by_level: Counter = field(default_factory=Counter)
-    by_invariant: Counter = field(default_factory=Counter)
+    by_level: Counter[str] = field(default_factory=Counter)
+    by_invariant: Counter[str] = field(default_factory=Counter)
     not_evaluated: int = 0
     skipped: int = 0  # recorded exchanges that are no response of the session endpoint
     interrupted: bool = False  # Ctrl-C before the end: no verdict (130), the reports say so
@@ -89,7 +90,7 @@ class Tally:
         return (f"{self.payloads} payload(s) judged, {self.failing_payloads} failing ({levels}){extra}: "
                 f"{self.verdict()}")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict(),
             "exit_code": self.exit_code(),
@@ -148,7 +149,7 @@ def judge_items(judge: Judge, items: Iterable[Payload | SourceError | Skipped], 
                 into.write(OUT, RECORD_SEPARATOR + json.dumps({"source": item.label, "error": item.message}))
             else:
                 into.write(ERR, f"{item.line()}\n")
-        elif judgement is None:  # Skipped, or a recorded response of another endpoint
+        elif judgement is None or not isinstance(item, Payload):  # Skipped, or a recorded response of another endpoint
             tally.skipped += 1
         else:
             accepted, counted = _accepted(acceptance, item, judgement), _counted(acceptance, item, judgement)
@@ -188,7 +189,7 @@ def _mark(entry: Entry | None) -> str:
     return f" [accepted by accept[{entry.index}] until {entry.expires}]" if entry else ""
 
 
-def _record(payload: Payload, judgement: Judgement) -> dict:
+def _record(payload: Payload, judgement: Judgement) -> dict[str, Any]:
     return {
         "source": payload.label,
         "findings": [f.to_dict() for f in judgement.findings],

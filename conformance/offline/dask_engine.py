@@ -40,7 +40,7 @@ def _judge(part: Part, judge: Judge, strict: bool, as_json: bool, acceptance: Ac
 def _scheduler_answers(address: str, timeout_s: float) -> None:
     """A UsageError unless `address` answers as a Dask scheduler within timeout_s: the client's own handshake
     waits forever on a listener that never speaks (a wrong port, an HTTP server, a stuck proxy)."""
-    from distributed.comm import connect
+    from distributed.comm.core import connect
 
     async def identity() -> Any:
         comm = await connect(address, timeout=timeout_s)
@@ -119,7 +119,7 @@ def dask_partials(judge: Judge, paths: list[str], *, strict: bool, as_json: bool
             template = acceptance.fresh() if acceptance else None  # sent to the workers, never changed here
             judged = bag.map(_judge, judge, strict, as_json, template).to_delayed()  # one delayed list per part
             limit = IN_FLIGHT_PER_WORKER * max(len(client.scheduler_info()["workers"]), 1)
-            pending: deque = deque()
+            pending: deque[Any] = deque()  # Dask futures
             for partition in judged:
                 pending.append(client.compute(partition))
                 while len(pending) >= limit:

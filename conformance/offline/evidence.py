@@ -90,9 +90,9 @@ class Evidence:
         self.accepted.update(later.accepted)
         for check_id, entries in later.accepted_by.items():
             _first_seen(self.accepted_by.setdefault(check_id, []), entries)
-        for check_id, entries in later.kept.items():
+        for check_id, rows in later.kept.items():
             kept = self.kept.setdefault(check_id, [])
-            kept.extend(entries[:EVIDENCE_PER_CHECK - len(kept)])
+            kept.extend(rows[:EVIDENCE_PER_CHECK - len(kept)])
         self.errors.extend(later.errors[:ERRORS_KEPT - len(self.errors)])
         self.error_count += later.error_count
         self.coverage.merge(later.coverage)
@@ -144,9 +144,9 @@ class CheckEvidence:
             self.records[check_id].accepted_levels[level] += count
         for check_id, entries in evidence.accepted_by.items():
             _first_seen(self.records[check_id].accepted_by, entries)
-        for check_id, entries in evidence.kept.items():
+        for check_id, rows in evidence.kept.items():
             kept = self.kept[check_id]
-            kept.extend(entries[:EVIDENCE_PER_CHECK - len(kept)])
+            kept.extend(rows[:EVIDENCE_PER_CHECK - len(kept)])
         self.errors.extend(evidence.errors[:ERRORS_KEPT - len(self.errors)])
         self.error_count += evidence.error_count
         self.coverage.merge(evidence.coverage)

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from conformance.offline.remote import open_path, why
-from conformance.offline.sources import MAX_DOCUMENT, Payload, Progress, Skipped, SourceError, parse_document
+from conformance.offline.remote import open_path
+from conformance.offline.sources import MAX_DOCUMENT, Payload, Progress, Skipped, SourceError, parse_document, why
 
 
 def read_har(path: str, label: str, progress: Progress) -> Iterator[Payload | Skipped | SourceError]:
@@ -41,7 +41,7 @@ def _entry(label: str, entry: Any) -> Payload | Skipped | SourceError:
     response = entry.get("response") if isinstance(entry, dict) else None
     if not isinstance(request, dict) or not isinstance(response, dict):
         return SourceError(label, "not a HAR entry: no request and response")
-    content = response.get("content") if isinstance(response.get("content"), dict) else {}
+    content = response["content"] if isinstance(response.get("content"), dict) else {}
     text = content.get("text")
     if request.get("method") != "GET" or response.get("status") != 200 or not isinstance(text, str):
         return Skipped(label)

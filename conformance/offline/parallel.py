@@ -86,7 +86,7 @@ def pool_partials(judge: Judge, paths: Iterable[str], *, strict: bool, as_json: 
         try:
             with _stops_held():  # one that comes meanwhile is raised here, with `pool` set: terminate() runs
                 pool = multiprocessing.get_context().Pool(workers, initializer=_start_worker, initargs=(judge,))
-            pending: deque = deque()
+            pending: deque[AsyncResult[Partial]] = deque()
             for part in itertools.chain(opening, parts):
                 progress.total += part.size
                 if part.path == "-":  # only this process has stdin
@@ -108,7 +108,7 @@ def pool_partials(judge: Judge, paths: Iterable[str], *, strict: bool, as_json: 
     return partials
 
 
-def _result(pending: AsyncResult) -> Partial:
+def _result(pending: AsyncResult[Partial]) -> Partial:
     """The result, waited for in short steps: Ctrl-C may reach one of the pool's threads, and a main thread
     blocked without a timeout would not see it."""
     while not pending.ready():

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.offline import sources
-from conformance.offline.remote import open_path, why
-from conformance.offline.sources import Payload, Progress, SourceError, document
+from conformance.offline.remote import open_path
+from conformance.offline.sources import Payload, Progress, SourceError, document, why
 
 BATCH = 1024
 BATCH_BYTES = 64 * 2**20  # a batch holds at most this much decompressed column (or one row, if a row is larger)

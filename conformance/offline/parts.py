@@ -20,6 +20,7 @@ from conformance.offline.sources import (
     LINES_SUFFIXES,
     Payload,
     Progress,
+    Skipped,
     SourceError,
     display,
     expand,
@@ -134,7 +135,7 @@ def _range_part(path: Path, start: int, end: int, first: int) -> Part:
     return Part("range", str(path), display(path), start=start, end=end, first=first, size=end - start)
 
 
-def read_part(part: Part, progress: Progress) -> Iterator[Payload | SourceError]:
+def read_part(part: Part, progress: Progress) -> Iterator[Payload | Skipped | SourceError]:
     """The payloads and input errors of one part, in order."""
     if part.kind == "error":
         yield SourceError(part.label, part.message)
@@ -166,7 +167,8 @@ def _range(part: Part, progress: Progress) -> Iterator[Payload | SourceError]:
                               whole=False)
 
 
-def iter_inputs(paths: Iterable[str], progress: Progress, column: str | None = None) -> Iterator[Payload | SourceError]:
+def iter_inputs(paths: Iterable[str], progress: Progress,
+                column: str | None = None) -> Iterator[Payload | Skipped | SourceError]:
     """Every payload and input error of `paths` in input order, read here, without splitting."""
     for part in plan(paths, column=column):
         yield from read_part(part, progress)

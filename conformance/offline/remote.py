@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from conformance.errors import UsageError
@@ -109,7 +109,7 @@ def open_binary(url: str, compression: str | None = None) -> Any:
         raise OSError(f"{type(exc).__name__}: {why(exc)}") from None
 
 
-def open_path(path: str):
+def open_path(path: str) -> BinaryIO:
     """A binary file object for a local path or a URL, as given (the caller closes it); errors as open_binary's."""
     return open_binary(path) if is_remote(path) else open(path, "rb")
 

@@ -17,7 +17,7 @@ from conformance.offline.remote import refuse_secrets
 from conformance.offline.sources import display
 from conformance.offline.stream import Tally, run_check
 from conformance.report.baseline import Acceptance, Baseline
-from conformance.report.markdown import annotations as github_annotations
+from conformance.report.markdown import github_annotations
 from conformance.report.records import Status
 from conformance.report.redaction import Redactor
 from conformance.report.summary import (
@@ -59,11 +59,11 @@ def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: 
     partials = None
     as_json = output == "json"
     if dask is not None:
-        from conformance.offline.dask_engine import dask_partials
+        from conformance.offline.dask_engine import DEFAULT_TIMEOUT_S, dask_partials
 
         partials = dask_partials(judge, paths, strict=strict, as_json=as_json, address=dask, column=column,
                                  workers=workers, acceptance=acceptance,
-                                 **({} if dask_timeout_s is None else {"timeout_s": dask_timeout_s}))
+                                 timeout_s=DEFAULT_TIMEOUT_S if dask_timeout_s is None else dask_timeout_s)
     elif workers > 1:
         from conformance.offline.parallel import pool_partials
 

@@ -18,7 +18,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 import msgspec
 
@@ -69,10 +69,10 @@ def display(path: str | os.PathLike[str]) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
-def expand(paths: Iterable[str]) -> Iterator[str | Path | SourceError]:
+def expand(paths: Iterable[str]) -> Iterator[Literal["-"] | Path | SourceError]:
     for raw in paths:
         if raw == "-":
-            yield raw
+            yield "-"
             continue
         path = Path(raw)
         if path.is_dir():

@@ -223,7 +223,8 @@ def load_fleet(path: str) -> Fleet:
     detail's session.id) and `tenant` ("a", the default, or "b"). Each detail is served as it is, under the
     reference deployment's auth and error handling; a record it cannot place is a UsageError naming it."""
     records = [(f"{path}[{n}]" if many else path, record) for n, record, many in _records(path)]
-    stored, seen = [], {}
+    stored: list[StoredSession] = []
+    seen: dict[int, str] = {}
     for where, record in records:
         placed = _placed(where, record)
         if placed.session_id in seen:
@@ -287,5 +288,6 @@ def _placed(where: str, record: Any) -> StoredSession:
     tenant = record.get("tenant", "a")
     if tenant not in TENANT_KEYS:
         raise UsageError(f"{where}: tenant: {tenant!r} is not one of {', '.join(TENANT_KEYS)}")
-    return StoredSession(tenant, *ids, session_id, record["detail"])
+    org_id, user_id, wallbox_id = ids
+    return StoredSession(tenant, org_id, user_id, wallbox_id, session_id, record["detail"])
 

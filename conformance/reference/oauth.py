@@ -136,9 +136,9 @@ class TokenIssuer:
         if grant not in GRANTS:
             raise OAuthError("unsupported_grant_type", f"supported grant types: {', '.join(GRANTS)}")
         client_id, secret = basic or (form.get("client_id"), form.get("client_secret"))
-        client = self._client(client_id, secret) if client_id or grant == "client_credentials" else None
         if grant == "client_credentials":
-            return client.tenant
+            return self._client(client_id, secret).tenant
+        client = self._client(client_id, secret) if client_id else None
         if grant == "refresh_token":  # RFC 6749 §6; a public client (no client_id) cannot be told apart
             owner = self._refresh.get(form.get("refresh_token") or "")
             if owner is None or (bind_refresh and client is not None and client.tenant != owner):

@@ -164,13 +164,13 @@ class Deployment:
             routes += [Route(LIST_PATH, self.list_sessions, methods=["GET", "HEAD"]),
                        Route(CURRENT_PATH, self.current_session, methods=["GET", "HEAD"])]
         routes.append(Route(SESSION_PATH, self.session, methods=METHODS))
-        app: ASGIApp = Starlette(
+        app = Starlette(
             routes=routes,
             exception_handlers={HTTPException: self._http_exception, Exception: self._crash},
         )
         if self.podero:  # Django matches paths exactly: no redirect to the path with or without a slash but one
             app.router.redirect_slashes = False
-        self.app = app if log is None else AccessLog(app, log)
+        self.app: ASGIApp = app if log is None else AccessLog(app, log)
 
     # --- responses ---
 
@@ -317,7 +317,8 @@ class Deployment:
                 return self._error(500, "Internal Server Error")
             if self.faults.on("malformed-ids-served"):
                 return self._json({"session": None, "decisions": [], "commands": []}, 200)
-            stored = self._stored.get(_parsed_session_id(request.path_params["session_id"]))
+            parsed = _parsed_session_id(request.path_params["session_id"])
+            stored = None if parsed is None else self._stored.get(parsed)
             if self.faults.on("malformed-parents-served") and stored is not None and caller in (_ANY_TENANT, stored.tenant):
                 return Response(self._bodies[stored.session_id], 200, {"Cache-Control": "no-store"}, "application/json")
             return self._json({"detail": exc.errors}, 422)

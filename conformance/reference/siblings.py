@@ -15,6 +15,7 @@ from conformance.contract.payload import parse_instant
 from conformance.reference.dataset import StoredSession
 
 MAX_LIMIT, DEFAULT_LIMIT = 200, 50
+_EARLIEST = datetime.datetime.min.replace(tzinfo=datetime.UTC)
 
 
 class QueryError(Exception):
@@ -83,9 +84,10 @@ def in_window(sessions: Iterable[StoredSession], first: datetime.date, last: dat
 
 
 def running(sessions: Iterable[StoredSession]) -> StoredSession | None:
-    """The wallbox's running session: the latest started of those without ended_at."""
+    """The wallbox's running session: the latest started of those without ended_at (an unreadable start counts
+    as the earliest)."""
     ongoing = [s for s in sessions if s.payload["session"].get("ended_at") is None]
-    return max(ongoing, key=lambda s: parse_instant(s.payload["session"]["started_at"]), default=None)
+    return max(ongoing, key=lambda s: parse_instant(s.payload["session"]["started_at"]) or _EARLIEST, default=None)
 
 
 def days(sessions: Iterable[StoredSession]) -> tuple[datetime.date, datetime.date]:

@@ -111,8 +111,9 @@ class Variants:
 
     def transform(self, payload: dict[str, Any]) -> dict[str, Any]:
         for name in self.names:
-            if VARIANTS[name].transform is not None:
-                payload = VARIANTS[name].transform(payload)
+            transform = VARIANTS[name].transform
+            if transform is not None:
+                payload = transform(payload)
         return payload
 
 

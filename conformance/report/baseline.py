@@ -28,8 +28,8 @@ from typing import Any
 from conformance.contract.settings import read_toml
 from conformance.errors import ConfigError
 
-_REQUIRED = {"check": str, "reason": str, "expires": date}
-_OPTIONAL = {"session_id": (int, str), "pointer": str}
+_REQUIRED: dict[str, type] = {"check": str, "reason": str, "expires": date}
+_OPTIONAL: dict[str, type | tuple[type, ...]] = {"session_id": (int, str), "pointer": str}
 _SESSION_IN_URL = re.compile(r"/hems-sessions/([^/?#]+)")
 
 

@@ -195,7 +195,8 @@ def _signature(session: dict[str, Any] | None) -> Any:
     return (sorted((f["id"], f["pointer"]) for f in session["findings"]), session["decisions"], session["commands"])
 
 
-def changed_sessions(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, dict | None, dict | None]]:
+def changed_sessions(old: dict[str, Any],
+                     new: dict[str, Any]) -> list[tuple[str, dict[str, Any] | None, dict[str, Any] | None]]:
     """(key, old session, new session) for each session drawn in either run whose findings or rows differ; a
     session drawn in one run only (its findings came or went) counts as changed."""
     before, after = _drawn(old), _drawn(new)

@@ -58,7 +58,7 @@ def _lines(value: Any, pointer: str, depth: int, label: str, comma: str) -> Iter
     if isinstance(value, (dict, list)) and value:
         is_dict = isinstance(value, dict)
         yield f"{pad}{label}{'{' if is_dict else '['}", pointer, 1
-        items = list(value.items()) if is_dict else list(enumerate(value))
+        items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
         for n, (key, item) in enumerate(items):
             child_label = json.dumps(key, ensure_ascii=False) + ": " if is_dict else ""
             yield from _lines(item, pointers.child(pointer, key), depth + 1, child_label,

@@ -205,7 +205,7 @@ def status_text(check: dict[str, Any]) -> str:
 def report_page(summary: dict[str, Any]) -> str:
     """The whole report of `run` or `check` as one self-contained page (no script needed): banner, metadata, one
     row per check with its evidence, the findings about the spec and the notes; one set of counts."""
-    siblings = summary.get("siblings") if isinstance(summary.get("siblings"), dict) else {}
+    siblings = summary["siblings"] if isinstance(summary.get("siblings"), dict) else {}
     sibling_rows = _check_rows(siblings.get("checks") or [])
     sibling_table = (f'<h2>Sibling routes ({escape(str(siblings.get("contract", "spec/siblings.yaml")))})</h2>'
                      f'<table class="hems-catalogue hems-siblings" id="hems-siblings">{_HEAD.format(judged="Responses judged")}'

@@ -128,7 +128,7 @@ def _escape(text: str, *, property_value: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
 
 
-def annotations(summary: dict[str, Any], redactor: Redactor) -> list[str]:
+def github_annotations(summary: dict[str, Any], redactor: Redactor) -> list[str]:
     """GitHub annotations: `::error` per failing check, `::warning` per check with SHOULD warnings, `::notice` per
     check with INFO notes and per check not exercised (sibling routes' checks included), one per stale or expired
     baseline entry, and one when the run reached no verdict."""

@@ -144,8 +144,8 @@ class CheckRecord:
     skipped: str = ""
     unexercised: str = ""  # what the data or configuration would need to exercise this check, if it never was
     need: str = ""  # what the check declares it needs to be exercised: unmet while it judged nothing
-    levels_seen: Counter = field(default_factory=Counter)
-    accepted_levels: Counter = field(default_factory=Counter)  # of the findings a baseline entry accepted
+    levels_seen: Counter[Level] = field(default_factory=Counter)
+    accepted_levels: Counter[Level] = field(default_factory=Counter)  # of the findings a baseline entry accepted
     accepted_by: list[Any] = field(default_factory=list)  # those entries (baseline.Entry), each once
 
     def accept(self, level: Level, entry: Any, count: int = 1) -> None:
