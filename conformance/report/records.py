@@ -8,6 +8,7 @@ report stays small however many requests or payloads a run judges.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 from collections import Counter
@@ -98,10 +99,18 @@ class Evidence:
         return self.finding.check_id, self.finding.pointer, self.finding.message, body_key(self.exchange)
 
     def seen(self, other: Evidence) -> None:
+        """Count one more request that showed the finding; keep the SIGHTINGS_KEPT first in (method, URL, status,
+        note) order, not in arrival order, so the reports are the same for any --workers."""
         self.requests += 1
-        if other.exchange is not None and len(self.seen_in) < SIGHTINGS_KEPT:
+        if other.exchange is not None:
             exchange = other.exchange
-            self.seen_in.append(Sighting(exchange.method, exchange.url, exchange.status, exchange.note))
+            bisect.insort(self.seen_in, Sighting(exchange.method, exchange.url, exchange.status, exchange.note),
+                          key=_sighting_order)
+            del self.seen_in[SIGHTINGS_KEPT:]
+
+
+def _sighting_order(sighting: Sighting) -> tuple[str, str, int, str]:
+    return sighting.method, sighting.url, sighting.status, sighting.note
 
 
 def body_key(exchange: Exchange | None) -> str:
