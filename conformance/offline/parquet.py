@@ -46,7 +46,8 @@ def read_parquet(path: str, label: str, column: str | None, progress: Progress) 
         try:
             if path.endswith(".parquet"):
                 source = pyarrow.parquet.ParquetFile(handle)
-                if column is not None and column in source.schema_arrow.names:  # repeated values stay one copy
+                names = source.schema_arrow.names
+                if column in names and _is_text(source.schema_arrow.field(column).type):  # repeated values: one copy
                     source = pyarrow.parquet.ParquetFile(handle, read_dictionary=[column])
                 schema, batches = source.schema_arrow, _parquet_batches(source, column)
             else:
@@ -62,8 +63,7 @@ def read_parquet(path: str, label: str, column: str | None, progress: Progress) 
         kind = schema.field(column).type
         if pa.types.is_dictionary(kind):
             kind = kind.value_type
-        if not any(test(kind) for test in (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary,
-                                           pa.types.is_large_binary)):
+        if not _is_text(kind):
             yield SourceError(label, f"column {column!r} is {str(kind).split('<', 1)[0]}, not raw JSON text: {ERASED}")
             return
         row = 0
@@ -138,3 +138,11 @@ def _values(array: Any) -> Iterator[Any]:
         return
     for n, length in enumerate(lengths):
         yield _TOO_LARGE if length is not None and length > sources.MAX_DOCUMENT else array[n].as_py()
+
+
+def _is_text(kind: Any) -> bool:
+    """Whether an Arrow type holds raw bodies (string or binary); pyarrow reads only these as dictionaries."""
+    import pyarrow as pa
+
+    return any(test(kind) for test in (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary,
+                                       pa.types.is_large_binary))
