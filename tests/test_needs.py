@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.contract.cases import base_payloads
 from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.coverage import NEEDS, Coverage, unexercised
 from conformance.contract.cross import CROSS, CROSS_NEEDS
 from conformance.contract.judge import Judge
 from conformance.contract.payload import SessionView
-from conformance.live.checks import NEEDS as LIVE_NEEDS
-from conformance.live.checks import load_checks
+from conformance.contract.payload_cases import base_payloads
 from conformance.live.procedures import PROCEDURES
+from conformance.live.registry import NEEDS as LIVE_NEEDS
+from conformance.live.registry import load_checks
 from conformance.live.response_checks import RESPONSE_CHECKS
 from conformance.offline.evidence import CheckEvidence, Evidence
 from conformance.offline.sources import Payload

@@ -19,7 +19,7 @@ from conformance.contract.levels import Level
 from conformance.contract.payload import parse_instant
 from conformance.errors import TargetError
 from conformance.live import token_request
-from conformance.live.cases import LiveCase
+from conformance.live.live_cases import LiveCase
 from conformance.live.target import SessionRef, Tenant, WallboxRef
 from conformance.report.records import STATUS_CAUSE
 from conformance.report.redaction import form_encoded

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from conformance.contract.settings import Settings, read_toml, settings_from_mapping
 from conformance.errors import ConfigError
-from conformance.live.cases import known_check_ids
+from conformance.live.live_cases import known_check_ids
 from conformance.report.redaction import MIN_SECRET, basic_credentials
 
 GRANTS = ("client_credentials", "password", "bearer", "none")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.errors import ConfigError
-from conformance.live.cases import LiveCase, load_case_file, load_cases
+from conformance.live.live_cases import LiveCase, load_live_case_file, load_live_cases
 from conformance.live.procedures import PROCEDURES, Procedure
 from conformance.live.response_checks import RESPONSE_CHECKS, ResponseCheck
 
@@ -82,8 +82,8 @@ def bind(case: LiveCase, where: str) -> LiveCheck:
 
 
 def load_check_file(path: Path) -> list[LiveCheck]:
-    return [bind(case, str(path)) for case in load_case_file(path)]
+    return [bind(case, str(path)) for case in load_live_case_file(path)]
 
 
 def load_checks(directory: Path | None = None) -> list[LiveCheck]:
-    return [bind(case, case.file) for case in load_cases(directory)]
+    return [bind(case, case.file) for case in load_live_cases(directory)]
