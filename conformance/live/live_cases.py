@@ -2,8 +2,8 @@
 
 A case file lists cases with an ID, a level, a statement, the spec or RFC text it enforces, and what
 exercises it: a procedure that sends requests (`procedures.py`, with parameters), a check judged on every
-response of the run (`response_checks.py`), or both; `checks.py` binds the names to the functions. This module stays
-light (no HTTP, no pytest) so that `check` can learn the live case IDs a `[judge.levels]` table may name.
+response of the run (`response_checks.py`), or both; `registry.py` binds the names to the functions. This
+module stays light (no HTTP, no pytest) so that `check` can learn the live case IDs a `[judge.levels]` table may name.
 """
 
 from __future__ import annotations
