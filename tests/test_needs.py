@@ -13,7 +13,7 @@ from conformance.contract.judge import Judge
 from conformance.contract.payload import SessionView
 from conformance.contract.payload_cases import base_payloads
 from conformance.live.procedures import PROCEDURES
-from conformance.live.registry import NEEDS as LIVE_NEEDS
+from conformance.live.registry import FUNCTION_NEEDS as LIVE_NEEDS
 from conformance.live.registry import load_checks
 from conformance.live.response_checks import RESPONSE_CHECKS
 from conformance.offline.evidence import CheckEvidence, PartialEvidence
