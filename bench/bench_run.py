@@ -46,7 +46,7 @@ import tomli_w
 
 from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.levels import Level
-from conformance.live.cases import load_cases
+from conformance.live.live_cases import load_live_cases
 from conformance.reference.dataset import build_fleet
 from conformance.reference.faults import FAULTS, Faults
 from conformance.reference.server import Deployment, start_in_thread, write_target_config
@@ -92,7 +92,7 @@ class Row:
 
 
 def _levels() -> dict[str, Level]:
-    return {c.id: c.level for c in load_cases()} | {i.id: i.level for i in CATALOGUE.values()}
+    return {c.id: c.level for c in load_live_cases()} | {i.id: i.level for i in CATALOGUE.values()}
 
 
 def _only_should(fault: str, levels: dict[str, Level]) -> bool:

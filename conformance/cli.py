@@ -105,9 +105,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _cmd_invariants(args: argparse.Namespace) -> int:
     from conformance.contract import docs
-    from conformance.live.cases import load_cases
+    from conformance.live.live_cases import load_live_cases
 
-    live = load_cases()
+    live = load_live_cases()
     if args.format == "markdown":
         sys.stdout.write(docs.render_markdown(live))
     elif args.live:
@@ -134,8 +134,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from conformance.contract.served import ServedCheck
     from conformance.contract.settings import load_settings
     from conformance.contract.spec import load_contract
-    from conformance.live.cases import known_check_ids, load_cases
-    from conformance.offline.reports import check_with_reports
+    from conformance.live.live_cases import known_check_ids, load_live_cases
+    from conformance.offline.check_command import check_with_reports
     from conformance.report.baseline import load_baseline
 
     if args.workers is not None and args.workers < 1:
@@ -147,7 +147,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, known_ids=known_check_ids())
     baseline = load_baseline(args.baseline).known_checks(known_check_ids()) if args.baseline else None
     # recordings that keep the request path (HAR) are judged by the live case that checks it, too
-    case = next(case for case in load_cases() if case.on_every_response == "path_names_session")
+    case = next(case for case in load_live_cases() if case.on_every_response == "path_names_session")
     served = ServedCheck(case.id, settings.level_of(case.id, case.level), case.statement, case.cite)
     judge = Judge(load_contract(args.spec), settings, served)
     return check_with_reports(judge, args.paths, strict=args.strict, output=args.format, report_dir=args.report_dir,

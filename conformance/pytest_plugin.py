@@ -20,9 +20,9 @@ from conformance.cli import seed
 from conformance.contract.spec import load_contract
 from conformance.errors import UsageError
 from conformance.live import report_plugin as reporting
-from conformance.live.cases import bundled_cases_dir, known_check_ids
 from conformance.live.console import closing_lines
 from conformance.live.items import RUN_KEY, LiveCasesDir
+from conformance.live.live_cases import bundled_cases_dir, known_check_ids
 from conformance.live.runner import DEFAULT_WORKERS, PROFILES, LiveRun, RunOptions
 from conformance.live.target import load_target
 from conformance.report.baseline import load_baseline

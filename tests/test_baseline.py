@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conformance.cli import main
-from conformance.live.cases import known_check_ids
+from conformance.live.live_cases import known_check_ids
 from conformance.model.loop import RandomDraw, draw_scenario, simulate
 from conformance.report.baseline import load_baseline
 

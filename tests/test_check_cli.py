@@ -601,9 +601,9 @@ def test_a_broken_row_keeps_out_only_the_invariants_that_read_it():
 def test_the_held_out_reference_defects_fail_check_strict(tmp_path, capsys, case_id, default_gate):
     """A dispatched decision naming no command (charter MUST: also the default gate) and a command no dispatched
     decision names (charter SHOULD) once passed even `check --strict`, while REF-001 was INFO."""
-    from conformance.contract.cases import load_cases
+    from conformance.contract.payload_cases import load_payload_cases
 
-    case = next(c for c in load_cases() if c.id == case_id)
+    case = next(c for c in load_payload_cases() if c.id == case_id)
     path = tmp_path / "held-out.json"
     path.write_text(json.dumps(case.payload), encoding="utf-8")
     assert main(["check", "--strict", "--report-dir", str(tmp_path / "strict"), str(path)]) == 1

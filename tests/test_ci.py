@@ -16,7 +16,7 @@ import yaml
 from gate_support import served
 
 from conformance.cli import build_parser, main
-from conformance.live.cases import bundled_cases_dir
+from conformance.live.live_cases import bundled_cases_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION = ROOT / "action.yml"

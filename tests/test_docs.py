@@ -67,7 +67,7 @@ def test_the_example_config_shows_every_judge_key_at_its_default():
 
     from conformance.contract.settings import Settings, settings_from_mapping
     from conformance.errors import ConfigError
-    from conformance.live.cases import known_check_ids
+    from conformance.live.live_cases import known_check_ids
 
     example = DOC.parent.parent / "examples" / "conformance.toml"
     judge = tomllib.loads(example.read_text(encoding="utf-8"))["judge"]
@@ -91,9 +91,9 @@ def test_the_profile_sizes_are_in_the_help_and_the_readme(capsys):
 
 
 def test_invariants_live_lists_every_live_check_with_its_level_and_the_markdown_quotes_each(capsys):
-    from conformance.live.cases import load_cases
+    from conformance.live.live_cases import load_live_cases
 
-    live = load_cases()
+    live = load_live_cases()
     assert main(["invariants", "--live"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[:2] for line in lines] == [[case.id, case.level.value] for case in live]

@@ -630,12 +630,12 @@ def test_archives_and_stores_fsspec_cannot_open_are_input_errors(tmp_path, capsy
 
 
 def test_an_unexpected_error_is_exit_2_in_one_line_and_the_report_says_so(tmp_path, capsys, monkeypatch):
-    from conformance.offline import reports
+    from conformance.offline import check_command
 
     def broken(*args, **kwargs):
         raise KeyError("hostile-bearer-token-0123456789")
 
-    monkeypatch.setattr(reports, "check_summary", broken)
+    monkeypatch.setattr(check_command, "check_summary", broken)
     (tmp_path / "p.json").write_text("{}")
     (tmp_path / "r").mkdir()
     (tmp_path / "r" / "summary.json").write_text('{"verdict": "conformant", "exit_code": 0}')

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.contract.cases import base_payloads
 from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.coverage import NEEDS, Coverage, unexercised
 from conformance.contract.cross import CROSS, CROSS_NEEDS
 from conformance.contract.judge import Judge
 from conformance.contract.payload import SessionView
-from conformance.live.checks import NEEDS as LIVE_NEEDS
-from conformance.live.checks import load_checks
+from conformance.contract.payload_cases import base_payloads
 from conformance.live.procedures import PROCEDURES
+from conformance.live.registry import FUNCTION_NEEDS as LIVE_NEEDS
+from conformance.live.registry import load_checks
 from conformance.live.response_checks import RESPONSE_CHECKS
-from conformance.offline.evidence import CheckEvidence, Evidence
+from conformance.offline.evidence import CheckEvidence, PartialEvidence
 from conformance.offline.sources import Payload
 from conformance.reference.dataset import build_fleet
 from conformance.report.records import CheckRecord, Status, declared_need
@@ -34,7 +34,7 @@ def _unmet(body: dict) -> set[str]:
 
 def _statuses(bodies: list[tuple[str, dict]]) -> dict[str, CheckRecord]:
     """What `check` reports for these payloads: the records as its reports build them."""
-    evidence = Evidence()
+    evidence = PartialEvidence()
     for label, body in bodies:
         judgement = JUDGE.judge(body)
         evidence.add(Payload(label, body), judgement, [None] * len(judgement.findings))

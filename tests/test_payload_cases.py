@@ -13,13 +13,20 @@ from pathlib import Path
 
 import pytest
 
-from conformance.contract.cases import PAYLOAD_CASES, CaseError, PayloadCase, base_payloads, load_case_file, load_cases
 from conformance.contract.catalogue import CATALOGUE, invariant
 from conformance.contract.judge import Judge
 from conformance.contract.levels import Level
+from conformance.contract.payload_cases import (
+    PAYLOAD_CASES,
+    CaseError,
+    PayloadCase,
+    base_payloads,
+    load_payload_case_file,
+    load_payload_cases,
+)
 from conformance.contract.spec import load_contract
 
-CASES = load_cases()
+CASES = load_payload_cases()
 CONTRACT = load_contract()
 DEFAULT_JUDGE = Judge(CONTRACT)
 
@@ -131,21 +138,21 @@ def _write_case(directory: Path, test: dict, invariant_id: str = "CNT-002") -> P
 def test_malformed_case_names_file_and_test(tmp_path: Path, test: dict, message: str) -> None:
     path = _write_case(tmp_path, test)
     with pytest.raises(CaseError) as error:
-        load_case_file(path, tmp_path)
+        load_payload_case_file(path, tmp_path)
     assert f"{path} tests[0]: " in str(error.value) and message in str(error.value)
 
 
 def test_case_file_must_be_named_for_an_invariant(tmp_path: Path) -> None:
     path = _write_case(tmp_path, {"description": "d", "payload": {}, "expected": []}, invariant_id="XYZ-001")
     with pytest.raises(CaseError, match="not an invariant ID"):
-        load_case_file(path, tmp_path)
+        load_payload_case_file(path, tmp_path)
 
 
 def test_invalid_json_names_the_position(tmp_path: Path) -> None:
     path = tmp_path / "CNT-002.json"
     path.write_text('{"invariant": "CNT-002",\n "tests": [}', encoding="utf-8")
     with pytest.raises(CaseError, match=r"CNT-002\.json:2:\d+: invalid JSON"):
-        load_case_file(path, tmp_path)
+        load_payload_case_file(path, tmp_path)
 
 
 @pytest.mark.parametrize("folder, schema", [("payloads", "payloads.schema.json"), ("live", "live.schema.json")])

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import sys
 
-from conformance.contract.cases import load_cases
 from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.cross import CROSS
-from conformance.live.cases import load_cases as load_live_cases
+from conformance.contract.payload_cases import load_payload_cases
+from conformance.live.live_cases import load_live_cases
 from conformance.reference.faults import FAULTS, SIBLING_FAULTS
 from conformance.report.proof import PROOFS, PROOFS_FILE, proof_html, proof_of
 
@@ -22,7 +22,7 @@ LIST_CHECKS = ("XEP-001", "XEP-002", "XEP-004", "XEP-005", "SIB-003", "SIB-004")
 
 
 def proof_table() -> dict[str, dict[str, list[str]]]:
-    cases = load_cases()
+    cases = load_payload_cases()
     return {check_id: {"cases": [case.id for case in cases if check_id in case.expected],
                        "faults": [fault.name for fault in (FAULTS | SIBLING_FAULTS).values() if check_id in fault.breaks]}
             for check_id in (*CHECK_IDS, *CROSS)}

@@ -22,14 +22,14 @@ from conformance import __version__
 from conformance.cli import main
 from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.spec import load_contract
-from conformance.live.cases import bundled_cases_dir, load_cases
+from conformance.live.live_cases import bundled_cases_dir, load_live_cases
 from conformance.reference.dataset import build_fleet
 from conformance.reference.faults import Faults
 from conformance.reference.server import Deployment, start_in_thread, write_target_config
 from conformance.report.summary import SUMMARY_SCHEMA, ReportFolder
 
 JUNIT_XSD = Path(__file__).with_name("junit.xsd")
-CHECK_IDS = set(CATALOGUE) | {case.id for case in load_cases()}
+CHECK_IDS = set(CATALOGUE) | {case.id for case in load_live_cases()}
 FAULTS = ("counters-off-by-one", "stack-trace-in-errors")
 # Every response of the session endpoint is wrong in several ways at once: the most evidence a run can collect.
 EVERYTHING_BROKEN = ("counters-off-by-one", "stale-ineffective-counter", "sent-counter-drift",

@@ -19,8 +19,8 @@ import pytest
 from browser_support import browse, chromium, page_requests, png_pixels, ppm_ink
 
 from conformance.cli import main
-from conformance.contract.cases import PAYLOAD_CASES
 from conformance.contract.judge import Judge
+from conformance.contract.payload_cases import PAYLOAD_CASES
 from conformance.reference.dataset import build_fleet
 from conformance.reference.faults import Faults
 from conformance.reference.server import Deployment, start_in_thread, write_target_config

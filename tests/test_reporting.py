@@ -15,7 +15,7 @@ import pytest
 from conformance.cli import main
 from conformance.contract.findings import Finding
 from conformance.contract.spec import load_contract
-from conformance.live.cases import load_cases
+from conformance.live.live_cases import load_live_cases
 from conformance.live.report_plugin import RunReport
 from conformance.live.runner import LiveRun, RunOptions
 from conformance.live.target import config_from_mapping
@@ -227,7 +227,7 @@ def test_a_hundred_thousand_findings_make_a_report_of_bounded_size():
          "wallbox_id": "59c32d97-6624-50d9-b4a8-e5baedb9a040", "session_id": 1}]},
         default_token_url=contract.token_url)
     run = LiveRun(config, contract, RunOptions(profile="ci"))
-    for case in load_cases():
+    for case in load_live_cases():
         run.add_case(case)
     body = copy.deepcopy(DOC)
     body["padding"] = "x" * 65536

@@ -11,9 +11,9 @@ from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.judge import Judge
 from conformance.contract.levels import Level
 from conformance.contract.served import served_session
-from conformance.live.cases import load_cases
-from conformance.live.checks import load_checks
 from conformance.live.ledger import Ledger
+from conformance.live.live_cases import load_live_cases
+from conformance.live.registry import load_checks
 from conformance.live.response_checks import Request, ResponseContext, catalogue_check
 from conformance.report.records import CheckRecord, Exchange
 
@@ -74,7 +74,7 @@ def test_a_405_without_an_allow_header_fires_and_one_with_it_stays_quiet():
 
 
 def test_live_case_statements_say_what_their_checks_accept():
-    cases = {case.id: case for case in load_cases()}
+    cases = {case.id: case for case in load_live_cases()}
     for case in cases.values():
         for status in case.params.get("status", []):
             assert str(status) in case.statement, (case.id, status)
@@ -115,7 +115,7 @@ def test_every_live_case_names_registered_functions_and_every_function_is_used()
 
 def test_a_case_naming_an_unregistered_function_is_refused(tmp_path):
     from conformance.errors import ConfigError
-    from conformance.live.checks import load_check_file
+    from conformance.live.registry import load_check_file
 
     case = {"id": "XX-001", "level": "MUST", "statement": "s", "cite": "c", "on_every_response": "no_such_check"}
     (tmp_path / "x.json").write_text(json.dumps({"cases": [case]}), encoding="utf-8")

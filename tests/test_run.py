@@ -19,15 +19,15 @@ import pytest
 from reference_support import CookieSessions, Misbehaving, authorization
 
 from conformance.cli import main
-from conformance.live.cases import load_cases
+from conformance.live.live_cases import load_live_cases
 from conformance.live.procedures import PROCEDURES
 from conformance.reference.dataset import build_fleet
 from conformance.reference.faults import FAULTS, Faults
 from conformance.reference.server import TOKEN_PATH, Deployment, start_in_thread, write_target_config
 from conformance.reference.variants import VARIANTS, Variants
 
-SHOULD_CASES = {case.id for case in load_cases() if case.level.value == "SHOULD"}
-INFO_CASES = {case.id for case in load_cases() if case.level.value == "INFO"}
+SHOULD_CASES = {case.id for case in load_live_cases() if case.level.value == "SHOULD"}
+INFO_CASES = {case.id for case in load_live_cases() if case.level.value == "INFO"}
 
 
 @contextlib.contextmanager

@@ -26,7 +26,7 @@ from conformance.contract.judge import Judge
 from conformance.contract.levels import Level
 from conformance.contract.vocabulary import VERDICTS
 from conformance.errors import UsageError
-from conformance.reference.dataset import KINDS, OUTCOMES, REQUIRED, build_fleet, features
+from conformance.reference.dataset import KINDS, REQUIRED, STORED_OUTCOMES, build_fleet, features
 from conformance.reference.server import DEFAULT_TOKEN_TTL_S, TOKEN_PATH, bind, start_in_thread, write_target_config
 from conformance.reference.variants import VARIANTS, Variants
 
@@ -374,7 +374,7 @@ def test_no_seed_from_0_to_20_serves_a_session_strict_check_rejects(tmp_path, ca
 @pytest.mark.parametrize("seed", range(12))
 def test_each_tenant_shows_every_outcome_kind_and_verdict(seed):
     fleet = build_fleet(seed, sessions_per_tenant=1)
-    assert {o for kind, o in REQUIRED if kind == "outcome"} == set(OUTCOMES)
+    assert {o for kind, o in REQUIRED if kind == "outcome"} == set(STORED_OUTCOMES)
     assert {("kind", k) for k in KINDS} | {("verdict", v) for v in VERDICTS} <= set(REQUIRED)
     for tenant in fleet.tenants:
         shown = set().union(*(features(s.payload) for s in fleet.sessions_of(tenant.key)))

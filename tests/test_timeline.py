@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import re
 
-from conformance.contract.cases import PAYLOAD_CASES
 from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.coverage import NEEDS, Coverage, unexercised
 from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
 from conformance.contract.payload import SessionView
+from conformance.contract.payload_cases import PAYLOAD_CASES
 from conformance.report.records import finding_entry
 from conformance.report.timeline import FULL_SESSIONS, SessionSample, session_data, timeline_svg, timelines_html
 

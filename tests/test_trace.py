@@ -14,7 +14,7 @@ from conformance.cli import main
 from conformance.contract import cross, pointers, trace
 from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.spec import load_contract
-from conformance.live.cases import load_cases
+from conformance.live.live_cases import load_live_cases
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "traceability.md"
@@ -75,7 +75,7 @@ def test_required_lists_formats_security_and_token_urls_are_units():
 
 
 def test_the_table_names_only_existing_checks_and_has_no_dead_entries():
-    known = set(CATALOGUE) | {case.id for case in load_cases()}
+    known = set(CATALOGUE) | {case.id for case in load_live_cases()}
     assert trace.table_check_ids() <= known, trace.table_check_ids() - known
     assert trace.table_keys_used(PINNED.document) == set(trace._TABLE)
 
@@ -160,7 +160,7 @@ def test_every_clause_of_an_adopted_standard_has_checks_or_a_reason(row):
 def test_the_clauses_name_only_existing_checks_and_cover_every_section_the_issue_lists():
     from conformance.contract.standards import CLAUSES
 
-    known = set(CATALOGUE) | {case.id for case in load_cases()}
+    known = set(CATALOGUE) | {case.id for case in load_live_cases()}
     named = {check for clause in CLAUSES for check in clause.checks}
     assert named <= known, named - known
     sections = {clause.where.split(".")[0] if clause.standard == "RFC 6749" and clause.section.startswith("§4") else
@@ -175,7 +175,7 @@ def test_the_clauses_name_only_existing_checks_and_cover_every_section_the_issue
 
 def test_a_clause_that_says_must_is_held_by_a_check_at_must_or_has_a_reason():
     """An adopted standard's clause keeps its level: a MUST clause is enforced by at least one MUST check."""
-    levels = {case.id: case.level.value for case in load_cases()} | {i.id: i.level.value for i in CATALOGUE.values()}
+    levels = {case.id: case.level.value for case in load_live_cases()} | {i.id: i.level.value for i in CATALOGUE.values()}
     for row in STANDARD_ROWS:
         if " MUST " in f" {row.text} " and "MUST NOT store" not in row.text and row.checks:
             assert "MUST" in {levels[c] for c in row.checks}, (row.pointer, row.text)
@@ -193,7 +193,7 @@ def test_trace_lists_the_standards_after_the_spec_and_exits_1_while_a_clause_is_
 
 def test_a_live_case_quoting_a_must_of_an_adopted_standard_is_must_by_default():
     """Readings by their basis: a clause of an adopted standard keeps that standard's level (AUTH-004, TOK-004)."""
-    for case in load_cases():  # a lower level says why in the quote: "(INFO here: ...)"
+    for case in load_live_cases():  # a lower level says why in the quote: "(INFO here: ...)"
         if re.search(r"\bRFC \d+ §[\d.]+: [^;]*\bMUST\b", case.cite) and f"({case.level.value} here: " not in case.cite:
             assert case.level.value == "MUST", (case.id, case.cite)
 

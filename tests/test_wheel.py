@@ -63,7 +63,7 @@ def test_the_wheel_is_typed_and_holds_no_removed_alias(wheel):
 def test_the_wheel_carries_the_spec_and_the_live_cases(installed, tmp_path):
     probe = ("import json, conformance\n"
              "from conformance.contract.spec import load_contract\n"
-             "from conformance.live.checks import load_checks\n"
+             "from conformance.live.registry import load_checks\n"
              "from conformance.report.summary import SUMMARY_SCHEMA\n"
              "print(json.dumps([conformance.__file__, str(load_contract().path), len(load_checks()),\n"
              "                  json.loads(SUMMARY_SCHEMA.read_text())['title']]))")

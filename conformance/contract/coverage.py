@@ -16,9 +16,9 @@ from typing import Any
 from conformance.contract.payload import SessionView
 from conformance.contract.vocabulary import FAILURE_VERDICTS
 
-OUTCOMES, ENDED, KINDS, DISPATCHED = "sessions by outcome", "ongoing vs ended", "decisions by kind", "decisions dispatched"
-VERDICTS, DISPATCH, PHASES = "commands by verdict", "dispatch statuses", "phase counts"
-GROUPS = (OUTCOMES, ENDED, KINDS, DISPATCHED, VERDICTS, DISPATCH, PHASES)
+BY_OUTCOME, BY_ENDED, BY_KIND, BY_DISPATCHED = "sessions by outcome", "ongoing vs ended", "decisions by kind", "decisions dispatched"
+BY_VERDICT, BY_DISPATCH, BY_PHASE = "commands by verdict", "dispatch statuses", "phase counts"
+GROUPS = (BY_OUTCOME, BY_ENDED, BY_KIND, BY_DISPATCHED, BY_VERDICT, BY_DISPATCH, BY_PHASE)
 
 
 def _word(value: Any) -> str:
@@ -73,13 +73,13 @@ class Coverage:
         raw = self._raw
         phases = {f"decision {_word(k)}": n for k, n in raw["decisions", "phases"].items() if k is not None}
         phases |= {f"command {_word(k)}": n for k, n in raw["commands", "commanded_phases"].items() if k is not None}
-        groups = {OUTCOMES: {_word(k): n for k, n in self._outcomes.items()},
-                  ENDED: {"ongoing" if k else "ended": n for k, n in self._ongoing.items()},
-                  KINDS: {_word(k): n for k, n in raw["decisions", "decision"].items()},
-                  DISPATCHED: {"dispatched" if k else "not dispatched": n for k, n in raw["decisions", "dispatched"].items()},
-                  VERDICTS: {_word(k): n for k, n in raw["commands", "outcome"].items()},
-                  DISPATCH: {_word(k): n for k, n in raw["commands", "dispatch_status"].items()},
-                  PHASES: phases}
+        groups = {BY_OUTCOME: {_word(k): n for k, n in self._outcomes.items()},
+                  BY_ENDED: {"ongoing" if k else "ended": n for k, n in self._ongoing.items()},
+                  BY_KIND: {_word(k): n for k, n in raw["decisions", "decision"].items()},
+                  BY_DISPATCHED: {"dispatched" if k else "not dispatched": n for k, n in raw["decisions", "dispatched"].items()},
+                  BY_VERDICT: {_word(k): n for k, n in raw["commands", "outcome"].items()},
+                  BY_DISPATCH: {_word(k): n for k, n in raw["commands", "dispatch_status"].items()},
+                  BY_PHASE: phases}
         return {group: dict(sorted(groups[group].items())) for group in GROUPS}
 
 
@@ -93,23 +93,23 @@ class Need:
 
 
 def _verdicts(*verdicts: str) -> Need:
-    return Need(VERDICTS, verdicts, f"a command whose outcome is {' or '.join(verdicts)}")
+    return Need(BY_VERDICT, verdicts, f"a command whose outcome is {' or '.join(verdicts)}")
 
 
 def _kinds(*kinds: str) -> Need:
-    return Need(KINDS, kinds, f"a {' or '.join(kinds)} decision")
+    return Need(BY_KIND, kinds, f"a {' or '.join(kinds)} decision")
 
 
 def _outcome(outcome: str) -> Need:
-    return Need(OUTCOMES, (outcome,), f"an ended session whose outcome is {outcome}")
+    return Need(BY_OUTCOME, (outcome,), f"an ended session whose outcome is {outcome}")
 
 
-SESSION = Need(ENDED, (), "a session (a 200 or payload the catalogue could read)")
-COMMANDS = Need(VERDICTS, (), "a session with commands")
-DECISIONS = Need(KINDS, (), "a session with decisions")
-DISPATCHES = Need(DISPATCHED, ("dispatched",), "a dispatched decision")
-ENDED_SESSION = Need(ENDED, ("ended",), "an ended session")
-ONGOING_SESSION = Need(ENDED, ("ongoing",), "an ongoing session (ended_at null)")
+SESSION = Need(BY_ENDED, (), "a session (a 200 or payload the catalogue could read)")
+COMMANDS = Need(BY_VERDICT, (), "a session with commands")
+DECISIONS = Need(BY_KIND, (), "a session with decisions")
+DISPATCHES = Need(BY_DISPATCHED, ("dispatched",), "a dispatched decision")
+ENDED_SESSION = Need(BY_ENDED, ("ended",), "an ended session")
+ONGOING_SESSION = Need(BY_ENDED, ("ongoing",), "an ongoing session (ended_at null)")
 
 # Every invariant declares what it needs (tests/test_needs.py judges each on data lacking it and finds it "not
 # exercised", never "passed"); the schema, the counters' signs and the signs of quantities judge every session.
@@ -125,7 +125,7 @@ NEEDS: dict[str, Need] = {
     "REF-003": DISPATCHES,
     "REF-004": _kinds("hold", "skip"),
     "REF-005": COMMANDS,
-    "REF-006": Need(DISPATCHED, ("not dispatched",), "a decision that is not dispatched"),
+    "REF-006": Need(BY_DISPATCHED, ("not dispatched",), "a decision that is not dispatched"),
     "KND-001": _kinds("start"),
     "KND-002": _kinds("step", "stop"),
     "KND-003": _kinds("stop"),
@@ -153,7 +153,7 @@ NEEDS: dict[str, Need] = {
     "TIM-004": DECISIONS,
     "TIM-005": DISPATCHES,
     "IDN-001": COMMANDS,
-    "PHY-001": Need(PHASES, (), "a decision or command with a phase count"),
+    "PHY-001": Need(BY_PHASE, (), "a decision or command with a phase count"),
     "PHY-002": COMMANDS,
     "PHY-003": COMMANDS,
     "PHY-004": SESSION,

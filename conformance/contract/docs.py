@@ -12,7 +12,7 @@ from conformance.contract.levels import Level
 
 
 class LiveEntry(Protocol):
-    """A live check of `run` as the docs show it (conformance.live.cases.LiveCase; this room does not import it).
+    """A live check of `run` as the docs show it (conformance.live.live_cases.LiveCase; this room does not import it).
     Read-only members, so a frozen dataclass matches."""
 
     @property

@@ -38,7 +38,7 @@ from requests import Response  # by name in the client class, whose `requests` i
 from conformance import __version__
 from conformance.contract.spec import SESSION_PATH
 from conformance.errors import ConfigError, TargetError
-from conformance.live.target import AUTH_TABLES, DEFAULT_BODY_LIMIT, AuthConfig, TargetConfig, Tenant
+from conformance.live.target import AUTH_TABLES, DEFAULT_BODY_LIMIT, AuthConfig, TargetConfig, TenantConfig
 from conformance.live.token_request import authlib_method, mismatch, redirect_hint
 from conformance.report.records import Exchange
 from conformance.report.redaction import MIN_SECRET, Redactor
@@ -261,7 +261,7 @@ class NoAnswer(TargetError):
 class TokenSource:
     """One tenant's access token: fetched on first use, refetched when expired or after a 401."""
 
-    def __init__(self, client: TargetClient, tenant: Tenant, where: str = AUTH_TABLES["a"]) -> None:
+    def __init__(self, client: TargetClient, tenant: TenantConfig, where: str = AUTH_TABLES["a"]) -> None:
         self.client, self.config, self.redactor = client, client.config, client.redactor
         self.tenant, self.where = tenant, where
         self._token: str | None = None

@@ -22,7 +22,7 @@ from conformance.contract.findings import Finding, capped
 from conformance.contract.levels import Level
 from conformance.errors import ConfigError, TargetError
 from conformance.live.client import TRANSIENT_STATUSES
-from conformance.live.target import Discovery, SessionRef, Tenant, WallboxRef
+from conformance.live.target import Discovery, SessionRef, TenantConfig, WallboxRef
 from conformance.report.records import Evidence, Exchange
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def _bound_to_tenant_a(run: LiveRun, key: str) -> bool:
     return leaked
 
 
-def _tenant(run: LiveRun, key: str, tenant: Tenant, window: Discovery) -> Tenant:
+def _tenant(run: LiveRun, key: str, tenant: TenantConfig, window: Discovery) -> TenantConfig:
     found: dict[SessionRef, None] = {}
     for wallbox in tenant.wallboxes:
         budget = window.max_sessions - len(found)

@@ -22,7 +22,7 @@ from schemathesis import GenerationMode
 from conformance.contract.cross import CURRENT
 
 if TYPE_CHECKING:
-    from conformance.live.cases import LiveCase
+    from conformance.live.live_cases import LiveCase
     from conformance.live.runner import LiveRun
 
 INT64_MAX = 2**63 - 1

@@ -14,8 +14,8 @@ import pytest
 
 from conformance.contract.levels import Level
 from conformance.errors import TargetError, UsageError
-from conformance.live.checks import LiveCheck, load_check_file
 from conformance.live.discovery import discover
+from conformance.live.registry import LiveCheck, load_check_file
 from conformance.live.runner import EXIT_INTERRUPTED, LiveRun
 from conformance.report.records import CheckRecord, Status
 

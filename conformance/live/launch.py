@@ -16,9 +16,9 @@ import pytest
 
 from conformance.contract.spec import Contract, load_contract
 from conformance.errors import ConfigError
-from conformance.live.cases import bundled_cases_dir, known_check_ids
 from conformance.live.console import closing_lines
 from conformance.live.items import RUN_KEY
+from conformance.live.live_cases import bundled_cases_dir, known_check_ids
 from conformance.live.report_plugin import REPORT_PLUGIN
 from conformance.live.runner import DEFAULT_WORKERS, EXIT_INTERRUPTED, LiveRun, ReportOptions, RunOptions, no_verdict
 from conformance.live.target import TargetConfig, config_from_mapping, load_target

@@ -19,8 +19,8 @@ from conformance.contract.levels import Level
 from conformance.contract.payload import parse_instant
 from conformance.errors import TargetError
 from conformance.live import token_request
-from conformance.live.cases import LiveCase
-from conformance.live.target import SessionRef, Tenant, WallboxRef
+from conformance.live.live_cases import LiveCase
+from conformance.live.target import SessionRef, TenantConfig, WallboxRef
 from conformance.report.records import STATUS_CAUSE
 from conformance.report.redaction import form_encoded
 
@@ -296,7 +296,7 @@ def expired_token(run: LiveRun, case: LiveCase) -> None:
 
 
 def _token_post(run: LiveRun, fields: dict[str, str], basic: tuple[str, str] | None, note: str,
-                tenant: Tenant | None = None) -> Any:
+                tenant: TenantConfig | None = None) -> Any:
     """A token request of `tenant` (tenant A by default) with these fields and this HTTP Basic pair."""
     import requests.auth
 
@@ -311,7 +311,7 @@ def _token_post(run: LiveRun, fields: dict[str, str], basic: tuple[str, str] | N
 
 
 def _credentials(run: LiveRun, wrong_secret: bool = False,
-                 tenant: Tenant | None = None) -> tuple[dict[str, str], tuple[str, str] | None]:
+                 tenant: TenantConfig | None = None) -> tuple[dict[str, str], tuple[str, str] | None]:
     """The configured token request's fields and HTTP Basic pair (a wrong secret or password if asked), of
     `tenant` (tenant A by default)."""
     auth = (tenant or run.config.tenant).auth
@@ -435,7 +435,7 @@ def fuzz(run: LiveRun, case: LiveCase) -> None:
 # --- the protocol clauses of the adopted standards (RFC 6749, 6750, 9110) ---
 
 
-def _issued(run: LiveRun, key: str, tenant: Tenant, note: str) -> Any:
+def _issued(run: LiveRun, key: str, tenant: TenantConfig, note: str) -> Any:
     """A token request with `tenant`'s configured credentials (the exchange, for its answer and evidence)."""
     form, basic = _credentials(run, tenant=tenant)
     return _token_post(run, form, basic, f"tenant {key.upper()}: {note}", tenant=tenant)

@@ -23,7 +23,7 @@ from conformance.contract.clipping import clip, printable
 from conformance.contract.cross import LIST_PATH
 from conformance.contract.spec import SESSION_PATH, load_contract
 from conformance.errors import UsageError
-from conformance.live.checks import LiveCheck, load_checks
+from conformance.live.registry import LiveCheck, load_checks
 from conformance.live.response_checks import Request, ResponseContext, catalogue_check
 from conformance.live.runner import LiveRun, RunOptions
 from conformance.live.target import joined, load_target

@@ -29,9 +29,9 @@ from conformance.report.html import (
 )
 from conformance.report.proof import proof_html
 from conformance.report.summary import (
+    EXIT_VERDICTS,
     HTML,
     JUNIT,
-    VERDICTS,
     Produced,
     base_metadata,
     build_summary,
@@ -94,7 +94,7 @@ class RunReport:
                             transient=run.client.trouble(),
                             siblings={"contract": str(run.siblings.path), "sha256": run.siblings.sha256})
         return build_summary(produced, strict=run.options.strict, exit_code=code,
-                             verdict=VERDICTS.get(code, "incomplete"), metadata=metadata)
+                             verdict=EXIT_VERDICTS.get(code, "incomplete"), metadata=metadata)
 
 
 def judged_sessions(run: LiveRun) -> list[dict[str, Any]]:

@@ -29,9 +29,9 @@ from conformance.contract.levels import Level
 from conformance.contract.payload import SessionView
 from conformance.contract.spec import SESSION_PATH, Contract
 from conformance.errors import ConfigError, TargetError, UsageError
-from conformance.live.cases import LiveCase
 from conformance.live.client import REQUEST_ID, TRANSIENT_STATUSES, NoAnswer, Stopped, TargetClient
 from conformance.live.ledger import Ledger
+from conformance.live.live_cases import LiveCase
 from conformance.live.response_checks import (
     Request,
     ResponseCheck,

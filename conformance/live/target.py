@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from conformance.contract.settings import Settings, read_toml, settings_from_mapping
 from conformance.errors import ConfigError
-from conformance.live.cases import known_check_ids
+from conformance.live.live_cases import known_check_ids
 from conformance.report.redaction import MIN_SECRET, basic_credentials
 
 GRANTS = ("client_credentials", "password", "bearer", "none")
@@ -118,7 +118,9 @@ class AuthConfig:
 
 
 @dataclass(frozen=True)
-class Tenant:
+class TenantConfig:
+    """One tenant of the target as `target.toml` configures it: its credentials, sessions and wallboxes."""
+
     auth: AuthConfig
     sessions: tuple[SessionRef, ...]
     wallboxes: tuple[WallboxRef, ...] = ()
@@ -127,8 +129,8 @@ class Tenant:
 @dataclass(frozen=True)
 class TargetConfig:
     base_url: str
-    tenant: Tenant
-    tenant_b: Tenant | None = None
+    tenant: TenantConfig
+    tenant_b: TenantConfig | None = None
     settings: Settings = field(default_factory=Settings)
     timeout_s: float = 10.0
     verify_tls: bool | str = True
@@ -145,13 +147,13 @@ class TargetConfig:
         """`path` (the session path, a sibling route, a relative token URL) under base_url: see `joined`."""
         return joined(self.base_url, path)
 
-    def token_url(self, tenant: Tenant) -> str:
+    def token_url(self, tenant: TenantConfig) -> str:
         """The tenant's token URL: absolute exactly as given, or under base_url like the endpoint's path (its own
         trailing slash kept: `/oauth2/token/` is not `/oauth2/token` to a Django router)."""
         url = tenant.auth.token_url
         return url if urlsplit(url).scheme else self.url(url)
 
-    def tenants(self) -> list[tuple[str, Tenant]]:
+    def tenants(self) -> list[tuple[str, TenantConfig]]:
         """("a", tenant) and, when configured, ("b", tenant_b)."""
         return [("a", self.tenant)] + ([("b", self.tenant_b)] if self.tenant_b else [])
 
@@ -322,14 +324,14 @@ def _sessions(value: Any, where: str) -> tuple[SessionRef, ...]:
     return tuple(refs)
 
 
-def _tenant(table: Mapping[str, Any], prefix: str, default_token_url: str) -> Tenant:
+def _tenant(table: Mapping[str, Any], prefix: str, default_token_url: str) -> TenantConfig:
     """A tenant's auth, its `[[sessions]]` and its `[[wallboxes]]` (discovered); at least one of the two lists."""
     auth = _auth(table.get("auth"), prefix + "auth.", default_token_url)
     sessions = _sessions(table["sessions"], prefix + "sessions") if "sessions" in table else ()
     wallboxes = tuple(ref for _, _, ref in _entries(table.get("wallboxes", []), prefix + "wallboxes", _WALLBOX_KEYS))
     if not sessions and not wallboxes:
         raise ConfigError(f"{prefix}sessions: expected at least one [[{prefix}sessions]] or [[{prefix}wallboxes]] entry")
-    return Tenant(auth, sessions, wallboxes)
+    return TenantConfig(auth, sessions, wallboxes)
 
 
 def _day(table: Mapping[str, Any], key: str) -> datetime.date:
@@ -345,7 +347,7 @@ def _day(table: Mapping[str, Any], key: str) -> datetime.date:
     raise ConfigError(f"discover.{key}: {'missing' if value is None else 'expected a day YYYY-MM-DD'}")
 
 
-def _discovery(document: Mapping[str, Any], tenants: list[Tenant]) -> Discovery | None:
+def _discovery(document: Mapping[str, Any], tenants: list[TenantConfig]) -> Discovery | None:
     wanted = any(tenant.wallboxes for tenant in tenants)
     if "discover" not in document:
         if wanted:

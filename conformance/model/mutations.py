@@ -21,19 +21,19 @@ from conformance.contract.payload import SessionView, parse_instant
 from conformance.contract.settings import Settings
 from conformance.contract.vocabulary import FAILURE_VERDICTS, VERIFICATION_VERDICTS
 
-Payload = dict[str, Any]
-Mutation = Callable[[Payload], Payload | None]
+SessionBody = dict[str, Any]
+Mutation = Callable[[SessionBody], SessionBody | None]
 
 MUTATIONS: dict[str, Mutation] = {}
 _DEFAULTS = Settings()
 _OFFSET = re.compile(r"([zZ]|[+-]\d\d:\d\d)$")
 
 
-def mutation(invariant_id: str) -> Callable[[Callable[[Payload], Payload | None]], Mutation]:
+def mutation(invariant_id: str) -> Callable[[Callable[[SessionBody], SessionBody | None]], Mutation]:
     """Register `fault` for `invariant_id`; the registered function receives its own deep copy."""
 
-    def register(fault: Callable[[Payload], Payload | None]) -> Mutation:
-        def mutate(payload: Payload) -> Payload | None:
+    def register(fault: Callable[[SessionBody], SessionBody | None]) -> Mutation:
+        def mutate(payload: SessionBody) -> SessionBody | None:
             return fault(copy.deepcopy(payload))
 
         mutate.__name__, mutate.__doc__ = fault.__name__, fault.__doc__
@@ -43,15 +43,15 @@ def mutation(invariant_id: str) -> Callable[[Callable[[Payload], Payload | None]
     return register
 
 
-def _ended(p: Payload) -> bool:
+def _ended(p: SessionBody) -> bool:
     return p["session"]["ended_at"] is not None
 
 
-def _dispatched(p: Payload) -> list[dict[str, Any]]:
+def _dispatched(p: SessionBody) -> list[dict[str, Any]]:
     return [d for d in p["decisions"] if d["dispatched"]]
 
 
-def _energising(p: Payload) -> bool:
+def _energising(p: SessionBody) -> bool:
     """An applied command of more than 0 A: what makes a session charged_from_solar."""
     return any(c["outcome"] == "applied" and c["commanded_amps"] != 0 for c in p["commands"])
 
@@ -70,14 +70,14 @@ def _shifted(text: str, delta: timedelta) -> str:
 
 
 @mutation("SCH-001")
-def id_as_string(p: Payload) -> Payload:
+def id_as_string(p: SessionBody) -> SessionBody:
     """The session id serialised as a string (a JavaScript-safe bigint encoding): wrong type."""
     p["session"]["id"] = str(p["session"]["id"])
     return p
 
 
 @mutation("SCH-002")
-def naive_started_at(p: Payload) -> Payload:
+def naive_started_at(p: SessionBody) -> SessionBody:
     """started_at written as a naive local time, its UTC offset dropped (a timezone-unaware column)."""
     p["session"]["started_at"] = _OFFSET.sub("", p["session"]["started_at"])
     return p
@@ -87,14 +87,14 @@ def naive_started_at(p: Payload) -> Payload:
 
 
 @mutation("CNT-001")
-def negative_counter(p: Payload) -> Payload:
+def negative_counter(p: SessionBody) -> SessionBody:
     """commands_ineffective is -1: a 'not computed yet' sentinel, or a NULL aggregate coerced to -1."""
     p["session"]["commands_ineffective"] = -1
     return p
 
 
 @mutation("CNT-002")
-def applied_counter_drift(p: Payload) -> Payload | None:
+def applied_counter_drift(p: SessionBody) -> SessionBody | None:
     """commands_applied one too high: bumped on dispatch Accepted and not corrected when verification
     overturned the verdict (a counter frozen at dispatch time)."""
     if not _ended(p):
@@ -104,7 +104,7 @@ def applied_counter_drift(p: Payload) -> Payload | None:
 
 
 @mutation("CNT-003")
-def ineffective_counter_drift(p: Payload) -> Payload | None:
+def ineffective_counter_drift(p: SessionBody) -> SessionBody | None:
     """commands_ineffective one too high: a phase_switch_ineffective command counted twice (once as
     ineffective, once as a phase failure)."""
     if not _ended(p):
@@ -114,7 +114,7 @@ def ineffective_counter_drift(p: Payload) -> Payload | None:
 
 
 @mutation("CNT-004")
-def sent_counter_drift(p: Payload) -> Payload | None:
+def sent_counter_drift(p: SessionBody) -> SessionBody | None:
     """commands_sent one too high: a retried dispatch counted twice though it left one command row."""
     if not _ended(p):
         return None
@@ -126,7 +126,7 @@ def sent_counter_drift(p: Payload) -> Payload | None:
 
 
 @mutation("REF-001")
-def lost_command_link(p: Payload) -> Payload | None:
+def lost_command_link(p: SessionBody) -> SessionBody | None:
     """A dispatched decision without its steering_command_id: the decision row was saved before the
     command row existed and the link was never written back."""
     dispatched = _dispatched(p)
@@ -137,7 +137,7 @@ def lost_command_link(p: Payload) -> Payload | None:
 
 
 @mutation("REF-002")
-def dangling_command_link(p: Payload) -> Payload | None:
+def dangling_command_link(p: SessionBody) -> SessionBody | None:
     """A decision names a command that is not in this session's commands: a foreign key to another
     session's command, or a window filter that dropped the row."""
     dispatched = _dispatched(p)
@@ -148,7 +148,7 @@ def dangling_command_link(p: Payload) -> Payload | None:
 
 
 @mutation("REF-003")
-def fanned_out_decision(p: Payload) -> Payload | None:
+def fanned_out_decision(p: SessionBody) -> SessionBody | None:
     """A dispatched decision appears twice: a join fan-out duplicated the row and its command link."""
     dispatched = _dispatched(p)
     if not dispatched:
@@ -159,7 +159,7 @@ def fanned_out_decision(p: Payload) -> Payload | None:
 
 
 @mutation("REF-004")
-def dispatching_hold(p: Payload) -> Payload | None:
+def dispatching_hold(p: SessionBody) -> SessionBody | None:
     """A decision saved as hold though its command went out: the kind was written from the gate's first
     verdict, the dispatch happened anyway. A start keeps its kind: the steps after it would lose their start
     (KND-002's)."""
@@ -171,7 +171,7 @@ def dispatching_hold(p: Payload) -> Payload | None:
 
 
 @mutation("REF-005")
-def orphaned_command(p: Payload) -> Payload | None:
+def orphaned_command(p: SessionBody) -> SessionBody | None:
     """The decision that dispatched a step or stop saved again as not dispatched, its link dropped (a retried
     save overwrote the row): the command row stands, named by no decision."""
     dispatched = [d for d in _dispatched(p) if d["decision"] in ("step", "stop")]
@@ -182,7 +182,7 @@ def orphaned_command(p: Payload) -> Payload | None:
 
 
 @mutation("REF-006")
-def hold_names_command_in_force(p: Payload) -> Payload | None:
+def hold_names_command_in_force(p: SessionBody) -> SessionBody | None:
     """A hold that names the command in force: the decision row copied the last link forward."""
     last = None
     for d in p["decisions"]:
@@ -198,7 +198,7 @@ def hold_names_command_in_force(p: Payload) -> Payload | None:
 
 
 @mutation("KND-001")
-def start_without_dispatch(p: Payload) -> Payload | None:
+def start_without_dispatch(p: SessionBody) -> SessionBody | None:
     """A start saved before its dispatch and never updated: not dispatched, no command named (the command
     row exists, unreferenced)."""
     start = _first(p["decisions"], lambda d: d["decision"] == "start" and d["dispatched"])
@@ -209,7 +209,7 @@ def start_without_dispatch(p: Payload) -> Payload | None:
 
 
 @mutation("KND-002")
-def start_logged_as_step(p: Payload) -> Payload | None:
+def start_logged_as_step(p: SessionBody) -> SessionBody | None:
     """The start logged as a step: the kind was taken from 'the cap changed' instead of 'steering began'."""
     starts = [d for d in p["decisions"] if d["decision"] == "start"]
     if len(starts) != 1:
@@ -219,7 +219,7 @@ def start_logged_as_step(p: Payload) -> Payload | None:
 
 
 @mutation("KND-003")
-def stop_resends_minimum(p: Payload) -> Payload | None:
+def stop_resends_minimum(p: SessionBody) -> SessionBody | None:
     """A stop that sends the 6 A minimum instead of 0 A (the 'lowest allowed cap' mistaken for 'off'); its
     watts and, where verified, its observed current follow the 6 A."""
     view = SessionView(p)
@@ -239,7 +239,7 @@ def stop_resends_minimum(p: Payload) -> Payload | None:
 
 
 @mutation("KND-004")
-def step_without_dispatch(p: Payload) -> Payload | None:
+def step_without_dispatch(p: SessionBody) -> SessionBody | None:
     """A step saved as not dispatched and its command row never written (the dispatch was dropped after the
     decision): the cap the step computed never went out. Counters follow the rows that are left."""
     if not _ended(p):
@@ -262,7 +262,7 @@ def step_without_dispatch(p: Payload) -> Payload | None:
 
 
 @mutation("OUT-001")
-def charged_without_applied(p: Payload) -> Payload | None:
+def charged_without_applied(p: SessionBody) -> SessionBody | None:
     """charged_from_solar although no command is applied: the roll-up looked at delivered energy (a box
     that charges on plug-in regardless of caps) instead of the verdicts."""
     if not _ended(p) or _energising(p):
@@ -274,7 +274,7 @@ def charged_without_applied(p: Payload) -> Payload | None:
 
 
 @mutation("OUT-002")
-def ineffective_roll_up(p: Payload) -> Payload | None:
+def ineffective_roll_up(p: SessionBody) -> SessionBody | None:
     """steering_ineffective on a session with an applied command (or none at all): the roll-up fired on
     any ineffective verdict, or on a session that never dispatched."""
     commands = p["commands"]
@@ -287,7 +287,7 @@ def ineffective_roll_up(p: Payload) -> Payload | None:
 
 
 @mutation("OUT-003")
-def no_surplus_after_start(p: Payload) -> Payload | None:
+def no_surplus_after_start(p: SessionBody) -> SessionBody | None:
     """A no_surplus session whose timeline holds a start: the start was logged when the surplus gate
     opened, the dispatch never happened (car not ready), and the roll-up said no_surplus."""
     if p["session"]["outcome"] != "no_surplus":
@@ -300,7 +300,7 @@ def no_surplus_after_start(p: Payload) -> Payload | None:
 
 
 @mutation("OUT-004")
-def no_surplus_with_pause_command(p: Payload) -> Payload | None:
+def no_surplus_with_pause_command(p: SessionBody) -> SessionBody | None:
     """A no_surplus session that carries a command: a pause-power command from outside the solar loop
     was stored under the session (counters kept in step with it)."""
     session = p["session"]
@@ -326,7 +326,7 @@ def no_surplus_with_pause_command(p: Payload) -> Payload | None:
 
 
 @mutation("OUT-005")
-def outcome_while_running(p: Payload) -> Payload | None:
+def outcome_while_running(p: SessionBody) -> SessionBody | None:
     """An outcome on a running session: rolled up eagerly from the evidence so far; or, on an ended
     session, finalize wrote the outcome but lost ended_at."""
     session = p["session"]
@@ -344,7 +344,7 @@ def outcome_while_running(p: Payload) -> Payload | None:
 
 
 @mutation("OUT-006")
-def ended_without_outcome(p: Payload) -> Payload | None:
+def ended_without_outcome(p: SessionBody) -> SessionBody | None:
     """An ended session with a null outcome: finalize wrote ended_at but skipped the roll-up."""
     if not _ended(p) or p["session"]["outcome"] is None:
         return None
@@ -353,7 +353,7 @@ def ended_without_outcome(p: Payload) -> Payload | None:
 
 
 @mutation("OUT-007")
-def charged_with_zero_energy(p: Payload) -> Payload | None:
+def charged_with_zero_energy(p: SessionBody) -> SessionBody | None:
     """charged_from_solar with energy_from_solar_kwh 0.0: the solar meter's missing reading stored as 0
     instead of null."""
     session = p["session"]
@@ -366,7 +366,7 @@ def charged_with_zero_energy(p: Payload) -> Payload | None:
 
 
 @mutation("OUT-008")
-def ineffective_with_applied_stop(p: Payload) -> Payload | None:
+def ineffective_with_applied_stop(p: SessionBody) -> SessionBody | None:
     """A steering_ineffective session whose finalize sent a 0 A stop the box trivially obeyed: the stop reads
     applied (and is counted), though 'none verified as applied'."""
     session, decisions = p["session"], p["decisions"]
@@ -389,12 +389,12 @@ def ineffective_with_applied_stop(p: Payload) -> Payload | None:
 # --- EVD ---
 
 
-def _command_with(p: Payload, verdicts: frozenset[str]) -> dict[str, Any] | None:
+def _command_with(p: SessionBody, verdicts: frozenset[str]) -> dict[str, Any] | None:
     return _first(p["commands"], lambda c: c["outcome"] in verdicts)
 
 
 @mutation("EVD-001")
-def applied_without_evidence(p: Payload) -> Payload | None:
+def applied_without_evidence(p: SessionBody) -> SessionBody | None:
     """applied without an observed Current.Offered: the verdict came from OCPP Accepted alone (the Go-E
     silent no-op labelled applied)."""
     command = _command_with(p, frozenset({"applied"}))
@@ -405,7 +405,7 @@ def applied_without_evidence(p: Payload) -> Payload | None:
 
 
 @mutation("EVD-002")
-def unverified_with_sample(p: Payload) -> Payload | None:
+def unverified_with_sample(p: SessionBody) -> SessionBody | None:
     """unverified although a Current.Offered sample is stored: a late sample was attached but the
     verdict never re-evaluated."""
     command = _command_with(p, frozenset({"unverified"}))
@@ -416,7 +416,7 @@ def unverified_with_sample(p: Payload) -> Payload | None:
 
 
 @mutation("EVD-003")
-def phase_verdict_without_phases(p: Payload) -> Payload | None:
+def phase_verdict_without_phases(p: SessionBody) -> SessionBody | None:
     """phase_switch_ineffective with commanded_phases null: the phase count was not persisted with the
     command."""
     command = _command_with(p, frozenset({"phase_switch_ineffective"}))
@@ -427,7 +427,7 @@ def phase_verdict_without_phases(p: Payload) -> Payload | None:
 
 
 @mutation("EVD-004")
-def status_verdict_disagree(p: Payload) -> Payload | None:
+def status_verdict_disagree(p: SessionBody) -> SessionBody | None:
     """dispatch_status contradicts the verdict: a migration back-filled the status column wrongly."""
     if not p["commands"]:
         return None
@@ -437,7 +437,7 @@ def status_verdict_disagree(p: Payload) -> Payload | None:
 
 
 @mutation("EVD-005")
-def raw_wire_status(p: Payload) -> Payload | None:
+def raw_wire_status(p: SessionBody) -> SessionBody | None:
     """dispatch_status holds a raw wire word outside the vocabulary (OCPP ClearChargingProfile's
     `Unknown`), passed through instead of mapped."""
     if not p["commands"]:
@@ -447,7 +447,7 @@ def raw_wire_status(p: Payload) -> Payload | None:
 
 
 @mutation("EVD-006")
-def ineffective_but_converged(p: Payload) -> Payload | None:
+def ineffective_but_converged(p: SessionBody) -> SessionBody | None:
     """accepted_ineffective although Current.Offered reached the command: the verdict was taken when
     the verification window timed out, before the converged sample was read."""
     command = _command_with(p, frozenset({"accepted_ineffective"}))
@@ -458,7 +458,7 @@ def ineffective_but_converged(p: Payload) -> Payload | None:
 
 
 @mutation("EVD-007")
-def failed_with_stale_sample(p: Payload) -> Payload | None:
+def failed_with_stale_sample(p: SessionBody) -> SessionBody | None:
     """A rejected / unreachable / timeout / not_capable command with an observed Current.Offered: the
     meter's last sample (here 0 A) attached to every command regardless of dispatch."""
     command = _command_with(p, FAILURE_VERDICTS)
@@ -469,7 +469,7 @@ def failed_with_stale_sample(p: Payload) -> Payload | None:
 
 
 @mutation("EVD-008")
-def applied_with_stale_sample(p: Payload) -> Payload | None:
+def applied_with_stale_sample(p: SessionBody) -> SessionBody | None:
     """applied with a Current.Offered far from the command: verification read the sample from before the
     command took effect (the charger's 16 A default, or 6 A where 16 A is the command)."""
     command = _first(p["commands"], lambda c: c["outcome"] == "applied" and c["observed_current_offered_a"] is not None)
@@ -480,7 +480,7 @@ def applied_with_stale_sample(p: Payload) -> Payload | None:
 
 
 @mutation("EVD-009")
-def phase_verdict_on_unmoved_current(p: Payload) -> Payload | None:
+def phase_verdict_on_unmoved_current(p: SessionBody) -> SessionBody | None:
     """phase_switch_ineffective although Current.Offered stayed at 0 A: the phase check ran first and its
     verdict won over amps that never moved (that is accepted_ineffective)."""
     command = _first(p["commands"], lambda c: c["outcome"] == "phase_switch_ineffective" and c["commanded_amps"] > 1)
@@ -494,7 +494,7 @@ def phase_verdict_on_unmoved_current(p: Payload) -> Payload | None:
 
 
 @mutation("TIM-001")
-def start_end_swapped(p: Payload) -> Payload | None:
+def start_end_swapped(p: SessionBody) -> SessionBody | None:
     """started_at and ended_at swapped. Only where every row still lies inside the (now inverted)
     window ± clock skew, so the rows do not trip TIM-004: sessions of at most one decision point."""
     view = SessionView(p)
@@ -510,7 +510,7 @@ def start_end_swapped(p: Payload) -> Payload | None:
 
 
 @mutation("TIM-002")
-def decisions_newest_first(p: Payload) -> Payload | None:
+def decisions_newest_first(p: SessionBody) -> SessionBody | None:
     """Decisions newest first: the query lost its ORDER BY time (or sorts descending)."""
     times = SessionView(p).decision_times
     if len(set(times)) < 2:
@@ -520,7 +520,7 @@ def decisions_newest_first(p: Payload) -> Payload | None:
 
 
 @mutation("TIM-003")
-def commands_newest_first(p: Payload) -> Payload | None:
+def commands_newest_first(p: SessionBody) -> SessionBody | None:
     """Commands newest first: the query lost its ORDER BY time (or sorts descending)."""
     times = SessionView(p).command_times
     if len(set(times)) < 2:
@@ -530,7 +530,7 @@ def commands_newest_first(p: Payload) -> Payload | None:
 
 
 @mutation("TIM-004")
-def decisions_in_other_zone(p: Payload) -> Payload | None:
+def decisions_in_other_zone(p: SessionBody) -> SessionBody | None:
     """Every decision five hours early: the decision service stamps local wall time (UTC-5) and labels
     it with the session's offset. Order and command links stay intact."""
     if not p["decisions"]:
@@ -541,7 +541,7 @@ def decisions_in_other_zone(p: Payload) -> Payload | None:
 
 
 @mutation("TIM-005")
-def command_clock_behind(p: Payload) -> Payload | None:
+def command_clock_behind(p: SessionBody) -> SessionBody | None:
     """A command stamped 10 s before the decision that dispatched it: the CSMS clock runs behind the
     HEMS clock by more than the dispatch skew."""
     view = SessionView(p)
@@ -564,7 +564,7 @@ def command_clock_behind(p: Payload) -> Payload | None:
 
 
 @mutation("IDN-001")
-def fanned_out_command(p: Payload) -> Payload | None:
+def fanned_out_command(p: SessionBody) -> SessionBody | None:
     """A command row appears twice with its id, and the counters were computed over the same join
     fan-out, so they agree with the duplicated rows."""
     if not p["commands"]:
@@ -582,7 +582,7 @@ def fanned_out_command(p: Payload) -> Payload | None:
 
 
 @mutation("PHY-001")
-def phases_null_as_zero(p: Payload) -> Payload | None:
+def phases_null_as_zero(p: SessionBody) -> SessionBody | None:
     """A decision's null phase count written as 0: a non-nullable integer column coerced null to 0."""
     decision = _first(p["decisions"], lambda d: d["phases"] is None)
     if decision is None:
@@ -592,7 +592,7 @@ def phases_null_as_zero(p: Payload) -> Payload | None:
 
 
 @mutation("PHY-002")
-def unclamped_amps(p: Payload) -> Payload | None:
+def unclamped_amps(p: SessionBody) -> SessionBody | None:
     """A 4 A command (watts to match): surplus scaled to amps without clamping to the IEC 61851 6 A
     minimum, so the car will not charge. An applied (or phase_switch_ineffective) command then also observes 4 A."""
     command = _first(p["commands"], lambda c: c["commanded_amps"] > 0 and c["outcome"] != "accepted_ineffective")
@@ -606,7 +606,7 @@ def unclamped_amps(p: Payload) -> Payload | None:
 
 
 @mutation("PHY-003")
-def kilowatts_as_watts(p: Payload) -> Payload | None:
+def kilowatts_as_watts(p: SessionBody) -> SessionBody | None:
     """commanded_watts written in kW: a unit mix-up between the planner (kW) and the API (W)."""
     command = _first(p["commands"], lambda c: c["commanded_amps"] > 0 and c["commanded_watts"] > 0)
     if command is None:
@@ -616,7 +616,7 @@ def kilowatts_as_watts(p: Payload) -> Payload | None:
 
 
 @mutation("PHY-004")
-def flipped_sign(p: Payload) -> Payload | None:
+def flipped_sign(p: SessionBody) -> SessionBody | None:
     """A quantity with its sign flipped by a meter convention (import negative): the session's solar
     energy, or, when that is zero, a command's watts."""
     session = p["session"]
@@ -631,7 +631,7 @@ def flipped_sign(p: Payload) -> Payload | None:
 
 
 @mutation("PHY-005")
-def power_with_export_sign(p: Payload) -> Payload | None:
+def power_with_export_sign(p: SessionBody) -> SessionBody | None:
     """A command's observed power negative: the meter's export-positive sign convention passed through."""
     command = _first(p["commands"], lambda c: c["observed_power_w"] is not None and c["observed_power_w"] > 0)
     if command is None:
@@ -641,7 +641,7 @@ def power_with_export_sign(p: Payload) -> Payload | None:
 
 
 @mutation("PHY-006")
-def target_as_grid_setpoint(p: Payload) -> Payload | None:
+def target_as_grid_setpoint(p: SessionBody) -> SessionBody | None:
     """A decision's target_w negative: written as a grid set-point (export negative) instead of the
     charging power."""
     decision = _first(p["decisions"], lambda d: d["target_w"] is not None and d["target_w"] > 0)

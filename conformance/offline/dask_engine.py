@@ -23,7 +23,7 @@ from typing import Any
 
 from conformance.contract.judge import Judge
 from conformance.errors import UsageError
-from conformance.offline.core import Partial
+from conformance.offline.partial import Partial
 from conformance.offline.parts import BLOCK, Part, judge_part, plan
 from conformance.offline.sources import Progress
 from conformance.report.baseline import Acceptance

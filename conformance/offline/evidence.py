@@ -33,7 +33,7 @@ from conformance.report.timeline import SessionSample
 ERRORS_KEPT = 20
 
 
-class Evidence:
+class PartialEvidence:
     """What one part of a run saw, mergeable: counts per invariant and level (and those a baseline accepted),
     the first findings of each invariant with their payload window, the first input errors, the coverage and
     the sessions a report draws. Plain data, so a worker can send it back; `merge` is associative and keeps
@@ -81,7 +81,7 @@ class Evidence:
         if len(self.errors) < ERRORS_KEPT:
             self.errors.append({"source": error.label, "message": error.message})
 
-    def merge(self, later: Evidence) -> Evidence:
+    def merge(self, later: PartialEvidence) -> PartialEvidence:
         """This part followed by `later`, in place."""
         self.payloads += later.payloads
         self.not_evaluated.update(later.not_evaluated)
@@ -125,7 +125,7 @@ class CheckEvidence:
             if record.level is Level.OFF:
                 record.skipped = "level OFF in the configuration"
 
-    def absorb(self, evidence: Evidence) -> None:
+    def absorb(self, evidence: PartialEvidence) -> None:
         """Add what a part of the run saw (parts in input order)."""
         if evidence.at_path and self.served is not None and self.served.id not in self.records:
             served = self.served  # judged only where a recording kept the path: reported only then

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.pool import AsyncResult
 
 from conformance.contract.judge import Judge
-from conformance.offline.core import Partial, judge_items
+from conformance.offline.partial import Partial, judge_items
 from conformance.offline.parts import BLOCK, Part, judge_part, plan, read_part
 from conformance.offline.sources import Progress
 from conformance.report.baseline import Acceptance

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.contract.judge import Judge
-from conformance.offline.core import Partial, judge_items
+from conformance.offline.partial import Partial, judge_items
 from conformance.offline.remote import expand_url, inner_suffix, is_remote, read_remote
 from conformance.offline.sources import (
     JSON_SUFFIXES,

@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO
 
 from conformance.contract.judge import Judge
-from conformance.offline.core import ERR, Partial, Tally, judge_items
 from conformance.offline.evidence import CheckEvidence
+from conformance.offline.partial import ERR, Partial, Tally, judge_items
 from conformance.offline.parts import iter_inputs
 from conformance.offline.sources import Progress
 from conformance.report.baseline import Acceptance

@@ -207,7 +207,7 @@ def finding_entry(finding: Finding) -> dict[str, Any]:
 
 def declared_need(check_id: str) -> str:
     """What a catalogue or cross-endpoint check needs to be exercised, as it declares it (live cases declare
-    theirs in conformance.live.checks)."""
+    theirs in conformance.live.registry)."""
     need = NEEDS.get(check_id)
     return need.text if need is not None else CROSS_NEEDS.get(check_id, "")
 

@@ -56,7 +56,7 @@ CURL_LIMIT = 800
 HEADERS_KEPT = 16
 HEADER_LIMIT = 160
 RUNNING = "running"  # the verdict of a summary.json whose run has not finished (or was killed)
-VERDICTS = {0: "conformant", 1: "non-conformant", 2: "incomplete", 3: "target could not be tested", 130: "interrupted"}
+EXIT_VERDICTS = {0: "conformant", 1: "non-conformant", 2: "incomplete", 3: "target could not be tested", 130: "interrupted"}
 
 
 # --- the folder ---
@@ -132,7 +132,7 @@ class ReportFolder:
         session reached the report plugin): the folder says "interrupted", not "running"."""
         try:
             if json.loads(self.file(SUMMARY).read_text(encoding="utf-8")).get("verdict") == RUNNING:
-                self._mark(VERDICTS[130], 130, checks=[])
+                self._mark(EXIT_VERDICTS[130], 130, checks=[])
         except (OSError, ValueError):
             pass
 
@@ -410,7 +410,7 @@ def mark_unfinished(exit_code: int, cause: str) -> None:
     """The last resort of a command stopped by an unexpected error: each report folder it created and did not
     finish gets a summary.json that says so (no earlier verdict, no "running"), naming the cause."""
     for folder in sorted(_UNFINISHED):
-        marker = {"format": SUMMARY_FORMAT, "verdict": VERDICTS[exit_code], "exit_code": exit_code,
+        marker = {"format": SUMMARY_FORMAT, "verdict": EXIT_VERDICTS[exit_code], "exit_code": exit_code,
                   "metadata": {"target_error": cause}, "checks": []}
         with contextlib.suppress(OSError):
             write_report_file(folder / SUMMARY, json.dumps(marker) + "\n")

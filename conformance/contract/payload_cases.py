@@ -90,7 +90,7 @@ def _settings(value: dict[str, Any] | None, where: str) -> Settings | None:
         raise CaseError(f"{where}: {exc}") from None
 
 
-def load_case_file(path: Path, directory: Path = PAYLOAD_CASES, bases: dict[str, Any] | None = None) -> list[PayloadCase]:
+def load_payload_case_file(path: Path, directory: Path = PAYLOAD_CASES, bases: dict[str, Any] | None = None) -> list[PayloadCase]:
     """Every test of one case file, with its payload built; a malformed file raises CaseError."""
     bases = {} if bases is None else bases
     document = _read_json(path)
@@ -113,7 +113,7 @@ def load_case_file(path: Path, directory: Path = PAYLOAD_CASES, bases: dict[str,
     return cases
 
 
-def load_cases(directory: Path = PAYLOAD_CASES) -> list[PayloadCase]:
+def load_payload_cases(directory: Path = PAYLOAD_CASES) -> list[PayloadCase]:
     """Every test of every `<INVARIANT-ID>.json` under `directory`, in file order."""
     bases: dict[str, Any] = {}
-    return [case for path in sorted(directory.glob("*.json")) for case in load_case_file(path, directory, bases)]
+    return [case for path in sorted(directory.glob("*.json")) for case in load_payload_case_file(path, directory, bases)]

@@ -2,8 +2,8 @@
 
 A case file lists cases with an ID, a level, a statement, the spec or RFC text it enforces, and what
 exercises it: a procedure that sends requests (`procedures.py`, with parameters), a check judged on every
-response of the run (`response_checks.py`), or both; `checks.py` binds the names to the functions. This module stays
-light (no HTTP, no pytest) so that `check` can learn the live case IDs a `[judge.levels]` table may name.
+response of the run (`response_checks.py`), or both; `registry.py` binds the names to the functions. This
+module stays light (no HTTP, no pytest) so that `check` can learn the live case IDs a `[judge.levels]` table may name.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class LiveCase:
     kind: str = "live"
 
 
-def load_case_file(path: Path) -> list[LiveCase]:
+def load_live_case_file(path: Path) -> list[LiveCase]:
     """Read one case file; an error names the file and the case."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -54,9 +54,9 @@ def load_case_file(path: Path) -> list[LiveCase]:
             for entry in document["cases"]]
 
 
-def load_cases(directory: Path | None = None) -> list[LiveCase]:
+def load_live_cases(directory: Path | None = None) -> list[LiveCase]:
     directory = directory or bundled_cases_dir()
-    cases = [case for path in sorted(directory.glob("*.json")) for case in load_case_file(path)]
+    cases = [case for path in sorted(directory.glob("*.json")) for case in load_live_case_file(path)]
     seen: set[str] = set()
     for case in cases:
         if case.id in seen:
@@ -68,4 +68,4 @@ def load_cases(directory: Path | None = None) -> list[LiveCase]:
 def known_check_ids() -> set[str]:
     """Every check ID a `[judge.levels]` table may name: the catalogue's, the cross-endpoint and sibling checks',
     and the bundled live cases'."""
-    return set(CATALOGUE) | set(CROSS) | {case.id for case in load_cases()}
+    return set(CATALOGUE) | set(CROSS) | {case.id for case in load_live_cases()}

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.errors import ConfigError
-from conformance.live.cases import LiveCase, load_case_file, load_cases
+from conformance.live.live_cases import LiveCase, load_live_case_file, load_live_cases
 from conformance.live.procedures import PROCEDURES, Procedure
 from conformance.live.response_checks import RESPONSE_CHECKS, ResponseCheck
 
 # What each procedure and response check needs to be exercised, by function name: a check that judged nothing is
 # reported "not exercised" with it, never "passed". A function without an entry here fails tests/test_needs.py.
-NEEDS: dict[str, str] = {
+FUNCTION_NEEDS: dict[str, str] = {
     "read_every_session": "a configured or discovered session",
     "unauthenticated": "a configured session to request without a valid token",
     "expired_token": "a token whose expires_in lies within auth.max_token_wait_s",
@@ -68,7 +68,7 @@ class LiveCheck:
     @property
     def need(self) -> str:
         """What the case needs to be exercised: its procedure's need, else its response check's."""
-        return NEEDS.get(self.case.procedure or "") or NEEDS.get(self.case.on_every_response or "", "")
+        return FUNCTION_NEEDS.get(self.case.procedure or "") or FUNCTION_NEEDS.get(self.case.on_every_response or "", "")
 
 
 def bind(case: LiveCase, where: str) -> LiveCheck:
@@ -82,8 +82,8 @@ def bind(case: LiveCase, where: str) -> LiveCheck:
 
 
 def load_check_file(path: Path) -> list[LiveCheck]:
-    return [bind(case, str(path)) for case in load_case_file(path)]
+    return [bind(case, str(path)) for case in load_live_case_file(path)]
 
 
 def load_checks(directory: Path | None = None) -> list[LiveCheck]:
-    return [bind(case, case.file) for case in load_cases(directory)]
+    return [bind(case, case.file) for case in load_live_cases(directory)]

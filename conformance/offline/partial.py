@@ -18,7 +18,7 @@ from typing import Any
 from conformance.contract.findings import FINDINGS_BUILT
 from conformance.contract.judge import Judge, Judgement
 from conformance.contract.levels import Level
-from conformance.offline.evidence import Evidence
+from conformance.offline.evidence import PartialEvidence
 from conformance.offline.sources import Payload, Skipped, SourceError
 from conformance.report.baseline import Acceptance, Entry, session_of_payload
 
@@ -110,7 +110,7 @@ class Partial:
 
     chunks: list[tuple[int, str]] = field(default_factory=list)
     tally: Tally = field(default_factory=Tally)
-    evidence: Evidence = field(default_factory=Evidence)
+    evidence: PartialEvidence = field(default_factory=PartialEvidence)
     read: int = 0
     acceptance: Acceptance | None = None
 
