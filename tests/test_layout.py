@@ -16,7 +16,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "conformance"
 ROOMS = ("contract", "model", "report", "offline", "reference", "live")
-FACES = ("cli", "pytest_plugin", "schemathesis_hooks", "strategies", "__main__")
+FACES = ("cli", "pytest_plugin", "schemathesis_hooks", "strategies", "__main__", "regen")
 # room -> the rooms it may import (besides itself and conformance.errors / conformance.__init__)
 ALLOWED = {
     "contract": set(),
