@@ -16,7 +16,7 @@ from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.spec import load_contract
 from conformance.live.cases import load_cases
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "traceability.md"
 REGENERATE = "hems-conformance trace --format markdown > docs/traceability.md"
 PINNED = load_contract()

@@ -15,7 +15,7 @@ from hostile_support import CLIENT, drip, head, hostile, target_toml, terminated
 from conformance.cli import main
 from conformance.live.launch import RunRequest, run
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def table() -> dict[int, str]:

@@ -12,7 +12,7 @@ from conformance.cli import main
 from conformance.contract import docs
 from conformance.contract.catalogue import CATALOGUE
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "invariants.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "invariants.md"
 REGENERATE = "hems-conformance invariants --format markdown > docs/invariants.md"
 
 

@@ -22,7 +22,7 @@ from conformance.errors import UsageError
 from conformance.reference.faults import FAULTS, Faults, fault_markdown
 from conformance.reference.server import DEFAULT_TOKEN_TTL_S, TOKEN_PATH, Deployment, start_in_thread
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CLIENT_A = ("reference-client-a", SECRETS["a"][0])
 CLIENT_B = ("reference-client-b", SECRETS["b"][0])
 JUDGE = Judge()

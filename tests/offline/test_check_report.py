@@ -25,7 +25,7 @@ from conformance.offline.stream import run_check
 from conformance.report.records import EVIDENCE_PER_CHECK
 from conformance.report.summary import SUMMARY_SCHEMA
 
-JUNIT_XSD = Path(__file__).with_name("junit.xsd")
+JUNIT_XSD = Path(__file__).resolve().parents[1] / "support" / "junit.xsd"
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.c2lnbmF0dXJlLXZhbHVl"
 
 

@@ -23,7 +23,7 @@ from conformance.live.token_request import authlib_method, credentials, encoded,
 from conformance.reference.dataset import build_fleet
 from conformance.reference.variants import VARIANTS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FLEET = build_fleet(0)
 ENDED = next(s.payload for s in FLEET.sessions if s.payload["session"]["ended_at"] is not None)
 ONGOING = next(s.payload for s in FLEET.sessions if s.payload["session"]["ended_at"] is None)

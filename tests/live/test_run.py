@@ -349,7 +349,7 @@ def test_the_same_seed_sends_the_same_requests_with_any_number_of_workers(tmp_pa
 def test_the_docs_carry_the_current_variant_table():
     from pathlib import Path
 
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "reference-deployment.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "reference-deployment.md").read_text(encoding="utf-8")
     for variant in VARIANTS.values():
         assert f"| `{variant.name}` | {variant.description} |" in doc, f"docs/reference-deployment.md lacks {variant.name}"
 
@@ -438,7 +438,7 @@ def test_one_defect_seen_through_many_requests_is_one_finding_with_every_request
         assert chrome not in page
 
 
-GOLDEN = Path(__file__).with_name("golden")
+GOLDEN = Path(__file__).resolve().parents[1] / "support" / "golden"
 
 
 def two_sessions_each(target):
@@ -451,7 +451,7 @@ def test_the_console_of_run_names_failing_warning_and_skipped_checks_then_the_ve
         code, output = run_cli(capsys, "--config", str(config))
     assert code == 1
     shown = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", output)
-    if os.environ.get("HEMS_REGENERATE_GOLDEN"):  # HEMS_REGENERATE_GOLDEN=1 pytest tests/test_run.py -k console_of_run
+    if os.environ.get("HEMS_REGENERATE_GOLDEN"):  # HEMS_REGENERATE_GOLDEN=1 pytest tests/live/test_run.py -k console_of_run
         (GOLDEN / "run-console.txt").write_text(shown, encoding="utf-8")
     assert shown == (GOLDEN / "run-console.txt").read_text(encoding="utf-8")
 
@@ -474,7 +474,7 @@ def test_a_run_without_a_verdict_says_why_once_on_one_line(tmp_path, capsys, fau
 
 def partner_file(tmp_path, *, break_counter: bool = False) -> tuple[Path, list[dict]]:
     """A JSON Lines file of a partner's own payloads: two of tenant A (one user, two wallboxes), one of B."""
-    base = Path(__file__).resolve().parent.parent / "cases" / "payloads" / "base"
+    base = Path(__file__).resolve().parents[2] / "cases" / "payloads" / "base"
     records = []
     for n, (name, tenant) in enumerate([("ended-charged", "a"), ("ongoing", "a"), ("ended-no-surplus", "b")]):
         detail = json.loads((base / f"{name}.json").read_text(encoding="utf-8"))

@@ -18,7 +18,7 @@ from gate_support import served
 from conformance.cli import build_parser, main
 from conformance.live.cases import bundled_cases_dir
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ACTION = ROOT / "action.yml"
 GITLAB = ROOT / "ci" / "gitlab" / "hems-conformance.yml"
 CI_DOC = ROOT / "docs" / "ci.md"

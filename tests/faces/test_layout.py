@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "conformance"
+PACKAGE = Path(__file__).resolve().parents[2] / "conformance"
 ROOMS = ("contract", "model", "report", "offline", "reference", "live")
 FACES = ("cli", "pytest_plugin", "schemathesis_hooks", "strategies", "__main__", "regen")
 # room -> the rooms it may import (besides itself and conformance.errors / conformance.__init__)
@@ -113,7 +113,7 @@ def test_the_reference_deployment_never_imports_the_judge():
 
 
 def test_check_loads_no_http_client_pytest_or_schemathesis(tmp_path):
-    payload = Path(__file__).resolve().parent.parent / "cases" / "payloads" / "base"
+    payload = Path(__file__).resolve().parents[2] / "cases" / "payloads" / "base"
     probe = ("import sys, runpy\n"
              "sys.argv = ['hems-conformance', 'check', sys.argv[1], '--report-dir', sys.argv[2]]\n"
              "try:\n    runpy.run_module('conformance', run_name='__main__')\nexcept SystemExit:\n    pass\n"

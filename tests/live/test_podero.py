@@ -427,7 +427,7 @@ def test_the_docs_describe_podero_and_the_example_config_parses(monkeypatch):
 
     monkeypatch.setenv("PODERO_CLIENT_SECRET", "sandbox-secret")
     monkeypatch.setenv("PODERO_PASSWORD_B", "sandbox-password")
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     doc = (root / "docs" / "podero.md").read_text(encoding="utf-8")
     for needle in ("sandbox-app.podero.com", "/oauth2/token/", "/api/partners/v2.0/auth/token", "token_body",
                    "[discover]", "[[wallboxes]]", "max_sessions", "base_url"):

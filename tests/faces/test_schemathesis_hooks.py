@@ -10,7 +10,7 @@ import pytest
 
 from conformance.schemathesis_hooks import hems_catalogue
 
-BASE = json.loads((Path(__file__).resolve().parent.parent / "cases/payloads/base/ended-charged.json").read_text())
+BASE = json.loads((Path(__file__).resolve().parents[2] / "cases/payloads/base/ended-charged.json").read_text())
 
 
 class Answer:

@@ -495,7 +495,7 @@ def drawn_summary(tmp_path, capsys) -> dict:
     """The summary.json of a check that drew one session (a good one, by its outcome)."""
     from pathlib import Path
 
-    payload = Path(__file__).parent.parent / "cases" / "payloads" / "base" / "ended-charged.json"
+    payload = Path(__file__).resolve().parents[2] / "cases" / "payloads" / "base" / "ended-charged.json"
     assert main(["check", str(payload), "--report-dir", str(tmp_path / "drawn")]) == 0
     capsys.readouterr()
     summary = json.loads((tmp_path / "drawn" / "summary.json").read_text())

@@ -28,7 +28,7 @@ from conformance.reference.faults import Faults
 from conformance.reference.server import Deployment, start_in_thread, write_target_config
 from conformance.report.summary import SUMMARY_SCHEMA, ReportFolder
 
-JUNIT_XSD = Path(__file__).with_name("junit.xsd")
+JUNIT_XSD = Path(__file__).resolve().parents[1] / "support" / "junit.xsd"
 CHECK_IDS = set(CATALOGUE) | {case.id for case in load_cases()}
 FAULTS = ("counters-off-by-one", "stack-trace-in-errors")
 # Every response of the session endpoint is wrong in several ways at once: the most evidence a run can collect.

@@ -13,7 +13,7 @@ from conformance.contract.judge import Judge
 from conformance.contract.spec import RESPONSE_SCHEMA_NAME, SESSION_PATH, bundled_spec_path, load_contract
 from conformance.errors import ContractError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT.parent / "shared" / "seeds"
 
 
@@ -81,7 +81,7 @@ def _judged(patch) -> list:
     import copy
     import json
 
-    payload = json.loads((Path(__file__).resolve().parent.parent / "cases" / "payloads" / "base" /
+    payload = json.loads((Path(__file__).resolve().parents[2] / "cases" / "payloads" / "base" /
                           "ended-charged.json").read_text(encoding="utf-8"))
     payload = copy.deepcopy(payload)
     patch(payload)
