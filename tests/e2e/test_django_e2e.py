@@ -1,5 +1,5 @@
 """Issue 19, item 8: `run` against the real stack Podero's routes come from, not our imitation of it: Django with
-APPEND_SLASH and django-oauth-toolkit's token view (tests/django_target). Tenant A authenticates with client
+APPEND_SLASH and django-oauth-toolkit's token view (tests/support/django_target). Tenant A authenticates with client
 credentials, HTTP Basic and a JSON body at the absolute `/oauth2/token/` URL Podero's guide gives; tenant B with
 the password grant as a public client at DOT's form endpoint; sessions are found through the list route."""
 

@@ -1,4 +1,4 @@
-"""A network's passing trouble is absorbed, never hidden: `run` through tests/fault_proxy.py, which turns about 2 %
+"""A network's passing trouble is absorbed, never hidden: `run` through tests/support/fault_proxy.py, which turns about 2 %
 of the answers into a 503 with Retry-After: 1, a gateway's 502 HTML page or a reset connection.
 
 The goal of issue 19: the clean deployment reads conformant in every run, a faulty one (one request that always

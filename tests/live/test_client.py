@@ -184,7 +184,7 @@ def test_a_token_answer_that_is_not_a_json_object_is_untestable(headers, body, k
 
 
 def test_a_token_answer_without_a_token_names_its_status():
-    # (a 401 without an RFC 6749 error names token_auth_method instead: tests/test_wire.py)
+    # (a 401 without an RFC 6749 error names token_auth_method instead: tests/live/test_wire.py)
     rule = token_endpoint_answers(200, {"Content-Type": "application/json"}, b'{"token": "not-an-access-token"}')
     with client_for(rule=rule) as (client, _, _, _):
         with pytest.raises(TargetError, match="is broken: HTTP 200 without an access_token"):

@@ -13,7 +13,7 @@ from conformance.regen import stale
 from conformance.report.proof import PROOFS, proof_html, proof_of
 
 CHECK_IDS = [*CATALOGUE, *(case.id for case in load_live_cases())]
-# The list route's checks, proven by the faults of the sibling routes (their pure functions by tests/test_cross.py).
+# The list route's checks, proven by the faults of the sibling routes (their pure functions by tests/contract/test_cross.py).
 LIST_CHECKS = ("XEP-001", "XEP-002", "XEP-004", "XEP-005", "SIB-003", "SIB-004")
 
 

@@ -1,7 +1,7 @@
 """A loopback HTTP proxy that puts a network between the suite and a deployment: some answers become a gateway's
 passing trouble (a 503 with Retry-After: 1, a 502 HTML page, a reset connection), every answer may come late.
 
-Shared by tests/test_transient.py (trouble) and bench/bench_latency.py (latency). It reads each request of a
+Shared by tests/e2e/test_transient.py (trouble) and bench/bench_latency.py (latency). It reads each request of a
 kept-alive connection, decides its fate (a seeded draw, or `persistent` for one request that always fails the
 same way), and forwards the others to the deployment byte for byte (a connection each: fuzzed request lines and headers arrive
 as they were sent, and the deployment judges them).
