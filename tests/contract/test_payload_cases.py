@@ -86,6 +86,7 @@ def test_base_payload_is_conformant(name: str, payload: dict) -> None:
     assert judgement.findings == [], f"{name}: {[f.line() for f in judgement.findings]}"
 
 
+@pytest.mark.e2e
 def test_check_cli_flags_every_firing_case_and_no_quiet_one(tmp_path: Path) -> None:
     cases = {f"{case.file}_{case.index:02d}.json": case for case in CASES if case.settings is None}
     for name, case in cases.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,7 @@ _OFFSET = st.sampled_from(["Z", "z", "+00:00", "-00:00", "+01:00", "-12:00", "+1
 
 @settings(max_examples=400, deadline=None)
 @given(st.data())
+@pytest.mark.e2e
 def test_instants_equal_instant_value_by_value(data) -> None:
     offset = data.draw(_OFFSET)
     values = data.draw(st.lists(st.one_of(_LOCAL.map(lambda local: local + offset),  # one offset: the fast path

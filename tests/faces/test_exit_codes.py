@@ -120,6 +120,7 @@ def test_every_row_of_the_table_is_walked_and_names_its_scenarios():
 
 
 @pytest.mark.parametrize(("code", "name"), [(code, name) for code, scenarios in SCENARIOS.items() for name in scenarios])
+@pytest.mark.e2e
 def test_each_scenario_ends_in_its_exit_code_in_one_line(tmp_path, capsys, monkeypatch, code, name):
     monkeypatch.chdir(tmp_path)
     try:

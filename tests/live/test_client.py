@@ -71,6 +71,7 @@ def test_a_netrc_login_for_the_target_host_never_replaces_the_credentials(tmp_pa
         assert "Authorization" not in sent[-1].request.headers
 
 
+@pytest.mark.e2e
 def test_as_many_connections_are_kept_as_workers_send(caplog):
     with client_for(connections=16) as (client, _, _, _), ThreadPoolExecutor(max_workers=16) as pool:
         statuses = list(pool.map(lambda i: client.send("GET", session_url(client, i % 3)).status, range(64)))
@@ -108,6 +109,7 @@ def test_a_late_401_for_a_token_already_replaced_keeps_the_new_one():
     assert token_requests(log) == 2
 
 
+@pytest.mark.e2e
 def test_429_is_retried_after_retry_after():
     with client_for(variants=["rate-limited"]) as (client, _, log, waits):
         statuses = [client.send("GET", session_url(client)).status for _ in range(RATE_LIMIT_EVERY + 2)]
@@ -124,6 +126,7 @@ def test_429_beyond_the_retry_budget_is_the_answer_the_run_then_weighs():
     assert 429 in statuses and waits == []
 
 
+@pytest.mark.e2e
 def test_waiting_for_rate_limits_is_bounded_for_the_whole_run():
     with client_for(variants=["rate-limited"], max_retry_total_s=2.5) as (client, _, _, waits):
         with pytest.raises(TargetError, match=r"HTTP 429 again, and the run already waited 2 s for transient "
@@ -199,6 +202,7 @@ def test_a_redirecting_token_endpoint_is_untestable_and_the_credentials_do_not_f
     assert not [line for line in log if "/elsewhere" in line]
 
 
+@pytest.mark.e2e
 def test_a_server_slower_than_timeout_s_is_untestable_in_bounded_time():
     def slow(scope):
         return (200, {"Content-Type": "application/json"}, b"{}", 1.0) if scope["path"] != TOKEN_PATH else None

@@ -83,6 +83,7 @@ def test_a_kept_finding_holds_a_clipped_excerpt_never_the_whole_response(tmp_pat
     assert kept.body is None and kept.text == exchange.text
 
 
+@pytest.mark.e2e
 def test_endless_bodies_are_said_once_not_a_crash(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with hostile(endless_chunked(max_bytes=16 * MIB)) as url:
@@ -98,6 +99,7 @@ def test_endless_bodies_are_said_once_not_a_crash(tmp_path, capsys, monkeypatch)
 
 
 @pytest.mark.parametrize("headers_too", [False, True], ids=["body", "status-line-and-headers"])
+@pytest.mark.e2e
 def test_a_target_dripping_bytes_is_cut_at_timeout_s(tmp_path, headers_too):
     sent: list[int] = []
     with hostile(drip(every_s=0.2, headers_too=headers_too, sent=sent)) as url:
@@ -108,6 +110,7 @@ def test_a_target_dripping_bytes_is_cut_at_timeout_s(tmp_path, headers_too):
     assert len(sent) < len(DRIPPED) // 2  # cut off, not waited out (the answer says Connection: close)
 
 
+@pytest.mark.e2e
 def test_a_proxy_dripping_bytes_is_cut_at_timeout_s_too(tmp_path, monkeypatch):
     sent: list[int] = []
     with hostile(drip(every_s=0.2, sent=sent)) as proxy:
@@ -120,6 +123,7 @@ def test_a_proxy_dripping_bytes_is_cut_at_timeout_s_too(tmp_path, monkeypatch):
     assert len(sent) < len(DRIPPED) // 2
 
 
+@pytest.mark.e2e
 def test_a_token_endpoint_dripping_bytes_is_cut_at_timeout_s(tmp_path):
     sent: list[int] = []
     with hostile(drip(every_s=0.2, sent=sent)) as url:
@@ -132,6 +136,7 @@ def test_a_token_endpoint_dripping_bytes_is_cut_at_timeout_s(tmp_path):
     assert len(sent) < len(DRIPPED) // 2
 
 
+@pytest.mark.e2e
 def test_no_request_is_sent_past_max_run_s(tmp_path):
     with hostile(drip(every_s=0.2)) as url:
         client = client_on(tmp_path, url, timeout_s=30.0, max_run_s=0.5)
@@ -142,6 +147,7 @@ def test_no_request_is_sent_past_max_run_s(tmp_path):
         client.close()
 
 
+@pytest.mark.e2e
 def test_a_run_against_a_dripping_target_is_untestable_exit_3(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with hostile(drip(every_s=0.2)) as url:
@@ -168,6 +174,7 @@ def run_reference(tmp_path, capsys, rule) -> tuple[int, str, list[str]]:
     return code, captured.out + captured.err, log
 
 
+@pytest.mark.e2e
 def test_fresh_tokens_refused_in_the_middle_of_a_run_stop_it_with_exit_3(tmp_path, capsys):
     reads = []
 
@@ -191,6 +198,7 @@ def test_fresh_tokens_refused_in_the_middle_of_a_run_stop_it_with_exit_3(tmp_pat
     assert "NON-CONFORMANT" not in output and "Traceback" not in output
 
 
+@pytest.mark.e2e
 def test_a_token_endpoint_answering_429_is_retried_like_any_request(tmp_path, capsys):
     answered = []
 
@@ -209,6 +217,7 @@ def test_a_token_endpoint_answering_429_is_retried_like_any_request(tmp_path, ca
 
 
 @pytest.mark.parametrize("addopts", ["-k TOK", "--collect-only"])
+@pytest.mark.e2e
 def test_pytest_options_from_the_environment_do_not_reach_the_verdict(tmp_path, capsys, monkeypatch, addopts):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PYTEST_ADDOPTS", addopts)
@@ -217,6 +226,7 @@ def test_pytest_options_from_the_environment_do_not_reach_the_verdict(tmp_path, 
     assert code == 1 and "OBJ-004" in output, output
 
 
+@pytest.mark.e2e
 def test_a_run_that_did_not_run_its_checks_is_never_conformant(tmp_path, capsys, monkeypatch):
     from conformance.live.launch import RunRequest, run
 
@@ -284,6 +294,7 @@ def test_tls_settings_hold_when_the_environment_names_another_ca_bundle(tmp_path
 # --- 3. a killed run leaves no lie behind ---
 
 
+@pytest.mark.e2e
 def test_sigterm_ends_a_run_like_ctrl_c_and_no_earlier_verdict_stays(tmp_path):
     folder = tmp_path / "reports"
     folder.mkdir()
@@ -313,6 +324,7 @@ def test_a_run_marks_its_report_folder_running_before_anything_runs_and_compare_
 deep_json = answering(b"[" * 100_000 + b"]" * 100_000)
 
 
+@pytest.mark.e2e
 def test_a_200_nested_100000_deep_is_a_finding_not_an_untestable_target(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with hostile(deep_json) as url:
@@ -350,6 +362,7 @@ def test_a_config_that_is_not_utf8_or_nested_too_deeply_is_exit_2(tmp_path, caps
     assert says in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.e2e
 def test_a_spec_nested_too_deeply_is_exit_2(tmp_path, capsys):
     (tmp_path / "spec.json").write_bytes(b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
     assert main(["run", "--spec", str(tmp_path / "spec.json")]) == 2
@@ -361,6 +374,7 @@ def test_a_spec_nested_too_deeply_is_exit_2(tmp_path, capsys):
     (["invariants"], "stdout", "hems-conformance: error: stdout closed: no verdict could be seen"),
     (["invariants"], "stderr", ""),
 ])
+@pytest.mark.e2e
 def test_closed_standard_streams_are_exit_2_without_a_traceback(tmp_path, argv, closed, says):
     redirect = {"stdin": "<&-", "stdout": ">&-", "stderr": "2>&-"}[closed]  # the process starts with it closed
     result = subprocess.run(["sh", "-c", f'exec "$0" -m conformance {" ".join(argv)} {redirect}', sys.executable],
@@ -467,6 +481,7 @@ def test_check_writes_no_report_through_a_symlink(tmp_path, capsys):
     assert_links_replaced_not_followed(folder, victims)
 
 
+@pytest.mark.e2e
 def test_run_writes_no_report_through_a_symlink(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     folder, victims = linked_folder(tmp_path)
@@ -476,6 +491,7 @@ def test_run_writes_no_report_through_a_symlink(tmp_path, capsys, monkeypatch):
     assert_links_replaced_not_followed(folder, victims)
 
 
+@pytest.mark.e2e
 def test_a_full_disk_leaves_the_previous_summary_whole(tmp_path):
     folder = tmp_path / "r"
     folder.mkdir()

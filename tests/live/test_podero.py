@@ -50,6 +50,7 @@ def only_discovery(target) -> None:
 # --- Done when: the podero-token deployment, and the encoding mismatch named ---
 
 
+@pytest.mark.e2e
 def test_serve_podero_token_write_config_then_run_exits_0_and_its_form_copy_exits_2(tmp_path, capsys):
     written, form = tmp_path / "podero.toml", tmp_path / "podero-form.toml"
     process = subprocess.Popen([sys.executable, "-m", "conformance", "serve", "--port", "0", "--quiet", "--variant",
@@ -71,6 +72,7 @@ def test_serve_podero_token_write_config_then_run_exits_0_and_its_form_copy_exit
     assert "auth.token_body" in line and 'token_body = "json"' in line
 
 
+@pytest.mark.e2e
 def test_the_podero_deployment_and_its_written_config_are_conformant(tmp_path, capsys):
     with reference(tmp_path, variants=PODERO) as config:
         code, output = run_cli(capsys, "--config", str(config), "--strict")
@@ -84,6 +86,7 @@ def test_the_podero_deployment_and_its_written_config_are_conformant(tmp_path, c
 
 
 @pytest.mark.parametrize("table", ["auth", "tenant_b.auth"])
+@pytest.mark.e2e
 def test_a_form_request_to_a_json_token_endpoint_is_exit_2_naming_token_body(tmp_path, capsys, table):
     def form(target):
         (target["auth"] if table == "auth" else target["tenant_b"]["auth"])["token_body"] = "form"
@@ -96,6 +99,7 @@ def test_a_form_request_to_a_json_token_endpoint_is_exit_2_naming_token_body(tmp
     assert "Traceback" not in output
 
 
+@pytest.mark.e2e
 def test_a_json_request_to_a_form_token_endpoint_is_exit_2_naming_token_body(tmp_path, capsys):
     with reference(tmp_path, edit=lambda t: t["auth"].update(token_body="json")) as config:
         code, output = run_cli(capsys, "--config", str(config))
@@ -106,6 +110,7 @@ def test_a_json_request_to_a_form_token_endpoint_is_exit_2_naming_token_body(tmp
 
 
 @pytest.mark.parametrize("variants", [[], PODERO], ids=["form", "podero"])
+@pytest.mark.e2e
 def test_the_password_grant_without_client_id_is_conformant_and_leaks_nothing(tmp_path, capfd, variants):
     fleet = build_fleet(0)
     given = {t.key: (f"secret-{secrets.token_hex(8)}", f"password-{secrets.token_hex(8)}") for t in fleet.tenants}
@@ -134,6 +139,7 @@ def test_the_password_grant_without_client_id_is_conformant_and_leaks_nothing(tm
 # --- Done when: discovery ---
 
 
+@pytest.mark.e2e
 def test_a_discovery_only_config_judges_every_session_of_its_wallboxes(tmp_path, capsys):
     with reference(tmp_path, variants=PODERO, edit=only_discovery) as config:
         code, output = run_cli(capsys, "--config", str(config), "--strict")
@@ -145,12 +151,14 @@ def test_a_discovery_only_config_judges_every_session_of_its_wallboxes(tmp_path,
     assert checks["RSP-001"]["judged"] >= len(listed)  # each read as a configured session is (path names session)
 
 
+@pytest.mark.e2e
 def test_a_fault_in_a_session_only_discovery_finds_is_caught(tmp_path, capsys):
     with reference(tmp_path, variants=PODERO, faults=["counters-off-by-one"], edit=only_discovery) as config:
         code, output = run_cli(capsys, "--config", str(config))
     assert code == 1 and "CNT-002" in failed_checks(output), output
 
 
+@pytest.mark.e2e
 def test_configured_and_discovered_sessions_combine_each_judged_once_as_configured(tmp_path, capsys):
     def half(target):
         target["sessions"] = target["sessions"][:3]
@@ -162,6 +170,7 @@ def test_configured_and_discovered_sessions_combine_each_judged_once_as_configur
     assert sources[:3] == ["configured"] * 3 and set(sources[3:]) == {"discovered"}
 
 
+@pytest.mark.e2e
 def test_reaching_max_sessions_is_said_in_the_report(tmp_path, capsys):
     def few(target):
         only_discovery(target)
@@ -175,6 +184,7 @@ def test_reaching_max_sessions_is_said_in_the_report(tmp_path, capsys):
     assert any("max_sessions = 3" in note for note in report["notes"]), report["notes"]
 
 
+@pytest.mark.e2e
 def test_a_window_with_no_sessions_and_none_configured_is_exit_2(tmp_path, capsys):
     def empty(target):
         only_discovery(target)
@@ -185,6 +195,7 @@ def test_a_window_with_no_sessions_and_none_configured_is_exit_2(tmp_path, capsy
     assert code == 2 and "widen the window" in output, output
 
 
+@pytest.mark.e2e
 def test_discovery_against_a_deployment_without_the_list_route_is_exit_2(tmp_path, capsys):
     def discover(target):
         target["wallboxes"] = [{k: v for k, v in target["sessions"][0].items() if k != "session_id"}]
@@ -198,6 +209,7 @@ def test_discovery_against_a_deployment_without_the_list_route_is_exit_2(tmp_pat
 # --- Done when: XEP caught on a serve fault; no FUZ-002 where `current` is served ---
 
 
+@pytest.mark.e2e
 def test_a_list_item_that_disagrees_with_its_detail_is_caught_by_xep_001(tmp_path, capsys):
     with reference(tmp_path, faults=["list-detail-mismatch"]) as config:
         warned, output = run_cli(capsys, "--config", str(config))
@@ -213,6 +225,7 @@ def test_a_list_item_that_disagrees_with_its_detail_is_caught_by_xep_001(tmp_pat
                                               ("list-total-page-length", "XEP-002"),
                                               ("list-paging-unchecked", "SIB-004"),
                                               ("current-rolled-up", "XEP-005")])
+@pytest.mark.e2e
 def test_each_list_defect_fails_run_strict_with_discovery_on(tmp_path, capsys, fault, check):
     """The list route as Podero documents it: inclusive UTC days, total over all pages, limit and offset ranges.
     Each defect read conformant under --strict while only limit=200 pages were read."""
@@ -221,6 +234,7 @@ def test_each_list_defect_fails_run_strict_with_discovery_on(tmp_path, capsys, f
     assert code == 1 and failed_checks(output) == {check}, output
 
 
+@pytest.mark.e2e
 def test_the_clean_list_passes_every_list_check(tmp_path, capsys):
     with reference(tmp_path, variants=PODERO) as config:
         code, output = run_cli(capsys, "--config", str(config), "--strict")
@@ -230,6 +244,7 @@ def test_the_clean_list_passes_every_list_check(tmp_path, capsys):
     assert {siblings[i] for i in ("SIB-003", "SIB-004")} == {checks["XEP-004"], checks["XEP-002"]} == {"passed"}
 
 
+@pytest.mark.e2e
 def test_a_deployment_serving_current_never_gets_fuz_002(tmp_path, capsys):
     with reference(tmp_path, variants=PODERO) as config:
         code, output = run_cli(capsys, "--config", str(config), "--profile", "ci", "--strict")
@@ -237,6 +252,7 @@ def test_a_deployment_serving_current_never_gets_fuz_002(tmp_path, capsys):
     assert code == 0 and checks["FUZ-002"]["status"] == "passed", output
 
 
+@pytest.mark.e2e
 def test_judged_siblings_are_reported_in_their_own_section(tmp_path, capsys):
     bad_list = json.dumps({"total": "many", "items": []}).encode()
 
@@ -276,6 +292,7 @@ def _current_answers(body: dict):
     return rule
 
 
+@pytest.mark.e2e
 def test_the_current_body_is_judged_as_hems_current_session_under_xep_and_sib_ids(tmp_path, capsys):
     """The catalogue's findings on the running session are XEP-005's, pointed into the `current` body; never
     the detail route's IDs with pointers relative to body.session."""
@@ -295,6 +312,7 @@ def test_the_current_body_is_judged_as_hems_current_session_under_xep_and_sib_id
     assert drawn and {f["id"] for f in drawn[0]["findings"]} == {"XEP-005"}, report["sessions"]
 
 
+@pytest.mark.e2e
 def test_a_current_answer_of_a_refused_shape_fails_sib_002_and_leaves_xep_003_not_exercised(tmp_path, capsys):
     with reference(tmp_path, variants=PODERO, rule=_current_answers({"running": None})) as config:
         code, output = run_cli(capsys, "--config", str(config), "--strict")
@@ -311,6 +329,7 @@ def test_a_current_answer_of_a_refused_shape_fails_sib_002_and_leaves_xep_003_no
 # --- gateway prefixes ---
 
 
+@pytest.mark.e2e
 def test_a_base_url_with_a_path_keeps_it_on_every_request_and_relative_token_urls_follow_it(tmp_path, capsys):
     seen: list[str] = []
 
@@ -440,6 +459,7 @@ def test_the_docs_describe_podero_and_the_example_config_parses(monkeypatch):
     assert config.tenant_b.auth.client_id == "" and config.tenant_b.wallboxes
 
 
+@pytest.mark.e2e
 def test_a_list_route_repeating_its_page_is_said_and_never_claims_more_sessions_than_were_judged(tmp_path, capsys):
     """A list route that ignores `offset` answers every page with the same sessions: discovery stops at the
     first repeat, says so, and does not claim the route has more sessions than were judged (issue 21)."""

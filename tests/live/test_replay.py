@@ -40,6 +40,7 @@ def findings(folder: Path, check_id: str) -> list[dict]:
     return next(c for c in summary["checks"] if c["id"] == check_id)["findings"]
 
 
+@pytest.mark.e2e
 def test_the_request_id_of_a_finding_is_in_the_deployments_request_log(faulty_run):
     folder, log = faulty_run
     for finding in findings(folder, "CNT-002"):
@@ -56,6 +57,7 @@ def test_the_request_id_of_a_finding_is_in_the_deployments_request_log(faulty_ru
     assert len(ids) == len(set(ids)) > 50  # one per request, never reused
 
 
+@pytest.mark.e2e
 def test_replay_against_the_still_faulty_deployment_exits_1(faulty_run, tmp_path, capsys):
     folder, _ = faulty_run
     with served(tmp_path / "faulty.toml", FAULT):  # the same deployment, up again (a new port, new config)
@@ -66,6 +68,7 @@ def test_replay_against_the_still_faulty_deployment_exits_1(faulty_run, tmp_path
     assert lines[-1] == f"hems-conformance replay: 0 of {len(kept)} finding(s) fixed, {len(kept)} still failing, 0 not replayable"
 
 
+@pytest.mark.e2e
 def test_replay_against_the_deployment_without_the_fault_exits_0(faulty_run, tmp_path, capsys):
     folder, _ = faulty_run
     log: list[str] = []
@@ -78,6 +81,7 @@ def test_replay_against_the_deployment_without_the_fault_exits_0(faulty_run, tmp
     assert "secret-a" not in "\n".join(lines)
 
 
+@pytest.mark.e2e
 def test_replay_against_other_data_is_no_fix_but_nothing_judged(faulty_run, tmp_path, capsys):
     folder, _ = faulty_run
     with served(tmp_path / "other.toml", seed=1):  # other sessions: the recorded ones are 404 there
@@ -89,6 +93,7 @@ def test_replay_against_other_data_is_no_fix_but_nothing_judged(faulty_run, tmp_
     assert lines[-1].endswith(f" 0 of {kept} finding(s) fixed, 0 still failing, {kept} not replayable")
 
 
+@pytest.mark.e2e
 def test_replay_refuses_a_check_that_is_not_failing_and_a_missing_report(faulty_run, tmp_path, capsys):
     folder, _ = faulty_run
     assert main(["replay", str(folder), "SCH-001", "--config", str(tmp_path / "faulty.toml")]) == 2
@@ -98,6 +103,7 @@ def test_replay_refuses_a_check_that_is_not_failing_and_a_missing_report(faulty_
 
 
 
+@pytest.mark.e2e
 def test_replay_of_a_deployment_that_is_down_is_untestable_not_still_failing(faulty_run, tmp_path, capsys):
     folder, _ = faulty_run  # the run's own config, whose deployment has stopped
     assert main(["replay", str(folder), "--config", str(tmp_path / "faulty.toml")]) == 3
@@ -128,6 +134,7 @@ def tamper(folder: Path, **request) -> None:
 
 @pytest.mark.parametrize("how", ["other origin", "userinfo", "dot segments", "encoded dot segments", "DELETE",
                                  "CR LF method", "another route", "DELETE on the list route"])
+@pytest.mark.e2e
 def test_a_tampered_request_is_refused_before_anything_is_sent(faulty_run, tmp_path, capsys, how):
     folder, _ = faulty_run
     seen: list = []
@@ -152,6 +159,7 @@ def test_a_tampered_request_is_refused_before_anything_is_sent(faulty_run, tmp_p
     assert seen == [] and not any("request_id=" in line for line in log)  # not one request, anywhere
 
 
+@pytest.mark.e2e
 def test_replay_never_takes_the_config_a_report_names(faulty_run, tmp_path, capsys):
     folder, _ = faulty_run
     seen: list = []
@@ -165,6 +173,7 @@ def test_replay_never_takes_the_config_a_report_names(faulty_run, tmp_path, caps
     assert seen == []
 
 
+@pytest.mark.e2e
 def test_replay_sends_only_the_runs_headers_and_at_most_max_requests(faulty_run, tmp_path, capsys):
     folder, _ = faulty_run
     tamper(folder, headers={"Cookie": "session=stolen", "X-Evil": "1", "Authorization": "Bearer theirs"})
@@ -182,6 +191,7 @@ def test_replay_sends_only_the_runs_headers_and_at_most_max_requests(faulty_run,
     assert main(["replay", str(folder), "--config", str(tmp_path / "t.toml"), "--max-requests", "1001"]) == 2
 
 
+@pytest.mark.e2e
 def test_replay_never_opens_the_spec_a_report_names(faulty_run, tmp_path, capsys):
     folder, _ = faulty_run
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))

@@ -66,12 +66,14 @@ def _in_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.mark.e2e
 def test_the_bundled_reference_deployment_is_conformant(capsys):
     code, output = run_cli(capsys)
     assert code == 0, output
     assert "hems-conformance: conformant" in output
 
 
+@pytest.mark.e2e
 def test_the_bundled_reference_deployment_is_conformant_under_strict(capsys):
     """Strict mode is safe on a correct deployment: no SHOULD finding either (variants: see below)."""
     code, output = run_cli(capsys, "--strict")
@@ -80,6 +82,7 @@ def test_the_bundled_reference_deployment_is_conformant_under_strict(capsys):
 
 
 @pytest.mark.parametrize("name", [f for f in FAULTS if f != "token-endpoint-500"])
+@pytest.mark.e2e
 def test_every_fault_is_caught_naming_what_it_breaks(tmp_path, capsys, name):
     fault = FAULTS[name]
     strict = ("--strict",) if set(fault.breaks) <= SHOULD_CASES | INFO_CASES else ()
@@ -94,6 +97,7 @@ def test_every_fault_is_caught_naming_what_it_breaks(tmp_path, capsys, name):
 
 
 @pytest.mark.parametrize("name", [f for f, fault in FAULTS.items() if set(fault.breaks) <= SHOULD_CASES])
+@pytest.mark.e2e
 def test_a_should_level_fault_warns_without_strict(tmp_path, capsys, name):
     with reference(tmp_path, faults=[name]) as config:
         code, output = run_cli(capsys, "--config", str(config))
@@ -101,6 +105,7 @@ def test_a_should_level_fault_warns_without_strict(tmp_path, capsys, name):
     assert "with warnings" in output
 
 
+@pytest.mark.e2e
 def test_info_findings_are_named_info_and_counted_as_notes_never_as_warnings(tmp_path, capsys):
     def lowered(target):
         target["judge"] = {"levels": {"CNT-002": "INFO"}}
@@ -118,12 +123,14 @@ def test_info_findings_are_named_info_and_counted_as_notes_never_as_warnings(tmp
     assert "### INFO notes" in markdown and "### Warnings" not in markdown
 
 
+@pytest.mark.e2e
 def test_the_fault_flag_runs_the_bundled_deployment_broken(capsys):
     code, output = run_cli(capsys, "--fault", "counters-off-by-one")
     assert code == 1 and failed_checks(output) == {"CNT-002"}, output
 
 
 @pytest.mark.parametrize("name", list(VARIANTS))
+@pytest.mark.e2e
 def test_legitimate_variations_are_conformant(tmp_path, capsys, name):
     with reference(tmp_path, variants=[name]) as config:
         code, output = run_cli(capsys, "--config", str(config), "--strict")
@@ -138,6 +145,7 @@ def test_legitimate_variations_are_conformant(tmp_path, capsys, name):
         assert f"undocumented-{403 if name.startswith('forbidden') else 400}" in spec_findings
 
 
+@pytest.mark.e2e
 def test_a_deployment_that_also_accepts_session_cookies_is_conformant(tmp_path, capsys):
     deployment = Deployment(build_fleet(0))
     deployment.app = CookieSessions(deployment.app)
@@ -147,6 +155,7 @@ def test_a_deployment_that_also_accepts_session_cookies_is_conformant(tmp_path, 
     assert code == 0, output
 
 
+@pytest.mark.e2e
 def test_session_ids_numbered_per_wallbox_are_no_leak(tmp_path, capsys):
     """A deployment whose session ids are unique per wallbox only: every wallbox has a session of each number,
     so a known number under another of the tenant's wallboxes is that wallbox's own session, rightly served."""
@@ -178,6 +187,7 @@ def test_session_ids_numbered_per_wallbox_are_no_leak(tmp_path, capsys):
     assert code == 0, output
 
 
+@pytest.mark.e2e
 def test_tenant_isolation_is_not_judged_when_a_tenant_has_no_credentials(tmp_path, capsys):
     def tenant_b_without_auth(target):
         target["tenant_b"]["auth"] = {"grant": "none"}
@@ -189,6 +199,7 @@ def test_tenant_isolation_is_not_judged_when_a_tenant_has_no_credentials(tmp_pat
     assert "grant = none" in checks["OBJ-004"]["skip_reason"]
 
 
+@pytest.mark.e2e
 def test_a_broken_token_endpoint_is_untestable_not_non_conformant(tmp_path, capsys):
     with reference(tmp_path, faults=["token-endpoint-500"]) as config:
         code, output = run_cli(capsys, "--config", str(config))
@@ -200,6 +211,7 @@ def test_a_broken_token_endpoint_is_untestable_not_non_conformant(tmp_path, caps
     assert failed == ["target-testable"]  # a JUnit-only CI is not shown green; no check reads as failed
 
 
+@pytest.mark.e2e
 def test_a_target_that_is_down_is_untestable(tmp_path, capsys):
     with reference(tmp_path) as config:
         pass  # the deployment is stopped again: its port refuses connections now
@@ -216,6 +228,7 @@ def verdict_of(output: str) -> str:
     return line
 
 
+@pytest.mark.e2e
 def test_credentials_the_token_endpoint_rejects_are_a_configuration_error_not_a_failed_check(tmp_path, capsys):
     def wrong_secret(target):
         target["auth"]["client_secret"] = "not-the-secret"
@@ -228,6 +241,7 @@ def test_credentials_the_token_endpoint_rejects_are_a_configuration_error_not_a_
     assert "Traceback" not in output and "not-the-secret" not in output and not failed_lines(output)
 
 
+@pytest.mark.e2e
 def test_an_unexpected_error_inside_a_check_is_no_verdict_neither_a_pass_nor_a_failure(tmp_path, capsys, monkeypatch):
     def crash(run, case):
         raise ValueError("something the suite did not expect\nsecond line")
@@ -240,6 +254,7 @@ def test_an_unexpected_error_inside_a_check_is_no_verdict_neither_a_pass_nor_a_f
     assert "Traceback" not in output and not failed_lines(output)
 
 
+@pytest.mark.e2e
 def test_a_token_endpoint_answering_html_is_untestable_in_one_line(tmp_path, capsys):
     def login_page(scope):
         return (200, {"Content-Type": "text/html"}, b"<html>Sign in</html>") if scope["path"] == TOKEN_PATH else None
@@ -282,6 +297,7 @@ def _gateway_without_deployment(scope):
     (_bearer("revoked-token-0123456789"), None, 2, "error: auth.token: the target refuses the configured token"),
     (_no_auth, None, 2, "error: auth.grant = none, but the target answers 401"),
 ], ids=["redirects-everything", "refuses-fresh-tokens", "gateway-answers-502", "revoked-bearer-token", "needs-auth"])
+@pytest.mark.e2e
 def test_a_target_that_cannot_be_judged_is_exit_2_or_3_never_non_conformant(tmp_path, capsys, edit, rule, code, says):
     with reference(tmp_path, edit=edit or (lambda target: None), rule=rule) as config:
         exit_code, output = run_cli(capsys, "--config", str(config))
@@ -290,6 +306,7 @@ def test_a_target_that_cannot_be_judged_is_exit_2_or_3_never_non_conformant(tmp_
     assert "Traceback" not in output and not failed_lines(output) and "revoked-token-0123456789" not in output
 
 
+@pytest.mark.e2e
 def test_an_interrupted_run_says_so_everywhere_and_exits_130(tmp_path, capsys, monkeypatch):
     def ctrl_c(run, case):
         raise KeyboardInterrupt
@@ -302,6 +319,7 @@ def test_an_interrupted_run_says_so_everywhere_and_exits_130(tmp_path, capsys, m
     assert (summary["exit_code"], summary["verdict"]) == (130, "interrupted")
 
 
+@pytest.mark.e2e
 def test_a_failing_check_shows_no_secret_on_the_console(tmp_path, capsys, monkeypatch):
     def echoed(run, case):
         run.ledger.judged(case.id)
@@ -315,6 +333,7 @@ def test_a_failing_check_shows_no_secret_on_the_console(tmp_path, capsys, monkey
     assert secret not in output
 
 
+@pytest.mark.e2e
 def test_a_gateway_error_for_malformed_input_only_is_a_finding(tmp_path, capsys):
     def crash_on_malformed_ids(scope):
         number = scope["path"].rsplit("/", 1)[-1]
@@ -328,6 +347,7 @@ def test_a_gateway_error_for_malformed_input_only_is_a_finding(tmp_path, capsys)
     assert "FUZ-001" in failed_checks(output)
 
 
+@pytest.mark.e2e
 def test_the_same_seed_sends_the_same_requests_with_any_number_of_workers(tmp_path, capsys):
     def request_log(seed: str, workers: str = "1") -> list[str]:
         lines: list[str] = []
@@ -354,6 +374,7 @@ def test_the_docs_carry_the_current_variant_table():
         assert f"| `{variant.name}` | {variant.description} |" in doc, f"docs/reference-deployment.md lacks {variant.name}"
 
 
+@pytest.mark.e2e
 def test_a_check_turned_off_is_skipped_with_its_reason_not_passed(tmp_path, capsys):
     with reference(tmp_path, faults=["missing-www-authenticate", "counters-off-by-one"]) as config:
         with open(config, "a", encoding="utf-8") as toml:
@@ -368,6 +389,7 @@ def test_a_check_turned_off_is_skipped_with_its_reason_not_passed(tmp_path, caps
     assert "AUTH-004 is MUST by its basis; [judge.levels] lowers it to OFF in this run" in output
 
 
+@pytest.mark.e2e
 def test_auth_max_token_wait_s_bounds_the_wait_for_a_token_to_expire(tmp_path, capsys):
     def patient(target):
         target["auth"]["max_token_wait_s"] = 1  # the fault's tokens live 2 s
@@ -380,6 +402,7 @@ def test_auth_max_token_wait_s_bounds_the_wait_for_a_token_to_expire(tmp_path, c
     assert "auth.max_token_wait_s = 1 s" in checks["AUTH-005"]["needs"], checks["AUTH-005"]
 
 
+@pytest.mark.e2e
 def test_a_known_session_under_a_malformed_parent_is_caught_at_every_profile_naming_the_parameter(tmp_path, capsys):
     with reference(tmp_path, faults=["malformed-parents-served"]) as config:
         code, output = run_cli(capsys, "--config", str(config))
@@ -391,6 +414,7 @@ def test_a_known_session_under_a_malformed_parent_is_caught_at_every_profile_nam
 
 @pytest.mark.skipif(not shutil.which("curl"), reason="needs curl to replay the reproduction")
 @pytest.mark.parametrize("grant, method", [("client_credentials", "basic"), ("password", "form")])
+@pytest.mark.e2e
 def test_the_curl_of_a_token_endpoint_finding_reproduces_it_with_secret_placeholders(tmp_path, capsys, grant, method):
     fleet = build_fleet(0)
     deployment = Deployment(fleet, Faults(["token-cacheable"]))
@@ -416,6 +440,7 @@ def one_session(target):
     del target["tenant_b"]
 
 
+@pytest.mark.e2e
 def test_one_defect_seen_through_many_requests_is_one_finding_with_every_request_as_evidence(tmp_path, capsys):
     with reference(tmp_path, faults=["schema-violation"], edit=one_session) as config:
         code, output = run_cli(capsys, "--config", str(config))
@@ -446,6 +471,7 @@ def two_sessions_each(target):
     target["tenant_b"]["sessions"] = target["tenant_b"]["sessions"][:1]
 
 
+@pytest.mark.e2e
 def test_the_console_of_run_names_failing_warning_and_skipped_checks_then_the_verdict(tmp_path, capsys):
     with reference(tmp_path, faults=["counters-off-by-one", "challenge-without-error"], edit=two_sessions_each) as config:
         code, output = run_cli(capsys, "--config", str(config))
@@ -464,6 +490,7 @@ def test_the_console_of_run_names_failing_warning_and_skipped_checks_then_the_ve
      "hems-conformance: error: auth: token endpoint http://127.0.0.1:PORT/api/partners/v2.0/auth/token rejected the "
      "configured credentials: invalid_client"),
 ], ids=["exit-3", "exit-2"])
+@pytest.mark.e2e
 def test_a_run_without_a_verdict_says_why_once_on_one_line(tmp_path, capsys, faults, edit, code, verdict):
     with reference(tmp_path, faults=faults, edit=edit) as config:
         exit_code, output = run_cli(capsys, "--config", str(config))
@@ -489,6 +516,7 @@ def partner_file(tmp_path, *, break_counter: bool = False) -> tuple[Path, list[d
 
 
 @pytest.mark.parametrize("broken", [False, True])
+@pytest.mark.e2e
 def test_serve_sessions_file_serves_a_partners_payloads_and_run_judges_exactly_them(tmp_path, capsys, broken):
     from conformance.reference.dataset import load_fleet
 
@@ -522,6 +550,7 @@ def test_serve_sessions_file_mistakes_are_one_line_exit_2(tmp_path, capsys, reco
     assert says in err and len(err.strip().splitlines()) == 1, err
 
 
+@pytest.mark.e2e
 def test_the_reproduction_of_a_probe_sends_the_probe_not_a_fresh_token(tmp_path, capsys):
     """AUTH-002's malformed tokens are the case file's public strings: `$HEMS_TOKEN` in their place would send a
     valid token, and the reproduction would show a 200 that proves nothing."""
@@ -534,6 +563,7 @@ def test_the_reproduction_of_a_probe_sends_the_probe_not_a_fresh_token(tmp_path,
     assert not any("$HEMS_TOKEN" in curl for curl in curls), curls
 
 
+@pytest.mark.e2e
 def test_tenant_isolation_on_the_list_and_current_routes_is_caught(tmp_path, capsys):
     with reference(tmp_path, faults=["sibling-routes-cross-tenant"]) as config:
         code, output = run_cli(capsys, "--config", str(config))
@@ -543,6 +573,7 @@ def test_tenant_isolation_on_the_list_and_current_routes_is_caught(tmp_path, cap
     assert "tenant B's token" in messages and "random org_id" in messages, messages
 
 
+@pytest.mark.e2e
 def test_tenant_b_given_tenant_a_token_is_an_isolation_failure_not_a_configuration_error(tmp_path, capsys):
     """With discovery, tenant B's list route fails under tenant A's token: before blaming the config, the run sees
     B's token read A's wallbox, reports OBJ-006 and goes on without tenant B."""
@@ -552,6 +583,7 @@ def test_tenant_b_given_tenant_a_token_is_an_isolation_failure_not_a_configurati
     assert "OBJ-006" in failed_checks(output) and "tenant B was left out of the run" in output, output
 
 
+@pytest.mark.e2e
 def test_discovery_reads_ids_and_totals_written_as_floats(tmp_path, capsys):
     """7.0 is a JSON integer (a legitimate variation): a deployment writing its ids and totals as floats is
     discovered and cross-checked like any other, never "lists no session" (exit 2) nor XEP-001/003 not exercised."""
@@ -566,6 +598,7 @@ def test_discovery_reads_ids_and_totals_written_as_floats(tmp_path, capsys):
     assert not_exercised is None or not {"XEP-001", "XEP-003"} & set(not_exercised.group(1).split(", ")), output
 
 
+@pytest.mark.e2e
 def test_a_refresh_token_accepted_on_the_sibling_routes_is_caught_with_a_reproduction(tmp_path, capsys):
     with reference(tmp_path, faults=["refresh-token-accepted"], variants=["podero-token"]) as config:
         code, output = run_cli(capsys, "--config", str(config))
@@ -576,6 +609,7 @@ def test_a_refresh_token_accepted_on_the_sibling_routes_is_caught_with_a_reprodu
     assert all("$HEMS_REFRESH_TOKEN" in json.dumps(f) for f in findings), findings
 
 
+@pytest.mark.e2e
 def test_credentials_in_the_query_string_reproduce_with_placeholders(tmp_path, capsys):
     fleet = build_fleet(0)
     deployment = Deployment(fleet, Faults(["token-query-credentials"]))
@@ -594,6 +628,7 @@ def test_credentials_in_the_query_string_reproduce_with_placeholders(tmp_path, c
 
 
 
+@pytest.mark.e2e
 def test_a_token_endpoint_refusing_get_with_400_instead_of_405_is_conformant(tmp_path, capsys):
     """TOK-007 asks for no token, and Allow on a 405: a 400 invalid_request refuses GET as well."""
     def get_is_400(scope):
@@ -606,6 +641,7 @@ def test_a_token_endpoint_refusing_get_with_400_instead_of_405_is_conformant(tmp
     assert code == 0 and "with warnings" not in output, output
 
 
+@pytest.mark.e2e
 def test_credentials_go_into_no_url_when_tok_006_and_tok_007_are_turned_off(tmp_path, capsys):
     queries: list[bytes] = []
 

@@ -91,6 +91,7 @@ def test_percent_encodings_trailing_slashes_and_queries_reach_the_wire_as_writte
                      b"POST /o%7E/token/?tenant=x HTTP/1.1", b"POST /o%7E/token/?tenant=x HTTP/1.1"]
 
 
+@pytest.mark.e2e
 def test_podero_s_absolute_token_url_with_its_trailing_slash_is_sent_as_written_and_conformant(tmp_path, capsys):
     """Done when: a deployment that serves tokens only at /oauth2/token/ (Django routing) works with the absolute
     URL from Podero's guide (and a base_url with a trailing slash): exit 0, the request lines as configured."""
@@ -108,6 +109,7 @@ def test_podero_s_absolute_token_url_with_its_trailing_slash_is_sent_as_written_
     assert any(line.startswith("GET /api/partners/v2.0/org/") for line in seen)
 
 
+@pytest.mark.e2e
 def test_the_slashless_token_path_of_a_django_routed_deployment_is_untestable_naming_token_url(tmp_path, capsys):
     def slashless(target):
         target["auth"]["token_url"] = target["auth"]["token_url"].rstrip("/")
@@ -142,6 +144,7 @@ def error_line(output: str) -> str:
 
 @pytest.mark.parametrize("answer", [HTML_415, FASTAPI_422, PLAIN_400], ids=["flask-415-html", "fastapi-422", "plain-400"])
 @pytest.mark.parametrize("sent", ["form", "json"])
+@pytest.mark.e2e
 def test_a_framework_s_refusal_of_the_body_is_exit_2_naming_token_body(tmp_path, capsys, answer, sent):
     with reference(tmp_path, edit=lambda t: t["auth"].update(token_body=sent), rule=token_answer(answer)) as config:
         code, output = run_cli(capsys, "--config", str(config))
@@ -153,6 +156,7 @@ def test_a_framework_s_refusal_of_the_body_is_exit_2_naming_token_body(tmp_path,
 
 
 @pytest.mark.parametrize("method", ["basic", "form"])
+@pytest.mark.e2e
 def test_a_401_without_an_rfc_6749_error_after_client_authentication_is_exit_2_naming_token_auth_method(
         tmp_path, capsys, method):
     refused = (401, {"Content-Type": "application/json"}, b'{"detail": "Unauthorized"}')
@@ -168,6 +172,7 @@ def test_a_401_without_an_rfc_6749_error_after_client_authentication_is_exit_2_n
 @pytest.mark.parametrize("answer", [(500, {"Content-Type": "text/html"}, b"<h1>Server Error (500)</h1>"),
                                     (400, {"Content-Type": "application/json"}, b'{"error": "invalid_scope"}')],
                          ids=["500-html", "400-other-rfc-error"])
+@pytest.mark.e2e
 def test_a_token_endpoint_answering_5xx_stays_exit_3_and_another_rfc_error_is_no_encoding_mismatch(
         tmp_path, capsys, answer):
     with reference(tmp_path, rule=token_answer(answer)) as config:
@@ -265,6 +270,7 @@ def checks_of(tmp_path) -> dict:
     return {c["id"]: c for c in summary(tmp_path)["checks"]}
 
 
+@pytest.mark.e2e
 def test_a_json_token_input_endpoint_issuing_a_token_for_a_missing_grant_type_passes_tok_003(tmp_path, capsys):
     with token_input_target(tmp_path, read_as=(None,)) as config:
         code, output = run_cli(capsys, "--config", str(config), "--strict")
@@ -272,6 +278,7 @@ def test_a_json_token_input_endpoint_issuing_a_token_for_a_missing_grant_type_pa
     assert checks_of(tmp_path)["TOK-003"]["status"] == "passed" and checks_of(tmp_path)["TOK-003"]["judged"] == 2
 
 
+@pytest.mark.e2e
 def test_a_json_token_input_endpoint_issuing_a_token_for_an_unknown_grant_type_fails_tok_003(tmp_path, capsys):
     with token_input_target(tmp_path, read_as=(None, "urn:example:no-such-grant")) as config:
         code, output = run_cli(capsys, "--config", str(config))
@@ -280,6 +287,7 @@ def test_a_json_token_input_endpoint_issuing_a_token_for_an_unknown_grant_type_f
     assert "TokenInput, JSON request" in finding["message"] and "200 with an access token" in finding["message"], finding
 
 
+@pytest.mark.e2e
 def test_a_form_endpoint_issuing_a_token_for_a_missing_grant_type_fails_tok_003_by_rfc_6749(tmp_path, capsys):
     """The same leniency is not RFC 6749's: a form request without grant_type is invalid_request (§4, §5.2)."""
     deployment = Deployment(build_fleet(0))
@@ -309,6 +317,7 @@ def test_a_redirect_of_the_token_request_says_what_to_check(url, location, says)
 
 
 @pytest.mark.parametrize("token_body", ["json", "form"])
+@pytest.mark.e2e
 def test_token_refusals_without_rfc_6749_codes_pass_the_json_reading_and_fail_the_form_one(tmp_path, capsys, token_body):
     """TokenInput's route documents no error format: Django Ninja's {"detail": ...} refusals are conformant for a
     JSON request; a form request is RFC 6749's, which requires the error code (TOK-002, TOK-003)."""

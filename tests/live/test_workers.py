@@ -9,6 +9,8 @@ import re
 import threading
 import time
 
+import pytest
+
 from conformance.cli import main
 from conformance.contract.levels import Level
 from conformance.live.client import Pace
@@ -52,6 +54,7 @@ def _summary(tmp_path, capsys, workers: int, *extra: str) -> tuple[int, dict]:
     return code, json.loads((folder / "summary.json").read_text())
 
 
+@pytest.mark.e2e
 def test_one_worker_and_eight_report_the_same(tmp_path, capsys):
     faults = [argument for fault in FAULTS for argument in ("--fault", fault)]
     one = _summary(tmp_path, capsys, 1, *faults)

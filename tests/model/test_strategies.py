@@ -51,6 +51,7 @@ def features(payload: dict[str, Any]) -> set[tuple[str, str]]:
 
 @bounded(150)
 @given(hems_session_details())
+@pytest.mark.e2e
 def test_every_generated_payload_passes_schema_and_every_invariant(payload):
     assert JUDGE.judge(payload).findings == []
 
@@ -112,6 +113,7 @@ def test_bad_options_fail_when_the_strategy_is_built(options):
 
 
 @pytest.mark.parametrize("feature", sorted(REQUIRED), ids=":".join)
+@pytest.mark.e2e
 def test_every_outcome_kind_and_verdict_is_reachable_from_the_strategy(feature):
     # `find` stops at the first hit; shrinking is off, so the budget bounds the time. (Derandomized runs
     # still vary with the modules loaded, since Hypothesis mines their constants, hence a search, not

@@ -565,6 +565,7 @@ def test_usage_errors_exit_2_in_one_line(capsys):
     assert "the following arguments are required: PATH" in one_line_error(capsys.readouterr().err)
 
 
+@pytest.mark.e2e
 def test_module_entry_point_smoke(tmp_path):
     write_json(tmp_path / "ok.json", BASE)
     write_json(tmp_path / "bad.json", must_broken())

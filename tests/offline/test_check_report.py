@@ -113,6 +113,7 @@ def test_junit_has_one_test_case_per_invariant_and_validates(reported):
     assert "bad.json:1:2" in unreadable.find("failure").text
 
 
+@pytest.mark.e2e
 def test_html_shows_the_catalogue_and_the_evidence_offline(reported, tmp_path):
     page = reported / "reports" / "latest" / "report.html"
     html = page.read_text(encoding="utf-8")
@@ -132,6 +133,7 @@ def test_bearer_credentials_in_payloads_are_masked_in_every_report(reported):
     assert '    "operator_note": "Authorization: Bearer [REDACTED]"' in finding["excerpt"]["lines"]
 
 
+@pytest.mark.e2e
 def test_evidence_stays_bounded_however_many_findings_stream_by(tmp_path):
     bodies = [broken(b) for b in drawn(3)] * 400  # 1200 failing payloads
     path = tmp_path / "many.jsonl"

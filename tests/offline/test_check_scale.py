@@ -99,6 +99,7 @@ def same_run(tmp_path: Path, inputs: list[object], variants: list[list[str]], fm
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
+@pytest.mark.e2e
 def test_workers_give_byte_identical_output_and_reports(tmp_path, fmt):
     directory = mixed(tmp_path / "in")
     same_run(tmp_path, [directory, directory / "a.json"], [["--workers", "1"], ["--workers", "2"], ["--workers", "3"]],
@@ -107,6 +108,7 @@ def test_workers_give_byte_identical_output_and_reports(tmp_path, fmt):
     assert code == 2 and b"REF-002" in out and b"CNT-004" in out and b"OUT-006" in out
 
 
+@pytest.mark.e2e
 def test_baselines_and_broken_shapes_give_the_same_run_on_any_engine(tmp_path):
     """Accepted, session-narrowed and stale baseline entries, and payloads of a broken shape judged in part,
     spread over several parts: the accepted marks, counts, coverage and sessions do not depend on the split."""
@@ -345,6 +347,7 @@ def test_a_parquet_file_without_column_or_with_a_missing_one_is_an_input_error(t
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
+@pytest.mark.e2e
 def test_dask_local_cluster_gives_the_output_reports_and_exit_code_of_a_local_run(tmp_path, fmt):
     pytest.importorskip("dask.bag")
     pytest.importorskip("distributed")
@@ -382,6 +385,7 @@ def write_har(path: Path, entries: list[dict]) -> Path:
     return path
 
 
+@pytest.mark.e2e
 def test_a_har_recorded_against_a_wrong_session_id_gives_the_live_finding_offline(tmp_path, capsys):
     import base64
 

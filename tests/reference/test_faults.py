@@ -146,6 +146,7 @@ def test_the_probe_sees_a_correct_deployment(clean):
 
 
 @pytest.mark.parametrize("name", list(FAULTS))
+@pytest.mark.e2e
 def test_each_fault_changes_what_the_deployment_serves(clean, name):
     fault = FAULTS[name]
     dep, faulty = observe((name,))

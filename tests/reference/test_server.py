@@ -349,6 +349,7 @@ def test_check_cli_passes_a_dump_of_every_served_payload(reference, tmp_path):
     assert f"{len(dep.fleet.sessions)} payload(s) judged, 0 failing" in result.stdout + result.stderr
 
 
+@pytest.mark.e2e
 def test_no_seed_from_0_to_20_serves_a_session_strict_check_rejects(tmp_path, capsys):
     """The reference deployment obeys the contract it teaches (seed 0 once served session 981 as
     charged_from_solar with 0 kWh, and sessions 981 and 986 as steering_ineffective with an applied 0 A stop).
@@ -465,6 +466,7 @@ def test_bad_serve_options_are_usage_errors(capsys, argv, message):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.e2e
 def test_serve_process_writes_its_config_logs_requests_and_stops_cleanly_on_sigterm(tmp_path):
     path = tmp_path / "target.toml"
     process = subprocess.Popen([sys.executable, "-m", "conformance", "serve", "--port", "0", "--seed", "3",

@@ -48,6 +48,7 @@ def check_of(summary: dict, check_id: str) -> dict:
     return next(c for c in summary["checks"] if c["id"] == check_id)
 
 
+@pytest.mark.e2e
 def test_an_accepted_fault_passes_and_is_listed_with_its_reason_and_expiry(tmp_path, capsys):
     code, output, summary = run(capsys, "--fault", FAULT, "--baseline", baseline(tmp_path))
     assert code == 0, output
@@ -67,6 +68,7 @@ def test_an_accepted_fault_passes_and_is_listed_with_its_reason_and_expiry(tmp_p
     assert '<skipped type="pytest.xfail" message="accepted by the baseline: until 2099-12-31: counter fix' in junit
 
 
+@pytest.mark.e2e
 def test_an_entry_narrowed_to_one_session_leaves_the_other_sessions_failing(tmp_path, capsys):
     code, output, summary = run(capsys, "--fault", FAULT, "--baseline", baseline(tmp_path, extra="session_id = 964"))
     assert code == 1, output
@@ -75,6 +77,7 @@ def test_an_entry_narrowed_to_one_session_leaves_the_other_sessions_failing(tmp_
     assert summary["baseline"]["accepted"][0]["session_id"] == "964"
 
 
+@pytest.mark.e2e
 def test_the_same_entry_expired_accepts_nothing(tmp_path, capsys):
     code, output, summary = run(capsys, "--fault", FAULT, "--baseline", baseline(tmp_path, expires="2020-01-31"))
     assert code == 1, output
@@ -85,6 +88,7 @@ def test_the_same_entry_expired_accepts_nothing(tmp_path, capsys):
     assert "expired on 2020-01-31" in Path("r/summary.md").read_text(encoding="utf-8")
 
 
+@pytest.mark.e2e
 def test_an_entry_that_matches_nothing_on_a_clean_deployment_is_stale_and_fails(tmp_path, capsys):
     code, output, summary = run(capsys, "--baseline", baseline(tmp_path))
     assert code == 1, output
@@ -152,6 +156,7 @@ def test_check_takes_the_same_baseline(tmp_path, capsys, expires, session, code,
     assert markdown.startswith(f"## hems-conformance check: {summary['verdict']} (exit {code})")
 
 
+@pytest.mark.e2e
 def test_summary_md_and_annotations_render_failing_checks_and_the_job_summary(tmp_path, capsys, monkeypatch):
     step_summary = tmp_path / "step-summary.md"
     step_summary.write_text("earlier step\n", encoding="utf-8")
@@ -176,6 +181,7 @@ def test_summary_md_and_annotations_render_failing_checks_and_the_job_summary(tm
     assert [line.split("::")[1] for line in warnings] == [f"warning title={c}" for c in warned]
 
 
+@pytest.mark.e2e
 def test_annotations_can_be_turned_off_and_are_off_outside_github(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     code, output, _ = run(capsys, "--fault", FAULT, "--annotations", "none")
@@ -192,6 +198,7 @@ def test_the_example_baseline_is_valid():
     assert example.entries[0].session_id == "964" and example.entries[1].pointer == "/commands/3/outcome"
 
 
+@pytest.mark.e2e
 def test_many_stale_entries_stay_within_what_github_keeps_and_point_to_the_report(tmp_path, capsys):
     """GitHub keeps 1 MiB of a step's summary and shows 10 error annotations per step (issue 21)."""
     payloads = _payloads(tmp_path)

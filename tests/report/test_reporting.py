@@ -218,6 +218,7 @@ def test_compare_unreadable_input_is_exit_2_in_one_line(tmp_path, capsys, conten
 # --- the cap ---
 
 
+@pytest.mark.e2e
 def test_a_hundred_thousand_findings_make_a_report_of_bounded_size():
     """Every check fails 100k/len times on 64 KiB bodies: the summary keeps 10 per check, 5 in full, and the
     HTML evidence 3 in full; both stay far below the 5 MB a report may take."""
