@@ -13,7 +13,7 @@ from conformance.contract import docs
 from conformance.contract.catalogue import CATALOGUE
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "invariants.md"
-REGENERATE = "hems-conformance invariants --format markdown > docs/invariants.md"
+REGENERATE = "python -m conformance.regen"
 
 
 def invariants(capsys: pytest.CaptureFixture[str], fmt: str) -> str:

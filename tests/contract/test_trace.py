@@ -18,7 +18,7 @@ from conformance.live.cases import load_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "traceability.md"
-REGENERATE = "hems-conformance trace --format markdown > docs/traceability.md"
+REGENERATE = "python -m conformance.regen"
 PINNED = load_contract()
 ROWS = trace.trace(PINNED.document)
 

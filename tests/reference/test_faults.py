@@ -201,5 +201,4 @@ def test_an_unknown_fault_is_a_usage_error():
 def test_the_docs_carry_the_current_fault_table():
     doc = (ROOT / "docs" / "reference-deployment.md").read_text(encoding="utf-8")
     assert fault_markdown() in doc, (
-        "docs/reference-deployment.md is out of date: paste the output of "
-        "`python -c 'from conformance.reference.faults import fault_markdown; print(fault_markdown())'`")
+        "docs/reference-deployment.md is out of date: run python -m conformance.regen")
