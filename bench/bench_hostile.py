@@ -1,6 +1,6 @@
 """`hems-conformance run` against targets that misbehave on purpose: peak memory, wall time and exit code.
 
-Each scenario starts a small stdlib server on loopback in this process (tests/hostile_support.py) and runs
+Each scenario starts a small stdlib server on loopback in this process (tests/support/hostile_support.py) and runs
 `python -m conformance run --config CFG --profile quick` against it as a child process, from a fresh temporary
 directory, with the config's defaults (max_body_mib = 32) and `timeout_s` as given. Printed per scenario: exit
 code, wall time, the child's peak RSS (`os.wait4`, getrusage's ru_maxrss of that child) and the verdict line.
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from hostile_support import SESSION, bomb, drip, endless_chunked, head, hostile, target_toml  # noqa: E402

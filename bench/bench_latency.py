@@ -1,5 +1,5 @@
 """`hems-conformance run` (the default profile, the default workers) vs plain Schemathesis on a deployment whose
-every answer comes late: 0, 20, 50 and 100 ms added per answer by a loopback delay proxy (tests/fault_proxy.py,
+every answer comes late: 0, 20, 50 and 100 ms added per answer by a loopback delay proxy (tests/support/fault_proxy.py,
 no trouble injected).
 
 For each delay, a fresh reference deployment is started in this process behind a fresh proxy, and each command
@@ -39,7 +39,7 @@ from bench_run import SCHEMATHESIS, SPEC, Run, _secrets, _timed, _token
 from conformance.reference.dataset import build_fleet
 from conformance.reference.server import Deployment, start_in_thread, write_target_config
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the proxy the tests use
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))  # the proxy the tests use
 from fault_proxy import FaultProxy  # noqa: E402
 
 GOAL_DELAY_MS, GOAL_RATIO = 50, 1.0

@@ -1,12 +1,31 @@
-"""Every test starts from a neutral environment: a developer's HEMS_CONFORMANCE_* settings, or the CI job's own
+"""The tests mirror the package's rooms (tests/contract, model, report, offline, reference, live, faces), plus
+tests/e2e for the slow end-to-end tests (servers, whole runs, subprocesses), all marked `e2e` here, and
+tests/support for the helpers they share (put on sys.path here, so `from hostile_support import ...` works in
+every folder; bench/ imports them from there too). The fast lane is `pytest -m "not e2e"`.
+
+Every test starts from a neutral environment: a developer's HEMS_CONFORMANCE_* settings, or the CI job's own
 GITHUB_ACTIONS / GITHUB_STEP_SUMMARY, would change what `run` and `check` do (options, annotations) and where
 they write (the job's real summary)."""
 
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "support"))
+# test modules other folders' tests import helpers from (test_run.run_cli, test_check_cli.BASE, test_podero.PODERO)
+sys.path[1:1] = [str(HERE / "live"), str(HERE / "offline")]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/e2e is end to end; elsewhere a slow test carries @pytest.mark.e2e itself."""
+    for item in items:
+        if (HERE / "e2e") in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(autouse=True)

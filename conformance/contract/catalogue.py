@@ -1144,7 +1144,7 @@ def target_not_negative(view: SessionView, settings: Settings) -> Iterator[Findi
 
 
 # The charter's three invariants (the user's design card, verbatim) and the checks that enforce each: normative
-# for this project, so each of these checks is at least SHOULD (tests/test_contract.py); `trace` lists them.
+# for this project, so each of these checks is at least SHOULD (tests/contract/test_contract.py); `trace` lists them.
 CHARTER: dict[str, tuple[str, ...]] = {
     "counters matching command verdicts": ("CNT-002", "CNT-003", "CNT-004"),
     _CHARTER_REF: ("REF-001", "REF-002", "REF-005"),

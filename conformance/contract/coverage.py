@@ -111,7 +111,7 @@ DISPATCHES = Need(BY_DISPATCHED, ("dispatched",), "a dispatched decision")
 ENDED_SESSION = Need(BY_ENDED, ("ended",), "an ended session")
 ONGOING_SESSION = Need(BY_ENDED, ("ongoing",), "an ongoing session (ended_at null)")
 
-# Every invariant declares what it needs (tests/test_needs.py judges each on data lacking it and finds it "not
+# Every invariant declares what it needs (tests/contract/test_needs.py judges each on data lacking it and finds it "not
 # exercised", never "passed"); the schema, the counters' signs and the signs of quantities judge every session.
 NEEDS: dict[str, Need] = {
     "SCH-001": SESSION,

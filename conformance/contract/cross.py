@@ -154,7 +154,7 @@ _entry(
 )
 
 # What each check needs to be exercised: while it judged nothing, a run reports it "not exercised" with this,
-# never "passed" (tests/test_needs.py).
+# never "passed" (tests/contract/test_needs.py).
 CROSS_NEEDS: dict[str, str] = {
     "XEP-001": "a listed ended session whose detail answered 200",
     "XEP-002": "a list answer (200) of a wallbox in [[wallboxes]]",

@@ -6,7 +6,7 @@ with the checks that enforce it at the clause's own level, or a one-line reason 
 outside, or not applicable to this endpoint. `hems-conformance trace` lists them after the spec's units and exits 1
 while one has neither, so a clause added here without a check or a reason fails the release gate.
 
-House rules: data only; the check IDs are catalogue invariants or live cases (`tests/test_trace.py` checks them).
+House rules: data only; the check IDs are catalogue invariants or live cases (`tests/contract/test_trace.py` checks them).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from conformance.live.procedures import PROCEDURES, Procedure
 from conformance.live.response_checks import RESPONSE_CHECKS, ResponseCheck
 
 # What each procedure and response check needs to be exercised, by function name: a check that judged nothing is
-# reported "not exercised" with it, never "passed". A function without an entry here fails tests/test_needs.py.
+# reported "not exercised" with it, never "passed". A function without an entry here fails tests/contract/test_needs.py.
 FUNCTION_NEEDS: dict[str, str] = {
     "read_every_session": "a configured or discovered session",
     "unauthenticated": "a configured session to request without a valid token",

@@ -205,7 +205,7 @@ def fault_table() -> str:
 
 
 def fault_markdown() -> str:
-    """The fault table of docs/reference-deployment.md (tests/test_faults.py keeps the file in sync)."""
+    """The fault table of docs/reference-deployment.md (`python -m conformance.regen` writes it there)."""
     rows = ["| fault | breaks | what the deployment does |", "| --- | --- | --- |"]
     rows += [f"| `{f.name}` | {', '.join(f.breaks)} | {f.description} |" for f in _ALL.values()]
     return "\n".join(rows) + "\n"

@@ -3,7 +3,7 @@
 Real deployments differ from the reference without being wrong: 403 instead of 404 across tenants,
 tokens that live seconds, rate limiting, other UTC offsets, whole numbers written as floats, extra
 properties. `hems-conformance serve --variant NAME` turns each on; the suite must stay quiet on every
-one (tests/test_run.py proves it). Payload variants are pure functions applied to the served bodies.
+one (tests/live/test_run.py proves it). Payload variants are pure functions applied to the served bodies.
 """
 
 from __future__ import annotations

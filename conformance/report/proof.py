@@ -2,8 +2,9 @@
 faults of `serve --fault` that trip it.
 
 Kept as data in `proofs.json`: the report room may not import the reference deployment, and an installed
-suite has no `cases/payloads/`. `tests/test_proof.py` rebuilds the table from the case files and the fault
-table and fails when the file is stale or when a check has no proof (`python tests/test_proof.py` rewrites it).
+suite has no `cases/payloads/`. `python -m conformance.regen` rebuilds the table from the case files and the
+fault table (`--check` in CI fails when the file is stale); `tests/report/test_proof.py` fails when a check has
+no proof.
 """
 
 from __future__ import annotations
