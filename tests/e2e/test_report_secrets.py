@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, quote, quote_plus
 
 import pytest
+from reference_support import TokenEndpointWrapper
 
 from conformance.cli import main
 from conformance.reference.dataset import build_fleet
@@ -103,18 +104,12 @@ def test_no_secret_appears_in_anything_the_run_wrote(tmp_path, monkeypatch, capf
         assert any('"access_token": "[REDACTED]"' in line for f in tok["findings"] for line in f["excerpt"]["lines"])
 
 
-class EchoingTokenEndpoint:
+class EchoingTokenEndpoint(TokenEndpointWrapper):
     """Wraps a deployment's ASGI app: every token endpoint answer also echoes what the request carried, the way a
     debugging mock might: the form body as sent (URL-encoded), its values decoded and JSON-escaped (ASCII-only, as
     UTF-8, and with `\\/`), the Authorization header with and without its scheme."""
 
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["path"] != TOKEN_PATH:
-            await self.app(scope, receive, send)
-            return
+    async def token_exchange(self, scope, receive, send) -> None:
         request = b""
         while True:
             message = await receive()

@@ -7,7 +7,7 @@ import contextlib
 import json
 
 import pytest
-from reference_support import hanging_up
+from reference_support import TokenEndpointWrapper, hanging_up
 from test_podero import PODERO, summary
 from test_run import _in_tmp, failed_checks, reference, run_cli  # noqa: F401 (_in_tmp: each test in its tmp_path)
 
@@ -185,18 +185,16 @@ def test_a_token_endpoint_answering_5xx_stays_exit_3_and_another_rfc_error_is_no
 # --- item 3: token checks that follow the encoding ---
 
 
-class GrantRewriting:
+class GrantRewriting(TokenEndpointWrapper):
     """Wraps a deployment's app: a JSON token request to the spec's tokenUrl whose grant_type is one of `read_as`
     (None: missing or null) reaches the deployment as the password grant, as a TokenInput endpoint reading it so
     would answer it."""
 
     def __init__(self, app, read_as) -> None:
-        self.app, self.read_as = app, read_as
+        super().__init__(app)
+        self.read_as = read_as
 
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["path"] != TOKEN_PATH:
-            await self.app(scope, receive, send)
-            return
+    async def token_exchange(self, scope, receive, send) -> None:
         body, more = b"", True
         while more:
             message = await receive()
@@ -219,17 +217,11 @@ class GrantRewriting:
         await self.app(scope, replay, send)
 
 
-class NinjaErrors:
+class NinjaErrors(TokenEndpointWrapper):
     """Wraps a deployment's app: the spec's tokenUrl answers its refusals as Django Ninja's default handlers do,
     `{"detail": ...}` with the same status and no RFC 6749 error code (TokenInput's route documents none)."""
 
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["path"] != TOKEN_PATH:
-            await self.app(scope, receive, send)
-            return
+    async def token_exchange(self, scope, receive, send) -> None:
         start = {}
 
         async def rewrite(message) -> None:

@@ -12,7 +12,7 @@ import threading
 from conformance.reference.dataset import build_fleet
 from conformance.reference.faults import Faults
 from conformance.reference.oauth import make_credentials
-from conformance.reference.server import Deployment
+from conformance.reference.server import TOKEN_PATH, Deployment
 
 SECRETS = {"a": ("secret-a", "password-a"), "b": ("secret-b", "password-b")}
 
@@ -46,6 +46,23 @@ def stored_url(base: str, stored, **replace) -> str:
 def bearer(dep: Deployment, tenant: str = "a") -> dict[str, str]:
     """An Authorization header with a fresh token of `tenant`, issued without the token endpoint."""
     return {"Authorization": "Bearer " + dep.issuer.issue(tenant)[0]}
+
+
+class TokenEndpointWrapper:
+    """Wraps a deployment's ASGI app so that only the token endpoint's exchanges go through `token_exchange`
+    (a subclass's imitation of another token endpoint); every other request reaches the app as it is."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] != TOKEN_PATH:
+            await self.app(scope, receive, send)
+            return
+        await self.token_exchange(scope, receive, send)
+
+    async def token_exchange(self, scope, receive, send) -> None:
+        raise NotImplementedError
 
 
 class Misbehaving:
