@@ -197,7 +197,7 @@ def straddling_body() -> bytes:
     value are cut at 240 characters 18 characters into the token, and in /session/ocpp_transaction_id, whose
     excerpt line is cut at 160 characters 12 characters into it."""
     from hostile_support import TOKEN
-    from test_check_cli import BASE
+    from payload_support import BASE
 
     payload = json.loads(json.dumps(BASE))
     payload["session"] |= {"id": "P" * 220 + TOKEN, "ocpp_transaction_id": "O" * 120 + TOKEN}

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_check_cli import BASE, drawn, must_broken, should_broken, write_lines
+from payload_support import BASE, drawn, must_broken, should_broken, write_lines
 
 from conformance.cli import main
 from conformance.contract.judge import Judge
