@@ -10,12 +10,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
+import jsonschema
 import pytest
 
 from conformance.cli import main
 from conformance.live.live_cases import known_check_ids
 from conformance.model.loop import RandomDraw, draw_scenario, simulate
 from conformance.report.baseline import load_baseline
+from conformance.report.summary import SUMMARY_SCHEMA
 
 FAULT = "counters-off-by-one"  # breaks CNT-002 in many sessions, session 964 among them
 ACCEPT = """
@@ -38,10 +40,15 @@ def baseline(tmp_path: Path, expires: str = "2099-12-31", extra: str = "") -> st
     return str(path)
 
 
+SCHEMA = jsonschema.Draft202012Validator(json.loads(SUMMARY_SCHEMA.read_text(encoding="utf-8")))
+
+
 def run(capsys, *args: str) -> tuple[int, str, dict]:
+    """`run` on the bundled deployment: exit code, console, summary.json (valid against its schema)."""
     code = main(["run", "--profile", "quick", "--report-dir", "r", *args])
     captured = capsys.readouterr()
     summary = json.loads(Path("r/summary.json").read_text(encoding="utf-8"))
+    SCHEMA.validate(summary)
     return code, captured.out + captured.err, summary
 
 
@@ -276,7 +283,9 @@ def _sessions(tmp_path: Path, name: str, *, broken: bool) -> str:
 def check(capsys, *args: str) -> tuple[int, str, dict]:
     code = main(["check", *args, "--report-dir", "c", "--workers", "1"])
     captured = capsys.readouterr()
-    return code, captured.out + captured.err, json.loads(Path("c/summary.json").read_text(encoding="utf-8"))
+    summary = json.loads(Path("c/summary.json").read_text(encoding="utf-8"))
+    SCHEMA.validate(summary)
+    return code, captured.out + captured.err, summary
 
 
 def test_an_entry_whose_check_was_not_exercised_is_unobserved_and_fails_nothing(tmp_path, capsys):
