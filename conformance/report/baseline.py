@@ -97,7 +97,10 @@ class BaselineDays:
 
 def baseline_to_apply(baseline: str | None, update: str | None, known: Iterable[str]) -> Baseline | None:
     """The baseline a run applies: --baseline FILE; else the file --baseline-update rewrites (its entries keep
-    their reasons and expiries), or, where it does not exist yet, an empty one; else none."""
+    their reasons and expiries), or, where it does not exist yet, an empty one; else none. ConfigError (exit 2,
+    before any request) for a file that cannot be read, or an update whose folder does not exist."""
+    if update and not Path(update).absolute().parent.is_dir():
+        raise ConfigError(f"--baseline-update {update}: no such folder {Path(update).absolute().parent.name!r}")
     if baseline or (update and Path(update).exists()):
         return load_baseline(baseline or str(update)).known_checks(known)
     return Baseline(update, ()) if update else None

@@ -388,6 +388,13 @@ def test_run_baseline_update_round_trips(tmp_path, capsys):
     assert f"0 new entries, 0 kept, {len(entries)} stale pruned" in output and load_baseline(written).entries == ()
 
 
+def test_a_baseline_update_into_a_missing_folder_is_exit_2_before_judging(tmp_path, capsys):
+    assert main(["check", _payloads(tmp_path), "--baseline-update", str(tmp_path / "nowhere" / "b.toml")]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == "hems-conformance: error: --baseline-update " + str(tmp_path / "nowhere" / "b.toml") \
+        + ": no such folder 'nowhere'" and captured.out == ""
+
+
 @pytest.mark.parametrize("flag", ["--baseline-warn-days", "--baseline-expiry-days"])
 def test_baseline_days_out_of_range_are_exit_2(capsys, flag):
     with pytest.raises(SystemExit) as stopped:
