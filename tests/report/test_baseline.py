@@ -401,3 +401,25 @@ def test_baseline_days_out_of_range_are_exit_2(capsys, flag):
         main(["check", "x.json", flag, "-1"])
     assert stopped.value.code == 2
     assert "expected days from 0 to 3650" in capsys.readouterr().err
+
+
+@pytest.mark.e2e
+def test_the_update_and_the_unobserved_sessions_do_not_depend_on_the_workers(tmp_path, capsys):
+    """Each worker judges with its own copy of the baseline: the sessions it judged and the failures no entry
+    matched are merged back, so a session judged by another worker makes its entry stale, not unobserved."""
+    broken, fixed = _sessions(tmp_path, "bad.jsonl", broken=True), _sessions(tmp_path, "good.jsonl", broken=False)
+    (tmp_path / "b.toml").write_text(
+        '[[accept]]\ncheck = "CNT-004"\nsession_id = 100\nreason = "r"\nexpires = 2099-01-01\n\n'
+        '[[accept]]\ncheck = "CNT-004"\nsession_id = 4242\nreason = "r"\nexpires = 2099-01-01\n', encoding="utf-8")
+    written = []
+    for workers in ("1", "2"):
+        path = tmp_path / f"w{workers}.toml"
+        path.write_text((tmp_path / "b.toml").read_text(encoding="utf-8"), encoding="utf-8")
+        code = main(["check", broken, fixed, "--report-dir", "c", "--workers", workers, "--baseline-update", str(path)])
+        output = capsys.readouterr().err
+        summary = json.loads(Path("c/summary.json").read_text(encoding="utf-8"))
+        assert code == 1 and [e["entry"] for e in summary["baseline"]["stale"]] == [0], output
+        assert [e["entry"] for e in summary["baseline"]["unobserved"]] == [1]
+        assert "1 new entry (CNT-004; expires" in output and "1 kept, 1 stale pruned" in output
+        written.append(path.read_text(encoding="utf-8"))
+    assert written[0] == written[1]
