@@ -123,8 +123,8 @@ def test_a_stale_entry_exits_1_as_conformant_with_a_stale_baseline_and_an_unobse
     assert "stale: accept[0] (CNT-002) matched nothing although its check ran: the defect is gone, delete it" in output
     assert "unobserved: accept[1] (CNT-002, session 999999): its session was not judged in this run: kept" in output
     verdict = output.strip().splitlines()[-1]
-    assert verdict.startswith("hems-conformance: conformant; baseline has 1 stale entry, their defects gone "
-                              "(accept[0] (CNT-002)): delete them from "), verdict
+    assert verdict.startswith("hems-conformance: conformant; baseline has 1 stale entry (accept[0] (CNT-002)): its "
+                              "defect is gone, delete it from "), verdict
     assert "NON-CONFORMANT" not in output and "non-conformant" not in output
     assert summary["verdict"] == "conformant (stale baseline)" and summary["exit_code"] == 1
     assert [e["entry"] for e in summary["baseline"]["stale"]] == [0]
