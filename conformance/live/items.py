@@ -55,9 +55,9 @@ def verdict_line(run: LiveRun, code: int | None = None, pytest_code: int | None 
     if failed:
         return f"NON-CONFORMANT: {len(failed)} check(s) failed ({', '.join(failed)}){tail}"
     if stale:  # the deployment passed: the baseline is what needs work (exit 1 all the same)
-        one = len(stale) == 1
+        one, named = len(stale) == 1, ", ".join(e.describe() for e in stale[:3]) + (", …" if len(stale) > 3 else "")
         return (f"conformant; baseline has {len(stale)} stale entr{'y' if one else 'ies'} "
-                f"({', '.join(e.describe() for e in stale)}): {'its defect is' if one else 'their defects are'} gone, "
+                f"({named}): {'its defect is' if one else 'their defects are'} gone, "
                 f"delete {'it' if one else 'them'} from {run.ledger.acceptance and run.ledger.acceptance.baseline.path}"
                 f"{tail}")
     return f"conformant{tail} ({run.client.requests} requests to {run.config.base_url})"
