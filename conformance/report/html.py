@@ -12,6 +12,7 @@ import json
 from html import escape
 from typing import Any
 
+from conformance.report.baseline import account_lines
 from conformance.report.proof import proof_html
 from conformance.report.summary import trouble_line
 from conformance.report.timeline import coverage_html, timelines_html
@@ -105,6 +106,10 @@ def spec_and_notes(summary: dict[str, Any]) -> str:
     if summary.get("notes"):
         out.append('<div class="hems-notes"><h2>Notes</h2><ul>'
                    + "".join(f"<li>{escape(n)}</li>" for n in summary["notes"]) + "</ul></div>")
+    if summary.get("baseline"):
+        out.append(f'<div class="hems-notes" id="hems-baseline"><h2>Baseline ({escape(summary["baseline"]["file"])})'
+                   f"</h2><ul>{''.join(f'<li>{escape(line)}</li>' for line in account_lines(summary['baseline']))}"
+                   "</ul></div>")
     return "".join(out)
 
 
@@ -194,6 +199,8 @@ def status_text(check: dict[str, Any]) -> str:
     if check["status"] == "not_exercised":
         return f"not exercised: needs {check['needs']}"
     accepted = "".join(f"; accepted until {e['expires']}: {e['reason']}" for e in check.get("accepted_by", []))
+    if check["status"] == "failed" and check.get("accepted_by"):  # a partial acceptance: say how much
+        accepted = f"; {check.get('findings_accepted', 0)} accepted{accepted}"
     if check["findings_total"]:
         return f"{check['status']} ({check['findings_total']} finding(s){accepted})"
     return check["status"]

@@ -28,7 +28,7 @@ from conformance.contract.coverage import Coverage
 from conformance.contract.settings import Settings
 from conformance.contract.spec import Contract
 from conformance.errors import UsageError
-from conformance.report.baseline import Acceptance
+from conformance.report.baseline import STALE_ONLY, Acceptance, exercised_checks, stale_only
 from conformance.report.excerpt import body_excerpt
 from conformance.report.proof import proof_of
 from conformance.report.records import (
@@ -309,7 +309,8 @@ def check_entry(record: CheckRecord, strict: bool) -> dict[str, Any]:
         "findings_total": record.total_findings,
         "findings_by_level": {level.value: n for level, n in sorted(record.levels_seen.items())},
         "findings": cap_findings(_entry_of(kept) for kept in record.findings),
-        **({"accepted_by": [entry.to_dict() for entry in record.accepted_by]} if record.accepted_by else {}),
+        **({"accepted_by": [entry.to_dict() for entry in record.accepted_by],
+            "findings_accepted": sum(record.accepted_levels.values())} if record.accepted_by else {}),
     }
 
 
@@ -384,8 +385,10 @@ def build_summary(produced: Produced, *, strict: bool, exit_code: int, verdict: 
                           for s in produced.spec_findings],
         **({"transient": produced.transient} if produced.transient is not None else {}),
         "notes": list(produced.notes),
-        **({"baseline": produced.acceptance.to_dict()} if produced.acceptance else {}),
+        **({"baseline": produced.acceptance.to_dict(exercised_checks(records))} if produced.acceptance else {}),
     }
+    if exit_code == 1 and stale_only(summary):  # the deployment passed; only the baseline needs work
+        summary["verdict"] = STALE_ONLY
     return summary
 
 

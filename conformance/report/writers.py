@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.errors import UsageError
+from conformance.report.baseline import BaselineUpdate
 from conformance.report.html import report_page
 from conformance.report.junit import junit_xml
 from conformance.report.markdown import write_markdown
@@ -54,3 +55,13 @@ def write_reports(folder: Path, summary: dict[str, Any], redactor: Redactor, nam
 def reports_line(folder: Path) -> str:
     """The one line every command prints about its reports: the folder and the reports in it."""
     return f"hems-conformance: reports in {folder}/ ({', '.join(n for n in ALL if (folder / n).exists())})"
+
+
+def write_baseline(path: str, update: BaselineUpdate) -> str:
+    """`--baseline-update FILE`: the updated baseline, written as a report file is (whole or not at all, a
+    symlink replaced, never followed); the one line that says what was written. UsageError if it cannot be."""
+    try:
+        write_report_file(Path(path), update.text)
+    except OSError as exc:
+        raise UsageError(f"cannot write the baseline {path}: {exc.strerror or exc}") from None
+    return f"hems-conformance: baseline: wrote {path}: {update.line}"
