@@ -257,6 +257,10 @@ def test_plain_pytest_writes_reports_only_when_asked(tmp_path):
     assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == \
         ["gl-code-quality-report.json", "junit.xml", "summary.json", "summary.md"]
     assert '<testsuite name="hems-conformance"' in (tmp_path / "mine" / "junit.xml").read_text(encoding="utf-8")
+    with reference_config(tmp_path) as config, inside(tmp_path):  # pytest's own, where the user points it
+        assert pytest.main([cases, "--target", str(config), *common, "--hems-report-dir", "theirs",
+                            "--junitxml", "theirs/junit.xml", "-o", "junit_suite_name=mine"]) == 1
+    assert '<testsuite name="mine"' in (tmp_path / "theirs" / "junit.xml").read_text(encoding="utf-8")
     summary = json.loads((tmp_path / "mine" / "summary.json").read_text(encoding="utf-8"))
     assert summary["metadata"]["command"].startswith(f"pytest {cases} --target {config}")
 

@@ -219,6 +219,13 @@ def test_verify_passes_a_folder_whose_files_belong_together(tmp_path, capsys):
     assert out.count("\nok ") == 4 and "ok       spec " in out and out.endswith("verify: all match\n")
 
 
+def test_verify_accepts_a_folder_without_some_reports(tmp_path, capsys):
+    folder = written(tmp_path)  # e.g. plain pytest without --hems-report-page writes no report.html
+    (folder / "report.html").unlink()
+    code, out = verify(capsys, str(folder))
+    assert code == 0 and "absent   report.html: not in the folder" in out, out
+
+
 @pytest.mark.parametrize("tampered", ["summary.json", "summary.md", "report.html", "junit.xml"])
 def test_verify_finds_a_file_that_was_changed_or_swapped(tmp_path, capsys, tampered):
     folder = written(tmp_path)
