@@ -9,6 +9,7 @@ rewrite its hashes too; keep the SHA-256 printed here (or the folder) where it c
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.contract.clipping import printable
+from conformance.contract.spec import bundled_spec_path
 from conformance.errors import InputError
 from conformance.report.summary import HTML, JUNIT, MARKDOWN, RUNNING, SEAL_LABEL, SUMMARY, SUMMARY_FORMAT
 
@@ -77,18 +79,27 @@ def _spec_line(summary: dict[str, Any], spec: str | None) -> tuple[str, bool]:
     if not expected:
         return "MISMATCH spec: summary.json records no SHA-256 of its spec", False
     named = spec or str(recorded.get("path") or "")
-    try:  # the path a report names is untrusted: only a regular file is read (no FIFO, no device)
-        if not Path(named).is_file():
-            raise FileNotFoundError(2, "not a file")
-        with open(named, "rb") as handle:
-            actual = hashlib.file_digest(handle, "sha256").hexdigest()
+    try:
+        actual = _file_sha256(named)
     except OSError as exc:
         if spec is not None:
             raise InputError(f"{spec}: cannot read: {exc.strerror or exc}") from None
+        bundled = bundled_spec_path(Path(named).name) if named else None
+        with contextlib.suppress(OSError):  # the pinned spec this installation carries, when it is the same file
+            if bundled is not None and _file_sha256(str(bundled)) == expected:
+                return f"ok       spec {named}: SHA-256 {expected} as recorded (the copy bundled with the suite)", True
         return f"unchecked spec: {named or 'no file'} is not here (pass --spec FILE); recorded SHA-256 {expected}", True
     if actual != expected:
         return f"MISMATCH spec {named}: SHA-256 {actual}, summary.json records {expected}", False
     return f"ok       spec {named}: SHA-256 {actual} as recorded", True
+
+
+def _file_sha256(path: str) -> str:
+    """The SHA-256 of a regular file (the path a report names is untrusted: no FIFO, no device); OSError else."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(2, "not a file")
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def verify_command(folder: str, spec: str | None, out: Any) -> int:

@@ -242,9 +242,12 @@ def test_verify_recomputes_the_spec_hash_from_the_file_named_or_given(tmp_path, 
     code, out = verify(capsys, str(folder), "--spec", str(wrong))
     assert code == 1 and "MISMATCH spec" in out
     summary = copy.deepcopy(summary_of())
-    summary["metadata"]["spec"]["path"] = "nowhere/openapi.yaml"
+    summary["metadata"]["spec"]["path"] = "nowhere/openapi.yaml"  # a relative name: the bundled copy, if the same
     code, out = verify(capsys, str(written(tmp_path / "moved", summary)))
-    assert code == 0 and "unchecked spec: nowhere/openapi.yaml is not here (pass --spec FILE)" in out
+    assert code == 0 and "as recorded (the copy bundled with the suite)" in out, out
+    summary["metadata"]["spec"]["path"] = "nowhere/their-spec.yaml"
+    code, out = verify(capsys, str(written(tmp_path / "theirs", summary)))
+    assert code == 0 and "unchecked spec: nowhere/their-spec.yaml is not here (pass --spec FILE)" in out
 
 
 def test_verify_exits_2_on_what_it_cannot_read(tmp_path, capsys):
