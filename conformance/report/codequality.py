@@ -22,7 +22,8 @@ from conformance.report.records import SIBLING_KIND, Status
 from conformance.report.summary import every_check, finding_line, portable_path
 
 CODE_QUALITY = "gl-code-quality-report.json"
-_LABEL = re.compile(r"(?P<path>.*?)(?::(?P<line>[0-9]+)|\[[0-9]+\])?")  # file, file:LINE or file[INDEX]
+# a payload's label (file, file:LINE, file[INDEX]) or an input error's source (file:LINE:COLUMN)
+_LABEL = re.compile(r"(?P<path>.*?)(?::(?P<line>[0-9]+)(?::[0-9]+)?|\[[0-9]+\])?")
 
 
 def code_quality_json(summary: dict[str, Any]) -> str:

@@ -179,6 +179,12 @@ def test_code_quality_of_check_points_at_the_payload_file_and_line():
     assert issues[0]["fingerprint"] != issues[1]["fingerprint"]  # GitLab shows one issue per fingerprint
 
 
+def test_code_quality_points_an_unreadable_input_at_its_file_and_line():
+    summary = summary_of("check", exit_code=2, input_errors=[{"source": "bad.json:4:2", "message": "invalid JSON"}])
+    [blocker] = [i for i in json.loads(code_quality_json(summary)) if i["severity"] == "blocker"]
+    assert blocker["location"] == {"path": "bad.json", "lines": {"begin": 4}}
+
+
 def test_code_quality_names_a_run_without_a_verdict_as_a_blocker():
     issues = json.loads(code_quality_json(summary_of(exit_code=3)))
     assert any(i["severity"] == "blocker" and "the token endpoint answered 503" in i["description"] for i in issues)
