@@ -65,8 +65,7 @@ def _properties(summary: dict[str, Any], summary_sha256: str) -> list[tuple[str,
 def _without_credentials(url: str) -> str:
     """A base URL without user:password@ and query (where a careless config would carry a key)."""
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.hostname + (f":{parts.port}" if parts.port else "")
-                       if parts.hostname else parts.netloc, parts.path, "", ""))
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
 
 def _check_case(suite: ET.Element, check: dict[str, Any]) -> None:

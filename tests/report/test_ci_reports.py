@@ -90,6 +90,16 @@ def test_junit_names_its_suite_and_says_what_was_judged_and_how():
     assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("8", "1", "3")
 
 
+@pytest.mark.parametrize(("url", "shown"), [("http://[::1]:8080/gw/", "http://[::1]:8080/gw/"),
+                                            ("https://u:p%40ss@api.example.com/v2", "https://api.example.com/v2"),
+                                            ("https://api.example.com", "https://api.example.com")])
+def test_junit_target_is_the_base_url_as_configured_without_credentials(url, shown):
+    summary = summary_of()
+    summary["metadata"]["target_url"] = url
+    properties = {p.get("name"): p.get("value") for p in ET.fromstring(junit_xml(summary)).find("testsuite/properties")}
+    assert properties["target"] == shown
+
+
 def test_junit_marks_should_warnings_and_info_notes_and_lists_their_findings():
     found = cases(junit_xml(summary_of()))
     warning = found["TIM-003"]
