@@ -182,6 +182,12 @@ def _cmd_report_compare(args: argparse.Namespace) -> int:
     return compare_command(args.old, args.new, args.format, args.html)
 
 
+def _cmd_report_verify(args: argparse.Namespace) -> int:
+    from conformance.report.verify import verify_command
+
+    return verify_command(args.report_dir, args.spec, sys.stdout)
+
+
 def _count_or_file(value: str) -> int | str:
     """`--sessions`: a number of sessions, or the path of a file of payloads."""
     return int(value) if value.lstrip("-").isdigit() else value
@@ -345,6 +351,16 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--html", metavar="FILE", help="also write a page with the changed sessions' timelines "
                          "side by side")
     compare.set_defaults(handler=_cmd_report_compare)
+    verify = report_commands.add_parser(
+        "verify", help="check that a report folder's files belong together and to the spec it names",
+        description="Recompute the SHA-256 of DIR/summary.json and compare it with the one summary.md, report.html "
+                    "and junit.xml name; recompute the spec's SHA-256 (summary.json's metadata.spec.sha256) from "
+                    "--spec FILE, or from the spec file summary.json names when it is here. One line per check.",
+        epilog="Exit codes: 0 every hash matches, 1 a mismatch, 2 bad usage or an unreadable folder or file.")
+    verify.add_argument("report_dir", metavar="DIR", help="report folder of a `run` or a `check`")
+    verify.add_argument("--spec", metavar="FILE", help="the spec to hash (default: the file summary.json names, "
+                        "if it is here; otherwise the spec is left unchecked)")
+    verify.set_defaults(handler=_cmd_report_verify)
     return parser
 
 

@@ -24,8 +24,8 @@ from conformance.live.runner import DEFAULT_WORKERS, EXIT_INTERRUPTED, LiveRun, 
 from conformance.live.target import TargetConfig, config_from_mapping, load_target
 from conformance.report.baseline import BaselineDays, baseline_to_apply
 from conformance.report.markdown import github_annotations
-from conformance.report.summary import JUNIT, SUMMARY, ReportFolder, command_line
-from conformance.report.writers import write_baseline
+from conformance.report.summary import SUMMARY, ReportFolder, command_line
+from conformance.report.writers import ALL, write_baseline
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def run(request: RunRequest) -> int:
         context: contextlib.AbstractContextManager[TargetConfig] = contextlib.nullcontext(target)
     else:
         context = _reference_target(request.seed, request.faults, contract.token_url)
-    folder = ReportFolder.create(request.report_dir).started()
+    folder = ReportFolder.create(request.report_dir).started(ALL)
     options = replace(options, reports=ReportOptions(folder.path, command_line(request.argv or ["run"]), page=True))
     os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(_cache_dir() / "hypothesis"))
     try:
@@ -138,7 +138,7 @@ def _pytest_session(request: RunRequest, context: contextlib.AbstractContextMana
         # the caller's pytest config stays out, and so does pytest's console: `run` prints its own
         args = [str(bundled_cases_dir()), "-p", "no:cacheprovider", "-p", "no:terminal", "--assert=plain",
                 "-c", os.devnull, "--rootdir", str(Path.cwd())]
-        args += ["--junitxml", str(folder.file(JUNIT)), *request.extra_pytest_args]
+        args += [*request.extra_pytest_args]  # junit.xml is the report plugin's, as every other report
         handover = _Handover(LiveRun(target, contract, options))
         with _without_pytest_environment():
             return int(pytest.main(args, plugins=[handover])), handover

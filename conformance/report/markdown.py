@@ -16,7 +16,7 @@ from typing import Any
 from conformance.contract.clipping import clip
 from conformance.report.baseline import account_lines
 from conformance.report.redaction import Redactor
-from conformance.report.summary import every_check, trouble_line, write_report_file
+from conformance.report.summary import SEAL_LABEL, every_check, trouble_line, write_report_file
 
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 LINE_LIMIT = 300  # characters of a finding's message in a summary line or an annotation
@@ -57,8 +57,9 @@ def _accepted_count(check: dict[str, Any]) -> str:
     return f"{total} finding(s)"
 
 
-def render(summary: dict[str, Any]) -> str:
-    """summary.md: verdict, counts, failing checks one line each, accepted ones, the baseline, reproduction."""
+def render(summary: dict[str, Any], summary_sha256: str = "") -> str:
+    """summary.md: verdict, counts, the SHA-256 of summary.json (near the top: a cut never loses it), failing
+    checks one line each, accepted ones, the baseline, reproduction."""
     meta = summary.get("metadata", {})
     counts = summary.get("counts", {})
     by_status = ", ".join(f"{n} {status}" for status, n in counts.get("checks", {}).items() if n)
@@ -71,6 +72,7 @@ def render(summary: dict[str, Any]) -> str:
     about += [f"profile {meta['profile']}, seed {meta['seed']}"] if "profile" in meta else []
     about += [f"strict {'yes' if meta.get('strict') else 'no'}"]
     lines += [_md(" · ".join(about)), "", f"Checks: {by_status or 'none'}; findings: {by_level or 'none'}"]
+    lines += ["", f"{SEAL_LABEL} `{summary_sha256}`"] if summary_sha256 else []
     if trouble_line(summary):
         lines += ["", _md(trouble_line(summary)[0].upper() + trouble_line(summary)[1:])]
     if meta.get("target_error"):
@@ -114,9 +116,9 @@ def _capped(text: str) -> str:
     return f"{head}\n\n... summary.md cut at {SUMMARY_BYTES // 1024} KiB: the rest is {_MORE}\n"
 
 
-def write_markdown(path: Path, summary: dict[str, Any], redactor: Redactor) -> None:
+def write_markdown(path: Path, summary: dict[str, Any], redactor: Redactor, summary_sha256: str = "") -> None:
     """summary.md at `path`, and appended to $GITHUB_STEP_SUMMARY when that is set."""
-    text = _capped(redactor.text(render(summary)))
+    text = _capped(redactor.text(render(summary, summary_sha256)))
     write_report_file(path, text)
     step_summary = os.environ.get(STEP_SUMMARY)
     if step_summary:

@@ -55,6 +55,7 @@ URL_LIMIT = 500
 CURL_LIMIT = 800
 HEADERS_KEPT = 16
 HEADER_LIMIT = 160
+SEAL_LABEL = "summary.json SHA-256:"  # how summary.md and report.html name the summary.json they were written with
 RUNNING = "running"  # the verdict of a summary.json whose run has not finished (or was killed)
 EXIT_VERDICTS = {0: "conformant", 1: "non-conformant", 2: "incomplete", 3: "target could not be tested", 130: "interrupted"}
 
@@ -115,13 +116,14 @@ class ReportFolder:
     def file(self, name: str) -> Path:
         return self.path / name
 
-    def started(self) -> ReportFolder:
-        """No earlier run's verdict stays in a reused folder: its reports go, and summary.json says "running"
-        until this run replaces it (a run killed before that leaves "running", never an old "conformant").
-        Raises UsageError if the folder cannot be written."""
+    def started(self, reports: Iterable[str] = ()) -> ReportFolder:
+        """No earlier run's verdict stays in a reused folder: its `reports` go (the writers' names), and
+        summary.json says "running" until this run replaces it (a run killed before that leaves "running", never
+        an old "conformant"). Raises UsageError if the folder cannot be written."""
         try:
-            for name in (HTML, JUNIT, MARKDOWN):
-                self.file(name).unlink(missing_ok=True)
+            for name in reports:
+                if name != SUMMARY:
+                    self.file(name).unlink(missing_ok=True)
             self._mark(RUNNING, None)
         except OSError as exc:
             raise UsageError(f"cannot write into report folder {self.path}: {exc.strerror or exc}") from None
@@ -163,6 +165,18 @@ class ReportFolder:
 def command_line(argv: Sequence[str]) -> str:
     """The `hems-conformance` command with these arguments, quoted for a POSIX shell."""
     return shlex.join(["hems-conformance", *argv])
+
+
+def portable_path(path: str) -> str:
+    """A local path as a report may name it: relative paths as given, an absolute one relative to the current
+    directory (a CI job's checkout) when it lies below it, else by its name alone (an installation's location
+    is no business of the report's reader)."""
+    local = Path(path)
+    if not local.is_absolute():
+        return path
+    with contextlib.suppress(ValueError, OSError):
+        return local.relative_to(Path.cwd()).as_posix()
+    return local.name
 
 
 def first_request(finding: dict[str, Any]) -> dict[str, Any]:

@@ -467,7 +467,8 @@ def test_a_run_without_a_verdict_says_why_once_on_one_line(tmp_path, capsys, fau
         exit_code, output = run_cli(capsys, "--config", str(config))
     assert exit_code == code
     assert re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", output).splitlines() == [
-        "hems-conformance: reports in reports-under-test/ (summary.json, report.html, junit.xml, summary.md)", verdict]
+        "hems-conformance: reports in reports-under-test/ (summary.json, report.html, junit.xml, summary.md, "
+        "gl-code-quality-report.json)", verdict]
 
 
 def partner_file(tmp_path, *, break_counter: bool = False) -> tuple[Path, list[dict]]:

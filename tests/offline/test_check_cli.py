@@ -23,7 +23,8 @@ from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.judge import Judge
 
 SUMMARY = re.compile(r"^(\d+) payload\(s\) judged, (\d+) failing \((.*)\)(, \d+ input error\(s\))?: (.+)$")
-REPORT_LINE = re.compile(r"hems-conformance: reports in reports/[0-9TZ-]+/ \(summary\.json, report\.html, junit\.xml, summary\.md\)\n")
+REPORT_LINE = re.compile(r"hems-conformance: reports in reports/[0-9TZ-]+/ \(summary\.json, report\.html, junit\.xml, summary\.md, "
+                         r"gl-code-quality-report\.json\)\n")
 
 
 @pytest.fixture(autouse=True)
