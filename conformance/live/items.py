@@ -15,6 +15,8 @@ import pytest
 from conformance.contract.levels import Level
 from conformance.errors import TargetError, UsageError
 from conformance.live.discovery import discover
+from conformance.live.fuzzing import generate_before_procedures
+from conformance.live.procedures import fuzz
 from conformance.live.registry import LiveCheck, load_check_file
 from conformance.live.runner import EXIT_INTERRUPTED, LiveRun
 from conformance.report.records import CheckRecord, Status
@@ -137,6 +139,9 @@ class CheckItem(_HemsItem):
             whose = self.name
             try:
                 run.preflight(discover)
+                if any(isinstance(item, CheckItem) and item.check and item.check.procedure is fuzz
+                       for item in self.session.items):
+                    generate_before_procedures(run)
                 run.run_procedures([(item.name, functools.partial(item.check.procedure, run, item.check.case))
                                     for item in self.session.items
                                     if isinstance(item, CheckItem) and item.check and item.check.procedure])
@@ -147,7 +152,7 @@ class CheckItem(_HemsItem):
             except (TargetError, UsageError) as exc:
                 run.halt(exc)
             except Exception as exc:  # a suite bug or an answer it cannot handle: no verdict, and no traceback
-                run.halt(TargetError(f"{whose} stopped on {type(exc).__name__}: {exc}"))
+                run.halt(TargetError(f"{whose} stopped on {_cause(exc)}"))
         if run.halted:
             pytest.skip(f"not judged: {verdict_line(run)}")
         if self.stage == "catalogue":
@@ -189,3 +194,11 @@ def _describe(record: CheckRecord) -> str:
         lines.append(f"  {finding.level.value}{where}: {finding.message}{request}")
         lines += [f"    also {line}" for line in evidence.also]
     return "\n".join(lines)
+
+
+def _cause(exc: BaseException) -> str:
+    """An unexpected error in one line, naming what lies under a group (Hypothesis's FlakyFailure wraps the error
+    its first attempt met): the line a user reports is the one that says what went wrong."""
+    line = f"{type(exc).__name__}: {exc}"
+    inner = exc.exceptions[0] if isinstance(exc, BaseExceptionGroup) and exc.exceptions else None
+    return f"{line}; first: {_cause(inner)}" if inner is not None else line
