@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from browser_support import browse, chromium, page_requests, png_pixels, ppm_ink
+from browser_support import browse, measure, page_requests, pdf_pages, png_pixels, poppler, ppm_ink
 
 from conformance.cli import main
 from conformance.contract.judge import Judge
@@ -24,6 +24,7 @@ from conformance.contract.payload_cases import PAYLOAD_CASES
 from conformance.reference.dataset import build_fleet
 from conformance.reference.faults import Faults
 from conformance.reference.server import Deployment, start_in_thread, write_target_config
+from conformance.report.html import status_words
 from conformance.report.timeline import FULL_SESSIONS, outcome_key
 
 FAULTS = ("counters-off-by-one", "amps-out-of-range", "command-before-decision")
@@ -42,14 +43,6 @@ def predicted(faults: tuple[str, ...]) -> tuple[int, dict[int, set[str]]]:
     outcomes = {outcome_key(payload) for sid, payload in served(faults).items() if not found[sid]}
     with_findings = {sid: ids for sid, ids in found.items() if ids}
     return min(len(with_findings), FULL_SESSIONS) + len(outcomes), with_findings
-
-
-def pdftoppm() -> str:
-    found = shutil.which("pdftoppm")
-    if found is None:
-        chromium()  # the same rule: a failure in CI, a skip elsewhere
-        pytest.skip("pdftoppm is not installed (apt-get install poppler-utils; .ci/run does it)")
-    return found
 
 
 @contextlib.contextmanager
@@ -124,16 +117,43 @@ def test_a_page_that_fetches_something_is_caught(tmp_path):
     assert page_requests(tmp_path / "net.json") == ["https://example.invalid/x.png"]
 
 
-def test_the_report_prints_to_pdf_with_a_page_per_session_none_blank(ran, tmp_path):
+def test_the_report_fits_a_1280_px_window_without_scrolling_sideways(ran, tmp_path):
+    """The catalogue's columns, long evidence URLs and reproductions wrap: nothing reaches past the window."""
+    _, folder = ran
+    width = measure(folder / "report.html", tmp_path / "profile", 1280)
+    assert width["scrollWidth"] <= width["innerWidth"] == 1280 and width["wider"] == [], width
+
+
+MIN_PAGE_TEXT = 200  # characters of text on every printed page but the last: a page of timelines holds about 1300,
+# a page of the table or the evidence 4000 and more; a page forced by a break before a lone heading or one small
+# timeline holds fewer than 200. The last page holds the end of the report, however little is left.
+
+
+def test_the_report_prints_on_a4_with_no_nearly_blank_page_and_every_check_with_its_status(ran, tmp_path):
     faults, folder = ran
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     pdf = tmp_path / "report.pdf"
     browse(folder / "report.html", tmp_path / "profile", f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
-    subprocess.run([pdftoppm(), "-r", "20", str(pdf), str(tmp_path / "page")], check=True, timeout=120)
-    pages = sorted(tmp_path.glob("page-*.ppm"))
-    full = json.loads((folder / "summary.json").read_text(encoding="utf-8"))["sessions"]["full"]
-    assert len(pages) >= len(full) + 2  # the banner's page, one per session with findings, the good ones
-    inks = [ppm_ink(page.read_bytes()) for page in pages]
-    assert min(inks) > 0.002, inks
+    texts = pdf_pages(pdf)
+    filled = [len("".join(text.split())) for text in texts]
+    assert min(filled[:-1], default=MIN_PAGE_TEXT) >= MIN_PAGE_TEXT and filled[-1] > 0, filled
+    subprocess.run([poppler("pdftoppm"), "-r", "20", str(pdf), str(tmp_path / "page")], check=True, timeout=120)
+    inks = [ppm_ink(page.read_bytes()) for page in sorted(tmp_path.glob("page-*.ppm"))]
+    assert len(inks) == len(texts) and min(inks) > 0.002, inks
+    sessions = summary["sessions"]["full"] + summary["sessions"]["by_outcome"]
+    assert max(text.count(" decision(s), ") for text in texts) >= min(2, len(sessions))  # timelines share pages
+    text = "\f".join(texts)
+    table = text[text.index("\nCatalogue\n"):]
+    assert " ".join(table[:300].split()).startswith("Catalogue ID Level Basis Statement Spec citation Status "
+                                                    "Responses judged Proof it can fail")
+    at = 0
+    for check in summary["checks"]:  # every row on paper, its status and proof cells too, in the table's order
+        row = "\n" + " ".join(part for part in (check["id"], check["level"], check["basis"]) if part) + " "
+        at = table.index(row, at)
+        after = [table.find(f"\n{c['id']} {c['level']} ", at + 1) for c in summary["checks"] if c["id"] != check["id"]]
+        cells = " ".join(table[at:min([n for n in after if n > at] or [len(table)])].split())
+        assert status_words(check["status"]) in cells and f" {check['judged']} " in cells, (check["id"], cells)
+        assert "cases " in cells or "serve --fault " in cells, (check["id"], cells)
 
 
 def test_checks_the_sessions_never_exercise_are_not_exercised_not_passed(tmp_path, capsys):
