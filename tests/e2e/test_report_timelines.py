@@ -184,7 +184,7 @@ def test_checks_the_sessions_never_exercise_are_not_exercised_not_passed(tmp_pat
             "phase_switch_ineffective") in output
     html = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
     assert "not exercised: needs a command whose outcome is phase_switch_ineffective" in html
-    assert f"{len(idle)} not_exercised" in html  # in the banner's counts (summary.json's keys)
+    assert f"{len(idle)} not exercised" in html  # in the banner's counts, in words
 
 
 def test_check_reports_draw_the_same_pictures(tmp_path):

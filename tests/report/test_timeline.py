@@ -94,3 +94,68 @@ def test_pinning_a_cross_check_finding_draws_the_session_however_it_was_seen_bef
     assert [f["id"] for f in session["findings"]] == ["XEP-001", "XEP-001"] and session["findings_total"] == 2
     sample.pin("/s/2", "session 2", payload, [finding])
     assert len(sample.to_dict()["full"]) == 2
+
+
+def in_offset(payload: dict, offset: str, shift_s: float = 0.0) -> dict:
+    """The payload with every time written in another UTC offset (the same instants, `shift_s` later), with
+    milliseconds."""
+    from datetime import datetime, timedelta
+
+    zone = datetime.fromisoformat(f"2026-01-01T00:00:00{offset}").tzinfo
+
+    def moved(value: str | None) -> str | None:
+        if value is None:
+            return None
+        moment = datetime.fromisoformat(value).astimezone(zone) + timedelta(seconds=shift_s)
+        return moment.isoformat(timespec="milliseconds")
+
+    out = json.loads(json.dumps(payload))
+    out["session"]["started_at"], out["session"]["ended_at"] = (moved(out["session"]["started_at"]),
+                                                                moved(out["session"]["ended_at"]))
+    for row in out["decisions"] + out["commands"]:
+        row["time"] = moved(row["time"])
+    return out
+
+
+def ticks(svg: str) -> list[str]:
+    return re.findall(r'text-anchor="middle" fill="#444">([^<]+)</text>', svg)
+
+
+def test_timelines_are_drawn_in_utc_whatever_the_payload_offset():
+    """A session starting 08:02:11.250+01:00 is drawn at 07:02:11.250 UTC: ticks on round UTC minutes, the
+    same for the same instants written in +05:30 or -04:00, and the start said in UTC and in the payload's clock."""
+    payload = base()  # 09:30:00Z to 09:42:05Z
+    shift = -(2 * 3600 + 27 * 60 + 48.75)  # starts 07:02:11.250Z
+    drawn = {offset: timeline_svg(session_data("k", "s", in_offset(payload, offset, shift), []))
+             for offset in ("+00:00", "+01:00", "+05:30", "-04:00")}
+    assert in_offset(payload, "+01:00", shift)["session"]["started_at"] == "2026-06-14T08:02:11.250+01:00"
+    assert len({svg for svg in drawn.values()}) == 1  # the same instants, the same picture
+    labels = ticks(drawn["+01:00"])
+    assert labels[0] == "07:04" and labels[-1] == "07:14" and "08:04" not in labels, labels
+    assert '>UTC</text>' in drawn["+01:00"]
+    page = timelines_html({"full": [session_data("k", "s", in_offset(payload, offset, shift), [])
+                                    for offset in ("+01:00", "+05:30", "-04:00", "+00:00")]})
+    assert "started 2026-06-14 07:02:11.250 UTC (2026-06-14T08:02:11+01:00 in the payload)" in page
+    assert "started 2026-06-14 07:02:11.250 UTC (2026-06-14T12:32:11+05:30 in the payload)" in page
+    assert "started 2026-06-14 07:02:11.250 UTC (2026-06-14T03:02:11-04:00 in the payload)" in page
+    assert "started 2026-06-14 07:02:11.250 UTC," in page or "started 2026-06-14 07:02:11.250 UTC<" in page
+
+
+def test_a_start_without_an_offset_is_drawn_in_seconds_from_the_start_never_labelled_utc():
+    payload = base()
+    payload["session"]["started_at"] = "2026-06-14T09:30:00"  # SCH-002's finding: no offset to tell UTC by
+    svg = timeline_svg(session_data("k", "s", payload, []))
+    assert ">UTC<" not in svg and ">from start<" in svg and ticks(svg)[0] == "+0 s"
+    assert "no UTC offset" in timelines_html({"full": [session_data("k", "s", payload, [])]})
+
+
+def test_labels_are_words_where_a_phrase_is_meant():
+    payload = base("ongoing")  # its third command has no observed current; its start decision no target
+    start = next(d for d in payload["decisions"] if d["decision"] == "start")
+    start["target_w"], start["steering_command_id"], start["dispatched"] = None, None, False
+    data = session_data("k", "s", payload, [])
+    svg, page = timeline_svg(data), timelines_html({"by_outcome": [data]})
+    assert "ongoing, no outcome yet" in page and "null" not in svg and "None" not in svg
+    assert "no current observed" in svg and "target none, phases" in svg and "not dispatched, command none" in svg
+    from conformance.report.timeline import coverage_html
+    assert "none (null): 4" in coverage_html({"sessions by outcome": {"null": 4, "no_surplus": 1}})
