@@ -71,49 +71,96 @@ def session_data(key: str, label: str, payload: dict[str, Any], findings: list[d
             "findings_total": len(findings), "findings": findings[:PINS_KEPT]}
 
 
+LEAKS_KEPT = 5  # paths not its own a session was also served under, named per session
+
+
+def session_identity(payload: dict[str, Any]) -> str:
+    """What tells one session from another whatever path it was read under (its own, `current`, another user's):
+    its id and its start instant (ids may be numbered per wallbox)."""
+    session = payload["session"]
+    begun = instant(session.get("started_at"))
+    return repr((session.get("id"), begun if begun is not None else session.get("started_at")))
+
+
 class SessionSample:
     """The sessions a report draws, bounded: the first FULL_SESSIONS with findings, and for the rest the first
-    session of each outcome (what a good session looks like). Thread-safe. With `once`, a key seen before is
-    skipped (a live run reads a session many times); without, memory stays flat however many payloads pass."""
+    session of each outcome (what a good session looks like). Thread-safe. With `once` (a live run reads a
+    session many times, under several paths), each session counts and is drawn once, known by its identity
+    (`session_identity`): a read under a path not its own (`own=False`: a leak, OBJ-003's moved paths) is named
+    on its drawing, never drawn as another session. Without `once`, memory stays flat however many payloads pass."""
 
     def __init__(self, *, once: bool) -> None:
         self.with_findings: list[dict[str, Any]] = []
         self.by_outcome: dict[str, dict[str, Any]] = {}
         self.sessions_with_findings = 0
-        self._seen: set[Hashable] | None = set() if once else None
+        self._seen: dict[Hashable, dict[str, Any] | None] | None = {} if once else None  # identity: its drawing
+        self._found: set[Hashable] = set()  # with `once`: the identities counted with findings
+        self._leaks: dict[Hashable, list[str]] = {}  # with `once`: identity: the paths not its own it was served at
         self._lock = threading.Lock()
 
-    def add(self, key: str, label: str, payload: dict[str, Any], findings: list[Finding]) -> None:
+    def add(self, key: str, label: str, payload: dict[str, Any], findings: list[Finding], *, own: bool = True) -> None:
+        """A session read under `key` (its path or label); `own`: whether that is the session's own path."""
         with self._lock:
+            identity = session_identity(payload) if self._seen is not None else None
+            if not own and self._seen is not None:
+                self._leaked(identity, key)
+                return
             if self._seen is not None:
-                if key in self._seen:
+                if identity in self._seen:
                     return
-                self._seen.add(key)
+                self._seen[identity] = None
             if findings:
                 self.sessions_with_findings += 1
+                self._found.add(identity)
                 if len(self.with_findings) < FULL_SESSIONS:
-                    self.with_findings.append(session_data(key, label, payload, [finding_entry(f) for f in findings]))
+                    self.with_findings.append(
+                        self._draw(identity, session_data(key, label, payload, [finding_entry(f) for f in findings])))
             elif outcome_key(payload) not in self.by_outcome:
-                self.by_outcome[outcome_key(payload)] = session_data(key, label, payload, [])
+                self.by_outcome[outcome_key(payload)] = self._draw(identity, session_data(key, label, payload, []))
+
+    def _draw(self, identity: Hashable, data: dict[str, Any]) -> dict[str, Any]:
+        """`data` as the drawing of this session, with the paths not its own it was served under so far."""
+        if self._seen is not None:
+            self._seen[identity] = data
+            if self._leaks.get(identity):
+                data["also_served_under"] = self._leaks[identity]
+        return data
+
+    def _drawn(self, identity: Hashable) -> dict[str, Any]:
+        drawn = self._seen.get(identity) if self._seen is not None else None
+        return drawn if drawn is not None else {}
+
+    def _leaked(self, identity: Hashable, path: str) -> None:
+        paths = self._leaks.setdefault(identity, [])
+        if path not in paths and len(paths) < LEAKS_KEPT:
+            paths.append(path)
+        drawn = self._seen.get(identity) if self._seen is not None else None
+        if drawn is not None:
+            drawn["also_served_under"] = paths
 
     def pin(self, key: str, label: str, payload: dict[str, Any], findings: list[Finding]) -> None:
-        """Findings of another check about a session (the cross-endpoint and sibling checks): drawn with the session,
-        whether it was drawn before (without them, or with its own) or not yet seen."""
+        """Findings of another check about a session (the cross-endpoint and sibling checks, read at the list or
+        `current` route): drawn with the session, whether it was drawn before (without them, or with its own) or
+        not yet seen; counted once."""
         if not findings:
             return
         entries = [finding_entry(f) for f in findings]
         with self._lock:
-            drawn = next((s for s in self.with_findings if s["key"] == key), None)
+            identity = session_identity(payload)
+            drawn = next((s for s in self.with_findings if s is self._drawn(identity) or s["key"] == key), None)
             if drawn is not None:
                 drawn["findings_total"] += len(entries)
                 drawn["findings"] = (drawn["findings"] + entries)[:PINS_KEPT]
                 return
-            self.by_outcome = {k: s for k, s in self.by_outcome.items() if s["key"] != key}
+            self.by_outcome = {k: s for k, s in self.by_outcome.items()
+                               if s["key"] != key and s is not self._drawn(identity)}
             if self._seen is not None:
-                self._seen.add(key)
-            self.sessions_with_findings += 1
+                self._seen.setdefault(identity, None)
+            if identity not in self._found:
+                self._found.add(identity)
+                self.sessions_with_findings += 1
             if len(self.with_findings) < FULL_SESSIONS:
-                self.with_findings.append(session_data(key, label, payload, entries))
+                self.with_findings.append(self._draw(identity, session_data(key, label, payload, entries)))
 
     def merge(self, later: SessionSample) -> SessionSample:
         """This sample followed by `later`'s (a later part of a run, without `once`), in place: the same sample

@@ -235,3 +235,21 @@ def test_compare_draws_the_changed_sessions_side_by_side(runs, tmp_path, capsys)
         assert old in ("no findings", "not drawn")
         assert new in (", ".join(sorted(with_findings.get(session_id, ()))) or "no findings", "not drawn"), line
     assert set(svgs(html)) == {line.split(" ")[2].rstrip(":") for line in changed}
+
+
+def test_a_session_leaked_under_other_paths_is_counted_and_drawn_once_and_marked_as_a_leak(runs):
+    """path-parents-unchecked serves each session under another user's or wallbox's path too (OBJ-003): those
+    reads are the same sessions, named on their drawings as leaks, never counted or drawn again."""
+    folder = runs(("path-parents-unchecked", "counters-off-by-one"))
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    judged = summary["metadata"]["sessions"]
+    assert sum(summary["coverage"]["sessions by outcome"].values()) == len(judged)
+    drawn = summary["sessions"]["full"] + summary["sessions"]["by_outcome"]
+    assert len({s["session_id"] for s in drawn}) == len(drawn)
+    own = {f"/api/partners/v2.0/org/{s['org_id']}/users/{s['user_id']}/wallboxes/{s['wallbox_id']}/hems-sessions/"
+           f"{s['session_id']}" for s in judged}
+    assert {s["key"] for s in drawn} <= own
+    leaked = [s for s in drawn if s.get("also_served_under")]
+    assert leaked and all(path not in own for s in leaked for path in s["also_served_under"])
+    assert summary["sessions"]["sessions_with_findings"] <= len(judged)
+    assert "not its own (a leak)" in (folder / "report.html").read_text(encoding="utf-8")

@@ -67,13 +67,40 @@ def test_hundreds_of_decisions_stay_legible_and_small():
 def test_the_sample_is_bounded_and_reads_a_session_once():
     sample = SessionSample(once=True)
     for n in range(FULL_SESSIONS + 5):
-        sample.add(f"s{n:02}", f"s{n}", base(), [finding("CNT-002", "/session/commands_applied")])
-        sample.add(f"s{n:02}", f"s{n}", base(), [finding("CNT-002", "/session/commands_applied")])
-    sample.add("good", "good", base("ongoing"), [])
-    sample.add("better", "better", base("ongoing"), [])
+        payload = base()
+        payload["session"]["id"] = n
+        sample.add(f"s{n:02}", f"s{n}", payload, [finding("CNT-002", "/session/commands_applied")])
+        sample.add(f"s{n:02}", f"s{n}", payload, [finding("CNT-002", "/session/commands_applied")])
+    good, better = base("ongoing"), base("ongoing")
+    better["session"]["id"] += 1
+    sample.add("good", "good", good, [])
+    sample.add("better", "better", better, [])
     drawn = sample.to_dict()
     assert drawn["sessions_with_findings"] == FULL_SESSIONS + 5 and len(drawn["full"]) == FULL_SESSIONS
     assert [s["key"] for s in drawn["by_outcome"]] == ["good"] and drawn["by_outcome"][0]["outcome"] == "ongoing"
+
+
+def test_a_session_read_under_other_paths_counts_and_is_drawn_once_its_leaks_named():
+    """The same session read under its own path, at `current` (pinned) and under another user's path (a leak,
+    OBJ-003): one session with findings, one drawing, the leak named on it in words."""
+    from conformance.contract.findings import Finding
+
+    own, moved, current = "/org/o/users/u/wallboxes/w/hems-sessions/7", "/org/o/users/v/wallboxes/w/hems-sessions/7", \
+        "/org/o/users/u/wallboxes/w/hems-sessions/current"
+    for order in ((moved, own), (own, moved)):
+        sample = SessionSample(once=True)
+        for path in order:
+            sample.add(path, f"session 7 ({path})", base(), [finding("CNT-002", "/session/commands_applied")],
+                       own=path == own)
+        sample.pin(current, "session 7 (current)", base(), [Finding("/session/id", "differs", 1, 2, "XEP-003")])
+        drawn = sample.to_dict()
+        [session] = drawn["full"]
+        assert drawn["sessions_with_findings"] == 1 and drawn["by_outcome"] == []
+        assert session["key"] == own and session["also_served_under"] == [moved]
+        assert [f["id"] for f in session["findings"]] == ["CNT-002", "XEP-003"]
+        page = timelines_html(drawn)
+        assert "1 session(s) with findings" in page and page.count("<svg") == 1
+        assert f"Also served under 1 path(s) not its own (a leak): <code>{moved}</code>" in page
 
 
 def test_pinning_a_cross_check_finding_draws_the_session_however_it_was_seen_before():
@@ -92,7 +119,9 @@ def test_pinning_a_cross_check_finding_draws_the_session_however_it_was_seen_bef
     assert drawn["by_outcome"] == [] and drawn["sessions_with_findings"] == 1
     [session] = drawn["full"]
     assert [f["id"] for f in session["findings"]] == ["XEP-001", "XEP-001"] and session["findings_total"] == 2
-    sample.pin("/s/2", "session 2", payload, [finding])
+    sample.pin("/s/1/current", "session 1 (current)", payload, [finding])  # the same session at another route
+    assert len(sample.to_dict()["full"]) == 1 and sample.to_dict()["sessions_with_findings"] == 1
+    sample.pin("/s/2", "session 2", build_fleet(0).sessions[1].payload, [finding])
     assert len(sample.to_dict()["full"]) == 2
 
 
