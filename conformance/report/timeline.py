@@ -71,6 +71,8 @@ def session_data(key: str, label: str, payload: dict[str, Any], findings: list[d
             "findings_total": len(findings), "findings": findings[:PINS_KEPT]}
 
 
+CLEAN_KEPT = 2 * FULL_SESSIONS  # sessions without findings kept besides one per outcome: `report compare` draws a
+# session another run found at fault and this one fixed from them (the report page does not draw them)
 LEAKS_KEPT = 5  # paths not its own a session was also served under, named per session
 
 
@@ -92,6 +94,7 @@ class SessionSample:
     def __init__(self, *, once: bool) -> None:
         self.with_findings: list[dict[str, Any]] = []
         self.by_outcome: dict[str, dict[str, Any]] = {}
+        self.clean: list[dict[str, Any]] = []  # the next CLEAN_KEPT sessions without findings, for `report compare`
         self.sessions_with_findings = 0
         self._seen: dict[Hashable, dict[str, Any] | None] | None = {} if once else None  # identity: its drawing
         self._found: set[Hashable] = set()  # with `once`: the identities counted with findings
@@ -117,6 +120,8 @@ class SessionSample:
                         self._draw(identity, session_data(key, label, payload, [finding_entry(f) for f in findings])))
             elif outcome_key(payload) not in self.by_outcome:
                 self.by_outcome[outcome_key(payload)] = self._draw(identity, session_data(key, label, payload, []))
+            elif len(self.clean) < CLEAN_KEPT:
+                self.clean.append(self._draw(identity, session_data(key, label, payload, [])))
 
     def _draw(self, identity: Hashable, data: dict[str, Any]) -> dict[str, Any]:
         """`data` as the drawing of this session, with the paths not its own it was served under so far."""
@@ -154,6 +159,7 @@ class SessionSample:
                 return
             self.by_outcome = {k: s for k, s in self.by_outcome.items()
                                if s["key"] != key and s is not self._drawn(identity)}
+            self.clean = [s for s in self.clean if s["key"] != key and s is not self._drawn(identity)]
             if self._seen is not None:
                 self._seen.setdefault(identity, None)
             if identity not in self._found:
@@ -169,7 +175,9 @@ class SessionSample:
             self.sessions_with_findings += later.sessions_with_findings
             self.with_findings.extend(later.with_findings[:FULL_SESSIONS - len(self.with_findings)])
             for outcome, session in later.by_outcome.items():
-                self.by_outcome.setdefault(outcome, session)
+                if self.by_outcome.setdefault(outcome, session) is not session and len(self.clean) < CLEAN_KEPT:
+                    self.clean.append(session)
+            self.clean.extend(later.clean[:CLEAN_KEPT - len(self.clean)])
         return self
 
     def __getstate__(self) -> dict[str, Any]:  # picklable (a worker sends its sample back): without the lock
@@ -182,7 +190,8 @@ class SessionSample:
         """What summary.json keeps: the drawn sessions in a stable order (by key, outcomes by name)."""
         return {"sessions_with_findings": self.sessions_with_findings,
                 "full": sorted(self.with_findings, key=lambda s: str(s["key"])),
-                "by_outcome": [self.by_outcome[k] for k in sorted(self.by_outcome)]}
+                "by_outcome": [self.by_outcome[k] for k in sorted(self.by_outcome)],
+                "clean": sorted(self.clean, key=lambda s: str(s["key"]))}
 
 
 # --- drawing ---

@@ -253,3 +253,18 @@ def test_a_session_leaked_under_other_paths_is_counted_and_drawn_once_and_marked
     assert leaked and all(path not in own for s in leaked for path in s["also_served_under"])
     assert summary["sessions"]["sessions_with_findings"] <= len(judged)
     assert "not its own (a leak)" in (folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_compare_draws_a_session_the_new_run_fixed_on_the_new_side(runs, tmp_path, capsys):
+    clean, folder = runs(()), runs(FAULTS)
+    page = tmp_path / "compare.html"
+    assert main(["report", "compare", str(folder), str(clean), "--html", str(page)]) == 0
+    fixed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("session changed: ")]
+    html = page.read_text(encoding="utf-8")
+    rows = re.findall(r'<tr class="hems-changed-session">.*?</tr><tr><td>(.*?)</td><td>(.*?)</td></tr>', html, re.S)
+    drawn_before = json.loads((folder / "summary.json").read_text(encoding="utf-8"))["sessions"]["full"]
+    assert len(rows) == len(fixed) >= len(drawn_before) > 0  # and those the old run found at fault but did not draw
+    assert all('<svg class="hems-timeline' in new for _, new in rows)
+    assert html.count("Not in this run") == len(rows) - len(drawn_before)  # on the old side only
+    assert sum('<svg class="hems-timeline' in old for old, _ in rows) == len(drawn_before)
+    assert all(line.endswith("-> no findings") for line in fixed), fixed
