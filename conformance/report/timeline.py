@@ -71,8 +71,9 @@ def session_data(key: str, label: str, payload: dict[str, Any], findings: list[d
             "findings_total": len(findings), "findings": findings[:PINS_KEPT]}
 
 
-CLEAN_KEPT = 2 * FULL_SESSIONS  # sessions without findings kept besides one per outcome: `report compare` draws a
-# session another run found at fault and this one fixed from them (the report page does not draw them)
+CLEAN_KEPT = 2 * FULL_SESSIONS  # sessions without findings kept besides one per outcome (those of the smallest keys,
+# so that any split of a run keeps the same): `report compare` draws a session another run found at fault and this
+# one fixed from them (the report page does not draw them)
 LEAKS_KEPT = 5  # paths not its own a session was also served under, named per session
 
 
@@ -94,7 +95,7 @@ class SessionSample:
     def __init__(self, *, once: bool) -> None:
         self.with_findings: list[dict[str, Any]] = []
         self.by_outcome: dict[str, dict[str, Any]] = {}
-        self.clean: list[dict[str, Any]] = []  # the next CLEAN_KEPT sessions without findings, for `report compare`
+        self.clean: list[dict[str, Any]] = []  # CLEAN_KEPT more sessions without findings, for `report compare`
         self.sessions_with_findings = 0
         self._seen: dict[Hashable, dict[str, Any] | None] | None = {} if once else None  # identity: its drawing
         self._found: set[Hashable] = set()  # with `once`: the identities counted with findings
@@ -120,8 +121,12 @@ class SessionSample:
                         self._draw(identity, session_data(key, label, payload, [finding_entry(f) for f in findings])))
             elif outcome_key(payload) not in self.by_outcome:
                 self.by_outcome[outcome_key(payload)] = self._draw(identity, session_data(key, label, payload, []))
-            elif len(self.clean) < CLEAN_KEPT:
-                self.clean.append(self._draw(identity, session_data(key, label, payload, [])))
+            elif len(self.clean) < CLEAN_KEPT or key < max(str(s["key"]) for s in self.clean):
+                self._keep_clean([self._draw(identity, session_data(key, label, payload, []))])
+
+    def _keep_clean(self, sessions: list[dict[str, Any]]) -> None:
+        """Add `sessions` to the clean ones and keep the CLEAN_KEPT of the smallest keys."""
+        self.clean = sorted([*self.clean, *sessions], key=lambda s: str(s["key"]))[:CLEAN_KEPT]
 
     def _draw(self, identity: Hashable, data: dict[str, Any]) -> dict[str, Any]:
         """`data` as the drawing of this session, with the paths not its own it was served under so far."""
@@ -174,10 +179,8 @@ class SessionSample:
         with self._lock:
             self.sessions_with_findings += later.sessions_with_findings
             self.with_findings.extend(later.with_findings[:FULL_SESSIONS - len(self.with_findings)])
-            for outcome, session in later.by_outcome.items():
-                if self.by_outcome.setdefault(outcome, session) is not session and len(self.clean) < CLEAN_KEPT:
-                    self.clean.append(session)
-            self.clean.extend(later.clean[:CLEAN_KEPT - len(self.clean)])
+            displaced = [s for outcome, s in later.by_outcome.items() if self.by_outcome.setdefault(outcome, s) is not s]
+            self._keep_clean([*displaced, *later.clean])
         return self
 
     def __getstate__(self) -> dict[str, Any]:  # picklable (a worker sends its sample back): without the lock

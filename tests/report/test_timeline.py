@@ -188,3 +188,24 @@ def test_labels_are_words_where_a_phrase_is_meant():
     assert "no current observed" in svg and "target none, phases" in svg and "not dispatched, command none" in svg
     from conformance.report.timeline import coverage_html
     assert "none (null): 4" in coverage_html({"sessions by outcome": {"null": 4, "no_surplus": 1}})
+
+
+def test_sessions_without_findings_are_kept_for_compare_the_same_whatever_the_order_or_split():
+    from conformance.report.timeline import CLEAN_KEPT
+
+    def sample(keys: list[int]) -> SessionSample:
+        out = SessionSample(once=False)
+        for n in keys:
+            payload = base()
+            payload["session"]["id"] = n
+            out.add(f"s{n:03}", f"s{n}", payload, [])
+        return out
+
+    keys = list(range(CLEAN_KEPT + 10))
+    whole = sample(keys).to_dict()
+    split = sample(keys[::-1][:15]).merge(sample(keys[::-1][15:])).to_dict()
+    assert len(whole["clean"]) == CLEAN_KEPT and len(whole["by_outcome"]) == 1
+    assert [s["key"] for s in whole["clean"]] == [f"s{n:03}" for n in keys[1:CLEAN_KEPT + 1]]
+    kept = {s["key"] for s in split["clean"] + split["by_outcome"]}
+    assert len(split["clean"]) == CLEAN_KEPT and kept <= {f"s{n:03}" for n in keys}
+    assert [s["key"] for s in split["clean"]] == sorted(kept - {split["by_outcome"][0]["key"]})[:CLEAN_KEPT]
