@@ -115,13 +115,23 @@ def attention_list(summary: dict[str, Any]) -> str:
     groups = []
     for status, heading in ATTENTION:
         items = "".join(f'<li><a href="#check-{escape(c["id"])}">{escape(c["id"])}</a> {escape(c["level"])}: '
-                        f'{escape(c["statement"])} <i>({escape(status_text(c))})</i></li>'
+                        f'{escape(c["statement"])} <i>— {escape(_why(c))}</i></li>'
                         for c in checks if c.get("status") == status)
         if items:
             count = sum(c.get("status") == status for c in checks)
             groups.append(f'<h3 id="hems-{status.replace("_", "-")}">{heading} ({count})</h3><ul>{items}</ul>')
     body = "".join(groups) or "<p>Every check passed or only noted information.</p>"
     return f'<div class="hems-attention" id="hems-attention"><h2>Checks to look at</h2>{body}</div>'
+
+
+def _why(check: dict[str, Any]) -> str:
+    """What a check of the list at the top needs or found, its status being the heading above it."""
+    if check["status"] == "skipped":
+        return str(check["skip_reason"])
+    if check["status"] == "not_exercised":
+        return f"needs {check['needs']}"
+    accepted = "".join(f"; accepted until {e['expires']}: {e['reason']}" for e in check.get("accepted_by", []))
+    return f"{check['findings_total']} finding(s){accepted}"
 
 
 def metadata_table(summary: dict[str, Any]) -> str:

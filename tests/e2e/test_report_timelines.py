@@ -25,6 +25,7 @@ from conformance.reference.dataset import build_fleet
 from conformance.reference.faults import Faults
 from conformance.reference.server import Deployment, start_in_thread, write_target_config
 from conformance.report.html import status_words
+from conformance.report.summary import every_check
 from conformance.report.timeline import FULL_SESSIONS, outcome_key
 
 FAULTS = ("counters-off-by-one", "amps-out-of-range", "command-before-decision")
@@ -268,3 +269,24 @@ def test_compare_draws_a_session_the_new_run_fixed_on_the_new_side(runs, tmp_pat
     assert html.count("Not in this run") == len(rows) - len(drawn_before)  # on the old side only
     assert sum('<svg class="hems-timeline' in old for old, _ in rows) == len(drawn_before)
     assert all(line.endswith("-> no findings") for line in fixed), fixed
+
+
+def test_the_report_reads_top_down_with_the_checks_to_look_at_linked_to_their_rows(ran):
+    """Banner, the list of failed / warned / not exercised / accepted / skipped checks, the catalogue, then the
+    sessions; each listed check links to its row, and only those checks are listed."""
+    _, folder = ran
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    order = [html.index(marker) for marker in ('id="hems-verdict"', 'id="hems-attention"', 'id="hems-catalogue"',
+                                               'id="hems-sessions"')]
+    assert order == sorted(order)
+    top = html[order[1]:order[2]]
+    listed = re.findall(r'<li><a href="#check-([^"]+)">', top)
+    wanted = [c["id"] for status in ("failed", "warning", "not_exercised", "accepted", "skipped")
+              for c in every_check(summary) if c["status"] == status]
+    assert listed == wanted and all(f'id="check-{check_id}"' in html for check_id in listed)
+    for check in summary["checks"]:
+        if check["status"] == "failed":
+            assert f'{check["findings_total"]} finding(s)</i>' in top
+    assert ("Failed (" in top) == any(c["status"] == "failed" for c in summary["checks"])
+    assert "Not exercised (" in top  # AUTH-005 and OBJ-005 in the bundled run: its tokens live long, no [discover]
