@@ -135,6 +135,8 @@ def test_the_report_prints_on_a4_with_no_nearly_blank_page_and_every_check_with_
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     pdf = tmp_path / "report.pdf"
     browse(folder / "report.html", tmp_path / "profile", f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    info = subprocess.run([poppler("pdfinfo"), str(pdf)], capture_output=True, text=True, check=True, timeout=60)
+    assert re.search(r"Page size: +[\d.]+ x [\d.]+ pts \(A4\)", info.stdout), info.stdout  # portrait: 595 x 842
     texts = pdf_pages(pdf)
     filled = [len("".join(text.split())) for text in texts]
     assert min(filled[:-1], default=MIN_PAGE_TEXT) >= MIN_PAGE_TEXT and filled[-1] > 0, filled
@@ -148,10 +150,11 @@ def test_the_report_prints_on_a4_with_no_nearly_blank_page_and_every_check_with_
     assert " ".join(table[:300].split()).startswith("Catalogue ID Level Basis Statement Spec citation Status "
                                                     "Responses judged Proof it can fail")
     at = 0
-    for check in summary["checks"]:  # every row on paper, its status and proof cells too, in the table's order
+    checks = every_check(summary)  # the catalogue's table, then the sibling routes' (if the run judged them)
+    for check in checks:  # every row on paper, its status and proof cells too, in the tables' order
         row = "\n" + " ".join(part for part in (check["id"], check["level"], check["basis"]) if part) + " "
         at = table.index(row, at)
-        after = [table.find(f"\n{c['id']} {c['level']} ", at + 1) for c in summary["checks"] if c["id"] != check["id"]]
+        after = [table.find(f"\n{c['id']} {c['level']} ", at + 1) for c in checks if c["id"] != check["id"]]
         cells = " ".join(table[at:min([n for n in after if n > at] or [len(table)])].split())
         assert status_words(check["status"]) in cells and f" {check['judged']} " in cells, (check["id"], cells)
         assert "cases " in cells or "serve --fault " in cells, (check["id"], cells)
