@@ -108,13 +108,15 @@ ATTENTION = (("failed", "Failed"), ("warning", "Warnings (SHOULD findings)"),
              ("accepted", "Accepted by the baseline"), ("skipped", "Skipped"))
 
 
-def attention_list(summary: dict[str, Any]) -> str:
-    """The checks to look at, grouped by status, each linked to its row: failed, warnings, not exercised,
-    accepted, skipped (a check that failed with some findings accepted stays under failed)."""
+def attention_list(summary: dict[str, Any], *, linked: bool = True) -> str:
+    """The checks to look at, grouped by status, each linked to its row (`linked`: pytest-html's rows have no
+    anchors): failed, warnings, not exercised, accepted, skipped (a check that failed with some findings
+    accepted stays under failed)."""
     checks = every_check(summary)
     groups = []
     for status, heading in ATTENTION:
-        items = "".join(f'<li><a href="#check-{escape(c["id"])}">{escape(c["id"])}</a> {escape(c["level"])}: '
+        items = "".join((f'<li><a href="#check-{escape(c["id"])}">{escape(c["id"])}</a> ' if linked else
+                         f'<li><b>{escape(c["id"])}</b> ') + f'{escape(c["level"])}: '
                         f'{escape(c["statement"])} <i>— {escape(_why(c))}</i></li>'
                         for c in checks if c.get("status") == status)
         if items:

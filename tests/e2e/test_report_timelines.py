@@ -272,6 +272,8 @@ def test_compare_draws_a_session_the_new_run_fixed_on_the_new_side(runs, tmp_pat
     assert html.count("Not in this run") == len(rows) - len(drawn_before)  # on the old side only
     assert sum('<svg class="hems-timeline' in old for old, _ in rows) == len(drawn_before)
     assert all(line.endswith("-> no findings") for line in fixed), fixed
+    width = measure(page, tmp_path / "profile", 1280)  # two timelines side by side still fit the window
+    assert width["scrollWidth"] <= width["innerWidth"] and width["wider"] == [], width
 
 
 def test_the_report_reads_top_down_with_the_checks_to_look_at_linked_to_their_rows(ran):
