@@ -15,7 +15,7 @@ import jsonschema
 from conformance.contract.clipping import printable
 from conformance.contract.levels import Level
 from conformance.errors import InputError
-from conformance.report.html import STYLE
+from conformance.report.html import STYLE, status_words
 from conformance.report.records import Status
 from conformance.report.summary import (
     RUNNING,
@@ -125,7 +125,7 @@ class Comparison:
     def lines(self) -> list[str]:
         out = [f"warning: {w}" for w in self.warnings]
         out.append(f"verdict: {self.old.get('verdict')} -> {self.new.get('verdict')}")
-        out += [f"changed: {check} {before} -> {after}" for check, before, after in self.changed]
+        out += [f"changed: {check} {status_words(before)} -> {status_words(after)}" for check, before, after in self.changed]
         out += [f"session changed: {key}: {_checks(old)} -> {_checks(new)}" for key, old, new in self.sessions]
         out += [f"new: {finding_line(f)}" for f in _by_check_and_pointer(self.new_findings)]
         out += [f"fixed: {finding_line(f)}" for f in _by_check_and_pointer(self.fixed_findings)]

@@ -209,3 +209,12 @@ def test_sessions_without_findings_are_kept_for_compare_the_same_whatever_the_or
     kept = {s["key"] for s in split["clean"] + split["by_outcome"]}
     assert len(split["clean"]) == CLEAN_KEPT and kept <= {f"s{n:03}" for n in keys}
     assert [s["key"] for s in split["clean"]] == sorted(kept - {split["by_outcome"][0]["key"]})[:CLEAN_KEPT]
+
+
+def test_compare_says_statuses_in_words():
+    from conformance.report.compare import Comparison
+
+    result = Comparison({"verdict": "conformant"}, {"verdict": "conformant"}, changed=[("EVD-003", "passed",
+                                                                                        "not_exercised")])
+    assert "changed: EVD-003 passed -> not exercised" in result.lines()
+    assert result.to_dict()["changed"] == [{"id": "EVD-003", "old": "passed", "new": "not_exercised"}]  # data
