@@ -12,8 +12,9 @@ import json
 from html import escape
 from typing import Any
 
+from conformance.report.baseline import account_lines
 from conformance.report.proof import proof_html
-from conformance.report.summary import every_check, trouble_line
+from conformance.report.summary import SEAL_LABEL, every_check, trouble_line
 from conformance.report.timeline import coverage_html, timelines_html
 
 STYLE = """
@@ -163,6 +164,10 @@ def spec_and_notes(summary: dict[str, Any]) -> str:
     if summary.get("notes"):
         out.append('<div class="hems-notes"><h2>Notes</h2><ul>'
                    + "".join(f"<li>{escape(n)}</li>" for n in summary["notes"]) + "</ul></div>")
+    if summary.get("baseline"):
+        out.append(f'<div class="hems-notes" id="hems-baseline"><h2>Baseline ({escape(summary["baseline"]["file"])})'
+                   f"</h2><ul>{''.join(f'<li>{escape(line)}</li>' for line in account_lines(summary['baseline']))}"
+                   "</ul></div>")
     return "".join(out)
 
 
@@ -252,6 +257,8 @@ def status_text(check: dict[str, Any]) -> str:
     if check["status"] == "not_exercised":
         return f"{status_words(check['status'])}: needs {check['needs']}"
     accepted = "".join(f"; accepted until {e['expires']}: {e['reason']}" for e in check.get("accepted_by", []))
+    if check["status"] == "failed" and check.get("accepted_by"):  # a partial acceptance: say how much
+        accepted = f"; {check.get('findings_accepted', 0)} accepted{accepted}"
     if check["findings_total"]:
         return f"{status_words(check['status'])} ({check['findings_total']} finding(s){accepted})"
     return status_words(check["status"])
@@ -260,10 +267,11 @@ def status_text(check: dict[str, Any]) -> str:
 # --- the page ---
 
 
-def report_page(summary: dict[str, Any]) -> str:
+def report_page(summary: dict[str, Any], summary_sha256: str = "") -> str:
     """The whole report of `run` or `check` as one self-contained page (no script needed), read top-down: banner,
-    the checks to look at, metadata, one row per check with its evidence, the findings about the spec and the
-    notes, then what the run saw and its sessions; one set of counts."""
+    the checks to look at, metadata (and the SHA-256 of the summary.json it was written with), one row per check
+    with its evidence, the findings about the spec and the notes, then what the run saw and its sessions; one set
+    of counts."""
     siblings = summary["siblings"] if isinstance(summary.get("siblings"), dict) else {}
     sibling_rows = _check_rows(siblings.get("checks") or [])
     sibling_table = (f'<h2>Sibling routes ({escape(str(siblings.get("contract", "spec/siblings.yaml")))})</h2>'
@@ -280,10 +288,14 @@ def report_page(summary: dict[str, Any]) -> str:
             f"<style>body {{ font-family: Helvetica, Arial, sans-serif; font-size: 12px; }}{STYLE}</style></head>"
             f'<body><h1 id="title">{escape(title)}</h1>{banner(summary)}{attention_list(summary)}'
             + (f"<h2>Input errors ({summary['counts']['input_errors']})</h2><ul>{error_list}</ul>" if errors else "")
-            + f"{metadata_table(summary)}"
+            + f"{metadata_table(summary)}{_seal(summary_sha256)}"
             f'<h2>Catalogue</h2><table class="hems-catalogue" id="hems-catalogue">{_HEAD.format(judged=judged)}'
             f"<tbody>{_check_rows(summary['checks'])}</tbody></table>{sibling_table}{spec_and_notes(summary)}"
             f"{evidence_sections(summary)}</body></html>\n")
+
+
+def _seal(summary_sha256: str) -> str:
+    return f'<p class="hems-seal">{SEAL_LABEL} <code>{escape(summary_sha256)}</code></p>' if summary_sha256 else ""
 
 
 _HEAD = ('<colgroup><col class="c-id"/><col class="c-level"/><col class="c-basis"/><col class="c-statement"/>'
