@@ -125,8 +125,15 @@ class SessionSample:
                 self._keep_clean([self._draw(identity, session_data(key, label, payload, []))])
 
     def _keep_clean(self, sessions: list[dict[str, Any]]) -> None:
-        """Add `sessions` to the clean ones and keep the CLEAN_KEPT of the smallest keys."""
-        self.clean = sorted([*self.clean, *sessions], key=lambda s: str(s["key"]))[:CLEAN_KEPT]
+        """Add `sessions` to the clean ones and keep the CLEAN_KEPT of the smallest keys (a drawing left out is
+        forgotten, so memory stays bounded however many sessions a run reads)."""
+        ordered = sorted([*self.clean, *sessions], key=lambda s: str(s["key"]))
+        self.clean, dropped = ordered[:CLEAN_KEPT], ordered[CLEAN_KEPT:]
+        if dropped and self._seen is not None:
+            gone = {id(data) for data in dropped}
+            for identity, data in self._seen.items():
+                if data is not None and id(data) in gone:
+                    self._seen[identity] = None
 
     def _draw(self, identity: Hashable, data: dict[str, Any]) -> dict[str, Any]:
         """`data` as the drawing of this session, with the paths not its own it was served under so far."""

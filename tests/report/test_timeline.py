@@ -218,3 +218,15 @@ def test_compare_says_statuses_in_words():
                                                                                         "not_exercised")])
     assert "changed: EVD-003 passed -> not exercised" in result.lines()
     assert result.to_dict()["changed"] == [{"id": "EVD-003", "old": "passed", "new": "not_exercised"}]  # data
+
+
+def test_a_live_run_forgets_the_drawings_it_does_not_keep():
+    from conformance.report.timeline import CLEAN_KEPT
+
+    sample = SessionSample(once=True)
+    for n in range(CLEAN_KEPT + 30):
+        payload = base()
+        payload["session"]["id"] = n
+        sample.add(f"s{n:03}", f"s{n}", payload, [])
+    held = [data for data in sample._seen.values() if data is not None]
+    assert len(held) == CLEAN_KEPT + 1  # the clean ones kept and the one per outcome
