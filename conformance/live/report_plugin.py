@@ -20,6 +20,7 @@ from conformance.contract.clipping import clip
 from conformance.live.runner import ReportOptions
 from conformance.report.html import (
     STYLE,
+    attention_list,
     banner,
     evidence_sections,
     findings_html,
@@ -173,7 +174,8 @@ class HtmlHooks:
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
                                     session: pytest.Session) -> None:
         data = self.report.summary()
-        prefix.extend([f"<style>{STYLE}</style>", banner(data), metadata_table(data)])
+        prefix.extend([f"<style>{STYLE}</style>", banner(data), attention_list(data, linked=False),
+                       metadata_table(data)])
         postfix.append(spec_and_notes(data) + evidence_sections(data))
 
     def pytest_html_results_table_header(self, cells: list[str]) -> None:

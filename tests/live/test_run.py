@@ -25,6 +25,7 @@ from conformance.reference.dataset import build_fleet
 from conformance.reference.faults import FAULTS, Faults
 from conformance.reference.server import TOKEN_PATH, Deployment, start_in_thread, write_target_config
 from conformance.reference.variants import VARIANTS
+from conformance.report.html import status_words
 
 pytestmark = pytest.mark.usefixtures("in_tmp")  # each test in its own working directory
 
@@ -425,8 +426,8 @@ def test_one_defect_seen_through_many_requests_is_one_finding_with_every_request
     assert f"1 finding(s) over {sch['judged']} judged" in output, output
     page = (tmp_path / "reports-under-test" / "report.html").read_text(encoding="utf-8")
     levels = ", ".join(f"{n} {level}" for level, n in summary["counts"]["findings_by_level"].items())
-    statuses = ", ".join(f"{n} {status}" for status, n in summary["counts"]["checks"].items())
-    assert f"checks: {statuses} · findings: {levels}" in page  # the one set of counts, as summary.json has it
+    statuses = ", ".join(f"{n} {status_words(status)}" for status, n in summary["counts"]["checks"].items())
+    assert f"checks: {statuses} · findings: {levels}" in page  # the one set of counts, as summary.json has it, in words
     assert len(re.findall(r'<tr class="hems-row"', page)) == len(summary["checks"]) == sum(
         summary["counts"]["checks"].values())
     assert "failed (1 finding(s))" in page and f"{finding['requests']} requests" in page
