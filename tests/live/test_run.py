@@ -359,6 +359,8 @@ def test_a_check_turned_off_is_skipped_with_its_reason_not_passed(tmp_path, caps
         assert "turned OFF" in json.dumps(checks[check_id])
     # AUTH-004 is MUST by RFC 6750 §3: the report says the configuration lowered it
     assert "AUTH-004 is MUST by its basis; [judge.levels] lowers it to OFF in this run" in output
+    markdown = (tmp_path / "reports-under-test" / "summary.md").read_text(encoding="utf-8")  # and so do the reports
+    assert "### Notes" in markdown and "AUTH-004 is MUST by its basis; \\[judge.levels\\] lowers it" in markdown
 
 
 @pytest.mark.e2e
