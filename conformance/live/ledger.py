@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Any, TypeVar
 
 from conformance.contract.levels import Level
@@ -128,7 +127,7 @@ class Ledger:
                     record.accept(level, entry)
             self._findings[key] = None
             if len(record.findings) < EVIDENCE_PER_CHECK:  # with its evidence clipped, never the whole response
-                kept = replace(evidence, exchange=evidence.exchange and evidence.exchange.evidence())
+                kept = evidence.kept()
                 kept.seen(evidence)
                 record.findings.append(kept)
                 self._findings[key] = kept

@@ -21,6 +21,7 @@ from conformance.contract.coverage import NEEDS, Coverage, unexercised
 from conformance.contract.cross import CROSS_NEEDS
 from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
+from conformance.report.excerpt import Excerpt, body_excerpt, excerpt
 
 EVIDENCE_PER_CHECK = 10
 SIGHTINGS_KEPT = 20  # requests listed under one finding; all of them are counted
@@ -93,6 +94,18 @@ class Evidence:
     seen_in: list[Sighting] = field(default_factory=list)
     cause: str = ""  # STATUS_CAUSE: findings of one exchange with the same cause are one finding
     also: list[str] = field(default_factory=list)  # "CHECK-ID: message" of the findings grouped under this one
+    excerpt: Excerpt | None = None  # the body's window at the pointer, taken from the whole body when kept
+
+    def kept(self) -> Evidence:
+        """This finding as a report keeps it: its body window taken now, from the whole parsed body (up to
+        max_body_mib; the exchange's text is only its head), and the exchange without its parsed body, so
+        that memory holds no more than EVIDENCE_PER_CHECK windows per check."""
+        exchange = self.exchange
+        if exchange is None:
+            return replace(self)
+        window = excerpt(exchange.body, self.finding.pointer) if exchange.body is not None \
+            else body_excerpt(exchange.text, self.finding.pointer)
+        return replace(self, exchange=exchange.evidence(), excerpt=window)
 
     def key(self) -> tuple[str, str, str, str]:
         """What makes two findings one defect: the check, the place, the message, the body it was found in."""

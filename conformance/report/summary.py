@@ -274,7 +274,8 @@ def evidence_entry(evidence: Evidence) -> dict[str, Any]:
                         "headers": _headers(exchange.request_headers)}
     entry["response"] = {"status": exchange.status, "headers": _headers(exchange.headers),
                          "elapsed_ms": round(exchange.elapsed_ms, 1)}
-    entry["excerpt"] = body_excerpt(exchange.text, evidence.finding.pointer).to_dict()
+    window = evidence.excerpt or body_excerpt(exchange.text, evidence.finding.pointer)
+    entry["excerpt"] = window.to_dict()
     entry["curl"] = clip(evidence.curl, CURL_LIMIT)
     entry["requests"] = evidence.requests
     entry["seen_in"] = sorted(({"method": s.method, "url": clip(s.url, URL_LIMIT), "status": s.status,
