@@ -162,6 +162,20 @@ def _cmd_replay(args: argparse.Namespace) -> int:
                           sys.stderr)
 
 
+def _cmd_token(args: argparse.Namespace) -> int:
+    from conformance.contract.spec import load_contract
+    from conformance.live.client import access_token
+    from conformance.live.target import load_target
+
+    if not args.config:
+        raise UsageError("token needs --config FILE (or HEMS_CONFORMANCE_CONFIG): the target config whose "
+                         "credentials it uses")
+    target = load_target(args.config, default_token_url=load_contract(args.spec).token_url)
+    token = access_token(target.with_base_url(args.base_url) if args.base_url else target, args.tenant)
+    sys.stdout.write(token + "\n")  # stdout only: never a report, never a log
+    return EXIT_OK
+
+
 def _cmd_report_compare(args: argparse.Namespace) -> int:
     from conformance.report.compare import compare_command
 
@@ -194,7 +208,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run(RunRequest(config=args.config, base_url=args.base_url, profile=args.profile, seed=args.seed,
                           strict=args.strict, workers=args.workers, spec=args.spec, faults=tuple(args.fault),
                           report_dir=args.report_dir, baseline=args.baseline, annotations=args.annotations,
-                          extra_pytest_args=tuple(args.pytest_args), argv=args.argv))
+                          extra_pytest_args=tuple(args.pytest_args)))
 
 
 BASELINE_HELP = ("TOML file of accepted failures ([[accept]] check, reason, expires; optional session_id or "
@@ -306,6 +320,20 @@ def build_parser() -> argparse.ArgumentParser:
                         "the path a report names is never opened)")
     replay.set_defaults(handler=_cmd_replay)
 
+    token = commands.add_parser("token", help="print a fresh access token of the target config's credentials, "
+                                "for the reproductions' curls: HEMS_TOKEN=$(hems-conformance token --config FILE)",
+                                epilog="The token goes to stdout only, never into a report or log. Exit codes: 0 "
+                                "printed, 2 bad usage or config, 3 the token endpoint gave no token.")
+    token.set_defaults(environment=[])
+    _with_environment(token, "--config", metavar="FILE", help="target TOML whose credentials are used (as `run`)")
+    _with_environment(token, "--base-url", metavar="URL", help="override base_url of the config (a relative "
+                      "token_url is below it)")
+    _with_environment(token, "--spec", metavar="FILE", help="the OpenAPI document whose token URL is the default "
+                      "(default: the pinned one)")
+    token.add_argument("--tenant", choices=("a", "b"), default="a", help="whose credentials: a ([auth], default) "
+                       "or b ([tenant_b.auth])")
+    token.set_defaults(handler=_cmd_token)
+
     report = commands.add_parser("report", help="work with the reports of earlier runs")
     report_commands = report.add_subparsers(dest="report_command", required=True, parser_class=_Parser)
     compare = report_commands.add_parser("compare", help="what changed between two runs (new and fixed findings)")
@@ -379,7 +407,7 @@ def _unexpected(exc: Exception, command: str) -> int:
 
     module = type(exc).__module__.split(".")[0]
     talking = isinstance(exc, (ConnectionError, TimeoutError)) or module in _TARGET_MODULES
-    code = EXIT_TARGET if talking and command in ("run", "replay") else EXIT_USAGE
+    code = EXIT_TARGET if talking and command in ("run", "replay", "token") else EXIT_USAGE
     frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if "conformance" in frame.filename]
     where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
     cause = f"unexpected {type(exc).__name__}{where} (a defect of hems-conformance: please report this line)"

@@ -26,6 +26,7 @@ from conformance.report.summary import (
     base_metadata,
     build_summary,
     command_line,
+    local_path,
     redact_tree,
 )
 from conformance.report.writers import reports_line, write_reports
@@ -43,7 +44,7 @@ def check_summary(evidence: CheckEvidence, tally: Tally, judge: Judge, *, paths:
     produced = Produced("check", evidence.records, evidence.coverage, evidence.sessions, acceptance,
                         input_errors=evidence.errors)
     return build_summary(produced, strict=strict, exit_code=tally.exit_code(), verdict=tally.verdict(),
-                         metadata=metadata | {"inputs": paths}, counted=counted)
+                         metadata=metadata | {"inputs": [local_path(p) for p in paths]}, counted=counted)
 
 
 def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: str, report_dir: str | None,

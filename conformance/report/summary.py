@@ -10,6 +10,7 @@ string written passes through the run's Redactor first.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -160,9 +161,34 @@ class ReportFolder:
 # --- building a summary ---
 
 
-def command_line(argv: Sequence[str]) -> str:
-    """The `hems-conformance` command with these arguments, quoted for a POSIX shell."""
-    return shlex.join(["hems-conformance", *argv])
+def local_path(path: str | Path) -> str:
+    """A file as a report names it: as given when relative, else relative to the working directory when below
+    it, else by its bare name. No report carries an absolute local path (a home, a checkout, an install)."""
+    given = Path(path)
+    if not given.is_absolute():
+        return str(path)
+    with contextlib.suppress(OSError):  # a working directory that is gone: the bare name
+        for base, where in ((Path.cwd(), given), (Path.cwd().resolve(), given.resolve())):  # as given, then real
+            with contextlib.suppress(ValueError):
+                return str(where.relative_to(base))
+    return given.name
+
+
+def file_record(path: str | Path) -> dict[str, str]:
+    """A file a report relies on (a target config, a baseline): its local name and the SHA-256 of its bytes, which
+    says whether a reproduction reads the same file."""
+    return {"path": local_path(path), "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
+
+
+def _local_argument(argument: str) -> str:
+    """An argument with an absolute path in it (`/a/b.toml`, `--spec=/a/b.yaml`) as `local_path` names it."""
+    flag, equals, value = argument.partition("=") if argument.startswith("--") else ("", "", argument)
+    return flag + equals + local_path(value) if os.path.isabs(value) else argument
+
+
+def command_line(argv: Sequence[str], program: str = "hems-conformance") -> str:
+    """The command with these arguments, paths named as `local_path` names them, quoted for a POSIX shell."""
+    return shlex.join([program, *map(_local_argument, argv)])
 
 
 def first_request(finding: dict[str, Any]) -> dict[str, Any]:
@@ -331,7 +357,7 @@ def base_metadata(contract: Contract, settings: Settings, *, strict: bool, comma
         "suite": "hems-conformance",
         "suite_version": __version__,
         "spec": {"title": contract.title, "version": contract.version, "sha256": contract.sha256,
-                 "path": str(contract.path)},
+                 "path": local_path(contract.path)},
         "strict": strict,
         "readings": settings.readings(),
         "started_at": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
@@ -385,9 +411,20 @@ def build_summary(produced: Produced, *, strict: bool, exit_code: int, verdict: 
                           for s in produced.spec_findings],
         **({"transient": produced.transient} if produced.transient is not None else {}),
         "notes": list(produced.notes),
-        **({"baseline": produced.acceptance.to_dict()} if produced.acceptance else {}),
+        **({"baseline": _baseline_entry(produced.acceptance)} if produced.acceptance else {}),
     }
     return summary
+
+
+def _baseline_entry(acceptance: Acceptance) -> dict[str, Any]:
+    """The baseline's account, its file named as `local_path` names it, with its SHA-256."""
+    entry = acceptance.to_dict()
+    file = entry.get("file")
+    if not isinstance(file, (str, Path)):
+        return entry
+    with contextlib.suppress(OSError):
+        return entry | {"file": local_path(file), "sha256": file_record(file)["sha256"]}
+    return entry | {"file": local_path(file)}
 
 
 def redact_tree(value: Any, redactor: Redactor) -> Any:

@@ -657,3 +657,78 @@ def test_credentials_go_into_no_url_when_tok_006_and_tok_007_are_turned_off(tmp_
         code, output = run_cli(capsys, "--config", str(config), "--strict")
     assert code == 0, output
     assert queries and not any(queries), queries  # token requests were sent, none with a query string
+
+
+# --- true reproductions (issue 24 item 3) ---
+
+_GATE_VARIABLES = ("HEMS_CONFORMANCE_CONFIG", "HEMS_CONFORMANCE_PROFILE", "HEMS_CONFORMANCE_SEED",
+                   "HEMS_CONFORMANCE_STRICT", "HEMS_CONFORMANCE_REPORT_DIR")
+
+
+def judgement(folder: Path) -> dict:
+    """What a reproduction must judge the same: the verdict, and per check its status, count of findings and
+    what it judged."""
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    return {"verdict": (summary["verdict"], summary["exit_code"]), "target": summary["metadata"]["target_url"],
+            **{c["id"]: (c["status"], c["findings_total"], c["judged"]) for c in summary["checks"]}}
+
+
+@pytest.mark.e2e
+def test_a_gate_configured_only_through_the_environment_reproduces_with_the_options_in_effect(tmp_path, capsys,
+                                                                                             monkeypatch):
+    """The GitHub action and the GitLab template pass everything as HEMS_CONFORMANCE_* variables: the reproduce
+    line still names the config, profile, seed and strictness, and running it judges the same."""
+    import shlex
+
+    with reference(tmp_path, faults=("counters-off-by-one",)) as config:
+        for name, value in zip(_GATE_VARIABLES, (str(config), "quick", "7", "true", "first"), strict=True):
+            monkeypatch.setenv(name, value)
+        assert main(["run"]) == 1
+        command = json.loads((tmp_path / "first" / "summary.json").read_text(encoding="utf-8"))["metadata"]["command"]
+        assert command == "hems-conformance run --config target.toml --profile quick --seed 7 --strict"
+        output = capsys.readouterr().out
+        assert f"hems-conformance: reproduce: {command}\n" in output
+        for name in _GATE_VARIABLES:
+            monkeypatch.delenv(name)
+        program, *argv = shlex.split(command)
+        assert program == "hems-conformance" and main([*argv, "--report-dir", "again"]) == 1
+    assert judgement(tmp_path / "again") == judgement(tmp_path / "first")
+    assert json.loads((tmp_path / "again" / "summary.json").read_text(encoding="utf-8"))["metadata"]["command"] == command
+
+
+@pytest.mark.e2e
+def test_no_report_names_a_file_by_its_absolute_local_path(tmp_path, capsys):
+    """Files below the working directory by their relative path, others (the pinned spec, inside the install or
+    checkout) by their bare name, each with its SHA-256."""
+    import hashlib
+
+    import conformance
+
+    checkout = str(Path(conformance.__file__).resolve().parents[1])
+    (tmp_path / "conf").mkdir()
+    spec = tmp_path / "conf" / "openapi.yaml"
+    spec.write_bytes((Path(checkout) / "spec" / "openapi.yaml").read_bytes())
+    baseline = tmp_path / "conf" / "baseline.toml"
+    baseline.write_text('[[accept]]\ncheck = "CNT-002"\nreason = "known"\nexpires = 2099-01-01\n', encoding="utf-8")
+    with reference(tmp_path, faults=("counters-off-by-one",)) as config:
+        code = main(["run", "--config", str(config), "--spec", str(spec), "--baseline", str(baseline),
+                     "--profile", "quick", "--report-dir", str(tmp_path / "out")])
+    assert code == 0, capsys.readouterr()
+    payload = tmp_path / "conf" / "payload.json"
+    payload.write_bytes((Path(checkout) / "cases" / "payloads" / "CNT-001.json").read_bytes())
+    main(["check", str(payload), "--report-dir", str(tmp_path / "checked")])
+    capsys.readouterr()
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    meta = summary["metadata"]
+    assert meta["command"] == ("hems-conformance run --config target.toml --profile quick --seed 0 "
+                               "--spec conf/openapi.yaml --baseline conf/baseline.toml")
+    assert meta["spec"]["path"] == "conf/openapi.yaml"
+    assert meta["config"] == {"path": "target.toml", "sha256": hashlib.sha256(config.read_bytes()).hexdigest()}
+    assert summary["baseline"]["file"] == "conf/baseline.toml"
+    assert summary["baseline"]["sha256"] == hashlib.sha256(baseline.read_bytes()).hexdigest()
+    assert summary["siblings"]["contract"] == "siblings.yaml"  # the bundled one: its bare name
+    # junit.xml is pytest's own until the suite writes it (issue 24 item 6): its skip lines name the source file
+    for report in ("summary.json", "summary.md", "report.html"):
+        for folder in ("out", "checked"):
+            text = (tmp_path / folder / report).read_text(encoding="utf-8")
+            assert checkout not in text and str(tmp_path) not in text, (folder, report)
