@@ -308,14 +308,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="after --: arguments for the underlying pytest session (reporters such as --alluredir)")
     live.set_defaults(handler=_cmd_run)
 
-    replay = commands.add_parser("replay", help="re-send the requests behind a run's failing findings and judge "
-                                 "them again (exit 0: all fixed, 1: any still failing)")
+    replay = commands.add_parser("replay", help="re-send the requests behind every failing finding of a run and "
+                                 "judge them again (exit 0: all replayed and fixed, 1: any not)")
     replay.add_argument("report_dir", metavar="REPORT_DIR", help="report folder (or summary.json) of a `run`")
     replay.add_argument("checks", nargs="*", metavar="CHECK_ID", help="only these failing checks (default: all)")
     replay.add_argument("--config", metavar="FILE", help="target TOML with fresh credentials (required: a report "
                         "is untrusted and never chooses them); requests go to its base_url")
     replay.add_argument("--max-requests", type=int, metavar="N", help="send at most N requests (default: one per "
-                        "finding of the report; at most 1000)")
+                        "request the report recorded; at most 1000)")
     replay.add_argument("--spec", metavar="FILE", help="judge against this OpenAPI document (default: the pinned one; "
                         "the path a report names is never opened)")
     replay.set_defaults(handler=_cmd_replay)

@@ -340,6 +340,17 @@ def check_entry(record: CheckRecord, strict: bool) -> dict[str, Any]:
     }
 
 
+def replay_section(records: Iterable[CheckRecord], strict: bool) -> dict[str, Any]:
+    """The request behind every finding of the failing checks (not only the findings kept as evidence), for
+    `replay`: compact, REPLAY_PER_CHECK per check, the findings past them counted under `unrecorded`."""
+    failing = [r for r in records if r.kind != SIBLING_KIND and r.status(strict) is Status.FAILED]
+    return {"requests": [{"check": record.id, "method": entry.method, "url": clip(entry.url, URL_LIMIT),
+                          "tenant": entry.tenant, "headers": _headers(dict(entry.headers)), "findings": entry.findings,
+                          **({"statuses": [list(pair) for pair in entry.statuses]} if entry.statuses else {})}
+                         for record in failing for entry in record.replayable],
+            "unrecorded": {record.id: record.unrecorded for record in failing if record.unrecorded}}
+
+
 def counts(checks: Iterable[dict[str, Any]]) -> dict[str, Any]:
     by_status: Counter[str] = Counter({s.value: 0 for s in Status})
     by_level: Counter[str] = Counter()
@@ -401,6 +412,8 @@ def build_summary(produced: Produced, *, strict: bool, exit_code: int, verdict: 
     }
     if produced.siblings is not None:
         summary["siblings"] = produced.siblings | {"checks": siblings}
+    if produced.kind == "run":
+        summary["replay"] = replay_section(records, strict)
     summary |= {"coverage": produced.coverage.to_dict(), "sessions": produced.sessions.to_dict()}
     if produced.input_errors is not None:
         summary["input_errors"] = produced.input_errors
