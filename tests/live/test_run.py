@@ -7,17 +7,21 @@ real CLI (pytest inside pytest, as `run` is pytest with the plugin).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
 import pytest
 from reference_support import CookieSessions, Misbehaving, authorization
 
+import conformance
 from conformance.cli import main
 from conformance.live.live_cases import load_live_cases
 from conformance.live.procedures import PROCEDURES
@@ -678,8 +682,6 @@ def test_a_gate_configured_only_through_the_environment_reproduces_with_the_opti
                                                                                              monkeypatch):
     """The GitHub action and the GitLab template pass everything as HEMS_CONFORMANCE_* variables: the reproduce
     line still names the config, profile, seed and strictness, and running it judges the same."""
-    import shlex
-
     with reference(tmp_path, faults=("counters-off-by-one",)) as config:
         for name, value in zip(_GATE_VARIABLES, (str(config), "quick", "7", "true", "first"), strict=True):
             monkeypatch.setenv(name, value)
@@ -700,10 +702,6 @@ def test_a_gate_configured_only_through_the_environment_reproduces_with_the_opti
 def test_no_report_names_a_file_by_its_absolute_local_path(tmp_path, capsys):
     """Files below the working directory by their relative path, others (the pinned spec, inside the install or
     checkout) by their bare name, each with its SHA-256."""
-    import hashlib
-
-    import conformance
-
     checkout = str(Path(conformance.__file__).resolve().parents[1])
     (tmp_path / "conf").mkdir()
     spec = tmp_path / "conf" / "openapi.yaml"
@@ -732,3 +730,32 @@ def test_no_report_names_a_file_by_its_absolute_local_path(tmp_path, capsys):
         for folder in ("out", "checked"):
             text = (tmp_path / folder / report).read_text(encoding="utf-8")
             assert checkout not in text and str(tmp_path) not in text, (folder, report)
+
+
+@pytest.mark.skipif(not shutil.which("curl"), reason="needs curl to run the reproduction")
+@pytest.mark.e2e
+def test_the_curl_of_a_finding_reproduces_it_with_a_token_from_hems_conformance_token(tmp_path, capsys):
+    """HEMS_TOKEN=$(hems-conformance token --config F): a fresh token on stdout only, which the report's curl
+    sends; a bad config is exit 2 and a token endpoint that is gone exit 3, one line on stderr, nothing on stdout."""
+    with reference(tmp_path, faults=("counters-off-by-one",), edit=lambda t: t.update(max_retries=0)) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+        assert code == 1, output
+        summary = json.loads((tmp_path / "reports-under-test" / "summary.json").read_text(encoding="utf-8"))
+        finding = next(c for c in summary["checks"] if c["id"] == "CNT-002")["findings"][0]
+        token_command = f"{shlex.quote(sys.executable)} -m conformance.cli token --config {shlex.quote(str(config))}"
+        script = f'HEMS_TOKEN="$({token_command})" || exit 9\n{finding["curl"]}'
+        replayed = subprocess.run(["bash", "-c", script], env={"PATH": os.environ["PATH"]}, capture_output=True,
+                                  text=True, timeout=60)
+        assert replayed.returncode == 0, replayed.stderr
+        body = json.loads(replayed.stdout)
+        assert body["session"]["commands_applied"] == finding["actual"]  # the same wrong counter, reproduced
+        assert main(["token", "--config", str(config), "--tenant", "b"]) == 0
+        token, err = capsys.readouterr()
+        assert err == "" and len(token.splitlines()) == 1 and token.strip()
+    assert main(["token", "--config", str(config)]) == 3  # its deployment has stopped
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("hems-conformance: target could not be tested: token endpoint ")
+    assert len(err.splitlines()) == 1
+    assert main(["token", "--config", str(tmp_path / "missing.toml")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1
