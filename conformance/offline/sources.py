@@ -23,7 +23,6 @@ from typing import Any, BinaryIO, Literal
 import msgspec
 
 from conformance.contract import pointers
-from conformance.report.summary import local_path
 
 JSON_SUFFIXES = (".json",)
 MAX_DOCUMENT = 128 * 1024 * 1024  # a JSON document, or one JSON Lines line, is parsed whole: larger ones are refused
@@ -64,10 +63,9 @@ class Progress:
 
 
 def display(path: str | os.PathLike[str]) -> str:
-    """A path as one printable line for output and reports: named as `local_path` names it (no absolute local
-    path), bytes that are not UTF-8 as \\xff, control characters escaped (a file name may hold both; printing
-    them raw breaks lines or the encoder)."""
-    text = os.fsencode(local_path(os.fsdecode(path))).decode("utf-8", "backslashreplace")
+    """A path as one printable line for output and reports: bytes that are not UTF-8 as \\xff, control
+    characters escaped (a file name may hold both; printing them raw breaks lines or the encoder)."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 

@@ -17,7 +17,7 @@ import platform
 import shlex
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +54,7 @@ FULL_BUDGET = 10_000
 CHECK_BUDGET = 16_000
 URL_LIMIT = 500
 CURL_LIMIT = 800
+REPLAY_BUDGET = 1_000_000  # bytes of summary.json's `replay` section, shared equally by the failing checks
 HEADERS_KEPT = 16
 HEADER_LIMIT = 160
 RUNNING = "running"  # the verdict of a summary.json whose run has not finished (or was killed)
@@ -342,13 +343,26 @@ def check_entry(record: CheckRecord, strict: bool) -> dict[str, Any]:
 
 def replay_section(records: Iterable[CheckRecord], strict: bool) -> dict[str, Any]:
     """The request behind every finding of the failing checks (not only the findings kept as evidence), for
-    `replay`: compact, REPLAY_PER_CHECK per check, the findings past them counted under `unrecorded`."""
+    `replay`: compact, at most REPLAY_PER_CHECK per check and an equal share of REPLAY_BUDGET bytes each; the
+    findings past them counted under `unrecorded`."""
     failing = [r for r in records if r.kind != SIBLING_KIND and r.status(strict) is Status.FAILED]
-    return {"requests": [{"check": record.id, "method": entry.method, "url": clip(entry.url, URL_LIMIT),
-                          "tenant": entry.tenant, "headers": _headers(dict(entry.headers)), "findings": entry.findings,
-                          **({"statuses": [list(pair) for pair in entry.statuses]} if entry.statuses else {})}
-                         for record in failing for entry in record.replayable],
-            "unrecorded": {record.id: record.unrecorded for record in failing if record.unrecorded}}
+    requests: list[dict[str, Any]] = []
+    unrecorded: dict[str, int] = {}
+    for record in failing:
+        left, missing = REPLAY_BUDGET // len(failing), record.unrecorded
+        for replayable in record.replayable:
+            entry = {"check": record.id, "method": replayable.method, "url": clip(replayable.url, URL_LIMIT),
+                     "tenant": replayable.tenant, "headers": _headers(dict(replayable.headers)),
+                     "findings": replayable.findings,
+                     **({"statuses": [list(pair) for pair in replayable.statuses]} if replayable.statuses else {})}
+            left -= len(json.dumps(entry, ensure_ascii=False))
+            if left < 0:
+                missing += replayable.findings
+            else:
+                requests.append(entry)
+        if missing:
+            unrecorded[record.id] = missing
+    return {"requests": requests, "unrecorded": unrecorded}
 
 
 def counts(checks: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -440,15 +454,33 @@ def _baseline_entry(acceptance: Acceptance) -> dict[str, Any]:
     return entry | {"file": local_path(file)}
 
 
+def _each_string(value: Any, change: Callable[[str], str]) -> Any:
+    """A JSON-like tree with every string, keys included, changed."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, dict):
+        return {_each_string(k, change): _each_string(v, change) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_each_string(v, change) for v in value]
+    return value
+
+
 def redact_tree(value: Any, redactor: Redactor) -> Any:
     """Every string in a JSON-like tree, keys included, passed through the redactor."""
-    if isinstance(value, str):
-        return redactor.text(value)
-    if isinstance(value, dict):
-        return {redact_tree(k, redactor): redact_tree(v, redactor) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact_tree(v, redactor) for v in value]
-    return value
+    return _each_string(value, redactor.text)
+
+
+def local_names(value: Any, paths: Iterable[str]) -> Any:
+    """A JSON-like tree with the absolute `paths` (a command's inputs, which its labels start with) named as
+    `local_path` names them, wherever they appear: no report carries an absolute local path."""
+    names = sorted(((path, local_path(path)) for path in set(paths) if os.path.isabs(path)), key=lambda n: -len(n[0]))
+
+    def rename(text: str) -> str:
+        for path, name in names:
+            text = text.replace(path, name)
+        return text
+
+    return _each_string(value, rename) if names else value
 
 
 def write_summary(path: Path, summary: dict[str, Any], redactor: Redactor) -> None:
