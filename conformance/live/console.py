@@ -29,10 +29,10 @@ def closing_lines(run: LiveRun, *, summary: dict[str, Any] | None = None, folder
     acceptance = run.ledger.acceptance
     lines += [f"hems-conformance: baseline: {run.redactor.text(line)}" for line in acceptance.lines()] if acceptance \
         else []
-    if not run.halted and run.verdict in (0, 1):  # no verdict: nothing was judged
-        lines += [f"hems-conformance: {line}" for line in unexercised_lines(run)]
-    lines += annotations
     command = (summary or {}).get("metadata", {}).get("command")
-    lines += [f"hems-conformance: reproduce: {command}"] if command else []
+    if not run.halted and run.verdict in (0, 1):  # no verdict: nothing was judged, nothing to reproduce
+        lines += [f"hems-conformance: {line}" for line in unexercised_lines(run)]
+        lines += [f"hems-conformance: reproduce: {command}"] if command else []
+    lines += annotations
     lines += [reports_line(folder)] if folder is not None else []
     return [*lines, f"hems-conformance: {verdict_line(run, run.verdict, pytest_code=pytest_status)}"]

@@ -225,10 +225,10 @@ def test_a_target_that_is_down_is_untestable(tmp_path, capsys):
 
 
 def verdict_of(output: str) -> str:
-    """The one `hems-conformance:` verdict line (the other such lines name the reports, notes and checks not
-    exercised)."""
+    """The one `hems-conformance:` verdict line (the other such lines name the reports, notes, checks not
+    exercised and the command that reproduces the run)."""
     [line] = [line for line in output.splitlines() if line.startswith("hems-conformance: ") and " reports in " not in
-              line and ": note: " not in line and ": not exercised: " not in line]
+              line and ": note: " not in line and ": not exercised: " not in line and ": reproduce: " not in line]
     return line
 
 
