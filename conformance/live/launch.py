@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from conformance.contract.spec import Contract, load_contract
-from conformance.errors import ConfigError
+from conformance.errors import ConfigError, UsageError
 from conformance.live.console import closing_lines
 from conformance.live.items import RUN_KEY
 from conformance.live.live_cases import bundled_cases_dir, known_check_ids
@@ -25,6 +25,7 @@ from conformance.live.target import TargetConfig, config_from_mapping, load_targ
 from conformance.report.baseline import load_baseline
 from conformance.report.markdown import github_annotations
 from conformance.report.summary import JUNIT, SUMMARY, ReportFolder, command_line
+from conformance.report.writers import open_line
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,9 @@ def _reference_target(seed: int, faults: Sequence[str], default_token_url: str) 
     """Start the bundled reference deployment and yield its target configuration (in memory, never on disk)."""
     from conformance.reference.dataset import build_fleet
     from conformance.reference.faults import Faults
-    from conformance.reference.server import Deployment, start_in_thread
+    from conformance.reference.server import BUNDLED_TOKEN_TTL_S, Deployment, start_in_thread
 
-    deployment = Deployment(build_fleet(seed), Faults(faults))
+    deployment = Deployment(build_fleet(seed), Faults(faults), token_ttl_s=BUNDLED_TOKEN_TTL_S)
     with start_in_thread(deployment) as url:
         yield config_from_mapping(deployment.target_config(url), default_token_url=default_token_url,
                                   source="the bundled reference deployment")
@@ -104,12 +105,16 @@ def run(request: RunRequest) -> int:
         if exit_code == EXIT_INTERRUPTED:
             folder.interrupted_early()  # pytest stopped before its session reached the report plugin
         folder.publish()
+        if handover.refused_arguments:
+            raise UsageError(handover.refused_arguments)
         for line in _annotations(folder, run) if request.annotations == "github" else ():
             print(line, flush=True)
         return exit_code
     folder.publish()
     annotated = _annotations(folder, run) if request.annotations == "github" else []
     for line in closing_lines(run, summary=handover.summary, folder=folder.path, annotations=annotated):
+        print(line, flush=True)
+    for line in open_line(folder.path):  # the last line: where a newcomer looks next
         print(line, flush=True)
     return run.verdict
 
@@ -143,6 +148,16 @@ class _Handover:
     def __init__(self, run: LiveRun) -> None:
         self.run = run
         self.summary: dict[str, Any] = {}  # the run's summary.json, once the session finished
+        self.refused_arguments = ""  # pytest refused the arguments after --: the one line that says why
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_cmdline_parse(self) -> Any:
+        """pytest's own refusal is a usage dump of several lines: `run` says it in one, naming the plugin."""
+        try:
+            return (yield)
+        except pytest.UsageError as refused:
+            self.refused_arguments = refused_arguments(str(refused))
+            raise pytest.UsageError() from None  # nothing for pytest to print: `run` says it
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -152,3 +167,25 @@ class _Handover:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         reporter = session.config.pluginmanager.get_plugin(REPORT_PLUGIN)  # None if `-p no:` blocked its name
         self.summary = reporter.report.summary() if reporter is not None else {}
+
+
+# the options of the reporters teams pass after --, and the plugin that adds each (README: extra pytest arguments)
+PLUGIN_OPTIONS = {"--alluredir": "allure-pytest", "--cov": "pytest-cov", "-n": "pytest-xdist",
+                  "--numprocesses": "pytest-xdist", "--reruns": "pytest-rerunfailures", "--timeout": "pytest-timeout",
+                  "--json-report": "pytest-json-report", "--report-log": "pytest-reportlog",
+                  "--md-report": "pytest-md-report", "--testmon": "pytest-testmon"}
+
+
+def refused_arguments(message: str) -> str:
+    """One line for pytest's refusal of the arguments after -- (its usage, then `error: ...`): the first option
+    it did not know (never a value: one may be a secret) and the plugin that would add it, where it is known."""
+    error = next((line.split("error: ", 1)[1] for line in message.splitlines() if "error: " in line), "")
+    unknown = [word.split("=", 1)[0] for word in error.removeprefix("unrecognized arguments:").split()
+               if word.startswith("-")] if error.startswith("unrecognized arguments:") else []
+    if not unknown:
+        return f"pytest refused the arguments after --: {error[:200] or 'usage error'}"
+    option = next((word for word in unknown if word in PLUGIN_OPTIONS), unknown[0])
+    plugin = PLUGIN_OPTIONS.get(option)
+    where = f"install {plugin} (pip install {plugin}) into the environment hems-conformance runs in" if plugin \
+        else "install the pytest plugin that adds it, or drop it"
+    return f"pytest does not know {option} (after --): {where}"

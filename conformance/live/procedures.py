@@ -283,8 +283,9 @@ def expired_token(run: LiveRun, case: LiveCase) -> None:
         return
     if lifetime > budget:  # its need unmet: not exercised, never passed
         run.ledger.not_exercised(case.id, f"tokens that live at most auth.max_token_wait_s = {budget:g} s (they live "
-                                          f"{lifetime:g} s): raise it, or run against a deployment with short-lived "
-                                          "tokens")
+                                          f"{lifetime:g} s): set [auth] max_token_wait_s = {lifetime:g} in the "
+                                          "target config (the run then waits that long), or run against a "
+                                          "deployment with short-lived tokens")
         return
     time.sleep(lifetime + case.params.get("grace_s", 1.5))
     exchange = run.read(run.config.tenant.sessions[0], tenant=None, headers={"Authorization": f"Bearer {token}"},
@@ -327,8 +328,9 @@ def _credentials(run: LiveRun, wrong_secret: bool = False,
 def _token_grant_in_use(run: LiveRun, case: LiveCase) -> bool:
     auth = run.config.tenant.auth
     if auth.grant in ("client_credentials", "password"):
-        run.ledger.note(f"the token endpoint is judged (TOK-*) with {auth.token_body}-encoded requests, "
-                        f"as [auth] token_body configures")  # each TOK statement says how each encoding is read
+        if auth.token_body != "form":  # RFC 6749's encoding needs no note; the other is a setting the user made
+            run.ledger.note(f"the token endpoint is judged (TOK-*) with {auth.token_body}-encoded requests, "
+                            f"as [auth] token_body configures")  # each TOK statement says how each encoding is read
         return True
     run.ledger.skip(case.id, f"auth.grant = {auth.grant}: the suite does not use the token endpoint")
     return False

@@ -54,3 +54,8 @@ def write_reports(folder: Path, summary: dict[str, Any], redactor: Redactor, nam
 def reports_line(folder: Path) -> str:
     """The one line every command prints about its reports: the folder and the reports in it."""
     return f"hems-conformance: reports in {folder}/ ({', '.join(n for n in ALL if (folder / n).exists())})"
+
+
+def open_line(folder: Path) -> list[str]:
+    """A command's last line: the page to open next (none if it was not written)."""
+    return [f"hems-conformance: open {folder / HTML}"] if (folder / HTML).exists() else []

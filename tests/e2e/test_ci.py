@@ -297,6 +297,24 @@ def test_a_bad_environment_value_is_exit_2_naming_the_variable(tmp_path, capsys,
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_unknown_variable_of_ours_is_warned_once_with_the_nearest_known_name(capsys, monkeypatch):
+    """A typo would otherwise be ignored in silence (HEMS_CONFORMANCE_STRICTT=true: a lenient gate). The value is
+    never printed: it may be a secret."""
+    monkeypatch.setenv("HEMS_CONFORMANCE_STRICTT", "secret-strictt")
+    monkeypatch.setenv("HEMS_CONFORMANCE_REPORTDIR", "x")
+    monkeypatch.setenv("HEMS_CONFORMANCE_ZZZZZZZZ", "x")
+    monkeypatch.setenv("HEMS_CONFORMANCE_REPORT_DIR", "known")  # read by run and check: no warning
+    assert main(["invariants", "--format", "json"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == ("hems-conformance: warning: HEMS_CONFORMANCE_REPORTDIR is not a setting of hems-conformance "
+                      "and is ignored (did you mean HEMS_CONFORMANCE_REPORT_DIR?)")
+    assert err[1] == ("hems-conformance: warning: HEMS_CONFORMANCE_STRICTT is not a setting of hems-conformance "
+                      "and is ignored (did you mean HEMS_CONFORMANCE_STRICT?)")
+    assert err[2].startswith("hems-conformance: warning: HEMS_CONFORMANCE_ZZZZZZZZ is not a setting of "
+                             "hems-conformance and is ignored (known: HEMS_CONFORMANCE_ANNOTATIONS, ")
+    assert len(err) == 3 and "secret-strictt" not in " ".join(err)
+
+
 def test_the_pytest_plugin_reads_its_settings_from_the_ini_file(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "baseline.toml").write_text('[[accept]]\ncheck = "CNT-002"\nreason = "known"\nexpires = 2099-01-01\n',
@@ -323,3 +341,18 @@ def test_arguments_after_a_double_dash_reach_the_pytest_session(tmp_path, capsys
     with pytest.raises(SystemExit) as refused:  # without --: not an option of run
         main(["run", "--profile", "quick", "--report-dir", "r", "--alluredir", "x"])
     assert refused.value.code == 2 and "unrecognized arguments: --alluredir" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--alluredir", "allure-results"], "pytest does not know --alluredir (after --): install allure-pytest "
+                                        "(pip install allure-pytest) into the environment hems-conformance runs in"),
+    (["--no-such-option=secret-value"], "pytest does not know --no-such-option (after --): install the pytest "
+                                        "plugin that adds it, or drop it"),
+])
+def test_an_argument_pytest_refuses_is_one_line_naming_the_plugin(tmp_path, capsys, monkeypatch, argv, says):
+    """The README's own example, without allure-pytest installed: one line, exit 2, never pytest's usage dump
+    nor a value given with the option."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--profile", "quick", "--report-dir", "r", "--", *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"hems-conformance: error: {says}\n" and "usage" not in captured.out
