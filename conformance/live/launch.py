@@ -114,7 +114,7 @@ def run(request: RunRequest) -> int:
     annotated = _annotations(folder, run) if request.annotations == "github" else []
     for line in closing_lines(run, summary=handover.summary, folder=folder.path, annotations=annotated):
         print(line, flush=True)
-    for line in open_line(folder.path):  # the last line: where a newcomer looks next
+    for line in open_line(folder.path) if not run.halted and run.verdict in (0, 1) else ():  # where to look next
         print(line, flush=True)
     return run.verdict
 
