@@ -21,7 +21,7 @@ from conformance.live.items import RUN_KEY
 from conformance.live.live_cases import bundled_cases_dir, known_check_ids
 from conformance.live.report_plugin import REPORT_PLUGIN
 from conformance.live.runner import DEFAULT_WORKERS, EXIT_INTERRUPTED, LiveRun, ReportOptions, RunOptions, no_verdict
-from conformance.live.target import TargetConfig, config_from_mapping, load_target
+from conformance.live.target import BUNDLED_SOURCE, TargetConfig, config_from_mapping, load_target
 from conformance.report.baseline import load_baseline
 from conformance.report.markdown import github_annotations
 from conformance.report.summary import JUNIT, SUMMARY, ReportFolder, command_line
@@ -55,7 +55,7 @@ def _reference_target(seed: int, faults: Sequence[str], default_token_url: str) 
     deployment = Deployment(build_fleet(seed), Faults(faults), token_ttl_s=BUNDLED_TOKEN_TTL_S)
     with start_in_thread(deployment) as url:
         yield config_from_mapping(deployment.target_config(url), default_token_url=default_token_url,
-                                  source="the bundled reference deployment")
+                                  source=BUNDLED_SOURCE)
 
 
 @contextlib.contextmanager

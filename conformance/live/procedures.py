@@ -20,7 +20,7 @@ from conformance.contract.payload import parse_instant
 from conformance.errors import TargetError
 from conformance.live import token_request
 from conformance.live.live_cases import LiveCase
-from conformance.live.target import SessionRef, TenantConfig, WallboxRef
+from conformance.live.target import BUNDLED_SOURCE, SessionRef, TenantConfig, WallboxRef
 from conformance.report.records import STATUS_CAUSE
 from conformance.report.redaction import form_encoded
 
@@ -634,7 +634,10 @@ def token_get_refused(run: LiveRun, case: LiveCase) -> None:
 def sibling_isolation(run: LiveRun, case: LiveCase) -> None:
     """The other tenant's token, and each parent swapped, on the list and current routes of a known wallbox."""
     if run.config.discover is None or not any(tenant.wallboxes for _, tenant in run.config.tenants()):
-        run.ledger.not_exercised(case.id, "[discover] with [[wallboxes]]: the list and current routes")
+        bundled = " (the bundled deployment serves no list route: `hems-conformance serve --variant podero-token " \
+                  "--write-config target.toml` serves them, then `run --config target.toml`)"
+        run.ledger.not_exercised(case.id, "[discover] with [[wallboxes]]: the list and current routes"
+                                 + (bundled if run.config.source == BUNDLED_SOURCE else ""))
         return
     for reader, wallbox, what in _sibling_probes(run):
         for url, route in _sibling_urls(run, wallbox):

@@ -83,6 +83,8 @@ def test_a_newcomers_first_run_exercises_token_expiry_adds_no_note_and_ends_nami
     checks = {c["id"]: c for c in json.loads((tmp_path / "reports" / "latest" / "summary.json").read_text())["checks"]}
     assert checks["AUTH-005"]["status"] == "passed" and checks["AUTH-005"]["judged"], checks["AUTH-005"]
     assert not [line for line in lines if line.startswith("SKIP") or "AUTH-005" in line or "token_body" in line], lines
+    for line in (line for line in lines if ": not exercised: " in line):  # the list routes: advice one can follow
+        assert "OBJ-005" in line and "`hems-conformance serve --variant podero-token --write-config" in line, line
     folder = os.readlink(tmp_path / "reports" / "latest")
     assert lines[-1] == f"hems-conformance: open reports/{folder}/report.html"
     assert (tmp_path / "reports" / folder / "report.html").is_file()
