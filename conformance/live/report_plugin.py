@@ -20,6 +20,7 @@ from conformance.contract.clipping import clip
 from conformance.live.runner import ReportOptions
 from conformance.report.html import (
     STYLE,
+    attention_list,
     banner,
     evidence_sections,
     findings_html,
@@ -106,7 +107,8 @@ def judged_sessions(run: LiveRun) -> list[dict[str, Any]]:
 
 def add_options(group: Any) -> None:
     group.addoption("--hems-report-dir", metavar="DIR",
-                    help="write summary.json there (add --html/--junitxml for the other two reports)")
+                    help="write the reports there (summary.json, summary.md, junit.xml, gl-code-quality-report.json; "
+                         "report.html with --hems-report-page)")
     group.addoption("--hems-command", metavar="TEXT", help="the command line to record as the way to reproduce")
     group.addoption("--hems-report-page", action="store_true",
                     help="with --hems-report-dir: write report.html there too (the layout of `check`)")
@@ -136,10 +138,15 @@ class ReportPlugin:
         self.report.finish(int(session.exitstatus))
         if self.report.folder is not None:
             self.report.folder.mkdir(parents=True, exist_ok=True)
-            # every format of the writer list but JUnit (pytest's own --junitxml writes it under the plugin),
-            # report.html when asked (pytest-html's page is the plugin's other HTML)
-            names = [name for name in ALL if name != JUNIT and (self.report.page or name != HTML)]
-            write_reports(self.report.folder, self.report.summary(), self.report.run.redactor, names)
+            write_reports(self.report.folder, self.report.summary(), self.report.run.redactor,
+                          self._names(session.config, self.report.folder))
+
+    def _names(self, config: pytest.Config, folder: Path) -> list[str]:
+        """Every format of the writer list; report.html when asked (pytest-html's page is the plugin's other HTML);
+        junit.xml unless pytest's own --junitxml was pointed at that very file (the user asked for pytest's)."""
+        xmlpath = config.getoption("xmlpath", None)
+        own_junit = bool(xmlpath) and Path(xmlpath).resolve() == (folder / JUNIT).resolve()
+        return [name for name in ALL if (self.report.page or name != HTML) and not (own_junit and name == JUNIT)]
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         for option in ("htmlpath", "xmlpath"):
@@ -167,7 +174,8 @@ class HtmlHooks:
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
                                     session: pytest.Session) -> None:
         data = self.report.summary()
-        prefix.extend([f"<style>{STYLE}</style>", banner(data), metadata_table(data)])
+        prefix.extend([f"<style>{STYLE}</style>", banner(data), attention_list(data, linked=False),
+                       metadata_table(data)])
         postfix.append(spec_and_notes(data) + evidence_sections(data))
 
     def pytest_html_results_table_header(self, cells: list[str]) -> None:

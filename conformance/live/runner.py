@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 import schemathesis
@@ -41,7 +41,7 @@ from conformance.live.response_checks import (
     uuid_hex,
 )
 from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig, WallboxRef
-from conformance.report.baseline import Acceptance, Baseline
+from conformance.report.baseline import Acceptance, Baseline, BaselineDays, session_of_url
 from conformance.report.records import (
     SIBLING_KIND,
     STATUS_CAUSE,
@@ -52,7 +52,7 @@ from conformance.report.records import (
     mark_unexercised,
 )
 from conformance.report.redaction import PLACEHOLDER
-from conformance.report.timeline import SessionSample
+from conformance.report.timeline import SessionSample, session_identity
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -87,6 +87,8 @@ class RunOptions:
     strict: bool = False
     workers: int = DEFAULT_WORKERS
     baseline: Baseline | None = None  # accepted failures (--baseline)
+    baseline_days: BaselineDays = BaselineDays()  # how far ahead it warns of expiry (--baseline-warn-days)
+    record_failures: bool = False  # keep today's unaccepted failures for --baseline-update
     reports: ReportOptions | None = None  # None: from the pytest options (--hems-report-dir, ...)
 
 
@@ -99,7 +101,8 @@ class LiveRun:
         self.client = TargetClient(config, on_retry=self._retried, connections=options.workers,
                                    max_run_s=config.max_run_s or RUN_BUDGETS_S[options.profile], seed=options.seed)
         self.redactor = self.client.redactor
-        self.ledger = Ledger(Acceptance(options.baseline) if options.baseline else None)
+        self.ledger = Ledger(Acceptance(options.baseline, warn_days=options.baseline_days.warn,
+                                        recording=options.record_failures) if options.baseline else None)
         self.cases: dict[str, LiveCase] = {}
         self.halted = ""  # why the run stopped before a verdict (one line), and its exit code (2 or 3)
         self.halt_code = 0
@@ -122,6 +125,7 @@ class LiveRun:
         self.coverage = Coverage()  # what the sessions served held, each session counted once
         self.sessions = SessionSample(once=True)  # the sessions the report draws
         self._seen_lock = threading.Lock()
+        self._own_paths: tuple[tuple[SessionRef, ...], frozenset[str]] = ((), frozenset())
         self.context = ResponseContext(self.judge, self.ledger, self.level_of, config.max_body_bytes,
                                        self._saw_session)
         self._response_checks: list[tuple[str, ResponseCheck]] = []
@@ -348,15 +352,33 @@ class LiveRun:
 
     # --- recording ---
 
+    def _own_path(self, path: str) -> bool:
+        """Whether `path` is the own path of a configured or discovered session (trailing slash, case and
+        percent-encoding aside): a session served under any other path (moved under another user or wallbox,
+        malformed parents) is a leak, named on its drawing, never another session."""
+        def plain(text: str) -> str:
+            return unquote(text).rstrip("/").lower()
+
+        refs = tuple(ref for _, tenant in self.config.tenants() for ref in tenant.sessions)
+        if self._own_paths[0] != refs:  # discovery adds sessions before the first read: computed once or twice
+            self._own_paths = (refs, frozenset(plain(urlsplit(self.client.url(SESSION_PATH.format(
+                **ref.path_parameters))).path) for ref in refs))
+        return plain(path) in self._own_paths[1]
+
     def _saw_session(self, exchange: Exchange, judgement: Judgement) -> None:
-        """A 200 read as a session: counted in the coverage, offered to the sample of drawn sessions."""
+        """A 200 read as a session: counted in the coverage once (by the session's identity, whatever path served
+        it), offered to the sample of drawn sessions (a read under a path not its own as a leak)."""
         path = urlsplit(exchange.url).path
+        own = self._own_path(path)
+
+        if self.ledger.acceptance is not None:  # a baseline entry naming this session can be stale now
+            self.ledger.acceptance.saw_session(session_of_url(exchange.url))
 
         def seen() -> None:
             with self._seen_lock:
-                self.coverage.add(SessionView(exchange.body), path)
+                self.coverage.add(SessionView(exchange.body), session_identity(exchange.body))
             self.sessions.add(path, f"session {exchange.body['session']['id']} ({path})", exchange.body,
-                              judgement.findings)
+                              judgement.findings, own=own)
 
         self.ledger.later(seen)  # in plan order, as the findings (the sample keeps the first sessions it is offered)
 

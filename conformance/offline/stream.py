@@ -13,7 +13,7 @@ from conformance.offline.evidence import CheckEvidence
 from conformance.offline.partial import ERR, Partial, Tally, judge_items
 from conformance.offline.parts import iter_inputs
 from conformance.offline.sources import Progress
-from conformance.report.baseline import Acceptance
+from conformance.report.baseline import Acceptance, exercised_checks
 
 __all__ = ["Tally", "run_check"]
 
@@ -81,7 +81,7 @@ def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
               partials: Callable[[Progress], Iterator[Partial]] | None = None, column: str | None = None) -> Tally:
     """Judge every payload under `paths`, writing findings as they come; return the tally (`tally`, if given, so
     that a caller interrupted half-way still has what was judged, and `evidence` gets it too). With a baseline
-    (`acceptance`), accepted findings are marked and do not fail, and stale entries do.
+    (`acceptance`), accepted findings are marked and do not fail, and stale entries do (exit 1, their own verdict).
 
     `partials` runs the partitions elsewhere (a process pool, a Dask cluster) and yields their results in
     input order; without it they are judged here, one payload at a time. `out`/`err` default to the streams
@@ -107,12 +107,16 @@ def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
         ticker.clear()
         if evidence is not None:
             evidence.absorb(run.evidence)
-    tally.stale_entries = len(acceptance.stale()) if acceptance else 0
+    idle = evidence.settle(strict) if evidence is not None else None
+    if acceptance is not None:  # without the evidence, every entry's check counts as exercised
+        exercised = exercised_checks(evidence.records.values()) if evidence is not None else \
+            {e.check for e in acceptance.baseline.entries}
+        tally.stale_entries = len(acceptance.stale(exercised))
     if as_json:
         summary = tally.to_dict() | {"strict": strict, "spec_sha256": judge.contract.sha256,
                                      "readings": judge.settings.readings()}
-        if evidence is not None:
-            summary["not_exercised"] = evidence.settle(strict)
+        if idle is not None:
+            summary["not_exercised"] = idle
         out.write("\n], \"summary\": " + json.dumps(summary) + "}\n")
     else:  # a verdict names what it does not cover, as `run`'s does
         unexercised = sorted(evidence.settle(strict)) if evidence is not None and tally.exit_code() in (0, 1) else []
