@@ -48,6 +48,7 @@ from conformance.report.records import (
     CheckRecord,
     Evidence,
     Exchange,
+    Statuses,
     declared_need,
     mark_unexercised,
 )
@@ -388,12 +389,13 @@ class LiveRun:
 
     def finding(self, check_id: str, message: str, exchange: Exchange | None = None, *, pointer: str = "",
                 expected: Any = None, actual: Any = None, token_variable: str = "$HEMS_TOKEN",
-                cause: str = "") -> None:
+                cause: str = "", statuses: Statuses = ()) -> None:
         """`token_variable`: what the reproduction's Bearer credential stands for (a refresh token, say); `cause`:
-        STATUS_CAUSE for a finding about the answer's status (see Ledger)."""
+        STATUS_CAUSE for a finding about the answer's status (see Ledger); `statuses`: for a finding judged on
+        this one answer's status alone, the statuses that would be right (what `replay` judges again)."""
         finding = Finding(pointer, message, expected, actual, check_id, self.level_of(check_id))
         self.ledger.add(Evidence(finding, exchange, self.curl(exchange, token_variable) if exchange else "",
-                                 cause=cause))
+                                 cause=cause, statuses=statuses))
 
     def _retried(self, status: int, url: str) -> None:
         """A 429 / 503 the client waited out: correct behaviour, but the spec does not document it."""

@@ -235,7 +235,8 @@ def finding_html(finding: dict[str, Any]) -> str:
         parts.append(f"<div>{label} around {_code(finding['excerpt']['pointer'] or '/')}:</div>"
                      + excerpt_html(finding["excerpt"]))
     if finding.get("curl"):
-        parts.append('<div>Reproduce (export HEMS_TOKEN, a fresh token; for a token request HEMS_CLIENT_SECRET and '
+        parts.append('<div>Reproduce (HEMS_TOKEN=$(hems-conformance token --config FILE) gives a fresh token; for a token '
+                     'request export HEMS_CLIENT_SECRET and '
                      f'HEMS_PASSWORD):</div><pre class="hems-curl">{escape(finding["curl"])}</pre>')
     return "".join(parts) + "</div>"
 

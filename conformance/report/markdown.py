@@ -99,7 +99,8 @@ def render(summary: dict[str, Any], summary_sha256: str = "") -> str:
         lines += ["", "### Notes", "", *_kept([f"- {_md(note)}" for note in summary["notes"]])]
     lines += ["", "### Reproduce", "", "```", str(meta.get("command", "")).replace("```", "'''"), "```"]
     if summary.get("kind") == "run" and any(_failing(summary, "failed")):
-        lines += ["", "After a fix, re-send only the failing requests: `hems-conformance replay REPORT_DIR`."]
+        lines += ["", "After a fix, re-send only the failing requests: `hems-conformance replay REPORT_DIR --config "
+                  "FILE`; a finding's curl takes a fresh token from `HEMS_TOKEN=$(hems-conformance token --config FILE)`."]
     return "\n".join(lines) + "\n"
 
 
