@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import os
 import signal
 import sys
 import threading
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -110,7 +111,42 @@ def apply_environment(args: argparse.Namespace) -> None:
         setattr(args, action.dest, value)
 
 
+EXIT_CODES_HELP = ("Exit codes: 0 conformant, 1 non-conformant, 2 bad usage, configuration or input, 3 the target "
+                   "could not be tested, 130 interrupted.")
+
+
+def unknown_environment(parser: argparse.ArgumentParser, environ: Mapping[str, str]) -> list[str]:
+    """One warning per HEMS_CONFORMANCE_* variable no option reads (a typo such as HEMS_CONFORMANCE_STRICTT would
+    otherwise be ignored in silence), with the nearest known name; never the value, which may be a secret."""
+    known = sorted({env for sub in _parsers(parser) for _, env, _ in sub.get_default("environment") or ()})
+    warnings = []
+    for name in sorted(n for n in environ if n.startswith(ENV_PREFIX) and n not in known):
+        nearest = difflib.get_close_matches(name.removeprefix(ENV_PREFIX), [k.removeprefix(ENV_PREFIX) for k in known],
+                                            n=1)  # the shared prefix would make every name look close
+        hint = f"did you mean {ENV_PREFIX}{nearest[0]}?" if nearest else f"known: {', '.join(known)}"
+        warnings.append(f"{name} is not a setting of hems-conformance and is ignored ({hint})")
+    return warnings
+
+
+def _parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """The parser and every subcommand's, depth first."""
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                yield from _parsers(sub)
+
+
 class _Parser(argparse.ArgumentParser):
+    """Every command and subcommand states its exit codes at the end of --help: `exit_codes` where they mean
+    something of their own (replay, trace), else EXIT_CODES_HELP."""
+
+    def __init__(self, prog: str | None = None, *, epilog: str | None = None, exit_codes: str = EXIT_CODES_HELP,
+                 **kwargs: Any) -> None:
+        if epilog and "Exit codes:" not in epilog:  # an epilog that states them already keeps its own
+            epilog = f"{epilog} {exit_codes}"
+        super().__init__(prog, epilog=epilog or exit_codes, **kwargs)
+
     def error(self, message: str) -> NoReturn:  # one line, exit 2, as argparse does, without the usage dump
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
@@ -253,16 +289,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hems-conformance {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    inv = commands.add_parser("invariants", help="print the invariant catalogue")
-    inv.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    inv = commands.add_parser("invariants", help="print the invariant catalogue",
+                              exit_codes="Exit codes: 0 printed, 2 bad usage.")
+    inv.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                     help="text for reading, markdown as in docs/invariants.md, json for tools (default: text)")
     inv.add_argument("--cross", action="store_true", help="the cross-endpoint (XEP) and sibling-route (SIB) checks "
                      "a run with [discover] judges, instead of the payload catalogue (markdown lists both)")
     inv.add_argument("--live", action="store_true", help="the live checks of `run` (cases/live: authentication, the "
                      "token endpoint, isolation, HTTP), instead of the payload catalogue (markdown lists them too)")
     inv.set_defaults(handler=_cmd_invariants)
 
-    trace = commands.add_parser("trace", help="every unit of the spec with the checks that enforce it, or why none")
-    trace.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    trace = commands.add_parser("trace", help="every unit of the spec with the checks that enforce it, or why none",
+                                exit_codes="Exit codes: 0 every unit is enforced or has a written reason, 1 a unit "
+                                "is open (new or changed in --spec, not yet read), 2 bad usage or input.")
+    trace.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                       help="text for reading, markdown as in docs/traceability.md, json for tools (default: text)")
     trace.add_argument("--spec", metavar="FILE", help="a newer OpenAPI document: mark the units it added, changed "
                        "or removed versus the pinned one")
     trace.set_defaults(handler=_cmd_trace)
@@ -276,7 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--strict", action="store_true", help="SHOULD findings fail the verdict too")
     check.add_argument("--spec", metavar="FILE", help="judge against this OpenAPI document instead of the pinned one")
     check.add_argument("--config", metavar="FILE", help="TOML file whose [judge] table sets readings and levels")
-    check.add_argument("--report-dir", metavar="DIR", help="where the reports go (default: reports/<UTC time>)")
+    check.set_defaults(environment=[])
+    _with_environment(check, "--report-dir", metavar="DIR", help="where the reports go (default: reports/<UTC time>)")
     check.add_argument("--baseline", metavar="FILE", help=BASELINE_HELP)
     for flag, options in BASELINE_OPTIONS:
         check.add_argument(flag, **options)
@@ -293,7 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "stay without workers while results are due (default: 60)")
     check.set_defaults(handler=_cmd_check)
 
-    serve = commands.add_parser("serve", help="run the reference deployment (optionally with faults)")
+    serve = commands.add_parser("serve", help="run the reference deployment (optionally with faults)",
+                                exit_codes="Exit codes: 0 stopped (Ctrl-C) or listed, 2 bad usage or configuration.")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port (default: 8000; 0 picks a free one)")
     serve.add_argument("--seed", type=int, default=0, help="seed of the simulated fleet (default: 0)")
@@ -316,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
                                usage="%(prog)s [options] [-- PYTEST_ARGS ...]",
                                epilog="Every option has an environment fallback (named in brackets); the command "
                                       "line wins. Arguments after -- go to the underlying pytest session as they are "
-                                      "(e.g. -- --alluredir allure-results).")
+                                      "(e.g. -- --alluredir allure-results, with allure-pytest installed).")
     live.set_defaults(environment=[])
     _with_environment(live, "--config", metavar="FILE", help="target TOML (see examples/conformance.toml); "
                       "without it the bundled reference deployment is started on a free loopback port")
@@ -345,7 +388,10 @@ def build_parser() -> argparse.ArgumentParser:
     live.set_defaults(handler=_cmd_run)
 
     replay = commands.add_parser("replay", help="re-send the requests behind every failing finding of a run and "
-                                 "judge them again (exit 0: all replayed and fixed, 1: any not)")
+                                 "judge them again (exit 0: all replayed and fixed, 1: any not)",
+                                 exit_codes="Exit codes: 0 every finding replayed and fixed, 1 a finding still fails "
+                                 "or could not be replayed, 2 a report or config it cannot use, 3 the target cannot "
+                                 "be reached.")
     replay.add_argument("report_dir", metavar="REPORT_DIR", help="report folder (or summary.json) of a `run`")
     replay.add_argument("checks", nargs="*", metavar="CHECK_ID", help="only these failing checks (default: all)")
     replay.add_argument("--config", metavar="FILE", help="target TOML with fresh credentials (required: a report "
@@ -358,8 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     token = commands.add_parser("token", help="print a fresh access token of the target config's credentials, "
                                 "for the reproductions' curls: HEMS_TOKEN=$(hems-conformance token --config FILE)",
-                                epilog="The token goes to stdout only, never into a report or log. Exit codes: 0 "
-                                "printed, 2 bad usage or config, 3 the token endpoint gave no token.")
+                                epilog="The token goes to stdout only, never into a report or log.",
+                                exit_codes="Exit codes: 0 printed, 2 bad usage or config, 3 the token endpoint gave "
+                                "no token.")
     token.set_defaults(environment=[])
     _with_environment(token, "--config", metavar="FILE", help="target TOML whose credentials are used (as `run`)")
     _with_environment(token, "--base-url", metavar="URL", help="override base_url of the config (a relative "
@@ -370,9 +417,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "or b ([tenant_b.auth])")
     token.set_defaults(handler=_cmd_token)
 
-    report = commands.add_parser("report", help="work with the reports of earlier runs")
+    report = commands.add_parser("report", help="work with the reports of earlier runs",
+                                 exit_codes="Exit codes: see each subcommand's --help.")
     report_commands = report.add_subparsers(dest="report_command", required=True, parser_class=_Parser)
-    compare = report_commands.add_parser("compare", help="what changed between two runs (new and fixed findings)")
+    compare = report_commands.add_parser("compare", help="what changed between two runs (new and fixed findings)",
+                                         exit_codes="Exit codes: 0 compared, 2 a report it cannot read.")
     compare.add_argument("old", metavar="OLD", help="report folder or summary.json of the earlier run")
     compare.add_argument("new", metavar="NEW", help="report folder or summary.json of the later run")
     compare.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
@@ -419,8 +468,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hems-conformance: error: {' and '.join(closed)} closed: no verdict could be seen",
               file=sys.stderr)
         return EXIT_USAGE
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
+    for warning in unknown_environment(parser, os.environ):
+        print(f"hems-conformance: warning: {warning}", file=sys.stderr)
     try:
         apply_environment(args)
         with _terminate_as_interrupt():

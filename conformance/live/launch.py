@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,17 +16,17 @@ from typing import Any
 import pytest
 
 from conformance.contract.spec import Contract, load_contract
-from conformance.errors import ConfigError
+from conformance.errors import ConfigError, UsageError
 from conformance.live.console import closing_lines
 from conformance.live.items import RUN_KEY
 from conformance.live.live_cases import bundled_cases_dir, known_check_ids
 from conformance.live.report_plugin import REPORT_PLUGIN
 from conformance.live.runner import DEFAULT_WORKERS, EXIT_INTERRUPTED, LiveRun, ReportOptions, RunOptions, no_verdict
-from conformance.live.target import TargetConfig, config_from_mapping, load_target
+from conformance.live.target import BUNDLED_SOURCE, TargetConfig, config_from_mapping, load_target
 from conformance.report.baseline import BaselineDays, baseline_to_apply
 from conformance.report.markdown import github_annotations
 from conformance.report.summary import SUMMARY, ReportFolder, command_line
-from conformance.report.writers import ALL, write_baseline
+from conformance.report.writers import ALL, open_line, write_baseline
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,12 @@ def _reference_target(seed: int, faults: Sequence[str], default_token_url: str) 
     """Start the bundled reference deployment and yield its target configuration (in memory, never on disk)."""
     from conformance.reference.dataset import build_fleet
     from conformance.reference.faults import Faults
-    from conformance.reference.server import Deployment, start_in_thread
+    from conformance.reference.server import BUNDLED_TOKEN_TTL_S, Deployment, start_in_thread
 
-    deployment = Deployment(build_fleet(seed), Faults(faults))
+    deployment = Deployment(build_fleet(seed), Faults(faults), token_ttl_s=BUNDLED_TOKEN_TTL_S)
     with start_in_thread(deployment) as url:
         yield config_from_mapping(deployment.target_config(url), default_token_url=default_token_url,
-                                  source="the bundled reference deployment")
+                                  source=BUNDLED_SOURCE)
 
 
 @contextlib.contextmanager
@@ -120,6 +121,8 @@ def run(request: RunRequest) -> int:
         if exit_code == EXIT_INTERRUPTED:
             folder.interrupted_early()  # pytest stopped before its session reached the report plugin
         folder.publish()
+        if handover.refused_arguments:
+            raise UsageError(handover.refused_arguments)
         for line in _annotations(folder, run) if request.annotations == "github" else ():
             print(line, flush=True)
         return exit_code
@@ -128,6 +131,8 @@ def run(request: RunRequest) -> int:
     written = _update_baseline(request, run)
     for line in closing_lines(run, summary=handover.summary, folder=folder.path, annotations=annotated,
                               written=written):
+        print(line, flush=True)
+    for line in open_line(folder.path) if not run.halted and run.verdict in (0, 1) else ():  # where to look next
         print(line, flush=True)
     return run.verdict
 
@@ -172,6 +177,16 @@ class _Handover:
     def __init__(self, run: LiveRun) -> None:
         self.run = run
         self.summary: dict[str, Any] = {}  # the run's summary.json, once the session finished
+        self.refused_arguments = ""  # pytest refused the arguments after --: the one line that says why
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_cmdline_parse(self) -> Any:
+        """pytest's own refusal is a usage dump of several lines: `run` says it in one, naming the plugin."""
+        try:
+            return (yield)
+        except pytest.UsageError as refused:
+            self.refused_arguments = refused_arguments(str(refused))
+            raise pytest.UsageError() from None  # nothing for pytest to print: `run` says it
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -181,3 +196,26 @@ class _Handover:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         reporter = session.config.pluginmanager.get_plugin(REPORT_PLUGIN)  # None if `-p no:` blocked its name
         self.summary = reporter.report.summary() if reporter is not None else {}
+
+
+# the options of the reporters teams pass after --, and the plugin that adds each (README: extra pytest arguments)
+PLUGIN_OPTIONS = {"--alluredir": "allure-pytest", "--cov": "pytest-cov", "-n": "pytest-xdist",
+                  "--numprocesses": "pytest-xdist", "--reruns": "pytest-rerunfailures", "--timeout": "pytest-timeout",
+                  "--json-report": "pytest-json-report", "--report-log": "pytest-reportlog",
+                  "--md-report": "pytest-md-report", "--testmon": "pytest-testmon"}
+
+
+def refused_arguments(message: str) -> str:
+    """One line for pytest's refusal of the arguments after -- (its usage, then `error: ...`): the first option
+    it did not know (never a value: one may be a secret) and the plugin that would add it, where it is known."""
+    error = next((line.split("error: ", 1)[1] for line in message.splitlines() if "error: " in line), "")
+    unknown = [word.split("=", 1)[0] for word in error.removeprefix("unrecognized arguments:").split()
+               if word.startswith("-")] if error.startswith("unrecognized arguments:") else []
+    if not unknown:
+        said = re.sub(r"'[^']*'", "'…'", error)[:200]  # argparse quotes the values it refused
+        return f"pytest refused the arguments after --: {said or 'usage error'}"
+    option = next((word for word in unknown if word in PLUGIN_OPTIONS), unknown[0])
+    plugin = PLUGIN_OPTIONS.get(option)
+    where = f"install {plugin} (pip install {plugin}) into the environment hems-conformance runs in" if plugin \
+        else "install the pytest plugin that adds it, or drop it"
+    return f"pytest does not know {option} (after --): {where}"

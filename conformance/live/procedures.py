@@ -20,7 +20,7 @@ from conformance.contract.payload import parse_instant
 from conformance.errors import TargetError
 from conformance.live import token_request
 from conformance.live.live_cases import LiveCase
-from conformance.live.target import SessionRef, TenantConfig, WallboxRef
+from conformance.live.target import BUNDLED_SOURCE, SessionRef, TenantConfig, WallboxRef
 from conformance.report.records import STATUS_CAUSE
 from conformance.report.redaction import form_encoded
 
@@ -287,8 +287,9 @@ def expired_token(run: LiveRun, case: LiveCase) -> None:
         return
     if lifetime > budget:  # its need unmet: not exercised, never passed
         run.ledger.not_exercised(case.id, f"tokens that live at most auth.max_token_wait_s = {budget:g} s (they live "
-                                          f"{lifetime:g} s): raise it, or run against a deployment with short-lived "
-                                          "tokens")
+                                          f"{lifetime:g} s): set [auth] max_token_wait_s = {lifetime:g} in the "
+                                          "target config (the run then waits that long), or run against a "
+                                          "deployment with short-lived tokens")
         return
     time.sleep(lifetime + case.params.get("grace_s", 1.5))
     exchange = run.read(run.config.tenant.sessions[0], tenant=None, headers={"Authorization": f"Bearer {token}"},
@@ -331,8 +332,9 @@ def _credentials(run: LiveRun, wrong_secret: bool = False,
 def _token_grant_in_use(run: LiveRun, case: LiveCase) -> bool:
     auth = run.config.tenant.auth
     if auth.grant in ("client_credentials", "password"):
-        run.ledger.note(f"the token endpoint is judged (TOK-*) with {auth.token_body}-encoded requests, "
-                        f"as [auth] token_body configures")  # each TOK statement says how each encoding is read
+        if auth.token_body != "form":  # RFC 6749's encoding needs no note; the other is a setting the user made
+            run.ledger.note(f"the token endpoint is judged (TOK-*) with {auth.token_body}-encoded requests, "
+                            f"as [auth] token_body configures")  # each TOK statement says how each encoding is read
         return True
     run.ledger.skip(case.id, f"auth.grant = {auth.grant}: the suite does not use the token endpoint")
     return False
@@ -636,7 +638,10 @@ def token_get_refused(run: LiveRun, case: LiveCase) -> None:
 def sibling_isolation(run: LiveRun, case: LiveCase) -> None:
     """The other tenant's token, and each parent swapped, on the list and current routes of a known wallbox."""
     if run.config.discover is None or not any(tenant.wallboxes for _, tenant in run.config.tenants()):
-        run.ledger.not_exercised(case.id, "[discover] with [[wallboxes]]: the list and current routes")
+        bundled = " (the bundled deployment serves no list route: `hems-conformance serve --variant podero-token " \
+                  "--write-config target.toml` serves them, then `run --config target.toml`)"
+        run.ledger.not_exercised(case.id, "[discover] with [[wallboxes]]: the list and current routes"
+                                 + (bundled if run.config.source == BUNDLED_SOURCE else ""))
         return
     for reader, wallbox, what in _sibling_probes(run):
         for url, route in _sibling_urls(run, wallbox):

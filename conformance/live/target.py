@@ -368,6 +368,9 @@ def _discovery(document: Mapping[str, Any], tenants: list[TenantConfig]) -> Disc
     return Discovery(first, last, most)
 
 
+BUNDLED_SOURCE = "the bundled reference deployment"  # the source of `run`'s target without --config
+
+
 def config_from_mapping(document: Mapping[str, Any], *, default_token_url: str, source: str = "<mapping>") -> TargetConfig:
     _unknown(document, _TOP_KEYS, "")
     tenant = _tenant(document, "", default_token_url)

@@ -29,7 +29,7 @@ from conformance.report.summary import (
     local_names,
     redact_tree,
 )
-from conformance.report.writers import reports_line, write_baseline, write_reports
+from conformance.report.writers import open_line, reports_line, write_baseline, write_reports
 
 
 def check_summary(evidence: CheckEvidence, tally: Tally, judge: Judge, *, paths: list[str], strict: bool,
@@ -104,4 +104,6 @@ def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: 
                 print(f"hems-conformance: not exercised: {check['id']}: the input would need {check['needs']}",
                       file=sys.stderr)
     print(reports_line(folder.path), file=sys.stderr)
+    for line in open_line(folder.path) if tally.exit_code() in (0, 1) else ():
+        print(line, file=sys.stderr)
     return tally.exit_code()

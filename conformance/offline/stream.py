@@ -118,6 +118,8 @@ def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
         if idle is not None:
             summary["not_exercised"] = idle
         out.write("\n], \"summary\": " + json.dumps(summary) + "}\n")
-    else:
-        out.write(tally.summary_line() + "\n")
+    else:  # a verdict names what it does not cover, as `run`'s does
+        unexercised = sorted(evidence.settle(strict)) if evidence is not None and tally.exit_code() in (0, 1) else []
+        covers = f"; {len(unexercised)} check(s) not exercised ({', '.join(unexercised)})" if unexercised else ""
+        out.write(tally.summary_line() + covers + "\n")
     return tally

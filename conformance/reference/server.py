@@ -53,6 +53,9 @@ CURRENT_PATH = LIST_PATH + "/current"
 SESSION_PATH = LIST_PATH + "/{session_id}"
 PODERO_SCOPE = "read write"
 DEFAULT_TOKEN_TTL_S = 3600.0
+# `run` without --config: tokens short enough that AUTH-005 (a token used past its expires_in is refused) is
+# exercised within [auth] max_token_wait_s, and that the client's refresh runs in every newcomer's first run
+BUNDLED_TOKEN_TTL_S = 3.0
 EXPIRING_TOKEN_TTL_S = 2.0  # the lifetime under the expired-token-accepted fault
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 REALM = "hems-reference"

@@ -99,3 +99,8 @@ def write_baseline(path: str, update: BaselineUpdate) -> str:
     except OSError as exc:
         raise UsageError(f"cannot write the baseline {path}: {exc.strerror or exc}") from None
     return f"hems-conformance: baseline: wrote {path}: {update.line}"
+
+
+def open_line(folder: Path) -> list[str]:
+    """A command's last line: the page to open next (none if it was not written)."""
+    return [f"hems-conformance: open {folder / HTML}"] if (folder / HTML).exists() else []

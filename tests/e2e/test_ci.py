@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -33,11 +34,14 @@ def action() -> dict:
 def test_action_yml_is_a_composite_action_with_the_inputs_teams_need():
     doc = action()
     assert doc["name"] and doc["description"] and doc["runs"]["using"] == "composite"
-    assert set(RUN_OPTIONS) | {"python-version", "version"} <= set(doc["inputs"])
+    assert set(RUN_OPTIONS) | {"python-version"} <= set(doc["inputs"])
+    assert "version" not in doc["inputs"]  # the suite is the action's own checkout: `uses:` pins it
     assert all(spec.get("description") and "default" in spec for spec in doc["inputs"].values())
     assert set(doc["outputs"]) == {"exit-code", "report-dir"}
     steps = doc["runs"]["steps"]
     assert steps[0]["uses"].startswith("actions/setup-python@")
+    install = next(s for s in steps if s.get("id") == "install")
+    assert 'pip install --quiet --disable-pip-version-check "$GITHUB_ACTION_PATH"' in install["run"]
     assert steps[0]["with"]["python-version"] == "${{ inputs.python-version }}"
     [upload] = [s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@")]
     assert upload["if"] == "always()" and upload["with"]["path"] == "${{ inputs.report-dir }}"
@@ -64,6 +68,32 @@ def test_the_gitlab_template_is_an_includable_job_with_junit_code_quality_and_an
     assert artifacts["reports"]["junit"] == f"{folder}/junit.xml"
     assert artifacts["reports"]["codequality"] == f"{folder}/gl-code-quality-report.json"
     assert f"{folder}/report.html" in artifacts["paths"] and all("$" not in p for p in artifacts["paths"])
+
+
+def test_the_action_and_the_gitlab_template_pass_their_published_schemas():
+    """SchemaStore's schemas for action.yml and .gitlab-ci.yml, as check-jsonschema vendors them."""
+    for schema, path in (("vendor.github-actions", ACTION), ("vendor.gitlab-ci", GITLAB)):
+        result = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, str(path)],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_inner_actions_are_pinned_by_commit_and_nothing_installs_by_name_from_an_index():
+    """A tag can be moved and an unclaimed name on an index can be registered by anyone (dependency
+    confusion): inner actions by full commit SHA with the tag beside it, the suite from a pinned source."""
+    uses = re.findall(r"uses: ([\w./-]+)@(\S+)(.*)", ACTION.read_text(encoding="utf-8"))
+    assert len(uses) >= 3
+    for name, ref, comment in uses:
+        assert re.fullmatch(r"[0-9a-f]{40}", ref) and re.fullmatch(r" # v\d+(\.\d+)*", comment), (name, ref)
+    job = yaml.safe_load(GITLAB.read_text(encoding="utf-8"))["hems-conformance"]
+    assert re.fullmatch(r"v\d+\.\d+\.\d+|[0-9a-f]{40}", job["variables"]["HEMS_SUITE_GIT_REF"])
+    assert job["variables"]["HEMS_SUITE_GIT_URL"].startswith("https://")
+    assert any('"git+$HEMS_SUITE_GIT_URL@$HEMS_SUITE_GIT_REF"' in line for line in job["script"])
+    assert job["variables"]["PIP_CACHE_DIR"].startswith("$CI_PROJECT_DIR/") and job["cache"]["paths"] == [".cache/pip"]
+    for path in (ACTION, GITLAB, CI_DOC, ROOT / "README.md", ROOT / "docs" / "scale.md"):
+        for command in re.findall(r"pip install ([^\n;&|]*)", path.read_text(encoding="utf-8")):
+            names = [arg.strip("'\"") for arg in command.split() if not arg.startswith("-")]
+            assert not [n for n in names if re.fullmatch(r"hems-conformance([\[=<>~!$].*)?", n)], (path, command)
 
 
 def _yaml_blocks(text: str) -> list[dict]:
@@ -96,22 +126,25 @@ def _expand(value: str, context: dict[str, str]) -> str:
     return EXPRESSION.sub(lambda m: context[m.group(1)], value)
 
 
-def run_action_step(step_id: str, tmp_path: Path, inputs: dict[str, str]) -> tuple[int, str, dict[str, str]]:
+def run_action_step(step_id: str, tmp_path: Path, inputs: dict[str, str], env: dict[str, str] | None = None,
+                    action_path: Path = ROOT) -> tuple[int, str, dict[str, str]]:
     """One `run:` step of action.yml, as GitHub runs it: bash -eo pipefail, its env with the expressions filled in,
-    GITHUB_ACTIONS=true and GITHUB_OUTPUT / GITHUB_STEP_SUMMARY in temp files. The install step is stood in for by
-    this test's own environment (its bin directory)."""
+    GITHUB_ACTIONS=true, GITHUB_ACTION_PATH, and GITHUB_OUTPUT / GITHUB_STEP_SUMMARY in temp files. Unless a test
+    runs the install step itself, it is stood in for by this test's own environment (its bin directory)."""
     doc = action()
     step = next(s for s in doc["runs"]["steps"] if s.get("id") == step_id)
     context = {f"inputs.{name}": str(spec["default"]) for name, spec in doc["inputs"].items()}
     context |= {f"inputs.{name}": value for name, value in inputs.items()}
-    context |= {"steps.install.outputs.bin": str(Path(sys.executable).parent), "github.action_path": str(ROOT),
-                "runner.temp": str(tmp_path)}
+    context |= {"steps.install.outputs.bin": str(Path(sys.executable).parent), "runner.temp": str(tmp_path)}
     script = tmp_path / f"{step_id}.sh"
     script.write_text(step["run"], encoding="utf-8")
     output = tmp_path / "github-output"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEMS_CONFORMANCE_", "GITHUB_", "PYTEST_"))}
-    env |= {name: _expand(str(value), context) for name, value in step["env"].items()}
-    env |= {"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(tmp_path / "step-summary")}
+    output.write_text("", encoding="utf-8")
+    env = dict(env) if env is not None else {
+        k: v for k, v in os.environ.items() if not k.startswith(("HEMS_CONFORMANCE_", "GITHUB_", "PYTEST_"))}
+    env |= {name: _expand(str(value), context) for name, value in step.get("env", {}).items()}
+    env |= {"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(tmp_path / "step-summary"),
+            "GITHUB_ACTION_PATH": str(action_path)}
     result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=300)
     outputs = dict(line.split("=", 1) for line in output.read_text(encoding="utf-8").splitlines())
@@ -140,6 +173,89 @@ def test_the_action_writes_a_job_summary_line_when_the_run_writes_no_report(tmp_
     returned, output, outputs = run_action_step("run", tmp_path, {"config": str(tmp_path / "missing.toml")})
     assert returned == 2 and outputs["exit-code"] == "2"
     assert (tmp_path / "step-summary").read_text(encoding="utf-8").startswith("## hems-conformance: no report (exit 2)")
+
+
+# --- installing from the repository (offline) ---
+
+
+@pytest.fixture(scope="module")
+def suite_repository(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """This tree (tracked and new files, as they are now) committed and tagged in a temporary repository: its
+    file:// URL and the tag, as the template and the action would find the real one."""
+    work = tmp_path_factory.mktemp("suite-repo")
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "-c", "-o", "--exclude-standard"],
+                            capture_output=True, check=True, timeout=60).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
+            (work / name).write_bytes(source.read_bytes())
+    git = ["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@localhost", "-c", "commit.gpgsign=false"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "tree under test"], ["tag", "v0.0.0-test"]):
+        subprocess.run(git + args, check=True, capture_output=True, timeout=60)
+    return work.as_uri(), "v0.0.0-test"
+
+
+def _offline_environment(tmp_path: Path) -> dict[str, str]:
+    """pip without an index: no dependencies fetched (they are borrowed from this interpreter's site-packages,
+    less the project's own editable install, through PYTHONPATH) and the build backend (hatchling) taken from
+    there too, so the install needs nothing beyond this machine."""
+    borrowed = tmp_path / "borrowed"
+    borrowed.mkdir()
+    site = Path(sysconfig.get_paths()["purelib"])
+    for entry in site.iterdir():
+        if not entry.name.startswith(("conformance", "hems_conformance", "_editable_impl_hems")):
+            (borrowed / entry.name).symlink_to(entry)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEMS_", "GITHUB_", "PYTEST_", "PIP_"))}
+    # PIP_NO_BUILD_ISOLATION sets pip's `build_isolation` itself: "0" turns isolation off
+    return env | {"PYTHONPATH": str(borrowed), "PIP_NO_INDEX": "1", "PIP_NO_DEPS": "1",
+                  "PIP_NO_BUILD_ISOLATION": "0", "PATH": f"{Path(sys.executable).parent}:{env['PATH']}"}
+
+
+def _installed_from_elsewhere(bin_dir: Path, cwd: Path, env: dict[str, str]) -> None:
+    """The venv's `hems-conformance` runs the package installed there, not this checkout."""
+    probe = subprocess.run([str(bin_dir / "python"), "-c", "import conformance; print(conformance.__file__)"],
+                           capture_output=True, text=True, cwd=cwd, env=env, timeout=60)
+    assert probe.returncode == 0 and probe.stdout.startswith(str(bin_dir.parent)), probe.stdout + probe.stderr
+    version = subprocess.run([str(bin_dir / "hems-conformance"), "--version"], capture_output=True, text=True,
+                             cwd=cwd, env=env, timeout=60)
+    assert version.returncode == 0 and version.stdout.startswith("hems-conformance "), version.stderr
+
+
+def test_the_gitlab_job_installs_the_suite_from_the_pinned_git_url_and_runs_it(tmp_path, suite_repository):
+    """The template's script, line by line in one shell as a GitLab runner runs it, with its variables (the
+    repository URL and tag pointing at the temporary repository) and CI_PROJECT_DIR the job's folder."""
+    url, ref = suite_repository
+    job = yaml.safe_load(GITLAB.read_text(encoding="utf-8"))["hems-conformance"]
+    env = _offline_environment(tmp_path) | {"CI_PROJECT_DIR": str(tmp_path / "project")}
+    (tmp_path / "project").mkdir()
+    for name, value in job["variables"].items():
+        env[name] = re.sub(r"\$(\w+)", lambda m: env[m.group(1)], str(value))
+    env |= {"HEMS_SUITE_GIT_URL": url, "HEMS_SUITE_GIT_REF": ref, "HEMS_CONFORMANCE_PROFILE": "quick"}
+    script = "set -eo pipefail\n" + "\n".join(job["script"]) + "\n"
+    result = subprocess.run(["bash", "--noprofile", "--norc", "-c", script], cwd=tmp_path / "project", env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "hems-conformance: conformant" in result.stdout
+    _installed_from_elsewhere(tmp_path / "project" / ".hems-conformance-venv" / "bin", tmp_path, env)
+    for path in job["artifacts"]["paths"]:
+        assert (tmp_path / "project" / path).is_file(), path
+
+
+def test_the_action_installs_the_suite_from_its_own_checkout(tmp_path, suite_repository):
+    """The action's shell steps before `run`, as the runner runs them on a checkout of the action's ref."""
+    url, ref = suite_repository
+    checkout = tmp_path / "action-checkout"
+    subprocess.run(["git", "clone", "-q", "--branch", ref, url, str(checkout)], check=True, capture_output=True,
+                   timeout=120)
+    env = _offline_environment(tmp_path)
+    code, output, outputs = run_action_step("pip-cache", tmp_path, {}, env=env, action_path=checkout)
+    assert code == 0 and set(outputs) == {"dir", "key"}, output
+    assert re.fullmatch(r"[0-9a-f]{64}", outputs["key"])
+    code, output, outputs = run_action_step("install", tmp_path, {}, env=env, action_path=checkout)
+    assert code == 0, output
+    assert outputs["bin"] == str(tmp_path / "hems-conformance-venv" / "bin")
+    _installed_from_elsewhere(Path(outputs["bin"]), tmp_path, env)
 
 
 # --- environment fallbacks ---
@@ -182,6 +298,24 @@ def test_a_bad_environment_value_is_exit_2_naming_the_variable(tmp_path, capsys,
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_unknown_variable_of_ours_is_warned_once_with_the_nearest_known_name(capsys, monkeypatch):
+    """A typo would otherwise be ignored in silence (HEMS_CONFORMANCE_STRICTT=true: a lenient gate). The value is
+    never printed: it may be a secret."""
+    monkeypatch.setenv("HEMS_CONFORMANCE_STRICTT", "secret-strictt")
+    monkeypatch.setenv("HEMS_CONFORMANCE_REPORTDIR", "x")
+    monkeypatch.setenv("HEMS_CONFORMANCE_ZZZZZZZZ", "x")
+    monkeypatch.setenv("HEMS_CONFORMANCE_REPORT_DIR", "known")  # read by run and check: no warning
+    assert main(["invariants", "--format", "json"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == ("hems-conformance: warning: HEMS_CONFORMANCE_REPORTDIR is not a setting of hems-conformance "
+                      "and is ignored (did you mean HEMS_CONFORMANCE_REPORT_DIR?)")
+    assert err[1] == ("hems-conformance: warning: HEMS_CONFORMANCE_STRICTT is not a setting of hems-conformance "
+                      "and is ignored (did you mean HEMS_CONFORMANCE_STRICT?)")
+    assert err[2].startswith("hems-conformance: warning: HEMS_CONFORMANCE_ZZZZZZZZ is not a setting of "
+                             "hems-conformance and is ignored (known: HEMS_CONFORMANCE_ANNOTATIONS, ")
+    assert len(err) == 3 and "secret-strictt" not in " ".join(err)
+
+
 def test_the_pytest_plugin_reads_its_settings_from_the_ini_file(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "baseline.toml").write_text('[[accept]]\ncheck = "CNT-002"\nreason = "known"\nexpires = 2099-01-01\n',
@@ -210,3 +344,18 @@ def test_arguments_after_a_double_dash_reach_the_pytest_session(tmp_path, capsys
     with pytest.raises(SystemExit) as refused:  # without --: not an option of run
         main(["run", "--profile", "quick", "--report-dir", "r", "--alluredir", "x"])
     assert refused.value.code == 2 and "unrecognized arguments: --alluredir" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--alluredir", "allure-results"], "pytest does not know --alluredir (after --): install allure-pytest "
+                                        "(pip install allure-pytest) into the environment hems-conformance runs in"),
+    (["--no-such-option=secret-value"], "pytest does not know --no-such-option (after --): install the pytest "
+                                        "plugin that adds it, or drop it"),
+])
+def test_an_argument_pytest_refuses_is_one_line_naming_the_plugin(tmp_path, capsys, monkeypatch, argv, says):
+    """The README's own example, without allure-pytest installed: one line, exit 2, never pytest's usage dump
+    nor a value given with the option."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--profile", "quick", "--report-dir", "r", "--", *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"hems-conformance: error: {says}\n" and "usage" not in captured.out

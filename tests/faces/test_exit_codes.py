@@ -4,6 +4,7 @@ turn into the wrong code)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from collections.abc import Callable
@@ -132,3 +133,22 @@ def test_each_scenario_ends_in_its_exit_code_in_one_line(tmp_path, capsys, monke
     assert "Traceback" not in err
     if code in (2, 3) and "hems-conformance: " in err:
         assert len([line for line in err.splitlines() if line.startswith("hems-conformance: ")]) == 1, err
+
+
+def _every_parser() -> list:
+    from conformance.cli import _parsers, build_parser
+
+    return list(_parsers(build_parser()))
+
+
+@pytest.mark.parametrize("parser", _every_parser(), ids=lambda parser: parser.prog)
+def test_every_help_states_the_exit_codes_and_explains_every_option(parser):
+    """Any subcommand, this one's or a later one's: its --help ends with its exit codes, and every option and
+    argument says what it is for."""
+    text = " ".join(parser.format_help().split())
+    assert re.search(r"Exit codes: (see each subcommand's --help|0 [^.]+, 2 [^.]+)\.$", text), text[-300:]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):  # each subcommand's line in the list
+            assert all(choice.help for choice in action._choices_actions), parser.prog
+        else:
+            assert action.help and action.help != argparse.SUPPRESS, (parser.prog, action.option_strings or action.dest)

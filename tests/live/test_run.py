@@ -50,6 +50,23 @@ def test_the_bundled_reference_deployment_is_conformant(capsys):
 
 
 @pytest.mark.e2e
+def test_a_newcomers_first_run_exercises_token_expiry_adds_no_note_and_ends_naming_the_page(tmp_path, capsys):
+    """`hems-conformance run` as the README's first line runs it: the bundled deployment's tokens are short-lived,
+    so AUTH-005 is judged (never a skip whose advice no flag can follow), no note speaks of a setting nobody made,
+    and the last line is the page to open."""
+    assert main(["run", "--profile", "quick"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    checks = {c["id"]: c for c in json.loads((tmp_path / "reports" / "latest" / "summary.json").read_text())["checks"]}
+    assert checks["AUTH-005"]["status"] == "passed" and checks["AUTH-005"]["judged"], checks["AUTH-005"]
+    assert not [line for line in lines if line.startswith("SKIP") or "AUTH-005" in line or "token_body" in line], lines
+    for line in (line for line in lines if ": not exercised: " in line):  # the list routes: advice one can follow
+        assert "OBJ-005" in line and "`hems-conformance serve --variant podero-token --write-config" in line, line
+    folder = os.readlink(tmp_path / "reports" / "latest")
+    assert lines[-1] == f"hems-conformance: open reports/{folder}/report.html"
+    assert (tmp_path / "reports" / folder / "report.html").is_file()
+
+
+@pytest.mark.e2e
 def test_the_bundled_reference_deployment_is_conformant_under_strict(capsys):
     """Strict mode is safe on a correct deployment: no SHOULD finding either (variants: see below)."""
     code, output = run_cli(capsys, "--strict")
@@ -198,9 +215,10 @@ def test_a_target_that_is_down_is_untestable(tmp_path, capsys):
 
 def verdict_of(output: str) -> str:
     """The one `hems-conformance:` verdict line (the other such lines name the reports, notes, checks not
-    exercised and the command that reproduces the run)."""
+    exercised, the page to open and the command that reproduces the run)."""
     [line] = [line for line in output.splitlines() if line.startswith("hems-conformance: ") and " reports in " not in
-              line and ": note: " not in line and ": not exercised: " not in line and ": reproduce: " not in line]
+              line and ": note: " not in line and ": not exercised: " not in line and ": open " not in line
+              and ": reproduce: " not in line]
     return line
 
 

@@ -24,7 +24,8 @@ from conformance.contract.judge import Judge
 
 SUMMARY = re.compile(r"^(\d+) payload\(s\) judged, (\d+) failing \((.*)\)(, \d+ input error\(s\))?: (.+)$")
 REPORT_LINE = re.compile(r"hems-conformance: reports in reports/[0-9TZ-]+/ \(summary\.json, report\.html, junit\.xml, summary\.md, "
-                         r"gl-code-quality-report\.json\)\n")
+                         r"gl-code-quality-report\.json\)\n"
+                         r"(hems-conformance: open reports/[0-9TZ-]+/report\.html\n)?")
 
 
 @pytest.fixture(autouse=True)
@@ -71,12 +72,31 @@ def run_module(*argv: str, stdin: bytes | None = None, cwd: Path | None = None) 
 # --- verdicts and exit codes ---
 
 
+def verdict(out: str) -> str:
+    """The text verdict without the checks it names as not exercised."""
+    return out.splitlines()[-1].split("; ")[0]
+
+
 def test_valid_file_exits_0_with_summary_only(tmp_path, capsys):
+    """The verdict names the checks no payload exercised (each explained on stderr)."""
     code, out, err = check(capsys, write_json(tmp_path / "ok.json", BASE))
     assert code == 0
-    assert out == "1 payload(s) judged, 0 failing (no findings): conformant\n"
+    unexercised = [line.split(": ")[2] for line in err.splitlines() if line.startswith("hems-conformance: not exercised: ")]
+    assert out == (f"1 payload(s) judged, 0 failing (no findings): conformant; {len(unexercised)} check(s) not "
+                   f"exercised ({', '.join(sorted(unexercised))})\n") and len(unexercised) > 3
     assert all(line.startswith("hems-conformance: not exercised: ") for line in err.splitlines()), err
     assert "not exercised: EVD-003: the input would need a command whose outcome is phase_switch_ineffective" in err
+
+
+def test_the_reports_go_where_the_environment_says_and_the_last_line_names_the_page(tmp_path, capsys, monkeypatch):
+    """HEMS_CONFORMANCE_REPORT_DIR, as for `run` (the command line still wins)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HEMS_CONFORMANCE_REPORT_DIR", "from-env")
+    assert main(["check", str(write_json(tmp_path / "ok.json", BASE))]) == 0
+    assert capsys.readouterr().err.splitlines()[-1] == "hems-conformance: open from-env/report.html"
+    assert (tmp_path / "from-env" / "report.html").is_file()
+    assert main(["check", "--report-dir", "from-cli", str(tmp_path / "ok.json")]) == 0
+    assert capsys.readouterr().err.splitlines()[-1] == "hems-conformance: open from-cli/report.html"
 
 
 def test_must_finding_exits_1_with_one_line_per_finding(tmp_path, capsys):
@@ -85,7 +105,7 @@ def test_must_finding_exits_1_with_one_line_per_finding(tmp_path, capsys):
     assert code == 1
     [line] = finding_lines(out)
     assert re.fullmatch(rf"{re.escape(str(path))}: CNT-004 MUST /session/commands_sent: .+", line)
-    assert out.splitlines()[-1] == "1 payload(s) judged, 1 failing (1 MUST): non-conformant"
+    assert verdict(out) == "1 payload(s) judged, 1 failing (1 MUST): non-conformant"
 
 
 def test_should_finding_warns_and_fails_only_under_strict(tmp_path, capsys):
@@ -93,10 +113,10 @@ def test_should_finding_warns_and_fails_only_under_strict(tmp_path, capsys):
     code, out, _ = check(capsys, path)
     assert code == 0
     assert finding_lines(out) == [f"{path}: OUT-006 SHOULD /session/outcome: ended session has no outcome"]
-    assert out.splitlines()[-1] == "1 payload(s) judged, 0 failing (1 SHOULD): conformant"
+    assert verdict(out) == "1 payload(s) judged, 0 failing (1 SHOULD): conformant"
     code, out, _ = check(capsys, "--strict", path)
     assert code == 1
-    assert out.splitlines()[-1] == "1 payload(s) judged, 1 failing (1 SHOULD): non-conformant"
+    assert verdict(out) == "1 payload(s) judged, 1 failing (1 SHOULD): non-conformant"
 
 
 def test_a_negative_target_on_a_hold_is_information_even_under_strict(tmp_path, capsys):
@@ -108,7 +128,7 @@ def test_a_negative_target_on_a_hold_is_information_even_under_strict(tmp_path, 
     code, out, _ = check(capsys, "--strict", path)
     assert code == 0
     assert finding_lines(out) == [f"{path}: PHY-006 INFO /decisions/{hold}/target_w: negative target_w"]
-    assert out.splitlines()[-1] == "1 payload(s) judged, 0 failing (1 INFO): conformant"
+    assert verdict(out) == "1 payload(s) judged, 0 failing (1 INFO): conformant"
 
 
 def test_charged_from_solar_with_zero_energy_fails_quoting_the_spec(tmp_path, capsys):
@@ -126,7 +146,7 @@ def test_input_error_wins_over_findings_and_the_rest_is_still_judged(tmp_path, c
     code, out, err = check(capsys, tmp_path)
     assert code == 2
     assert finding_lines(out) and finding_lines(out)[0].startswith(f"{bad}: CNT-004 MUST")
-    assert out.splitlines()[-1].endswith("1 input error(s): incomplete (input errors)")
+    assert verdict(out).endswith("1 input error(s): incomplete (input errors)")
     assert one_line_error(err).startswith(f"{tmp_path / 'b.json'}:1:2: invalid JSON")
 
 
@@ -229,7 +249,7 @@ def test_invalid_json_names_file_line_and_column(tmp_path, capsys, name, content
     code, out, err = check(capsys, tmp_path / name)
     assert code == 2
     assert one_line_error(err).startswith(f"{tmp_path / label}: {message}")
-    assert out.splitlines()[-1].endswith(": incomplete (input errors)")
+    assert verdict(out).endswith(": incomplete (input errors)")
 
 
 def test_non_utf8_file(tmp_path, capsys):
@@ -405,7 +425,7 @@ def test_a_schema_failing_payload_still_gets_the_findings_that_do_not_read_the_r
     code, out, _ = check(capsys, write_json(tmp_path / "trial.json", body))
     assert code == 1
     assert {line.split()[1] for line in finding_lines(out)} == {"SCH-001", "CNT-004"}
-    assert out.splitlines()[-1].endswith("1 with invariants not evaluated (they read values the schema refused): "
+    assert verdict(out).endswith("1 with invariants not evaluated (they read values the schema refused): "
                                          "non-conformant")
 
 
@@ -535,7 +555,7 @@ def test_module_entry_point_smoke(tmp_path):
     write_json(tmp_path / "ok.json", BASE)
     write_json(tmp_path / "bad.json", must_broken())
     result = run_module("check", "ok.json", cwd=tmp_path)
-    assert (result.returncode, result.stdout) == (0, b"1 payload(s) judged, 0 failing (no findings): conformant\n")
+    assert result.returncode == 0 and verdict(result.stdout.decode()) == "1 payload(s) judged, 0 failing (no findings): conformant"
     err, reported = REPORT_LINE.subn("", result.stderr.decode())
     assert reported == 1 and all(line.startswith("hems-conformance: not exercised: ") for line in err.splitlines())
     result = run_module("check", "--format", "json", "ok.json", "bad.json", cwd=tmp_path)
