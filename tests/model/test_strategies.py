@@ -150,6 +150,10 @@ _ENDED = hems_session_details(ended=True)
 _CHARGED = hems_session_details(outcome="charged_from_solar")  # a start, >= 2 commands, one applied
 _INEFFECTIVE = hems_session_details(outcome="steering_ineffective")
 _NO_SURPLUS = hems_session_details(outcome="no_surplus", readings=(1, 60))
+# An ended cloudy day whose start the box obeys and whose later steps it ignores: dispatched steps with commands
+# not applied, which KND-004 drops (a charged session has them in about 1 draw in 3, too rare to test).
+_IGNORED_STEPS = scenarios(shape="cloudy", readings=(12, 60), ended=True).map(
+    lambda s: replace(s, answers=("obey", "ignore"))).map(simulate)
 
 
 def _answering(*answers: str, shape: str = "sunny", **fields: Any) -> st.SearchStrategy[dict[str, Any]]:
@@ -171,7 +175,7 @@ PLACE_FOR = {
     "KND-001": _CHARGED,
     "KND-002": _CHARGED,
     "KND-003": _CHARGED,
-    "KND-004": _CHARGED,
+    "KND-004": _IGNORED_STEPS,
     "OUT-001": _INEFFECTIVE,
     "OUT-002": _CHARGED,
     "OUT-003": _NO_SURPLUS,
