@@ -152,7 +152,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     judge = Judge(load_contract(args.spec), settings, served)
     return check_with_reports(judge, args.paths, strict=args.strict, output=args.format, report_dir=args.report_dir,
                               argv=args.argv, baseline=baseline, annotations=args.annotations, workers=args.workers,
-                              column=args.column, dask=args.dask, dask_timeout_s=args.dask_timeout)
+                              column=args.column, dask=args.dask, dask_timeout_s=args.dask_timeout,
+                              verbose=args.verbose)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -226,7 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="JSON file, directory, .jsonl/.ndjson file, .parquet/.arrow file (with --column), .har "
                        "file, - for stdin; or an fsspec URL (s3://, gs://, az://, file://; a glob, or a prefix ending "
                        "in / for the objects below it); .gz/.bz2/.xz/.zst are decompressed")
-    check.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    check.add_argument("--format", choices=("text", "json"), default="text",
+                       help="output format (default: text): text prints one line per group of identical findings "
+                       "(check, pointer, message) with its count and first locations, then the verdict; json "
+                       "streams one record per payload, for tools that want every finding")
+    check.add_argument("--verbose", action="store_true",
+                       help="text: list INFO findings group by group too (by default one count line per INFO check)")
     check.add_argument("--strict", action="store_true", help="SHOULD findings fail the verdict too")
     check.add_argument("--spec", metavar="FILE", help="judge against this OpenAPI document instead of the pinned one")
     check.add_argument("--config", metavar="FILE", help="TOML file whose [judge] table sets readings and levels")

@@ -49,7 +49,7 @@ def check_summary(evidence: CheckEvidence, tally: Tally, judge: Judge, *, paths:
 def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: str, report_dir: str | None,
                        argv: list[str], baseline: Baseline | None = None, annotations: str = "none",
                        workers: int = 1, column: str | None = None, dask: str | None = None,
-                       dask_timeout_s: float | None = None) -> int:
+                       dask_timeout_s: float | None = None, verbose: bool = False) -> int:
     """`hems-conformance check`: judge the inputs as they stream (here, in `workers` processes, or on a Dask
     cluster), then write the reports (and with `annotations="github"`, print one workflow annotation per failing
     check)."""
@@ -74,7 +74,7 @@ def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: 
     evidence, tally = CheckEvidence(judge), Tally()
     try:
         run_check(judge, paths, strict=strict, output=output, evidence=evidence, tally=tally, acceptance=acceptance,
-                  partials=partials, column=column)
+                  partials=partials, column=column, verbose=verbose)
     except KeyboardInterrupt:  # reports of what was judged, saying "interrupted", as `run` writes them
         tally.interrupted = True
         print("hems-conformance: interrupted: no verdict", file=sys.stderr)

@@ -16,6 +16,7 @@ from conformance.contract.findings import Finding
 from conformance.contract.judge import Judge, Judgement
 from conformance.contract.levels import Level
 from conformance.contract.payload import LazyView
+from conformance.offline.groups import COUNTED, COUNTED_MESSAGE, GROUPS_KEPT, Groups
 from conformance.offline.sources import Payload, SourceError
 from conformance.report.baseline import Entry
 from conformance.report.excerpt import excerpt
@@ -36,10 +37,12 @@ ERRORS_KEPT = 20
 class PartialEvidence:
     """What one part of a run saw, mergeable: counts per invariant and level (and those a baseline accepted),
     the first findings of each invariant with their payload window, the first input errors, the coverage and
-    the sessions a report draws. Plain data, so a worker can send it back; `merge` is associative and keeps
-    the earlier part's evidence first, so any grouping gives one result."""
+    the sessions a report draws, and the findings grouped across payloads (`groups`: every group, or with
+    `group_limit` the first of each check, as the run's own evidence keeps them). Plain data, so a worker can
+    send it back; `merge` is associative and keeps the earlier part's evidence first, so any grouping gives one
+    result."""
 
-    def __init__(self) -> None:
+    def __init__(self, group_limit: int | None = None) -> None:
         self.payloads = 0
         self.not_evaluated: Counter[str] = Counter()  # per invariant: payloads it could not be evaluated on
         self.at_path = 0  # payloads judged with the request path they answered (so by the served check too)
@@ -51,6 +54,7 @@ class PartialEvidence:
         self.error_count = 0
         self.coverage = Coverage()
         self.sessions = SessionSample(once=False)  # labels are unique: no set of them grows with the input
+        self.groups = Groups(group_limit)
 
     def add(self, payload: Payload, judgement: Judgement, accepted: list[Entry | None],
             counted: Iterable[tuple[str, Level, int, Entry | None]] = ()) -> None:
@@ -62,7 +66,9 @@ class PartialEvidence:
         else:
             self.coverage.add(judgement.view or LazyView(payload.body))  # a lazy one reads only what coverage counts
             self.sessions.add(payload.label, payload.label, payload.body, judgement.findings)
+        label, groups = payload.label, self.groups
         for finding, entry in zip(judgement.findings, accepted, strict=True):
+            groups.add((finding.check_id, finding.level, finding.pointer, finding.message, entry), 1, label)
             self.seen[finding.check_id, finding.level] += 1
             if entry is not None:
                 self.accepted[finding.check_id, finding.level] += 1
@@ -71,6 +77,7 @@ class PartialEvidence:
             if len(kept) < EVIDENCE_PER_CHECK:
                 kept.append(_entry(payload, finding))
         for check_id, level, count, entry in counted:
+            groups.add((check_id, level, COUNTED, COUNTED_MESSAGE, entry), count, label)
             self.seen[check_id, level] += count
             if entry is not None:
                 self.accepted[check_id, level] += count
@@ -97,6 +104,7 @@ class PartialEvidence:
         self.error_count += later.error_count
         self.coverage.merge(later.coverage)
         self.sessions.merge(later.sessions)
+        self.groups.merge(later.groups)
         return self
 
 
@@ -121,6 +129,7 @@ class CheckEvidence:
         self.error_count = 0
         self.coverage = Coverage()
         self.sessions = SessionSample(once=False)  # labels are unique: no set of them grows with the input
+        self.groups = Groups(GROUPS_KEPT)
         for record in self.records.values():
             if record.level is Level.OFF:
                 record.skipped = "level OFF in the configuration"
@@ -151,6 +160,7 @@ class CheckEvidence:
         self.error_count += evidence.error_count
         self.coverage.merge(evidence.coverage)
         self.sessions.merge(evidence.sessions)
+        self.groups.merge(evidence.groups)
 
     def settle(self, strict: bool) -> dict[str, str]:
         """Once every payload is in: mark the invariants no payload exercised; return them with what they need."""
