@@ -42,8 +42,9 @@ def check_summary(evidence: CheckEvidence, tally: Tally, judge: Judge, *, paths:
         counted["skipped_exchanges"] = tally.skipped
     produced = Produced("check", evidence.records, evidence.coverage, evidence.sessions, acceptance,
                         input_errors=evidence.errors)
-    return build_summary(produced, strict=strict, exit_code=tally.exit_code(), verdict=tally.verdict(),
-                         metadata=metadata | {"inputs": paths}, counted=counted)
+    summary = build_summary(produced, strict=strict, exit_code=tally.exit_code(), verdict=tally.verdict(),
+                            metadata=metadata | {"inputs": paths}, counted=counted)
+    return summary | {"finding_groups": evidence.groups.to_dict()}
 
 
 def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: str, report_dir: str | None,

@@ -71,6 +71,7 @@ def render(summary: dict[str, Any]) -> str:
         if checks:
             lines += ["", f"### {title}", ""]
             lines += _kept([f"- `{_md(c['id'])}` {c['level']}: {_md(_first(c))}" for c in checks])
+    lines += _group_lines(summary)
     idle = list(_failing(summary, "not_exercised"))
     if idle:
         lines += ["", "### Not exercised (never met what they judge: not passed)", ""]
@@ -92,6 +93,18 @@ def render(summary: dict[str, Any]) -> str:
     if summary.get("kind") == "run" and any(_failing(summary, "failed")):
         lines += ["", "After a fix, re-send only the failing requests: `hems-conformance replay REPORT_DIR`."]
     return "\n".join(lines) + "\n"
+
+
+def _group_lines(summary: dict[str, Any]) -> list[str]:
+    """check: identical findings across payloads, one line per group with its count and first payloads."""
+    groups = (summary.get("finding_groups") or {}).get("groups") or []
+    lines = [f"- `{_md(g['check'])}` {g['level']} `{_md(g['pointer'] or '/')}` x{g['count']}: "
+             f"{_md(clip(g['message'], LINE_LIMIT))}"
+             + (f" (accepted by {g['accepted_by']})" if g.get("accepted_by") else "")
+             + f"; first in {_md(', '.join(g['locations']))}" for g in groups]
+    other = [f"- `{_md(o['check'])}` {o['level']}: {o['count']} more finding(s) in other groups"
+             for o in (summary.get("finding_groups") or {}).get("other") or []]
+    return ["", "### Findings by group (identical across payloads)", "", *_kept(lines + other)] if lines else []
 
 
 def _kept(lines: list[str]) -> list[str]:
