@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.contract.catalogue import CATALOGUE
@@ -29,9 +30,30 @@ from conformance.report.records import (
     finding_entry,
     mark_unexercised,
 )
-from conformance.report.timeline import SessionSample
+from conformance.report.timeline import FULL_SESSIONS, SessionSample, outcome_key
 
 ERRORS_KEPT = 20
+
+
+@dataclass
+class Settled:
+    """What the run's evidence holds in full already when a part is sent out (the parts before it, merged in
+    order, gave it): the part skips building what merging it would drop anyway, so a worker sends back counts
+    and groups, not sessions and payload windows nobody draws. The result is the same, whatever was settled."""
+
+    sessions: int = 0  # sessions with findings drawn in full so far
+    outcomes: set[str] = field(default_factory=set)  # outcomes with their first session drawn
+    kept: Counter[str] = field(default_factory=Counter)  # per check, findings kept with their evidence
+
+    def saw(self, evidence: PartialEvidence) -> None:
+        """Add what a part, merged next, brings."""
+        self.sessions += len(evidence.sessions.with_findings)
+        self.outcomes.update(evidence.sessions.by_outcome)
+        self.kept.update({check_id: len(rows) for check_id, rows in evidence.kept.items()})
+
+    def frozen(self) -> Settled:
+        """A copy to send with a part (this one goes on growing)."""
+        return Settled(self.sessions, set(self.outcomes), Counter(self.kept))
 
 
 class PartialEvidence:
@@ -42,7 +64,8 @@ class PartialEvidence:
     send it back; `merge` is associative and keeps the earlier part's evidence first, so any grouping gives one
     result."""
 
-    def __init__(self, group_limit: int | None = None) -> None:
+    def __init__(self, group_limit: int | None = None, settled: Settled | None = None) -> None:
+        self.settled = settled or Settled()
         self.payloads = 0
         self.not_evaluated: Counter[str] = Counter()  # per invariant: payloads it could not be evaluated on
         self.at_path = 0  # payloads judged with the request path they answered (so by the served check too)
@@ -65,7 +88,7 @@ class PartialEvidence:
             self.not_evaluated.update(judgement.not_evaluated)
         else:
             self.coverage.add(judgement.view or LazyView(payload.body))  # a lazy one reads only what coverage counts
-            self.sessions.add(payload.label, payload.label, payload.body, judgement.findings)
+            self._sample(payload, judgement)
         label, groups = payload.label, self.groups
         for finding, entry in zip(judgement.findings, accepted, strict=True):
             groups.add((finding.check_id, finding.level, finding.pointer, finding.message, entry), 1, label)
@@ -74,7 +97,7 @@ class PartialEvidence:
                 self.accepted[finding.check_id, finding.level] += 1
                 _first_seen(self.accepted_by.setdefault(finding.check_id, []), [entry])
             kept = self.kept.setdefault(finding.check_id, [])
-            if len(kept) < EVIDENCE_PER_CHECK:
+            if len(kept) + self.settled.kept[finding.check_id] < EVIDENCE_PER_CHECK:
                 kept.append(_entry(payload, finding))
         for check_id, level, count, entry in counted:
             groups.add((check_id, level, COUNTED, COUNTED_MESSAGE, entry), count, label)
@@ -82,6 +105,14 @@ class PartialEvidence:
             if entry is not None:
                 self.accepted[check_id, level] += count
                 _first_seen(self.accepted_by.setdefault(check_id, []), [entry])
+
+    def _sample(self, payload: Payload, judgement: Judgement) -> None:
+        """The session into the sample a report draws, unless the run's sample holds its like already."""
+        settled, sessions = self.settled, self.sessions
+        if judgement.findings and settled.sessions + len(sessions.with_findings) >= FULL_SESSIONS:
+            sessions.sessions_with_findings += 1  # counted, not drawn
+        elif judgement.findings or outcome_key(payload.body) not in settled.outcomes:
+            sessions.add(payload.label, payload.label, payload.body, judgement.findings)
 
     def add_error(self, error: SourceError) -> None:
         self.error_count += 1

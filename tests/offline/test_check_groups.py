@@ -5,6 +5,7 @@ output for any split of the input, and `--format json` still one record per payl
 from __future__ import annotations
 
 import copy
+import io
 import json
 import random
 from pathlib import Path
@@ -14,9 +15,16 @@ import pytest
 from test_check_cli import drawn, must_broken, write_lines
 
 from conformance.cli import main
+from conformance.contract.judge import Judge
 from conformance.contract.levels import Level
+from conformance.offline import parts
+from conformance.offline.evidence import CheckEvidence
 from conformance.offline.groups import COUNTED, GROUPS_KEPT, GROUPS_SHOWN, LOCATIONS_KEPT, Groups
+from conformance.offline.parallel import pool_partials
+from conformance.offline.stream import run_check
+from conformance.report.records import EVIDENCE_PER_CHECK
 from conformance.report.summary import SUMMARY_SCHEMA
+from conformance.report.timeline import FULL_SESSIONS
 
 
 def negative_holds(body: dict, offset: int) -> dict:
@@ -81,15 +89,22 @@ def test_verbose_lists_info_groups_and_the_rest_is_one_line_per_check(archive, c
     assert len(phy) == GROUPS_SHOWN + 1 and phy[-1].startswith("PHY-006 INFO: ") and "in other groups" in phy[-1]
 
 
-def test_the_grouped_output_is_the_same_for_any_split(archive, capsys, monkeypatch):
-    from conformance.offline import parts
-
-    monkeypatch.setattr(parts, "BLOCK", 40_000)  # many ranges, each with groups the others share
-    outputs = []
-    for workers in ("1", "2", "3"):
-        code, lines, summary = checked(capsys, archive, "--workers", workers)
-        outputs.append((code, lines, summary["finding_groups"]))
-    assert outputs[0] == outputs[1] == outputs[2]
+def test_the_grouped_output_and_the_evidence_are_the_same_for_any_split(archive):
+    """Ranges of a few payloads each, judged by a pool that tells each part what the run holds in full already
+    (the sessions drawn, the first findings of a check): the same groups, evidence and sessions as one pass."""
+    judge = Judge()
+    seen = []
+    for block in (None, 20_000, 100_000):
+        out, err, evidence = io.StringIO(), io.StringIO(), CheckEvidence(judge)
+        partials = None if block is None else pool_partials(judge, [str(archive)], strict=False, as_json=False,
+                                                            workers=2, block=block)
+        tally = run_check(judge, [str(archive)], strict=False, output="text", out=out, err=err, evidence=evidence,
+                          partials=partials)
+        seen.append((out.getvalue(), err.getvalue(), tally.to_dict(), evidence.kept, evidence.groups.to_dict(),
+                     evidence.sessions.to_dict(), evidence.coverage.to_dict()))
+    assert len(list(parts.plan([str(archive)], split=20_000))) > 30
+    assert all(other == seen[0] for other in seen[1:])
+    assert len(seen[0][5]["full"]) == FULL_SESSIONS and len(evidence.kept["CNT-004"]) == EVIDENCE_PER_CHECK
 
 
 def test_json_format_keeps_one_record_per_payload(archive, capsys):
