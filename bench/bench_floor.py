@@ -5,8 +5,8 @@
 The floor is what no judge of this contract can beat in Python: read each line, parse it with `json.loads`
 and validate it with the response schema compiled once by jsonschema-rs (formats on), no output. `check`
 is the real `run_check` over the same file (its own parsing, the schema, every invariant, the evidence the
-reports keep, text output into memory). Rounds alternate floor and check so that load from other jobs on
-the machine falls on both; each round prints its ratio and the end prints min and median per shape. Shapes
+reports keep, text output into memory). Floor and check alternate slice by slice (1,000 payloads, `--slice`),
+so that load from other jobs on the machine falls on both alike; each round prints its ratio and the end prints min and median per shape. Shapes
 (`bench/shapes.py`, every one by default): the simulator's sessions and archives shaped unlike them (long
 sessions repeated, non-Z offsets with fractions, dense INFO and SHOULD findings, few distinct bodies). Goal
 (issues 15 and 25): `check/floor` at most 2.0 on every shape. `--profile N` profiles `check` over the first N
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import itertools
 import json
 import os
 import pstats
@@ -32,7 +33,7 @@ import shapes
 
 from conformance.contract.judge import Judge
 from conformance.offline.evidence import CheckEvidence
-from conformance.offline.stream import run_check
+from conformance.offline.stream import Tally, run_check
 
 MIB = 1 << 20
 
@@ -47,12 +48,36 @@ def floor(path: Path, validator: jsonschema_rs.Validator) -> tuple[float, float]
     return time.perf_counter() - start, time.process_time() - cpu
 
 
-def check(path: Path, judge: Judge) -> tuple[float, float, str]:
-    """Wall and CPU seconds of check, and its summary line."""
+def check(path: Path, judge: Judge) -> tuple[float, float, Tally]:
+    """Wall and CPU seconds of check, and its tally."""
     out, err = io.StringIO(), io.StringIO()
     start, cpu = time.perf_counter(), time.process_time()
     tally = run_check(judge, [str(path)], strict=False, output="text", out=out, err=err, evidence=CheckEvidence(judge))
-    return time.perf_counter() - start, time.process_time() - cpu, tally.summary_line()
+    return time.perf_counter() - start, time.process_time() - cpu, tally
+
+
+def sliced(path: Path, lines: int) -> list[Path]:
+    """The file cut into files of `lines` lines beside it: floor and check alternate slice by slice, so that
+    the load other jobs put on the machine falls on both alike (a round takes many seconds; load changes faster)."""
+    slices: list[Path] = []
+    with open(path, "rb") as handle:
+        while chunk := list(itertools.islice(handle, lines)):
+            slices.append(path.with_name(f"slice-{len(slices):04d}.jsonl"))
+            slices[-1].write_bytes(b"".join(chunk))
+    return slices
+
+
+def interleaved(slices: list[Path], judge: Judge, validator: jsonschema_rs.Validator) -> tuple[float, float, float, float, str]:
+    """Floor and check, slice by slice: their wall and CPU seconds, and check's summary line."""
+    f = f_cpu = c = c_cpu = 0.0
+    total = Tally()
+    for piece in slices:
+        wall, cpu = floor(piece, validator)
+        f, f_cpu = f + wall, f_cpu + cpu
+        wall, cpu, tally = check(piece, judge)
+        c, c_cpu = c + wall, c_cpu + cpu
+        total.merge(tally)
+    return f, f_cpu, c, c_cpu, total.summary_line()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="payloads per file (default 20000; a fifth of it for long sessions)")
     parser.add_argument("--rounds", type=int, default=3, help="floor/check pairs per shape (default 3)")
     parser.add_argument("--shape", action="append", choices=list(shapes.SHAPES), help="a shape (default: all)")
+    parser.add_argument("--slice", type=int, default=1000, help="payloads per slice: floor and check alternate "
+                        "slice by slice (default 1000)")
     parser.add_argument("--tmpdir", default=None, help="where the file goes (default: the system temp dir)")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="profile check over N payloads instead")
     args = parser.parse_args(argv)
@@ -81,9 +108,9 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             print(f"{shape}: {count} payloads, {size / MIB:.0f} MiB of JSON Lines")
             ratios, cpu_ratios, floors, checks, summaries = [], [], [], [], set()
+            slices = sliced(path, args.slice)
             for n in range(1, args.rounds + 1):
-                f, f_cpu = floor(path, validator)
-                c, c_cpu, summary = check(path, judge)
+                f, f_cpu, c, c_cpu, summary = interleaved(slices, judge, validator)
                 summaries.add(summary)
                 floors.append(f)
                 checks.append(c)
