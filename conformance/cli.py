@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from conformance import __version__
 from conformance.errors import TargetError, UsageError
+from conformance.report.baseline import EXPIRY_DAYS, WARN_DAYS, BaselineDays
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
 ENV_PREFIX = "HEMS_CONFORMANCE_"
@@ -52,6 +53,17 @@ def _port(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text}")
+    return value
+
+
+def _days(text: str) -> int:
+    """A number of days (--baseline-expiry-days, --baseline-warn-days): 0 to 3650."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of days, got {text!r}") from None
+    if not 0 <= value <= 3650:
+        raise argparse.ArgumentTypeError(f"expected days from 0 to 3650, got {text}")
     return value
 
 
@@ -136,7 +148,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from conformance.contract.spec import load_contract
     from conformance.live.live_cases import known_check_ids, load_live_cases
     from conformance.offline.check_command import check_with_reports
-    from conformance.report.baseline import load_baseline
+    from conformance.report.baseline import baseline_to_apply
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be at least 1, got {args.workers}")
@@ -145,7 +157,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
         args.workers = usable_cores()
     settings = load_settings(args.config, known_ids=known_check_ids())
-    baseline = load_baseline(args.baseline).known_checks(known_check_ids()) if args.baseline else None
+    baseline = baseline_to_apply(args.baseline, args.baseline_update, known_check_ids())
     # recordings that keep the request path (HAR) are judged by the live case that checks it, too
     case = next(case for case in load_live_cases() if case.on_every_response == "path_names_session")
     served = ServedCheck(case.id, settings.level_of(case.id, case.level), case.statement, case.cite)
@@ -153,7 +165,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return check_with_reports(judge, args.paths, strict=args.strict, output=args.format, report_dir=args.report_dir,
                               argv=args.argv, baseline=baseline, annotations=args.annotations, workers=args.workers,
                               column=args.column, dask=args.dask, dask_timeout_s=args.dask_timeout,
-                              verbose=args.verbose)
+                              baseline_days=BaselineDays(args.baseline_warn_days, args.baseline_expiry_days),
+                              baseline_update=args.baseline_update, verbose=args.verbose)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -167,6 +180,12 @@ def _cmd_report_compare(args: argparse.Namespace) -> int:
     from conformance.report.compare import compare_command
 
     return compare_command(args.old, args.new, args.format, args.html)
+
+
+def _cmd_report_verify(args: argparse.Namespace) -> int:
+    from conformance.report.verify import verify_command
+
+    return verify_command(args.report_dir, args.spec, sys.stdout)
 
 
 def _count_or_file(value: str) -> int | str:
@@ -195,11 +214,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run(RunRequest(config=args.config, base_url=args.base_url, profile=args.profile, seed=args.seed,
                           strict=args.strict, workers=args.workers, spec=args.spec, faults=tuple(args.fault),
                           report_dir=args.report_dir, baseline=args.baseline, annotations=args.annotations,
-                          extra_pytest_args=tuple(args.pytest_args), argv=args.argv))
+                          extra_pytest_args=tuple(args.pytest_args), argv=args.argv,
+                          baseline_update=args.baseline_update,
+                          baseline_days=BaselineDays(args.baseline_warn_days, args.baseline_expiry_days)))
 
 
 BASELINE_HELP = ("TOML file of accepted failures ([[accept]] check, reason, expires; optional session_id or "
-                 "pointer): accepted findings do not fail, stale entries do")
+                 "pointer): accepted findings do not fail; stale entries (check ran, findings gone) exit 1")
+BASELINE_OPTIONS = (
+    ("--baseline-update", dict(metavar="FILE", help="after the verdict, write FILE: an entry per check and session "
+                               "for today's unaccepted failures (reason to fill in), existing entries kept, stale "
+                               "ones pruned; FILE is also the baseline applied unless --baseline names one")),
+    ("--baseline-expiry-days", dict(type=_days, default=EXPIRY_DAYS, metavar="DAYS",
+                                    help=f"expiry of the entries --baseline-update writes, from today (default: "
+                                    f"{EXPIRY_DAYS})")),
+    ("--baseline-warn-days", dict(type=_days, default=WARN_DAYS, metavar="DAYS",
+                                  help=f"warn about baseline entries expiring within DAYS (default: {WARN_DAYS})")),
+)
 ANNOTATIONS_HELP = "github: one ::error / ::warning line per failing check (default: github when GITHUB_ACTIONS=true)"
 
 
@@ -238,6 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", metavar="FILE", help="TOML file whose [judge] table sets readings and levels")
     check.add_argument("--report-dir", metavar="DIR", help="where the reports go (default: reports/<UTC time>)")
     check.add_argument("--baseline", metavar="FILE", help=BASELINE_HELP)
+    for flag, options in BASELINE_OPTIONS:
+        check.add_argument(flag, **options)
     check.add_argument("--annotations", choices=("github", "none"), default=_annotations_default(),
                        help=ANNOTATIONS_HELP)
     check.add_argument("--workers", type=int, default=None, metavar="N",
@@ -294,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="start the bundled reference deployment with this fault; repeatable, comma-separated "
                            "in the environment (see serve --list-faults)")
     _with_environment(live, "--baseline", metavar="FILE", help=BASELINE_HELP)
+    for flag, options in BASELINE_OPTIONS:
+        _with_environment(live, flag, **options)
     _with_environment(live, "--annotations", choices=("github", "none"), default=_annotations_default,
                       help=ANNOTATIONS_HELP)
     live.add_argument("pytest_args", nargs="*", metavar="PYTEST_ARGS",
@@ -321,6 +356,16 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--html", metavar="FILE", help="also write a page with the changed sessions' timelines "
                          "side by side")
     compare.set_defaults(handler=_cmd_report_compare)
+    verify = report_commands.add_parser(
+        "verify", help="check that a report folder's files belong together and to the spec it names",
+        description="Recompute the SHA-256 of DIR/summary.json and compare it with the one summary.md, report.html "
+                    "and junit.xml name; recompute the spec's SHA-256 (summary.json's metadata.spec.sha256) from "
+                    "--spec FILE, or from the spec file summary.json names when it is here. One line per check.",
+        epilog="Exit codes: 0 every hash matches, 1 a mismatch, 2 bad usage or an unreadable folder or file.")
+    verify.add_argument("report_dir", metavar="DIR", help="report folder of a `run` or a `check`")
+    verify.add_argument("--spec", metavar="FILE", help="the spec to hash (default: the file summary.json names, "
+                        "if it is here; otherwise the spec is left unchecked)")
+    verify.set_defaults(handler=_cmd_report_verify)
     return parser
 
 

@@ -17,8 +17,6 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "support"))
-# test modules other folders' tests import helpers from (test_run.run_cli, test_check_cli.BASE, test_podero.PODERO)
-sys.path[1:1] = [str(HERE / "live"), str(HERE / "offline")]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -33,3 +31,11 @@ def _neutral_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("HEMS_CONFORMANCE_") or name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The test runs in its own tmp_path (reports and configs written relative to it land there); modules
+    that want it for every test say `pytestmark = pytest.mark.usefixtures("in_tmp")`."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -91,6 +91,15 @@ def planned(run: LiveRun, negative: bool) -> list[Any]:
         return _GENERATED[run][negative]
 
 
+def generate_before_procedures(run: LiveRun) -> None:
+    """Generate both modes' cases now, on one thread, before the run's procedures start concurrently. Schemathesis
+    builds an operation's strategies and schemas lazily, in caches the other procedures' threads use at the same
+    time (`Case()`, response validation); generating while they run let a race fail one draw under load, which
+    Hypothesis reports as FlakyFailure when its replay passes: a run with no verdict (exit 3) that was no fault of
+    the target's."""
+    planned(run, False)
+
+
 def names_a_route(case: Any) -> bool:
     """A generated session id that is the name of a sibling route (`.../hems-sessions/current`): the request
     would reach that route, so it is no malformed session id and is never sent as one."""

@@ -22,9 +22,10 @@ from conformance.live.live_cases import bundled_cases_dir, known_check_ids
 from conformance.live.report_plugin import REPORT_PLUGIN
 from conformance.live.runner import DEFAULT_WORKERS, EXIT_INTERRUPTED, LiveRun, ReportOptions, RunOptions, no_verdict
 from conformance.live.target import TargetConfig, config_from_mapping, load_target
-from conformance.report.baseline import load_baseline
+from conformance.report.baseline import BaselineDays, baseline_to_apply
 from conformance.report.markdown import github_annotations
-from conformance.report.summary import JUNIT, SUMMARY, ReportFolder, command_line
+from conformance.report.summary import SUMMARY, ReportFolder, command_line
+from conformance.report.writers import ALL, write_baseline
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class RunRequest:
     faults: Sequence[str] = ()  # only for the bundled reference deployment
     report_dir: str | None = None
     baseline: str | None = None  # a TOML file of accepted failures
+    baseline_update: str | None = None  # the baseline file to write after the verdict (--baseline-update)
+    baseline_days: BaselineDays = BaselineDays()
     annotations: str = "none"  # "github": one ::error / ::warning line per failing check on stdout
     extra_pytest_args: Sequence[str] = field(default_factory=tuple)
     argv: Sequence[str] = ()  # the command's arguments, recorded in the reports as the way to reproduce the run
@@ -81,16 +84,17 @@ def run(request: RunRequest) -> int:
     if request.base_url and not request.config:
         raise ConfigError("--base-url needs --config (the bundled reference deployment picks its own port)")
     contract = load_contract(request.spec)
-    baseline = load_baseline(request.baseline).known_checks(known_check_ids()) if request.baseline else None
+    baseline = baseline_to_apply(request.baseline, request.baseline_update, known_check_ids())
     options = RunOptions(profile=request.profile, seed=request.seed, strict=request.strict,
-                         workers=max(1, request.workers or DEFAULT_WORKERS), baseline=baseline)
+                         workers=max(1, request.workers or DEFAULT_WORKERS), baseline=baseline,
+                         baseline_days=request.baseline_days, record_failures=bool(request.baseline_update))
     if request.config:
         target = load_target(request.config, default_token_url=contract.token_url)
         target = target.with_base_url(request.base_url) if request.base_url else target
         context: contextlib.AbstractContextManager[TargetConfig] = contextlib.nullcontext(target)
     else:
         context = _reference_target(request.seed, request.faults, contract.token_url)
-    folder = ReportFolder.create(request.report_dir).started()
+    folder = ReportFolder.create(request.report_dir).started(ALL)
     options = replace(options, reports=ReportOptions(folder.path, command_line(request.argv or ["run"]), page=True))
     os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(_cache_dir() / "hypothesis"))
     try:
@@ -109,9 +113,22 @@ def run(request: RunRequest) -> int:
         return exit_code
     folder.publish()
     annotated = _annotations(folder, run) if request.annotations == "github" else []
-    for line in closing_lines(run, summary=handover.summary, folder=folder.path, annotations=annotated):
+    written = _update_baseline(request, run)
+    for line in closing_lines(run, summary=handover.summary, folder=folder.path, annotations=annotated,
+                              written=written):
         print(line, flush=True)
     return run.verdict
+
+
+def _update_baseline(request: RunRequest, run: LiveRun) -> list[str]:
+    """--baseline-update FILE, once the run reached a verdict: the line that says what was written (or why not)."""
+    if not request.baseline_update or run.ledger.acceptance is None:
+        return []
+    if run.verdict not in (0, 1):
+        return [f"hems-conformance: baseline: {request.baseline_update} not updated: the run reached no verdict"]
+    update = run.ledger.acceptance.updated(run.ledger.records.values(), run.options.strict,
+                                           expiry_days=request.baseline_days.expiry)
+    return [write_baseline(request.baseline_update, update)]
 
 
 def _pytest_session(request: RunRequest, context: contextlib.AbstractContextManager[TargetConfig],
@@ -121,7 +138,7 @@ def _pytest_session(request: RunRequest, context: contextlib.AbstractContextMana
         # the caller's pytest config stays out, and so does pytest's console: `run` prints its own
         args = [str(bundled_cases_dir()), "-p", "no:cacheprovider", "-p", "no:terminal", "--assert=plain",
                 "-c", os.devnull, "--rootdir", str(Path.cwd())]
-        args += ["--junitxml", str(folder.file(JUNIT)), *request.extra_pytest_args]
+        args += [*request.extra_pytest_args]  # junit.xml is the report plugin's, as every other report
         handover = _Handover(LiveRun(target, contract, options))
         with _without_pytest_environment():
             return int(pytest.main(args, plugins=[handover])), handover

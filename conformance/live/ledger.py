@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from conformance.contract.levels import Level
-from conformance.report.baseline import Acceptance, session_of_url
+from conformance.report.baseline import Acceptance, Entry, exercised_checks, session_of_url
 from conformance.report.records import (
     EVIDENCE_PER_CHECK,
     SIGHTINGS_KEPT,
@@ -198,6 +198,9 @@ class Ledger:
         return [e for record in self.records.values() for e in record.findings]
 
     def failing(self, strict: bool) -> bool:
-        """A check failed, or a baseline entry is stale (it accepted nothing: delete it)."""
-        stale = self.acceptance is not None and bool(self.acceptance.stale())
-        return stale or any(r.status(strict) is Status.FAILED for r in self.records.values())
+        """A check failed, or a baseline entry is stale (its check ran and found nothing: delete it)."""
+        return bool(self.stale_entries()) or any(r.status(strict) is Status.FAILED for r in self.records.values())
+
+    def stale_entries(self) -> list[Entry]:
+        """The baseline entries whose check was exercised and matched nothing (none without a baseline)."""
+        return self.acceptance.stale(exercised_checks(self.records.values())) if self.acceptance else []

@@ -106,7 +106,8 @@ def judged_sessions(run: LiveRun) -> list[dict[str, Any]]:
 
 def add_options(group: Any) -> None:
     group.addoption("--hems-report-dir", metavar="DIR",
-                    help="write summary.json there (add --html/--junitxml for the other two reports)")
+                    help="write the reports there (summary.json, summary.md, junit.xml, gl-code-quality-report.json; "
+                         "report.html with --hems-report-page)")
     group.addoption("--hems-command", metavar="TEXT", help="the command line to record as the way to reproduce")
     group.addoption("--hems-report-page", action="store_true",
                     help="with --hems-report-dir: write report.html there too (the layout of `check`)")
@@ -136,10 +137,15 @@ class ReportPlugin:
         self.report.finish(int(session.exitstatus))
         if self.report.folder is not None:
             self.report.folder.mkdir(parents=True, exist_ok=True)
-            # every format of the writer list but JUnit (pytest's own --junitxml writes it under the plugin),
-            # report.html when asked (pytest-html's page is the plugin's other HTML)
-            names = [name for name in ALL if name != JUNIT and (self.report.page or name != HTML)]
-            write_reports(self.report.folder, self.report.summary(), self.report.run.redactor, names)
+            write_reports(self.report.folder, self.report.summary(), self.report.run.redactor,
+                          self._names(session.config, self.report.folder))
+
+    def _names(self, config: pytest.Config, folder: Path) -> list[str]:
+        """Every format of the writer list; report.html when asked (pytest-html's page is the plugin's other HTML);
+        junit.xml unless pytest's own --junitxml was pointed at that very file (the user asked for pytest's)."""
+        xmlpath = config.getoption("xmlpath", None)
+        own_junit = bool(xmlpath) and Path(xmlpath).resolve() == (folder / JUNIT).resolve()
+        return [name for name in ALL if (self.report.page or name != HTML) and not (own_junit and name == JUNIT)]
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         for option in ("htmlpath", "xmlpath"):

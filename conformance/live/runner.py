@@ -41,7 +41,7 @@ from conformance.live.response_checks import (
     uuid_hex,
 )
 from conformance.live.target import AUTH_TABLES, SessionRef, TargetConfig, WallboxRef
-from conformance.report.baseline import Acceptance, Baseline
+from conformance.report.baseline import Acceptance, Baseline, BaselineDays, session_of_url
 from conformance.report.records import (
     SIBLING_KIND,
     STATUS_CAUSE,
@@ -87,6 +87,8 @@ class RunOptions:
     strict: bool = False
     workers: int = DEFAULT_WORKERS
     baseline: Baseline | None = None  # accepted failures (--baseline)
+    baseline_days: BaselineDays = BaselineDays()  # how far ahead it warns of expiry (--baseline-warn-days)
+    record_failures: bool = False  # keep today's unaccepted failures for --baseline-update
     reports: ReportOptions | None = None  # None: from the pytest options (--hems-report-dir, ...)
 
 
@@ -99,7 +101,8 @@ class LiveRun:
         self.client = TargetClient(config, on_retry=self._retried, connections=options.workers,
                                    max_run_s=config.max_run_s or RUN_BUDGETS_S[options.profile], seed=options.seed)
         self.redactor = self.client.redactor
-        self.ledger = Ledger(Acceptance(options.baseline) if options.baseline else None)
+        self.ledger = Ledger(Acceptance(options.baseline, warn_days=options.baseline_days.warn,
+                                        recording=options.record_failures) if options.baseline else None)
         self.cases: dict[str, LiveCase] = {}
         self.halted = ""  # why the run stopped before a verdict (one line), and its exit code (2 or 3)
         self.halt_code = 0
@@ -351,6 +354,9 @@ class LiveRun:
     def _saw_session(self, exchange: Exchange, judgement: Judgement) -> None:
         """A 200 read as a session: counted in the coverage, offered to the sample of drawn sessions."""
         path = urlsplit(exchange.url).path
+
+        if self.ledger.acceptance is not None:  # a baseline entry naming this session can be stale now
+            self.ledger.acceptance.saw_session(session_of_url(exchange.url))
 
         def seen() -> None:
             with self._seen_lock:

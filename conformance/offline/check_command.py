@@ -16,7 +16,7 @@ from conformance.offline.evidence import CheckEvidence
 from conformance.offline.remote import refuse_secrets
 from conformance.offline.sources import display
 from conformance.offline.stream import Tally, run_check
-from conformance.report.baseline import Acceptance, Baseline
+from conformance.report.baseline import Acceptance, Baseline, BaselineDays, account_lines
 from conformance.report.markdown import github_annotations
 from conformance.report.records import Status
 from conformance.report.redaction import Redactor
@@ -28,7 +28,7 @@ from conformance.report.summary import (
     command_line,
     redact_tree,
 )
-from conformance.report.writers import reports_line, write_reports
+from conformance.report.writers import reports_line, write_baseline, write_reports
 
 
 def check_summary(evidence: CheckEvidence, tally: Tally, judge: Judge, *, paths: list[str], strict: bool,
@@ -50,13 +50,16 @@ def check_summary(evidence: CheckEvidence, tally: Tally, judge: Judge, *, paths:
 def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: str, report_dir: str | None,
                        argv: list[str], baseline: Baseline | None = None, annotations: str = "none",
                        workers: int = 1, column: str | None = None, dask: str | None = None,
-                       dask_timeout_s: float | None = None, verbose: bool = False) -> int:
+                       dask_timeout_s: float | None = None, baseline_days: BaselineDays | None = None,
+                       baseline_update: str | None = None, verbose: bool = False) -> int:
     """`hems-conformance check`: judge the inputs as they stream (here, in `workers` processes, or on a Dask
     cluster), then write the reports (and with `annotations="github"`, print one workflow annotation per failing
-    check)."""
+    check; with `baseline_update`, write that baseline file after the verdict)."""
     for path in paths:
         refuse_secrets(path)
-    acceptance = Acceptance(baseline) if baseline else None
+    baseline_days = baseline_days or BaselineDays()
+    acceptance = Acceptance(baseline, warn_days=baseline_days.warn, recording=bool(baseline_update)) \
+        if baseline else None
     partials = None
     as_json = output == "json"
     if dask is not None:
@@ -85,8 +88,13 @@ def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: 
                                         acceptance=acceptance), redactor)
     write_reports(folder.path, summary, redactor)
     folder.publish()
-    for line in acceptance.lines() if acceptance else ():
+    for line in account_lines(summary["baseline"]) if acceptance else ():
         print(f"hems-conformance: baseline: {line}", file=sys.stderr)
+    if baseline_update and acceptance is not None and tally.exit_code() in (0, 1):
+        update = acceptance.updated(evidence.records.values(), strict, expiry_days=baseline_days.expiry)
+        print(write_baseline(baseline_update, update), file=sys.stderr)
+    elif baseline_update:
+        print(f"hems-conformance: baseline: {baseline_update} not updated: the check reached no verdict", file=sys.stderr)
     for line in github_annotations(summary, redactor) if annotations == "github" else ():
         print(line, flush=True)
     if tally.exit_code() in (0, 1):  # a verdict was reached: say what it does not cover

@@ -21,7 +21,7 @@ from conformance.contract.judge import Judge, Judgement
 from conformance.contract.levels import Level
 from conformance.offline.evidence import PartialEvidence
 from conformance.offline.sources import Payload, Skipped, SourceError
-from conformance.report.baseline import Acceptance, Entry, session_of_payload
+from conformance.report.baseline import STALE_ONLY, Acceptance, Entry, session_of_payload
 
 OUT, ERR = 1, 2
 RECORD_SEPARATOR = ",\n  "  # before every record of --format json; the writer drops the first one's comma
@@ -39,7 +39,7 @@ class Tally:
     not_evaluated: int = 0
     skipped: int = 0  # recorded exchanges that are no response of the session endpoint
     interrupted: bool = False  # Ctrl-C before the end: no verdict (130), the reports say so
-    stale_entries: int = 0  # baseline entries that accepted nothing: they fail the check too (set once, at the end)
+    stale_entries: int = 0  # baseline entries whose check ran and matched nothing: exit 1 (set once, at the end)
 
     def add(self, judgement: Judgement, strict: bool, accepted: list[Entry | None] | None = None,
             counted: list[Counted] | None = None) -> None:
@@ -78,6 +78,8 @@ class Tally:
         return 1 if self.failing_payloads or self.stale_entries else 0
 
     def verdict(self) -> str:
+        if self.exit_code() == 1 and not self.failing_payloads:  # only the baseline needs work
+            return STALE_ONLY
         return {0: "conformant", 1: "non-conformant", 2: "incomplete (input errors)", 130: "interrupted"}[self.exit_code()]
 
     def summary_line(self) -> str:
@@ -164,9 +166,10 @@ def judge_items(judge: Judge, items: Iterable[Payload | SourceError | Skipped], 
 
 def _accepted(acceptance: Acceptance | None, payload: Payload, judgement: Judgement) -> list[Entry | None]:
     """Per finding, the baseline entry that accepts it, or None."""
-    if acceptance is None or not judgement.findings:
+    if acceptance is None:
         return [None] * len(judgement.findings)
     session = session_of_payload(payload.body)
+    acceptance.saw_session(session)  # judged: an entry naming it can be stale
     return [acceptance.accepts(f.check_id, f.pointer, session) for f in judgement.findings]
 
 

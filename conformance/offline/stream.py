@@ -14,7 +14,7 @@ from conformance.offline.groups import GROUPS_KEPT
 from conformance.offline.partial import ERR, Partial, Tally, judge_items
 from conformance.offline.parts import iter_inputs
 from conformance.offline.sources import Progress
-from conformance.report.baseline import Acceptance
+from conformance.report.baseline import Acceptance, exercised_checks
 
 __all__ = ["Tally", "run_check"]
 
@@ -83,7 +83,7 @@ def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
               verbose: bool = False) -> Tally:
     """Judge every payload under `paths`; return the tally (`tally`, if given, so
     that a caller interrupted half-way still has what was judged, and `evidence` gets it too). With a baseline
-    (`acceptance`), accepted findings are marked and do not fail, and stale entries do.
+    (`acceptance`), accepted findings are marked and do not fail, and stale entries do (exit 1, their own verdict).
 
     Text output is one line per group of identical findings (INFO ones one line per check unless `verbose`),
     written once every payload is judged, then the summary line; `--format json` writes one record per payload
@@ -116,12 +116,16 @@ def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
         ticker.clear()
         if evidence is not None:
             evidence.absorb(run.evidence)
-    tally.stale_entries = len(acceptance.stale()) if acceptance else 0
+    idle = evidence.settle(strict) if evidence is not None else None
+    if acceptance is not None:  # without the evidence, every entry's check counts as exercised
+        exercised = exercised_checks(evidence.records.values()) if evidence is not None else \
+            {e.check for e in acceptance.baseline.entries}
+        tally.stale_entries = len(acceptance.stale(exercised))
     if as_json:
         summary = tally.to_dict() | {"strict": strict, "spec_sha256": judge.contract.sha256,
                                      "readings": judge.settings.readings()}
-        if evidence is not None:
-            summary["not_exercised"] = evidence.settle(strict)
+        if idle is not None:
+            summary["not_exercised"] = idle
         out.write("\n], \"summary\": " + json.dumps(summary) + "}\n")
     else:
         out.write("".join(f"{line}\n" for line in run.evidence.groups.lines(verbose=verbose)))

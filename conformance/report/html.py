@@ -12,8 +12,9 @@ import json
 from html import escape
 from typing import Any
 
+from conformance.report.baseline import account_lines
 from conformance.report.proof import proof_html
-from conformance.report.summary import trouble_line
+from conformance.report.summary import SEAL_LABEL, trouble_line
 from conformance.report.timeline import coverage_html, timelines_html
 
 STYLE = """
@@ -105,6 +106,10 @@ def spec_and_notes(summary: dict[str, Any]) -> str:
     if summary.get("notes"):
         out.append('<div class="hems-notes"><h2>Notes</h2><ul>'
                    + "".join(f"<li>{escape(n)}</li>" for n in summary["notes"]) + "</ul></div>")
+    if summary.get("baseline"):
+        out.append(f'<div class="hems-notes" id="hems-baseline"><h2>Baseline ({escape(summary["baseline"]["file"])})'
+                   f"</h2><ul>{''.join(f'<li>{escape(line)}</li>' for line in account_lines(summary['baseline']))}"
+                   "</ul></div>")
     return "".join(out)
 
 
@@ -209,6 +214,8 @@ def status_text(check: dict[str, Any]) -> str:
     if check["status"] == "not_exercised":
         return f"not exercised: needs {check['needs']}"
     accepted = "".join(f"; accepted until {e['expires']}: {e['reason']}" for e in check.get("accepted_by", []))
+    if check["status"] == "failed" and check.get("accepted_by"):  # a partial acceptance: say how much
+        accepted = f"; {check.get('findings_accepted', 0)} accepted{accepted}"
     if check["findings_total"]:
         return f"{check['status']} ({check['findings_total']} finding(s){accepted})"
     return check["status"]
@@ -217,9 +224,10 @@ def status_text(check: dict[str, Any]) -> str:
 # --- the page ---
 
 
-def report_page(summary: dict[str, Any]) -> str:
-    """The whole report of `run` or `check` as one self-contained page (no script needed): banner, metadata, one
-    row per check with its evidence, the findings about the spec and the notes; one set of counts."""
+def report_page(summary: dict[str, Any], summary_sha256: str = "") -> str:
+    """The whole report of `run` or `check` as one self-contained page (no script needed): banner, metadata (and
+    the SHA-256 of the summary.json it was written with), one row per check with its evidence, the findings about
+    the spec and the notes; one set of counts."""
     siblings = summary["siblings"] if isinstance(summary.get("siblings"), dict) else {}
     sibling_rows = _check_rows(siblings.get("checks") or [])
     sibling_table = (f'<h2>Sibling routes ({escape(str(siblings.get("contract", "spec/siblings.yaml")))})</h2>'
@@ -232,12 +240,16 @@ def report_page(summary: dict[str, Any]) -> str:
     judged = "Responses judged" if summary["kind"] == "run" else "Payloads judged"
     return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"/><title>{escape(title)}</title>'
             f"<style>body {{ font-family: Helvetica, Arial, sans-serif; font-size: 12px; }}{STYLE}</style></head>"
-            f'<body><h1 id="title">{escape(title)}</h1>{banner(summary)}{metadata_table(summary)}'
+            f'<body><h1 id="title">{escape(title)}</h1>{banner(summary)}{metadata_table(summary)}{_seal(summary_sha256)}'
             f"{evidence_sections(summary)}{finding_groups_html(summary)}"
             f'<h2>Catalogue</h2><table class="hems-catalogue" id="hems-catalogue">{_HEAD.format(judged=judged)}'
             f"<tbody>{_check_rows(summary['checks'])}</tbody></table>{sibling_table}{spec_and_notes(summary)}"
             + (f"<h2>Input errors ({summary['counts']['input_errors']})</h2><ul>{error_list}</ul>" if errors else "")
             + "</body></html>\n")
+
+
+def _seal(summary_sha256: str) -> str:
+    return f'<p class="hems-seal">{SEAL_LABEL} <code>{escape(summary_sha256)}</code></p>' if summary_sha256 else ""
 
 
 _HEAD = ("<thead><tr><th>ID</th><th>Level</th><th>Basis</th><th>Statement</th><th>Spec citation</th><th>Status</th>"

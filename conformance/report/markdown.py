@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from conformance.contract.clipping import clip
+from conformance.report.baseline import account_lines
 from conformance.report.redaction import Redactor
-from conformance.report.summary import every_check, trouble_line, write_report_file
+from conformance.report.summary import SEAL_LABEL, every_check, trouble_line, write_report_file
 
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 LINE_LIMIT = 300  # characters of a finding's message in a summary line or an annotation
@@ -48,8 +49,17 @@ def _first(check: dict[str, Any]) -> str:
             f"{request}")
 
 
-def render(summary: dict[str, Any]) -> str:
-    """summary.md: verdict, counts, failing checks one line each, accepted ones, the baseline, reproduction."""
+def _accepted_count(check: dict[str, Any]) -> str:
+    """How many of a check's findings the baseline accepted: all, or only some (the rest fail)."""
+    total, accepted = check["findings_total"], check.get("findings_accepted", check["findings_total"])
+    if check.get("status") == "failed":
+        return f"partly: {accepted} of {total} finding(s) accepted, the other {total - accepted} fail"
+    return f"{total} finding(s)"
+
+
+def render(summary: dict[str, Any], summary_sha256: str = "") -> str:
+    """summary.md: verdict, counts, the SHA-256 of summary.json (near the top: a cut never loses it), failing
+    checks one line each, accepted ones, the baseline, reproduction."""
     meta = summary.get("metadata", {})
     counts = summary.get("counts", {})
     by_status = ", ".join(f"{n} {status}" for status, n in counts.get("checks", {}).items() if n)
@@ -62,6 +72,7 @@ def render(summary: dict[str, Any]) -> str:
     about += [f"profile {meta['profile']}, seed {meta['seed']}"] if "profile" in meta else []
     about += [f"strict {'yes' if meta.get('strict') else 'no'}"]
     lines += [_md(" · ".join(about)), "", f"Checks: {by_status or 'none'}; findings: {by_level or 'none'}"]
+    lines += ["", f"{SEAL_LABEL} `{summary_sha256}`"] if summary_sha256 else []
     if trouble_line(summary):
         lines += ["", _md(trouble_line(summary)[0].upper() + trouble_line(summary)[1:])]
     if meta.get("target_error"):
@@ -76,17 +87,13 @@ def render(summary: dict[str, Any]) -> str:
     if idle:
         lines += ["", "### Not exercised (never met what they judge: not passed)", ""]
         lines += _kept([f"- `{_md(c['id'])}`: needs {_md(c.get('needs', ''))}" for c in idle])
-    accepted = list(_failing(summary, "accepted"))
+    accepted = [c for c in every_check(summary) if c.get("accepted_by")]  # wholly, or partly on a failed check
     if accepted:
         lines += ["", "### Accepted by the baseline", ""]
-        lines += _kept([clip(f"- `{_md(c['id'])}` {c['findings_total']} finding(s): " + "; ".join(
+        lines += _kept([clip(f"- `{_md(c['id'])}` {_accepted_count(c)}: " + "; ".join(
             f"{_md(e['reason'])} (accept[{e['entry']}], expires {e['expires']})" for e in c.get("accepted_by", [])),
             4 * LINE_LIMIT) for c in accepted])
-    baseline = summary.get("baseline") or {}
-    problems = [f"- expired on {e['expires']}: accept[{e['entry']}] ({_md(e['check'])}), {e['findings']} finding(s) "
-                f"fail again: fix them or renew the entry" for e in baseline.get("expired", [])]
-    problems += [f"- stale: accept[{e['entry']}] ({_md(e['check'])}) matched nothing in this run: delete it from "
-                 f"{_md(baseline['file'])}" for e in baseline.get("stale", [])]
+    problems = [f"- {_md(line)}" for line in account_lines(summary.get("baseline") or {}, accepted=False)]
     if problems:
         lines += ["", "### Baseline", "", *_kept(problems)]
     lines += ["", "### Reproduce", "", "```", str(meta.get("command", "")).replace("```", "'''"), "```"]
@@ -122,9 +129,9 @@ def _capped(text: str) -> str:
     return f"{head}\n\n... summary.md cut at {SUMMARY_BYTES // 1024} KiB: the rest is {_MORE}\n"
 
 
-def write_markdown(path: Path, summary: dict[str, Any], redactor: Redactor) -> None:
+def write_markdown(path: Path, summary: dict[str, Any], redactor: Redactor, summary_sha256: str = "") -> None:
     """summary.md at `path`, and appended to $GITHUB_STEP_SUMMARY when that is set."""
-    text = _capped(redactor.text(render(summary)))
+    text = _capped(redactor.text(render(summary, summary_sha256)))
     write_report_file(path, text)
     step_summary = os.environ.get(STEP_SUMMARY)
     if step_summary:
@@ -143,8 +150,9 @@ def _escape(text: str, *, property_value: bool = False) -> str:
 
 def github_annotations(summary: dict[str, Any], redactor: Redactor) -> list[str]:
     """GitHub annotations: `::error` per failing check, `::warning` per check with SHOULD warnings, `::notice` per
-    check with INFO notes and per check not exercised (sibling routes' checks included), one per stale or expired
-    baseline entry, and one when the run reached no verdict."""
+    check with INFO notes and per check not exercised (sibling routes' checks included), one per baseline entry
+    that needs work (an error if stale or expired, a warning if it expires soon, a notice if unobserved or without
+    a reason), and one when the run reached no verdict."""
     out = []
     for status, command in (("failed", "error"), ("warning", "warning"), ("info", "notice")):
         for check in _failing(summary, status):
@@ -153,13 +161,10 @@ def github_annotations(summary: dict[str, Any], redactor: Redactor) -> list[str]
     for check in _failing(summary, "not_exercised"):
         message = f"{check['id']} not exercised: needs {check.get('needs', '')}"
         out.append(f"::notice title={_escape(check['id'], property_value=True)}::{_escape(message)}")
-    baseline = summary.get("baseline") or {}
-    for entry in baseline.get("stale", []):
-        text = f"stale entry accept[{entry['entry']}] ({entry['check']}) matched nothing: delete it from {baseline['file']}"
-        out.append(f"::error title=baseline::{_escape(text)}")
-    for entry in baseline.get("expired", []):
-        text = f"entry accept[{entry['entry']}] ({entry['check']}) expired on {entry['expires']}: its findings fail again"
-        out.append(f"::error title=baseline::{_escape(text)}")
+    for line in account_lines(summary.get("baseline") or {}, accepted=False):  # none without a baseline
+        command = "error" if line.startswith(("stale:", "expired:")) else "warning" if \
+            line.startswith("expires soon:") else "notice"
+        out.append(f"::{command} title=baseline::{_escape(line)}")
     error = summary.get("metadata", {}).get("target_error")
     if error:
         out.insert(0, f"::error title=hems-conformance::{_escape('no verdict: ' + error)}")

@@ -28,7 +28,7 @@ from conformance.contract.coverage import Coverage
 from conformance.contract.settings import Settings
 from conformance.contract.spec import Contract
 from conformance.errors import UsageError
-from conformance.report.baseline import Acceptance
+from conformance.report.baseline import STALE_ONLY, Acceptance, exercised_checks, stale_only
 from conformance.report.excerpt import body_excerpt
 from conformance.report.proof import proof_of
 from conformance.report.records import (
@@ -55,6 +55,7 @@ URL_LIMIT = 500
 CURL_LIMIT = 800
 HEADERS_KEPT = 16
 HEADER_LIMIT = 160
+SEAL_LABEL = "summary.json SHA-256:"  # how summary.md and report.html name the summary.json they were written with
 RUNNING = "running"  # the verdict of a summary.json whose run has not finished (or was killed)
 EXIT_VERDICTS = {0: "conformant", 1: "non-conformant", 2: "incomplete", 3: "target could not be tested", 130: "interrupted"}
 
@@ -115,13 +116,14 @@ class ReportFolder:
     def file(self, name: str) -> Path:
         return self.path / name
 
-    def started(self) -> ReportFolder:
-        """No earlier run's verdict stays in a reused folder: its reports go, and summary.json says "running"
-        until this run replaces it (a run killed before that leaves "running", never an old "conformant").
-        Raises UsageError if the folder cannot be written."""
+    def started(self, reports: Iterable[str] = ()) -> ReportFolder:
+        """No earlier run's verdict stays in a reused folder: its `reports` go (the writers' names), and
+        summary.json says "running" until this run replaces it (a run killed before that leaves "running", never
+        an old "conformant"). Raises UsageError if the folder cannot be written."""
         try:
-            for name in (HTML, JUNIT, MARKDOWN):
-                self.file(name).unlink(missing_ok=True)
+            for name in reports:
+                if name != SUMMARY:
+                    self.file(name).unlink(missing_ok=True)
             self._mark(RUNNING, None)
         except OSError as exc:
             raise UsageError(f"cannot write into report folder {self.path}: {exc.strerror or exc}") from None
@@ -163,6 +165,18 @@ class ReportFolder:
 def command_line(argv: Sequence[str]) -> str:
     """The `hems-conformance` command with these arguments, quoted for a POSIX shell."""
     return shlex.join(["hems-conformance", *argv])
+
+
+def portable_path(path: str) -> str:
+    """A local path as a report may name it: relative paths as given, an absolute one relative to the current
+    directory (a CI job's checkout) when it lies below it, else by its name alone (an installation's location
+    is no business of the report's reader)."""
+    local = Path(path)
+    if not local.is_absolute():
+        return path
+    with contextlib.suppress(ValueError, OSError):
+        return local.relative_to(Path.cwd()).as_posix()
+    return local.name
 
 
 def first_request(finding: dict[str, Any]) -> dict[str, Any]:
@@ -309,7 +323,8 @@ def check_entry(record: CheckRecord, strict: bool) -> dict[str, Any]:
         "findings_total": record.total_findings,
         "findings_by_level": {level.value: n for level, n in sorted(record.levels_seen.items())},
         "findings": cap_findings(_entry_of(kept) for kept in record.findings),
-        **({"accepted_by": [entry.to_dict() for entry in record.accepted_by]} if record.accepted_by else {}),
+        **({"accepted_by": [entry.to_dict() for entry in record.accepted_by],
+            "findings_accepted": sum(record.accepted_levels.values())} if record.accepted_by else {}),
     }
 
 
@@ -384,8 +399,10 @@ def build_summary(produced: Produced, *, strict: bool, exit_code: int, verdict: 
                           for s in produced.spec_findings],
         **({"transient": produced.transient} if produced.transient is not None else {}),
         "notes": list(produced.notes),
-        **({"baseline": produced.acceptance.to_dict()} if produced.acceptance else {}),
+        **({"baseline": produced.acceptance.to_dict(exercised_checks(records))} if produced.acceptance else {}),
     }
+    if exit_code == 1 and stale_only(summary):  # the deployment passed; only the baseline needs work
+        summary["verdict"] = STALE_ONLY
     return summary
 
 

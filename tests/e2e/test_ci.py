@@ -53,7 +53,7 @@ def test_action_yml_is_a_composite_action_with_the_inputs_teams_need():
         assert env[f"HEMS_CONFORMANCE_{name.replace('-', '_').upper()}"] == f"${{{{ inputs.{name} }}}}"
 
 
-def test_the_gitlab_template_is_an_includable_job_with_junit_and_an_exposed_html_report():
+def test_the_gitlab_template_is_an_includable_job_with_junit_code_quality_and_an_exposed_html_report():
     doc = yaml.safe_load(GITLAB.read_text(encoding="utf-8"))
     job = doc["hems-conformance"]
     assert job["stage"] and job["image"].startswith("python:")
@@ -62,6 +62,7 @@ def test_the_gitlab_template_is_an_includable_job_with_junit_and_an_exposed_html
     folder = job["variables"]["HEMS_CONFORMANCE_REPORT_DIR"]
     assert artifacts["when"] == "always" and artifacts["expose_as"]
     assert artifacts["reports"]["junit"] == f"{folder}/junit.xml"
+    assert artifacts["reports"]["codequality"] == f"{folder}/gl-code-quality-report.json"
     assert f"{folder}/report.html" in artifacts["paths"] and all("$" not in p for p in artifacts["paths"])
 
 
@@ -201,9 +202,11 @@ def test_the_pytest_plugin_reads_its_settings_from_the_ini_file(tmp_path, monkey
 
 def test_arguments_after_a_double_dash_reach_the_pytest_session(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert main(["run", "--profile", "quick", "--report-dir", "r", "--", "-o", "junit_suite_name=gate"]) == 0
+    assert main(["run", "--profile", "quick", "--report-dir", "r", "--", "--junitxml", "pytest.xml",
+                 "-o", "junit_suite_name=gate"]) == 0
     capsys.readouterr()
-    assert '<testsuite name="gate"' in (tmp_path / "r" / "junit.xml").read_text(encoding="utf-8")
+    assert '<testsuite name="gate"' in (tmp_path / "pytest.xml").read_text(encoding="utf-8")  # pytest's own, as asked
+    assert '<testsuite name="hems-conformance"' in (tmp_path / "r" / "junit.xml").read_text(encoding="utf-8")  # ours
     with pytest.raises(SystemExit) as refused:  # without --: not an option of run
         main(["run", "--profile", "quick", "--report-dir", "r", "--alluredir", "x"])
     assert refused.value.code == 2 and "unrecognized arguments: --alluredir" in capsys.readouterr().err

@@ -9,7 +9,7 @@ import json
 
 import pytest
 from django_target import FORM_TOKEN_PATH, JSON_TOKEN_PATH, provision, start
-from test_run import failed_checks, run_cli
+from run_support import failed_checks, run_cli
 
 from conformance.reference.dataset import build_fleet
 from conformance.reference.faults import Faults
@@ -25,9 +25,7 @@ def django_url(tmp_path_factory):
         yield url
 
 
-@pytest.fixture(autouse=True)
-def _in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("in_tmp")  # each test in its own working directory
 
 
 def django_target(tmp_path, url, faults=()) -> str:

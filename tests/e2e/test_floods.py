@@ -16,7 +16,7 @@ import threading
 import jsonschema_rs
 import pytest
 from hostile_support import hostile, ok
-from test_check_cli import BASE
+from payload_support import BASE
 
 from conformance.cli import main
 from conformance.contract.cross import load_siblings

@@ -81,7 +81,7 @@ def test_a_run_writes_three_files_into_reports_utc_time_and_latest_points_there(
     [made] = [p for p in (faulty / "reports").iterdir() if p.name != "latest"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ", made.name)
     assert os.readlink(faulty / "reports" / "latest") == made.name and folder == made
-    assert sorted(p.name for p in made.iterdir()) == ["junit.xml", "report.html", "summary.json", "summary.md"]
+    assert sorted(p.name for p in made.iterdir()) == ["gl-code-quality-report.json", "junit.xml", "report.html", "summary.json", "summary.md"]
     assert sorted(p.name for p in faulty.iterdir()) == ["reports"]  # nothing else is written
 
 
@@ -163,13 +163,24 @@ def test_junit_xml_validates_and_has_one_test_case_per_catalogue_entry_and_live_
     assert len(re.findall(r"<failure ", text)) == 2
 
 
+def test_junit_of_a_run_is_ours_with_the_runs_properties_and_no_local_path(faulty, folder, summary):
+    suite = ET.parse(folder / "junit.xml").getroot().find("testsuite")
+    assert suite.get("name") == "hems-conformance"
+    properties = {p.get("name"): p.get("value") for p in suite.find("properties")}
+    meta = summary["metadata"]
+    assert properties["target"] == meta["target_url"] and properties["spec_sha256"] == meta["spec"]["sha256"]
+    assert (properties["seed"], properties["profile"], properties["strict"]) == ("0", "quick", "false")
+    assert properties["command"] == meta["command"] and properties["suite_version"] == __version__
+    text = (folder / "junit.xml").read_text(encoding="utf-8")
+    assert str(faulty) not in text and str(Path(__file__).resolve().parents[2]) not in text  # no install path
+    assert all(not skipped.text for skipped in suite.iter("skipped"))
+
+
 def test_the_junit_schema_rejects_what_junit_readers_do_not_accept(folder):
     schema = xmlschema.XMLSchema(str(JUNIT_XSD))
     text = (folder / "junit.xml").read_text(encoding="utf-8")
-    with_properties = re.sub(r'(<testcase [^>]*?)( />|>)',
-                             r'\1><properties><property name="judged" value="1" /></properties></testcase>\2', text,
-                             count=1).replace("></testcase> />", "></testcase>")
-    assert not schema.is_valid(with_properties)  # per-test properties are not xunit2
+    late_properties = re.sub(r'(<testcase [^>]*?) />', r'\1><skipped /><properties /></testcase>', text, count=1)
+    assert not schema.is_valid(late_properties)  # a case's properties come first, as readers expect
     assert not schema.is_valid(text.replace('tests="', 'tests="many', 1))
 
 
@@ -242,9 +253,14 @@ def test_plain_pytest_writes_reports_only_when_asked(tmp_path):
     with reference_config(tmp_path) as config, inside(tmp_path):
         assert pytest.main([cases, "--target", str(config), *common]) == 1
         assert sorted(p.name for p in tmp_path.iterdir()) == ["target.toml"]
-        assert pytest.main([cases, "--target", str(config), *common, "--hems-report-dir", "mine",
-                            "--junitxml", "mine/junit.xml"]) == 1
-    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["junit.xml", "summary.json", "summary.md"]
+        assert pytest.main([cases, "--target", str(config), *common, "--hems-report-dir", "mine"]) == 1
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == \
+        ["gl-code-quality-report.json", "junit.xml", "summary.json", "summary.md"]
+    assert '<testsuite name="hems-conformance"' in (tmp_path / "mine" / "junit.xml").read_text(encoding="utf-8")
+    with reference_config(tmp_path) as config, inside(tmp_path):  # pytest's own, where the user points it
+        assert pytest.main([cases, "--target", str(config), *common, "--hems-report-dir", "theirs",
+                            "--junitxml", "theirs/junit.xml", "-o", "junit_suite_name=mine"]) == 1
+    assert '<testsuite name="mine"' in (tmp_path / "theirs" / "junit.xml").read_text(encoding="utf-8")
     summary = json.loads((tmp_path / "mine" / "summary.json").read_text(encoding="utf-8"))
     assert summary["metadata"]["command"].startswith(f"pytest {cases} --target {config}")
 

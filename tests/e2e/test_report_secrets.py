@@ -89,7 +89,7 @@ def test_no_secret_appears_in_anything_the_run_wrote(tmp_path, monkeypatch, capf
     assert len(issued) >= (grant_a != "none") + (grant_b != "none"), "the run never authenticated"
 
     written = {str(p.relative_to(cwd)): p.read_bytes() for p in cwd.rglob("*") if p.is_file()}
-    assert sorted(Path(p).name for p in written) == ["junit.xml", "report.html", "summary.json", "summary.md"]
+    assert sorted(Path(p).name for p in written) == ["gl-code-quality-report.json", "junit.xml", "report.html", "summary.json", "summary.md"]
     written |= {"stdout": out.encode(), "stderr": err.encode(),
                 "the job summary": (config_dir / "step-summary.md").read_bytes()}
     leaks = [f"{what} in {where}" for where, data in written.items() for what, value in needles.items()
@@ -182,7 +182,7 @@ def test_an_echoing_token_endpoint_leaks_no_encoding_of_any_secret_the_suite_sen
                for name, form in sent_forms(client_id, value).items()}
     written = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} | {"stdout": out.encode(),
                                                                                  "stderr": err.encode()}
-    assert sorted(written) == ["junit.xml", "report.html", "stderr", "stdout", "summary.json", "summary.md"]
+    assert sorted(written) == ["gl-code-quality-report.json", "junit.xml", "report.html", "stderr", "stdout", "summary.json", "summary.md"]
     assert b"echo_ascii" in written["summary.json"]  # the echoes are evidence, masked
     leaks = [f"{what} in {where}" for where, data in written.items() for what, form in needles.items()
              if form.encode() in data]
@@ -197,7 +197,7 @@ def straddling_body() -> bytes:
     value are cut at 240 characters 18 characters into the token, and in /session/ocpp_transaction_id, whose
     excerpt line is cut at 160 characters 12 characters into it."""
     from hostile_support import TOKEN
-    from test_check_cli import BASE
+    from payload_support import BASE
 
     payload = json.loads(json.dumps(BASE))
     payload["session"] |= {"id": "P" * 220 + TOKEN, "ocpp_transaction_id": "O" * 120 + TOKEN}

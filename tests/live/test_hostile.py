@@ -453,7 +453,7 @@ def test_a_token_too_short_to_mask_is_a_broken_token_endpoint(tmp_path):
 
 # --- 14. hostile report folders and reports (issue 21) ---
 
-REPORT_FILES = ("summary.json", "report.html", "junit.xml", "summary.md")
+REPORT_FILES = ("summary.json", "report.html", "junit.xml", "summary.md", "gl-code-quality-report.json")
 
 
 def linked_folder(tmp_path):

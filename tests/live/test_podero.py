@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_run import failed_checks, reference, run_cli
+from run_support import PODERO, failed_checks, reference, run_cli, summary
 
 from conformance.cli import main
 from conformance.reference.dataset import build_fleet
@@ -31,16 +31,7 @@ from conformance.reference.server import (
 )
 from conformance.reference.variants import Variants
 
-PODERO = ["podero-token"]
-
-
-@pytest.fixture(autouse=True)
-def _in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-
-
-def summary(tmp_path) -> dict:
-    return json.loads((tmp_path / "reports-under-test" / "summary.json").read_text())
+pytestmark = pytest.mark.usefixtures("in_tmp")  # each test in its own working directory
 
 
 def only_discovery(target) -> None:
@@ -132,7 +123,7 @@ def test_the_password_grant_without_client_id_is_conformant_and_leaks_nothing(tm
     needles += [base64.b64encode(f"{c.client_id}:{c.client_secret}".encode()).decode() for c in credentials.values()]
     needles += [token for token, _ in issued]
     written = [p.read_bytes() for p in (tmp_path / "out").iterdir()] + [out.encode(), err.encode()]
-    assert len(written) == 6 and issued  # summary.json, report.html, junit.xml, summary.md, stdout, stderr
+    assert len(written) == 7 and issued  # the five reports, stdout, stderr
     assert not [n for n in needles for data in written if n.encode() in data]
 
 

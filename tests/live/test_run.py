@@ -6,7 +6,6 @@ real CLI (pytest inside pytest, as `run` is pytest with the plugin).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from reference_support import CookieSessions, Misbehaving, authorization
+from run_support import failed_checks, reference, run_cli
 
 from conformance.cli import main
 from conformance.live.live_cases import load_live_cases
@@ -24,46 +24,17 @@ from conformance.live.procedures import PROCEDURES
 from conformance.reference.dataset import build_fleet
 from conformance.reference.faults import FAULTS, Faults
 from conformance.reference.server import TOKEN_PATH, Deployment, start_in_thread, write_target_config
-from conformance.reference.variants import VARIANTS, Variants
+from conformance.reference.variants import VARIANTS
+
+pytestmark = pytest.mark.usefixtures("in_tmp")  # each test in its own working directory
 
 SHOULD_CASES = {case.id for case in load_live_cases() if case.level.value == "SHOULD"}
 INFO_CASES = {case.id for case in load_live_cases() if case.level.value == "INFO"}
 
 
-@contextlib.contextmanager
-def reference(tmp_path, faults=(), variants=(), edit=lambda target: None, rule=None):
-    """A running reference deployment and the path of its target config (`edit` may change the config, `rule`
-    answers some requests instead of the deployment: see reference_support.Misbehaving)."""
-    deployment = Deployment(build_fleet(0), Faults(faults), variants=Variants(variants))
-    if rule is not None:
-        deployment.app = Misbehaving(deployment.app, rule)
-    with start_in_thread(deployment) as url:
-        path = tmp_path / "target.toml"
-        target = deployment.target_config(url)
-        edit(target)
-        write_target_config(str(path), target)
-        yield path
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str]:
-    code = main(["run", "--profile", "quick", "--report-dir", "reports-under-test", *args])
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
-
-
 def failed_lines(output: str) -> list[str]:
     """pytest's FAILED lines for checks; target-testable fails on purpose when a run reaches no verdict."""
     return [line for line in output.splitlines() if line.startswith("FAILED") and "::target-testable" not in line]
-
-
-def failed_checks(output: str) -> set[str]:
-    match = re.search(r"NON-CONFORMANT: \d+ check\(s\) failed \(([^)]*)\)", output)
-    return set(match.group(1).split(", ")) if match else set()
-
-
-@pytest.fixture(autouse=True)
-def _in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
 
 
 @pytest.mark.e2e
@@ -496,7 +467,8 @@ def test_a_run_without_a_verdict_says_why_once_on_one_line(tmp_path, capsys, fau
         exit_code, output = run_cli(capsys, "--config", str(config))
     assert exit_code == code
     assert re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", output).splitlines() == [
-        "hems-conformance: reports in reports-under-test/ (summary.json, report.html, junit.xml, summary.md)", verdict]
+        "hems-conformance: reports in reports-under-test/ (summary.json, report.html, junit.xml, summary.md, "
+        "gl-code-quality-report.json)", verdict]
 
 
 def partner_file(tmp_path, *, break_counter: bool = False) -> tuple[Path, list[dict]]:

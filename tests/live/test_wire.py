@@ -8,8 +8,7 @@ import json
 
 import pytest
 from reference_support import TokenEndpointWrapper, hanging_up
-from test_podero import PODERO, summary
-from test_run import _in_tmp, failed_checks, reference, run_cli  # noqa: F401 (_in_tmp: each test in its tmp_path)
+from run_support import PODERO, failed_checks, reference, run_cli, summary
 
 from conformance.contract.settings import read_toml
 from conformance.errors import ConfigError, TargetError
@@ -25,6 +24,8 @@ from conformance.reference.server import (
     write_target_config,
 )
 from conformance.reference.variants import Variants
+
+pytestmark = pytest.mark.usefixtures("in_tmp")  # each test in its own working directory
 
 
 def request_lines(seen: list[str]):

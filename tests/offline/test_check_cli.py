@@ -10,31 +10,21 @@ import copy
 import io
 import json
 import os
-import random
 import re
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from payload_support import BASE, drawn, must_broken, payload, should_broken, write_lines
 
 from conformance.cli import main
 from conformance.contract.catalogue import CATALOGUE
 from conformance.contract.judge import Judge
-from conformance.model.loop import RandomDraw, Scenario, draw_scenario, simulate
 
-# Three commands: applied, unverified, accepted_ineffective; ended, charged_from_solar.
-BASE = simulate(Scenario(
-    session_id=7,
-    first_command_id=70,
-    started_at=datetime(2026, 6, 1, 9, 0, tzinfo=UTC),
-    surplus_w=(3000.0,) * 12 + (2000.0,) * 3 + (0.0,) * 5,  # start, a step down, a stop on import
-    wallbox_phases=1,
-    answers=("obey", "lose_measurand", "ignore"),
-))
 SUMMARY = re.compile(r"^(\d+) payload\(s\) judged, (\d+) failing \((.*)\)(, \d+ input error\(s\))?: (.+)$")
-REPORT_LINE = re.compile(r"hems-conformance: reports in reports/[0-9TZ-]+/ \(summary\.json, report\.html, junit\.xml, summary\.md\)\n")
+REPORT_LINE = re.compile(r"hems-conformance: reports in reports/[0-9TZ-]+/ \(summary\.json, report\.html, junit\.xml, summary\.md, "
+                         r"gl-code-quality-report\.json\)\n")
 
 
 @pytest.fixture(autouse=True)
@@ -43,35 +33,9 @@ def _reports_elsewhere(tmp_path_factory, monkeypatch):
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
-def payload(**session: object) -> dict:
-    """A deep copy of BASE with session fields overridden."""
-    body = copy.deepcopy(BASE)
-    body["session"].update(session)
-    return body
-
-
-def must_broken() -> dict:
-    return payload(commands_sent=BASE["session"]["commands_sent"] + 1)  # CNT-004, MUST
-
-
-def should_broken() -> dict:
-    return payload(outcome=None)  # OUT-006, SHOULD: an ended session without an outcome
-
-
-def drawn(seed: int, count: int) -> list[dict]:
-    draw = RandomDraw(random.Random(seed))
-    return [simulate(draw_scenario(draw, 100 + i, 1000 * (i + 1))) for i in range(count)]
-
-
 def write_json(path: Path, body: object, indent: int | None = 2) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(body, indent=indent), encoding="utf-8")
-    return path
-
-
-def write_lines(path: Path, bodies: list[object]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(b) + "\n" for b in bodies), encoding="utf-8")
     return path
 
 

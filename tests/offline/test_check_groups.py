@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from test_check_cli import drawn, must_broken, write_lines
+from payload_support import drawn, must_broken, write_lines
 
 from conformance.cli import main
 from conformance.contract.judge import Judge
@@ -26,6 +26,8 @@ from conformance.report.records import EVIDENCE_PER_CHECK
 from conformance.report.summary import SUMMARY_SCHEMA
 from conformance.report.timeline import FULL_SESSIONS
 
+pytestmark = pytest.mark.usefixtures("in_tmp")  # reports under a fresh current directory
+
 
 def negative_holds(body: dict, offset: int) -> dict:
     """Three holds' target_w below zero, from the `offset`-th hold on: PHY-006 (INFO) at three pointers."""
@@ -34,11 +36,6 @@ def negative_holds(body: dict, offset: int) -> dict:
     for decision in holds[offset % len(holds):][:3]:
         decision["target_w"] = -420.0
     return body
-
-
-@pytest.fixture(autouse=True)
-def _reports_elsewhere(tmp_path_factory, monkeypatch):
-    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
 @pytest.fixture(scope="module")

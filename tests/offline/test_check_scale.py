@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_check_cli import BASE, drawn, must_broken, should_broken, write_lines
+from payload_support import BASE, drawn, must_broken, should_broken, write_lines
 
 from conformance.cli import main
 from conformance.contract.judge import Judge
@@ -75,9 +75,10 @@ def junit_cases(path: Path) -> str:
 
 
 def page_and_markdown(reports: Path) -> tuple[str, str]:
-    """report.html and summary.md without the run's metadata (times, command line)."""
-    page = (reports / "report.html").read_text(encoding="utf-8")
-    markdown = (reports / "summary.md").read_text(encoding="utf-8")
+    """report.html and summary.md without the run's metadata (times, command line, the SHA-256 of summary.json
+    that holds them)."""
+    page, markdown = (re.sub(r"summary\.json SHA-256: \S+", "", (reports / name).read_text(encoding="utf-8"))
+                      for name in ("report.html", "summary.md"))
     return (re.sub(r'<table class="hems-meta" id="hems-metadata">.*?</table>', "", page, flags=re.S),
             re.sub(r"### Reproduce\n\n```\n.*?\n```", "", markdown, flags=re.S))
 
