@@ -25,6 +25,7 @@ GROUPS_SHOWN = 5  # per check on the console; the rest are one count line
 COUNTED = None  # the pointer of the group of findings counted past the first FINDINGS_BUILT of a body
 
 Key = tuple[str, Level, str | None, str, Entry | None]  # check, level, pointer (COUNTED), message, accepting entry
+Rest = tuple[str, Level, Entry | None]  # check, level, accepting entry: findings counted past the groups kept
 
 
 @dataclass
@@ -68,13 +69,14 @@ COUNTED_MESSAGE = f"more finding(s) past the first {FINDINGS_BUILT} of a payload
 
 class Groups:
     """Groups in order of first appearance, mergeable in input order; `limit` groups per check at most (None:
-    all, as a partition keeps them), the findings of the rest counted per check and level in `other`."""
+    all, as a partition keeps them), the findings of the rest counted per check, level and accepting entry in
+    `other`."""
 
     def __init__(self, limit: int | None = None) -> None:
         self.limit = limit
         self.kept: dict[Key, list[Any]] = {}  # key -> [count, [locations]]: plain data, cheap to send back
         self.per_check: Counter[str] = Counter()
-        self.other: Counter[tuple[str, Level]] = Counter()
+        self.other: Counter[Rest] = Counter()
 
     def add(self, key: Key, count: int, location: str) -> None:
         """`count` findings of `key` in the payload labelled `location`."""
@@ -99,7 +101,7 @@ class Groups:
         group = self.kept.get(key)
         if group is None:
             if self.limit is not None and self.per_check[key[0]] >= self.limit:
-                self.other[key[0], key[1]] += count
+                self.other[key[0], key[1], key[4]] += count
                 return None
             self.per_check[key[0]] += 1
             group = self.kept[key] = [0, []]
@@ -114,7 +116,7 @@ class Groups:
         """The console's lines: per check its first GROUPS_SHOWN groups and one line counting the rest; an INFO
         check as one line unless `verbose` (its group, or if it has more than one, their count)."""
         shown: Counter[str] = Counter()
-        rest: Counter[tuple[str, Level]] = Counter()  # findings not shown, per check and level
+        rest: Counter[Rest] = Counter()  # findings not shown, per check, level and accepting entry
         info: dict[str, list[Any]] = {}  # INFO check -> [findings, groups, its first group]
         lines: list[str] = []
         for group in self.groups():
@@ -126,16 +128,17 @@ class Groups:
                 shown[group.check_id] += 1
                 lines.append(group.line())
             else:
-                rest[group.check_id, group.level] += group.count
-        for (check_id, level), count in self.other.items():
+                rest[group.check_id, group.level, group.entry] += group.count
+        for (check_id, level, entry), count in self.other.items():
             if level is Level.INFO and not verbose:
                 info[check_id][0] += count  # past the kept groups, so the check has some
             else:
-                rest[check_id, level] += count
-        lines.extend(f"{check_id} {level.value}: {count} more finding(s) in other groups (summary.json lists up "
-                     f"to {GROUPS_KEPT} groups of a check)" for (check_id, level), count in rest.items())
+                rest[check_id, level, entry] += count
+        lines.extend(f"{check_id} {level.value}: {count} more finding(s) in other groups{accepted_mark(entry)} "
+                     f"(summary.json lists up to {GROUPS_KEPT} groups of a check)"
+                     for (check_id, level, entry), count in rest.items())
         for check_id, (count, groups, first) in info.items():
-            overflow = "+" if self.other[check_id, Level.INFO] else ""
+            overflow = "+" if any(key[:2] == (check_id, Level.INFO) for key in self.other) else ""
             lines.append(first.line() if groups == 1 and not overflow else
                          f"{check_id} INFO: {count} finding(s) in {groups}{overflow} groups, first at "
                          f"{first.locations[0]} (--verbose lists them)")
@@ -145,5 +148,6 @@ class Groups:
         """summary.json's `finding_groups`: the groups kept, and per check and level the findings of the rest."""
         return {"locations_kept": LOCATIONS_KEPT, "groups_kept_per_check": GROUPS_KEPT,
                 "groups": [group.to_dict() for group in self.groups()],
-                "other": [{"check": check_id, "level": level.value, "count": count}
-                          for (check_id, level), count in self.other.items()]}
+                "other": [{"check": check_id, "level": level.value, "count": count,
+                           "accepted_by": None if entry is None else f"accept[{entry.index}]"}
+                          for (check_id, level, entry), count in self.other.items()]}

@@ -110,6 +110,7 @@ def _group_lines(summary: dict[str, Any]) -> list[str]:
              + (f" (accepted by {g['accepted_by']})" if g.get("accepted_by") else "")
              + f"; first in {_md(', '.join(g['locations']))}" for g in groups]
     other = [f"- `{_md(o['check'])}` {o['level']}: {o['count']} more finding(s) in other groups"
+             + (f" (accepted by {o['accepted_by']})" if o.get("accepted_by") else "")
              for o in (summary.get("finding_groups") or {}).get("other") or []]
     return ["", "### Findings by group (identical across payloads)", "", *_kept(lines + other)] if lines else []
 
