@@ -176,6 +176,20 @@ def _cmd_replay(args: argparse.Namespace) -> int:
                           sys.stderr)
 
 
+def _cmd_token(args: argparse.Namespace) -> int:
+    from conformance.contract.spec import load_contract
+    from conformance.live.client import access_token
+    from conformance.live.target import load_target
+
+    if not args.config:
+        raise UsageError("token needs --config FILE (or HEMS_CONFORMANCE_CONFIG): the target config whose "
+                         "credentials it uses")
+    target = load_target(args.config, default_token_url=load_contract(args.spec).token_url)
+    token = access_token(target.with_base_url(args.base_url) if args.base_url else target, args.tenant)
+    sys.stdout.write(token + "\n")  # stdout only: never a report, never a log
+    return EXIT_OK
+
+
 def _cmd_report_compare(args: argparse.Namespace) -> int:
     from conformance.report.compare import compare_command
 
@@ -214,7 +228,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run(RunRequest(config=args.config, base_url=args.base_url, profile=args.profile, seed=args.seed,
                           strict=args.strict, workers=args.workers, spec=args.spec, faults=tuple(args.fault),
                           report_dir=args.report_dir, baseline=args.baseline, annotations=args.annotations,
-                          extra_pytest_args=tuple(args.pytest_args), argv=args.argv,
+                          extra_pytest_args=tuple(args.pytest_args),
                           baseline_update=args.baseline_update,
                           baseline_days=BaselineDays(args.baseline_warn_days, args.baseline_expiry_days)))
 
@@ -335,17 +349,31 @@ def build_parser() -> argparse.ArgumentParser:
                       help="after --: arguments for the underlying pytest session (reporters such as --alluredir)")
     live.set_defaults(handler=_cmd_run)
 
-    replay = commands.add_parser("replay", help="re-send the requests behind a run's failing findings and judge "
-                                 "them again (exit 0: all fixed, 1: any still failing)")
+    replay = commands.add_parser("replay", help="re-send the requests behind every failing finding of a run and "
+                                 "judge them again (exit 0: all replayed and fixed, 1: any not)")
     replay.add_argument("report_dir", metavar="REPORT_DIR", help="report folder (or summary.json) of a `run`")
     replay.add_argument("checks", nargs="*", metavar="CHECK_ID", help="only these failing checks (default: all)")
     replay.add_argument("--config", metavar="FILE", help="target TOML with fresh credentials (required: a report "
                         "is untrusted and never chooses them); requests go to its base_url")
     replay.add_argument("--max-requests", type=int, metavar="N", help="send at most N requests (default: one per "
-                        "finding of the report; at most 1000)")
+                        "request the report recorded; at most 1000)")
     replay.add_argument("--spec", metavar="FILE", help="judge against this OpenAPI document (default: the pinned one; "
                         "the path a report names is never opened)")
     replay.set_defaults(handler=_cmd_replay)
+
+    token = commands.add_parser("token", help="print a fresh access token of the target config's credentials, "
+                                "for the reproductions' curls: HEMS_TOKEN=$(hems-conformance token --config FILE)",
+                                epilog="The token goes to stdout only, never into a report or log. Exit codes: 0 "
+                                "printed, 2 bad usage or config, 3 the token endpoint gave no token.")
+    token.set_defaults(environment=[])
+    _with_environment(token, "--config", metavar="FILE", help="target TOML whose credentials are used (as `run`)")
+    _with_environment(token, "--base-url", metavar="URL", help="override base_url of the config (a relative "
+                      "token_url is below it)")
+    _with_environment(token, "--spec", metavar="FILE", help="the OpenAPI document whose token URL is the default "
+                      "(default: the pinned one)")
+    token.add_argument("--tenant", choices=("a", "b"), default="a", help="whose credentials: a ([auth], default) "
+                       "or b ([tenant_b.auth])")
+    token.set_defaults(handler=_cmd_token)
 
     report = commands.add_parser("report", help="work with the reports of earlier runs")
     report_commands = report.add_subparsers(dest="report_command", required=True, parser_class=_Parser)
@@ -430,7 +458,7 @@ def _unexpected(exc: Exception, command: str) -> int:
 
     module = type(exc).__module__.split(".")[0]
     talking = isinstance(exc, (ConnectionError, TimeoutError)) or module in _TARGET_MODULES
-    code = EXIT_TARGET if talking and command in ("run", "replay") else EXIT_USAGE
+    code = EXIT_TARGET if talking and command in ("run", "replay", "token") else EXIT_USAGE
     frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if "conformance" in frame.filename]
     where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
     cause = f"unexpected {type(exc).__name__}{where} (a defect of hems-conformance: please report this line)"

@@ -66,11 +66,24 @@ BASES = {
     "normative": "a sentence of the spec states it",
     "charter": "the project's charter states it (one of its three invariants): at least SHOULD",
     "schema": "the schema states it (types, required, formats, references)",
-    "domain": "an external standard states it (IEC 61851-1, OCPP, RFC 3339)",
+    "domain": "an adopted standard's clause states it (RFC 6749/6750/9110/9111/3339, OWASP API Top 10, IEC 61851-1, OCPP), "
+              "at that standard's level",
     "title": "only a property title speaks to it",
 }
 
 CATALOGUE: dict[str, Invariant] = {}
+
+
+def basis_problem(basis: str, level: Level, ongoing_level: Level | None = None) -> str | None:
+    """What is wrong with a reading's level for its basis (None: nothing): the one rule for the catalogue's
+    invariants and the live cases alike."""
+    if basis not in BASES:
+        return f"basis {basis!r} is not one of {', '.join(BASES)}"
+    if basis == "title" and (level is not Level.INFO or ongoing_level is not None):
+        return "a reading whose basis is a title alone is INFO"
+    if basis == "charter" and Level.INFO in (level, ongoing_level):
+        return "a reading whose basis is the charter is at least SHOULD"
+    return None
 
 
 def invariant(
@@ -89,12 +102,9 @@ def invariant(
     def register(check: CheckFunction) -> CheckFunction:
         if id in CATALOGUE:
             raise ValueError(f"duplicate invariant id {id}")
-        if basis not in BASES:
-            raise ValueError(f"{id}: basis {basis!r} is not one of {', '.join(BASES)}")
-        if basis == "title" and (level is not Level.INFO or ongoing_level is not None):
-            raise ValueError(f"{id}: a reading whose basis is a title alone is INFO")
-        if basis == "charter" and Level.INFO in (level, ongoing_level):
-            raise ValueError(f"{id}: a reading whose basis is the charter is at least SHOULD")
+        problem = basis_problem(basis, level, ongoing_level)
+        if problem:
+            raise ValueError(f"{id}: {problem}")
         CATALOGUE[id] = Invariant(
             id=id,
             family=id.split("-")[0],

@@ -20,6 +20,8 @@ class LiveEntry(Protocol):
     @property
     def level(self) -> Level: ...
     @property
+    def basis(self) -> str: ...
+    @property
     def statement(self) -> str: ...
     @property
     def cite(self) -> str: ...
@@ -66,11 +68,12 @@ def as_dict(inv: Invariant) -> dict[str, Any]:
 
 
 def render_live_text(live: Sequence[LiveEntry]) -> str:
-    return "".join(f"{case.id:8} {case.level.value:6} {case.file:14} {case.statement}\n" for case in live)
+    return "".join(f"{case.id:8} {case.level.value:6} {case.basis:9} {case.file:14} {case.statement}\n" for case in live)
 
 
 def render_live_json(live: Sequence[LiveEntry]) -> str:
-    return json.dumps([{"id": c.id, "level": c.level.value, "statement": c.statement, "cite": c.cite, "file": c.file}
+    return json.dumps([{"id": c.id, "level": c.level.value, "basis": c.basis, "statement": c.statement, "cite": c.cite,
+                        "file": c.file}
                        for c in live], indent=2, ensure_ascii=False) + "\n"
 
 
@@ -80,7 +83,7 @@ def _live_markdown(live: Sequence[LiveEntry]) -> list[str]:
            "--live`). A clause of an adopted standard keeps that standard's level (an RFC's MUST is MUST here); the",
            "quote says which. `[judge.levels]` may lower one, and the run's notes say so.", ""]
     for case in live:
-        out += [f"### {case.id} ({case.level.value}, `cases/live/{case.file}`)", "", case.statement, "",
+        out += [f"### {case.id} ({case.level.value}, basis: {case.basis}, `cases/live/{case.file}`)", "", case.statement, "",
                 f"> {case.cite}", ""]
     return out
 

@@ -668,6 +668,23 @@ class TargetClient:
         )
 
 
+def access_token(config: TargetConfig, tenant: str = "a") -> str:
+    """A fresh access token of one tenant's credentials (`hems-conformance token`), for the `$HEMS_TOKEN` of a
+    report's reproductions: fetched from the token endpoint, or the configured one for grant = "bearer".
+    ConfigError for a tenant without credentials; TargetError when the token endpoint gives none."""
+    client = TargetClient(config)
+    try:
+        source = client.tokens.get(tenant)
+        if source is None:
+            raise ConfigError(f"the target config has no {AUTH_TABLES[tenant]} (tenant {tenant.upper()})")
+        header = source.authorization().get("Authorization", "")
+        if not header:
+            raise ConfigError(f"{source.where}.grant = \"none\": the target takes no token")
+        return header.removeprefix("Bearer ")
+    finally:
+        client.close()
+
+
 def _sent_credentials(request: requests.PreparedRequest) -> tuple[list[tuple[str, str]], str]:
     """What a request carried besides its headers, decoded before masking (a percent-encoded secret would escape
     it): the fields of a form body, and the user:password of a Basic Authorization the auth object added."""

@@ -1,6 +1,7 @@
 """What a live run prints when it ends, written here once for `hems-conformance run` and the pytest plugin:
 the checks that failed or warned (with `run`'s summary), notes, the baseline's account, the checks not
-exercised, GitHub annotations, where the reports are, and the verdict in one line, last.
+exercised, GitHub annotations, the command that reproduces the run, where the reports are, and the verdict in
+one line, last.
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ def closing_lines(run: LiveRun, *, summary: dict[str, Any] | None = None, folder
     lines += [f"hems-conformance: baseline: {run.redactor.text(line)}" for line in acceptance.lines(exercised)] \
         if acceptance else []
     lines += written
-    if not run.halted and run.verdict in (0, 1):  # no verdict: nothing was judged
+    command = (summary or {}).get("metadata", {}).get("command")
+    if not run.halted and run.verdict in (0, 1):  # no verdict: nothing was judged, nothing to reproduce
         lines += [f"hems-conformance: {line}" for line in unexercised_lines(run)]
+        lines += [f"hems-conformance: reproduce: {command}"] if command else []
     lines += annotations
     lines += [reports_line(folder)] if folder is not None else []
     return [*lines, f"hems-conformance: {verdict_line(run, run.verdict, pytest_code=pytest_status)}"]

@@ -44,7 +44,19 @@ class RunRequest:
     baseline_days: BaselineDays = BaselineDays()
     annotations: str = "none"  # "github": one ::error / ::warning line per failing check on stdout
     extra_pytest_args: Sequence[str] = field(default_factory=tuple)
-    argv: Sequence[str] = ()  # the command's arguments, recorded in the reports as the way to reproduce the run
+
+    def reproduction(self) -> list[str]:
+        """The arguments of a `run` that re-runs this judgement, whatever gave the options (flags,
+        HEMS_CONFORMANCE_* variables, defaults): the target, profile, seed, strictness, spec, faults, baseline
+        and pytest arguments, never where the reports go. Files as `command_line` names them."""
+        argv = ["run", *(["--config", self.config] if self.config else []),
+                *(["--base-url", self.base_url] if self.base_url else []),
+                "--profile", self.profile, "--seed", str(self.seed), *(["--strict"] if self.strict else []),
+                *(["--workers", str(self.workers)] if self.workers is not None else []),
+                *(["--spec", self.spec] if self.spec else [])]
+        argv += [part for fault in self.faults for part in ("--fault", fault)]
+        argv += ["--baseline", self.baseline] if self.baseline else []
+        return argv + (["--", *self.extra_pytest_args] if self.extra_pytest_args else [])
 
 
 @contextlib.contextmanager
@@ -95,7 +107,7 @@ def run(request: RunRequest) -> int:
     else:
         context = _reference_target(request.seed, request.faults, contract.token_url)
     folder = ReportFolder.create(request.report_dir).started(ALL)
-    options = replace(options, reports=ReportOptions(folder.path, command_line(request.argv or ["run"]), page=True))
+    options = replace(options, reports=ReportOptions(folder.path, command_line(request.reproduction()), page=True))
     os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(_cache_dir() / "hypothesis"))
     try:
         code, handover = _pytest_session(request, context, contract, options, folder)

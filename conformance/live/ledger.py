@@ -9,7 +9,7 @@ several requests, is counted once and keeps each request that showed it; and one
 findings several checks make of the same answer's status (a 500 that a procedure expected to be a 200 or a
 404) are grouped under the first check that named it (same X-Request-ID), listed there as `also`. Evidence is capped per check (the
 first few findings keep their request and response, the rest are counted), so a report stays small however
-many requests a run makes.
+many requests a run makes. The request behind every finding is recorded apart, compactly, for `replay`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Any, TypeVar
 
 from conformance.contract.levels import Level
@@ -120,6 +119,7 @@ class Ledger:
             record = self.records[evidence.finding.check_id]
             record.total_findings += 1
             record.levels_seen[level] += 1
+            record.for_replay(evidence.exchange, statuses=evidence.statuses)
             if self.acceptance is not None:
                 finding, exchange = evidence.finding, evidence.exchange
                 entry = self.acceptance.accepts(finding.check_id, finding.pointer,
@@ -128,7 +128,7 @@ class Ledger:
                     record.accept(level, entry)
             self._findings[key] = None
             if len(record.findings) < EVIDENCE_PER_CHECK:  # with its evidence clipped, never the whole response
-                kept = replace(evidence, exchange=evidence.exchange and evidence.exchange.evidence())
+                kept = evidence.kept()
                 kept.seen(evidence)
                 record.findings.append(kept)
                 self._findings[key] = kept
@@ -149,6 +149,7 @@ class Ledger:
             record = self.records[check_id]
             record.total_findings += count
             record.levels_seen[level] += count
+            record.for_replay(exchange, count)
             if self.acceptance is not None:
                 entry = self.acceptance.accepts_counted(check_id, session_of_url(exchange.url) if exchange else None,
                                                         count)

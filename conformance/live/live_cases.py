@@ -1,6 +1,6 @@
 """The hand-written live cases as data: `cases/live/*.json`, read and validated here.
 
-A case file lists cases with an ID, a level, a statement, the spec or RFC text it enforces, and what
+A case file lists cases with an ID, a level and its basis (as the catalogue's readings have), a statement, the spec or RFC text it enforces, and what
 exercises it: a procedure that sends requests (`procedures.py`, with parameters), a check judged on every
 response of the run (`response_checks.py`), or both; `registry.py` binds the names to the functions. This
 module stays light (no HTTP, no pytest) so that `check` can learn the live case IDs a `[judge.levels]` table may name.
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.contract.catalogue import CATALOGUE
+from conformance.contract.catalogue import CATALOGUE, basis_problem
 from conformance.contract.cross import CROSS
 from conformance.contract.data_schemas import bundled_cases_path, schema_problems
 from conformance.contract.levels import Level
@@ -28,6 +28,7 @@ def bundled_cases_dir() -> Path:
 class LiveCase:
     id: str
     level: Level
+    basis: str  # what the reading rests on (catalogue.BASES): an adopted standard's clause keeps its level
     statement: str
     cite: str
     procedure: str | None  # sends requests (procedures.py), or None
@@ -47,11 +48,16 @@ def load_live_case_file(path: Path) -> list[LiveCase]:
     if problems:
         pointer, message = problems[0]
         raise ConfigError(f"{path}: {pointer or '/'}: {message}")
-    return [LiveCase(id=entry["id"], level=Level.parse(entry["level"], "level"), statement=entry["statement"],
-                     cite=entry["cite"], procedure=entry.get("procedure"),
-                     on_every_response=entry.get("on_every_response"), params=entry.get("params", {}),
-                     file=path.name, kind=entry.get("kind", "live"))
-            for entry in document["cases"]]
+    cases = [LiveCase(id=entry["id"], level=Level.parse(entry["level"], "level"), basis=entry["basis"],
+                      statement=entry["statement"], cite=entry["cite"], procedure=entry.get("procedure"),
+                      on_every_response=entry.get("on_every_response"), params=entry.get("params", {}),
+                      file=path.name, kind=entry.get("kind", "live"))
+             for entry in document["cases"]]
+    for case in cases:
+        problem = basis_problem(case.basis, case.level)
+        if problem:
+            raise ConfigError(f"{path}: {case.id}: {problem}")
+    return cases
 
 
 def load_live_cases(directory: Path | None = None) -> list[LiveCase]:

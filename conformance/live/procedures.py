@@ -51,7 +51,8 @@ def _expect_status(run: LiveRun, case: LiveCase, exchange: Any, allowed: list[in
     run.ledger.judged(case.id)
     if exchange.status not in allowed:
         run.finding(case.id, f"{what}: answered {exchange.status}", exchange,
-                    expected=" or ".join(map(str, allowed)), actual=exchange.status, cause=STATUS_CAUSE)
+                    expected=" or ".join(map(str, allowed)), actual=exchange.status, cause=STATUS_CAUSE,
+                    statuses=tuple((status, status) for status in allowed))
 
 
 @procedure
@@ -108,11 +109,14 @@ def foreign_parents(run: LiveRun, case: LiveCase) -> None:
                              for name in ("org_id", "user_id", "wallbox_id")])
 
 
+NOT_SERVED = ((100, 199), (300, 599))  # any answer but a 2xx: a session not served
+
+
 def _expect_not_ok(run: LiveRun, case: LiveCase, exchange: Any, what: str) -> None:
     run.ledger.judged(case.id)
     if 200 <= exchange.status < 300:
         run.finding(case.id, f"{what}: answered {exchange.status}, the session leaked", exchange,
-                    expected="403 or 404", actual=exchange.status, cause=STATUS_CAUSE)
+                    expected="403 or 404", actual=exchange.status, cause=STATUS_CAUSE, statuses=NOT_SERVED)
 
 
 def _moves(sessions: tuple[SessionRef, ...]) -> Iterator[tuple[SessionRef, str, str]]:
@@ -263,7 +267,7 @@ def undeclared_methods(run: LiveRun, case: LiveCase) -> None:
         run.ledger.judged(case.id)
         if exchange.status < 400:
             run.finding(case.id, f"{method} answered {exchange.status}", exchange, expected="405 (or another 4xx)",
-                        actual=exchange.status, cause=STATUS_CAUSE)
+                        actual=exchange.status, cause=STATUS_CAUSE, statuses=((400, 599),))
 
     run.concurrently(probe, case.params.get("methods", ["POST", "PUT", "PATCH", "DELETE"]))
 

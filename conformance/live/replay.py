@@ -1,5 +1,8 @@
 """`hems-conformance replay REPORT_DIR [CHECK_ID ...]`: re-send the requests behind a recorded run's failing
 findings and judge the answers again with the same checks. A developer fixing one bug gets an answer in seconds.
+Every finding counts, not only those kept as evidence: summary.json's `replay` section records the request behind
+each (a report without it offers its kept findings, the rest counted as not replayable), and the last line says
+"k of n finding(s) replayed" with n the failing checks' findings in summary.json.
 
 A report is untrusted input (it travels as a CI artefact anyone may edit), and replay sends fresh credentials:
 they come only from the target config given with `--config`, never from a path the report names. Every URL is
@@ -7,8 +10,10 @@ rebuilt from that config's base_url plus the recorded path and query, after refu
 any origin other than the recorded target's and any path off the routes a run sends that method to (exit 2, before
 anything is sent); only the methods a run sends go out, with no recorded header but the case files' own probes, and
 at most `--max-requests` requests. The spec is the pinned one or `--spec`, never a path the report names.
-Catalogue invariants and the live checks judged on every response can be judged from one answer; a check
-judged by a procedure (a sequence of requests) cannot: it is reported as such and does not count as fixed.
+Catalogue invariants and the live checks judged on every response can be judged from one answer, and so can a
+procedure's finding about one answer's status (OBJ-003: one GET answered 200), by the statuses the run recorded
+beside it (without the procedure's other requests: a moved session's control read is not repeated); any other
+finding of a procedure (a sequence of requests) is reported as not replayable and does not count as fixed.
 """
 
 from __future__ import annotations
@@ -29,10 +34,9 @@ from conformance.live.runner import LiveRun, RunOptions
 from conformance.live.target import joined, load_target
 from conformance.report.baseline import session_of_url
 from conformance.report.compare import load_summary
-from conformance.report.records import Exchange, Status
+from conformance.report.records import REPLAY_PER_CHECK, TRANSPORT_HEADERS, Exchange, Status, Statuses
 
 FIXED, FAILING, UNKNOWN = "fixed", "still failing", "not replayable"
-_NOT_REPLAYED_HEADERS = ("user-agent", "x-request-id", "accept-encoding", "connection", "content-length", "host")
 _REDACTED = "[REDACTED]"
 MAX_REQUESTS = 1000  # the most findings one replay re-sends, whatever the report or --max-requests says
 
@@ -41,11 +45,13 @@ MAX_REQUESTS = 1000  # the most findings one replay re-sends, whatever the repor
 class Outcome:
     check: str
     status: str
-    what: str  # the request, in one line
+    what: str  # the request as sent (or, not sent, as recorded), in one line
     detail: str
+    findings: int = 1  # the findings of the check it stands for
 
     def line(self) -> str:
-        return f"{self.status.upper():<15} {self.check} {self.what}: {self.detail}"
+        more = f" [{self.findings} findings]" if self.findings > 1 else ""
+        return f"{self.status.upper():<15} {self.check} {self.what}: {self.detail}{more}"
 
 
 def _summary(report_dir: str) -> dict[str, Any]:
@@ -132,6 +138,43 @@ def _failing(summary: dict[str, Any], wanted: Sequence[str]) -> list[dict[str, A
     return [c for c in failing if not wanted or c["id"] in wanted]
 
 
+def _recorded(summary: dict[str, Any], failing: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The recorded requests of the failing checks (each with its check and how many findings it showed), and
+    per check the findings without one: from the `replay` section, or from the kept findings of a report written
+    before it (the rest of their findings then have none)."""
+    ids = [check["id"] for check in failing]
+    section = summary.get("replay")
+    if isinstance(section, dict):
+        requests = [r for r in section.get("requests") or [] if isinstance(r, dict) and r.get("check") in ids]
+        unrecorded = section.get("unrecorded")
+        missing = {check_id: unrecorded.get(check_id, 0) if isinstance(unrecorded, dict) else 0 for check_id in ids}
+    else:
+        requests = [{"check": check["id"], **finding.get("request", {}), "findings": 1} if
+                    isinstance(finding.get("request"), dict) else {"check": check["id"], "findings": 1}
+                    for check in failing for finding in check.get("findings", [])]
+        missing = {check["id"]: check.get("findings_total", 0) - len(check.get("findings", [])) for check in failing}
+    for check_id, count in [*((r.get("check"), r.get("findings")) for r in requests), *missing.items()]:
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise UsageError(f"{_printable(str(check_id))}: a recorded count of findings is not a number (a tampered "
+                             "report?); nothing was sent")
+    return requests, {check_id: n for check_id, n in missing.items() if n}
+
+
+def _statuses(entry: dict[str, Any]) -> Statuses:
+    """The statuses a finding judged on the status alone accepts, as recorded; UsageError if they are not."""
+    recorded = entry.get("statuses") or []
+    if not isinstance(recorded, list) or not all(
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(n, int) and not isinstance(n, bool) for n in pair)
+            for pair in recorded):
+        raise UsageError(f"{_printable(str(entry.get('check')))}: its recorded statuses are not status ranges (a "
+                         "tampered report?); nothing was sent")
+    return tuple((low, high) for low, high in recorded)
+
+
+def _status_text(statuses: Statuses) -> str:
+    return " or ".join(str(low) if low == high else f"{low}-{high}" for low, high in statuses)
+
+
 @dataclass(frozen=True)
 class Planned:
     """One recorded request as replay will send it: rebuilt, checked, its headers reduced to the probes."""
@@ -142,6 +185,8 @@ class Planned:
     url: str
     tenant: str | None
     headers: dict[str, str]
+    findings: int = 1
+    statuses: Statuses = ()  # judged on the status alone (a procedure's finding): these are right
 
 
 def _printable(text: str) -> str:
@@ -176,16 +221,17 @@ class Replayer:
     def close(self) -> None:
         self.run.close()
 
-    def plan(self, check_id: str, finding: dict[str, Any]) -> Planned | Outcome:
+    def plan(self, request: dict[str, Any]) -> Planned | Outcome:
         """The request to send again, or why it is not replayable; UsageError for a request a run never sends
         (another origin, method or header: a tampered report), so that nothing is sent at all."""
-        request = finding.get("request")
-        if not isinstance(request, dict):
-            return Outcome(check_id, UNKNOWN, "-", "the finding records no request")
+        check_id, findings, statuses = str(request.get("check")), int(request["findings"]), _statuses(request)
+        if "url" not in request:
+            return Outcome(check_id, UNKNOWN, "-", "the finding records no request", findings)
         method, url, tenant = request.get("method", "GET"), str(request.get("url", "")), request.get("tenant")
-        if check_id not in CATALOGUE and getattr(self.checks.get(check_id), "on_every_response", None) is None:
+        if check_id not in CATALOGUE and getattr(self.checks.get(check_id), "on_every_response", None) is None \
+                and not statuses:
             return Outcome(check_id, UNKNOWN, _printable(f"{method} {url}"),
-                           "judged by a procedure, not by one answer: re-run `hems-conformance run`")
+                           "judged by a procedure, not by one answer: re-run `hems-conformance run`", findings)
         methods = {"GET"} if check_id in CATALOGUE else self.methods  # payload invariants judge GET answers only
         if method not in methods:
             raise UsageError(f"refusing to replay method {_printable(str(method))!r} for {check_id}: a run sends only "
@@ -197,35 +243,41 @@ class Replayer:
             raise UsageError(f"{check_id}: {what}: its recorded headers or tenant are not text (a tampered report?); "
                              "nothing was sent")
         if url.endswith("…"):
-            return Outcome(check_id, UNKNOWN, what, "its URL was clipped in the report")
+            return Outcome(check_id, UNKNOWN, what, "its URL was clipped in the report", findings)
         # the session endpoint for every method a run sends there; the list route (GET) as discovery reads it
         url = rebased(url, self.recorded_base, self.run.config.base_url,
                       (SESSION_PATH, LIST_PATH) if method == "GET" else (SESSION_PATH,))
         if "tenant" not in request:
-            return Outcome(check_id, UNKNOWN, what, "the report does not say whose credentials it carried")
+            return Outcome(check_id, UNKNOWN, what, "the report does not say whose credentials it carried", findings)
         headers: dict[str, str] = {}
         if tenant is not None:  # the tenant's fresh token instead of anything recorded
             if tenant not in self.run.client.tokens:
                 return Outcome(check_id, UNKNOWN, what,
-                               f"it carried tenant {_printable(tenant.upper())}'s credentials, which the config does not have")
-        elif any(_REDACTED in v or v.endswith("…") for k, v in recorded.items() if k.lower() not in _NOT_REPLAYED_HEADERS):
-            return Outcome(check_id, UNKNOWN, what, "it carried credentials the report does not hold")
+                               f"it carried tenant {_printable(tenant.upper())}'s credentials, which the config does not have",
+                               findings)
+        elif any(_REDACTED in v or v.endswith("…") for k, v in recorded.items() if k.lower() not in TRANSPORT_HEADERS):
+            return Outcome(check_id, UNKNOWN, what, "it carried credentials the report does not hold", findings)
         else:
             headers = {k: v for k, v in recorded.items() if (k.lower(), v) in self.probes}
-        return Planned(check_id, what, str(method), url, tenant, headers)
+        return Planned(check_id, _printable(f"{method} {url}"), str(method), url, tenant, headers, findings, statuses)
 
     def replay(self, planned: Planned) -> Outcome:
-        check_id, what = planned.check, planned.what
+        """Send the planned request and judge its answer; the outcome names the URL as sent."""
+        check_id, what, findings = planned.check, planned.what, planned.findings
         sent = self.run.client.send(planned.method, planned.url, tenant=planned.tenant, headers=planned.headers,
                                     note="replay")
+        detail = f"HTTP {sent.status}, X-Request-ID {sent.request_id}"
+        if planned.statuses:  # a procedure's finding about this answer's status
+            right = any(low <= sent.status <= high for low, high in planned.statuses)
+            return Outcome(check_id, FIXED if right else FAILING, what,
+                           f"answered {sent.status}, expected {_status_text(planned.statuses)} ({detail})", findings)
         judged = self.run.ledger.records[check_id].judged
         evidence = self._judge(check_id, sent)
-        detail = f"HTTP {sent.status}, X-Request-ID {sent.request_id}"
         if self.run.ledger.records[check_id].judged == judged:  # e.g. a 401 where the run got a 200: not a fix
-            return Outcome(check_id, UNKNOWN, what, f"the answer gave {check_id} nothing to judge ({detail})")
+            return Outcome(check_id, UNKNOWN, what, f"the answer gave {check_id} nothing to judge ({detail})", findings)
         if evidence:
-            return Outcome(check_id, FAILING, what, f"{evidence[0].finding.message} ({detail})")
-        return Outcome(check_id, FIXED, what, f"no finding ({detail})")
+            return Outcome(check_id, FAILING, what, f"{evidence[0].finding.message} ({detail})", findings)
+        return Outcome(check_id, FIXED, what, f"no finding ({detail})", findings)
 
     def _judge(self, check_id: str, exchange: Exchange) -> list[Any]:
         # only FUZ-002's check reads `malformed`, and the recorded request it replays was a malformed one
@@ -243,8 +295,8 @@ class Replayer:
 def outcomes(report_dir: str, check_ids: Sequence[str], config: str | None, max_requests: int | None = None,
              spec: str | None = None, warn: IO[str] | None = None) -> Iterator[Outcome]:
     """Every recorded request checked first (a tampered one stops the replay before anything is sent), then sent
-    again, at most `max_requests` of them (default: as many as the report has findings, never more than
-    MAX_REQUESTS)."""
+    again, at most `max_requests` of them (default: as many as the report recorded, never more than
+    MAX_REQUESTS); then, per check, the findings the report recorded no request for."""
     if max_requests is not None and not 1 <= max_requests <= MAX_REQUESTS:
         raise UsageError(f"--max-requests must be from 1 to {MAX_REQUESTS}, got {max_requests}")
     summary = _summary(report_dir)
@@ -256,35 +308,40 @@ def outcomes(report_dir: str, check_ids: Sequence[str], config: str | None, max_
         for warning in replayer.warnings:
             warn.write(f"hems-conformance: warning: {warning}\n")
     try:
-        plans = [replayer.plan(check["id"], finding) for check in failing for finding in check.get("findings", [])]
-        cap = min(max_requests or len(plans), MAX_REQUESTS)
+        requests, unrecorded = _recorded(summary, failing)
+        plans = [replayer.plan(request) for request in requests]
+        cap = min(max_requests or len(plans) or 1, MAX_REQUESTS)
         sent = 0
         for plan in plans:
             if isinstance(plan, Planned):
                 sent += 1
                 outcome = replayer.replay(plan) if sent <= cap else Outcome(
                     plan.check, UNKNOWN, plan.what, f"not sent: replay sends at most {cap} request(s) (--max-requests, "
-                    f"at most {MAX_REQUESTS})")
+                    f"at most {MAX_REQUESTS})", plan.findings)
             else:
                 outcome = plan
             yield replace(outcome, check=_printable(outcome.check), what=replayer.run.redactor.text(outcome.what),
                           detail=replayer.run.redactor.text(outcome.detail))
+        for check_id, count in unrecorded.items():
+            yield Outcome(_printable(check_id), UNKNOWN, "-", "no recorded request (past the "
+                          f"{REPLAY_PER_CHECK} a report records per check, or shown by no single request)", count)
     finally:
         replayer.close()
 
 
 def replay_command(report_dir: str, check_ids: Sequence[str], config: str | None, out: IO[str],
                    max_requests: int | None = None, spec: str | None = None, warn: IO[str] | None = None) -> int:
-    """One status line per replayed finding; 0 when every one is fixed, 1 when any is not."""
+    """One status line per request sent (the URL as sent) or finding not replayable, then the count of findings,
+    n being the failing checks' findings in summary.json; 0 when every one is replayed and fixed, 1 otherwise."""
     counted = {FIXED: 0, FAILING: 0, UNKNOWN: 0}
     for outcome in outcomes(report_dir, check_ids, config, max_requests, spec, warn):
-        counted[outcome.status] += 1
+        counted[outcome.status] += outcome.findings
         out.write(outcome.line() + "\n")
         out.flush()
     total = sum(counted.values())
     if not total:
-        out.write("hems-conformance replay: no failing finding with a recorded request in this report\n")
+        out.write("hems-conformance replay: no failing finding in this report\n")
         return 0
-    out.write(f"hems-conformance replay: {counted[FIXED]} of {total} finding(s) fixed, {counted[FAILING]} still failing, "
-              f"{counted[UNKNOWN]} not replayable\n")
+    out.write(f"hems-conformance replay: {counted[FIXED] + counted[FAILING]} of {total} finding(s) replayed: "
+              f"{counted[FIXED]} fixed, {counted[FAILING]} still failing; {counted[UNKNOWN]} not replayable\n")
     return 0 if counted[FIXED] == total else 1

@@ -20,6 +20,7 @@ from conformance.contract.clipping import clip
 from conformance.live.runner import ReportOptions
 from conformance.report.html import (
     STYLE,
+    attention_list,
     banner,
     evidence_sections,
     findings_html,
@@ -36,6 +37,9 @@ from conformance.report.summary import (
     base_metadata,
     build_summary,
     check_entry,
+    command_line,
+    file_record,
+    local_path,
     redact_file,
     redact_tree,
 )
@@ -84,7 +88,8 @@ class RunReport:
             self.pytest_status if self.pytest_status is not None else run.exit_code()
         metadata = base_metadata(run.contract, run.config.settings, strict=run.options.strict, command=self.command,
                                  started=run.started, finished=self.finished or time.time())
-        metadata |= {"target_url": run.config.base_url, "target_config": run.config.source,
+        metadata |= {"target_url": run.config.base_url, "target_config": local_path(run.config.source),
+                     **({"config": file_record(run.config.source)} if Path(run.config.source).is_file() else {}),
                      "profile": run.options.profile, "seed": run.options.seed, "workers": run.options.workers,
                      "target_error": run.halted, "token_body": {key: tenant.auth.token_body for key, tenant in
                                                                 run.config.tenants()},
@@ -92,7 +97,7 @@ class RunReport:
         produced = Produced("run", run.ledger.records, run.coverage, run.sessions, run.ledger.acceptance,
                             run.ledger.spec_findings.values(), run.ledger.notes,
                             transient=run.client.trouble(),
-                            siblings={"contract": str(run.siblings.path), "sha256": run.siblings.sha256})
+                            siblings={"contract": local_path(run.siblings.path), "sha256": run.siblings.sha256})
         return build_summary(produced, strict=run.options.strict, exit_code=code,
                              verdict=EXIT_VERDICTS.get(code, "incomplete"), metadata=metadata)
 
@@ -119,7 +124,7 @@ def register(config: pytest.Config, run: LiveRun) -> None:
     if reports is None:  # plain pytest: the report options are its own
         folder = config.getoption("hems_report_dir", None)
         reports = ReportOptions(Path(folder) if folder else None, config.getoption("hems_command", None) or
-                                " ".join(["pytest", *config.invocation_params.args]),
+                                command_line(config.invocation_params.args, program="pytest"),
                                 config.getoption("hems_report_page", False))
     report = RunReport(run, reports.command, reports.folder, reports.page)
     config.pluginmanager.register(ReportPlugin(report), REPORT_PLUGIN)
@@ -173,7 +178,8 @@ class HtmlHooks:
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
                                     session: pytest.Session) -> None:
         data = self.report.summary()
-        prefix.extend([f"<style>{STYLE}</style>", banner(data), metadata_table(data)])
+        prefix.extend([f"<style>{STYLE}</style>", banner(data), attention_list(data, linked=False),
+                       metadata_table(data)])
         postfix.append(spec_and_notes(data) + evidence_sections(data))
 
     def pytest_html_results_table_header(self, cells: list[str]) -> None:

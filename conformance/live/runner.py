@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 import schemathesis
@@ -48,11 +48,12 @@ from conformance.report.records import (
     CheckRecord,
     Evidence,
     Exchange,
+    Statuses,
     declared_need,
     mark_unexercised,
 )
 from conformance.report.redaction import PLACEHOLDER
-from conformance.report.timeline import SessionSample
+from conformance.report.timeline import SessionSample, session_identity
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -125,6 +126,7 @@ class LiveRun:
         self.coverage = Coverage()  # what the sessions served held, each session counted once
         self.sessions = SessionSample(once=True)  # the sessions the report draws
         self._seen_lock = threading.Lock()
+        self._own_paths: tuple[tuple[SessionRef, ...], frozenset[str]] = ((), frozenset())
         self.context = ResponseContext(self.judge, self.ledger, self.level_of, config.max_body_bytes,
                                        self._saw_session)
         self._response_checks: list[tuple[str, ResponseCheck]] = []
@@ -351,18 +353,33 @@ class LiveRun:
 
     # --- recording ---
 
+    def _own_path(self, path: str) -> bool:
+        """Whether `path` is the own path of a configured or discovered session (trailing slash, case and
+        percent-encoding aside): a session served under any other path (moved under another user or wallbox,
+        malformed parents) is a leak, named on its drawing, never another session."""
+        def plain(text: str) -> str:
+            return unquote(text).rstrip("/").lower()
+
+        refs = tuple(ref for _, tenant in self.config.tenants() for ref in tenant.sessions)
+        if self._own_paths[0] != refs:  # discovery adds sessions before the first read: computed once or twice
+            self._own_paths = (refs, frozenset(plain(urlsplit(self.client.url(SESSION_PATH.format(
+                **ref.path_parameters))).path) for ref in refs))
+        return plain(path) in self._own_paths[1]
+
     def _saw_session(self, exchange: Exchange, judgement: Judgement) -> None:
-        """A 200 read as a session: counted in the coverage, offered to the sample of drawn sessions."""
+        """A 200 read as a session: counted in the coverage once (by the session's identity, whatever path served
+        it), offered to the sample of drawn sessions (a read under a path not its own as a leak)."""
         path = urlsplit(exchange.url).path
+        own = self._own_path(path)
 
         if self.ledger.acceptance is not None:  # a baseline entry naming this session can be stale now
             self.ledger.acceptance.saw_session(session_of_url(exchange.url))
 
         def seen() -> None:
             with self._seen_lock:
-                self.coverage.add(SessionView(exchange.body), path)
+                self.coverage.add(SessionView(exchange.body), session_identity(exchange.body))
             self.sessions.add(path, f"session {exchange.body['session']['id']} ({path})", exchange.body,
-                              judgement.findings)
+                              judgement.findings, own=own)
 
         self.ledger.later(seen)  # in plan order, as the findings (the sample keeps the first sessions it is offered)
 
@@ -372,12 +389,13 @@ class LiveRun:
 
     def finding(self, check_id: str, message: str, exchange: Exchange | None = None, *, pointer: str = "",
                 expected: Any = None, actual: Any = None, token_variable: str = "$HEMS_TOKEN",
-                cause: str = "") -> None:
+                cause: str = "", statuses: Statuses = ()) -> None:
         """`token_variable`: what the reproduction's Bearer credential stands for (a refresh token, say); `cause`:
-        STATUS_CAUSE for a finding about the answer's status (see Ledger)."""
+        STATUS_CAUSE for a finding about the answer's status (see Ledger); `statuses`: for a finding judged on
+        this one answer's status alone, the statuses that would be right (what `replay` judges again)."""
         finding = Finding(pointer, message, expected, actual, check_id, self.level_of(check_id))
         self.ledger.add(Evidence(finding, exchange, self.curl(exchange, token_variable) if exchange else "",
-                                 cause=cause))
+                                 cause=cause, statuses=statuses))
 
     def _retried(self, status: int, url: str) -> None:
         """A 429 / 503 the client waited out: correct behaviour, but the spec does not document it."""

@@ -26,6 +26,7 @@ from conformance.report.summary import (
     base_metadata,
     build_summary,
     command_line,
+    local_names,
     redact_tree,
 )
 from conformance.report.writers import reports_line, write_baseline, write_reports
@@ -83,9 +84,10 @@ def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: 
         tally.interrupted = True
         print("hems-conformance: interrupted: no verdict", file=sys.stderr)
     redactor = Redactor()  # a check holds no credentials of its own: it masks those the payloads carry
-    summary = redact_tree(check_summary(evidence, tally, judge, paths=[display(p) for p in paths], strict=strict,
-                                        command=command_line([display(a) for a in argv]), started=started,
-                                        acceptance=acceptance), redactor)
+    summary = redact_tree(local_names(check_summary(evidence, tally, judge, paths=[display(p) for p in paths],
+                                                    strict=strict, command=command_line([display(a) for a in argv]),
+                                                    started=started, acceptance=acceptance),
+                                      [display(p) for p in paths]), redactor)
     write_reports(folder.path, summary, redactor)
     folder.publish()
     for line in account_lines(summary["baseline"]) if acceptance else ():

@@ -30,7 +30,7 @@ from conformance.report.records import (
     finding_entry,
     mark_unexercised,
 )
-from conformance.report.timeline import FULL_SESSIONS, SessionSample, outcome_key
+from conformance.report.timeline import CLEAN_KEPT, FULL_SESSIONS, SessionSample, outcome_key
 
 ERRORS_KEPT = 20
 
@@ -43,17 +43,26 @@ class Settled:
 
     sessions: int = 0  # sessions with findings drawn in full so far
     outcomes: set[str] = field(default_factory=set)  # outcomes with their first session drawn
+    clean: list[str] = field(default_factory=list)  # the keys of the sessions without findings kept besides, sorted
     kept: Counter[str] = field(default_factory=Counter)  # per check, findings kept with their evidence
 
     def saw(self, evidence: PartialEvidence) -> None:
-        """Add what a part, merged next, brings."""
-        self.sessions += len(evidence.sessions.with_findings)
-        self.outcomes.update(evidence.sessions.by_outcome)
+        """Add what a part, merged next, brings (as `SessionSample.merge` takes it)."""
+        sample = evidence.sessions
+        self.sessions += len(sample.with_findings)
+        displaced = [str(s["key"]) for outcome, s in sample.by_outcome.items() if outcome in self.outcomes]
+        self.clean = sorted([*self.clean, *displaced, *(str(s["key"]) for s in sample.clean)])[:CLEAN_KEPT]
+        self.outcomes.update(sample.by_outcome)
         self.kept.update({check_id: len(rows) for check_id, rows in evidence.kept.items()})
+
+    def drops(self, key: str, outcome: str) -> bool:
+        """Whether the run's sample would drop a session without findings: its outcome has its first session and
+        the sessions kept besides are all of smaller keys (the smallest keys are kept: that bound only falls)."""
+        return outcome in self.outcomes and len(self.clean) >= CLEAN_KEPT and key > self.clean[-1]
 
     def frozen(self) -> Settled:
         """A copy to send with a part (this one goes on growing)."""
-        return Settled(self.sessions, set(self.outcomes), Counter(self.kept))
+        return Settled(self.sessions, set(self.outcomes), list(self.clean), Counter(self.kept))
 
 
 class PartialEvidence:
@@ -111,7 +120,7 @@ class PartialEvidence:
         settled, sessions = self.settled, self.sessions
         if judgement.findings and settled.sessions + len(sessions.with_findings) >= FULL_SESSIONS:
             sessions.sessions_with_findings += 1  # counted, not drawn
-        elif judgement.findings or outcome_key(payload.body) not in settled.outcomes:
+        elif judgement.findings or not settled.drops(payload.label, outcome_key(payload.body)):
             sessions.add(payload.label, payload.label, payload.body, judgement.findings)
 
     def add_error(self, error: SourceError) -> None:

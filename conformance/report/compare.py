@@ -15,7 +15,7 @@ import jsonschema
 from conformance.contract.clipping import printable
 from conformance.contract.levels import Level
 from conformance.errors import InputError
-from conformance.report.html import STYLE
+from conformance.report.html import STYLE, status_words
 from conformance.report.records import Status
 from conformance.report.summary import (
     RUNNING,
@@ -26,7 +26,7 @@ from conformance.report.summary import (
     first_request,
     write_report_file,
 )
-from conformance.report.timeline import timeline_svg
+from conformance.report.timeline import CLEAN_KEPT, timeline_svg
 
 
 def load_summary(path: str) -> dict[str, Any]:
@@ -91,7 +91,7 @@ _SHAPE = {
                                                           "properties": {"method": _TEXT, "url": _TEXT}}}}}}}},
         "sessions": {"type": ["object", "null"], "properties": {
             "sessions_with_findings": _COUNT, "full": {"type": "array", "items": _SESSION},
-            "by_outcome": {"type": "array", "items": _SESSION}}},
+            "by_outcome": {"type": "array", "items": _SESSION}, "clean": {"type": "array", "items": _SESSION}}},
     },
 }
 
@@ -125,7 +125,7 @@ class Comparison:
     def lines(self) -> list[str]:
         out = [f"warning: {w}" for w in self.warnings]
         out.append(f"verdict: {self.old.get('verdict')} -> {self.new.get('verdict')}")
-        out += [f"changed: {check} {before} -> {after}" for check, before, after in self.changed]
+        out += [f"changed: {check} {status_words(before)} -> {status_words(after)}" for check, before, after in self.changed]
         out += [f"session changed: {key}: {_checks(old)} -> {_checks(new)}" for key, old, new in self.sessions]
         out += [f"new: {finding_line(f)}" for f in _by_check_and_pointer(self.new_findings)]
         out += [f"fixed: {finding_line(f)}" for f in _by_check_and_pointer(self.fixed_findings)]
@@ -180,7 +180,7 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> Comparison:
 
 def _drawn(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
     sessions = summary.get("sessions") or {}
-    return {s["key"]: s for s in [*sessions.get("by_outcome", []), *sessions.get("full", [])]}
+    return {s["key"]: s for s in [*sessions.get("clean", []), *sessions.get("by_outcome", []), *sessions.get("full", [])]}
 
 
 def _checks(session: dict[str, Any] | None) -> str:
@@ -204,12 +204,19 @@ def changed_sessions(old: dict[str, Any],
             if _signature(before.get(key)) != _signature(after.get(key))]
 
 
+def _side(session: dict[str, Any] | None) -> str:
+    """One run's side of a changed session: its timeline, or why that run's summary holds none."""
+    if session is None:
+        return (f"<p>Not in this run's summary: without findings there (a run keeps {CLEAN_KEPT} sessions without "
+                "findings besides one per outcome), or not read.</p>")
+    return (f"<p>{escape(_checks(session))}</p>{timeline_svg(session)}")
+
+
 def compare_page(result: Comparison, old_path: str, new_path: str) -> str:
     """The comparison as one self-contained page: its lines, then each changed session's timelines side by side."""
     rows = "".join(
         f'<tr class="hems-changed-session"><th colspan="2">{escape(key)}</th></tr><tr>'
-        + "".join(f"<td>{timeline_svg(s) if s else '<p>not drawn in this run</p>'}</td>"
-                  for s in (old, new)) + "</tr>"
+        + "".join(f"<td>{_side(s)}</td>" for s in (old, new)) + "</tr>"
         for key, old, new in result.sessions)
     lines = "\n".join(result.lines())
     return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"/><title>hems-conformance report compare</title>'

@@ -59,7 +59,7 @@ def _accepted_count(check: dict[str, Any]) -> str:
 
 def render(summary: dict[str, Any], summary_sha256: str = "") -> str:
     """summary.md: verdict, counts, the SHA-256 of summary.json (near the top: a cut never loses it), failing
-    checks one line each, accepted ones, the baseline, reproduction."""
+    checks one line each, accepted ones, the baseline, the run's notes, reproduction."""
     meta = summary.get("metadata", {})
     counts = summary.get("counts", {})
     by_status = ", ".join(f"{n} {status}" for status, n in counts.get("checks", {}).items() if n)
@@ -96,9 +96,12 @@ def render(summary: dict[str, Any], summary_sha256: str = "") -> str:
     problems = [f"- {_md(line)}" for line in account_lines(summary.get("baseline") or {}, accepted=False)]
     if problems:
         lines += ["", "### Baseline", "", *_kept(problems)]
+    if summary.get("notes"):  # e.g. a level [judge.levels] lowered: a reader must not take it for the basis's
+        lines += ["", "### Notes", "", *_kept([f"- {_md(note)}" for note in summary["notes"]])]
     lines += ["", "### Reproduce", "", "```", str(meta.get("command", "")).replace("```", "'''"), "```"]
     if summary.get("kind") == "run" and any(_failing(summary, "failed")):
-        lines += ["", "After a fix, re-send only the failing requests: `hems-conformance replay REPORT_DIR`."]
+        lines += ["", "After a fix, re-send only the failing requests: `hems-conformance replay REPORT_DIR --config "
+                  "FILE`; a finding's curl takes a fresh token from `HEMS_TOKEN=$(hems-conformance token --config FILE)`."]
     return "\n".join(lines) + "\n"
 
 

@@ -21,6 +21,7 @@ from conformance.contract.coverage import NEEDS, Coverage, unexercised
 from conformance.contract.cross import CROSS_NEEDS
 from conformance.contract.findings import Finding
 from conformance.contract.levels import Level
+from conformance.report.excerpt import Excerpt, body_excerpt, excerpt
 
 EVIDENCE_PER_CHECK = 10
 SIGHTINGS_KEPT = 20  # requests listed under one finding; all of them are counted
@@ -28,6 +29,11 @@ STATUS_CAUSE = "status"  # a finding about the status an answer has (or that it 
 VALUE_LIMIT = 400  # characters of a finding's expected or actual value in a report, past which it is clipped
 TEXT_LIMIT = 500  # characters of a message, pointer or label
 SIBLING_KIND = "siblings"  # checks of the supplementary contract (spec/siblings.yaml): their own report section
+REPLAY_PER_CHECK = 100  # requests recorded per check for `replay` (one per finding); past them findings are counted
+# headers every request carries that say nothing about what it probes: `replay` sends its own
+TRANSPORT_HEADERS = frozenset({"user-agent", "x-request-id", "accept", "accept-encoding", "connection",
+                               "content-length", "host"})
+Statuses = tuple[tuple[int, int], ...]  # the status ranges (inclusive) a judgement on the status alone accepts
 
 
 @dataclass
@@ -72,6 +78,25 @@ class Exchange:
 
 
 @dataclass(frozen=True)
+class Replayable:
+    """The request behind a finding, as `replay` sends it again: method, URL, whose credentials, the headers that
+    are the probe (not the transport's), how many findings of its check it showed, and, for a procedure's finding
+    judged on the status alone, the statuses that would have been right."""
+
+    method: str
+    url: str
+    tenant: str | None
+    headers: tuple[tuple[str, str], ...]
+    findings: int = 1
+    statuses: Statuses = ()
+
+    @classmethod
+    def of(cls, exchange: Exchange, findings: int = 1, statuses: Statuses = ()) -> Replayable:
+        headers = tuple((k, v) for k, v in exchange.request_headers.items() if k.lower() not in TRANSPORT_HEADERS)
+        return cls(exchange.method, exchange.url, exchange.tenant, headers, findings, statuses)
+
+
+@dataclass(frozen=True)
 class Sighting:
     """One request that showed a finding: enough to find it again in a server log."""
 
@@ -93,6 +118,19 @@ class Evidence:
     seen_in: list[Sighting] = field(default_factory=list)
     cause: str = ""  # STATUS_CAUSE: findings of one exchange with the same cause are one finding
     also: list[str] = field(default_factory=list)  # "CHECK-ID: message" of the findings grouped under this one
+    excerpt: Excerpt | None = None  # the body's window at the pointer, taken from the whole body when kept
+    statuses: Statuses = ()  # a procedure's finding judged on the answer's status alone: the statuses it accepts
+
+    def kept(self) -> Evidence:
+        """This finding as a report keeps it: its body window taken now, from the whole parsed body (up to
+        max_body_mib; the exchange's text is only its head), and the exchange without its parsed body, so
+        that memory holds no more than EVIDENCE_PER_CHECK windows per check."""
+        exchange = self.exchange
+        if exchange is None:
+            return replace(self)
+        window = excerpt(exchange.body, self.finding.pointer) if exchange.body is not None \
+            else body_excerpt(exchange.text, self.finding.pointer)
+        return replace(self, exchange=exchange.evidence(), excerpt=window)
 
     def key(self) -> tuple[str, str, str, str]:
         """What makes two findings one defect: the check, the place, the message, the body it was found in."""
@@ -156,6 +194,15 @@ class CheckRecord:
     levels_seen: Counter[Level] = field(default_factory=Counter)
     accepted_levels: Counter[Level] = field(default_factory=Counter)  # of the findings a baseline entry accepted
     accepted_by: list[Any] = field(default_factory=list)  # those entries (baseline.Entry), each once
+    replayable: list[Replayable] = field(default_factory=list)  # the request of each finding, REPLAY_PER_CHECK at most
+    unrecorded: int = 0  # findings without one there: past REPLAY_PER_CHECK, or shown by no request
+
+    def for_replay(self, exchange: Exchange | None, findings: int = 1, statuses: Statuses = ()) -> None:
+        """Record the request behind `findings` new findings, for `replay`; past REPLAY_PER_CHECK, only count them."""
+        if exchange is None or len(self.replayable) >= REPLAY_PER_CHECK:
+            self.unrecorded += findings
+        else:
+            self.replayable.append(Replayable.of(exchange, findings, statuses))
 
     def accept(self, level: Level, entry: Any, count: int = 1) -> None:
         """`count` findings of this check are accepted by a baseline entry."""

@@ -10,13 +10,14 @@ string written passes through the run's Redactor first.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import platform
 import shlex
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +54,7 @@ FULL_BUDGET = 10_000
 CHECK_BUDGET = 16_000
 URL_LIMIT = 500
 CURL_LIMIT = 800
+REPLAY_BUDGET = 1_000_000  # bytes of summary.json's `replay` section, shared equally by the failing checks
 HEADERS_KEPT = 16
 HEADER_LIMIT = 160
 SEAL_LABEL = "summary.json SHA-256:"  # how summary.md and report.html name the summary.json they were written with
@@ -162,9 +164,34 @@ class ReportFolder:
 # --- building a summary ---
 
 
-def command_line(argv: Sequence[str]) -> str:
-    """The `hems-conformance` command with these arguments, quoted for a POSIX shell."""
-    return shlex.join(["hems-conformance", *argv])
+def local_path(path: str | Path) -> str:
+    """A file as a report names it: as given when relative, else relative to the working directory when below
+    it, else by its bare name. No report carries an absolute local path (a home, a checkout, an install)."""
+    given = Path(path)
+    if not given.is_absolute():
+        return str(path)
+    with contextlib.suppress(OSError):  # a working directory that is gone: the bare name
+        for base, where in ((Path.cwd(), given), (Path.cwd().resolve(), given.resolve())):  # as given, then real
+            with contextlib.suppress(ValueError):
+                return str(where.relative_to(base))
+    return given.name
+
+
+def file_record(path: str | Path) -> dict[str, str]:
+    """A file a report relies on (a target config, a baseline): its local name and the SHA-256 of its bytes, which
+    says whether a reproduction reads the same file."""
+    return {"path": local_path(path), "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
+
+
+def _local_argument(argument: str) -> str:
+    """An argument with an absolute path in it (`/a/b.toml`, `--spec=/a/b.yaml`) as `local_path` names it."""
+    flag, equals, value = argument.partition("=") if argument.startswith("--") else ("", "", argument)
+    return flag + equals + local_path(value) if os.path.isabs(value) else argument
+
+
+def command_line(argv: Sequence[str], program: str = "hems-conformance") -> str:
+    """The command with these arguments, paths named as `local_path` names them, quoted for a POSIX shell."""
+    return shlex.join([program, *map(_local_argument, argv)])
 
 
 def portable_path(path: str) -> str:
@@ -288,7 +315,8 @@ def evidence_entry(evidence: Evidence) -> dict[str, Any]:
                         "headers": _headers(exchange.request_headers)}
     entry["response"] = {"status": exchange.status, "headers": _headers(exchange.headers),
                          "elapsed_ms": round(exchange.elapsed_ms, 1)}
-    entry["excerpt"] = body_excerpt(exchange.text, evidence.finding.pointer).to_dict()
+    window = evidence.excerpt or body_excerpt(exchange.text, evidence.finding.pointer)
+    entry["excerpt"] = window.to_dict()
     entry["curl"] = clip(evidence.curl, CURL_LIMIT)
     entry["requests"] = evidence.requests
     entry["seen_in"] = sorted(({"method": s.method, "url": clip(s.url, URL_LIMIT), "status": s.status,
@@ -328,6 +356,30 @@ def check_entry(record: CheckRecord, strict: bool) -> dict[str, Any]:
     }
 
 
+def replay_section(records: Iterable[CheckRecord], strict: bool) -> dict[str, Any]:
+    """The request behind every finding of the failing checks (not only the findings kept as evidence), for
+    `replay`: compact, at most REPLAY_PER_CHECK per check and an equal share of REPLAY_BUDGET bytes each; the
+    findings past them counted under `unrecorded`."""
+    failing = [r for r in records if r.kind != SIBLING_KIND and r.status(strict) is Status.FAILED]
+    requests: list[dict[str, Any]] = []
+    unrecorded: dict[str, int] = {}
+    for record in failing:
+        left, missing = REPLAY_BUDGET // len(failing), record.unrecorded
+        for replayable in record.replayable:
+            entry = {"check": record.id, "method": replayable.method, "url": clip(replayable.url, URL_LIMIT),
+                     "tenant": replayable.tenant, "headers": _headers(dict(replayable.headers)),
+                     "findings": replayable.findings,
+                     **({"statuses": [list(pair) for pair in replayable.statuses]} if replayable.statuses else {})}
+            left -= len(json.dumps(entry, ensure_ascii=False))
+            if left < 0:
+                missing += replayable.findings
+            else:
+                requests.append(entry)
+        if missing:
+            unrecorded[record.id] = missing
+    return {"requests": requests, "unrecorded": unrecorded}
+
+
 def counts(checks: Iterable[dict[str, Any]]) -> dict[str, Any]:
     by_status: Counter[str] = Counter({s.value: 0 for s in Status})
     by_level: Counter[str] = Counter()
@@ -345,7 +397,7 @@ def base_metadata(contract: Contract, settings: Settings, *, strict: bool, comma
         "suite": "hems-conformance",
         "suite_version": __version__,
         "spec": {"title": contract.title, "version": contract.version, "sha256": contract.sha256,
-                 "path": str(contract.path)},
+                 "path": local_path(contract.path)},
         "strict": strict,
         "readings": settings.readings(),
         "started_at": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
@@ -389,6 +441,8 @@ def build_summary(produced: Produced, *, strict: bool, exit_code: int, verdict: 
     }
     if produced.siblings is not None:
         summary["siblings"] = produced.siblings | {"checks": siblings}
+    if produced.kind == "run":
+        summary["replay"] = replay_section(records, strict)
     summary |= {"coverage": produced.coverage.to_dict(), "sessions": produced.sessions.to_dict()}
     if produced.input_errors is not None:
         summary["input_errors"] = produced.input_errors
@@ -399,22 +453,52 @@ def build_summary(produced: Produced, *, strict: bool, exit_code: int, verdict: 
                           for s in produced.spec_findings],
         **({"transient": produced.transient} if produced.transient is not None else {}),
         "notes": list(produced.notes),
-        **({"baseline": produced.acceptance.to_dict(exercised_checks(records))} if produced.acceptance else {}),
+        **({"baseline": _baseline_entry(produced.acceptance, exercised_checks(records))} if produced.acceptance else {}),
     }
     if exit_code == 1 and stale_only(summary):  # the deployment passed; only the baseline needs work
         summary["verdict"] = STALE_ONLY
     return summary
 
 
+def _baseline_entry(acceptance: Acceptance, exercised: Collection[str]) -> dict[str, Any]:
+    """The baseline's account (`exercised`: the checks that met what they judge), its file named as `local_path`
+    names it, with its SHA-256."""
+    entry = acceptance.to_dict(exercised)
+    file = entry.get("file")
+    if not isinstance(file, (str, Path)):
+        return entry
+    with contextlib.suppress(OSError):
+        return entry | {"file": local_path(file), "sha256": file_record(file)["sha256"]}
+    return entry | {"file": local_path(file)}
+
+
+def _each_string(value: Any, change: Callable[[str], str]) -> Any:
+    """A JSON-like tree with every string, keys included, changed."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, dict):
+        return {_each_string(k, change): _each_string(v, change) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_each_string(v, change) for v in value]
+    return value
+
+
 def redact_tree(value: Any, redactor: Redactor) -> Any:
     """Every string in a JSON-like tree, keys included, passed through the redactor."""
-    if isinstance(value, str):
-        return redactor.text(value)
-    if isinstance(value, dict):
-        return {redact_tree(k, redactor): redact_tree(v, redactor) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact_tree(v, redactor) for v in value]
-    return value
+    return _each_string(value, redactor.text)
+
+
+def local_names(value: Any, paths: Iterable[str]) -> Any:
+    """A JSON-like tree with the absolute `paths` (a command's inputs, which its labels start with) named as
+    `local_path` names them, wherever they appear: no report carries an absolute local path."""
+    names = sorted(((path, local_path(path)) for path in set(paths) if os.path.isabs(path)), key=lambda n: -len(n[0]))
+
+    def rename(text: str) -> str:
+        for path, name in names:
+            text = text.replace(path, name)
+        return text
+
+    return _each_string(value, rename) if names else value
 
 
 def write_summary(path: Path, summary: dict[str, Any], redactor: Redactor) -> None:

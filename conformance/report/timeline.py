@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Hashable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import Any
 
@@ -71,49 +71,114 @@ def session_data(key: str, label: str, payload: dict[str, Any], findings: list[d
             "findings_total": len(findings), "findings": findings[:PINS_KEPT]}
 
 
+CLEAN_KEPT = 2 * FULL_SESSIONS  # sessions without findings kept besides one per outcome (those of the smallest keys,
+# so that any split of a run keeps the same): `report compare` draws a session another run found at fault and this
+# one fixed from them (the report page does not draw them)
+LEAKS_KEPT = 5  # paths not its own a session was also served under, named per session
+
+
+def session_identity(payload: dict[str, Any]) -> str:
+    """What tells one session from another whatever path it was read under (its own, `current`, another user's):
+    its id and its start instant (ids may be numbered per wallbox)."""
+    session = payload["session"]
+    begun = instant(session.get("started_at"))
+    return repr((session.get("id"), begun if begun is not None else session.get("started_at")))
+
+
 class SessionSample:
     """The sessions a report draws, bounded: the first FULL_SESSIONS with findings, and for the rest the first
-    session of each outcome (what a good session looks like). Thread-safe. With `once`, a key seen before is
-    skipped (a live run reads a session many times); without, memory stays flat however many payloads pass."""
+    session of each outcome (what a good session looks like). Thread-safe. With `once` (a live run reads a
+    session many times, under several paths), each session counts and is drawn once, known by its identity
+    (`session_identity`): a read under a path not its own (`own=False`: a leak, OBJ-003's moved paths) is named
+    on its drawing, never drawn as another session. Without `once`, memory stays flat however many payloads pass."""
 
     def __init__(self, *, once: bool) -> None:
         self.with_findings: list[dict[str, Any]] = []
         self.by_outcome: dict[str, dict[str, Any]] = {}
+        self.clean: list[dict[str, Any]] = []  # CLEAN_KEPT more sessions without findings, for `report compare`
         self.sessions_with_findings = 0
-        self._seen: set[Hashable] | None = set() if once else None
+        self._seen: dict[Hashable, dict[str, Any] | None] | None = {} if once else None  # identity: its drawing
+        self._found: set[Hashable] = set()  # with `once`: the identities counted with findings
+        self._leaks: dict[Hashable, list[str]] = {}  # with `once`: identity: the paths not its own it was served at
         self._lock = threading.Lock()
 
-    def add(self, key: str, label: str, payload: dict[str, Any], findings: list[Finding]) -> None:
+    def add(self, key: str, label: str, payload: dict[str, Any], findings: list[Finding], *, own: bool = True) -> None:
+        """A session read under `key` (its path or label); `own`: whether that is the session's own path."""
         with self._lock:
+            identity = session_identity(payload) if self._seen is not None else None
+            if not own and self._seen is not None:
+                self._leaked(identity, key)
+                return
             if self._seen is not None:
-                if key in self._seen:
+                if identity in self._seen:
                     return
-                self._seen.add(key)
+                self._seen[identity] = None
             if findings:
                 self.sessions_with_findings += 1
+                self._found.add(identity)
                 if len(self.with_findings) < FULL_SESSIONS:
-                    self.with_findings.append(session_data(key, label, payload, [finding_entry(f) for f in findings]))
+                    self.with_findings.append(
+                        self._draw(identity, session_data(key, label, payload, [finding_entry(f) for f in findings])))
             elif outcome_key(payload) not in self.by_outcome:
-                self.by_outcome[outcome_key(payload)] = session_data(key, label, payload, [])
+                self.by_outcome[outcome_key(payload)] = self._draw(identity, session_data(key, label, payload, []))
+            elif len(self.clean) < CLEAN_KEPT or key < max(str(s["key"]) for s in self.clean):
+                self._keep_clean([self._draw(identity, session_data(key, label, payload, []))])
+
+    def _keep_clean(self, sessions: list[dict[str, Any]]) -> None:
+        """Add `sessions` to the clean ones and keep the CLEAN_KEPT of the smallest keys (a drawing left out is
+        forgotten, so memory stays bounded however many sessions a run reads)."""
+        ordered = sorted([*self.clean, *sessions], key=lambda s: str(s["key"]))
+        self.clean, dropped = ordered[:CLEAN_KEPT], ordered[CLEAN_KEPT:]
+        if dropped and self._seen is not None:
+            gone = {id(data) for data in dropped}
+            for identity, data in self._seen.items():
+                if data is not None and id(data) in gone:
+                    self._seen[identity] = None
+
+    def _draw(self, identity: Hashable, data: dict[str, Any]) -> dict[str, Any]:
+        """`data` as the drawing of this session, with the paths not its own it was served under so far."""
+        if self._seen is not None:
+            self._seen[identity] = data
+            if self._leaks.get(identity):
+                data["also_served_under"] = self._leaks[identity]
+        return data
+
+    def _drawn(self, identity: Hashable) -> dict[str, Any]:
+        drawn = self._seen.get(identity) if self._seen is not None else None
+        return drawn if drawn is not None else {}
+
+    def _leaked(self, identity: Hashable, path: str) -> None:
+        paths = self._leaks.setdefault(identity, [])
+        if path not in paths and len(paths) < LEAKS_KEPT:
+            paths.append(path)
+        drawn = self._seen.get(identity) if self._seen is not None else None
+        if drawn is not None:
+            drawn["also_served_under"] = paths
 
     def pin(self, key: str, label: str, payload: dict[str, Any], findings: list[Finding]) -> None:
-        """Findings of another check about a session (the cross-endpoint and sibling checks): drawn with the session,
-        whether it was drawn before (without them, or with its own) or not yet seen."""
+        """Findings of another check about a session (the cross-endpoint and sibling checks, read at the list or
+        `current` route): drawn with the session, whether it was drawn before (without them, or with its own) or
+        not yet seen; counted once."""
         if not findings:
             return
         entries = [finding_entry(f) for f in findings]
         with self._lock:
-            drawn = next((s for s in self.with_findings if s["key"] == key), None)
+            identity = session_identity(payload)
+            drawn = next((s for s in self.with_findings if s is self._drawn(identity) or s["key"] == key), None)
             if drawn is not None:
                 drawn["findings_total"] += len(entries)
                 drawn["findings"] = (drawn["findings"] + entries)[:PINS_KEPT]
                 return
-            self.by_outcome = {k: s for k, s in self.by_outcome.items() if s["key"] != key}
+            self.by_outcome = {k: s for k, s in self.by_outcome.items()
+                               if s["key"] != key and s is not self._drawn(identity)}
+            self.clean = [s for s in self.clean if s["key"] != key and s is not self._drawn(identity)]
             if self._seen is not None:
-                self._seen.add(key)
-            self.sessions_with_findings += 1
+                self._seen.setdefault(identity, None)
+            if identity not in self._found:
+                self._found.add(identity)
+                self.sessions_with_findings += 1
             if len(self.with_findings) < FULL_SESSIONS:
-                self.with_findings.append(session_data(key, label, payload, entries))
+                self.with_findings.append(self._draw(identity, session_data(key, label, payload, entries)))
 
     def merge(self, later: SessionSample) -> SessionSample:
         """This sample followed by `later`'s (a later part of a run, without `once`), in place: the same sample
@@ -121,8 +186,8 @@ class SessionSample:
         with self._lock:
             self.sessions_with_findings += later.sessions_with_findings
             self.with_findings.extend(later.with_findings[:FULL_SESSIONS - len(self.with_findings)])
-            for outcome, session in later.by_outcome.items():
-                self.by_outcome.setdefault(outcome, session)
+            displaced = [s for outcome, s in later.by_outcome.items() if self.by_outcome.setdefault(outcome, s) is not s]
+            self._keep_clean([*displaced, *later.clean])
         return self
 
     def __getstate__(self) -> dict[str, Any]:  # picklable (a worker sends its sample back): without the lock
@@ -135,7 +200,8 @@ class SessionSample:
         """What summary.json keeps: the drawn sessions in a stable order (by key, outcomes by name)."""
         return {"sessions_with_findings": self.sessions_with_findings,
                 "full": sorted(self.with_findings, key=lambda s: str(s["key"])),
-                "by_outcome": [self.by_outcome[k] for k in sorted(self.by_outcome)]}
+                "by_outcome": [self.by_outcome[k] for k in sorted(self.by_outcome)],
+                "clean": sorted(self.clean, key=lambda s: str(s["key"]))}
 
 
 # --- drawing ---
@@ -146,7 +212,16 @@ def _num(value: float) -> str:
 
 
 def _text(value: Any) -> str:
-    return "null" if value is None else _num(value) if is_number(value) else str(value)
+    """A value as a hover text shows it: null as the word "none"."""
+    return "none" if value is None else _num(value) if is_number(value) else str(value)
+
+
+OUTCOME_WORDS = {"ongoing": "ongoing, no outcome yet", "none": "ended without an outcome (null)"}  # outcome_key's own
+
+
+def _words(value: str) -> str:
+    """A counted value as people read it: a spec's enum value as it is (it is data), null as a phrase."""
+    return "none (null)" if value == "null" else value
 
 
 class _Axis:
@@ -163,8 +238,17 @@ class _Axis:
 _STEPS_S = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 
 
-def _clock(started: str, seconds: float) -> str:
+def _start_utc(started: Any) -> datetime | None:
+    """The session's start as a UTC datetime (the payload's offset applied), None if it has no readable offset."""
     begun = parse_instant(started)
+    try:
+        return None if begun is None else begun.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the year 1 in UTC
+        return None
+
+
+def _clock(begun: datetime | None, seconds: float) -> str:
+    """The UTC clock time `seconds` after the start (`+N s` where the start has no offset to tell UTC by)."""
     if begun is None:
         return f"+{_num(seconds)} s"
     try:
@@ -172,6 +256,18 @@ def _clock(started: str, seconds: float) -> str:
     except OverflowError:  # past the year 9999
         return f"+{_num(seconds)} s"
     return moment.strftime("%H:%M") if seconds < 86400 else moment.strftime("%d %H:%M")
+
+
+def start_line(started: Any) -> str:
+    """The start in words: in UTC, with the payload's own clock where its offset is not UTC's."""
+    begun, local = _start_utc(started), parse_instant(started)
+    if begun is None or local is None:
+        return f"started {started!s} (no UTC offset: drawn in seconds from the start)"
+    shown = begun.isoformat(sep=" ", timespec="milliseconds" if begun.microsecond else "seconds").replace("+00:00", "")
+    offset = local.utcoffset()
+    if not offset:
+        return f"started {shown} UTC"
+    return f"started {shown} UTC ({local.isoformat(timespec='seconds')} in the payload)"
 
 
 def _times(rows: list[list[Any]]) -> list[float]:
@@ -191,11 +287,17 @@ def _pin_target(pointer: str) -> tuple[str, int] | None:
 
 
 def _values(part: str, row: list[Any]) -> str:
+    """A decision's or command's values in words (a hover text); enum values as the payload has them."""
+    def watts(value: Any) -> str:
+        return f"{_text(value)} W" if is_number(value) else _text(value)
+
     if part == "decisions":
-        return (f"{row[1]} decision: export {_text(row[2])} W, target {_text(row[3])} W, phases {_text(row[4])}, "
-                f"dispatched {_text(row[5])}, command {_text(row[6])}")
-    return (f"command {_text(row[6])}: {_text(row[1])} A commanded, {_text(row[2])} A observed, phases "
-            f"{_text(row[5])}, outcome {row[3]}, dispatch_status {_text(row[4])}")
+        dispatched = {True: "dispatched", False: "not dispatched"}.get(row[5], f"dispatched {_text(row[5])}")
+        return (f"{row[1]} decision: export {watts(row[2])}, target {watts(row[3])}, phases {_text(row[4])}, "
+                f"{dispatched}, command {_text(row[6])}")
+    observed = f"{_text(row[2])} A observed" if is_number(row[2]) else "no current observed"
+    return (f"command {_text(row[6])}: {_text(row[1])} A commanded, {observed}, phases "
+            f"{_text(row[5])}, outcome {_text(row[3])}, dispatch_status {_text(row[4])}")
 
 
 class _Canvas:
@@ -252,7 +354,7 @@ def timeline_svg(data: dict[str, Any], *, small: bool = False) -> str:
     svg.add(f'<svg class="hems-timeline{" hems-small" if small else ""}" xmlns="http://www.w3.org/2000/svg" '
             f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, '
             f'sans-serif" role="img" data-session="{escape(str(data["key"]))}">')
-    svg.add(f"<title>{escape(data['label'])}: {escape(data['outcome'])}, {escape(str(data['rows_total'][0]))} "
+    svg.add(f"<title>{escape(data['label'])}: {escape(OUTCOME_WORDS.get(data['outcome'], data['outcome']))}, {escape(str(data['rows_total'][0]))} "
             f"decisions, {escape(str(data['rows_total'][1]))} commands</title>")
     for top_y, height_y, name in ((power_top, panel, "W"), (amps_top, panel, "A"), (phases_top, panel // 3, "phases"),
                                   (lane_top, 16, "decisions")):
@@ -319,14 +421,20 @@ def _decision_lane(svg: _Canvas, decisions: list[list[Any]], times: list[float],
 
 
 def _time_axis(svg: _Canvas, started: str, end: float, x: _Axis, top: float, small: bool) -> None:
+    """Ticks at round UTC times (each a whole number of steps since midnight UTC), labelled with the UTC clock;
+    in seconds from the start where the start has no offset, and then labelled so."""
     most = 5 if small else 10
     step = next((s for s in _STEPS_S if end / s <= most), _STEPS_S[-1] * math.ceil(end / _STEPS_S[-1] / most))
-    ticks = [n * step for n in range(int(end // step) + 1)]
+    begun = _start_utc(started)
+    first = 0.0 if begun is None else -(begun.hour * 3600 + begun.minute * 60 + begun.second
+                                        + begun.microsecond / 1e6) % step
+    ticks = [first + n * step for n in range(int((end - first) // step) + 1)]
     svg.path([f"M{_num(x(t))},{_num(top - 4)}v4" for t in ticks], "#888", width=1)
     for t in ticks:
-        svg.text(x(t), top + 8, _clock(started, t), size=9, anchor="middle")
+        svg.text(x(t), top + 8, _clock(begun, t), size=9, anchor="middle")
     if not small:
-        svg.text(x.start - 16, top + 8, "UTC", size=9, anchor="end", fill="#888")
+        svg.text(x.start - 16, top + 8, "UTC" if begun is not None else "from start", size=9, anchor="end",
+                 fill="#888")
 
 
 def _place_pins(findings: list[dict[str, Any]], decisions: list[list[Any]], commands: list[list[Any]],
@@ -399,8 +507,13 @@ def _heading(data: dict[str, Any]) -> str:
              if data["findings_total"] else "")
     clipped = (" (drawn from the first rows only)" if data["rows_total"] != [len(data["decisions"]),
                                                                              len(data["commands"])] else "")
-    return (f"{escape(data['label'])}: <b>{escape(data['outcome'])}</b>, {escape(str(data['rows_total'][0]))} "
-            f"decision(s), {escape(str(data['rows_total'][1]))} command(s){clipped}{escape(found)}")
+    leaks = data.get("also_served_under", [])
+    leaked = (f'<br/><span class="hems-leak">Also served under {len(leaks)} path(s) not its own (a leak): '
+              + ", ".join(f"<code>{escape(path)}</code>" for path in leaks) + "</span>" if leaks else "")
+    outcome = OUTCOME_WORDS.get(data["outcome"], data["outcome"])
+    return (f"{escape(data['label'])}: <b>{escape(outcome)}</b>, {escape(str(data['rows_total'][0]))} "
+            f"decision(s), {escape(str(data['rows_total'][1]))} command(s), {escape(start_line(data['started_at']))}"
+            f"{clipped}{escape(found)}{leaked}")
 
 
 def timelines_html(sessions: dict[str, Any]) -> str:
@@ -427,7 +540,7 @@ def timelines_html(sessions: dict[str, Any]) -> str:
 def coverage_html(coverage: dict[str, dict[str, int]]) -> str:
     """The table of what the judged sessions held (sessions by outcome, decisions by kind, ...)."""
     rows = "".join(f"<tr><th>{escape(group)}</th><td>"
-                   + (", ".join(f"{escape(value)}: {n}" for value, n in counts.items()) or "none") + "</td></tr>"
+                   + (", ".join(f"{escape(_words(value))}: {n}" for value, n in counts.items()) or "none") + "</td></tr>"
                    for group, counts in coverage.items())
     return (f'<div class="hems-coverage"><h2>What the run saw</h2><table class="hems-meta" id="hems-coverage">'
             f"{rows}</table></div>")

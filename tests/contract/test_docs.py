@@ -101,5 +101,5 @@ def test_invariants_live_lists_every_live_check_with_its_level_and_the_markdown_
     assert [entry["id"] for entry in json.loads(capsys.readouterr().out)] == [case.id for case in live]
     text = invariants(capsys, "markdown")
     for case in live:
-        assert text.count(f"### {case.id} ({case.level.value}, `cases/live/{case.file}`)") == 1, case.id
+        assert text.count(f"### {case.id} ({case.level.value}, basis: {case.basis}, `cases/live/{case.file}`)") == 1, case.id
         assert f"> {case.cite}\n" in text, case.id

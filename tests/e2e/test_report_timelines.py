@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from browser_support import browse, chromium, page_requests, png_pixels, ppm_ink
+from browser_support import browse, measure, page_requests, pdf_pages, png_pixels, poppler, ppm_ink
 
 from conformance.cli import main
 from conformance.contract.judge import Judge
@@ -24,6 +24,8 @@ from conformance.contract.payload_cases import PAYLOAD_CASES
 from conformance.reference.dataset import build_fleet
 from conformance.reference.faults import Faults
 from conformance.reference.server import Deployment, start_in_thread, write_target_config
+from conformance.report.html import status_words
+from conformance.report.summary import every_check
 from conformance.report.timeline import FULL_SESSIONS, outcome_key
 
 FAULTS = ("counters-off-by-one", "amps-out-of-range", "command-before-decision")
@@ -42,14 +44,6 @@ def predicted(faults: tuple[str, ...]) -> tuple[int, dict[int, set[str]]]:
     outcomes = {outcome_key(payload) for sid, payload in served(faults).items() if not found[sid]}
     with_findings = {sid: ids for sid, ids in found.items() if ids}
     return min(len(with_findings), FULL_SESSIONS) + len(outcomes), with_findings
-
-
-def pdftoppm() -> str:
-    found = shutil.which("pdftoppm")
-    if found is None:
-        chromium()  # the same rule: a failure in CI, a skip elsewhere
-        pytest.skip("pdftoppm is not installed (apt-get install poppler-utils; .ci/run does it)")
-    return found
 
 
 @contextlib.contextmanager
@@ -124,16 +118,46 @@ def test_a_page_that_fetches_something_is_caught(tmp_path):
     assert page_requests(tmp_path / "net.json") == ["https://example.invalid/x.png"]
 
 
-def test_the_report_prints_to_pdf_with_a_page_per_session_none_blank(ran, tmp_path):
+def test_the_report_fits_a_1280_px_window_without_scrolling_sideways(ran, tmp_path):
+    """The catalogue's columns, long evidence URLs and reproductions wrap: nothing reaches past the window."""
+    _, folder = ran
+    width = measure(folder / "report.html", tmp_path / "profile", 1280)
+    assert width["scrollWidth"] <= width["innerWidth"] == 1280 and width["wider"] == [], width
+
+
+MIN_PAGE_TEXT = 200  # characters of text on every printed page but the last: a page of timelines holds about 1300,
+# a page of the table or the evidence 4000 and more; a page forced by a break before a lone heading or one small
+# timeline holds fewer than 200. The last page holds the end of the report, however little is left.
+
+
+def test_the_report_prints_on_a4_with_no_nearly_blank_page_and_every_check_with_its_status(ran, tmp_path):
     faults, folder = ran
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     pdf = tmp_path / "report.pdf"
     browse(folder / "report.html", tmp_path / "profile", f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
-    subprocess.run([pdftoppm(), "-r", "20", str(pdf), str(tmp_path / "page")], check=True, timeout=120)
-    pages = sorted(tmp_path.glob("page-*.ppm"))
-    full = json.loads((folder / "summary.json").read_text(encoding="utf-8"))["sessions"]["full"]
-    assert len(pages) >= len(full) + 2  # the banner's page, one per session with findings, the good ones
-    inks = [ppm_ink(page.read_bytes()) for page in pages]
-    assert min(inks) > 0.002, inks
+    info = subprocess.run([poppler("pdfinfo"), str(pdf)], capture_output=True, text=True, check=True, timeout=60)
+    assert re.search(r"Page size: +[\d.]+ x [\d.]+ pts \(A4\)", info.stdout), info.stdout  # portrait: 595 x 842
+    texts = pdf_pages(pdf)
+    filled = [len("".join(text.split())) for text in texts]
+    assert min(filled[:-1], default=MIN_PAGE_TEXT) >= MIN_PAGE_TEXT and filled[-1] > 0, filled
+    subprocess.run([poppler("pdftoppm"), "-r", "20", str(pdf), str(tmp_path / "page")], check=True, timeout=120)
+    inks = [ppm_ink(page.read_bytes()) for page in sorted(tmp_path.glob("page-*.ppm"))]
+    assert len(inks) == len(texts) and min(inks) > 0.002, inks
+    sessions = summary["sessions"]["full"] + summary["sessions"]["by_outcome"]
+    assert max(text.count(" decision(s), ") for text in texts) >= min(2, len(sessions))  # timelines share pages
+    text = "\f".join(texts)
+    table = text[text.index("\nCatalogue\n"):]
+    assert " ".join(table[:300].split()).startswith("Catalogue ID Level Basis Statement Spec citation Status "
+                                                    "Responses judged Proof it can fail")
+    at = 0
+    checks = every_check(summary)  # the catalogue's table, then the sibling routes' (if the run judged them)
+    for check in checks:  # every row on paper, its status and proof cells too, in the tables' order
+        row = "\n" + " ".join(part for part in (check["id"], check["level"], check["basis"]) if part) + " "
+        at = table.index(row, at)
+        after = [table.find(f"\n{c['id']} {c['level']} ", at + 1) for c in checks if c["id"] != check["id"]]
+        cells = " ".join(table[at:min([n for n in after if n > at] or [len(table)])].split())
+        assert status_words(check["status"]) in cells and f" {check['judged']} " in cells, (check["id"], cells)
+        assert "cases " in cells or "serve --fault " in cells, (check["id"], cells)
 
 
 def test_checks_the_sessions_never_exercise_are_not_exercised_not_passed(tmp_path, capsys):
@@ -164,7 +188,7 @@ def test_checks_the_sessions_never_exercise_are_not_exercised_not_passed(tmp_pat
             "phase_switch_ineffective") in output
     html = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
     assert "not exercised: needs a command whose outcome is phase_switch_ineffective" in html
-    assert f"{len(idle)} not_exercised" in html  # in the banner's counts (summary.json's keys)
+    assert f"{len(idle)} not exercised" in html  # in the banner's counts, in words
 
 
 def test_check_reports_draw_the_same_pictures(tmp_path):
@@ -215,3 +239,59 @@ def test_compare_draws_the_changed_sessions_side_by_side(runs, tmp_path, capsys)
         assert old in ("no findings", "not drawn")
         assert new in (", ".join(sorted(with_findings.get(session_id, ()))) or "no findings", "not drawn"), line
     assert set(svgs(html)) == {line.split(" ")[2].rstrip(":") for line in changed}
+
+
+def test_a_session_leaked_under_other_paths_is_counted_and_drawn_once_and_marked_as_a_leak(runs):
+    """path-parents-unchecked serves each session under another user's or wallbox's path too (OBJ-003): those
+    reads are the same sessions, named on their drawings as leaks, never counted or drawn again."""
+    folder = runs(("path-parents-unchecked", "counters-off-by-one"))
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    judged = summary["metadata"]["sessions"]
+    assert sum(summary["coverage"]["sessions by outcome"].values()) == len(judged)
+    drawn = summary["sessions"]["full"] + summary["sessions"]["by_outcome"]
+    assert len({s["session_id"] for s in drawn}) == len(drawn)
+    own = {f"/api/partners/v2.0/org/{s['org_id']}/users/{s['user_id']}/wallboxes/{s['wallbox_id']}/hems-sessions/"
+           f"{s['session_id']}" for s in judged}
+    assert {s["key"] for s in drawn} <= own
+    leaked = [s for s in drawn if s.get("also_served_under")]
+    assert leaked and all(path not in own for s in leaked for path in s["also_served_under"])
+    assert summary["sessions"]["sessions_with_findings"] <= len(judged)
+    assert "not its own (a leak)" in (folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_compare_draws_a_session_the_new_run_fixed_on_the_new_side(runs, tmp_path, capsys):
+    clean, folder = runs(()), runs(FAULTS)
+    page = tmp_path / "compare.html"
+    assert main(["report", "compare", str(folder), str(clean), "--html", str(page)]) == 0
+    fixed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("session changed: ")]
+    html = page.read_text(encoding="utf-8")
+    rows = re.findall(r'<tr class="hems-changed-session">.*?</tr><tr><td>(.*?)</td><td>(.*?)</td></tr>', html, re.S)
+    drawn_before = json.loads((folder / "summary.json").read_text(encoding="utf-8"))["sessions"]["full"]
+    assert len(rows) == len(fixed) >= len(drawn_before) > 0  # and those the old run found at fault but did not draw
+    assert all('<svg class="hems-timeline' in new for _, new in rows)
+    assert html.count("Not in this run") == len(rows) - len(drawn_before)  # on the old side only
+    assert sum('<svg class="hems-timeline' in old for old, _ in rows) == len(drawn_before)
+    assert all(line.endswith("-> no findings") for line in fixed), fixed
+    width = measure(page, tmp_path / "profile", 1280)  # two timelines side by side still fit the window
+    assert width["scrollWidth"] <= width["innerWidth"] and width["wider"] == [], width
+
+
+def test_the_report_reads_top_down_with_the_checks_to_look_at_linked_to_their_rows(ran):
+    """Banner, the list of failed / warned / not exercised / accepted / skipped checks, the catalogue, then the
+    sessions; each listed check links to its row, and only those checks are listed."""
+    _, folder = ran
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    order = [html.index(marker) for marker in ('id="hems-verdict"', 'id="hems-attention"', 'id="hems-catalogue"',
+                                               'id="hems-sessions"')]
+    assert order == sorted(order)
+    top = html[order[1]:order[2]]
+    listed = re.findall(r'<li><a href="#check-([^"]+)">', top)
+    wanted = [c["id"] for status in ("failed", "warning", "not_exercised", "accepted", "skipped")
+              for c in every_check(summary) if c["status"] == status]
+    assert listed == wanted and all(f'id="check-{check_id}"' in html for check_id in listed)
+    for check in summary["checks"]:
+        if check["status"] == "failed":
+            assert f'{check["findings_total"]} finding(s)</i>' in top
+    assert ("Failed (" in top) == any(c["status"] == "failed" for c in summary["checks"])
+    assert "Not exercised (" in top  # AUTH-005 and OBJ-005 in the bundled run: its tokens live long, no [discover]

@@ -83,6 +83,33 @@ def test_a_kept_finding_holds_a_clipped_excerpt_never_the_whole_response(tmp_pat
     assert kept.body is None and kept.text == exchange.text
 
 
+def test_the_body_window_of_a_kept_finding_is_taken_from_the_whole_body_past_its_64_kib_head(tmp_path):
+    """A long session (a body over the 64 KiB head an exchange keeps as text): the window still marks the
+    pointer's lines, as `check` of the same body does, instead of the raw first line."""
+    from conformance.report.excerpt import body_excerpt
+    from conformance.report.records import CheckRecord
+    from conformance.report.summary import evidence_entry
+
+    document = {"session": {"id": 101}, "decisions": [{"n": n, "note": "x" * 100} for n in range(2000)]}
+    body = json.dumps(document).encode()
+    assert len(body) > 3 * 64 * 1024
+    with hostile(answering(body)) as url:
+        client = client_on(tmp_path, url)
+        exchange = client.send("GET", session_url(client))
+        client.close()
+    assert len(exchange.text) == 64 * 1024 and exchange.body == document  # the text is the head, the body whole
+    ledger = Ledger()
+    ledger.register(CheckRecord("SEQ-001", "invariant", Level.MUST, "statement", "cite"))
+    ledger.add(Evidence(Finding("/decisions/1999/n", "wrong", check_id="SEQ-001", level=Level.MUST), exchange))
+    kept = ledger.records["SEQ-001"].findings[0]
+    assert kept.exchange.body is None  # memory: the kept finding holds its window, not the parsed body
+    window = evidence_entry(kept)["excerpt"]
+    assert window == body_excerpt(body.decode(), "/decisions/1999/n").to_dict()  # as `check` shows it
+    assert window["pointer"] == "/decisions/1999/n" and window["marked"] is not None
+    first, last = window["marked"]
+    assert window["lines"][first - window["first_line"]].strip() == '"n": 1999,'
+
+
 @pytest.mark.e2e
 def test_endless_bodies_are_said_once_not_a_crash(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)

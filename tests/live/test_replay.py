@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 import uuid
 from pathlib import Path
 
@@ -40,6 +41,13 @@ def findings(folder: Path, check_id: str) -> list[dict]:
     return next(c for c in summary["checks"] if c["id"] == check_id)["findings"]
 
 
+def recorded(folder: Path, check_id: str) -> tuple[int, list[dict]]:
+    """A failing check's count of findings in summary.json, and the requests recorded behind them for replay."""
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    total = next(c for c in summary["checks"] if c["id"] == check_id)["findings_total"]
+    return total, [r for r in summary["replay"]["requests"] if r["check"] == check_id]
+
+
 @pytest.mark.e2e
 def test_the_request_id_of_a_finding_is_in_the_deployments_request_log(faulty_run):
     folder, log = faulty_run
@@ -60,12 +68,17 @@ def test_the_request_id_of_a_finding_is_in_the_deployments_request_log(faulty_ru
 @pytest.mark.e2e
 def test_replay_against_the_still_faulty_deployment_exits_1(faulty_run, tmp_path, capsys):
     folder, _ = faulty_run
-    with served(tmp_path / "faulty.toml", FAULT):  # the same deployment, up again (a new port, new config)
-        assert main(["replay", str(folder), "--config", str(tmp_path / "faulty.toml")]) == 1
+    with served(tmp_path / "faulty.toml", FAULT) as config:  # the same deployment, up again (a new port, new config)
+        assert main(["replay", str(folder), "--config", str(config)]) == 1
+        base_url = tomllib.loads(config.read_text(encoding="utf-8"))["base_url"].rstrip("/")
     lines = capsys.readouterr().out.splitlines()
-    kept = findings(folder, "CNT-002")
-    assert [line.split()[:3] for line in lines[:-1]] == [["STILL", "FAILING", "CNT-002"]] * len(kept)
-    assert lines[-1] == f"hems-conformance replay: 0 of {len(kept)} finding(s) fixed, {len(kept)} still failing, 0 not replayable"
+    total, requests = recorded(folder, "CNT-002")
+    assert total > len(findings(folder, "CNT-002"))  # more findings than summary.json keeps as evidence
+    assert [line.split()[:3] for line in lines[:-1]] == [["STILL", "FAILING", "CNT-002"]] * len(requests)
+    assert all(line.split()[3:5] == ["GET", f"{base_url}/api/partners/v2.0/org/" + line.split("/org/")[1].split()[0]]
+               for line in lines[:-1])  # the URL replay sent (the new port), not the recorded one
+    assert sum(r["findings"] for r in requests) == total
+    assert lines[-1] == f"hems-conformance replay: {total} of {total} finding(s) replayed: 0 fixed, {total} still failing; 0 not replayable"
 
 
 @pytest.mark.e2e
@@ -77,8 +90,11 @@ def test_replay_against_the_deployment_without_the_fault_exits_0(faulty_run, tmp
     lines = capsys.readouterr().out.splitlines()
     assert all(line.startswith("FIXED           CNT-002 GET ") for line in lines[:-1]) and len(lines) > 1
     sent = {line.rsplit("request_id=", 1)[1] for line in log if "request_id=" in line}
-    assert all(re.search(r"X-Request-ID ([0-9a-f-]{36})\)$", line).group(1) in sent for line in lines[:-1])
+    assert all(re.search(r"X-Request-ID ([0-9a-f-]{36})\)( \[\d+ findings\])?$", line).group(1) in sent
+               for line in lines[:-1])
     assert "secret-a" not in "\n".join(lines)
+    total, _ = recorded(folder, "CNT-002")
+    assert lines[-1] == f"hems-conformance replay: {total} of {total} finding(s) replayed: {total} fixed, 0 still failing; 0 not replayable"
 
 
 @pytest.mark.e2e
@@ -89,8 +105,8 @@ def test_replay_against_other_data_is_no_fix_but_nothing_judged(faulty_run, tmp_
     lines = capsys.readouterr().out.splitlines()
     assert all(line.startswith("NOT REPLAYABLE  CNT-002 ") and "nothing to judge (HTTP 404" in line
                for line in lines[:-1]), lines
-    kept = len(findings(folder, "CNT-002"))
-    assert lines[-1].endswith(f" 0 of {kept} finding(s) fixed, 0 still failing, {kept} not replayable")
+    total, _ = recorded(folder, "CNT-002")
+    assert lines[-1].endswith(f" 0 of {total} finding(s) replayed: 0 fixed, 0 still failing; {total} not replayable")
 
 
 @pytest.mark.e2e
@@ -124,11 +140,13 @@ def recording(seen: list[tuple[str, str, dict[str, str]]]):
 
 
 def tamper(folder: Path, **request) -> None:
-    """The first CNT-002 finding's recorded request changed as an attacker editing the CI artefact would."""
+    """The first CNT-002 finding's recorded request changed as an attacker editing the CI artefact would (its
+    evidence and the request replay reads)."""
     path = folder / "summary.json"
     summary = json.loads(path.read_text(encoding="utf-8"))
     finding = next(c for c in summary["checks"] if c["id"] == "CNT-002")["findings"][0]
     finding["request"] |= request
+    next(r for r in summary["replay"]["requests"] if r["check"] == "CNT-002").update(request)
     path.write_text(json.dumps(summary), encoding="utf-8")
 
 
@@ -214,3 +232,52 @@ def test_a_recorded_url_is_rebuilt_on_the_configured_base_url_gateway_prefix_and
                      "http://old:1/gw/a/%2E%2e/b", "http://old:1/gw/a\nb", "file:///etc/passwd"):
         with pytest.raises(UsageError, match="refusing to replay"):
             rebased(tampered, "http://old:1/gw", "http://new:2")
+
+
+# --- every finding is replayable (issue 24 item 4) ---
+
+
+def failing_findings(folder: Path) -> int:
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    return sum(c["findings_total"] for c in summary["checks"] if c["status"] == "failed")
+
+
+@pytest.mark.e2e
+def test_a_procedures_finding_about_one_answers_status_replays(tmp_path, capsys):
+    """OBJ-003 (a session served under another wallbox of its user): one GET answered 200, judged by a procedure
+    on the status alone; replay sends it again and judges the status."""
+    with served(tmp_path / "leaky.toml", "path-parents-unchecked") as config:
+        assert main(["run", "--config", str(config), "--profile", "quick", "--report-dir", "leaky"]) == 1
+        capsys.readouterr()
+        total, requests = recorded(tmp_path / "leaky", "OBJ-003")
+        assert total and all(r["statuses"] == [[100, 199], [300, 599]] for r in requests)
+        assert main(["replay", "leaky", "--config", str(config)]) == 1
+    still = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("STILL FAILING   OBJ-003 GET ") and ": answered 200, expected 100-199 or 300-599 (HTTP 200"
+               in line for line in still), still
+    n = failing_findings(tmp_path / "leaky")
+    assert still[-1] == f"hems-conformance replay: {n} of {n} finding(s) replayed: 0 fixed, {n} still failing; 0 not replayable"
+    with served(tmp_path / "fixed.toml") as config:
+        assert main(["replay", "leaky", "--config", str(config)]) == 0
+    fixed = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("FIXED           OBJ-003 GET ") for line in fixed) == len(requests)
+    assert fixed[-1] == f"hems-conformance replay: {n} of {n} finding(s) replayed: {n} fixed, 0 still failing; 0 not replayable"
+
+
+@pytest.mark.e2e
+def test_a_report_without_its_replay_section_counts_the_findings_it_cannot_replay(faulty_run, tmp_path, capsys):
+    """A report written before the `replay` section (or with it cut out): its kept findings are replayed, the
+    others are counted as not replayable, so a fix of the kept ones is not called a fix of all (exit 1)."""
+    folder, _ = faulty_run
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    del summary["replay"]
+    (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    kept = len(findings(folder, "CNT-002"))
+    total = next(c for c in summary["checks"] if c["id"] == "CNT-002")["findings_total"]
+    with served(tmp_path / "fixed.toml") as config:
+        assert main(["replay", str(folder), "--config", str(config)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].startswith(f"NOT REPLAYABLE  CNT-002 -: no recorded request (past the 100 a report records per "
+                                f"check, or shown by no single request) [{total - kept} findings]")
+    assert lines[-1] == (f"hems-conformance replay: {kept} of {total} finding(s) replayed: {kept} fixed, 0 still failing; "
+                         f"{total - kept} not replayable")

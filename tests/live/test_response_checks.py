@@ -4,6 +4,7 @@ quiet on answers that are correct in another way than the reference deployment's
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -117,10 +118,33 @@ def test_a_case_naming_an_unregistered_function_is_refused(tmp_path):
     from conformance.errors import ConfigError
     from conformance.live.registry import load_check_file
 
-    case = {"id": "XX-001", "level": "MUST", "statement": "s", "cite": "c", "on_every_response": "no_such_check"}
+    case = {"id": "XX-001", "level": "MUST", "basis": "domain", "statement": "s", "cite": "c",
+            "on_every_response": "no_such_check"}
     (tmp_path / "x.json").write_text(json.dumps({"cases": [case]}), encoding="utf-8")
     with pytest.raises(ConfigError, match="XX-001: unknown response check 'no_such_check'"):
         load_check_file(tmp_path / "x.json")
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    ({"basis": None}, "a case needs an 'id', a 'level', a 'basis'"),
+    ({"basis": "vibes"}, "'basis' must be one of"),
+    ({"basis": "title"}, "XX-001: a reading whose basis is a title alone is INFO"),
+    ({"basis": "charter", "level": "INFO"}, "XX-001: a reading whose basis is the charter is at least SHOULD"),
+])
+def test_a_case_names_the_basis_its_level_rests_on(tmp_path, change, says):
+    """Every reading names its basis (the guide's 'Readings by their basis'), live cases as the catalogue's: a title
+    alone justifies INFO, the charter at least SHOULD."""
+    from conformance.errors import ConfigError
+    from conformance.live.live_cases import load_live_case_file
+
+    case = {"id": "XX-001", "level": "MUST", "basis": "domain", "statement": "s", "cite": "c", "procedure": "fuzz"}
+    case = {k: v for k, v in (case | change).items() if v is not None}
+    (tmp_path / "x.json").write_text(json.dumps({"cases": [case]}), encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        load_live_case_file(tmp_path / "x.json")
+    title_info = case | {"basis": "title", "level": "INFO"}
+    (tmp_path / "x.json").write_text(json.dumps({"cases": [title_info]}), encoding="utf-8")
+    assert load_live_case_file(tmp_path / "x.json")[0].basis == "title"
 
 
 @pytest.mark.parametrize(("served", "fires"), [(7, False), (7.0, False), ("7", False), ("8", True), (8, True),

@@ -6,11 +6,14 @@ real CLI (pytest inside pytest, as `run` is pytest with the plugin).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -18,6 +21,7 @@ import pytest
 from reference_support import CookieSessions, Misbehaving, authorization
 from run_support import failed_checks, reference, run_cli
 
+import conformance
 from conformance.cli import main
 from conformance.live.live_cases import load_live_cases
 from conformance.live.procedures import PROCEDURES
@@ -25,6 +29,7 @@ from conformance.reference.dataset import build_fleet
 from conformance.reference.faults import FAULTS, Faults
 from conformance.reference.server import TOKEN_PATH, Deployment, start_in_thread, write_target_config
 from conformance.reference.variants import VARIANTS
+from conformance.report.html import status_words
 
 pytestmark = pytest.mark.usefixtures("in_tmp")  # each test in its own working directory
 
@@ -192,10 +197,10 @@ def test_a_target_that_is_down_is_untestable(tmp_path, capsys):
 
 
 def verdict_of(output: str) -> str:
-    """The one `hems-conformance:` verdict line (the other such lines name the reports, notes and checks not
-    exercised)."""
+    """The one `hems-conformance:` verdict line (the other such lines name the reports, notes, checks not
+    exercised and the command that reproduces the run)."""
     [line] = [line for line in output.splitlines() if line.startswith("hems-conformance: ") and " reports in " not in
-              line and ": note: " not in line and ": not exercised: " not in line]
+              line and ": note: " not in line and ": not exercised: " not in line and ": reproduce: " not in line]
     return line
 
 
@@ -358,6 +363,8 @@ def test_a_check_turned_off_is_skipped_with_its_reason_not_passed(tmp_path, caps
         assert "turned OFF" in json.dumps(checks[check_id])
     # AUTH-004 is MUST by RFC 6750 §3: the report says the configuration lowered it
     assert "AUTH-004 is MUST by its basis; [judge.levels] lowers it to OFF in this run" in output
+    markdown = (tmp_path / "reports-under-test" / "summary.md").read_text(encoding="utf-8")  # and so do the reports
+    assert "### Notes" in markdown and "AUTH-004 is MUST by its basis; \\[judge.levels\\] lowers it" in markdown
 
 
 @pytest.mark.e2e
@@ -425,8 +432,8 @@ def test_one_defect_seen_through_many_requests_is_one_finding_with_every_request
     assert f"1 finding(s) over {sch['judged']} judged" in output, output
     page = (tmp_path / "reports-under-test" / "report.html").read_text(encoding="utf-8")
     levels = ", ".join(f"{n} {level}" for level, n in summary["counts"]["findings_by_level"].items())
-    statuses = ", ".join(f"{n} {status}" for status, n in summary["counts"]["checks"].items())
-    assert f"checks: {statuses} · findings: {levels}" in page  # the one set of counts, as summary.json has it
+    statuses = ", ".join(f"{n} {status_words(status)}" for status, n in summary["counts"]["checks"].items())
+    assert f"checks: {statuses} · findings: {levels}" in page  # the one set of counts, as summary.json has it, in words
     assert len(re.findall(r'<tr class="hems-row"', page)) == len(summary["checks"]) == sum(
         summary["counts"]["checks"].values())
     assert "failed (1 finding(s))" in page and f"{finding['requests']} requests" in page
@@ -629,3 +636,100 @@ def test_credentials_go_into_no_url_when_tok_006_and_tok_007_are_turned_off(tmp_
         code, output = run_cli(capsys, "--config", str(config), "--strict")
     assert code == 0, output
     assert queries and not any(queries), queries  # token requests were sent, none with a query string
+
+
+# --- true reproductions (issue 24 item 3) ---
+
+_GATE_VARIABLES = ("HEMS_CONFORMANCE_CONFIG", "HEMS_CONFORMANCE_PROFILE", "HEMS_CONFORMANCE_SEED",
+                   "HEMS_CONFORMANCE_STRICT", "HEMS_CONFORMANCE_REPORT_DIR")
+
+
+def judgement(folder: Path) -> dict:
+    """What a reproduction must judge the same: the verdict, and per check its status, count of findings and
+    what it judged."""
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    return {"verdict": (summary["verdict"], summary["exit_code"]), "target": summary["metadata"]["target_url"],
+            **{c["id"]: (c["status"], c["findings_total"], c["judged"]) for c in summary["checks"]}}
+
+
+@pytest.mark.e2e
+def test_a_gate_configured_only_through_the_environment_reproduces_with_the_options_in_effect(tmp_path, capsys,
+                                                                                             monkeypatch):
+    """The GitHub action and the GitLab template pass everything as HEMS_CONFORMANCE_* variables: the reproduce
+    line still names the config, profile, seed and strictness, and running it judges the same."""
+    with reference(tmp_path, faults=("counters-off-by-one",)) as config:
+        for name, value in zip(_GATE_VARIABLES, (str(config), "quick", "7", "true", "first"), strict=True):
+            monkeypatch.setenv(name, value)
+        assert main(["run"]) == 1
+        command = json.loads((tmp_path / "first" / "summary.json").read_text(encoding="utf-8"))["metadata"]["command"]
+        assert command == "hems-conformance run --config target.toml --profile quick --seed 7 --strict"
+        output = capsys.readouterr().out
+        assert f"hems-conformance: reproduce: {command}\n" in output
+        for name in _GATE_VARIABLES:
+            monkeypatch.delenv(name)
+        program, *argv = shlex.split(command)
+        assert program == "hems-conformance" and main([*argv, "--report-dir", "again"]) == 1
+    assert judgement(tmp_path / "again") == judgement(tmp_path / "first")
+    assert json.loads((tmp_path / "again" / "summary.json").read_text(encoding="utf-8"))["metadata"]["command"] == command
+
+
+@pytest.mark.e2e
+def test_no_report_names_a_file_by_its_absolute_local_path(tmp_path, capsys):
+    """Files below the working directory by their relative path, others (the pinned spec, inside the install or
+    checkout) by their bare name, each with its SHA-256."""
+    checkout = str(Path(conformance.__file__).resolve().parents[1])
+    (tmp_path / "conf").mkdir()
+    spec = tmp_path / "conf" / "openapi.yaml"
+    spec.write_bytes((Path(checkout) / "spec" / "openapi.yaml").read_bytes())
+    baseline = tmp_path / "conf" / "baseline.toml"
+    baseline.write_text('[[accept]]\ncheck = "CNT-002"\nreason = "known"\nexpires = 2099-01-01\n', encoding="utf-8")
+    with reference(tmp_path, faults=("counters-off-by-one",)) as config:
+        code = main(["run", "--config", str(config), "--spec", str(spec), "--baseline", str(baseline),
+                     "--profile", "quick", "--report-dir", str(tmp_path / "out")])
+    assert code == 0, capsys.readouterr()
+    payload = tmp_path / "conf" / "payload.json"
+    payload.write_bytes((Path(checkout) / "cases" / "payloads" / "CNT-001.json").read_bytes())
+    main(["check", str(payload), "--report-dir", str(tmp_path / "checked")])
+    capsys.readouterr()
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    meta = summary["metadata"]
+    assert meta["command"] == ("hems-conformance run --config target.toml --profile quick --seed 0 "
+                               "--spec conf/openapi.yaml --baseline conf/baseline.toml")
+    assert meta["spec"]["path"] == "conf/openapi.yaml"
+    assert meta["config"] == {"path": "target.toml", "sha256": hashlib.sha256(config.read_bytes()).hexdigest()}
+    assert summary["baseline"]["file"] == "conf/baseline.toml"
+    assert summary["baseline"]["sha256"] == hashlib.sha256(baseline.read_bytes()).hexdigest()
+    assert summary["siblings"]["contract"] == "siblings.yaml"  # the bundled one: its bare name
+    for report in ("summary.json", "summary.md", "report.html", "junit.xml", "gl-code-quality-report.json"):
+        for folder in ("out", "checked"):
+            text = (tmp_path / folder / report).read_text(encoding="utf-8")
+            assert checkout not in text and str(tmp_path) not in text, (folder, report)
+
+
+@pytest.mark.skipif(not shutil.which("curl"), reason="needs curl to run the reproduction")
+@pytest.mark.e2e
+def test_the_curl_of_a_finding_reproduces_it_with_a_token_from_hems_conformance_token(tmp_path, capsys):
+    """HEMS_TOKEN=$(hems-conformance token --config F): a fresh token on stdout only, which the report's curl
+    sends; a bad config is exit 2 and a token endpoint that is gone exit 3, one line on stderr, nothing on stdout."""
+    with reference(tmp_path, faults=("counters-off-by-one",), edit=lambda t: t.update(max_retries=0)) as config:
+        code, output = run_cli(capsys, "--config", str(config))
+        assert code == 1, output
+        summary = json.loads((tmp_path / "reports-under-test" / "summary.json").read_text(encoding="utf-8"))
+        finding = next(c for c in summary["checks"] if c["id"] == "CNT-002")["findings"][0]
+        token_command = f"{shlex.quote(sys.executable)} -m conformance.cli token --config {shlex.quote(str(config))}"
+        script = f'HEMS_TOKEN="$({token_command})" || exit 9\n{finding["curl"]}'
+        replayed = subprocess.run(["bash", "-c", script], env={"PATH": os.environ["PATH"]}, capture_output=True,
+                                  text=True, timeout=60)
+        assert replayed.returncode == 0, replayed.stderr
+        body = json.loads(replayed.stdout)
+        assert body["session"]["commands_applied"] == finding["actual"]  # the same wrong counter, reproduced
+        assert main(["token", "--config", str(config), "--tenant", "b"]) == 0
+        token, err = capsys.readouterr()
+        assert err == "" and len(token.splitlines()) == 1 and token.strip()
+    assert main(["token", "--config", str(config)]) == 3  # its deployment has stopped
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("hems-conformance: target could not be tested: token endpoint ")
+    assert len(err.splitlines()) == 1
+    assert main(["token", "--config", str(tmp_path / "missing.toml")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1

@@ -24,7 +24,7 @@ from conformance.offline.parallel import pool_partials
 from conformance.offline.stream import run_check
 from conformance.report.records import EVIDENCE_PER_CHECK
 from conformance.report.summary import SUMMARY_SCHEMA
-from conformance.report.timeline import FULL_SESSIONS
+from conformance.report.timeline import CLEAN_KEPT, FULL_SESSIONS
 
 pytestmark = pytest.mark.usefixtures("in_tmp")  # reports under a fresh current directory
 
@@ -86,22 +86,38 @@ def test_verbose_lists_info_groups_and_the_rest_is_one_line_per_check(archive, c
     assert len(phy) == GROUPS_SHOWN + 1 and phy[-1].startswith("PHY-006 INFO: ") and "in other groups" in phy[-1]
 
 
-def test_the_grouped_output_and_the_evidence_are_the_same_for_any_split(archive):
-    """Ranges of a few payloads each, judged by a pool that tells each part what the run holds in full already
-    (the sessions drawn, the first findings of a check): the same groups, evidence and sessions as one pass."""
+def judged_in_ranges(path: Path) -> list[tuple]:
+    """What one pass and pools over ranges of a few payloads each make of `path`."""
     judge = Judge()
     seen = []
     for block in (None, 20_000, 100_000):
         out, err, evidence = io.StringIO(), io.StringIO(), CheckEvidence(judge)
-        partials = None if block is None else pool_partials(judge, [str(archive)], strict=False, as_json=False,
+        partials = None if block is None else pool_partials(judge, [str(path)], strict=False, as_json=False,
                                                             workers=2, block=block)
-        tally = run_check(judge, [str(archive)], strict=False, output="text", out=out, err=err, evidence=evidence,
+        tally = run_check(judge, [str(path)], strict=False, output="text", out=out, err=err, evidence=evidence,
                           partials=partials)
         seen.append((out.getvalue(), err.getvalue(), tally.to_dict(), evidence.kept, evidence.groups.to_dict(),
                      evidence.sessions.to_dict(), evidence.coverage.to_dict()))
-    assert len(list(parts.plan([str(archive)], split=20_000))) > 30
+    assert len(list(parts.plan([str(path)], split=20_000))) > 30
+    return seen
+
+
+def test_the_grouped_output_and_the_evidence_are_the_same_for_any_split(archive):
+    """Ranges of a few payloads each, judged by a pool that tells each part what the run holds in full already
+    (the sessions drawn, the first findings of a check): the same groups, evidence and sessions as one pass."""
+    seen = judged_in_ranges(archive)
     assert all(other == seen[0] for other in seen[1:])
-    assert len(seen[0][5]["full"]) == FULL_SESSIONS and len(evidence.kept["CNT-004"]) == EVIDENCE_PER_CHECK
+    assert len(seen[0][5]["full"]) == FULL_SESSIONS and len(seen[0][3]["CNT-004"]) == EVIDENCE_PER_CHECK
+
+
+def test_the_sessions_without_findings_a_report_keeps_are_the_same_for_any_split(tmp_path):
+    """Conformant sessions of every outcome in many ranges: the parts skip those the run would drop (an outcome
+    drawn already, a key past the clean sessions kept), and the run keeps the same ones as one pass."""
+    bodies = drawn(21, 12)
+    path = write_lines(tmp_path / "clean.jsonl", [bodies[n % len(bodies)] for n in range(150)])
+    seen = judged_in_ranges(path)
+    assert all(other == seen[0] for other in seen[1:])
+    assert len(seen[0][5]["clean"]) == CLEAN_KEPT and len(seen[0][5]["by_outcome"]) > 1
 
 
 def test_json_format_keeps_one_record_per_payload(archive, capsys):

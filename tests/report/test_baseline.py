@@ -213,7 +213,8 @@ def test_summary_md_and_annotations_render_failing_checks_and_the_job_summary(tm
     assert warned and all(f"`{c}`" in markdown.split("### Warnings")[1] for c in warned)
     first = check_of(summary, "CNT-002")["findings"][0]
     assert f"X-Request-ID {first['request_id']}" in markdown
-    assert "hems-conformance run --profile quick --report-dir r --fault counters-off-by-one" in markdown
+    assert ("hems-conformance run --profile quick --seed 0 --fault counters-off-by-one --fault "
+            "challenge-without-error") in markdown  # the options in effect; where the reports went is no option
     assert step_summary.read_text(encoding="utf-8") == "earlier step\n" + markdown + "\n"
     errors = [line for line in output.splitlines() if line.startswith("::error ")]
     assert [line.split("::")[1] for line in errors] == [f"error title={c}" for c in failing]
