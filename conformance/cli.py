@@ -202,7 +202,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
                               argv=args.argv, baseline=baseline, annotations=args.annotations, workers=args.workers,
                               column=args.column, dask=args.dask, dask_timeout_s=args.dask_timeout,
                               baseline_days=BaselineDays(args.baseline_warn_days, args.baseline_expiry_days),
-                              baseline_update=args.baseline_update)
+                              baseline_update=args.baseline_update, verbose=args.verbose)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -313,7 +313,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="JSON file, directory, .jsonl/.ndjson file, .parquet/.arrow file (with --column), .har "
                        "file, - for stdin; or an fsspec URL (s3://, gs://, az://, file://; a glob, or a prefix ending "
                        "in / for the objects below it); .gz/.bz2/.xz/.zst are decompressed")
-    check.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    check.add_argument("--format", choices=("text", "json"), default="text",
+                       help="output format (default: text): text prints one line per group of identical findings "
+                       "(check, pointer, message) with its count and first locations, then the verdict; json "
+                       "streams one record per payload, for tools that want every finding")
+    check.add_argument("--verbose", action="store_true",
+                       help="text: list INFO findings group by group too (by default one count line per INFO check)")
     check.add_argument("--strict", action="store_true", help="SHOULD findings fail the verdict too")
     check.add_argument("--spec", metavar="FILE", help="judge against this OpenAPI document instead of the pinned one")
     check.add_argument("--config", metavar="FILE", help="TOML file whose [judge] table sets readings and levels")

@@ -8,7 +8,7 @@ value then travels to every report: live evidence wraps it, nothing copies its f
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -28,7 +28,9 @@ class Finding:
     level: Level = Level.MUST
 
     def stamped(self, check_id: str, level: Level) -> Finding:
-        return replace(self, check_id=check_id, level=level)
+        # the constructor, not dataclasses.replace (three times slower): archives with dense findings stamp
+        # every one of them
+        return Finding(self.pointer, self.message, self.expected, self.actual, check_id, level)
 
     def to_dict(self) -> dict[str, Any]:
         """The finding in `check --format json` (whose key for the check has always been "invariant")."""
@@ -45,4 +47,4 @@ def capped(found: Iterable[T], keep: int = FINDINGS_BUILT) -> tuple[list[T], int
     never kept, so a body with 100,000 broken items costs the memory of `keep` findings."""
     found = iter(found)
     kept = list(islice(found, keep))
-    return kept, sum(1 for _ in found)
+    return (kept, 0) if len(kept) < keep else (kept, sum(1 for _ in found))  # most checks find nothing

@@ -43,15 +43,16 @@ def check_summary(evidence: CheckEvidence, tally: Tally, judge: Judge, *, paths:
         counted["skipped_exchanges"] = tally.skipped
     produced = Produced("check", evidence.records, evidence.coverage, evidence.sessions, acceptance,
                         input_errors=evidence.errors)
-    return build_summary(produced, strict=strict, exit_code=tally.exit_code(), verdict=tally.verdict(),
-                         metadata=metadata | {"inputs": paths}, counted=counted)
+    summary = build_summary(produced, strict=strict, exit_code=tally.exit_code(), verdict=tally.verdict(),
+                            metadata=metadata | {"inputs": paths}, counted=counted)
+    return summary | {"finding_groups": evidence.groups.to_dict()}
 
 
 def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: str, report_dir: str | None,
                        argv: list[str], baseline: Baseline | None = None, annotations: str = "none",
                        workers: int = 1, column: str | None = None, dask: str | None = None,
                        dask_timeout_s: float | None = None, baseline_days: BaselineDays | None = None,
-                       baseline_update: str | None = None) -> int:
+                       baseline_update: str | None = None, verbose: bool = False) -> int:
     """`hems-conformance check`: judge the inputs as they stream (here, in `workers` processes, or on a Dask
     cluster), then write the reports (and with `annotations="github"`, print one workflow annotation per failing
     check; with `baseline_update`, write that baseline file after the verdict)."""
@@ -78,7 +79,7 @@ def check_with_reports(judge: Judge, paths: list[str], *, strict: bool, output: 
     evidence, tally = CheckEvidence(judge), Tally()
     try:
         run_check(judge, paths, strict=strict, output=output, evidence=evidence, tally=tally, acceptance=acceptance,
-                  partials=partials, column=column)
+                  partials=partials, column=column, verbose=verbose)
     except KeyboardInterrupt:  # reports of what was judged, saying "interrupted", as `run` writes them
         tally.interrupted = True
         print("hems-conformance: interrupted: no verdict", file=sys.stderr)

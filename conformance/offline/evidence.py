@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.contract.catalogue import CATALOGUE
@@ -16,6 +17,7 @@ from conformance.contract.findings import Finding
 from conformance.contract.judge import Judge, Judgement
 from conformance.contract.levels import Level
 from conformance.contract.payload import LazyView
+from conformance.offline.groups import COUNTED, COUNTED_MESSAGE, GROUPS_KEPT, Groups
 from conformance.offline.sources import Payload, SourceError
 from conformance.report.baseline import Entry
 from conformance.report.excerpt import excerpt
@@ -28,18 +30,51 @@ from conformance.report.records import (
     finding_entry,
     mark_unexercised,
 )
-from conformance.report.timeline import SessionSample
+from conformance.report.timeline import CLEAN_KEPT, FULL_SESSIONS, SessionSample, outcome_key
 
 ERRORS_KEPT = 20
+
+
+@dataclass
+class Settled:
+    """What the run's evidence holds in full already when a part is sent out (the parts before it, merged in
+    order, gave it): the part skips building what merging it would drop anyway, so a worker sends back counts
+    and groups, not sessions and payload windows nobody draws. The result is the same, whatever was settled."""
+
+    sessions: int = 0  # sessions with findings drawn in full so far
+    outcomes: set[str] = field(default_factory=set)  # outcomes with their first session drawn
+    clean: list[str] = field(default_factory=list)  # the keys of the sessions without findings kept besides, sorted
+    kept: Counter[str] = field(default_factory=Counter)  # per check, findings kept with their evidence
+
+    def saw(self, evidence: PartialEvidence) -> None:
+        """Add what a part, merged next, brings (as `SessionSample.merge` takes it)."""
+        sample = evidence.sessions
+        self.sessions += len(sample.with_findings)
+        displaced = [str(s["key"]) for outcome, s in sample.by_outcome.items() if outcome in self.outcomes]
+        self.clean = sorted([*self.clean, *displaced, *(str(s["key"]) for s in sample.clean)])[:CLEAN_KEPT]
+        self.outcomes.update(sample.by_outcome)
+        self.kept.update({check_id: len(rows) for check_id, rows in evidence.kept.items()})
+
+    def drops(self, key: str, outcome: str) -> bool:
+        """Whether the run's sample would drop a session without findings: its outcome has its first session and
+        the sessions kept besides are all of smaller keys (the smallest keys are kept: that bound only falls)."""
+        return outcome in self.outcomes and len(self.clean) >= CLEAN_KEPT and key > self.clean[-1]
+
+    def frozen(self) -> Settled:
+        """A copy to send with a part (this one goes on growing)."""
+        return Settled(self.sessions, set(self.outcomes), list(self.clean), Counter(self.kept))
 
 
 class PartialEvidence:
     """What one part of a run saw, mergeable: counts per invariant and level (and those a baseline accepted),
     the first findings of each invariant with their payload window, the first input errors, the coverage and
-    the sessions a report draws. Plain data, so a worker can send it back; `merge` is associative and keeps
-    the earlier part's evidence first, so any grouping gives one result."""
+    the sessions a report draws, and the findings grouped across payloads (`groups`: every group, or with
+    `group_limit` the first of each check, as the run's own evidence keeps them). Plain data, so a worker can
+    send it back; `merge` is associative and keeps the earlier part's evidence first, so any grouping gives one
+    result."""
 
-    def __init__(self) -> None:
+    def __init__(self, group_limit: int | None = None, settled: Settled | None = None) -> None:
+        self.settled = settled or Settled()
         self.payloads = 0
         self.not_evaluated: Counter[str] = Counter()  # per invariant: payloads it could not be evaluated on
         self.at_path = 0  # payloads judged with the request path they answered (so by the served check too)
@@ -51,6 +86,7 @@ class PartialEvidence:
         self.error_count = 0
         self.coverage = Coverage()
         self.sessions = SessionSample(once=False)  # labels are unique: no set of them grows with the input
+        self.groups = Groups(group_limit)
 
     def add(self, payload: Payload, judgement: Judgement, accepted: list[Entry | None],
             counted: Iterable[tuple[str, Level, int, Entry | None]] = ()) -> None:
@@ -61,20 +97,31 @@ class PartialEvidence:
             self.not_evaluated.update(judgement.not_evaluated)
         else:
             self.coverage.add(judgement.view or LazyView(payload.body))  # a lazy one reads only what coverage counts
-            self.sessions.add(payload.label, payload.label, payload.body, judgement.findings)
+            self._sample(payload, judgement)
+        label, groups = payload.label, self.groups
         for finding, entry in zip(judgement.findings, accepted, strict=True):
+            groups.add((finding.check_id, finding.level, finding.pointer, finding.message, entry), 1, label)
             self.seen[finding.check_id, finding.level] += 1
             if entry is not None:
                 self.accepted[finding.check_id, finding.level] += 1
                 _first_seen(self.accepted_by.setdefault(finding.check_id, []), [entry])
             kept = self.kept.setdefault(finding.check_id, [])
-            if len(kept) < EVIDENCE_PER_CHECK:
+            if len(kept) + self.settled.kept[finding.check_id] < EVIDENCE_PER_CHECK:
                 kept.append(_entry(payload, finding))
         for check_id, level, count, entry in counted:
+            groups.add((check_id, level, COUNTED, COUNTED_MESSAGE, entry), count, label)
             self.seen[check_id, level] += count
             if entry is not None:
                 self.accepted[check_id, level] += count
                 _first_seen(self.accepted_by.setdefault(check_id, []), [entry])
+
+    def _sample(self, payload: Payload, judgement: Judgement) -> None:
+        """The session into the sample a report draws, unless the run's sample holds its like already."""
+        settled, sessions = self.settled, self.sessions
+        if judgement.findings and settled.sessions + len(sessions.with_findings) >= FULL_SESSIONS:
+            sessions.sessions_with_findings += 1  # counted, not drawn
+        elif judgement.findings or not settled.drops(payload.label, outcome_key(payload.body)):
+            sessions.add(payload.label, payload.label, payload.body, judgement.findings)
 
     def add_error(self, error: SourceError) -> None:
         self.error_count += 1
@@ -97,6 +144,7 @@ class PartialEvidence:
         self.error_count += later.error_count
         self.coverage.merge(later.coverage)
         self.sessions.merge(later.sessions)
+        self.groups.merge(later.groups)
         return self
 
 
@@ -121,6 +169,7 @@ class CheckEvidence:
         self.error_count = 0
         self.coverage = Coverage()
         self.sessions = SessionSample(once=False)  # labels are unique: no set of them grows with the input
+        self.groups = Groups(GROUPS_KEPT)
         for record in self.records.values():
             if record.level is Level.OFF:
                 record.skipped = "level OFF in the configuration"
@@ -151,6 +200,7 @@ class CheckEvidence:
         self.error_count += evidence.error_count
         self.coverage.merge(evidence.coverage)
         self.sessions.merge(evidence.sessions)
+        self.groups.merge(evidence.groups)
 
     def settle(self, strict: bool) -> dict[str, str]:
         """Once every payload is in: mark the invariants no payload exercised; return them with what they need."""

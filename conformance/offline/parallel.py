@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.pool import AsyncResult
 
 from conformance.contract.judge import Judge
+from conformance.offline.evidence import Settled
 from conformance.offline.partial import Partial, judge_items
 from conformance.offline.parts import BLOCK, Part, judge_part, plan, read_part
 from conformance.offline.sources import Progress
@@ -62,9 +63,11 @@ def _start_worker(judge: Judge) -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
 
 
-def _run(part: Part, strict: bool, as_json: bool, acceptance: Acceptance | None) -> Partial:
+def _run(part: Part, strict: bool, as_json: bool, acceptance: Acceptance | None, settled: Settled) -> Partial:
     assert _judge is not None
-    return judge_part(_judge, part, strict=strict, as_json=as_json, acceptance=acceptance)
+    partial = judge_part(_judge, part, strict=strict, as_json=as_json, acceptance=acceptance, settled=settled)
+    partial.evidence.settled = Settled()  # not sent back
+    return partial
 
 
 def pool_partials(judge: Judge, paths: Iterable[str], *, strict: bool, as_json: bool, workers: int,
@@ -83,6 +86,13 @@ def pool_partials(judge: Judge, paths: Iterable[str], *, strict: bool, as_json: 
                 yield from local_partials(judge, part, strict=strict, as_json=as_json, acceptance=acceptance)
             return
         pool = None
+        settled = Settled()  # what the partials yielded so far hold in full: later parts need not build it
+
+        def take(pending: AsyncResult[Partial]) -> Partial:
+            partial = _result(pending)
+            settled.saw(partial.evidence)
+            return partial
+
         try:
             with _stops_held():  # one that comes meanwhile is raised here, with `pool` set: terminate() runs
                 pool = multiprocessing.get_context().Pool(workers, initializer=_start_worker, initargs=(judge,))
@@ -91,14 +101,14 @@ def pool_partials(judge: Judge, paths: Iterable[str], *, strict: bool, as_json: 
                 progress.total += part.size
                 if part.path == "-":  # only this process has stdin
                     while pending:
-                        yield _result(pending.popleft())
+                        yield take(pending.popleft())
                     yield from local_partials(judge, part, strict=strict, as_json=as_json, acceptance=acceptance)
                     continue
-                pending.append(pool.apply_async(_run, (part, strict, as_json, acceptance)))
+                pending.append(pool.apply_async(_run, (part, strict, as_json, acceptance, settled.frozen())))
                 while len(pending) >= 2 * workers:
-                    yield _result(pending.popleft())
+                    yield take(pending.popleft())
             while pending:
-                yield _result(pending.popleft())
+                yield take(pending.popleft())
             pool.close()
         finally:
             if pool is not None:

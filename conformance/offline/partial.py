@@ -1,10 +1,12 @@
 """The engine-neutral core of `check`: judge one partition of the inputs into a partial result, merge partials.
 
 A partition is any run of payloads and input errors in input order (a file, a byte range of a JSON Lines
-file, a Parquet file, a HAR file, a chunk of stdin). Judging it gives a `Partial`: its output text in order,
-its tally, its evidence and, with a baseline, its matches per entry. `Partial.merge` is associative and keeps order, so whatever runs the partitions
-(this process, a pool of processes, a Dask cluster) and however it groups them, writing the partials in input
-order gives the same bytes, the same reports and the same exit code.
+file, a Parquet file, a HAR file, a chunk of stdin). Judging it gives a `Partial`: its input errors (and with
+`--format json` one record per payload) in order, its tally, its evidence with the findings grouped across
+payloads (counts and a few labels per group, never one object per finding) and, with a baseline, its matches
+per entry. `Partial.merge` is associative and keeps order, so whatever runs the partitions (this process, a
+pool of processes, a Dask cluster) and however it groups them, writing the partials in input order gives the
+same bytes, the same reports and the same exit code.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.contract.findings import FINDINGS_BUILT
 from conformance.contract.judge import Judge, Judgement
 from conformance.contract.levels import Level
 from conformance.offline.evidence import PartialEvidence
@@ -157,14 +158,8 @@ def judge_items(judge: Judge, items: Iterable[Payload | SourceError | Skipped], 
             accepted, counted = _accepted(acceptance, item, judgement), _counted(acceptance, item, judgement)
             tally.add(judgement, strict, accepted, counted)
             evidence.add(item, judgement, accepted, counted)
-            if as_json:
+            if as_json:  # one record per payload; text output is the groups, written once all is judged
                 into.write(OUT, RECORD_SEPARATOR + json.dumps(_record(item, judgement), default=str))
-            elif judgement.findings:
-                into.write(OUT, "".join([*(f"{item.label}: {finding.line()}{_mark(entry)}\n"
-                                           for finding, entry in zip(judgement.findings, accepted, strict=True)),
-                                         *(f"{item.label}: {check_id} {level.value}: {count} more finding(s) past "
-                                           f"the first {FINDINGS_BUILT}, counted{_mark(entry)}\n"
-                                           for check_id, level, count, entry in counted)]))
         into.step()
     return into
 
@@ -186,10 +181,6 @@ def _counted(acceptance: Acceptance | None, payload: Payload | None, judgement: 
     session = session_of_payload(payload.body) if acceptance is not None and payload is not None else None
     return [(check_id, level, count, acceptance.accepts_counted(check_id, session, count) if acceptance else None)
             for (check_id, level), count in judgement.more.items()]
-
-
-def _mark(entry: Entry | None) -> str:
-    return f" [accepted by accept[{entry.index}] until {entry.expires}]" if entry else ""
 
 
 def _record(payload: Payload, judgement: Judgement) -> dict[str, Any]:

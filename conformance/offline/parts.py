@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.contract.judge import Judge
+from conformance.offline.evidence import PartialEvidence, Settled
 from conformance.offline.partial import Partial, judge_items
 from conformance.offline.remote import expand_url, inner_suffix, is_remote, read_remote
 from conformance.offline.sources import (
@@ -174,10 +175,13 @@ def iter_inputs(paths: Iterable[str], progress: Progress,
         yield from read_part(part, progress)
 
 
-def judge_part(judge: Judge, part: Part, *, strict: bool, as_json: bool, acceptance: Acceptance | None = None) -> Partial:
-    """Read and judge one part: what a worker of any engine runs (with a baseline, its own fresh `acceptance`)."""
+def judge_part(judge: Judge, part: Part, *, strict: bool, as_json: bool, acceptance: Acceptance | None = None,
+               settled: Settled | None = None) -> Partial:
+    """Read and judge one part: what a worker of any engine runs (with a baseline, its own fresh `acceptance`;
+    with `settled`, what the run's evidence holds in full already, which the part need not build)."""
     progress = Progress()
     partial = judge_items(judge, read_part(part, progress), strict=strict, as_json=as_json,
-                          into=Partial(acceptance=acceptance.fresh() if acceptance else None))
+                          into=Partial(acceptance=acceptance.fresh() if acceptance else None,
+                                       evidence=PartialEvidence(settled=settled)))
     partial.read = progress.read
     return partial

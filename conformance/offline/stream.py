@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO
 
 from conformance.contract.judge import Judge
-from conformance.offline.evidence import CheckEvidence
+from conformance.offline.evidence import CheckEvidence, PartialEvidence
+from conformance.offline.groups import GROUPS_KEPT
 from conformance.offline.partial import ERR, Partial, Tally, judge_items
 from conformance.offline.parts import iter_inputs
 from conformance.offline.sources import Progress
@@ -65,7 +66,7 @@ class _Live(Partial):
     """The partial of a run judged in this process: written as it goes, never kept."""
 
     def __init__(self, writer: _Writer, tally: Tally, acceptance: Acceptance | None) -> None:
-        super().__init__(tally=tally, acceptance=acceptance)
+        super().__init__(tally=tally, acceptance=acceptance, evidence=PartialEvidence(group_limit=GROUPS_KEPT))
         self.writer = writer
 
     def write(self, stream: int, text: str) -> None:
@@ -78,12 +79,15 @@ class _Live(Partial):
 def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
               out: IO[str] | None = None, err: IO[str] | None = None, evidence: CheckEvidence | None = None,
               tally: Tally | None = None, acceptance: Acceptance | None = None,
-              partials: Callable[[Progress], Iterator[Partial]] | None = None, column: str | None = None) -> Tally:
-    """Judge every payload under `paths`, writing findings as they come; return the tally (`tally`, if given, so
+              partials: Callable[[Progress], Iterator[Partial]] | None = None, column: str | None = None,
+              verbose: bool = False) -> Tally:
+    """Judge every payload under `paths`; return the tally (`tally`, if given, so
     that a caller interrupted half-way still has what was judged, and `evidence` gets it too). With a baseline
     (`acceptance`), accepted findings are marked and do not fail, and stale entries do (exit 1, their own verdict).
 
-    `partials` runs the partitions elsewhere (a process pool, a Dask cluster) and yields their results in
+    Text output is one line per group of identical findings (INFO ones one line per check unless `verbose`),
+    written once every payload is judged, then the summary line; `--format json` writes one record per payload
+    as it comes. `partials` runs the partitions elsewhere (a process pool, a Dask cluster) and yields their results in
     input order; without it they are judged here, one payload at a time. `out`/`err` default to the streams
     current at call time (not at import), so callers that swap them work.
     """
@@ -103,6 +107,11 @@ def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
                 run.merge(partial)
                 progress.read += partial.read
                 run.step()
+    except KeyboardInterrupt:  # what was judged, grouped, before the interruption goes on
+        ticker.clear()
+        if not as_json:
+            out.write("".join(f"{line}\n" for line in run.evidence.groups.lines(verbose=verbose)))
+        raise
     finally:  # also on Ctrl-C: the reports show what was judged
         ticker.clear()
         if evidence is not None:
@@ -118,8 +127,9 @@ def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
         if idle is not None:
             summary["not_exercised"] = idle
         out.write("\n], \"summary\": " + json.dumps(summary) + "}\n")
-    else:  # a verdict names what it does not cover, as `run`'s does
-        unexercised = sorted(evidence.settle(strict)) if evidence is not None and tally.exit_code() in (0, 1) else []
+    else:  # the findings grouped, then a verdict that names what it does not cover, as `run`'s does
+        out.write("".join(f"{line}\n" for line in run.evidence.groups.lines(verbose=verbose)))
+        unexercised = sorted(idle) if idle is not None and tally.exit_code() in (0, 1) else []
         covers = f"; {len(unexercised)} check(s) not exercised ({', '.join(unexercised)})" if unexercised else ""
         out.write(tally.summary_line() + covers + "\n")
     return tally

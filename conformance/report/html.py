@@ -177,6 +177,21 @@ def evidence_sections(summary: dict[str, Any]) -> str:
     return coverage + timelines_html(summary.get("sessions") or {})
 
 
+def finding_groups_html(summary: dict[str, Any]) -> str:
+    """check: identical findings across payloads, one row per group (summary.json's finding_groups)."""
+    data = summary.get("finding_groups") or {}
+    rows = "".join(f"<tr><td>{escape(g['check'])}</td><td>{escape(g['level'])}</td><td>{_code(g['pointer'] or '/')}</td>"
+                   f"<td>{escape(g['message'])}</td><td>{g['count']}</td>"
+                   f"<td>{', '.join(_code(loc) for loc in g['locations'])}"
+                   f"{' and more' if g['count'] > len(g['locations']) else ''}</td></tr>"
+                   for g in data.get("groups") or [])
+    rows += "".join(f"<tr><td>{escape(o['check'])}</td><td>{escape(o['level'])}</td><td></td>"
+                    f"<td>in other groups</td><td>{o['count']}</td><td></td></tr>" for o in data.get("other") or [])
+    return ('<h2>Findings by group</h2><table class="hems-groups" id="hems-groups"><thead><tr><th>ID</th><th>Level</th>'
+            "<th>Pointer</th><th>Message</th><th>Findings</th><th>First payloads</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>") if rows else ""
+
+
 def excerpt_html(excerpt: dict[str, Any]) -> str:
     start, (low, high) = excerpt["first_line"], excerpt["marked"] or (0, -1)
     lines = []
@@ -289,7 +304,7 @@ def report_page(summary: dict[str, Any], summary_sha256: str = "") -> str:
             f"<style>body {{ font-family: Helvetica, Arial, sans-serif; font-size: 12px; }}{STYLE}</style></head>"
             f'<body><h1 id="title">{escape(title)}</h1>{banner(summary)}{attention_list(summary)}'
             + (f"<h2>Input errors ({summary['counts']['input_errors']})</h2><ul>{error_list}</ul>" if errors else "")
-            + f"{metadata_table(summary)}{_seal(summary_sha256)}"
+            + f"{metadata_table(summary)}{_seal(summary_sha256)}{finding_groups_html(summary)}"
             f'<h2>Catalogue</h2><table class="hems-catalogue" id="hems-catalogue">{_HEAD.format(judged=judged)}'
             f"<tbody>{_check_rows(summary['checks'])}</tbody></table>{sibling_table}{spec_and_notes(summary)}"
             f"{evidence_sections(summary)}</body></html>\n")

@@ -82,6 +82,7 @@ def render(summary: dict[str, Any], summary_sha256: str = "") -> str:
         if checks:
             lines += ["", f"### {title}", ""]
             lines += _kept([f"- `{_md(c['id'])}` {c['level']}: {_md(_first(c))}" for c in checks])
+    lines += _group_lines(summary)
     idle = list(_failing(summary, "not_exercised"))
     if idle:
         lines += ["", "### Not exercised (never met what they judge: not passed)", ""]
@@ -102,6 +103,19 @@ def render(summary: dict[str, Any], summary_sha256: str = "") -> str:
         lines += ["", "After a fix, re-send only the failing requests: `hems-conformance replay REPORT_DIR --config "
                   "FILE`; a finding's curl takes a fresh token from `HEMS_TOKEN=$(hems-conformance token --config FILE)`."]
     return "\n".join(lines) + "\n"
+
+
+def _group_lines(summary: dict[str, Any]) -> list[str]:
+    """check: identical findings across payloads, one line per group with its count and first payloads."""
+    groups = (summary.get("finding_groups") or {}).get("groups") or []
+    lines = [f"- `{_md(g['check'])}` {g['level']} `{_md(g['pointer'] or '/')}` x{g['count']}: "
+             f"{_md(clip(g['message'], LINE_LIMIT))}"
+             + (f" (accepted by {g['accepted_by']})" if g.get("accepted_by") else "")
+             + f"; first in {_md(', '.join(g['locations']))}" for g in groups]
+    other = [f"- `{_md(o['check'])}` {o['level']}: {o['count']} more finding(s) in other groups"
+             + (f" (accepted by {o['accepted_by']})" if o.get("accepted_by") else "")
+             for o in (summary.get("finding_groups") or {}).get("other") or []]
+    return ["", "### Findings by group (identical across payloads)", "", *_kept(lines + other)] if lines else []
 
 
 def _kept(lines: list[str]) -> list[str]:

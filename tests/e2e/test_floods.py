@@ -25,6 +25,7 @@ from conformance.contract.judge import Judge
 from conformance.contract.levels import Level
 from conformance.contract.schema_errors import SPLIT_MIN, SchemaErrors
 from conformance.contract.spec import load_contract
+from conformance.offline.groups import GROUPS_KEPT, GROUPS_SHOWN
 
 LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
     f"{name}: &{name} [{', '.join([f'*{below}'] * 9)}]\n" for below, name in zip("abcd", "bcde", strict=True))
@@ -79,10 +80,14 @@ def test_check_prints_the_first_findings_of_a_flood_and_counts_them_all(tmp_path
     assert main(["check", str(tmp_path / "flood.json"), "--report-dir", str(tmp_path / "r")]) == 1
     out = capsys.readouterr().out.splitlines()
     total = len(plain_errors(load_contract().response_schema, flood([{} for _ in range(FLOOD)])))
-    assert len(out) == FINDINGS_BUILT + 2
-    assert out[-2].endswith(f"SCH-001 MUST: {total - FINDINGS_BUILT} more finding(s) past the first 10, counted")
+    assert len(out) == GROUPS_SHOWN + 2  # the first groups of the check, one line counting the rest, the verdict
+    assert out[-2] == (f"SCH-001 MUST: {total - GROUPS_SHOWN} more finding(s) in other groups (summary.json lists "
+                       f"up to {GROUPS_KEPT} groups of a check)")
     assert f"1 failing ({total} MUST)" in out[-1]
     summary = json.loads((tmp_path / "r/summary.json").read_text())
+    groups = summary["finding_groups"]["groups"]  # the findings built, and one group of those only counted
+    assert len(groups) == FINDINGS_BUILT + 1 and sum(g["count"] for g in groups) == total
+    assert groups[-1]["pointer"] is None and groups[-1]["count"] == total - FINDINGS_BUILT
     schema = next(c for c in summary["checks"] if c["id"] == "SCH-001")
     assert schema["findings_total"] == total and len(schema["findings"]) == FINDINGS_BUILT
 

@@ -374,8 +374,8 @@ def test_progress_line_on_a_terminal_is_cleared_before_other_output(tmp_path, mo
     assert tally.exit_code() == 1
     clear = "\r\033[K"
     assert err.getvalue() == (f"{clear}judged 1 payload(s) (25%){clear}judged 2 payload(s) (50%)"
-                              f"{clear}"  # before the finding of payload 3 goes out
-                              f"{clear}judged 3 payload(s) (75%){clear}judged 4 payload(s) (100%){clear}")
+                              f"{clear}judged 3 payload(s) (75%){clear}judged 4 payload(s) (100%)"
+                              f"{clear}")  # before the findings, grouped, go out at the end
     assert out.getvalue().splitlines()[0].startswith(f"{path}:3: CNT-004 MUST")
 
 
