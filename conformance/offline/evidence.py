@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from conformance.contract.catalogue import CATALOGUE
@@ -33,6 +34,7 @@ from conformance.report.records import (
 from conformance.report.timeline import CLEAN_KEPT, FULL_SESSIONS, SessionSample, outcome_key
 
 ERRORS_KEPT = 20
+_CHECK_AND_LEVEL = attrgetter("check_id", "level")
 
 
 @dataclass
@@ -98,15 +100,15 @@ class PartialEvidence:
         else:
             self.coverage.add(judgement.view or LazyView(payload.body))  # a lazy one reads only what coverage counts
             self._sample(payload, judgement)
-        label, groups = payload.label, self.groups
+        label, groups, kept_per_check, settled = payload.label, self.groups, self.kept, self.settled.kept
+        self.seen.update(map(_CHECK_AND_LEVEL, judgement.findings))  # in C: dense archives have several per payload
         for finding, entry in zip(judgement.findings, accepted, strict=True):
             groups.add((finding.check_id, finding.level, finding.pointer, finding.message, entry), 1, label)
-            self.seen[finding.check_id, finding.level] += 1
             if entry is not None:
                 self.accepted[finding.check_id, finding.level] += 1
                 _first_seen(self.accepted_by.setdefault(finding.check_id, []), [entry])
-            kept = self.kept.setdefault(finding.check_id, [])
-            if len(kept) + self.settled.kept[finding.check_id] < EVIDENCE_PER_CHECK:
+            kept = kept_per_check.setdefault(finding.check_id, [])
+            if len(kept) + settled[finding.check_id] < EVIDENCE_PER_CHECK:
                 kept.append(_entry(payload, finding))
         for check_id, level, count, entry in counted:
             groups.add((check_id, level, COUNTED, COUNTED_MESSAGE, entry), count, label)

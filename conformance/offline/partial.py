@@ -15,6 +15,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from conformance.contract.judge import Judge, Judgement
@@ -25,6 +26,7 @@ from conformance.report.baseline import STALE_ONLY, Acceptance, Entry, session_o
 
 OUT, ERR = 1, 2
 RECORD_SEPARATOR = ",\n  "  # before every record of --format json; the writer drops the first one's comma
+_LEVEL_NAME, _CHECK_ID = attrgetter("level.value"), attrgetter("check_id")
 
 
 @dataclass
@@ -48,13 +50,14 @@ class Tally:
         self.payloads += 1
         accepted = accepted or [None] * len(judgement.findings)
         counted = _counted(None, None, judgement) if counted is None else counted
+        findings = judgement.findings
         self.failing_payloads += any(f.level.fails(strict) and entry is None
-                                     for f, entry in zip(judgement.findings, accepted, strict=True)) or any(
+                                     for f, entry in zip(findings, accepted, strict=True)) or any(
             level.fails(strict) and entry is None for _, level, _, entry in counted)
         self.not_evaluated += not judgement.semantic_evaluated
-        for finding in judgement.findings:
-            self.by_level[finding.level.value] += 1
-            self.by_invariant[finding.check_id] += 1
+        if findings:  # counted in C (Counter.update over attrgetter): dense archives have several per payload
+            self.by_level.update(map(_LEVEL_NAME, findings))
+            self.by_invariant.update(map(_CHECK_ID, findings))
         for check_id, level, count, _ in counted:
             self.by_level[level.value] += count
             self.by_invariant[check_id] += count
