@@ -198,7 +198,7 @@ def test_ctrl_c_or_sigterm_stops_every_worker_with_exit_130(tmp_path, sent, to_g
     os.mkfifo(tmp_path / "never.jsonl")
     child = subprocess.Popen([sys.executable, "-m", "conformance", "check", "a.jsonl", "a.jsonl", "never.jsonl",
                               "--workers", "2", "--report-dir", "r"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             cwd=tmp_path, start_new_session=True)
+                             cwd=tmp_path, start_new_session=True, preexec_fn=_as_a_terminal_starts_it)
     try:
         for _ in range(400):  # until both workers run
             if len(children(child.pid)) >= 2:
@@ -206,8 +206,13 @@ def test_ctrl_c_or_sigterm_stops_every_worker_with_exit_130(tmp_path, sent, to_g
             time.sleep(0.05)
         workers = children(child.pid)
         assert len(workers) >= 2
+        signals = _signal_masks(child.pid)
         (os.killpg if to_group else os.kill)(child.pid, sent)
-        _, err = child.communicate(timeout=60)
+        try:
+            _, err = child.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"no exit 60 s after the signal; the command's signal masks then: {signals}; its children "
+                        f"then: {workers}, now: {children(child.pid)}")
     finally:
         if child.poll() is None:
             child.kill()
@@ -221,6 +226,24 @@ def test_ctrl_c_or_sigterm_stops_every_worker_with_exit_130(tmp_path, sent, to_g
             break
         time.sleep(0.05)
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def _as_a_terminal_starts_it() -> None:
+    """The command starts with the signal state a shell gives a foreground job (default dispositions, nothing
+    blocked), whatever state the test process is in: this test judges the command, not what earlier in-process
+    tests left in pytest's own process (a child inherits ignored and blocked signals across exec)."""
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
+def _signal_masks(pid: int) -> str:
+    """The blocked, ignored and caught signal masks of a process (/proc/PID/status), for a failure message."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError as exc:
+        return f"unreadable ({exc})"
+    return ", ".join(line.replace("\t", " ") for line in status if line.startswith(("SigBlk", "SigIgn", "SigCgt")))
 
 
 def children(pid: int) -> list[int]:
