@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from conformance.report.records import SIBLING_KIND, Status
-from conformance.report.summary import every_check, finding_line, portable_path
+from conformance.report.summary import every_check, finding_line, local_path
 
 CODE_QUALITY = "gl-code-quality-report.json"
 # a payload's label (file, file:LINE, file[INDEX]) or an input error's source (file:LINE:COLUMN)
@@ -28,9 +28,9 @@ _LABEL = re.compile(r"(?P<path>.*?)(?::(?P<line>[0-9]+)(?::[0-9]+)?|\[[0-9]+\])?
 
 def code_quality_json(summary: dict[str, Any]) -> str:
     """The Code Quality report of a run's or a check's summary: a JSON array of issues."""
-    spec = portable_path(str(summary["metadata"].get("spec", {}).get("path") or "openapi.yaml"))
+    spec = local_path(str(summary["metadata"].get("spec", {}).get("path") or "openapi.yaml"))
     siblings = summary.get("siblings") or {}
-    contracts = {SIBLING_KIND: portable_path(str(siblings.get("contract") or spec))}
+    contracts = {SIBLING_KIND: local_path(str(siblings.get("contract") or spec))}
     strict = bool(summary["metadata"].get("strict"))
     issues: dict[str, dict[str, Any]] = {}
     for check in every_check(summary):
@@ -69,8 +69,8 @@ def _location(finding: dict[str, Any], spec: str) -> tuple[str, int]:
         return spec, 1
     label = _LABEL.fullmatch(str(source))
     if label is None:  # a label over several lines: as it is
-        return portable_path(str(source)), 1
-    return portable_path(label["path"]), int(label["line"] or 1)
+        return local_path(str(source)), 1
+    return local_path(label["path"]), int(label["line"] or 1)
 
 
 def _issue(check_name: str, description: str, severity: str, path: str, line: int, pointer: str) -> dict[str, Any]:

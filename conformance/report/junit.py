@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from conformance.report.records import Status
-from conformance.report.summary import every_check, finding_line, portable_path
+from conformance.report.summary import every_check, finding_line, local_path
 
 SUITE = "hems-conformance"
 SHOWN = 20  # findings listed per test case; the rest are in report.html and summary.json
@@ -54,7 +54,7 @@ def _properties(summary: dict[str, Any], summary_sha256: str) -> list[tuple[str,
     """What was judged and how: every value from summary.json; no credentials, no absolute local path."""
     meta = summary["metadata"]
     target = _without_credentials(meta["target_url"]) if meta.get("target_url") else \
-        " ".join(portable_path(p) for p in meta.get("inputs", []))
+        " ".join(local_path(p) for p in meta.get("inputs", []))
     pairs = [("target", target), ("spec_sha256", meta["spec"]["sha256"]), ("spec_version", meta["spec"]["version"]),
              ("seed", meta.get("seed")), ("profile", meta.get("profile")), ("strict", str(meta["strict"]).lower()),
              ("command", meta["command"]), ("suite_version", meta["suite_version"]), ("kind", summary["kind"]),
@@ -116,5 +116,5 @@ def _verdict_cases(summary: dict[str, Any]) -> list[tuple[str, str, str, list[st
         stale = baseline.get("stale") or []
         cases.append(("baseline", "baseline entries", f"{len(stale)} stale entry(ies)" if stale else "",
                       [f"accept[{e['entry']}] ({e['check']}) matched nothing: delete it from "
-                       f"{portable_path(baseline['file'])}" for e in stale]))
+                       f"{local_path(baseline['file'])}" for e in stale]))
     return cases

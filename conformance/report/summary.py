@@ -194,18 +194,6 @@ def command_line(argv: Sequence[str], program: str = "hems-conformance") -> str:
     return shlex.join([program, *map(_local_argument, argv)])
 
 
-def portable_path(path: str) -> str:
-    """A local path as a report may name it: relative paths as given, an absolute one relative to the current
-    directory (a CI job's checkout) when it lies below it, else by its name alone (an installation's location
-    is no business of the report's reader)."""
-    local = Path(path)
-    if not local.is_absolute():
-        return path
-    with contextlib.suppress(ValueError, OSError):
-        return local.relative_to(Path.cwd()).as_posix()
-    return local.name
-
-
 def first_request(finding: dict[str, Any]) -> dict[str, Any]:
     """The request a finding of `run` names: the first of all that showed it (the same whichever one was kept)."""
     seen = [s for s in finding.get("seen_in") or [] if isinstance(s, dict)]
