@@ -177,10 +177,16 @@ def local_path(path: str | Path) -> str:
     return given.name
 
 
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, in hex, read in blocks; OSError if it cannot be read."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def file_record(path: str | Path) -> dict[str, str]:
     """A file a report relies on (a target config, a baseline): its local name and the SHA-256 of its bytes, which
     says whether a reproduction reads the same file."""
-    return {"path": local_path(path), "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
+    return {"path": local_path(path), "sha256": file_sha256(path)}
 
 
 def _local_argument(argument: str) -> str:

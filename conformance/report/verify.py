@@ -19,7 +19,16 @@ from typing import Any
 from conformance.contract.clipping import printable
 from conformance.contract.spec import bundled_spec_path
 from conformance.errors import InputError
-from conformance.report.summary import HTML, JUNIT, MARKDOWN, RUNNING, SEAL_LABEL, SUMMARY, SUMMARY_FORMAT
+from conformance.report.summary import (
+    HTML,
+    JUNIT,
+    MARKDOWN,
+    RUNNING,
+    SEAL_LABEL,
+    SUMMARY,
+    SUMMARY_FORMAT,
+    file_sha256,
+)
 
 _HEX = "([0-9a-f]{64})"
 # how each report names summary.json's SHA-256 (written by markdown.render, html.report_page, junit.junit_xml)
@@ -98,8 +107,7 @@ def _file_sha256(path: str) -> str:
     """The SHA-256 of a regular file (the path a report names is untrusted: no FIFO, no device); OSError else."""
     if not Path(path).is_file():
         raise FileNotFoundError(2, "not a file")
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+    return file_sha256(path)
 
 
 def verify_command(folder: str, spec: str | None, out: Any) -> int:

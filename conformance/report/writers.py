@@ -11,7 +11,6 @@ output, never from a file, so `run` and `check` print them (`markdown.github_ann
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from conformance.report.html import report_page
 from conformance.report.junit import junit_xml
 from conformance.report.markdown import write_markdown
 from conformance.report.redaction import Redactor
-from conformance.report.summary import HTML, JUNIT, MARKDOWN, SUMMARY, write_report_file, write_summary
+from conformance.report.summary import HTML, JUNIT, MARKDOWN, SUMMARY, file_sha256, write_report_file, write_summary
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ ALL = tuple(writer.name for writer in WRITERS)
 def sha256_of(path: Path) -> str:
     """The SHA-256 of a file's bytes, in hex ("" if it cannot be read)."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return file_sha256(path)
     except OSError:
         return ""
 
