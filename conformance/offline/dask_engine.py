@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import CancelledError
 from typing import Any
 
@@ -83,7 +83,7 @@ def _result(client: Any, future: Any, address: str, timeout_s: float) -> Any:
 def dask_partials(judge: Judge, paths: list[str], *, strict: bool, as_json: bool, address: str,
                   column: str | None = None, workers: int | None = None, block: int = BLOCK,
                   acceptance: Acceptance | None = None,
-                  timeout_s: float = DEFAULT_TIMEOUT_S) -> Callable[[Progress], Iterator[Partial]]:
+                  timeout_s: float = DEFAULT_TIMEOUT_S) -> Callable[[Progress], Generator[Partial, None, None]]:
     """A source of partials for `run_check`, judged on the Dask cluster at `address` ('local': a new one);
     with a baseline, each part with its own fresh copy of `acceptance`. `timeout_s` bounds each wait on the
     cluster: its answer, its first worker, a result while it has no worker."""
@@ -111,7 +111,7 @@ def dask_partials(judge: Judge, paths: list[str], *, strict: bool, as_json: bool
         raise UsageError(f"no Dask worker joined the scheduler at {address} within {timeout_s:g} s "
                          "(--dask-timeout)") from None
 
-    def partials(progress: Progress) -> Iterator[Partial]:
+    def partials(progress: Progress) -> Generator[Partial, None, None]:
         try:
             parts = list(plan(paths, split=block, column=column))
             progress.total = sum(part.size for part in parts)

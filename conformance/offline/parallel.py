@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import signal
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from multiprocessing.pool import AsyncResult
 
 from conformance.contract.judge import Judge
@@ -72,12 +72,12 @@ def _run(part: Part, strict: bool, as_json: bool, acceptance: Acceptance | None,
 
 def pool_partials(judge: Judge, paths: Iterable[str], *, strict: bool, as_json: bool, workers: int,
                   column: str | None = None, block: int = BLOCK,
-                  acceptance: Acceptance | None = None) -> Callable[[Progress], Iterator[Partial]]:
+                  acceptance: Acceptance | None = None) -> Callable[[Progress], Generator[Partial, None, None]]:
     """A source of partials for `run_check`: the parts judged by `workers` processes, yielded in input order
     (with a baseline, each part judged with its own fresh copy of `acceptance`)."""
     acceptance = acceptance.fresh() if acceptance else None  # sent to the workers, never changed here
 
-    def partials(progress: Progress) -> Iterator[Partial]:
+    def partials(progress: Progress) -> Generator[Partial, None, None]:
         parts = plan(paths, split=block, column=column)
         opening = list(itertools.islice(parts, 2))
         if len(opening) < 2:  # one part: no pool to start

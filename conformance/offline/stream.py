@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from typing import IO
 
 from conformance.contract.judge import Judge
@@ -79,7 +80,7 @@ class _Live(Partial):
 def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
               out: IO[str] | None = None, err: IO[str] | None = None, evidence: CheckEvidence | None = None,
               tally: Tally | None = None, acceptance: Acceptance | None = None,
-              partials: Callable[[Progress], Iterator[Partial]] | None = None, column: str | None = None,
+              partials: Callable[[Progress], Generator[Partial, None, None]] | None = None, column: str | None = None,
               verbose: bool = False) -> Tally:
     """Judge every payload under `paths`; return the tally (`tally`, if given, so
     that a caller interrupted half-way still has what was judged, and `evidence` gets it too). With a baseline
@@ -103,10 +104,11 @@ def run_check(judge: Judge, paths: Iterable[str], *, strict: bool, output: str,
         if partials is None:
             judge_items(judge, iter_inputs(paths, progress, column), strict=strict, as_json=as_json, into=run)
         else:
-            for partial in partials(progress):
-                run.merge(partial)
-                progress.read += partial.read
-                run.step()
+            with contextlib.closing(partials(progress)) as source:  # an interruption between two partials
+                for partial in source:  # closes the source (and stops its workers) now, not when it is collected
+                    run.merge(partial)
+                    progress.read += partial.read
+                    run.step()
     except KeyboardInterrupt:  # what was judged, grouped, before the interruption goes on
         ticker.clear()
         if not as_json:
